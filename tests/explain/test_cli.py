@@ -3,9 +3,12 @@
 import json
 import re
 
+import numpy as np
 import pytest
 
+from chainrule import explain, models
 from chainrule.cli import main
+from chainrule.experiments.explain_methods import MORE_METHODS, attribute_more, superpixels
 
 
 def _help(capsys, *argv) -> str:
@@ -45,6 +48,47 @@ def test_explain_writes_a_figure_and_the_completeness_error(run, tmp_path, capsy
     assert "completeness error at most" in capsys.readouterr().out
     assert main(["explain", str(run), "test:99999"]) == 2
     assert "expected test:I" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("method", MORE_METHODS)
+def test_the_newer_methods_write_their_figure_and_details(run, tmp_path, method):
+    out = tmp_path / method
+    assert main(["explain", str(run), "test:0", "test:5", "--method", method, "--steps", "8",
+                 "--samples", "3", "--out", str(out)]) == 0
+    res = json.loads((out / "results.json").read_text())
+    assert res["methods"] == [method] and (out / f"{method}.png").is_file()
+    details = res.get(f"{method}_details", {})
+    if method == "deeplift":  # exact for ReLU and max pooling, up to float32 rounding
+        assert max(abs(e) for e in details["completeness_error"]) < 1e-4
+    if method == "layer_ig":
+        assert details["layer"] == "net.3" and len(details["completeness_error"]) == 2
+    if method == "deeplift_shap":
+        assert details["baselines"] == 3
+
+
+def test_the_newer_methods_refuse_what_does_not_fit(run, capsys):
+    assert main(["explain", str(run), "test:0", "--method", "feature_permutation"]) == 2
+    assert "give two images at least, got 1" in capsys.readouterr().err
+    assert main(["explain", str(run), "test:0", "--method", "layer_ig", "--layer", "net.7"]) == 2
+    assert "layer_ig needs a layer whose output is (N, C, H, W), got shape (1, 64)" in \
+        capsys.readouterr().err
+
+
+def test_the_newer_methods_give_the_library_s_maps():
+    model = models.build("small_cnn", rng=np.random.default_rng(0))
+    x = np.random.default_rng(1).random((2, 1, 8, 8)).astype(np.float32)
+    options = dict(steps=6, n_samples=3, window=4, stdev=0.1, layer=None, seed=0)
+    maps, _ = attribute_more("shapley", model, x, [1, 2], **options)
+    mask = superpixels(x.shape[1:], 4)
+    assert len(np.unique(mask)) == 4
+    expected = explain.shapley_value_sampling(model, x, [1, 2], feature_mask=mask, n_samples=3,
+                                              rng=0)
+    np.testing.assert_array_equal(maps, expected)
+    maps, details = attribute_more("layer_ig", model, x, [1, 2], **options)
+    layer = explain.layer_integrated_gradients(model, "net.3", x, [1, 2], steps=6)
+    assert details["layer"] == "net.3" and maps.shape == x.shape  # 4x4 maps, each cell 2x2 pixels
+    np.testing.assert_allclose(maps.reshape(2, -1).sum(1) / 4, layer.reshape(2, -1).sum(1),
+                               rtol=1e-6)
 
 
 def test_visualize_writes_its_figures(run, tmp_path, capsys):

@@ -38,18 +38,26 @@ def add_parsers(sub, debug, threads_option) -> None:
     ``debug`` is the parent parser of --traceback; ``threads_option(parser)`` adds --threads.
     """
     e = sub.add_parser("explain", parents=[debug], help="attribution maps of a classifier's "
-                       "decisions (saliency, integrated gradients, occlusion...)")
+                       "decisions (saliency, integrated gradients, occlusion, LRP, SHAP...)")
     e.add_argument("run", help="a classifier's run folder")
     e.add_argument("images", nargs="+", metavar="IMAGE",
                    help="image files, or test:I for the I-th test image of the run's dataset")
     e.add_argument("--method", default="saliency", choices=[*runs.EXPLAIN_METHODS, "all"],
-                   help="the attribution method, or all of them side by side")
+                   help="the attribution method, or all the classic ones (saliency to guided) "
+                   "side by side")
     e.add_argument("--target", type=int, default=None,
                    help="the class index to explain (default: each image's predicted class)")
     e.add_argument("--steps", type=_positive(int), default=50, help="integrated gradients' steps")
-    e.add_argument("--samples", type=_positive(int), default=25, help="SmoothGrad's copies")
-    e.add_argument("--window", type=_positive(int), default=4, help="occlusion's square")
+    e.add_argument("--samples", type=_positive(int), default=25,
+                   help="SmoothGrad's and noise_tunnel's copies, shapley's orderings, "
+                   "deeplift_shap's baseline test images")
+    e.add_argument("--window", type=_positive(int), default=4,
+                   help="occlusion's square; the superpixels of shapley and feature_permutation")
     e.add_argument("--stride", type=_positive(int), default=2, help="occlusion's step")
+    e.add_argument("--stdev", type=_positive(float), default=0.15,
+                   help="noise_tunnel's noise, in pixel units")
+    e.add_argument("--layer", default=None, help="layer_ig's convolution layer, a dotted name "
+                   "(default: the last Conv2d whose map is larger than 1x1)")
     _common(e)
 
     v = sub.add_parser("visualize", parents=[debug], help="filters, top-activating patches, "
@@ -112,7 +120,8 @@ def _common(parser) -> None:
 def _explain(args) -> None:
     res = runs.explain_images(args.run, args.images, method=args.method, out=args.out,
                               target=args.target, steps=args.steps, n_samples=args.samples,
-                              window=args.window, stride=args.stride, seed=args.seed,
+                              window=args.window, stride=args.stride, stdev=args.stdev,
+                              layer=args.layer, seed=args.seed,
                               data_dir=args.data_dir, download=not args.no_download,
                               progress=True)
     for im in res["images"]:

@@ -22,11 +22,13 @@ from ..train import Trainer
 from .catalog import load_image_dataset
 from .checks import fit_watched, lr_hint
 from .classify import _run_config, load_model
+from .explain_methods import MORE_METHODS, attribute_more
 
 __all__ = ["EXPLAIN_METHODS", "explain_images", "prune_run", "rules_run", "visualize_layer"]
 
-EXPLAIN_METHODS = ("saliency", "gradxinput", "smoothgrad", "ig", "occlusion", "deconvnet",
-                   "guided")
+CLASSIC_METHODS = ("saliency", "gradxinput", "smoothgrad", "ig", "occlusion", "deconvnet",
+                   "guided")  # what --method all shows side by side
+EXPLAIN_METHODS = CLASSIC_METHODS + MORE_METHODS  # the others: experiments/explain_methods.py
 
 
 def _write_json(path: Path, obj) -> None:
@@ -60,7 +62,11 @@ def _inputs(run, config, images, data_dir, download):
     return numpy.stack(xs).astype(numpy.float32), names, labels
 
 
-def _attribute(method, model, x, target, steps, n_samples, window, stride, seed, progress):
+def _attribute(method, model, x, target, steps, n_samples, window, stride, seed, progress,
+               **more):
+    if method in MORE_METHODS:
+        return attribute_more(method, model, x, target, steps=steps, n_samples=n_samples,
+                              window=window, seed=seed, **more)
     if method == "saliency":
         return explain.saliency(model, x, target, progress=progress), {}
     if method == "gradxinput":
@@ -83,17 +89,21 @@ def _attribute(method, model, x, target, steps, n_samples, window, stride, seed,
 
 def explain_images(run, images, *, method: str = "saliency", out=None, target=None,
                    steps: int = 50, n_samples: int = 25, window: int = 4, stride: int = 2,
-                   seed: int = 0, data_dir=None, download: bool = True,
-                   progress: bool = False) -> dict:
+                   stdev: float = 0.15, layer=None, seed: int = 0, data_dir=None,
+                   download: bool = True, progress: bool = False) -> dict:
     """Attribution maps of a classifier's decision for each image; one figure for all.
 
     Args:
         run: a classifier's run folder. images: image files or ``test:I``.
-        method: one of EXPLAIN_METHODS, or "all".
+        method: one of EXPLAIN_METHODS, or "all" (the seven CLASSIC_METHODS).
         target: the class to explain (None: each image's predicted class).
-        steps, n_samples, window, stride: of integrated gradients, SmoothGrad and occlusion.
+        steps, n_samples, window, stride: of integrated gradients, SmoothGrad and occlusion;
+            ``n_samples`` also counts Shapley sampling's orderings, noise tunnel's copies and
+            DeepLIFT-SHAP's baselines, ``window`` is the superpixels' side.
+        stdev: noise tunnel's noise; layer: layer_ig's layer (None: the last Conv2d with a map
+            larger than 1 x 1).
     """
-    methods = EXPLAIN_METHODS if method == "all" else (method,)
+    methods = CLASSIC_METHODS if method == "all" else (method,)
     if method != "all" and method not in EXPLAIN_METHODS:
         raise ValueError(f"--method {method!r}: expected one of {EXPLAIN_METHODS} or 'all'")
     model, config = load_model(run)
@@ -104,10 +114,16 @@ def explain_images(run, images, *, method: str = "saliency", out=None, target=No
     pred = scores.argmax(axis=1)
     t = pred if target is None else numpy.full(len(x), int(target))
     maps, extra, seconds = {}, {}, {}
+    more = {"stdev": stdev, "layer": layer}
+    if method == "deeplift_shap":  # baselines: n_samples test images, drawn with the seed
+        test = load_image_dataset(config["dataset"], data_dir, download=download).x_test
+        pick = numpy.random.default_rng(seed).choice(len(test), min(n_samples, len(test)),
+                                                     replace=False)
+        more["background"] = numpy.asarray(test[numpy.sort(pick)], dtype=numpy.float32)
     for m in methods:
         start = time.perf_counter()
         maps[m], extra[m] = _attribute(m, model, x, t, steps, n_samples, window, stride, seed,
-                                       progress)
+                                       progress, **more)
         seconds[m] = round(time.perf_counter() - start, 2)
     classes = config["classes"]
     titles = [f"{classes[p]} ({scores[i, p]:.2f})" for i, p in enumerate(pred)]
