@@ -175,3 +175,26 @@ def test_an_integer_parameter_in_a_hand_made_chainrule_file_is_a_value_error():
     buf.seek(0)
     with pytest.raises(ValueError, match="not a Parameter \\(its dtype is int32\\)"):
         cr.load(buf)
+
+
+def test_wrong_kinds_of_f_are_named_clearly(tmp_path):
+    # a folder was "no such file"; an int, bytes or a text file gave Python's own TypeError or
+    # UnicodeDecodeError, naming no argument
+    cr.save({"a": 1}, tmp_path / "ok.pt")
+    with pytest.raises(IsADirectoryError, match="load: .* is a folder, not a file"):
+        cr.load(tmp_path)
+    with pytest.raises(IsADirectoryError, match="save: .* is a folder, not a file"):
+        cr.save({}, tmp_path)
+    with pytest.raises(IsADirectoryError, match="load_weights: .* is a folder"):
+        cr.io.load_weights(cr.nn.Linear(1, 1), tmp_path)
+    for f in (5, b"ok.pt"):
+        with pytest.raises(
+            TypeError, match=f"load: f must be a file path .* got {type(f).__name__}"
+        ):
+            cr.load(f)
+    with open(tmp_path / "ok.pt") as text, pytest.raises(TypeError, match="binary mode"):
+        cr.load(text)
+    for fmt in ("chainrule", "torch"):
+        with open(tmp_path / "out.txt", "w") as text, pytest.raises(TypeError, match="'wb'"):
+            cr.save({}, text, format=fmt)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ok.pt", "out.txt"]

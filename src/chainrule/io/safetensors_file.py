@@ -177,6 +177,8 @@ def read_header(who: str, path) -> Header:
         ValueError: anything wrong with the header, naming the file and the problem.
     """
     path = Path(path)
+    if path.is_dir():
+        raise IsADirectoryError(f"{who}: '{path}' is a folder, not a file")
     if not path.is_file():
         raise FileNotFoundError(f"{who}: no such file: '{path}'")
     size = path.stat().st_size

@@ -113,6 +113,11 @@ def save(obj, f, *, format: str = "chainrule") -> None:  # noqa: A002 - the opti
     if not (writable or isinstance(f, (str, os.PathLike))):
         raise TypeError(f"save: f must be a file path (str or PathLike) or a binary file "
                         f"object with write(), got {type(f).__name__}")
+    if isinstance(f, io.TextIOBase):
+        raise TypeError("save: f is a text file object; open the file in binary mode, "
+                        "open(path, 'wb')")
+    if not writable and os.path.isdir(f):
+        raise IsADirectoryError(f"save: '{f}' is a folder, not a file")
     if format == "torch":
         _save_torch(obj, f, writable)
         return
@@ -179,7 +184,11 @@ def load(f, map_location=None, *, weights_only=True, mmap=None, upcast_bfloat16=
             pickled object other than tensors and plain values, or is damaged.
     """
     if not isinstance(f, (str, os.PathLike)) and callable(getattr(f, "read", None)):
-        data = f.read()
+        data = None if isinstance(f, io.TextIOBase) else f.read()
+        if not isinstance(data, (bytes, bytearray, memoryview)):
+            raise TypeError("load: f is a text file object (its read() gives str, not bytes); "
+                            "open the file in binary mode, open(path, 'rb')")
+        data = bytes(data)
         if is_torch_zip(data):
             return read_torch_file(io.BytesIO(data), map_location=map_location,
                                    upcast_bfloat16=upcast_bfloat16)
@@ -195,6 +204,11 @@ def load(f, map_location=None, *, weights_only=True, mmap=None, upcast_bfloat16=
                 name = getattr(f, "name", None)
                 shown = f"'{name}'" if isinstance(name, str) else f"the {type(f).__name__}"
                 raise ValueError(str(err).replace(f"'{copy}'", shown)) from None
+    if not isinstance(f, (str, os.PathLike)):
+        raise TypeError(f"load: f must be a file path (str or PathLike) or a binary file object "
+                        f"with read(), got {type(f).__name__}")
+    if os.path.isdir(f):
+        raise IsADirectoryError(f"load: '{f}' is a folder, not a file")
     try:
         with open(f, "rb") as stream:
             head = stream.read(32)
