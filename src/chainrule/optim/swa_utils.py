@@ -102,6 +102,9 @@ class AveragedModel(Module):
             if fn is not None and not callable(fn):
                 raise TypeError(f"AveragedModel: {name} must be callable or None, got "
                                 f"{type(fn).__name__}")
+        if avg_fn is not None and multi_avg_fn is not None:  # PyTorch's AssertionError
+            raise ValueError("AveragedModel: only one of avg_fn and multi_avg_fn should be "
+                             "provided, got both (multi_avg_fn would have been used alone)")
         self.module = copy.deepcopy(model)
         if device is not None:
             self.module = self.module.to(device)
