@@ -81,3 +81,101 @@ def test_swalr_reads_its_older_state_dicts():
     again = S.SWALR(_sgd(cr), 0.05, anneal_epochs=5)
     again.load_state_dict(state)
     assert again.anneal_strategy == "linear"
+
+
+def test_averaged_model_refuses_both_averaging_functions():
+    """Given avg_fn and multi_avg_fn, chainrule's AveragedModel used multi_avg_fn and dropped
+    avg_fn without a word; PyTorch's refuses the pair."""
+    model = cr.nn.Linear(2, 2)
+    with pytest.raises(ValueError, match="only one of avg_fn and multi_avg_fn"):
+        S.AveragedModel(model, avg_fn=S.get_ema_avg_fn(0.5), multi_avg_fn=S.get_swa_multi_avg_fn())
+    with pytest.raises(AssertionError, match="Only one of avg_fn and multi_avg_fn"):
+        TS.AveragedModel(
+            torch.nn.Linear(2, 2),
+            avg_fn=TS.get_ema_avg_fn(0.5),
+            multi_avg_fn=TS.get_swa_multi_avg_fn(),
+        )
+
+
+# --- sparse gradients ---------------------------------------------------------------------------
+
+ROWS = [([0, 2, 2, 5], 0), ([1, 1], 1), ([5, 0, 3], 2)]
+
+
+def _sparse(lib, rows, seed):
+    values = np.random.default_rng(seed).standard_normal((len(rows), 3))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # PyTorch's note on its invariant checks
+        return lib.sparse_coo_tensor(lib.tensor([rows]), lib.tensor(values), (6, 3))
+
+
+def _sparse_run(lib, kwargs, dense_first=False, reload_at=None):
+    p = lib.tensor(np.linspace(-1.0, 1.0, 18).reshape(6, 3), requires_grad=True)
+    opt = lib.optim.SGD([p], **kwargs)
+    if dense_first:
+        p.grad = lib.ones(6, 3, dtype=lib.float64)
+        opt.step()
+    for t, (rows, seed) in enumerate(ROWS):
+        if t == reload_at:
+            state = opt.state_dict()
+            opt = lib.optim.SGD([p], **kwargs)
+            opt.load_state_dict(state)
+        p.grad = _sparse(lib, rows, seed)
+        opt.step()
+    buf = opt.state[p]["momentum_buffer"]
+    buf = buf.to_dense() if buf.is_sparse else buf
+    return p.detach().numpy(), np.asarray(buf.numpy())
+
+
+@pytest.mark.parametrize(
+    "kwargs", [dict(lr=0.1, momentum=0.9), dict(lr=0.1, momentum=0.5, dampening=0.3, maximize=True)]
+)
+def test_sgd_sparse_gradient_on_a_dense_momentum_buffer_as_pytorchs(kwargs):
+    """A dense momentum buffer (a dense step before, or a loaded state) and then a sparse
+    gradient: PyTorch's buffer takes it (b.mul_(momentum).add_(g)) and stays dense; chainrule's
+    step raised AttributeError ('Tensor' object has no attribute 'coalesce')."""
+    for got, want in zip(
+        _sparse_run(cr, kwargs, dense_first=True),
+        _sparse_run(torch, kwargs, dense_first=True),
+        strict=True,
+    ):
+        np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-15)
+
+
+def test_sgd_sparse_mixed_refusals_as_pytorchs():
+    """Nesterov's g + momentum b with a sparse g and a dense b, and a dense gradient into a
+    sparse buffer: PyTorch refuses both; chainrule refused the second with an AttributeError
+    ('SparseTensor' object has no attribute '_data')."""
+    for lib in (cr, torch):
+        with pytest.raises(RuntimeError, match=r"add\(sparse, dense\) is not supported"):
+            _sparse_run(lib, dict(lr=0.1, momentum=0.9, nesterov=True), dense_first=True)
+        p = lib.zeros(6, 3, dtype=lib.float64, requires_grad=True)
+        opt = lib.optim.SGD([p], lr=0.1, momentum=0.9)
+        p.grad = _sparse(lib, [1, 4], 0)
+        opt.step()
+        p.grad = lib.ones(6, 3, dtype=lib.float64)
+        with pytest.raises(RuntimeError, match=r"add\(sparse, dense\) is not supported"):
+            opt.step()
+
+
+@pytest.mark.parametrize("nesterov", [False, True])
+def test_sgd_sparse_momentum_buffer_state_dict_round_trip(nesterov):
+    """SGD's sparse momentum buffer through state_dict() and load_state_dict() into a new
+    optimizer: chainrule's load refused it ("state 'momentum_buffer' has shape ()"); it now
+    loads, stays sparse and the run continues as PyTorch's."""
+    kwargs = dict(lr=0.1, momentum=0.9, nesterov=nesterov)
+    for got, want in zip(
+        _sparse_run(cr, kwargs, reload_at=2), _sparse_run(torch, kwargs), strict=True
+    ):
+        np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-15)
+
+
+@pytest.mark.parametrize("name", ["SGD", "Adagrad"])
+def test_fused_with_a_sparse_gradient_refused_as_pytorchs(name):
+    """PyTorch's fused SGD and Adagrad refuse a sparse gradient; chainrule's took it."""
+    for lib in (cr, torch):
+        p = lib.zeros(6, 3, dtype=lib.float64, requires_grad=True)
+        opt = getattr(lib.optim, name)([p], lr=0.1, fused=True)
+        p.grad = _sparse(lib, [1, 4], 0)
+        with pytest.raises(RuntimeError, match="does not support sparse grad"):
+            opt.step()

@@ -7,7 +7,7 @@ from ..backend import ensure_array
 from ..backend.settings import config
 from . import fused
 from .optimizer import Optimizer, check_bool, check_implementation_flags, check_number
-from .sparse_steps import sgd_sparse
+from .sparse_steps import SPARSE_DENSE, restore_sparse, sgd_sparse
 
 __all__ = ["SGD"]
 
@@ -67,6 +67,12 @@ class SGD(Optimizer):
                 f"momentum={h['momentum']!r}, dampening={h['dampening']!r}{where}"
             )
 
+    def _restore_entry(self, name, key, value, p):
+        """A saved sparse momentum buffer (of sparse steps) stays sparse, as PyTorch's."""
+        if key == "momentum_buffer" and getattr(value, "is_sparse", False):
+            return restore_sparse(name, key, value, p)
+        return super()._restore_entry(name, key, value, p)
+
     def _update(self, param, grad, group, state):
         """The rule of the class docstring on one parameter (``param`` changes in place)."""
         lr, momentum = float(group["lr"]), float(group["momentum"])
@@ -97,9 +103,19 @@ class SGD(Optimizer):
         momentum = float(group["momentum"]) != 0
         for p in params:
             param, grad = p._writable(), p.grad._data
-            st = state[p] if momentum else {}  # no state without momentum, as PyTorch's
+            st = _momentum_state(state, p) if momentum else {}  # none without, as PyTorch's
             if kernel is None or not kernel(param, grad, st, h, cache, self._work):
                 self._update(param, grad, group, st)
+
+
+def _momentum_state(state, p) -> dict:
+    """``state[p]``, whose momentum buffer a dense gradient can update: a sparse one (kept by
+    sparse steps) is refused as PyTorch's ``b.add_(grad)`` refuses it."""
+    st = state[p]
+    if not isinstance(st.get("momentum_buffer", p), Tensor):
+        raise RuntimeError(f"SGD.step: the momentum buffer is sparse (a sparse gradient made it) "
+                           f"and the gradient dense: {SPARSE_DENSE}")
+    return st
 
 
 def _hyper(group: dict) -> tuple:
