@@ -129,8 +129,7 @@ def reduce_bags(input, weight, offsets, mode, per_sample_weights, include_last_o
         if offsets is not None:
             raise ValueError("embedding_bag: offsets must be None when input is 2-D (each row is "
                              f"a bag), got offsets of {len(_int_array(offsets, 'offsets', xp))}")
-        if include_last_offset:
-            raise ValueError("embedding_bag: include_last_offset needs a 1-D input with offsets")
+        include_last_offset = False  # PyTorch's: each row is a bag, whatever the flag says
         starts = xp.arange(ids.shape[0], dtype=xp.int64) * ids.shape[1]
         ends = starts + ids.shape[1]
     elif ids.ndim == 1:

@@ -44,6 +44,16 @@ def _check_channels(op, name, t, c):
                          f"{tuple(t.shape)}")
 
 
+def _check_affine(op, x, weight, bias):
+    """weight and bias: one per channel, of the input's dtype (PyTorch's "mixed dtype" refusal;
+    a float16 input's float32 ones reach here as float32, ``in_float32``)."""
+    for name, t in (("weight", weight), ("bias", bias)):
+        _check_channels(op, name, t, x.shape[1])
+        if t is not None and t.dtype != x.dtype:
+            raise TypeError(f"{op}: {name} has dtype {t.dtype} but the input has dtype "
+                            f"{x.dtype}; convert one of them")
+
+
 def _check_eps(op, eps):
     if not isinstance(eps, numbers.Real) or eps < 0:
         raise ValueError(f"{op}: eps must be a non-negative number, got {eps!r}")
@@ -62,8 +72,7 @@ def group_norm(input, num_groups: int, weight=None, bias=None, eps: float = 1e-5
             num_groups <= 0 or c % num_groups):
         raise ValueError(f"{op}: num_groups must be a positive int dividing the {c} channels, "
                          f"got {num_groups!r}")
-    _check_channels(op, "weight", weight, c)
-    _check_channels(op, "bias", bias, c)
+    _check_affine(op, input, weight, bias)
     _check_eps(op, eps)
     per_group = input._data.size // max(n * num_groups, 1)
     if n * per_group == 1:  # PyTorch's check: one value, normalized to 0 whatever it is
@@ -89,13 +98,14 @@ def instance_norm(input, running_mean=None, running_var=None, weight=None,  # no
     if input.ndim < 2:  # (N, C) only with running statistics: one position per channel
         raise ValueError(f"{op}: expects input of shape (N, C, *), got {input.shape}")
     c = input.shape[1]
-    for name, t in (("weight", weight), ("bias", bias), ("running_mean", running_mean),
-                    ("running_var", running_var)):
+    for name, t in (("running_mean", running_mean), ("running_var", running_var)):
         _check_channels(op, name, t, c)
     _check_eps(op, eps)
     if (running_mean is None) != (running_var is None):  # PyTorch's check
         raise ValueError(f"{op}: give both running_mean and running_var, or neither")
-    if not use_input_stats:
+    if use_input_stats:
+        _check_affine(op, input, weight, bias)
+    else:
         if running_mean is None:
             raise ValueError(f"{op}: use_input_stats=False needs running_mean and running_var")
         return batch_norm(input, running_mean, running_var, weight, bias, training=False,
