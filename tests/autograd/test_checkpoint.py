@@ -185,7 +185,6 @@ def test_a_block_that_changes_between_passes_is_a_clear_error():
     (lambda x: checkpoint(3, x), TypeError, "function must be callable, got int"),
     (lambda x: checkpoint(lambda a: a, x, use_reentrant="no"), TypeError,
      "use_reentrant must be True, False or None, got 'no'"),
-    (lambda x: checkpoint(lambda a: 3, x), TypeError, "must return a Tensor .*, got int"),
     (lambda x: checkpoint(lambda a: a, x, determinism_check="all"), ValueError,
      "determinism_check must be 'default' or 'none', got 'all'"),
     (lambda x: checkpoint_sequential([cr.tanh], 2, x), ValueError,

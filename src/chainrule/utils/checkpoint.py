@@ -46,8 +46,8 @@ def checkpoint(function, *args, use_reentrant: bool | None = None,
     """``function(*args, **kwargs)``, with its activations recomputed in backward (see above).
 
     Args:
-        function: the block: a Module, or any callable returning a Tensor or a tuple/list of them
-            (other values among its outputs pass through).
+        function: the block: a Module, or any callable; the Tensors it returns, alone or nested
+            in tuples, lists and dicts, carry the gradient (other values pass through).
         *args: its arguments; Tensors among them may or may not require grad.
         use_reentrant: PyTorch's choice of implementation; accepted (None, True or False), the
             gradients are the same.
@@ -85,12 +85,7 @@ def checkpoint(function, *args, use_reentrant: bool | None = None,
     stand_ins = _stand_ins(args)
     with enable_grad(), forward_context:
         out = function(*stand_ins, **kwargs)
-    single = isinstance(out, Tensor)
-    outs = [out] if single else list(out) if isinstance(out, (tuple, list)) else None
-    if outs is None:
-        raise TypeError("checkpoint: function must return a Tensor or a tuple/list of Tensors, "
-                        f"got {type(out).__name__}")
-    tensor_outs = [o for o in outs if isinstance(o, Tensor)]
+    tensor_outs = _leaves(out)  # nested in tuples, lists and dicts too, as PyTorch's
     sources = _sources([o for o in tensor_outs if o.requires_grad], stand_ins, args)
     if not sources:  # nothing needs a gradient: the outputs are constants
         return out
@@ -103,17 +98,37 @@ def checkpoint(function, *args, use_reentrant: bool | None = None,
         results=tuple(o._data for o in tensor_outs) if len(tensor_outs) > 1
         else tensor_outs[0]._data,
     )
-    made = iter([made] if isinstance(made, Tensor) else made)
-    replaced = []
-    for o in outs:
-        if isinstance(o, Tensor):
-            m = next(made)
-            if not o.requires_grad:  # an output that carries no gradient stays a constant
-                m.requires_grad, m._ctx = False, None
-            replaced.append(m)
-        else:
-            replaced.append(o)
-    return replaced[0] if single else type(out)(replaced)
+    made = [made] if isinstance(made, Tensor) else list(made)
+    for o, m in zip(tensor_outs, made, strict=True):
+        if not o.requires_grad:  # an output that carries no gradient stays a constant
+            m.requires_grad, m._ctx = False, None
+    return _rebuild(out, iter(made))
+
+
+def _leaves(out) -> list:
+    """The Tensors in ``out``, depth first, inside tuples, lists and dicts' values."""
+    if isinstance(out, Tensor):
+        return [out]
+    if isinstance(out, (tuple, list)):
+        return [leaf for o in out for leaf in _leaves(o)]
+    if isinstance(out, dict):
+        return [leaf for o in out.values() for leaf in _leaves(o)]
+    return []
+
+
+def _rebuild(out, made):
+    """``out`` with each of its Tensors (in ``_leaves`` order) replaced by the next of ``made``."""
+    if isinstance(out, Tensor):
+        return next(made)
+    if isinstance(out, (tuple, list)):
+        items = [_rebuild(o, made) for o in out]
+        return type(out)(*items) if hasattr(out, "_fields") else type(out)(items)
+    if isinstance(out, dict):
+        new = copy.copy(out)  # a dict subclass keeps its type and attributes
+        for key, value in out.items():
+            new[key] = _rebuild(value, made)
+        return new
+    return out
 
 
 class CheckpointBackward(Function):
@@ -141,7 +156,7 @@ class CheckpointBackward(Function):
         finally:
             for g, state in zip(self.generators, now, strict=True):
                 g.bit_generator.state = state
-        outs = [o for o in ([out] if isinstance(out, Tensor) else out) if isinstance(o, Tensor)]
+        outs = _leaves(out)
         results = self.results if isinstance(self.results, tuple) else (self.results,)
         if self.check:
             _check_same(outs, results)
