@@ -17,7 +17,7 @@ import functools
 
 from ..autograd.tensor import Tensor
 from ._pytree import flatten, unflatten
-from ._transforms import jvp
+from ._transforms import _jvp as jvp
 
 __all__ = ["debug_unwrap", "functionalize", "linearize"]
 

@@ -20,6 +20,7 @@ from ..autograd import Tensor, enable_grad, is_grad_enabled, no_grad
 from ..autograd import grad as _engine_grad
 from ..backend import get_array_module
 from ..ops.join import stack
+from ._checks import check_jvp_inputs, check_outputs, split_aux
 from ._pytree import flatten, unflatten
 
 __all__ = ["grad", "grad_and_value", "hessian", "jacfwd", "jacrev", "jvp", "vjp"]
@@ -160,15 +161,6 @@ def _detached(tree, create):
     return unflatten([t.detach() if isinstance(t, Tensor) else t for t in flat], spec)
 
 
-def _split_aux(who, out, has_aux):
-    if not has_aux:
-        return out, None
-    if not isinstance(out, tuple) or len(out) != 2:
-        raise ValueError(f"{who}: with has_aux=True the function must return a tuple "
-                         f"(output, aux), got {type(out).__name__}")
-    return out
-
-
 def grad_and_value(func, argnums=0, has_aux: bool = False):
     """``func``'s gradient with respect to the ``argnums`` arguments, and its value.
 
@@ -185,7 +177,7 @@ def grad_and_value(func, argnums=0, has_aux: bool = False):
         create, outer = _wants_graph(args, kwargs), is_grad_enabled()
         with _level():
             new_args, leaves, specs = _prepare(who, args, nums, create)
-            value, aux = _split_aux(who, func(*new_args, **kwargs), has_aux)
+            value, aux = split_aux(who, func(*new_args, **kwargs), has_aux)
             create = create or _captured(outer, (value, aux), leaves)
             if not isinstance(value, Tensor) or value.ndim != 0:
                 got = (f"a Tensor of shape {tuple(value.shape)}" if isinstance(value, Tensor)
@@ -249,10 +241,11 @@ def vjp(func, *primals, has_aux: bool = False):
     create, outer = _wants_graph(primals), is_grad_enabled()
     with _level():
         new_args, leaves, specs = _prepare(who, primals, range(len(primals)), create)
-        out, aux = _split_aux(who, func(*new_args), has_aux)
+        out, aux = split_aux(who, func(*new_args), has_aux)
         create = create or _captured(outer, (out, aux), leaves)
     outs, out_spec = flatten(out)
     _check_tensors(who, "the function's outputs", outs)
+    check_outputs(who, outs)
     _floating_outputs(who, outs)
     flat = [x for group in leaves for x in group]
 
@@ -279,10 +272,13 @@ def jvp(func, primals, tangents, *, strict: bool = False, has_aux: bool = False)
     with the tangents is ``J tangents`` (chainrule has no forward mode). An integer output's
     tangent is zeros of its dtype; with ``strict`` an output that does not depend on the
     primals (an integer one, a constant) raises, as in PyTorch."""
+    check_jvp_inputs(primals, tangents)
+    return _jvp(func, primals, tangents, strict, has_aux)
+
+
+def _jvp(func, primals, tangents, strict=False, has_aux=False):
+    """``jvp`` without the checks of its arguments (``linearize`` takes no primals too)."""
     who = "jvp"
-    if not isinstance(primals, (tuple, list)) or not isinstance(tangents, (tuple, list)):
-        raise TypeError(f"jvp: primals and tangents must be tuples, got "
-                        f"{type(primals).__name__} and {type(tangents).__name__}")
     create, outer = _wants_graph(primals, tangents), is_grad_enabled()
     with _level():
         new_args, leaves, specs = _prepare(who, tuple(primals), range(len(primals)), create)
@@ -294,11 +290,12 @@ def jvp(func, primals, tangents, *, strict: bool = False, has_aux: bool = False)
             raise ValueError(f"jvp: tangents must have the structure and shapes of primals "
                              f"{[tuple(x.shape) for x in flat]}, got "
                              f"{[tuple(getattr(t, 'shape', ())) for t in tans]}")
-        out, aux = _split_aux(who, func(*new_args), has_aux)
+        out, aux = split_aux(who, func(*new_args), has_aux)
         _write_primals(tuple(primals), new_args, range(len(primals)))
         create = create or _captured(outer, (out, aux), leaves)
         outs, out_spec = flatten(out)
         _check_tensors(who, "the function's outputs", outs)
+        check_outputs(who, outs)
         floats = [o for o in outs if o._data.dtype.kind in "fc"]
         dummies = [_zeros(o).requires_grad_(True) for o in floats]
         jt_u = _backward(floats, dummies, flat, True)  # J^T u, linear in u
@@ -335,12 +332,13 @@ def _jacobian_transform(who, func, argnums, has_aux, forward):
         create, outer = _wants_graph(args, kwargs), is_grad_enabled()
         with _level():
             new_args, leaves, specs = _prepare(who, args, nums, create)
-            out, aux = _split_aux(who, func(*new_args, **kwargs), has_aux)
+            out, aux = split_aux(who, func(*new_args, **kwargs), has_aux)
             if forward:
                 _write_primals(args, new_args, nums)
             create = create or _captured(outer, (out, aux), leaves)
             outs, out_spec = flatten(out)
             _check_tensors(who, "the function's outputs", outs)
+            check_outputs(who, outs)
             _floating_outputs(who, [o for o in outs if forward is False
                                     or o._data.dtype.kind == "c"], "f")
             flat = [x for group in leaves for x in group]

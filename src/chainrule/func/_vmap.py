@@ -231,6 +231,13 @@ def _stack_column(column, d):
                          f"{type(first).__name__}; set its out_dim to None to return it as is")
     if not isinstance(d, numbers.Integral):  # a bool is PyTorch's 0 or 1
         raise ValueError(f"vmap: out_dims must be ints or None, got {d!r}")
+    for k, c in enumerate(column):
+        if not isinstance(c, Tensor) or (c.shape, c.dtype) != (first.shape, first.dtype):
+            got = (f"{c.dtype}{tuple(c.shape)}" if isinstance(c, Tensor) else type(c).__name__)
+            raise ValueError(f"vmap: the function returned {first.dtype}{tuple(first.shape)} for "
+                             f"slice 0 and {got} for slice {k}; every slice's output must have "
+                             "one shape and dtype (PyTorch's vmap refuses ops whose output shape "
+                             "depends on the values, such as nonzero, unique, masked_select)")
     if not -(first.ndim + 1) <= d <= first.ndim:
         raise ValueError(f"vmap: out_dim {d} is out of range for outputs of shape "
                          f"{tuple(first.shape)}")
