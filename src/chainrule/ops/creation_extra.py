@@ -13,6 +13,7 @@ from __future__ import annotations
 import numbers
 from typing import NamedTuple
 
+from ..autograd.function import nondiff
 from ..autograd.promotion import promote_types as _promote_types
 from ..autograd.promotion import result_type as _result_type
 from ..autograd.tensor import Tensor
@@ -72,19 +73,23 @@ def histc(input, bins=100, min=0, max=0):  # noqa: A002 - PyTorch's names
         raise ValueError(f"histc: bins must be a positive int, got {bins!r}")
     if min > max:
         raise ValueError(f"histc: max must be larger than min, got min={min}, max={max}")
-    data = x._data.reshape(-1)
-    xp = get_array_module(data)
-    lo, hi = float(min), float(max)
-    if lo == hi and data.size:  # PyTorch's rule: equal bounds take the data's range
-        lo, hi = float(data.min()), float(data.max())
-    if lo == hi:  # one value (or none): PyTorch widens the range by 1 on each side
-        lo, hi = lo - 1, hi + 1
-    if not (numpy.isfinite(lo) and numpy.isfinite(hi)):
-        raise ValueError(f"histc: range of [{lo}, {hi}] is not finite")
-    # PyTorch's bin of x: floor((x - min) * bins / (max - min)) in the input's dtype (max in the
-    # last bin), not a search of the edges: an entry within an ulp of an edge lands as there
-    edges = xp.asarray(width_edges("histc", lo, hi, int(bins), data.dtype))
-    return Tensor(count(xp, data[:, None], [edges], None, False, x.dtype, ["linear"]))
+
+    def histc_of(a):  # a nondiff step: a trace (cr.trace, onnx.export) computes it again
+        data = a.reshape(-1)
+        xp = get_array_module(data)
+        lo, hi = float(min), float(max)
+        if lo == hi and data.size:  # PyTorch's rule: equal bounds take the data's range
+            lo, hi = float(data.min()), float(data.max())
+        if lo == hi:  # one value (or none): PyTorch widens the range by 1 on each side
+            lo, hi = lo - 1, hi + 1
+        if not (numpy.isfinite(lo) and numpy.isfinite(hi)):
+            raise ValueError(f"histc: range of [{lo}, {hi}] is not finite")
+        # PyTorch's bin of x: floor((x - min) * bins / (max - min)) in the input's dtype (max
+        # in the last bin), not a search of the edges: an entry within an ulp of an edge lands
+        # as there
+        edges = xp.asarray(width_edges("histc", lo, hi, int(bins), data.dtype))
+        return count(xp, data[:, None], [edges], None, False, a.dtype, ["linear"])
+    return nondiff(histc_of, x)
 
 
 class Histogram(NamedTuple):
@@ -110,19 +115,28 @@ def histogram(input, bins=100, *, range=None, weight=None, density=False):  # no
         raise ValueError(f"histogram: bins must be a positive int or a 1-D tensor of edges, "
                          f"got {bins!r}")
     else:
-        lo, hi = outer_edges("histogram", data, range)
-        bins = xp.asarray(width_edges("histogram", lo, hi, int(bins), data.dtype))
+        outer_edges("histogram", data, range)  # its checks, at once
         search = "local"
     w = None
     if weight is not None:
         if not isinstance(weight, Tensor) or tuple(weight.shape) != tuple(x.shape):
             raise ValueError(f"histogram: weight must be a Tensor of the input's shape "
                              f"{tuple(x.shape)}, got {getattr(weight, 'shape', weight)}")
-        w = weight._data.reshape(-1)
-        check_dtype("histogram", "weight", w, data.dtype)
-    bins = bins.astype(x.dtype)
-    hist = count(xp, data[:, None], [bins], w, bool(density), x.dtype, [search])
-    return Histogram(Tensor(hist), Tensor(bins))
+        check_dtype("histogram", "weight", weight._data, data.dtype)
+        w = (weight,)
+
+    def part(k):  # nondiff steps: a trace (cr.trace, onnx.export) computes them again
+        def histogram_of(a, *weights):
+            d = a.reshape(-1)
+            edges = bins if search == "edges" else xp.asarray(
+                width_edges("histogram", *outer_edges("histogram", d, range), int(bins), d.dtype))
+            edges = edges.astype(a.dtype)
+            if k:
+                return edges
+            w = weights[0].reshape(-1) if weights else None
+            return count(xp, d[:, None], [edges], w, bool(density), a.dtype, [search])
+        return nondiff(histogram_of, x, *(w or ()))
+    return Histogram(part(0), part(1))
 
 
 def is_floating_point(input) -> bool:  # noqa: A002

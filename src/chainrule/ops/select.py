@@ -34,7 +34,7 @@ from .join import pad
 from .random_fills import bernoulli_values
 from .rearrange import broadcast_shapes
 from .shape import _one_axis, broadcast_to, getitem, reshape
-from .unique import unique_dim
+from .unique import unique
 
 __all__ = ["allclose", "argwhere", "bernoulli", "bincount", "bucketize", "equal", "index_add",
            "isclose", "masked_select", "nonzero", "normal", "scatter", "scatter_add",
@@ -197,25 +197,6 @@ def argwhere(input):  # noqa: A002
     return nonzero(input)
 
 
-def unique(input, sorted: bool = True, return_inverse: bool = False,  # noqa: A002 - PyTorch's
-           return_counts: bool = False, dim=None):
-    """The distinct values of ``input`` (sorted), with the inverse index and counts if asked."""
-    refuse_complex("unique", input)
-    if dim is not None:  # the distinct slices along dim, sorted (ops/unique.py)
-        return unique_dim("unique", input, dim, return_inverse, return_counts, consecutive=False)
-    xp = get_array_module(input._data)
-    # each NaN is its own value, as in PyTorch (NumPy's default merges them into one)
-    nan_kw = {"equal_nan": False} if xp.__name__ == "numpy" else {}
-    values, inverse, counts = xp.unique(input._data, return_inverse=True, return_counts=True,
-                                        **nan_kw)
-    out = [Tensor(values)]
-    if return_inverse:
-        out.append(Tensor(inverse.reshape(input.shape).astype("int64")))
-    if return_counts:
-        out.append(Tensor(counts.astype("int64")))
-    return out[0] if len(out) == 1 else tuple(out)
-
-
 def bincount(input, weights=None, minlength: int = 0):  # noqa: A002
     """How often each value 0, 1, ... occurs in the 1-D non-negative int ``input`` (summed
     ``weights`` instead of counts, if given)."""
@@ -227,10 +208,14 @@ def bincount(input, weights=None, minlength: int = 0):  # noqa: A002
     w = None if weights is None else _arr(weights, input)
     if w is not None and w.shape != a.shape:
         raise ValueError(f"bincount: weights must have the input's shape {a.shape}, got {w.shape}")
-    out = xp.bincount(a, weights=w, minlength=minlength)
-    if w is None or a.size == 0:  # PyTorch's: an empty input counts in int64 even with weights
-        return Tensor(out.astype("int64"))
-    return Tensor(out.astype("float32") if w.dtype == xp.float32 else out)  # PyTorch's dtypes
+
+    def bincount_of(a, w=None):  # a nondiff step: a trace computes it again, not frozen
+        out = xp.bincount(a, weights=w, minlength=minlength)
+        if w is None or a.size == 0:  # PyTorch's: an empty input counts in int64 even so
+            return out.astype("int64")
+        return out.astype("float32") if w.dtype == xp.float32 else out  # PyTorch's dtypes
+    wt = () if w is None else (weights if isinstance(weights, Tensor) else Tensor(w),)
+    return nondiff(bincount_of, input, *wt)
 
 
 def searchsorted(sorted_sequence, values, *, out_int32: bool = False, right: bool = False,

@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import math
 
+from ..autograd.function import nondiff
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ._real_only import refuse_complex
 from .shape import _one_axis
 
-__all__ = ["unique_consecutive"]
+__all__ = ["unique", "unique_consecutive"]
 
 
 def _slices(op, x, dim):
@@ -72,6 +73,29 @@ def unique_dim(op, x, dim, return_inverse, return_counts, consecutive):
     keep = order[xp.flatnonzero(xp.diff(xp.concatenate([xp.asarray([-1]), group])))]
     values = xp.moveaxis(xp.moveaxis(x._data, axis, 0)[keep], 0, axis)
     return _result(values, inverse, counts, return_inverse, return_counts)
+
+
+def unique(input, sorted: bool = True, return_inverse: bool = False,  # noqa: A002 - PyTorch's
+           return_counts: bool = False, dim=None):
+    """The distinct values of ``input`` (sorted), with the inverse index and counts if asked.
+    Each output is a nondiff step, which a trace (``cr.trace``, ``onnx.export``) computes again
+    from its input (or refuses) rather than freezing the example's values."""
+    refuse_complex("unique", input)
+    if dim is not None:  # the distinct slices along dim, sorted
+        return unique_dim("unique", input, dim, return_inverse, return_counts, consecutive=False)
+    xp = get_array_module(input._data)
+    # each NaN is its own value, as in PyTorch (NumPy's default merges them into one)
+    nan_kw = {"equal_nan": False} if xp.__name__ == "numpy" else {}
+
+    def part(k):
+        def unique_of(a):
+            values, inverse, counts = xp.unique(a, return_inverse=True, return_counts=True,
+                                                **nan_kw)
+            return (values, inverse.reshape(a.shape).astype("int64"), counts.astype("int64"))[k]
+        return nondiff(unique_of, input)
+
+    out = [part(k) for k in (0, *[1] * return_inverse, *[2] * return_counts)]
+    return out[0] if len(out) == 1 else tuple(out)
 
 
 def unique_consecutive(input, return_inverse: bool = False,  # noqa: A002 - PyTorch's names
