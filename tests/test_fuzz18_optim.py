@@ -179,3 +179,18 @@ def test_fused_with_a_sparse_gradient_refused_as_pytorchs(name):
         p.grad = _sparse(lib, [1, 4], 0)
         with pytest.raises(RuntimeError, match="does not support sparse grad"):
             opt.step()
+
+
+@pytest.mark.parametrize("name", ["SGD", "Adam", "AdamW", "Adagrad"])
+def test_fused_with_a_complex_parameter_refused_as_pytorchs(name):
+    """PyTorch's fused kernels take floating-point parameters only and refuse a complex one at
+    the step; chainrule's stepped it (fused=False's update)."""
+    for lib in (cr, torch):
+        p = lib.zeros(2, dtype=lib.complex128, requires_grad=True)
+        opt = getattr(lib.optim, name)([p], lr=0.1, fused=True)
+        opt.step()  # no gradient: nothing to refuse
+        p.grad = lib.ones(2, dtype=lib.complex128)
+        with pytest.raises(
+            RuntimeError, match="`fused=True` requires all the params to be floating point Tensors"
+        ):
+            opt.step()

@@ -64,6 +64,10 @@ class Adagrad(Optimizer):
             check_number("Adagrad", key, h[key], where)
         check_bool("Adagrad", "maximize", h["maximize"], where)
 
+    def _update_complex(self, group, p):
+        fused.refuse_complex(group, p)  # a complex (or float16) parameter's step
+        super()._update_complex(group, p)
+
     def _update(self, param, grad, group, state):
         """The rule of the class docstring on one parameter (``param`` changes in place)."""
         lr, lr_decay, weight_decay, initial_accumulator_value, eps, maximize = _hyper(group)

@@ -72,6 +72,10 @@ class Adam(Optimizer):
         check_bool(name, "maximize", h["maximize"], where)
         check_bool(name, "decoupled_weight_decay", h.get("decoupled_weight_decay", False), where)
 
+    def _update_complex(self, group, p):
+        fused.refuse_complex(group, p)  # a complex (or float16) parameter's step
+        super()._update_complex(group, p)
+
     def _update(self, param, grad, group, state):
         """The rule of the class docstring on one parameter (``param`` changes in place)."""
         lr, eps = float(group["lr"]), float(group["eps"])

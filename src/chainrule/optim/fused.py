@@ -32,7 +32,16 @@ from ..autograd import Tensor
 from ..backend import GPU_POSSIBLE, config, device_of, get_array_module, gpu, jit
 from ._state import adam_state, advance, rmsprop_state, scalar
 
-__all__ = ["adagrad", "adam", "rmsprop", "sgd"]
+__all__ = ["adagrad", "adam", "refuse_complex", "rmsprop", "sgd"]
+
+
+def refuse_complex(group: dict, p: Tensor) -> None:
+    """PyTorch's refusal of ``fused=True`` for a complex parameter (its fused SGD, Adam, AdamW
+    and Adagrad take floating-point ones only), at the step, as PyTorch's refuses it."""
+    if group.get("fused") and p._data.dtype.kind == "c":
+        raise RuntimeError("`fused=True` requires all the params to be floating point Tensors, "
+                           f"got one of dtype {p._data.dtype}; pass fused=False (or None) for "
+                           "complex parameters")
 
 
 def sgd(param, grad, state: dict, h: tuple, cache: dict, work: dict) -> bool:

@@ -67,6 +67,10 @@ class SGD(Optimizer):
                 f"momentum={h['momentum']!r}, dampening={h['dampening']!r}{where}"
             )
 
+    def _update_complex(self, group, p):
+        fused.refuse_complex(group, p)  # a complex (or float16) parameter's step
+        super()._update_complex(group, p)
+
     def _restore_entry(self, name, key, value, p):
         """A saved sparse momentum buffer (of sparse steps) stays sparse, as PyTorch's."""
         if key == "momentum_buffer" and getattr(value, "is_sparse", False):
