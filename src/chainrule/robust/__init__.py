@@ -2,7 +2,8 @@
 
 Attacks (each returns an ``AttackResult``: adversarial inputs, per-example success and norms):
 ``fgsm``, ``pgd`` (L-infinity and L2, random start, restarts), ``apgd`` (APGD-CE, and APGD-DLR
-with ``loss="dlr"``), ``cw_l2`` and
+with ``loss="dlr"``), ``apgd_targeted`` (APGD-T: targeted DLR runs towards the likeliest other
+classes), ``cw_l2`` and
 ``deepfool``; ``robust_accuracy`` scores one over a dataset with a progress bar.
 Adversarial training: ``AdversarialTraining``, the Trainer's ``perturb`` hook;
 ``OverfittingCheck``, the callback that watches it for catastrophic overfitting. The sticker:
@@ -12,6 +13,7 @@ Adversarial training: ``AdversarialTraining``, the Trainer's ``perturb`` hook;
 
 from ._core import AttackResult
 from .apgd import apgd, apgd_checkpoints
+from .apgd_targeted import apgd_targeted
 from .attacks import NORMS, fgsm, pgd, project
 from .evaluate import ATTACKS, accuracy_curve, get_attack, robust_accuracy
 from .minimal import cw_l2, deepfool
@@ -33,6 +35,7 @@ __all__ = [
     "accuracy_curve",
     "apgd",
     "apgd_checkpoints",
+    "apgd_targeted",
     "apply_patch",
     "auroc",
     "confident_mistakes",

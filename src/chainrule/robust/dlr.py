@@ -5,6 +5,10 @@
 It is invariant to shifting and to scaling the logits, so a model whose logits are rescaled (or
 whose cross-entropy saturates) cannot blunt the attack's gradient, as it can blunt cross-entropy's.
 It needs at least 3 classes.
+
+APGD-T's targeted form (``dlr_targeted_gradient``) puts a target class t in place of the best
+other class and averages the third and fourth logits in the denominator,
+``-(z_y - z_t) / (z_pi1 - (z_pi3 + z_pi4) / 2 + 1e-12)``: it needs at least 4 classes.
 """
 
 from __future__ import annotations
@@ -12,7 +16,7 @@ from __future__ import annotations
 from ..autograd import Tensor, grad
 from ..backend import get_array_module
 
-__all__ = ["dlr_gradient"]
+__all__ = ["dlr_gradient", "dlr_targeted_gradient"]
 
 
 def _pick(logits: Tensor, index, xp) -> Tensor:
@@ -39,5 +43,22 @@ def dlr_gradient(model, x, labels, *, targeted: bool = False):
     other = _pick(z, xp.where(top_is_y, order[:, -2], order[:, -1]), xp)
     spread = _pick(z, order[:, -1], xp) - _pick(z, order[:, -3], xp) + 1e-12
     losses = -(_pick(z, labels, xp) - other) / spread
+    (g,) = grad(losses.sum(), xt)
+    return losses._data, g._data, z._data
+
+
+def dlr_targeted_gradient(model, x, labels, targets):
+    """Per-example targeted DLR loss of APGD-T and its gradient with respect to ``x``, as
+    ``dlr_gradient``: ``(loss (N,), gradient like x, logits (N, C))``; ``targets`` (N,)."""
+    xp = get_array_module(x)
+    xt = Tensor(x, requires_grad=True)
+    z = model(xt)
+    order = xp.argsort(z._data, axis=1)
+    if order.shape[1] < 4:
+        raise ValueError(f"apgd_targeted: the targeted DLR loss needs at least 4 classes, the "
+                         f"model has {order.shape[1]}")
+    spread = _pick(z, order[:, -1], xp) - 0.5 * (_pick(z, order[:, -3], xp)
+                                                 + _pick(z, order[:, -4], xp)) + 1e-12
+    losses = -(_pick(z, labels, xp) - _pick(z, targets, xp)) / spread
     (g,) = grad(losses.sum(), xt)
     return losses._data, g._data, z._data

@@ -11,13 +11,15 @@ from ..data import ArrayDataset, DataLoader, Dataset
 from ..train.progress import bar_line, duration, format_logs
 from ._core import check_int, in_eval_mode, predict_labels
 from .apgd import apgd
+from .apgd_targeted import apgd_targeted
 from .attacks import fgsm, pgd
 from .minimal import cw_l2, deepfool
 from .streams import ExampleStreams, root_seed
 
 __all__ = ["ATTACKS", "accuracy_curve", "get_attack", "robust_accuracy"]
 
-ATTACKS = {"fgsm": fgsm, "pgd": pgd, "apgd": apgd, "cw": cw_l2, "deepfool": deepfool}
+ATTACKS = {"fgsm": fgsm, "pgd": pgd, "apgd": apgd, "apgd-t": apgd_targeted, "cw": cw_l2,
+           "deepfool": deepfool}
 _INTERVAL = 15.0  # seconds between progress lines when the output is not a terminal
 
 
@@ -84,8 +86,8 @@ def robust_accuracy(model, data, method="pgd", *, batch_size: int = 128, verbose
     Args:
         model: a classifier (Module) giving logits; it runs in eval mode (its mode is kept).
         data: a DataLoader, a Dataset or a pair ``(x, y)`` of arrays.
-        method: an attack name of ``ATTACKS`` ("fgsm", "pgd", "apgd", "cw", "deepfool") or a
-            function ``attack(model, x, y, **attack_kwargs) -> AttackResult``.
+        method: an attack name of ``ATTACKS`` ("fgsm", "pgd", "apgd", "apgd-t", "cw",
+            "deepfool") or a function ``attack(model, x, y, **attack_kwargs) -> AttackResult``.
         batch_size: for a Dataset or arrays.
         verbose: 0 silent; 1 a progress bar on a terminal (plain lines elsewhere) and a summary.
         limit: attack only the first ``limit`` examples (None: all).
