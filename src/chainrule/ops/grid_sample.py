@@ -14,6 +14,7 @@ import warnings
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
+from ._linspace import torch_linspace
 from .activation import _float_input
 from .elementwise import where
 from .indexing import gather
@@ -34,11 +35,14 @@ def _default_align(align_corners):
 
 
 def _line(xp, n, align_corners, dtype):
-    """PyTorch's base coordinates of ``n`` pixels in [-1, 1] (pixel centres unless aligned)."""
+    """PyTorch's base coordinates of ``n`` pixels in [-1, 1] (pixel centres unless aligned), to
+    the last bit: its linspace, then ``* (n - 1) / n`` as two roundings. A centre that lands an
+    ulp off its pixel moves ``floor`` to the next cell, and so the one-sided gradients."""
     if n <= 1:
         return xp.zeros(max(n, 0), dtype=dtype)
-    line = xp.linspace(-1.0, 1.0, n).astype(dtype)
-    return line if align_corners else line * dtype.type((n - 1) / n)
+    line = torch_linspace(-1.0, 1.0, n, dtype)  # None for float16
+    line = xp.linspace(-1.0, 1.0, n).astype(dtype) if line is None else xp.asarray(line)
+    return line if align_corners else line * dtype.type(n - 1) / dtype.type(n)
 
 
 def affine_grid(theta, size, align_corners=None) -> Tensor:
