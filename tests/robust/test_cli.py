@@ -33,7 +33,7 @@ def test_attack_writes_results_a_curve_and_a_grid(run, tmp_path, capsys):
     assert json.loads((out / "config.json").read_text())["steps"] == 5
 
 
-@pytest.mark.parametrize("method", ["fgsm", "apgd", "cw", "deepfool"])
+@pytest.mark.parametrize("method", ["fgsm", "apgd", "apgd-t", "cw", "deepfool"])
 def test_every_method_runs(run, tmp_path, method):
     out = tmp_path / method
     steps = [] if method == "fgsm" else ["--steps", "5"]  # one step: fgsm takes no --steps
@@ -103,6 +103,7 @@ def test_train_adversarial_records_its_settings(tmp_path, capsys):
     ("deepfool", ["--restarts", "3"], "--restarts 3: --method deepfool does not use it"),
     ("fgsm", ["--steps", "5"], "--steps 5: --method fgsm does not use it"),
     ("apgd", ["--alpha", "0.01"], "(it is for pgd)"),
+    ("apgd-t", ["--target", "3"], "--target 3: --method apgd-t is untargeted"),
 ])
 def test_an_option_the_method_does_not_use_is_refused(run, tmp_path, capsys, method, options,
                                                       named):

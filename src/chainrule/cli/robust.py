@@ -89,14 +89,16 @@ def add_parsers(sub, debug, int_type, float_type) -> None:
     a = sub.add_parser("attack", parents=[debug], help="attack a trained classifier: robust "
                        "accuracy, accuracy against epsilon, adversarial examples")
     _common(a, int_type, None)
-    a.add_argument("--method", default="pgd", choices=["fgsm", "pgd", "apgd", "cw",
+    a.add_argument("--method", default="pgd", choices=["fgsm", "pgd", "apgd", "apgd-t", "cw",
                                                       "deepfool"], help="the attack")
     a.add_argument("--eps", type=float_type(0), default=0.3,
-                   help="the perturbation budget (fgsm, pgd, apgd)")
+                   help="the perturbation budget (fgsm, pgd, apgd, apgd-t)")
     a.add_argument("--norm", choices=["linf", "l2"], default="linf", help="pgd's norm")
     a.add_argument("--steps", type=int_type(1), default=None,
-                   help="iterations (default: pgd 40, apgd 100, cw 100, deepfool 50)")
-    a.add_argument("--restarts", type=int_type(1), default=1, help="random restarts (pgd, apgd)")
+                   help="iterations (default: pgd 40, apgd and apgd-t 100 (per target class), "
+                   "cw 100, deepfool 50)")
+    a.add_argument("--restarts", type=int_type(1), default=1,
+                   help="random restarts (pgd, apgd; apgd-t: per target class)")
     a.add_argument("--alpha", type=float_type(0, low_ok=False), default=None,
                    help="pgd's step (default 2.5 eps / steps)")
     a.add_argument("--target", type=int_type(0), default=None,

@@ -65,12 +65,18 @@ def attack_run(checkpoint, method: str = "pgd", *, eps: float = 0.3, norm: str =
                verbose: int = 1) -> dict:
     """Attack a trained classifier on its test set: robust accuracy, a curve over eps, a grid.
 
-    ``curve`` (eps values; empty for none) applies to the budgeted attacks (fgsm, pgd, apgd);
-    cw and deepfool report the median perturbation norm instead.
+    ``curve`` (eps values; empty for none) applies to the budgeted attacks (fgsm, pgd, apgd,
+    apgd-t); cw and deepfool report the median perturbation norm instead. apgd-t attacks the
+    9 likeliest other classes (fewer when the dataset has fewer).
     """
     net, config, data, x, y = _setup(checkpoint, data_dir, download, n, "attack")
     kwargs = _attack_kwargs(method, eps, norm, steps, restarts, alpha, seed)
+    if method == "apgd-t":
+        kwargs["n_target_classes"] = min(9, len(data.classes) - 1)
     if target is not None:
+        if method == "apgd-t":
+            raise ValueError(f"--target {target}: --method apgd-t is untargeted (it picks its "
+                             "target classes itself)")
         check_int("attack", "target", target, low=0)
         if target >= len(data.classes):
             raise ValueError(f"--target {target}: the model has {len(data.classes)} classes")
@@ -82,7 +88,7 @@ def attack_run(checkpoint, method: str = "pgd", *, eps: float = 0.3, norm: str =
     def work(out):
         res = robust.robust_accuracy(net, (x, y), method, verbose=verbose, **attack_kwargs)
         results = {"dataset": data.name, **res}
-        budgeted = method in ("fgsm", "pgd", "apgd")
+        budgeted = method in ("fgsm", "pgd", "apgd", "apgd-t")
         if budgeted and curve:
             rows = []
             for e in curve:
@@ -112,8 +118,8 @@ def _attack_kwargs(method, eps, norm, steps, restarts, alpha, seed) -> dict:
     # An option the method does not take is refused, not dropped without a word.
     unused = [(f"--alpha {alpha}", alpha is not None and method != "pgd", "pgd"),
               (f"--norm {norm}", norm != "linf" and method != "pgd", "pgd"),
-              (f"--restarts {restarts}", restarts != 1 and method not in ("pgd", "apgd"),
-               "pgd and apgd"),
+              (f"--restarts {restarts}",
+               restarts != 1 and method not in ("pgd", "apgd", "apgd-t"), "pgd, apgd and apgd-t"),
               (f"--steps {steps}", steps is not None and method == "fgsm",
                "every method but fgsm, a single step")]
     for option, given, takes in unused:
@@ -124,7 +130,7 @@ def _attack_kwargs(method, eps, norm, steps, restarts, alpha, seed) -> dict:
     if method == "pgd":
         return {"eps": eps, "norm": norm, "steps": steps or 40, "restarts": restarts,
                 "alpha": alpha, "rng": seed}
-    if method == "apgd":
+    if method in ("apgd", "apgd-t"):
         return {"eps": eps, "steps": steps or 100, "restarts": restarts, "rng": seed}
     if method == "cw":
         return {"steps": steps or 100}
