@@ -194,3 +194,22 @@ def test_fused_with_a_complex_parameter_refused_as_pytorchs(name):
             RuntimeError, match="`fused=True` requires all the params to be floating point Tensors"
         ):
             opt.step()
+
+
+def test_lbfgs_step_refuses_a_group_added_later_as_pytorchs():
+    """LBFGS optimizes its one group's parameters; a group added by add_param_group was left
+    out of chainrule's steps without a word (PyTorch's step refuses it)."""
+    for lib in (cr, torch):
+        x = lib.ones(2, dtype=lib.float64, requires_grad=True)
+        y = lib.ones(1, dtype=lib.float64, requires_grad=True)
+        opt = lib.optim.LBFGS([x], max_iter=2)
+        opt.add_param_group({"params": [y]})
+
+        def closure(opt=opt, x=x, y=y):
+            opt.zero_grad()
+            loss = (x * x).sum() + (y * y).sum()
+            loss.backward()
+            return loss
+
+        with pytest.raises((ValueError, AssertionError), match="xpected exactly one param_group"):
+            opt.step(closure)

@@ -133,6 +133,9 @@ class LBFGS(Optimizer):
         if closure is None:
             raise TypeError("LBFGS.step: needs a closure that clears the gradients, computes "
                             "the loss, calls backward and returns the loss")
+        if len(self.param_groups) != 1:  # add_param_group after construction: PyTorch's refusal
+            raise ValueError(f"LBFGS.step: expected exactly one param_group, but got "
+                             f"{len(self.param_groups)} (LBFGS optimizes one vector of parameters)")
         self._caller_errors = numpy.geterr()
         with quiet(numpy):  # no NumPy warnings: inf, nan silent as PyTorch's (Optimizer.step)
             return self._iterate(closure)
