@@ -68,3 +68,69 @@ def test_continuous_bernoulli_large_logits_follow_the_clamped_probs(dtype, lam):
     np.testing.assert_allclose(x, via_probs.icdf(cr.tensor(u)).numpy(), rtol=1e-5)
     draws = ours.rsample((5,)).numpy()
     assert np.isfinite(draws).all() and ((draws >= 0) & (draws <= 1)).all()
+
+
+# ---- batches of zero elements ----------------------------------------------------------------
+# Sums and checks over the event dimensions reshaped to (..., -1), which a batch of zero elements
+# leaves undetermined: AffineTransform(event_dim=1).log_abs_det_jacobian of an empty batch raised
+# (PyTorch's returns an empty tensor), and so did Independent's log_prob and entropy and the
+# validation of an empty batch of vectors (PyTorch's raise there too: see docs/pytorch.md).
+
+
+@pytest.mark.parametrize("batch", [(0,), (2, 0)])
+def test_affine_log_abs_det_jacobian_of_an_empty_batch(batch):
+    x = np.zeros(batch + (3,))
+    scale = np.array([2.0, -1.0, 0.5])
+    ours = D.AffineTransform(1.0, cr.tensor(scale), event_dim=1)
+    theirs = TD.AffineTransform(1.0, torch.tensor(scale), event_dim=1)
+    got = ours.log_abs_det_jacobian(cr.tensor(x), ours(cr.tensor(x)))
+    want = theirs.log_abs_det_jacobian(torch.tensor(x), theirs(torch.tensor(x)))
+    assert tuple(got.shape) == tuple(want.shape) == batch
+    assert str(got.dtype) == "float64"
+
+
+def test_independent_and_multivariate_over_an_empty_batch():
+    base = D.Normal(cr.zeros(0, 3), cr.ones(0, 3))
+    d = D.Independent(base, 1)
+    assert tuple(d.log_prob(cr.zeros(0, 3)).shape) == (0,)
+    assert tuple(d.log_prob(cr.zeros(4, 0, 3)).shape) == (4, 0)
+    assert tuple(d.entropy().shape) == (0,)
+    mvn = D.MultivariateNormal(cr.zeros(0, 3), cr.eye(3))
+    assert tuple(mvn.log_prob(cr.zeros(0, 3)).shape) == (0,)
+    assert D.constraints.independent(D.constraints.real, 1).check(cr.zeros(0, 3)).shape == (0,)
+    # the same distributions over a batch of one element give the values the empty batch lacks
+    one = D.Independent(D.Normal(cr.zeros(1, 3), cr.ones(1, 3)), 1)
+    np.testing.assert_allclose(
+        one.log_prob(cr.zeros(1, 3)).numpy(), [-1.5 * np.log(2 * np.pi)], rtol=1e-6
+    )
+
+
+# ---- integer parameters ----------------------------------------------------------------------
+# A continuous draw was cast to the parameters' dtype: Normal(int loc).sample() returned zeros,
+# Uniform and Dirichlet truncated theirs, Gamma divided truncated draws. PyTorch refuses those
+# draws (NotImplementedError, RuntimeError or TypeError), and draws VonMises(int loc) truncated.
+
+_INT = {
+    "Normal": dict(loc=[0, 1], scale=[1, 2]),
+    "Uniform": dict(low=[0, 1], high=[3, 4]),
+    "Exponential": dict(rate=[1, 2]),
+    "Laplace": dict(loc=[0, 1], scale=[1, 2]),
+    "Gamma": dict(concentration=[1, 2], rate=[1, 2]),
+    "Dirichlet": dict(concentration=[1, 2, 3]),
+    "Beta": dict(concentration1=[1, 2], concentration0=[1, 2]),
+    "VonMises": dict(loc=[0, 1], concentration=[1.0, 2.0]),
+}
+
+
+@pytest.mark.parametrize("name", sorted(_INT))
+def test_continuous_draws_of_integer_parameters_are_refused(name):
+    params = {k: cr.tensor(v) for k, v in _INT[name].items()}
+    d = getattr(D, name)(**params, validate_args=False)
+    with pytest.raises(TypeError, match="floating-point"):
+        d.sample((3,))
+    # the densities of the same distribution are PyTorch's
+    tparams = {k: torch.tensor(v) for k, v in _INT[name].items()}
+    t = getattr(TD, name)(**tparams, validate_args=False)
+    np.testing.assert_allclose(d.mean.numpy(), t.mean.numpy(), rtol=1e-6)
+    f = getattr(D, name)(**{k: v.double() for k, v in params.items()})
+    assert f.sample((3,)).dtype == cr.float64

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import numbers
 
 from ..autograd import Function, Tensor, tensor
@@ -65,7 +66,9 @@ def sum_rightmost(value, dim: int):
     """``value`` summed over its ``dim`` rightmost dimensions."""
     if dim == 0:
         return value
-    return value.reshape(tuple(value.shape[: value.ndim - dim]) + (-1,)).sum(-1)
+    lead = tuple(value.shape[: value.ndim - dim])
+    # the size given, not -1: a batch of zero elements leaves -1 undetermined
+    return value.reshape(lead + (math.prod(value.shape[len(lead):]),)).sum(-1)
 
 
 class finfo:  # noqa: N801 - PyTorch's name
@@ -73,6 +76,9 @@ class finfo:  # noqa: N801 - PyTorch's name
 
     def __init__(self, dtype):
         xp = get_array_module()
+        if xp.dtype(dtype).kind not in "fc":
+            raise TypeError(f"finfo: a floating-point dtype is needed (the parameters of a "
+                            f"continuous distribution), got {dtype}")
         info = xp.finfo(dtype)
         self.eps, self.tiny, self.min = float(info.eps), float(info.tiny), float(info.min)
 
@@ -107,14 +113,20 @@ def softplus(x):
     return _Softplus.apply(x)
 
 
-def pick_rng(who, rng, generator):
+def pick_rng(who, rng, generator, *params):
+    """The Generator to draw from; ``params``, the tensors whose dtype the draws take, must be
+    floating point (draws cast to integers were truncated: Normal(int loc) drew zeros)."""
     if rng is not None and generator is not None:
         raise TypeError(f"{who}: give rng or generator, not both")
+    for p in params:
+        if not p.is_floating_point():
+            raise TypeError(f"{who}: a continuous draw needs floating-point parameters, got a "
+                            f"{p.dtype} tensor (convert it with .float() or .double())")
     return resolve_rng(rng if generator is None else generator, who)
 
 
 def draw(who, rng, generator, kind, shape, like, **kwargs):
     """A Tensor of ``shape`` drawn by ``rng.<kind>`` in ``like``'s dtype and device."""
-    g = pick_rng(who, rng, generator)
+    g = pick_rng(who, rng, generator, like)
     values = getattr(g, kind)(size=tuple(shape), **kwargs).astype(like.dtype, copy=False)
     return tensor(values, device=like.device)

@@ -8,6 +8,8 @@ these when they validate (the default).
 
 from __future__ import annotations
 
+import math
+
 from ..autograd import Tensor, tensor
 from ..backend import get_array_module
 
@@ -178,7 +180,8 @@ class _Independent(Constraint):
         n = self.reinterpreted_batch_ndims
         if ok.ndim < n:
             raise ValueError(f"Expected value.dim() >= {n} but got {ok.ndim}")
-        return ok.reshape(ok.shape[: ok.ndim - n] + (-1,)).all(-1)
+        lead = tuple(ok.shape[: ok.ndim - n])
+        return ok.reshape(lead + (math.prod(ok.shape[len(lead):]),)).all(-1)
 
     def __repr__(self):
         return f"IndependentConstraint({self.base_constraint!r}, {self.reinterpreted_batch_ndims})"
@@ -279,7 +282,7 @@ class MixtureSameFamilyConstraint(Constraint):
         if n < 0:
             raise ValueError(f"Expected value.dim() >= {self.event_dim} but got {value.ndim}")
         ok = self.base_constraint.check(value.unsqueeze(-1 - self.event_dim))
-        return ok.reshape(tuple(ok.shape[:n]) + (-1,)).all(-1)
+        return ok.reshape(tuple(ok.shape[:n]) + (math.prod(ok.shape[n:]),)).all(-1)
 
     def __repr__(self):
         return f"MixtureSameFamilyConstraint({self.base_constraint!r})"

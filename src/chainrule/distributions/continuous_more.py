@@ -283,7 +283,7 @@ class VonMises(Distribution):
 
     def sample(self, sample_shape=(), *, rng=None, generator=None):
         shape = tuple(self._extended_shape(sample_shape))
-        g = pick_rng("VonMises.sample", rng, generator)
+        g = pick_rng("VonMises.sample", rng, generator, self.loc)
         with no_grad():
             x = _best_fisher(asnumpy(self.loc._data), asnumpy(self.concentration._data), shape, g)
             return tensor(x.astype(self.loc.dtype, copy=False), device=self.loc.device)

@@ -18,6 +18,7 @@ True
 from __future__ import annotations
 
 from ..autograd import enable_grad, grad
+from ._utils import sum_rightmost
 from .distribution import Distribution
 
 __all__ = ["ExponentialFamily"]
@@ -63,7 +64,7 @@ class ExponentialFamily(Distribution):
         value, grads = _grad_of_normalizer(self, params)
         result = result + value
         for p, g in zip(params, grads):
-            result = result - (p * g).reshape(tuple(self._batch_shape) + (-1,)).sum(-1)
+            result = result - sum_rightmost(p * g, (p * g).ndim - len(self._batch_shape))
         return result
 
 
@@ -83,6 +84,6 @@ def kl_expfamily_expfamily(p, q):
     for pn, qn, g in zip(p_params, q_params, grads):
         term = (qn - pn) * g
         if n:
-            term = term.reshape(tuple(term.shape[:term.ndim - n]) + (-1,)).sum(-1)
+            term = sum_rightmost(term, n)
         result = result - term
     return result

@@ -67,7 +67,7 @@ class Gamma(ExponentialFamily):
 
     def rsample(self, sample_shape=(), *, rng=None, generator=None):
         a = self.concentration.expand(tuple(self._extended_shape(sample_shape)))
-        z = standard_gamma(a, pick_rng("Gamma.rsample", rng, generator))
+        z = standard_gamma(a, pick_rng("Gamma.rsample", rng, generator, a))
         return z / self.rate
 
     def log_prob(self, value):
@@ -129,7 +129,7 @@ class Dirichlet(ExponentialFamily):
 
     def rsample(self, sample_shape=(), *, rng=None, generator=None):
         a = self.concentration.expand(tuple(self._extended_shape(sample_shape)))
-        return dirichlet_rsample(a, pick_rng("Dirichlet.rsample", rng, generator))
+        return dirichlet_rsample(a, pick_rng("Dirichlet.rsample", rng, generator, a))
 
     def log_prob(self, value):
         if self._validate_args:
@@ -187,7 +187,7 @@ class Beta(ExponentialFamily):
     def rsample(self, sample_shape=(), *, rng=None, generator=None):
         shape = tuple(self._extended_shape(sample_shape))
         pair = stack([self.concentration1.expand(shape), self.concentration0.expand(shape)], -1)
-        return dirichlet_rsample(pair, pick_rng("Beta.rsample", rng, generator))[..., 0]
+        return dirichlet_rsample(pair, pick_rng("Beta.rsample", rng, generator, pair))[..., 0]
 
     def log_prob(self, value):
         if self._validate_args:
