@@ -198,3 +198,38 @@ def test_wrong_kinds_of_f_are_named_clearly(tmp_path):
         with open(tmp_path / "out.txt", "w") as text, pytest.raises(TypeError, match="'wb'"):
             cr.save({}, text, format=fmt)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["ok.pt", "out.txt"]
+
+
+@pytest.mark.parametrize("assign", [False, True])
+def test_a_one_element_vector_loads_into_a_0d_entry_as_pytorchs(assign):
+    # PyTorch reads a 0.3-era checkpoint's shape (1,) value into a 0-d parameter or buffer
+    # (its backward-compatibility rule); chainrule refused it as a shape mismatch
+    def state(lib):
+        return {"a": lib.tensor([5.0], dtype=lib.float64), "b": lib.tensor([7])}
+
+    class T(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.a = torch.nn.Parameter(torch.tensor(1.0))
+            self.register_buffer("b", torch.tensor(2))
+
+    class C(cr.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.a = cr.nn.Parameter(cr.tensor(1.0))
+            self.register_buffer("b", cr.tensor(2))
+
+    t, c = T(), C()
+    t.load_state_dict(state(torch), assign=assign)
+    c.load_state_dict(state(cr), assign=assign)
+    for name in ("a", "b"):
+        want, got = getattr(t, name), getattr(c, name)
+        assert tuple(got.shape) == tuple(want.shape) == ()
+        assert str(got.dtype) == str(want.dtype).replace("torch.", "")
+        assert got.item() == want.item()
+        assert isinstance(got, cr.nn.Parameter) == isinstance(want, torch.nn.Parameter)
+    for bad in ([5.0, 6.0], []):  # only a single element qualifies, in PyTorch too
+        with pytest.raises(RuntimeError, match="size mismatch for a"):
+            T().load_state_dict({"a": torch.tensor(bad), "b": torch.tensor(1)}, assign=assign)
+        with pytest.raises(ValueError, match=r"a: state has shape \(\d,\), model has \(\)"):
+            C().load_state_dict({"a": cr.tensor(bad), "b": cr.tensor(1)}, assign=assign)

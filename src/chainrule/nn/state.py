@@ -89,6 +89,8 @@ def check_state(own, state, strict: bool, owner: str):
             bad.append(f"{key}: {value}")
         elif hasattr(target, "materialize"):  # a lazy module's parameter: takes the state's shape
             values[key] = value
+        elif target.shape == () and value.shape == (1,):  # PyTorch 0.3's checkpoints: its rule
+            values[key] = value.reshape(())
         elif value.shape != target.shape:
             bad.append(f"{key}: state has shape {tuple(value.shape)}, model has {target.shape}")
         else:

@@ -269,6 +269,8 @@ def _assign(module, key, target, given) -> None:
     path, _, name = key.rpartition(".")
     owner = module.get_submodule(path) if path else module
     data = given._data if isinstance(given, Tensor) else numpy.asarray(given)
+    if target.shape == () and data.shape == (1,):  # as check_state (nn/state.py)
+        data = data.reshape(())
     if isinstance(target, Parameter):
         owner._parameters[name] = Parameter(data, requires_grad=target.requires_grad)
     else:
