@@ -233,3 +233,12 @@ def test_a_one_element_vector_loads_into_a_0d_entry_as_pytorchs(assign):
             T().load_state_dict({"a": torch.tensor(bad), "b": torch.tensor(1)}, assign=assign)
         with pytest.raises(ValueError, match=r"a: state has shape \(\d,\), model has \(\)"):
             C().load_state_dict({"a": cr.tensor(bad), "b": cr.tensor(1)}, assign=assign)
+
+
+@pytest.mark.parametrize("protocol", [0, 1])
+def test_a_text_protocol_pickle_is_refused_naming_the_protocol(protocol):
+    # the message said torch.save never writes these opcodes; it does with pickle_protocol 0/1
+    buf = io.BytesIO()
+    torch.save({"a": torch.ones(2), "n": [1, 2.5]}, buf, pickle_protocol=protocol)
+    with pytest.raises(ValueError, match="pickle_protocol=0 or 1"):
+        cr.load(io.BytesIO(buf.getvalue()))

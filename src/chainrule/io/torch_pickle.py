@@ -270,8 +270,10 @@ def run_pickle(data: bytes, table: dict, persistent_load, who: str = "load", *,
             return (stack[0], r.pos) if with_end else stack[0]
         else:
             raise PickleError(f"{who}: the pickle stream uses opcode {short(op)} at offset "
-                              f"{r.pos - 1}, which torch.save does not write; chainrule does "
-                              "not read it")
+                              f"{r.pos - 1}, which chainrule does not read (torch.save writes "
+                              "it only with pickle_protocol=0 or 1, whose files "
+                              "torch.load(weights_only=True) refuses too: save with the "
+                              "default protocol), or the file is damaged")
 
 
 def _top(stack: list, who: str):
