@@ -213,3 +213,20 @@ def test_lbfgs_step_refuses_a_group_added_later_as_pytorchs():
 
         with pytest.raises((ValueError, AssertionError), match="xpected exactly one param_group"):
             opt.step(closure)
+
+
+def test_warm_restarts_step_takes_a_tensor_epoch_as_pytorchs():
+    """CosineAnnealingWarmRestarts.step(epoch) with a 0-d Tensor epoch (a fractional epoch
+    computed from tensors): PyTorch's takes it, chainrule's refused it ("must be a number")."""
+    epochs = [0.5, 3.25, 7.0, 2.75, 11.5]
+    rows = []
+    for lib in (cr, torch):
+        opt = _sgd(lib)
+        sched = lib.optim.lr_scheduler.CosineAnnealingWarmRestarts(opt, 3, 2, eta_min=0.001)
+        got = []
+        for e in epochs:
+            opt.step()
+            sched.step(lib.tensor(e, dtype=lib.float64))
+            got.append([float(g["lr"]) for g in opt.param_groups] + [float(sched.T_cur)])
+        rows.append(got)
+    np.testing.assert_allclose(rows[0], rows[1], rtol=1e-12)

@@ -211,6 +211,7 @@ class CosineAnnealingWarmRestarts(LRScheduler):
         super().__init__(optimizer, last_epoch)
 
     def _step_to(self, epoch) -> None:
+        epoch = epoch.item() if hasattr(epoch, "item") else epoch  # a 0-d Tensor, as PyTorch's
         if isinstance(epoch, bool) or not isinstance(epoch, numbers.Real) or not epoch >= 0:
             raise ValueError(f"CosineAnnealingWarmRestarts.step: epoch must be a number >= 0, "
                              f"got {epoch!r}")
