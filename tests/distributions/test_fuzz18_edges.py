@@ -134,3 +134,16 @@ def test_continuous_draws_of_integer_parameters_are_refused(name):
     np.testing.assert_allclose(d.mean.numpy(), t.mean.numpy(), rtol=1e-6)
     f = getattr(D, name)(**{k: v.double() for k, v in params.items()})
     assert f.sample((3,)).dtype == cr.float64
+
+
+def test_categorical_undefined_moments_carry_no_gradient():
+    """Categorical's mean and variance (undefined: NaN) were probs[..., 0] * nan, whose gradient
+    is NaN: a loss that took them, even through nan_to_num, filled the probs' gradient with NaN.
+    PyTorch's are full(nan) tensors without a gradient."""
+    p = cr.tensor([[0.2, 0.8]], requires_grad=True)
+    d = D.Categorical(probs=p)
+    assert not d.mean.requires_grad and not d.variance.requires_grad
+    assert tuple(d.mean.shape) == tuple(TD.Categorical(probs=torch.tensor([[0.2, 0.8]])).mean.shape)
+    loss = D.Normal(p, 1.0).mean.sum() + d.mean.nan_to_num().sum() + d.variance.nan_to_num().sum()
+    loss.backward()
+    np.testing.assert_array_equal(p.grad.numpy(), [[1.0, 1.0]])

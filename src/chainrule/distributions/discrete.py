@@ -137,7 +137,7 @@ class Categorical(Distribution):
 
     @property
     def mean(self):
-        return self.probs[..., 0] * math.nan
+        return self.probs[..., 0].detach() * math.nan  # no gradient, as PyTorch's full(nan)
 
     @property
     def mode(self):
@@ -145,7 +145,7 @@ class Categorical(Distribution):
 
     @property
     def variance(self):
-        return self.probs[..., 0] * math.nan
+        return self.probs[..., 0].detach() * math.nan  # no gradient, as PyTorch's full(nan)
 
     def sample(self, sample_shape=(), *, rng=None, generator=None):
         shape = self._extended_shape(sample_shape)
