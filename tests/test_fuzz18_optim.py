@@ -230,3 +230,25 @@ def test_warm_restarts_step_takes_a_tensor_epoch_as_pytorchs():
             got.append([float(g["lr"]) for g in opt.param_groups] + [float(sched.T_cur)])
         rows.append(got)
     np.testing.assert_allclose(rows[0], rows[1], rtol=1e-12)
+
+
+@pytest.mark.parametrize("per_group", [False, True])
+def test_swalr_takes_a_tensor_swa_lr_as_pytorchs(per_group):
+    """SWALR(optimizer, swa_lr=torch.tensor(0.05)): PyTorch's takes a Tensor swa_lr (one, or
+    one per group); chainrule's refused it ("swa_lr must be a number")."""
+
+    def swa_lr(lib):
+        one = [lib.tensor(0.05, dtype=lib.float64), lib.tensor(0.02, dtype=lib.float64)]
+        return one if per_group else one[0]
+
+    rows = []
+    for lib, mod in ((cr, S), (torch, TS)):
+        opt = _sgd(lib)
+        sched = mod.SWALR(opt, swa_lr(lib), anneal_epochs=3)
+        got = []
+        for _ in range(5):
+            opt.step()
+            sched.step()
+            got.append([float(g["lr"]) for g in opt.param_groups])
+        rows.append(got)
+    np.testing.assert_allclose(rows[0], rows[1], rtol=1e-12)

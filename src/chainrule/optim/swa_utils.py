@@ -174,6 +174,9 @@ class SWALR(LRScheduler):
         if len(swa_lrs) != len(groups):
             raise ValueError(f"SWALR: expected {len(groups)} values for swa_lr, got "
                              f"{len(swa_lrs)}")
+        # a one-element Tensor, as PyTorch's takes it (the group keeps its value)
+        swa_lrs = [float(lr) if isinstance(lr, Tensor) and lr.numel() == 1 else lr
+                   for lr in swa_lrs]
         for lr in swa_lrs:
             if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not lr >= 0:
                 raise ValueError(f"SWALR: swa_lr must be a number >= 0 (or one per group), got "
