@@ -252,3 +252,21 @@ def test_swalr_takes_a_tensor_swa_lr_as_pytorchs(per_group):
             got.append([float(g["lr"]) for g in opt.param_groups])
         rows.append(got)
     np.testing.assert_allclose(rows[0], rows[1], rtol=1e-12)
+
+
+def test_plateau_step_takes_pytorchs_deprecated_epoch():
+    """ReduceLROnPlateau.step(val_loss, epoch), older scripts' call: PyTorch's takes the epoch
+    (with its deprecation warning) as last_epoch; chainrule's step raised TypeError."""
+    losses = [1.0, 0.9, 0.95, 0.97, 0.99, 0.8, 0.85, 0.9]
+    rows = []
+    for lib in (cr, torch):
+        opt = _sgd(lib)
+        sched = lib.optim.lr_scheduler.ReduceLROnPlateau(opt, patience=1, factor=0.5)
+        got = []
+        for epoch, loss in enumerate(losses, start=3):
+            opt.step()
+            with pytest.warns(UserWarning, match="epoch parameter in `scheduler.step\\(\\)`"):
+                sched.step(loss, epoch)
+            got.append([float(g["lr"]) for g in opt.param_groups] + [sched.last_epoch])
+        rows.append(got)
+    np.testing.assert_allclose(rows[0], rows[1], rtol=1e-12)

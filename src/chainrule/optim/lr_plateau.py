@@ -4,6 +4,7 @@ it)."""
 from __future__ import annotations
 
 import math
+import warnings
 
 from ._lr_base import LRScheduler, _check_group_count, _check_int, set_lr
 from .optimizer import Optimizer, check_number
@@ -67,11 +68,19 @@ class ReduceLROnPlateau(LRScheduler):
         self.last_epoch = 0
         self._last_lr = [float(group["lr"]) for group in optimizer.param_groups]
 
-    def step(self, metrics) -> None:  # type: ignore[override]
+    def step(self, metrics, epoch=None) -> None:  # type: ignore[override]
         """Record one value of the monitored metric (a number or a one-element Tensor/array);
-        ``metrics`` is PyTorch's name (``scheduler.step(metrics=val_loss)``)."""
+        ``metrics`` is PyTorch's name (``scheduler.step(metrics=val_loss)``). ``epoch``, as
+        PyTorch's deprecated argument (older ``step(val_loss, epoch)``), sets ``last_epoch``."""
         current = float(metrics.item() if hasattr(metrics, "item") else metrics)
-        self.last_epoch += 1
+        if epoch is None:
+            self.last_epoch += 1
+        else:
+            _check_int("ReduceLROnPlateau.step", "epoch", epoch, low=0)
+            warnings.warn("The epoch parameter in `scheduler.step()` was not necessary and is "
+                          "being deprecated where possible. Please use `scheduler.step()` to "
+                          "step the scheduler (as PyTorch warns)", UserWarning, stacklevel=2)
+            self.last_epoch = epoch
         if self._is_better(current):
             self.best = current
             self.num_bad_epochs = 0
