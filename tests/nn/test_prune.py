@@ -256,7 +256,9 @@ def test_signatures_match_torch(name):
      r"shape \(3,\) with 1 dims"),
     (lambda m: prune.ln_structured(m, "weight", 1, 2, 2), IndexError,
      r"Invalid index 2 for tensor of size \(3, 4\)"),
-    (lambda m: prune.ln_structured(m, "weight", 1, "nuc", 0), ValueError, "n must be a number"),
+    (lambda m: prune.ln_structured(m, "weight", 1, "nuc", 0), RuntimeError,
+     "dim must be a 2-tuple"),  # as PyTorch: the nuclear norm takes a 3-D parameter
+    (lambda m: prune.ln_structured(m, "weight", 1, "l2", 0), ValueError, "n must be a number"),
     (lambda m: prune.l1_unstructured(m, "weights", 1), ValueError,
      r"Linear has no parameter 'weights' \(its parameters: \['weight', 'bias'\]\)"),
     (lambda m: prune.l1_unstructured("m", "weight", 1), TypeError, "must be an nn.Module, got str"),

@@ -1,5 +1,6 @@
 """ln_structured(n="fro") against torch 2.13: a vector norm for 2-D, a matrix norm for 3-D, and
-PyTorch's RuntimeError for more dims (chainrule used to compute the 2-norm there)."""
+PyTorch's RuntimeError for more dims (chainrule used to compute the 2-norm there); n="nuc", the
+nuclear norm of 3-D parameters' channels (chainrule refused it)."""
 
 from __future__ import annotations
 
@@ -48,6 +49,21 @@ def test_fro_over_three_dims_raises_like_torch_and_rolls_back(rng, shape, amount
     prune.ln_structured(ours, "weight", 1, 2, 0)
     tprune.ln_structured(theirs, "weight", 1, 2, 0)
     np.testing.assert_array_equal(ours.weight_mask.numpy(), theirs.weight_mask.numpy())
+
+
+@pytest.mark.parametrize("dim", [0, 1, 2])
+def test_nuclear_norm_masks_match_torch_on_3d_and_others_raise_like_torch(rng, dim):
+    ours, theirs = _pair(rng.standard_normal((4, 3, 5)))
+    prune.ln_structured(ours, "weight", 0.5, "nuc", dim)
+    tprune.ln_structured(theirs, "weight", 0.5, "nuc", dim)
+    np.testing.assert_array_equal(ours.weight_mask.numpy(), theirs.weight_mask.numpy())
+    for shape in [(4, 3), (2, 3, 2, 2)]:
+        ours, theirs = _pair(rng.standard_normal(shape))
+        with pytest.raises(RuntimeError, match="dim must be a 2-tuple"):
+            tprune.ln_structured(theirs, "weight", 1, "nuc", 0)
+        with pytest.raises(RuntimeError, match=r"n='nuc' takes a parameter of 3 dims"):
+            prune.ln_structured(ours, "weight", 1, "nuc", 0)
+        assert not prune.is_pruned(ours)
 
 
 def test_fro_over_three_dims_raises_when_pruned_again(rng):

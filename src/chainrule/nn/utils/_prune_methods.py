@@ -332,16 +332,19 @@ def _norm(data, n, dim: int):
     xp = get_array_module(data)
     axes = tuple(d for d in range(data.ndim) if d != dim)
     a = xp.abs(data)
+    if (n == "fro" and len(axes) > 2) or (n == "nuc" and len(axes) != 2):
+        # PyTorch's torch.norm(p="fro") is a matrix norm over two dims at most, "nuc" over two
+        hint = "; n=2 is the same norm over any dims" if n == "fro" else ""
+        raise RuntimeError(f"LnStructured: n={n!r} takes a parameter of {'at most ' * (n == 'fro')}"
+                           f"3 dims, got a {data.ndim}-D tensor: linalg.matrix_norm: dim must be "
+                           f"a 2-tuple. Got {' '.join(map(str, axes))}{hint}")
+    if n == "nuc":  # the sum of the singular values of each channel's matrix
+        return xp.linalg.svd(xp.moveaxis(data, dim, 0), compute_uv=False).sum(axis=-1)
     if n == "fro":
-        if len(axes) > 2:  # PyTorch's torch.norm(p="fro") is a matrix norm over two dims at most
-            raise RuntimeError(f"LnStructured: n='fro' reduces over at most two dimensions (the "
-                               f"ones besides dim), got a {data.ndim}-D tensor: linalg.matrix_norm"
-                               f": dim must be a 2-tuple. Got {' '.join(map(str, axes))}. "
-                               f"n=2 gives the same norm over any number of dimensions")
         n = 2
     if isinstance(n, bool) or not isinstance(n, numbers.Real) or math.isnan(n):
-        raise ValueError(f"LnStructured: n must be a number (inf and -inf included) or 'fro', "
-                         f"got {n!r}")
+        raise ValueError(f"LnStructured: n must be a number (inf and -inf included), 'fro' or "
+                         f"'nuc', got {n!r}")
     if n == math.inf:
         return a.max(axis=axes)
     if n == -math.inf:

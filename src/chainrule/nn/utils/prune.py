@@ -83,8 +83,9 @@ def random_structured(module, name, amount, dim):
 
 def ln_structured(module, name, amount, n, dim, importance_scores=None):
     """Prune the ``amount`` channels (int) or share (float) along ``dim`` of smallest ``n``-norm
-    (``n``: a number, ``inf``, ``-inf`` or ``"fro"``, which as in PyTorch takes a parameter of
-    at most 3 dims and raises RuntimeError for more); returns ``module``."""
+    (``n``: a number, ``inf``, ``-inf``, ``"fro"`` or ``"nuc"``, the nuclear norm of each
+    channel's matrix; as in PyTorch, "fro" takes a parameter of at most 3 dims, "nuc" one of
+    exactly 3, and others raise RuntimeError); returns ``module``."""
     LnStructured.apply(module, name, amount, n, dim, importance_scores=importance_scores)
     return module
 
