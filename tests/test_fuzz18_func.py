@@ -5,7 +5,9 @@ What was wrong before this wave: with ``has_aux=True``, ``grad``, ``grad_and_val
 a float inside a tuple) where PyTorch raises; ``vjp``, ``jvp``, ``jacrev`` and ``jacfwd`` of a
 function returning an empty tuple/list/dict returned empty results where PyTorch raises (nothing
 to differentiate); ``jvp`` took lists as ``primals``/``tangents``, tangents of another container
-than the primals (a list for a tuple), and no primal Tensor at all, each refused by PyTorch.
+than the primals (a list for a tuple), and no primal Tensor at all, each refused by PyTorch;
+``jacfwd`` (and ``hessian``) with the default ``randomness='error'`` computed a Jacobian of a
+function that draws random numbers, where PyTorch raises.
 """
 
 from __future__ import annotations
@@ -155,3 +157,31 @@ def test_vmap_refuses_dict_dims_with_the_keys_in_another_order():
         cr.func.vmap(lambda d: d["a"].sum() + d["b"].sum(), in_dims=({"b": 1, "a": 0},))(d)
     with pytest.raises(ValueError, match=r"out_dims has structure"):
         cr.func.vmap(lambda p: {"a": p, "b": p}, out_dims={"b": 1, "a": 0})(cr.zeros(3, 4))
+
+
+RANDOM = {
+    "dropout": lambda L, a: L.nn.functional.dropout(a, 0.5),
+    "randn": lambda L, a: a * L.randn(3, dtype=a.dtype),
+    "rand_like": lambda L, a: a * L.rand_like(a),
+}
+
+
+@pytest.mark.parametrize("name", sorted(RANDOM))
+def test_jacfwd_and_hessian_refuse_random_draws_by_default(name):
+    """PyTorch's jacfwd vmaps over the tangents with randomness='error' by default (hessian
+    too); chainrule's drew once and returned a Jacobian. With 'same'/'different' both compute."""
+    op = RANDOM[name]
+    for mode, refused in (("error", True), ("same", False), ("different", False)):
+        want = _run(torch, lambda L, x: L.func.jacfwd(lambda a: op(L, a), randomness=mode)(x))
+        got = _run(cr, lambda L, x: L.func.jacfwd(lambda a: op(L, a), randomness=mode)(x))
+        assert isinstance(want, Exception) == refused, (name, mode, want)
+        assert isinstance(got, Exception) == refused, (name, mode, got)
+        if not refused:
+            assert tuple(got.shape) == tuple(want.shape) == (3, 3)
+            off_diagonal = got.numpy()[~np.eye(3, dtype=bool)]
+            assert not off_diagonal.any(), (name, mode)  # elementwise: a diagonal Jacobian
+    with pytest.raises(RuntimeError, match=r"jacfwd: the function called a random operation "
+                                           r"while randomness='error'"):
+        cr.func.hessian(lambda a: op(cr, a).sum())(cr.tensor(X))
+    assert isinstance(_run(torch, lambda L, x: L.func.hessian(lambda a: op(L, a).sum())(x)),
+                      Exception)

@@ -1,14 +1,35 @@
 """What the transforms refuse, as PyTorch's ``torch.func`` does: an auxiliary output that is not
-made of Tensors, a function with no outputs to differentiate, and ``jvp`` primals and tangents
-that are not tuples of one structure holding at least one Tensor.
+made of Tensors, a function with no outputs to differentiate, ``jvp`` primals and tangents that
+are not tuples of one structure holding at least one Tensor, and a random draw in ``jacfwd``'s
+function with ``randomness='error'``.
 """
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 from ..autograd import Tensor
+from ..backend.random import watch_draws
 from ._pytree import describe, flatten
 
-__all__ = ["check_jvp_inputs", "check_outputs", "split_aux"]
+__all__ = ["check_jvp_inputs", "check_outputs", "draws_refused", "split_aux"]
+
+
+@contextmanager
+def draws_refused(who, refuse):
+    """Inside the block, with ``refuse``, a random draw through chainrule's generators raises."""
+    if not refuse:
+        yield
+        return
+
+    def refuse_draw(gen) -> None:
+        raise RuntimeError(f"{who}: the function called a random operation while "
+                           "randomness='error'; pass randomness='same' or 'different' (the "
+                           "function is called once, so every column of the Jacobian is that "
+                           "of the same random draw), or draw outside the transform")
+
+    with watch_draws(refuse_draw):
+        yield
 
 
 def split_aux(who, out, has_aux):

@@ -20,7 +20,7 @@ from ..autograd import Tensor, enable_grad, is_grad_enabled, no_grad
 from ..autograd import grad as _engine_grad
 from ..backend import get_array_module
 from ..ops.join import stack
-from ._checks import check_jvp_inputs, check_outputs, split_aux
+from ._checks import check_jvp_inputs, check_outputs, draws_refused, split_aux
 from ._pytree import flatten, unflatten
 
 __all__ = ["grad", "grad_and_value", "hessian", "jacfwd", "jacrev", "jvp", "vjp"]
@@ -325,14 +325,15 @@ def jacrev(func, argnums=0, *, has_aux: bool = False, chunk_size=None,
     return _jacobian_transform(who, func, argnums, has_aux, False)
 
 
-def _jacobian_transform(who, func, argnums, has_aux, forward):
+def _jacobian_transform(who, func, argnums, has_aux, forward, refuse_draws=False):
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
         nums, many = _argnums(who, argnums, len(args))
         create, outer = _wants_graph(args, kwargs), is_grad_enabled()
         with _level():
             new_args, leaves, specs = _prepare(who, args, nums, create)
-            out, aux = split_aux(who, func(*new_args, **kwargs), has_aux)
+            with draws_refused(who, refuse_draws):
+                out, aux = split_aux(who, func(*new_args, **kwargs), has_aux)
             if forward:
                 _write_primals(args, new_args, nums)
             create = create or _captured(outer, (out, aux), leaves)
@@ -373,11 +374,13 @@ def jacfwd(func, argnums=0, has_aux: bool = False, *, randomness: str = "error")
     reverse mode as ``jacrev`` (chainrule has no forward mode): one backward pass per output
     element, so it is slower than PyTorch's for functions with many outputs and few inputs.
     As forward mode's, it has the output's dtype (an integer output's is zeros).
-    ``randomness`` is validated; the function is called once, outside any ``vmap``."""
+    The function is called once: with ``randomness='error'`` (the default) a random draw in it
+    raises, as PyTorch's; with ``'different'`` or ``'same'`` it draws once, and every column of
+    the Jacobian is that of the same random function (PyTorch's ``'same'``)."""
     if randomness not in ("error", "different", "same"):
         raise ValueError(f"jacfwd: randomness must be 'error', 'different' or 'same', got "
                          f"{randomness!r}")
-    return _jacobian_transform("jacfwd", func, argnums, has_aux, True)
+    return _jacobian_transform("jacfwd", func, argnums, has_aux, True, randomness == "error")
 
 
 def hessian(func, argnums=0):
