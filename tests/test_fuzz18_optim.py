@@ -270,3 +270,28 @@ def test_plateau_step_takes_pytorchs_deprecated_epoch():
             got.append([float(g["lr"]) for g in opt.param_groups] + [sched.last_epoch])
         rows.append(got)
     np.testing.assert_allclose(rows[0], rows[1], rtol=1e-12)
+
+
+@pytest.mark.parametrize("name", ["Adam", "AdamW"])
+def test_adam_takes_tensor_betas_as_pytorchs(name):
+    """Adam(betas=(torch.tensor(0.9), torch.tensor(0.99))): PyTorch's takes one-element Tensor
+    betas (kept 0-d in the group); chainrule's refused them ("betas[0] must be a number")."""
+    out = []
+    for lib in (cr, torch):
+        rng = np.random.default_rng(1)
+        p = lib.tensor(rng.standard_normal((3, 2)), requires_grad=True)
+        betas = (lib.tensor([0.9], dtype=lib.float64), lib.tensor(0.99, dtype=lib.float64))
+        opt = getattr(lib.optim, name)([p], lr=0.1, betas=betas, weight_decay=0.1)
+        for _ in range(4):
+            p.grad = lib.tensor(rng.standard_normal((3, 2)))
+            opt.step()
+        assert [tuple(b.shape) for b in opt.param_groups[0]["betas"]] == [(), ()]
+        out.append(p.detach().numpy())
+        with pytest.raises(ValueError, match="as a Tensor is not supported for capturable=False"):
+            getattr(lib.optim, name)([p], betas=betas, foreach=True)
+    np.testing.assert_allclose(out[0], out[1], rtol=1e-12)
+    q = [cr.zeros(2, requires_grad=True)]
+    with pytest.raises(ValueError, match="must be 1-element"):
+        cr.optim.Adam(q, betas=(cr.tensor([0.9, 0.8]), cr.tensor(0.99)))
+    with pytest.raises(ValueError, match="betas must be either both floats or both Tensors"):
+        cr.optim.Adam(q, betas=(cr.tensor(0.9), 0.99))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ..autograd import Tensor
 from ..backend import get_array_module
 from ..backend.settings import config
 from . import fused
@@ -51,6 +52,7 @@ class Adam(Optimizer):
         check_implementation_flags(type(self).__name__, foreach, capturable, differentiable,
                                    fused)
         check_bool(type(self).__name__, "decoupled_weight_decay", decoupled_weight_decay)
+        betas = _tensor_betas(type(self).__name__, betas, foreach, capturable)
         # a group's key, as PyTorch's: add_param_group and a loaded state dict may set it per group
         defaults = {"lr": lr, "betas": betas, "eps": eps, "weight_decay": weight_decay,
                     "amsgrad": amsgrad, "maximize": maximize, "foreach": foreach,
@@ -65,7 +67,11 @@ class Adam(Optimizer):
         betas = h["betas"]
         if not isinstance(betas, (tuple, list)) or len(betas) != 2:
             raise ValueError(f"{name}: betas must be a pair (beta1, beta2), got {betas!r}{where}")
+        if sum(isinstance(b, Tensor) for b in betas) == 1:  # PyTorch's step refuses a mix
+            raise ValueError(f"{name}: betas must be either both floats or both Tensors, got "
+                             f"{betas!r}{where}")
         for i, beta in enumerate(betas):
+            beta = float(beta) if isinstance(beta, Tensor) and beta.numel() == 1 else beta
             check_number(name, f"betas[{i}]", beta, where, high=1.0, high_open=True)
         check_number(name, "weight_decay", h["weight_decay"], where)
         check_bool(name, "amsgrad", h["amsgrad"], where)
@@ -115,6 +121,22 @@ class Adam(Optimizer):
             param, grad = p._writable(), p.grad._data
             if kernel is None or not kernel(param, grad, state[p], h, cache, decoupled, work):
                 self._update(param, grad, group, state[p])
+
+
+def _tensor_betas(name: str, betas, foreach, capturable):
+    """PyTorch's Tensor betas: each a one-element Tensor, kept 0-d (not with foreach=True and
+    capturable=False, refused as PyTorch's); numbers as they are."""
+    if not isinstance(betas, (tuple, list)) or len(betas) != 2:
+        return betas  # refused by _check_hyperparameters
+    for i, beta in enumerate(betas):
+        if isinstance(beta, Tensor):
+            if foreach and not capturable:
+                raise ValueError(f"{name}: betas[{i}] as a Tensor is not supported for "
+                                 "capturable=False and foreach=True")
+            if beta.numel() != 1:
+                raise ValueError(f"{name}: Tensor betas[{i}] must be 1-element, got shape "
+                                 f"{tuple(beta.shape)}")
+    return tuple(b.reshape(()) if isinstance(b, Tensor) else b for b in betas)
 
 
 def _hyper(group: dict) -> tuple:
