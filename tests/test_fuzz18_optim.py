@@ -295,3 +295,22 @@ def test_adam_takes_tensor_betas_as_pytorchs(name):
         cr.optim.Adam(q, betas=(cr.tensor([0.9, 0.8]), cr.tensor(0.99)))
     with pytest.raises(ValueError, match="betas must be either both floats or both Tensors"):
         cr.optim.Adam(q, betas=(cr.tensor(0.9), 0.99))
+
+
+def test_documented_flag_differences_give_pytorchs_numbers():
+    """docs/pytorch.md: capturable=True (refused by PyTorch's step on the CPU) and a Tensor lr
+    with foreach=True (refused by PyTorch's constructor) step here as PyTorch's unrefused
+    flags do."""
+
+    def run(lib, **kwargs):
+        p = lib.tensor(np.linspace(-1.0, 1.0, 4), requires_grad=True)
+        opt = lib.optim.Adam([p], **kwargs)
+        for _ in range(3):
+            p.grad = lib.tensor(np.cos(np.arange(4.0)))
+            opt.step()
+        return p.detach().numpy()
+
+    want = run(torch, lr=0.1)
+    np.testing.assert_allclose(run(cr, lr=0.1, capturable=True), want, rtol=1e-12)
+    lr = cr.tensor(0.1, dtype=cr.float64)
+    np.testing.assert_allclose(run(cr, lr=lr, foreach=True), want, rtol=1e-12)
