@@ -14,7 +14,7 @@ from ..autograd import Tensor, no_grad
 from ..backend import get_array_module
 from ._core import AttackResult, check_eps, check_int, in_eval_mode, prepare, resolve_rng, result
 from .apgd import _one_run
-from .attacks import _random_start, project
+from .attacks import _random_start, project, within_linf
 from .dlr import dlr_targeted_gradient
 
 __all__ = ["apgd_targeted", "target_classes"]
@@ -116,18 +116,5 @@ def apgd_targeted(
             found |= hit
         if found.all():
             break
-    return result(model, x, _within(best, x, eps), labels, targeted=False, norm="linf")
+    return result(model, x, within_linf(best, x, eps), labels, targeted=False, norm="linf")
 
-
-def _within(adv, x, eps: float):
-    """``adv`` with every input at most ``eps`` from ``x``: ``x + delta`` rounded in float32 can
-    land one unit in the last place past ``eps``; such inputs step back towards ``x`` (which
-    keeps them inside the box, as ``x`` is)."""
-    xp = get_array_module(x)
-    for _ in range(4):  # one step is enough in practice; rounding never needs many
-        # the norm as reported (in the input's dtype) and the true one, both against eps
-        over = (xp.abs(adv - x).astype("float64") > eps) | (xp.abs(adv.astype("float64") - x) > eps)
-        if not bool(over.any()):
-            break
-        adv = xp.where(over, xp.nextafter(adv, x), adv)
-    return adv

@@ -24,7 +24,7 @@ from ._core import (
     success_of,
 )
 
-__all__ = ["NORMS", "fgsm", "pgd", "project"]
+__all__ = ["NORMS", "fgsm", "pgd", "project", "within_linf"]
 
 NORMS = ("linf", "l2")
 _TINY = 1e-12  # keeps a zero gradient's direction zero instead of NaN
@@ -44,8 +44,9 @@ def _expand(values, like):
 def project(x_adv, x, eps: float, norm: str, bounds):
     """Project ``x_adv`` onto the ``eps`` ball around ``x`` (in ``norm``), then into ``bounds``.
 
-    The L-infinity projection is exact; for L2 the ball's projection comes first and the box's
-    clipping second, which keeps the point inside both (clipping only shortens the perturbation).
+    The L-infinity projection is exact: every input ends at most ``eps`` from ``x``, measured in
+    float64 (``within_linf``). For L2 the ball's projection comes first and the box's clipping
+    second, which keeps the point inside both (clipping only shortens the perturbation).
     """
     if norm not in NORMS:  # any other name would be projected as L2
         raise ValueError(f"project: norm must be one of {NORMS}, got {norm!r}")
@@ -53,11 +54,25 @@ def project(x_adv, x, eps: float, norm: str, bounds):
     delta = x_adv - x
     if norm == "linf":
         delta = xp.clip(delta, -eps, eps)
-    else:
-        length = per_example_norm(delta, "l2")
-        shrink = xp.where(length > eps, eps / xp.maximum(length, _TINY), 1.0)
-        delta = delta * _expand(shrink, delta).astype(x.dtype)
+        return within_linf(xp.clip(x + delta, bounds[0], bounds[1]), x, eps)
+    length = per_example_norm(delta, "l2")
+    shrink = xp.where(length > eps, eps / xp.maximum(length, _TINY), 1.0)
+    delta = delta * _expand(shrink, delta).astype(x.dtype)
     return xp.clip(x + delta, bounds[0], bounds[1])
+
+
+def within_linf(adv, x, eps: float):
+    """``adv`` with every input at most ``eps`` from ``x``: ``x + delta`` rounded in float32 can
+    land one unit in the last place past ``eps`` (0.02000001 at eps 0.02); such inputs step back
+    towards ``x`` (which keeps them inside the box, as ``x`` is)."""
+    xp = get_array_module(x)
+    for _ in range(4):  # one step is enough in practice; rounding never needs many
+        # the norm as reported (in the input's dtype) and the true one, both against eps
+        over = (xp.abs(adv - x).astype("float64") > eps) | (xp.abs(adv.astype("float64") - x) > eps)
+        if not bool(over.any()):
+            break
+        adv = xp.where(over, xp.nextafter(adv, x), adv)
+    return adv
 
 
 def _step(g, norm: str):
