@@ -121,6 +121,7 @@ class _CustomNode(Function):
     complex_grad = True
     packs_inputs = False  # what the user's forward saved is packed (save_for_backward)
     nan_check_all = True  # anomaly mode checks every gradient its backward returns, as PyTorch
+    opaque_view = True  # a view it returns may not change in place (autograd/opaque_views.py)
 
     def forward(self, *arrays):
         return self.results

@@ -43,6 +43,7 @@ from .anomaly_mode import _enabled as _anomaly_enabled
 from .anomaly_mode import remember_forward
 from .function import Function
 from .mode import _grad_enabled, _trace_recorder, no_grad
+from .opaque_views import refuse_opaque_view
 from .promotion import check_in_place
 from .tensor import Tensor
 from .view_replay import _addresses, _pointer, keep_earlier, other_views, rebuild, rebuild_copies
@@ -82,6 +83,7 @@ def _root_of(t: Tensor, who: str):
         base = next((x for x in cur._ctx.inputs if x._counter is cur._counter), None)
         if base is None:
             break
+        refuse_opaque_view(who, t, cur._ctx)
         cur = base
     if cur is t:
         return t, None

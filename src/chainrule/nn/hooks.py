@@ -231,8 +231,8 @@ class _Watch:
         caught = [o for o in items if isinstance(o, Tensor) and o.requires_grad]
         if not caught:
             return output
-        # one grad_output entry per tensor output, None for one that needs no gradient
-        self.out_slots = [o.requires_grad for o in items if isinstance(o, Tensor)]
+        # one grad_output entry per output, None for one that is no tensor or needs no gradient
+        self.out_slots = [isinstance(o, Tensor) and o.requires_grad for o in items]
         # an output that gets no gradient shows None in grad_output, as PyTorch's (no zeros)
         it = iter(_Identity.apply(*caught, on_backward=self._at_outputs, materialize_grads=False))
         new = [next(it) if isinstance(o, Tensor) and o.requires_grad else o for o in items]
@@ -289,6 +289,8 @@ def _checked(module, kind, result, grads):
 class _Identity(Function):
     """Passes its inputs through unchanged (views of them); in backward, hands the gradients of
     its outputs to ``on_backward``, whose result goes on to the inputs."""
+
+    opaque_view = True  # an in-place change of its views would skip the hooks: refused
 
     def forward(self, *arrays):
         return tuple(a[...] for a in arrays)
