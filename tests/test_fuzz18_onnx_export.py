@@ -1,9 +1,9 @@
 """Wave 18 of chainrule.onnx.export: ops that computed their result from the input's values
-outside the recorder (unique, bincount, histc, histogram) were frozen into the exported graph
-(and into chainrule.trace) as the example's values; the export's second recording (the
-example's values moved around) cannot see it, because these results do not depend on where
-the values are. They are now recorded steps: a trace computes them again, the export refuses
-them by name."""
+outside the recorder (unique, bincount, histc, histogram, isclose, nonzero) were frozen into the
+exported graph (and into chainrule.trace) as the example's values; the export's second
+recording (the example's values moved around) cannot see it where these results do not depend
+on where the values are. They are now recorded steps: a trace computes them again, the export
+refuses them by name."""
 
 import io
 
@@ -27,6 +27,11 @@ CASES = {
     "histc": (lambda x: cr.histc(x, 5), FLOATS, "histc_of"),
     "histogram": (lambda x: cr.histogram(x, 4).hist, FLOATS, "histogram_of"),
     "histogram_edges": (lambda x: cr.histogram(x, 4).bin_edges, FLOATS, "histogram_of"),
+    "isclose": (lambda x: x * cr.isclose(x, cr.tensor(np.float32(1.0))), FLOATS, "isclose_of"),
+    "isclose_number": (lambda x: cr.isclose(x, 2.0), FLOATS, "isclose_of"),
+    "nonzero": (lambda x: cr.nonzero(x > 0.5), FLOATS, "nonzero_of"),
+    "nonzero_tuple": (lambda x: cr.nonzero(x > 0.5, as_tuple=True)[1], FLOATS, "nonzero_of"),
+    "where_alone": (lambda x: cr.where(x > 0.5)[0], FLOATS, "nonzero_of"),
 }
 
 

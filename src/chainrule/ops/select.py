@@ -181,16 +181,20 @@ def masked_select(input, mask):  # noqa: A002
 
 
 def nonzero(input, *, as_tuple: bool = False):  # noqa: A002
-    """The indices of the nonzero entries: (N, ndim) int64, or one 1-D tensor per axis."""
+    """The indices of the nonzero entries: (N, ndim) int64, or one 1-D tensor per axis. Each is
+    a nondiff step, which a trace (cr.trace, onnx.export) computes again (or refuses)."""
     xp = get_array_module(input._data)
-    if input._data.ndim == 0:  # PyTorch's: a 0-d tensor counts as one entry with no axes
-        k = int(bool(input._data))
-        return (Tensor(xp.zeros(k, "int64")),) if as_tuple else Tensor(xp.zeros((k, 0), "int64"))
-    where = xp.nonzero(input._data)
+
+    def nonzero_of(a, axis=None):
+        if a.ndim == 0:  # PyTorch's: a 0-d tensor counts as one entry with no axes
+            return xp.zeros((int(bool(a)),) + ((0,) if axis is None else ()), "int64")
+        where = xp.nonzero(a)
+        return (xp.stack(where, axis=1) if axis is None else where[axis]).astype("int64")
+    def nonzero_of_axis(k):
+        return lambda a: nonzero_of(a, k)
     if as_tuple:
-        return tuple(Tensor(w.astype("int64")) for w in where)
-    return Tensor(xp.stack(where, axis=1).astype("int64") if where else
-                  xp.zeros((0, 0), "int64"))
+        return tuple(nondiff(nonzero_of_axis(k), input) for k in range(max(input._data.ndim, 1)))
+    return nondiff(nonzero_of, input)
 
 
 def argwhere(input):  # noqa: A002
@@ -270,16 +274,19 @@ def isclose(input, other, rtol: float = 1e-05, atol: float = 1e-08,  # noqa: A00
     for name, tol in (("rtol", rtol), ("atol", atol)):
         if tol < 0:  # NumPy would compare with it
             raise ValueError(f"isclose: {name} must be greater than or equal to zero, got {tol}")
-    a, b = _arr(input), _arr(other)
-    xp = get_array_module(a)
-    if rtol == 0 and atol == 0:  # PyTorch's exact test (NumPy's floats would round big ints)
-        same = a == b
-        if equal_nan and a.dtype.kind in "fc" and b.dtype.kind in "fc":
-            same = same | (xp.isnan(a) & xp.isnan(b))
-        return Tensor(xp.asarray(same))
-    if a.dtype.kind in "biu" and b.dtype.kind in "biu":  # PyTorch compares in the default dtype
-        a, b = a.astype(get_default_dtype()), b.astype(get_default_dtype())
-    return Tensor(xp.asarray(xp.isclose(a, b, rtol=rtol, atol=atol, equal_nan=equal_nan)))
+    operands = [t if isinstance(t, Tensor) else Tensor(_arr(t)) for t in (input, other)]
+
+    def isclose_of(a, b):  # a nondiff step: a trace (cr.trace, onnx.export) computes it again
+        xp = get_array_module(a)
+        if rtol == 0 and atol == 0:  # PyTorch's exact test (NumPy's floats round big ints)
+            same = a == b
+            if equal_nan and a.dtype.kind in "fc" and b.dtype.kind in "fc":
+                same = same | (xp.isnan(a) & xp.isnan(b))
+            return xp.asarray(same)
+        if a.dtype.kind in "biu" and b.dtype.kind in "biu":  # PyTorch's: in the default dtype
+            a, b = a.astype(get_default_dtype()), b.astype(get_default_dtype())
+        return xp.asarray(xp.isclose(a, b, rtol=rtol, atol=atol, equal_nan=equal_nan))
+    return nondiff(isclose_of, *operands)
 
 
 def allclose(input, other, rtol: float = 1e-05, atol: float = 1e-08,  # noqa: A002
