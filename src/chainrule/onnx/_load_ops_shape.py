@@ -214,7 +214,8 @@ def _tile(ctx, attrs, x, repeats):
 
 # What a reduction over no axes (noop_with_empty_axes) leaves: its elementwise part, as
 # onnxruntime and ONNX's reference implementation compute it (|x| for ReduceL2, not x).
-_NOOP = {"ReduceSumSquare": lambda x: x * x, "ReduceL1": ops.abs, "ReduceL2": ops.abs}
+_NOOP = {"ReduceSumSquare": lambda x: x * x, "ReduceL1": ops.abs, "ReduceL2": ops.abs,
+         "ReduceLogSum": ops.log}
 
 
 def _reduce(name, since, fn, int_fn):
@@ -252,6 +253,7 @@ _REDUCTIONS = {
     "ReduceL1": (18, lambda x, a, k: ops.sum(ops.abs(x), axis=a, keepdims=k), None),
     "ReduceL2": (18, lambda x, a, k: ops.sqrt(_sum_square(x, a, k)), None),
     "ReduceLogSumExp": (18, lambda x, a, k: ops.logsumexp(x, axis=a, keepdims=k), None),
+    "ReduceLogSum": (18, lambda x, a, k: ops.log(ops.sum(x, axis=a, keepdims=k)), None),
 }
 
 
