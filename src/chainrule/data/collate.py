@@ -181,8 +181,10 @@ def tensors_of(batch):
         return type(batch)(*(tensors_of(v) for v in batch))
     if isinstance(batch, tuple):
         return tuple(tensors_of(v) for v in batch)
-    if isinstance(batch, list):
+    if type(batch) is list:
         return [tensors_of(v) for v in batch]
+    if isinstance(batch, collections.abc.Sequence):  # a list subclass, deque, UserList: kept
+        return _rebuilt(batch, [tensors_of(v) for v in batch])
     return batch
 
 
@@ -239,6 +241,6 @@ def collate(samples: list):
     {'x': array([1.5, 2.5]), 'name': ['a', 'b']}
     """
     first = samples[0]
-    if isinstance(first, list) or (isinstance(first, tuple) and not hasattr(first, "_fields")):
+    if type(first) is list or (isinstance(first, tuple) and not hasattr(first, "_fields")):
         return tuple(collate_arrays(samples))
     return collate_arrays(samples)
