@@ -8,6 +8,8 @@ pass starts, in the caller's thread. The random ones draw from ``generator`` (a
 
 from __future__ import annotations
 
+import operator
+
 import numpy as np
 
 from ..autograd.tensor import Tensor
@@ -35,6 +37,19 @@ def _count(who: str, name: str, value) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
         raise ValueError(f"{who}: {name} must be a positive int, got {value!r}")
     return int(value)
+
+
+def _indices(who: str, indices) -> list:
+    """``indices`` as Python ints; a float (``1.5``, or ``2.0``) is refused where ``int()`` would
+    truncate it to another sample (PyTorch yields it and the dataset's indexing refuses it)."""
+    out = []
+    for i in indices:
+        try:
+            out.append(operator.index(i))
+        except TypeError:
+            raise TypeError(f"{who}: indices must be integers, got {i!r} "
+                            f"({type(i).__name__}) among them") from None
+    return out
 
 
 class SequentialSampler(Sampler):
@@ -99,7 +114,7 @@ class SubsetRandomSampler(Sampler):
     """The given ``indices`` in a random order (e.g. a validation part of a dataset)."""
 
     def __init__(self, indices, generator=None):
-        self.indices, self.generator = [int(i) for i in indices], generator
+        self.indices, self.generator = _indices("SubsetRandomSampler", indices), generator
 
     def __iter__(self):
         g = resolve_rng(self.generator, "SubsetRandomSampler")
