@@ -94,7 +94,8 @@ def test_last_layer_laplace_checks_its_data(data):
     reg = LastLayerLaplace(_net(), likelihood="regression").fit(x, y)
     with pytest.raises(ValueError, match="link must be 'probit' or 'mc', got 'bogus'"):
         reg.predict(x, link="bogus")
-    with pytest.raises(ValueError, match=r"y must hold 2 target\(s\) per example"):
+    with pytest.raises(ValueError, match=r"y must hold one target per output \(12 for outputs "
+                                         r"of shape \(6, 2\)\), shape \(6, 2\), got shape \(6,\)"):
         reg.log_marginal_likelihood(x, np.zeros(6))
 
 
@@ -169,7 +170,8 @@ def test_evidence_of_a_net_with_a_frozen_body_is_the_linear_closed_form(data):
     assert got["gamma"] == pytest.approx(exact["gamma"], rel=1e-10)
     # a y of one value was broadcast against the 6 outputs
     with pytest.raises(ValueError, match=r"log_evidence: y must hold one target per output "
-                                         r"\(6 for x of 6 examples\), got shape \(1,\)"):
+                                         r"\(6 for outputs of shape \(6, 1\)\), shape \(6,\) "
+                                         r"or \(6, 1\), got shape \(1,\)"):
         log_evidence(net, x, t[:1], alpha=0.7, beta=3.0)
 
 

@@ -115,3 +115,26 @@ def check_labels(who: str, labels, n_classes: int, name: str = "labels"):
         raise ValueError(f"{who}: {name} must be in [0, {n_classes}), got "
                          f"{int(labels.min())}..{int(labels.max())}")
     return labels.astype("int64")
+
+
+def check_targets(who: str, y, out_shape: tuple, name: str = "y"):
+    """Regression targets ``y`` for outputs of shape ``out_shape`` as a float64 array of that
+    shape, else a ValueError naming them: real, finite, and either of the outputs' shape or, for
+    one output per example, ``(N,)`` or ``(N, 1)`` (any other arrangement of the same number of
+    values would pair targets with the wrong outputs)."""
+    from ..backend import asnumpy, get_array_module
+    y, out_shape = asnumpy(y), tuple(out_shape)
+    n = out_shape[0] if out_shape else 1
+    column = ((n,), (n, 1))
+    if y.shape != out_shape and not (y.shape in column and out_shape in column):
+        size = math.prod(out_shape)
+        want = f"({n},) or ({n}, 1)" if out_shape in column else f"{out_shape}"
+        raise ValueError(f"{who}: {name} must hold one target per output ({size} for outputs "
+                         f"of shape {out_shape}), shape {want}, got shape {y.shape}")
+    if y.dtype.kind not in "fiub":
+        raise ValueError(f"{who}: {name} must hold real numbers, got dtype {y.dtype}")
+    bad = ~get_array_module(y).isfinite(y)
+    if bool(bad.any()):
+        raise ValueError(f"{who}: {name} must be finite, got {int(bad.sum())} NaN or infinite "
+                         "values")
+    return y.astype("float64").reshape(out_shape)

@@ -23,7 +23,14 @@ from ..autograd import Tensor, grad
 from ..backend import asnumpy, get_array_module
 from ..ops import reshape
 from ..ops import sum as total
-from ._checks import check_batch, check_int, check_positive, eval_modes, restore_modes
+from ._checks import (
+    check_finite_batch,
+    check_int,
+    check_positive,
+    check_targets,
+    eval_modes,
+    restore_modes,
+)
 
 __all__ = ["linear_evidence", "evidence_fixed_point", "jacobian", "log_evidence",
            "fit_map", "choose_weight_decay"]
@@ -150,18 +157,16 @@ def log_evidence(model, x, y, *, alpha: float, beta: float) -> dict:
     """
     check_positive("log_evidence", "alpha", alpha)
     check_positive("log_evidence", "beta", beta)
-    x, y = check_batch("log_evidence", "x", x), asnumpy(y)
+    x = check_finite_batch("log_evidence", "x", x)  # a NaN was a LinAlgError in eigvalsh
     modes = eval_modes(model)
     try:
         jac = jacobian(model, x).astype("float64")
-        f = asnumpy(model(Tensor(asnumpy(x)))._data).reshape(-1).astype("float64")
+        f = asnumpy(model(Tensor(asnumpy(x)))._data)
     finally:
         restore_modes(modes)
     xp = get_array_module(jac)
-    if y.size != f.size:
-        raise ValueError(f"log_evidence: y must hold one target per output ({f.size} for x of "
-                         f"{len(x)} examples), got shape {y.shape}")
-    y = y.astype("float64").reshape(-1)
+    y = check_targets("log_evidence", y, f.shape).reshape(-1)  # NaN y: a NaN evidence
+    f = f.reshape(-1).astype("float64")
     w = xp.concatenate([asnumpy(p._data).reshape(-1).astype("float64")
                         for p in _trainable("log_evidence", model)])
     n, m = jac.shape
@@ -181,16 +186,13 @@ def fit_map(model, x, y, *, alpha: float, beta: float, steps: int = 3000,
     check_positive("fit_map", "alpha", alpha, allow_zero=True)
     check_positive("fit_map", "beta", beta)
     check_positive("fit_map", "lr", lr)
-    xt, y, yt = Tensor(check_batch("fit_map", "x", x)), asnumpy(y), None
+    xt, yt = Tensor(check_finite_batch("fit_map", "x", x)), None
     params = _trainable("fit_map", model)
     opt = optim.Adam(params, lr=lr)
     for _ in range(steps):
         out = model(xt)
         if yt is None:  # y in the output's shape: (N,) against (N, 1) would broadcast to (N, N)
-            if y.size != out.numel():
-                raise ValueError(f"fit_map: y must hold one target per output ({out.numel()} for "
-                                 f"outputs of shape {out.shape}), got shape {y.shape}")
-            yt = Tensor(y.reshape(out.shape))
+            yt = Tensor(check_targets("fit_map", y, tuple(out.shape)).astype(out._data.dtype))
         r = out - yt
         loss = 0.5 * beta * total(r * r) + 0.5 * alpha * sum(total(p * p) for p in params)
         opt.zero_grad()
@@ -208,7 +210,10 @@ def choose_weight_decay(build, x, y, alphas, *, beta: float, steps: int = 3000,
         equivalent of best_alpha with mse_loss: 2 alpha / (beta N), N the number of targets),
         "models"}``.
     """
-    alphas = list(alphas)
+    # every alpha checked before any training (an alpha of 0 was refused after its training)
+    alphas = [check_positive("choose_weight_decay", f"alphas[{i}]", a)
+              for i, a in enumerate(alphas)]
+    check_positive("choose_weight_decay", "beta", beta)
     if not alphas:
         raise ValueError("choose_weight_decay: alphas must list at least one prior precision, "
                          "got none")

@@ -23,6 +23,7 @@ from ._checks import (
     check_int,
     check_labels,
     check_positive,
+    check_targets,
     eval_modes,
     resolve_rng,
     restore_modes,
@@ -250,9 +251,8 @@ class LastLayerLaplace:
                 raise ValueError(f"{who}: y must hold one class index per example, shape "
                                  f"({len(x)},), got {y.shape}")
             y = check_labels(who, y, c, "y")
-        elif y.size != len(x) * c:
-            raise ValueError(f"{who}: y must hold {c} target(s) per example, shape ({len(x)}, "
-                             f"{c}), got {y.shape}")
+        else:  # real, finite, (N, C): a NaN or a transposed y gave a NaN or a wrong evidence
+            y = check_targets(who, y, (len(x), c))
         phi = self._phi(x)
         xp = get_array_module(phi)
         f = phi @ self.mean.reshape(c, d).T
