@@ -127,3 +127,23 @@ def test_regression_evidence_refuses_non_finite_complex_and_transposed_targets()
         bayes.fit_map(net, np.full((N, D), np.inf), t, alpha=1.0, beta=1.0, steps=1)
     with pytest.raises(ValueError, match=r"alphas\[1\] must be a finite number > 0, got 0"):
         bayes.choose_weight_decay(lambda: net, x, t, [1.0, 0], beta=1.0, steps=1)
+
+
+def test_hessian_of_unused_parameters_and_constant_gradients_is_zero_as_in_torch():
+    w = Tensor(np.array(1.5), requires_grad=True)
+    v = Tensor(np.array([0.3, -0.2]), requires_grad=True)
+    hess = torch.autograd.functional.hessian
+    start = (torch.tensor(1.5, dtype=torch.float64), torch.tensor([0.3, -0.2], dtype=torch.float64))
+    for ours, theirs in [
+        (lambda: (v * v).sum(), lambda a, b: (b * b).sum()),  # w unused: raised in grad
+        (lambda: (v * w).sum(), lambda a, b: (b * a).sum()),
+        (lambda: (v * 2).sum() + w, lambda a, b: (b * 2).sum() + a),  # constant gradient: raised
+    ]:
+        h = hess(theirs, start)
+        want = np.block(
+            [
+                [h[0][0].reshape(1, 1).numpy(), h[0][1].reshape(1, 2).numpy()],
+                [h[1][0].reshape(2, 1).numpy(), h[1][1].numpy()],
+            ]
+        )
+        np.testing.assert_array_equal(bayes.hessian(ours, [w, v]), want)

@@ -43,14 +43,19 @@ def hessian(fn, params) -> object:
     weights. The parameters are flattened in order and concatenated, as ``(P, P)`` array.
     """
     params = list(params)
-    g = grad(fn(), params, create_graph=True)
-    flat = concat([reshape(gi, (-1,)) for gi in g], axis=0)
+    # a parameter fn does not use, or a gradient constant in the parameters, gives zeros (as
+    # torch.autograd.functional.hessian does); both raised in grad
+    g = grad(fn(), params, create_graph=True, allow_unused=True)
+    flat = concat([reshape(gi if gi is not None else 0 * p, (-1,)) for gi, p in zip(g, params)],
+                  axis=0)
+    xp = get_array_module(flat._data)
     rows = []
     for i in range(flat.shape[0]):
-        row = grad(flat[i], params, retain_graph=True, allow_unused=True)
-        rows.append(get_array_module(flat._data).concatenate([
+        row = (grad(flat[i], params, retain_graph=True, allow_unused=True)
+               if flat.requires_grad else [None] * len(params))
+        rows.append(xp.concatenate([
             (r._data if r is not None else 0 * p._data).reshape(-1) for r, p in zip(row, params)]))
-    return get_array_module(flat._data).stack(rows)
+    return xp.stack(rows)
 
 
 def split_last_layer(model: Module):
