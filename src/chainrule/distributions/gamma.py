@@ -35,6 +35,9 @@ def _xlogy(x, y):
     return x * log(where((x == 0) & (y == y), 1.0, y))
 
 
+_POISSON_MAX = (2.0**63 - 1) - 10 * (2.0**63 - 1) ** 0.5  # NumPy's POISSON_LAM_MAX
+
+
 def _draw(who, rng, generator, like, fn):
     """``fn(numpy Generator)`` (drawn on the host) as a Tensor of ``like``'s dtype and device."""
     # a 0-D draw comes back from NumPy as a Python number (NegativeBinomial(5, 0.3).sample())
@@ -234,6 +237,10 @@ class Poisson(ExponentialFamily):
     def sample(self, sample_shape=(), *, rng=None, generator=None):
         shape = tuple(self._extended_shape(sample_shape))
         lam = asnumpy(self.rate._data)
+        if lam.size and not bool((lam <= _POISSON_MAX).all()):  # NumPy's limit; torch wraps
+            bad = lam[~(lam <= _POISSON_MAX)].flat[0]
+            raise ValueError(f"Poisson.sample: rate must be a number in [0, {_POISSON_MAX:.6g}] "
+                             f"(counts beyond it leave the int64 range), got {bad}")
         with no_grad():
             return _draw("Poisson.sample", rng, generator, self.rate,
                          lambda g: g.poisson(lam, size=shape))

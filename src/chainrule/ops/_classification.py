@@ -17,6 +17,7 @@ from ..autograd.mode import is_grad_enabled
 from ..autograd.tensor import Tensor, tensor
 from ..backend import MetaArray, get_array_module
 from ..kernels import K
+from ._class_weight import class_weight
 from ._loss_args import _torch_loss_args, legacy_reduction  # noqa: F401 - imported from here
 from .reduce import sum as _sum
 from .shape import unsqueeze
@@ -331,11 +332,8 @@ def _class_args(op, x, target, weight, ignore_index, axis, allow_probs):
                              f"classes (labels lie in [0, {n - 1}] or equal ignore_index="
                              f"{ignore_index})")
         target = Tensor(target)  # a constant of the graph, as Function.apply would wrap it
-    if weight is not None:
-        weight = _const(op, "weight", weight, x, (n,))
-        if weight.shape != (n,):
-            raise ValueError(f"{op}: weight must have shape ({n},), one per class, got shape "
-                             f"{weight.shape}")
+    if weight is not None:  # any dtype with class probabilities, as PyTorch
+        weight = class_weight(op, weight, x, n, strict=labels)
     return x, target, a, labels, weight
 
 

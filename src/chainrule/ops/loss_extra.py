@@ -12,9 +12,9 @@ import math
 import numbers
 import warnings
 
-from ..autograd.mode import is_grad_enabled
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
+from ._class_weight import class_weight
 from ._classification import _check_reduction, _float_target, _float_tensor, _torch_loss_args
 from ._loss_dtypes import float_pair
 from .activation import logsigmoid, relu, softplus
@@ -322,14 +322,8 @@ def multi_margin_loss(input, target, p: int = 1, margin: float = 1.0, weight=Non
     z = relu(margin - gather(rows, 1, Tensor(ids)) + rows)
     h = z if p == 1 else z * z
     if weight is not None:
-        if isinstance(weight, Tensor) and weight.requires_grad and is_grad_enabled():
-            raise RuntimeError("multi_margin_loss: not differentiable with respect to weight, "
-                               "which requires grad (as PyTorch's); pass weight.detach()")
-        w = weight._data if isinstance(weight, Tensor) else xp.asarray(weight)
-        if tuple(w.shape) != (c,):
-            raise ValueError(f"multi_margin_loss: weight must have shape ({c},), got "
-                             f"{tuple(w.shape)}")
-        h = h * Tensor(w.astype(x.dtype)[ids])
+        w = class_weight("multi_margin_loss", weight, x, c)
+        h = h * Tensor(w[ids])
     h = where(xp.arange(c)[None, :] == ids, 0.0, h)
     loss = reshape(_sum(h, 1) / c, tuple(x.shape[:-1]))
     return _reduce(loss, reduction)
