@@ -21,7 +21,14 @@ def test_poles_and_outside_the_domain_give_pytorchs_values_without_a_warning(nam
         warnings.simplefilter("error")
         ours = getattr(cr, name)(cr.tensor(x)).numpy()
     theirs = getattr(torch, name)(torch.tensor(x)).numpy()
-    np.testing.assert_array_equal(ours, theirs)
+    # the poles and the outside of the domain: the same inf, -inf and nan, exactly
+    np.testing.assert_array_equal(np.isfinite(ours), np.isfinite(theirs))
+    np.testing.assert_array_equal(ours[~np.isfinite(ours)], theirs[~np.isfinite(theirs)])
+    # inside the domain, to the last unit: PyTorch's vectorized log1p(2) rounds to the nearest
+    # double with AVX2 (1.0986122886681098) and NumPy's one unit below, as PyTorch's own scalar
+    # path (ATEN_CPU_CAPABILITY=default) does; which one PyTorch gives depends on the CPU
+    np.testing.assert_allclose(ours[np.isfinite(ours)], theirs[np.isfinite(theirs)],
+                               rtol=2.5e-16, atol=0)
 
 
 def test_the_log_of_a_lower_triangle_is_an_additive_causal_mask():
