@@ -94,8 +94,19 @@ def apgd(model, x, y=None, *, eps: float, steps: int = 100, restarts: int = 1,
     xp = get_array_module(x)
     gradient = dlr_gradient if loss == "dlr" else input_gradient
     rng = resolve_rng(rng) if random_start else None
-    found = xp.zeros(x.shape[0], dtype=bool)
-    best, best_loss = x.copy(), xp.full(x.shape[0], -xp.inf, dtype="float64")
+    kept = (x.copy(), xp.full(x.shape[0], -xp.inf, dtype="float64"),
+            xp.zeros(x.shape[0], dtype=bool))
+    best, _, _ = _runs(model, x, labels, targeted, eps, steps, bounds, gradient, restarts, rng,
+                       kept)
+    return result(model, x, best, labels, targeted=targeted, norm="linf")
+
+
+def _runs(model, x, labels, targeted, eps, steps, bounds, gradient, restarts, rng, kept):
+    """``restarts`` runs of APGD, from random starts (from ``x`` itself without an ``rng``),
+    folded into ``kept`` = (best point, its loss, fooled yet): an example keeps the first point
+    that fooled the model, else its point of highest loss. Returns the new ``kept``."""
+    xp = get_array_module(x)
+    best, best_loss, found = kept
     for _ in range(restarts):
         start = x if rng is None else project(x + _random_start(x, eps, "linf", rng), x, eps,
                                               "linf", bounds)
@@ -106,8 +117,8 @@ def apgd(model, x, y=None, *, eps: float, steps: int = 100, restarts: int = 1,
         better = ~found & ~hit & (f_max > best_loss)
         best[better] = x_max[better]
         best_loss = xp.where(better, f_max, best_loss)
-        found |= hit
-    return result(model, x, best, labels, targeted=targeted, norm="linf")
+        found = found | hit
+    return best, best_loss, found
 
 
 def _one_run(model, x, start, labels, targeted, eps, steps, bounds, gradient=input_gradient):

@@ -13,8 +13,8 @@ from __future__ import annotations
 from ..autograd import Tensor, no_grad
 from ..backend import get_array_module
 from ._core import AttackResult, check_eps, check_int, in_eval_mode, prepare, resolve_rng, result
-from .apgd import _one_run
-from .attacks import _random_start, project, within_linf
+from .apgd import _runs
+from .attacks import within_linf
 from .dlr import dlr_targeted_gradient
 
 __all__ = ["apgd_targeted", "target_classes"]
@@ -91,30 +91,16 @@ def apgd_targeted(
         )
     targets = target_classes(logits, labels, n_target_classes)
     rng = resolve_rng(rng) if random_start else None
-    found = xp.zeros(x.shape[0], dtype=bool)
-    best, best_loss = x.copy(), xp.full(x.shape[0], -xp.inf, dtype="float64")
+    kept = (x.copy(), xp.full(x.shape[0], -xp.inf, dtype="float64"),
+            xp.zeros(x.shape[0], dtype=bool))
     for i in range(n_target_classes):
         t = targets[:, i]
 
         def gradient(model, point, labels, *, targeted, t=t):
             return dlr_targeted_gradient(model, point, labels, t)
 
-        for _ in range(restarts):
-            start = (
-                x
-                if rng is None
-                else project(x + _random_start(x, eps, "linf", rng), x, eps, "linf", bounds)
-            )
-            adv, hit, x_max, f_max = _one_run(
-                model, x, start, labels, False, eps, steps, bounds, gradient
-            )
-            new = hit & ~found
-            best[new] = adv[new]
-            better = ~found & ~hit & (f_max > best_loss)
-            best[better] = x_max[better]
-            best_loss = xp.where(better, f_max, best_loss)
-            found |= hit
-        if found.all():
+        kept = _runs(model, x, labels, False, eps, steps, bounds, gradient, restarts, rng, kept)
+        if kept[2].all():  # every example fooled
             break
-    return result(model, x, within_linf(best, x, eps), labels, targeted=False, norm="linf")
+    return result(model, x, within_linf(kept[0], x, eps), labels, targeted=False, norm="linf")
 
