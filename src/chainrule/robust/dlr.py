@@ -26,6 +26,23 @@ def _pick(logits: Tensor, index, xp) -> Tensor:
     return (logits * Tensor(onehot)).sum(axis=1)
 
 
+def _ranked_logits(model, x, least: int, refusal: str):
+    """The logits ``z`` of ``x`` (as ``xt``, requiring grad) and each row's classes in ascending
+    order of logit; ValueError ``refusal`` (and the count) with fewer than ``least`` classes."""
+    xt = Tensor(x, requires_grad=True)
+    z = model(xt)
+    order = get_array_module(x).argsort(z._data, axis=1)
+    if order.shape[1] < least:
+        raise ValueError(f"{refusal}, the model has {order.shape[1]}")
+    return xt, z, order
+
+
+def _with_gradient(losses: Tensor, xt: Tensor, z: Tensor):
+    """``(loss (N,), gradient like x, logits (N, C))`` as arrays."""
+    (g,) = grad(losses.sum(), xt)
+    return losses._data, g._data, z._data
+
+
 def dlr_gradient(model, x, labels, *, targeted: bool = False):
     """Per-example DLR loss and its gradient with respect to ``x`` (arrays), as
     ``input_gradient``: ``(loss (N,), gradient like x, logits (N, C))``."""
@@ -33,32 +50,19 @@ def dlr_gradient(model, x, labels, *, targeted: bool = False):
         raise ValueError("apgd: loss='dlr' is untargeted here (its targeted form needs the true "
                          "and the target class)")
     xp = get_array_module(x)
-    xt = Tensor(x, requires_grad=True)
-    z = model(xt)
-    order = xp.argsort(z._data, axis=1)
-    if order.shape[1] < 3:
-        raise ValueError(f"apgd: loss='dlr' needs at least 3 classes, the model has "
-                         f"{order.shape[1]}")
+    xt, z, order = _ranked_logits(model, x, 3, "apgd: loss='dlr' needs at least 3 classes")
     top_is_y = order[:, -1] == labels
     other = _pick(z, xp.where(top_is_y, order[:, -2], order[:, -1]), xp)
     spread = _pick(z, order[:, -1], xp) - _pick(z, order[:, -3], xp) + 1e-12
-    losses = -(_pick(z, labels, xp) - other) / spread
-    (g,) = grad(losses.sum(), xt)
-    return losses._data, g._data, z._data
+    return _with_gradient(-(_pick(z, labels, xp) - other) / spread, xt, z)
 
 
 def dlr_targeted_gradient(model, x, labels, targets):
     """Per-example targeted DLR loss of APGD-T and its gradient with respect to ``x``, as
     ``dlr_gradient``: ``(loss (N,), gradient like x, logits (N, C))``; ``targets`` (N,)."""
     xp = get_array_module(x)
-    xt = Tensor(x, requires_grad=True)
-    z = model(xt)
-    order = xp.argsort(z._data, axis=1)
-    if order.shape[1] < 4:
-        raise ValueError(f"apgd_targeted: the targeted DLR loss needs at least 4 classes, the "
-                         f"model has {order.shape[1]}")
+    xt, z, order = _ranked_logits(
+        model, x, 4, "apgd_targeted: the targeted DLR loss needs at least 4 classes")
     spread = _pick(z, order[:, -1], xp) - 0.5 * (_pick(z, order[:, -3], xp)
                                                  + _pick(z, order[:, -4], xp)) + 1e-12
-    losses = -(_pick(z, labels, xp) - _pick(z, targets, xp)) / spread
-    (g,) = grad(losses.sum(), xt)
-    return losses._data, g._data, z._data
+    return _with_gradient(-(_pick(z, labels, xp) - _pick(z, targets, xp)) / spread, xt, z)
