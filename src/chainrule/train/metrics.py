@@ -44,6 +44,23 @@ def _is_one_hot(xp, y):
         and bool((y.sum(axis=-1) == 1).all())
 
 
+def _check_classes(who: str, xp, y_true, classes: int) -> None:
+    """Labels compared with ``classes`` class scores must be integers in [0, classes): another
+    value (an ignored position's -100, a label past the scores) can never be predicted, and
+    counting it as a miss would be a plausible wrong number."""
+    if not y_true.size:
+        return
+    bad = (y_true < 0) | (y_true >= classes)
+    if y_true.dtype.kind == "f":
+        bad |= y_true != xp.floor(y_true)
+    if bool(bad.any()):
+        raise ValueError(
+            f"{who}: y_true must hold class labels in [0, {classes}) for scores over {classes} "
+            f"classes, got {int(bad.sum())} other value(s) (from {y_true.min()} to "
+            f"{y_true.max()}); drop ignored positions (such as ignore_index=-100) first"
+        )
+
+
 def _labels(who: str, y_true, y_pred, threshold: float):
     """``y_true`` and ``y_pred`` as label arrays of one shape (scores reduced or thresholded)."""
     y_true, y_pred = _raw(y_true), _raw(y_pred)
@@ -55,6 +72,8 @@ def _labels(who: str, y_true, y_pred, threshold: float):
         y_true, y_pred = y_true.argmax(axis=-1), y_pred.argmax(axis=-1)
         return xp, y_true, y_pred
     if y_pred.ndim == y_true.ndim + 1:
+        if y_pred.shape[-1] != 1 and y_pred.shape[:-1] == y_true.shape:
+            _check_classes(who, xp, y_true, y_pred.shape[-1])
         y_pred = y_pred[..., 0] if y_pred.shape[-1] == 1 else y_pred.argmax(axis=-1)
     if y_pred.shape != y_true.shape:
         raise ValueError(
@@ -119,8 +138,14 @@ def top_k_accuracy(y_true, y_score, k: int = 5) -> float:
         raise ValueError(f"top_k_accuracy: k must be an int in [1, {classes}], got {k!r}")
     if y_true.size == 0:
         raise ValueError("top_k_accuracy: got empty arrays")
-    top = xp.argsort(-y_score, axis=-1)[..., :k]
-    return float(xp.mean((top == y_true[..., None]).any(axis=-1)))
+    _check_classes("top_k_accuracy", xp, y_true, classes)
+    # The rank of the true class, ties going to the lower class index as argmax's do (so that
+    # top-1 is accuracy): the classes scored higher, and those scored equal and listed before it.
+    labels = y_true.astype("int64")[..., None]
+    true_score = xp.take_along_axis(y_score, labels, axis=-1)
+    before = xp.arange(classes) < labels
+    rank = (y_score > true_score).sum(axis=-1) + ((y_score == true_score) & before).sum(axis=-1)
+    return float(xp.mean(rank < k))
 
 
 def confusion_matrix(y_true, y_pred, num_classes: int):
