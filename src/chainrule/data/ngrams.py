@@ -131,8 +131,12 @@ class Vocabulary:
 
     @classmethod
     def load(cls, path) -> Vocabulary:
-        with open(path, encoding="utf-8") as f:
-            return cls.from_dict(json.load(f))
+        """Read a vocabulary saved by ``save``; a damaged file is a ValueError naming it."""
+        try:
+            with open(path, encoding="utf-8") as f:
+                return cls.from_dict(json.load(f))
+        except ValueError as err:  # json's and the decoder's errors are ValueErrors too
+            raise ValueError(f"{path}: {err}") from None
 
 
 @dataclass

@@ -21,6 +21,7 @@ for truncated backpropagation through time.
 from __future__ import annotations
 
 import numbers
+import warnings
 from collections.abc import Sequence
 
 import numpy as np
@@ -89,6 +90,8 @@ def pad_batch(sequences: Sequence, *, padding_value: int = PAD, length: int | No
     for n, a in enumerate(arrays):
         if a.ndim != 1:
             raise ValueError(f"pad_batch: sequences[{n}] must be 1-D, got shape {a.shape}")
+        _check_exact(n, a, dtype)
+    _check_exact(None, np.asarray(padding_value), dtype)
     lengths = np.array([len(a) for a in arrays], dtype=np.int64)
     steps = int(lengths.max(initial=0)) if length is None else _positive_int("pad_batch",
                                                                              "length", length)
@@ -101,9 +104,33 @@ def pad_batch(sequences: Sequence, *, padding_value: int = PAD, length: int | No
     return batch, lengths[order], order
 
 
+def _check_exact(n, a, dtype):
+    """Refuse ``sequences[n]`` (or, n None, the padding value) when the cast to ``dtype`` would
+    change it beyond rounding: truncate a fraction (0.5 -> 0), wrap an integer (300 -> 44 in
+    int8), turn NaN into an integer or overflow a finite value to infinity."""
+    kind = np.dtype(dtype).kind
+    if a.dtype.kind == "c" and kind != "c" and a.imag.any():
+        exact = False
+    else:
+        with np.errstate(invalid="ignore", over="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", np.exceptions.ComplexWarning)
+            cast = a.astype(dtype)
+        if kind in "fc":  # rounding is fine, overflow is not
+            exact = a.size == 0 or bool((np.isfinite(cast) | ~np.isfinite(a)).all())
+        else:
+            exact = a.size == 0 or np.array_equal(cast, a)
+    if not exact:
+        what = "padding_value" if n is None else f"sequences[{n}] ({a.dtype})"
+        raise ValueError(f"pad_batch: {what} holds values that dtype {np.dtype(dtype)} would "
+                         f"change ({a.ravel()[:4].tolist()}); pass a dtype that holds them (e.g. "
+                         "dtype=np.float32 for real values)")
+
+
 def lengths_of(batch, padding_value: int = PAD) -> np.ndarray:
     """Each row's length in a batch padded at the end: the count of entries before the padding."""
     batch = np.asarray(batch)
+    if batch.ndim != 2:
+        raise ValueError(f"lengths_of: batch must be 2-D (N, T), got shape {batch.shape}")
     real = batch != padding_value
     if real.shape[1] == 0:  # no columns (a batch of empty sequences): argmax has nothing to take
         return np.zeros(len(real), np.int64)
@@ -162,8 +189,18 @@ class CharVocabulary:
                              f"vocabulary of {len(self)} characters") from None
 
     def decode(self, ids) -> str:
-        """The text of a sequence of ids."""
-        return "".join(self.characters[int(i)] for i in ids)
+        """The text of a sequence of ids.
+
+        Raises:
+            ValueError: an id that is not an integer in [0, len(self)) (a negative one would
+                otherwise read from the end).
+        """
+        ids = np.asarray(ids)
+        if ids.ndim != 1 or (ids.size and (ids.dtype.kind not in "iu" or ids.min() < 0
+                                           or ids.max() >= len(self))):
+            raise ValueError(f"CharVocabulary.decode: ids must be a 1-D sequence of ints in "
+                             f"[0, {len(self)}), got {ids.tolist()!r:.80}")
+        return "".join(self.characters[i] for i in ids.tolist())
 
 
 def bptt_chunks(ids, batch_size: int, bptt: int):
@@ -182,7 +219,11 @@ def bptt_chunks(ids, batch_size: int, bptt: int):
     """
     batch_size = _positive_int("bptt_chunks", "batch_size", batch_size)
     bptt = _positive_int("bptt_chunks", "bptt", bptt)
-    ids = np.asarray(ids, dtype=np.int64)
+    ids = np.asarray(ids)
+    if ids.ndim != 1 or (ids.size and ids.dtype.kind not in "iu"):
+        raise ValueError(f"bptt_chunks: ids must be a 1-D sequence of ints (the corpus), got "
+                         f"{ids.dtype} of shape {ids.shape}")
+    ids = ids.astype(np.int64)
     per = len(ids) // batch_size
     if per < 2:
         raise ValueError(f"bptt_chunks: {len(ids)} ids make streams of {per} for batch_size "

@@ -1,0 +1,86 @@
+"""Wave 19, text data: what a silent cast or a negative index used to turn into a plausible
+wrong answer (``data.sequences``), and a damaged vocabulary file named (``data.ngrams``)."""
+
+import numpy as np
+import pytest
+
+from chainrule.data.ngrams import Vocabulary
+from chainrule.data.sequences import (
+    CharVocabulary,
+    bptt_chunks,
+    encode_characters,
+    lengths_of,
+    pad_batch,
+)
+
+
+@pytest.mark.parametrize(
+    "sequences, dtype, padding_value, shown",
+    [
+        ([np.array([0.5, 1.7]), [3]], np.int64, 0, r"sequences\[0\] \(float64\).*\[0.5, 1.7\]"),
+        ([[3], [300, 2]], np.int8, 0, r"sequences\[1\] \(int64\).*int8.*\[300, 2\]"),
+        ([[1], [2]], bool, 0, r"sequences\[1\] \(int64\).*bool"),
+        ([np.array([1e300])], np.float32, 0, r"sequences\[0\] \(float64\).*float32"),
+        ([np.array([1 + 2j])], np.float64, 0, r"sequences\[0\] \(complex128\)"),
+        ([[1, 2], [1]], np.int64, np.nan, r"padding_value .*int64.*\[nan\]"),
+        ([[1, 2], [1]], np.int64, 0.5, r"padding_value .*int64.*\[0.5\]"),
+    ],
+)
+def test_pad_batch_refuses_a_dtype_that_would_change_the_values(
+    sequences, dtype, padding_value, shown
+):
+    # float ids were truncated (0.5 -> 0), 300 wrapped to 44 in int8, a NaN padding became
+    # -2**63, 1e300 became inf: all without a word
+    with pytest.raises(ValueError, match="pad_batch: " + shown):
+        pad_batch(sequences, dtype=dtype, padding_value=padding_value)
+
+
+def test_pad_batch_still_rounds_floats_and_takes_whole_floats_as_ids():
+    batch, lengths, _ = pad_batch([np.array([0.1, np.nan, np.inf]), [3.0]], dtype=np.float32)
+    np.testing.assert_array_equal(batch, np.array([[0.1, np.nan, np.inf], [3, 0, 0]], np.float32))
+    assert lengths.tolist() == [3, 1]
+    batch, _, _ = pad_batch([np.array([2.0, 5.0]), []])
+    assert batch.dtype == np.int64 and batch.tolist() == [[2, 5], [0, 0]]
+    ids = encode_characters(["Hello", "a"])
+    small, _, _ = pad_batch(ids, dtype=np.int8)
+    np.testing.assert_array_equal(small, pad_batch(ids)[0])
+
+
+def test_char_vocabulary_decode_refuses_ids_outside_it():
+    v = CharVocabulary("abc")
+    assert v.decode([2, 0]) == v.decode(np.array([2, 0], np.int8)) == "ca"
+    assert v.decode([]) == ""
+    for bad in ([-1, 0], [3], [1.7], [[0]]):  # -1 read "c", 1.7 read "b"
+        with pytest.raises(
+            ValueError,
+            match=r"decode: ids must be a 1-D sequence of ints in "
+            r"\[0, 3\)",
+        ):
+            v.decode(bad)
+
+
+def test_bptt_chunks_and_lengths_of_refuse_the_wrong_shape_naming_it():
+    with pytest.raises(
+        ValueError,
+        match=r"bptt_chunks: ids must be a 1-D .*int64 of shape "
+        r"\(10, 3\)",
+    ):
+        bptt_chunks(np.arange(30).reshape(10, 3), 2, 2)
+    with pytest.raises(ValueError, match="bptt_chunks: ids must be .*float64"):
+        bptt_chunks([0.5, 1, 2, 3], 2, 1)  # 0.5 was read as id 0
+    with pytest.raises(
+        ValueError,
+        match=r"lengths_of: batch must be 2-D \(N, T\), got shape "
+        r"\(3,\)",
+    ):
+        lengths_of(np.zeros(3))
+
+
+def test_vocabulary_load_names_a_damaged_file(tmp_path):
+    path = tmp_path / "vocab.json"
+    Vocabulary(["b", "a"]).save(path)
+    assert Vocabulary.load(path).tokens == ["<unk>", "b", "a"]
+    for damaged in (b"{not json", b'["a"]', b"\xff\xfe"):
+        path.write_bytes(damaged)
+        with pytest.raises(ValueError, match="vocab.json: "):
+            Vocabulary.load(path)
