@@ -300,7 +300,8 @@ class Optimizer(OptimizerHooks):
                 )
             for k, p in zip(saved["params"], group["params"], strict=True):
                 by_index[int(k)] = p
-            merged = dict(group)
+            keep = {"params", "param_names", *self.defaults}  # a scheduler's initial_lr goes
+            merged = {k: v for k, v in group.items() if k in keep}
             merged.update({k: copy_entry(v) for k, v in saved.items() if k != "params"})
             self._check_hyperparameters(merged, f" (saved param group {i})")
             new_groups.append(merged)
