@@ -47,8 +47,9 @@ class Monitor:
                              f"got {monitor!r}")
         if mode not in ("auto", "min", "max"):
             raise ValueError(f"{who}: mode must be 'auto', 'min' or 'max', got {mode!r}")
-        if not (isinstance(min_delta, (int, float)) and min_delta >= 0):
-            raise ValueError(f"{who}: min_delta must be a number >= 0, got {min_delta!r}")
+        if (isinstance(min_delta, bool) or not isinstance(min_delta, numbers.Real)
+                or not 0 <= min_delta < math.inf):
+            raise ValueError(f"{who}: min_delta must be a finite number >= 0, got {min_delta!r}")
         self.who, self.name, self.min_delta = who, monitor, float(min_delta)
         if mode != "auto":
             self.mode = mode

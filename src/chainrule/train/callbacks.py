@@ -157,6 +157,8 @@ class LearningRateScheduler(Callback):
                              "(it watches an epoch's logs)")
         self.scheduler, self.monitor, self.interval = scheduler, monitor, interval
         self._monitor = Monitor("LearningRateScheduler", monitor, "auto", compares=False)
+        if isinstance(scheduler, ReduceLROnPlateau):
+            _check_plateau_mode(scheduler, monitor, self._monitor.mode)
 
     def on_epoch_begin(self, epoch, logs=None):
         if isinstance(self.scheduler, ScheduleFunction):
@@ -177,6 +179,18 @@ class LearningRateScheduler(Callback):
             self.scheduler.step(self._monitor.value(logs))
         else:
             self.scheduler.step()
+
+
+def _check_plateau_mode(scheduler, monitor: str, direction) -> None:
+    """ReduceLROnPlateau's mode must agree with the direction of the log it is given (a
+    mode="max" scheduler fed the default "val_loss" would cut the lr while the loss falls)."""
+    if direction is not None and scheduler.mode != direction:
+        raise ValueError(
+            f"LearningRateScheduler: ReduceLROnPlateau(mode={scheduler.mode!r}) would watch "
+            f"monitor={monitor!r}, which is {direction}imized; pass the log it should watch, "
+            f"LearningRateScheduler(scheduler, monitor=...) in callbacks (Trainer(scheduler=...) "
+            f"watches 'val_loss'), or build it with mode={direction!r}"
+        )
 
 
 def blew_up(name: str, value: float, first: float, growth: float | None = 1e10) -> str | None:

@@ -46,6 +46,9 @@ class EarlyStopping(Callback):
             raise ValueError(f"EarlyStopping: patience must be an int >= 0, got {patience!r}")
         if verbose not in (0, 1):
             raise ValueError(f"EarlyStopping: verbose must be 0 or 1, got {verbose!r}")
+        if not isinstance(restore_best_weights, bool):  # "no" would be truthy
+            raise TypeError(f"EarlyStopping: restore_best_weights must be True or False, got "
+                            f"{restore_best_weights!r}")
         if (isinstance(start_from_epoch, bool) or not isinstance(start_from_epoch, int)
                 or start_from_epoch < 0):
             raise ValueError(f"EarlyStopping: start_from_epoch must be an int >= 0, got "
