@@ -131,7 +131,10 @@ class SparseCompressedTensor:
     __rmul__ = __mul__
 
     def __truediv__(self, other):
-        return self * (1.0 / other) if isinstance(other, numbers.Number) else self * other
+        if isinstance(other, bool) or not isinstance(other, numbers.Number):
+            raise TypeError(f"{_name(self.layout)} tensor / other: other must be a number, got "
+                            f"{_describe(other)} (convert with to_sparse() for more)")
+        return self._with(self._vals / other)  # / 0: inf and nan, as PyTorch's
 
     def __neg__(self):
         return self._with(-self._vals)

@@ -15,7 +15,7 @@ from ..backend import get_array_module
 from ..ops.shape import _one_axis, getitem
 from .tensor import SparseTensor, _describe
 
-__all__ = ["UNARY", "mul", "pow", "sparse_sparse_mm", "transpose"]
+__all__ = ["UNARY", "div", "mul", "pow", "sparse_sparse_mm", "transpose"]
 
 # the functions f with f(0) = 0 that PyTorch computes on a sparse tensor's values
 UNARY = ("abs", "sqrt", "square", "sin", "tan", "tanh", "asin", "atan", "atanh", "sinh", "asinh",
@@ -59,22 +59,38 @@ def mul(self, other):
     if isinstance(other, SparseTensor):
         return _sparse_times_sparse(self, other)
     if isinstance(other, Tensor) and other.ndim:
-        xp = get_array_module(other._data)
-        try:
-            full = xp.broadcast_shapes(tuple(other.shape), self.shape)
-        except ValueError:
-            full = None
-        if full != self.shape:
-            raise ValueError(f"SparseTensor * Tensor: the dense operand of shape "
-                             f"{tuple(other.shape)} must broadcast to the sparse shape "
-                             f"{self.shape}")
-        picked = _positions_of(self, other.expand(*self.shape))
+        picked = _positions_of(self, other.expand(*_broadcast_to(self, other, "*")))
         return SparseTensor(self._idx, self._vals * picked, self.shape,
                             coalesced=self._coalesced)
     if isinstance(other, bool) or not isinstance(other, (numbers.Number, Tensor)):
         raise TypeError(f"SparseTensor * other: other must be a number, a Tensor or a "
                         f"SparseTensor, got {_describe(other)}")
     return SparseTensor(self._idx, self._vals * other, self.shape, coalesced=self._coalesced)
+
+
+def div(self, other):
+    """``self / other``: each stored value divided (true division), the pattern kept. ``other``
+    is a number (0 included: PyTorch's inf and nan, was a ZeroDivisionError) or a dense
+    Tensor broadcast to ``self``'s shape (PyTorch takes a 0-d one only)."""
+    if isinstance(other, SparseTensor) or isinstance(other, bool) or not isinstance(
+            other, (numbers.Number, Tensor)):
+        raise TypeError(f"SparseTensor / other: other must be a number or a dense Tensor, got "
+                        f"{_describe(other)}")
+    if isinstance(other, Tensor) and other.ndim:
+        other = _positions_of(self, other.expand(*_broadcast_to(self, other, "/")))
+    return SparseTensor(self._idx, self._vals / other, self.shape, coalesced=self._coalesced)
+
+
+def _broadcast_to(self, other, op):
+    xp = get_array_module(other._data)
+    try:
+        full = xp.broadcast_shapes(tuple(other.shape), self.shape)
+    except ValueError:
+        full = None
+    if full != self.shape:
+        raise ValueError(f"SparseTensor {op} Tensor: the dense operand of shape "
+                         f"{tuple(other.shape)} must broadcast to the sparse shape {self.shape}")
+    return self.shape
 
 
 def _sparse_times_sparse(a, b):

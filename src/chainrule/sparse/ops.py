@@ -11,6 +11,8 @@ from ..autograd.tensor import Tensor
 from ..autograd.tensor import tensor as _tensor
 from ..backend import get_array_module
 from ..ops._layout import check_factory_options
+from ..ops.elementwise import where
+from ..ops.products import _scaled_sum
 from ..ops.reduce import sum as _dense_sum
 from ..ops.select import index_add
 from ..ops.shape import _one_axis, getitem, normalize_axis, unsqueeze
@@ -262,10 +264,10 @@ def _exp_sums(who, input, dim, dtype):  # noqa: A002
 
 def addmm(input, mat1, mat2, *, beta=1.0, alpha=1.0) -> Tensor:  # noqa: A002 - PyTorch's names
     """PyTorch's ``torch.sparse.addmm``: ``beta * input + alpha * (mat1 @ mat2)`` with a sparse
-    ``mat1`` (dense result)."""
+    ``mat1`` (dense result); ``input`` broadcasts to the product's shape, and with ``beta=0`` it
+    is not read (its nan and inf do not spread), as ``addmm``'s (was: nan * 0 spread)."""
     _check_dense("sparse.addmm", "input", input)
-    product = mm(mat1, mat2)
-    if tuple(input.shape) != tuple(product.shape):
-        raise ValueError(f"sparse.addmm: input has shape {tuple(input.shape)} but mat1 @ mat2 "
-                         f"has shape {tuple(product.shape)}")
-    return input * beta + product * alpha
+    out = _scaled_sum("sparse.addmm", input, mm(mat1, mat2), beta, alpha)
+    if beta == 0 and input.requires_grad:  # PyTorch's gradient of input there: zeros, not None
+        out = out + where(input.new_zeros(tuple(input.shape), dtype="bool"), input, 0)
+    return out

@@ -239,7 +239,8 @@ class SparseTensor:
     __rmul__ = __mul__
 
     def __truediv__(self, other):
-        return self * (1.0 / other) if isinstance(other, numbers.Number) else self * (1 / other)
+        from .elementwise import div  # a number (0 too: inf, as PyTorch's) or a dense tensor
+        return div(self, other)
 
     def __matmul__(self, other):
         from .ops import mm

@@ -1,0 +1,110 @@
+"""Fuzz wave 19: sparse tensors against PyTorch's, where waves 11 and 17 did not look: division
+by a number (zero included), sparse.addmm's beta=0 and broadcast input, and the regressions this
+wave found."""
+
+import warnings
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+
+torch = pytest.importorskip("torch")
+
+IDX = np.array([[0, 1, 1, 0, 2], [2, 0, 0, 2, 1]])  # (0, 2) and (1, 0) listed twice
+
+
+@pytest.fixture(autouse=True)
+def _quiet():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # torch's sparse-invariant note, NumPy's divide by zero
+        yield
+
+
+def _coo(lib, vals, shape=(3, 3), **kw):
+    vals = vals if isinstance(vals, (cr.Tensor, torch.Tensor)) else lib.tensor(vals)
+    return lib.sparse_coo_tensor(lib.tensor(IDX), vals, shape, **kw)
+
+
+def _same(c, t):
+    c = c.to_dense() if getattr(c, "is_sparse", False) or hasattr(c, "crow_indices") else c
+    t = t.to_dense() if t.layout != torch.strided else t
+    assert str(c.dtype) == str(t.dtype).replace("torch.", "")
+    np.testing.assert_allclose(
+        c.detach().numpy(), t.detach().numpy(), rtol=1e-15, atol=0, equal_nan=True
+    )
+
+
+@pytest.mark.parametrize("divisor", [0, 0.0, 3, 2.5, -0.0])
+@pytest.mark.parametrize("dtype", ["float64", "float32", "int64", "bool"])
+def test_division_by_a_number_zero_included_is_pytorchs(divisor, dtype):
+    # was: s / 0 raised ZeroDivisionError (it multiplied by 1.0 / 0); PyTorch gives inf and nan
+    vals = np.array([1.0, -2.0, 0.0, 4.0, 5.0])
+    vals = vals != 0 if dtype == "bool" else vals.astype(dtype)
+    _same(_coo(cr, vals) / divisor, _coo(torch, vals) / divisor)
+    _same(_coo(cr, vals) / cr.tensor(divisor), _coo(torch, vals) / torch.tensor(divisor))
+
+
+@pytest.mark.parametrize("layout", ["to_sparse_csr", "to_sparse_csc"])
+def test_compressed_division_by_a_number_zero_included_is_the_dense_quotient(layout):
+    # was: ZeroDivisionError, and a Tensor divisor multiplied; PyTorch 2.13 has no CSR division
+    # (its "unsupported tensor layout: SparseCsr"), so the oracle is the COO quotient
+    dense = np.array([[0.0, 2.0], [-3.0, 0.0]])
+    for divisor in (0, 4.0, -0.0):
+        got = getattr(cr.tensor(dense), layout)() / divisor
+        assert got.layout is getattr(cr, layout[3:])
+        _same(got, torch.tensor(dense).to_sparse() / divisor)
+    with pytest.raises(TypeError, match="other must be a number, got a Tensor"):
+        getattr(cr.tensor(dense), layout)() / cr.tensor(2.0)
+
+
+def test_division_gradient_reaches_the_values_and_the_dense_divisor():
+    vals, d = np.array([1.0, -2.0, 3.0, 4.0, 5.0]), np.array([2.0, -4.0, 8.0])
+    grads = []
+    for lib in (cr, torch):
+        v, w = lib.tensor(vals, requires_grad=True), lib.tensor(1.5, requires_grad=True)
+        (_coo(lib, v) / w).to_dense().pow(2).sum().backward()
+        grads.append((v.grad.numpy(), w.grad.numpy()))
+    np.testing.assert_allclose(grads[0][0], grads[1][0], rtol=1e-15)
+    np.testing.assert_allclose(grads[0][1], grads[1][1], rtol=1e-15)
+    # a dense divisor broadcast to the sparse shape (PyTorch takes 0-d ones only): s * (1 / d)
+    v = cr.tensor(vals, requires_grad=True)
+    out = (_coo(cr, v) / cr.tensor(d)).to_dense()
+    np.testing.assert_allclose(
+        out.detach().numpy(), (_coo(cr, vals).to_dense() / cr.tensor(d)).numpy(), rtol=1e-15
+    )
+    assert cr.autograd.gradcheck(
+        lambda x: (_coo(cr, x) / cr.tensor(d)).to_dense(), (cr.tensor(vals, requires_grad=True),)
+    )
+
+
+def test_addmm_with_beta_zero_does_not_read_a_nan_input():
+    # was: beta * input spread input's nan (nan * 0); PyTorch's addmm does not read input there
+    inp = np.array([[np.nan, 1.0], [2.0, np.inf], [3.0, 4.0]])
+    m = np.arange(6.0).reshape(3, 2)
+    outs = []
+    for lib in (cr, torch):
+        v = lib.tensor(np.array([1.0, -2.0, 3.0, 4.0, 5.0]), requires_grad=True)
+        out = lib.sparse.addmm(lib.tensor(inp), _coo(lib, v), lib.tensor(m), beta=0, alpha=2.0)
+        out.sum().backward()
+        outs.append((out.detach().numpy(), v.grad.numpy()))
+    assert np.isfinite(outs[0][0]).all()
+    np.testing.assert_allclose(outs[0][0], outs[1][0], rtol=1e-15)
+    np.testing.assert_allclose(outs[0][1], outs[1][1], rtol=1e-15)
+
+
+@pytest.mark.parametrize("shape", [(2,), (1, 2), (3, 1)])
+def test_addmm_input_broadcasts_to_the_products_shape_as_pytorch(shape):
+    # was: refused unless input had the product's shape exactly
+    rng = np.random.default_rng(len(shape) + shape[0])
+    inp, m = rng.standard_normal(shape), rng.standard_normal((3, 2))
+    res = []
+    for lib in (cr, torch):
+        b = lib.tensor(inp, requires_grad=True)
+        out = lib.sparse.addmm(b, _coo(lib, np.arange(5.0)), lib.tensor(m), beta=0.5, alpha=-1.5)
+        (out * lib.tensor(np.arange(6.0).reshape(3, 2))).sum().backward()
+        res.append((out.detach().numpy(), b.grad.numpy()))
+    np.testing.assert_allclose(res[0][0], res[1][0], rtol=1e-14)
+    np.testing.assert_allclose(res[0][1], res[1][1], rtol=1e-14)
+    with pytest.raises(ValueError, match=r"sparse.addmm: input of shape \(4,\) cannot be "):
+        cr.sparse.addmm(cr.ones(4, dtype=cr.float64), _coo(cr, np.arange(5.0)), cr.tensor(m))
