@@ -22,6 +22,7 @@ are gathers, so gradients flow through them to the padded input (and never to it
 
 from __future__ import annotations
 
+import math
 import numbers
 from typing import NamedTuple
 
@@ -213,6 +214,25 @@ def pack_padded_sequence(input, lengths, batch_first: bool = False,  # noqa: A00
                                                                        unsorted_indices)))
 
 
+def _fill_value(who: str, value, dtype):
+    """``padding_value`` for steps of ``dtype``, refused where PyTorch refuses it ("value cannot
+    be converted to type ... without overflow") rather than written as another number: NaN, an
+    infinity or a value out of range for an integer dtype (NaN became -2**63 in int64), a finite
+    value beyond a float dtype's range (1e6 became inf in float16)."""
+    kind = getattr(dtype, "kind", "")
+    if kind and kind in "iuf" and isinstance(value, numbers.Real) and not isinstance(value, bool):
+        xp = get_array_module()
+        if kind in "iu":
+            info = xp.iinfo(dtype)
+            bad = not (-math.inf < value < math.inf and info.min <= value <= info.max)
+        else:
+            bad = -math.inf < value < math.inf and abs(value) > float(xp.finfo(dtype).max)
+        if bad:
+            raise ValueError(f"{who}: padding_value {value!r} cannot be converted to the steps' "
+                             f"dtype {dtype} without overflow (PyTorch refuses it too)")
+    return value
+
+
 def _lengths_of(sequence: PackedSequence):
     """Each sequence's length, in the original batch order."""
     xp = get_array_module()
@@ -256,7 +276,8 @@ def _pad_packed(sequence, batch_first, padding_value, total_length):
                          f"length {longest}, got {total_length!r}")
     t_idx, b_idx, _ = _positions(lengths, _order(sequence))
     data = sequence.data
-    filler = Tensor(get_array_module(data._data).full((1,) + data.shape[1:], padding_value,
+    value = _fill_value("pad_packed_sequence", padding_value, data.dtype)
+    filler = Tensor(get_array_module(data._data).full((1,) + data.shape[1:], value,
                                                      dtype=data.dtype))
     # Every (t, b) reads a row of data, or the filler row after the data for a padded step.
     where = xp.full((steps, len(lengths)), data.shape[0], dtype=xp.int64)

@@ -13,7 +13,7 @@ from ...autograd import Tensor
 from ...autograd.trace_guard import guard_value
 from ...backend import asnumpy, get_array_module
 from ...ops.join import concat, stack
-from ..packing import PackedSequence, pack_padded_sequence, pad_packed_sequence
+from ..packing import PackedSequence, _fill_value, pack_padded_sequence, pad_packed_sequence
 
 __all__ = ["PackedSequence", "invert_permutation", "pack_padded_sequence", "pack_sequence",
            "pad_packed_sequence", "pad_sequence", "unpack_sequence", "unpad_sequence"]
@@ -48,6 +48,7 @@ def pad_sequence(sequences, batch_first: bool = False, padding_value: float = 0.
             raise ValueError(f"pad_sequence: every sequence needs the shape (L, *{tail}) of the "
                              f"first, sequence {i} has shape {tuple(s.shape)}")
     longest = max(s.shape[0] for s in seqs)
+    _fill_value("pad_sequence", padding_value, seqs[0].dtype)
     padded = []
     for s in seqs:
         if s.dtype != seqs[0].dtype:  # PyTorch's result has the first sequence's dtype
