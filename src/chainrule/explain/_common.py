@@ -17,8 +17,9 @@ from ..backend import asnumpy, numpy
 from ..ops import softmax
 from ..train.progress import bar_line
 
-__all__ = ["Progress", "as_batch", "batches", "check_positive_int", "chosen_scores", "eval_mode",
-           "model_dtype", "predict_scores", "resolve_targets", "score_gradients", "scores_of"]
+__all__ = ["Progress", "as_batch", "batches", "check_positive_int", "chosen_scores", "copied",
+           "eval_mode", "model_dtype", "predict_scores", "resolve_targets", "score_gradients",
+           "scores_of"]
 
 OUTPUTS = ("logit", "probability")
 
@@ -55,6 +56,20 @@ def as_batch(who: str, model, x, *, min_ndim: int = 2):
         raise ValueError(f"{who}: x holds {int((~numpy.isfinite(x)).sum())} NaN or infinite "
                          "values")
     return x
+
+
+def copied(value):
+    """A hook's Tensor (or tuple of Tensors) cloned, else None (the value is kept as it is).
+
+    A layer hook that keeps a value and hands the model a clone of it keeps that value intact
+    when a later layer changes what it is given in place (``ReLU(inplace=True)``), as Captum's
+    layer methods do: otherwise the kept activation would hold the ReLU's output, and its node
+    in the graph would be the ReLU's."""
+    if isinstance(value, Tensor):
+        return value.clone()
+    if isinstance(value, tuple) and value and all(isinstance(v, Tensor) for v in value):
+        return tuple(v.clone() for v in value)
+    return None
 
 
 @contextlib.contextmanager

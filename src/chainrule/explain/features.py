@@ -16,7 +16,7 @@ from __future__ import annotations
 from ..autograd import Tensor, grad, no_grad
 from ..backend import asnumpy, numpy
 from ..nn import AvgPool2d, Conv2d, MaxPool2d
-from ._common import as_batch, batches, check_positive_int, eval_mode
+from ._common import as_batch, batches, check_positive_int, copied, eval_mode
 from .guided import RULES, relu_rule
 
 __all__ = ["activation_maximization", "first_layer_filters", "layer_activations",
@@ -48,6 +48,7 @@ class _Capture:
 
     def __call__(self, module, inputs, output):
         self.output = output
+        return copied(output)  # the rest of the model runs on a copy (``copied``)
 
 
 def _run_to(model, module, xb):

@@ -80,8 +80,19 @@ def relu_rule(model, rule: str):
     if not relus:
         raise ValueError(f"{rule}: {type(model).__name__} has no nn.ReLU layers; the deconvnet "
                          "and guided backpropagation change the gradient rule of ReLU layers")
-    handles = [m.register_forward_hook(lambda mod, inputs, out: guided_relu(inputs[0], rule))
-               for m in relus]
+    # The rule's ReLU is applied before the layer runs: a ReLU(inplace=True) has overwritten
+    # its input (and its graph) by the time a forward hook sees it, which left the deconvnet
+    # with the forward pass's mask; the layer's own output is then replaced by the rule's.
+    made = {}
+
+    def before(mod, inputs):
+        made[id(mod)] = guided_relu(inputs[0], rule)
+
+    def after(mod, inputs, out):
+        return made.pop(id(mod))
+
+    handles = [h for m in relus for h in (m.register_forward_pre_hook(before),
+                                          m.register_forward_hook(after))]
     try:
         yield model
     finally:

@@ -20,6 +20,7 @@ from ._common import (
     check_output,
     check_positive_int,
     chosen_scores,
+    copied,
     eval_mode,
     resolve_targets,
     scores_of,
@@ -38,13 +39,16 @@ class _Swap:
         self.handle = (module.register_forward_pre_hook(self._pre) if to_input
                        else module.register_forward_hook(self._post))
 
+    # The model goes on with a clone of the recorded or injected value, which an in-place
+    # layer (ReLU(inplace=True)) may then change (``copied``).
     def _pre(self, module, args):
         self.seen = args[0]
-        return None if self.value is None else (self.value, *args[1:])
+        kept = copied(args[0] if self.value is None else self.value)
+        return None if kept is None else (kept, *args[1:])
 
     def _post(self, module, args, output):
         self.seen = output
-        return self.value
+        return copied(output if self.value is None else self.value)
 
 
 def _layer_values(who, model, module, to_input, x, batch_size):
