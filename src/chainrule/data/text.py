@@ -6,7 +6,9 @@ the 70 rows is never set; a character maps to its first position). Text is lower
 character outside the alphabet is an all-zero column, and only the first ``length`` (1,014 in the
 paper) characters are read. The order is backward, as the paper's: the last character read comes
 first, "so that the latest reading on characters is always placed near the beginning of the
-output"; a shorter text is padded with zero columns at the end.
+output"; a shorter text is padded with zero columns at the end. The authors' Torch code (Crepe)
+differs from this description: 69 rows without the new line, the last ``length`` bytes of a
+longer text read, UTF-8 bytes rather than characters, description before title (docs/text.md).
 
 >>> x = quantize(["Ab"], length=4)
 >>> x.shape, [int(i) for i in x[0].argmax(axis=0)], [bool(v) for v in x[0].any(axis=0)]
