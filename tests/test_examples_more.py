@@ -300,8 +300,7 @@ def test_profile_training_example(tmp_path, capsys, load_script):
     counts = result["counts"]
     assert counts["ConvNd"] == 6 and counts["ConvNdBackward0"] == 6  # 3 convolutions a step
     assert counts["Linear"] == 4 and counts["Optimizer.step#SGD.step"] == 2
-    assert counts["ProfilerStep#2"] == 1 and counts["ProfilerStep#3"] == 1
-    assert "ProfilerStep#1" not in counts  # the warmup step records nothing
+    assert counts["ProfilerStep*"] == 2  # steps 2 and 3: the warmup step records nothing
     assert all(np.isfinite(result["losses"]))
     assert json.loads(trace.read_text())["traceEvents"]
     out = capsys.readouterr().out

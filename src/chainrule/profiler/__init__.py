@@ -21,7 +21,8 @@ inside it):
   inside it;
 - optimizer steps and ``zero_grad``, as PyTorch labels them (``Optimizer.step#SGD.step``);
 - with ``with_modules=True``, each Module call (``nn.Module: Linear``) around its ops;
-- ``record_function(name)`` regions, and ``ProfilerStep#N`` around each step when a schedule runs.
+- ``record_function(name)`` regions, and ``ProfilerStep#N`` around each step when a schedule runs
+  (the row ``ProfilerStep*`` of every step, as PyTorch's; ``ProfilerStep#N`` in the Chrome trace).
 
 With ``record_shapes`` the input shapes (of a backward node: its incoming gradients), with
 ``profile_memory`` the bytes of the arrays an op returns (of a backward node: the gradients it

@@ -11,8 +11,14 @@ SORT_KEYS = ("cpu_time_total", "self_cpu_time_total", "cpu_time", "count", "cpu_
 _WIDTH = 12
 
 
-def format_time(us: float) -> str:
-    """Microseconds in the unit PyTorch's table uses: s, ms or us, three decimals."""
+TIME_UNITS = {"s": 1e6, "ms": 1e3, "us": 1.0}
+
+
+def format_time(us: float, unit: str | None = None) -> str:
+    """Microseconds in ``unit`` ("s", "ms" or "us"), else in the one PyTorch's table picks for
+    the number; three decimals."""
+    if unit is not None:
+        return f"{us / TIME_UNITS[unit]:.3f}{unit}"
     if abs(us) >= 1e6:
         return f"{us / 1e6:.3f}s"
     if abs(us) >= 1e3:
@@ -44,9 +50,12 @@ def _clip(text: str, width: int) -> str:
 
 
 def build_table(rows, *, sort_by, row_limit, header, name_width, shapes_width, memory, flops,
-                total) -> str:
+                total, time_unit=None) -> str:
     """The rows (events or averages) as a table; ``total`` is the Self CPU time total (the 100% of
-    both percentage columns, as in PyTorch)."""
+    both percentage columns, as in PyTorch); every time in ``time_unit`` when given."""
+    if time_unit is not None and time_unit not in TIME_UNITS:
+        # PyTorch ignores a unit it does not know; a typo should not pass unnoticed
+        raise ValueError(f"table: time_unit must be 's', 'ms', 'us' or None, got {time_unit!r}")
     if sort_by is not None:
         if sort_by not in SORT_KEYS:
             raise ValueError(f"table: sort_by must be one of {', '.join(SORT_KEYS)} (or None), "
@@ -88,8 +97,8 @@ def build_table(rows, *, sort_by, row_limit, header, name_width, shapes_width, m
     out += [rule, line(titles), rule]
     for e in rows:
         cells = [_clip(e.key, name_w), _percent(e.self_cpu_time_total, total),
-                 format_time(e.self_cpu_time_total), _percent(e.cpu_time_total, total),
-                 format_time(e.cpu_time_total), format_time(e.cpu_time)]
+                 format_time(e.self_cpu_time_total, time_unit), _percent(e.cpu_time_total, total),
+                 format_time(e.cpu_time_total, time_unit), format_time(e.cpu_time, time_unit)]
         if memory:
             cells += [format_memory(e.cpu_memory_usage), format_memory(e.self_cpu_memory_usage)]
         cells.append(e.count)
@@ -99,5 +108,5 @@ def build_table(rows, *, sort_by, row_limit, header, name_width, shapes_width, m
             cells.append(f"{e.flops / scale:.3f}" if e.flops else "--")
         out.append(line(cells))
     out.append(rule)
-    out.append(f"Self CPU time total: {format_time(total)}")
+    out.append(f"Self CPU time total: {format_time(total, time_unit)}")
     return "\n".join(out) + "\n"

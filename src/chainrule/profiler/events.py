@@ -10,10 +10,28 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+from typing import NamedTuple
 
 from ._table import build_table
 
-__all__ = ["EventList", "FunctionEvent", "FunctionEventAvg"]
+__all__ = ["EventList", "FunctionEvent", "FunctionEventAvg", "Interval"]
+
+
+class Interval(NamedTuple):
+    """An event's ``time_range``, as PyTorch's ``Interval``: ``start`` and ``end`` in microseconds
+    from the start of the recording, ``elapsed_us()`` their difference (also a pair)."""
+
+    start: float
+    end: float
+
+    def elapsed_us(self) -> float:
+        return self.end - self.start
+
+
+def _key(name: str) -> str:
+    """PyTorch's row name: every ``ProfilerStep#N`` is ``ProfilerStep*``, so that the steps add up
+    to one row of ``key_averages`` (the Chrome trace keeps ``ProfilerStep#N``)."""
+    return "ProfilerStep*" if name.startswith("ProfilerStep#") else name
 
 
 class FunctionEvent:
@@ -21,9 +39,12 @@ class FunctionEvent:
 
     Attributes:
         name, key: the event's name (``Linear``, ``LinearBackward0``, ``nn.Module: Linear``,
-            ``Optimizer.step#SGD.step`` or a ``record_function`` name).
+            ``Optimizer.step#SGD.step`` or a ``record_function`` name); a step's
+            ``ProfilerStep#N`` is ``ProfilerStep*`` here, as in PyTorch.
+        trace_name: the name in the Chrome trace (``ProfilerStep#N`` for a step).
         id, thread: its index in the profile and the id of the thread that ran it.
-        time_range: ``(start, end)`` in microseconds from the start of the recording.
+        time_range: an ``Interval`` (``start``, ``end``, ``elapsed_us()``) in microseconds from
+            the start of the recording.
         cpu_time_total, self_cpu_time_total: its whole time and the time not spent in the events
             nested in it (``cpu_children``), in microseconds.
         input_shapes: one list per input (``[]`` for a number) when ``record_shapes``.
@@ -36,10 +57,11 @@ class FunctionEvent:
     count = 1
 
     def __init__(self, raw, id_: int, origin: int, stop: int):
-        self.name = self.key = raw.name
+        self.name = self.key = _key(raw.name)
+        self.trace_name = raw.name
         self.id, self.thread, self.kind = id_, raw.tid, raw.kind
         end = raw.end or stop  # still open in another thread when the recording stopped
-        self.time_range = ((raw.start - origin) / 1000.0, (end - origin) / 1000.0)
+        self.time_range = Interval((raw.start - origin) / 1000.0, (end - origin) / 1000.0)
         self._ns = end - raw.start
         self.input_shapes = raw.input_shapes
         self.self_cpu_memory_usage = raw.self_memory
@@ -65,11 +87,12 @@ class FunctionEvent:
                 f"self_cpu_time_total={self.self_cpu_time_total:.3f}>")
 
 
-def link(raws, origin: int, stop: int) -> list[FunctionEvent]:
-    """The recorder's events as FunctionEvents, with parents, children, self times and the
-    children's memory added into each parent's (children close before their parent)."""
+def link(raws, origin: int, stop: int, first_id: int = 0) -> list[FunctionEvent]:
+    """The recorder's events as FunctionEvents (ids from ``first_id``), with parents, children,
+    self times and the children's memory added into each parent's (children close before their
+    parent)."""
     index = {id(r): i for i, r in enumerate(raws)}
-    out = [FunctionEvent(r, i, origin, stop) for i, r in enumerate(raws)]
+    out = [FunctionEvent(r, first_id + i, origin, stop) for i, r in enumerate(raws)]
     for r, ev in zip(raws, out):
         if r.parent is not None and id(r.parent) in index:
             parent = out[index[id(r.parent)]]
@@ -156,16 +179,14 @@ class EventList(list):
               max_shapes_column_width: int = 80, header: str | None = None,
               top_level_events_only: bool = False, time_unit: str | None = None) -> str:
         """The events as PyTorch's text table (see ``_table.build_table``); no source column
-        is shown (no stacks are recorded), and each time takes the unit that suits it."""
-        if time_unit is not None:
-            raise NotImplementedError(f"table: time_unit={time_unit!r} is not supported; leave "
-                                      "it None (each time in the unit that suits it)")
+        is shown (no stacks are recorded). Each time is in ``time_unit`` ("s", "ms" or "us"),
+        or with None in the unit that suits it."""
         rows = [e for e in self if not top_level_events_only
                 or getattr(e, "cpu_parent", None) is None]
         return build_table(rows, sort_by=sort_by, row_limit=row_limit, header=header,
                            name_width=max_name_column_width, shapes_width=max_shapes_column_width,
                            memory=self._profile_memory, flops=self._with_flops,
-                           total=self.self_cpu_time_total)
+                           total=self.self_cpu_time_total, time_unit=time_unit)
 
     def __str__(self) -> str:
         return self.table()
@@ -184,7 +205,7 @@ class EventList(list):
                 args["Bytes"] = ev.self_cpu_memory_usage
             if ev.flops:
                 args["flops"] = ev.flops
-            trace.append({"name": ev.name, "ph": "X", "cat": ev.kind, "ts": start,
+            trace.append({"name": ev.trace_name, "ph": "X", "cat": ev.kind, "ts": start,
                           "dur": end - start, "pid": pid, "tid": ev.thread, "args": args})
         write_json_atomically(path, {"traceEvents": trace, "displayTimeUnit": "ms"})
 

@@ -137,6 +137,10 @@ class profile:  # noqa: N801 - PyTorch's name
         with_flops: count the floating-point operations of matmul, linear and convolution.
         with_modules: also record each ``Module`` call (``nn.Module: Linear``), nesting its ops.
 
+        acc_events: keep the events of every cycle, as PyTorch's: ``events()``,
+            ``key_averages()`` and ``table()`` then add up all cycles so far (the Chrome trace
+            still holds the last cycle only, as PyTorch's).
+
     Use as a context manager, or ``start()``/``stop()``; call ``step()`` at the end of each
     training step when a schedule is given. Then ``events()``, ``key_averages()`` and
     ``export_chrome_trace(path)`` describe the last recording.
@@ -165,14 +169,16 @@ class profile:  # noqa: N801 - PyTorch's name
         self.current_action = self.schedule(0)
         self._recorder = None
         self._origin = self._stop_ns = 0
-        self._events = EventList()
+        self._acc_events = bool(acc_events)
+        self._events = self._cycle = EventList()  # all the events kept, the last cycle's
         self._step_region = None
 
     # The recording itself: each start_trace/stop_trace pair is one recording (one cycle).
     def _start_trace(self) -> None:
         self._recorder = _record.Recorder(**self._options)
         _record.install(self._recorder)
-        self._origin = _record._clock()
+        if not (self._acc_events and self._origin):  # kept cycles share the first one's origin
+            self._origin = _record._clock()
 
     def _stop_trace(self) -> None:
         rec = self._recorder
@@ -180,8 +186,12 @@ class profile:  # noqa: N801 - PyTorch's name
             return
         _record.uninstall()
         self._stop_ns = _record._clock()
-        self._events = EventList(link(rec.events, self._origin, self._stop_ns),
-                                 profile_memory=rec.profile_memory, with_flops=rec.with_flops)
+        kept = list(self._events) if self._acc_events else []
+        cycle = link(rec.events, self._origin, self._stop_ns, first_id=len(kept))
+        self._cycle = EventList(cycle, profile_memory=rec.profile_memory,
+                                with_flops=rec.with_flops)
+        self._events = EventList(kept + cycle, profile_memory=rec.profile_memory,
+                                 with_flops=rec.with_flops) if kept else self._cycle
         self._recorder = None
 
     def _trace_ready(self) -> None:
@@ -270,8 +280,8 @@ class profile:  # noqa: N801 - PyTorch's name
         return self._events.table(*args, **kwargs)
 
     def export_chrome_trace(self, path) -> None:
-        """The last recording as Chrome trace-event JSON (written atomically)."""
-        self._events.export_chrome_trace(path)
+        """The last recording (cycle) as Chrome trace-event JSON (written atomically)."""
+        self._cycle.export_chrome_trace(path)
 
     @property
     def self_cpu_time_total(self) -> float:
