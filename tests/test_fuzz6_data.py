@@ -52,7 +52,7 @@ def test_a_truncated_labelled_csv_is_a_value_error_naming_the_file(tmp_path):
     assert texts == ["Title one A description", 'Title two Desc "quoted" here']
     assert labels.tolist() == [2, 1]
     path.write_bytes('1,"caf\xe9","latin-1"\n'.encode("latin-1"))
-    with pytest.raises(ValueError, match=r"test\.csv: .*can't decode byte 0xe9"):
+    with pytest.raises(ValueError, match=r"test\.csv:1: not UTF-8 .*can't decode byte 0xe9"):
         text.read_labelled_csv(path)
 
 

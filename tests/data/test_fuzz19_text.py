@@ -1,9 +1,13 @@
 """Wave 19, text data: what a silent cast or a negative index used to turn into a plausible
-wrong answer (``data.sequences``), and a damaged vocabulary file named (``data.ngrams``)."""
+wrong answer (``data.sequences``), a damaged vocabulary file named (``data.ngrams``), and the
+labelled-CSV reader on labels ``int()`` reads too kindly and on files not in UTF-8."""
+
+import re
 
 import numpy as np
 import pytest
 
+from chainrule.data.datasets import ag_news
 from chainrule.data.ngrams import Vocabulary
 from chainrule.data.sequences import (
     CharVocabulary,
@@ -84,3 +88,27 @@ def test_vocabulary_load_names_a_damaged_file(tmp_path):
         path.write_bytes(damaged)
         with pytest.raises(ValueError, match="vocab.json: "):
             Vocabulary.load(path)
+
+
+def _ag_train(tmp_path, data: bytes):
+    # train.csv has no pinned digest, so a hand-made one goes through ag_news() itself
+    (tmp_path / "ag_news").mkdir(exist_ok=True)
+    (tmp_path / "ag_news" / "train.csv").write_bytes(data)
+    return ag_news(tmp_path, download=False, splits=("train",))["train"]
+
+
+@pytest.mark.parametrize("label", ["0_1", " 1", "1 ", "\uff12", "\u0661", "1.0", ""])
+def test_a_label_that_is_not_plain_digits_is_refused_naming_the_line(tmp_path, label):
+    # int() read "0_1" as 1, " 1" as 1 and the full-width "２" as 2 without a word
+    raw = f'"3","T","D"\n"{label}","T","D"\n'.encode()
+    with pytest.raises(ValueError, match=rf"train\.csv:2: unknown label {re.escape(repr(label))}"):
+        _ag_train(tmp_path, raw)
+    texts, y = _ag_train(tmp_path, b'"+2","T","D"\n"4","T","D"\n')
+    assert texts == ["T D", "T D"] and y.tolist() == [1, 3]
+
+
+def test_a_file_not_in_utf8_is_refused_naming_its_first_bad_line(tmp_path):
+    # the reader decodes in blocks, so the line it had reached was thousands of rows early
+    rows = b"".join(b'"1","title %d","description"\n' % i for i in range(3000))
+    with pytest.raises(ValueError, match=r"train\.csv:3001: not UTF-8 \(.*0xe9.*Latin-1"):
+        _ag_train(tmp_path, rows + '"2","caf\xe9","latin-1"\n'.encode("latin-1"))

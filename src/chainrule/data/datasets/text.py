@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import re
 
 import numpy as np
 
@@ -15,6 +16,7 @@ _AG_MIRRORS = ("https://raw.githubusercontent.com/mhjabreel/CharCnn_Keras/master
 _AG_TEST = RemoteFile("test.csv",
                       "521465c2428ed7f02f8d6db6ffdd4b5447c1c701962353eb2c40d548c3c85699",
                       _AG_MIRRORS)
+_INTEGER = re.compile(r"[+-]?[0-9]+")
 _SMS = RemoteFile("SMSSpamCollection",
                   "7d039a24a6083ed9ef0f806ebad56bbb976e3aeb8de05669173bfdc4996c239d")
 
@@ -45,7 +47,9 @@ def read_labelled_csv(path, *, label_column: int = 0, text_columns=(1, 2), delim
         while True:
             try:
                 row = next(rows, None)
-            except (csv.Error, UnicodeDecodeError) as err:
+            except UnicodeDecodeError:  # read in blocks: rows.line_num may be far before it
+                raise ValueError(_not_utf8(path)) from None
+            except csv.Error as err:
                 raise ValueError(f"{path}: after line {rows.line_num}: not readable as UTF-8 "
                                  f"CSV ({err}); is the file truncated or damaged?") from None
             if row is None:
@@ -58,6 +62,10 @@ def read_labelled_csv(path, *, label_column: int = 0, text_columns=(1, 2), delim
             if len(row) < need:
                 raise ValueError(f"{path}:{line}: expected at least {need} columns, got {len(row)}")
             raw = row[label_column]
+            # int() alone would read "0_1" as 1, and " 1" or a full-width "\uff11" as 1 too
+            if label_map is None and not _INTEGER.fullmatch(raw):
+                raise ValueError(f"{path}:{line}: unknown label {raw!r}: expected an integer "
+                                 "written with the digits 0-9")
             try:
                 label = label_map[raw] if label_map is not None else int(raw) - label_offset
             except (KeyError, ValueError):
@@ -68,6 +76,18 @@ def read_labelled_csv(path, *, label_column: int = 0, text_columns=(1, 2), delim
             labels.append(label)
             texts.append(" ".join(row[c] for c in text_columns))
     return texts, np.asarray(labels, dtype=np.int64)
+
+
+def _not_utf8(path) -> str:
+    """The message for a file that is not UTF-8, naming its first such line."""
+    with open(path, "rb") as f:
+        for number, line in enumerate(f, 1):
+            try:
+                line.decode("utf-8")
+            except UnicodeDecodeError as err:
+                return (f"{path}:{number}: not UTF-8 ({err}); is the file in another encoding "
+                        "(e.g. Latin-1), truncated or damaged?")
+    return f"{path}: not UTF-8; is the file in another encoding, truncated or damaged?"
 
 
 def ag_news(data_dir=None, *, download: bool = True, splits=("train", "test")):
