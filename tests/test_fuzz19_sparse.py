@@ -108,3 +108,32 @@ def test_addmm_input_broadcasts_to_the_products_shape_as_pytorch(shape):
     np.testing.assert_allclose(res[0][1], res[1][1], rtol=1e-14)
     with pytest.raises(ValueError, match=r"sparse.addmm: input of shape \(4,\) cannot be "):
         cr.sparse.addmm(cr.ones(4, dtype=cr.float64), _coo(cr, np.arange(5.0)), cr.tensor(m))
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda s, d: cr.eq(d, s),  # was: all False
+        lambda s, d: cr.isin(d, s),  # was: all False
+        lambda s, d: cr.clone(s),  # was: a 0-d object tensor holding s
+        lambda s, d: cr.tensor(s),  # was: the same
+        lambda s, d: cr.logical_or(d, s),  # was: an object array
+        lambda s, d: cr.cumsum(s, 0),  # was: an object array
+        lambda s, d: np.asarray(s),
+        lambda s, d: cr.sum(s),  # was: NumPy's AxisError
+    ],
+)
+@pytest.mark.parametrize("layout", ["coo", "csr"])
+def test_dense_ops_refuse_a_sparse_tensor_rather_than_wrap_it_in_an_object_array(call, layout):
+    # PyTorch computes some of these on a sparse tensor and refuses the others; chainrule's dense
+    # ops take none (docs/sparse.md): NumPy made the sparse tensor an object array, so some gave
+    # a silent wrong result. The conversion is refused, naming the way out.
+    s = _coo(cr, np.arange(1.0, 6.0))
+    s = s if layout == "coo" else s.to_sparse_csr()
+    with pytest.raises(TypeError, match=r"is not converted to a dense array implicitly.*to_dense"):
+        call(s, cr.ones(3, 3, dtype=cr.float64))
+    # what still works beside a dense tensor: the sums (dense) and the product with a sparse mat1
+    d = torch.ones(3, 3, dtype=torch.float64)
+    t = _coo(torch, np.arange(1.0, 6.0))
+    _same(cr.ones(3, 3, dtype=cr.float64) + _coo(cr, np.arange(1.0, 6.0)), d + t)
+    _same(cr.mm(s, cr.ones(3, 3, dtype=cr.float64)), torch.mm(t, d))

@@ -17,7 +17,7 @@ from ..autograd.tensor import Tensor
 from ..autograd.tensor import tensor as _tensor
 from ..backend import get_array_module
 from ..ops.tensor_info import layout
-from .tensor import SparseTensor, _describe
+from .tensor import SparseTensor, _describe, refuse_array
 
 __all__ = ["SparseCompressedTensor", "sparse_csc", "sparse_csc_tensor", "sparse_csr",
            "sparse_csr_tensor", "to_compressed"]
@@ -144,6 +144,8 @@ class SparseCompressedTensor:
         return mm(self, other)
 
     mm = matmul = __matmul__
+
+    __array__ = refuse_array  # no implicit dense array (sparse/tensor.py)
 
     def __repr__(self) -> str:
         a, b = ("crow_indices", "col_indices") if self._csr else ("ccol_indices", "row_indices")

@@ -274,6 +274,20 @@ class SparseTensor:
                 f"nnz={self._nnz()}{extra}, layout=chainrule.sparse_coo)")
 
 
+def refuse_array(self, dtype=None, copy=None):
+    """``__array__`` of the sparse classes: NumPy made a sparse tensor an object array (a 0-d
+    array holding it, or a grid of them), so a dense op given one computed on that object and
+    returned a silent wrong result (``cr.eq(d, s)`` all False, ``cr.clone(s)`` a 0-d object
+    tensor) or failed far from the cause. It is refused here, naming the way out."""
+    raise TypeError(f"a sparse tensor ({self.layout}, shape {tuple(self.shape)}) is not converted "
+                    "to a dense array implicitly, and chainrule's dense ops do not take one "
+                    "(PyTorch's take some): call .to_dense() first, or use its own methods and "
+                    "chainrule.sparse's ops (see docs/sparse.md)")
+
+
+SparseTensor.__array__ = refuse_array
+
+
 def _describe(x) -> str:
     if isinstance(x, (Tensor, SparseTensor)):
         return f"a {type(x).__name__} of shape {tuple(x.shape)}"
