@@ -25,7 +25,9 @@ __all__ = ["GradScaler", "autocast", "clear_autocast_cache", "cpu_amp", "cuda_am
            "is_autocast_available", "is_autocast_cache_enabled", "is_autocast_cpu_enabled",
            "is_autocast_enabled"]
 
-cuda_amp = types.SimpleNamespace(GradScaler=_CudaGradScaler, autocast=legacy.cuda)
+cuda_amp = types.SimpleNamespace(GradScaler=_CudaGradScaler, autocast=legacy.cuda,
+                                 custom_fwd=legacy.cuda_custom_fwd,
+                                 custom_bwd=legacy.cuda_custom_bwd)
 cuda_amp.__doc__ = "``chainrule.cuda.amp``: PyTorch's older ``torch.cuda.amp`` spellings."
 cpu_amp = types.SimpleNamespace(GradScaler=_CpuGradScaler, autocast=legacy.cpu)
 cpu_amp.__doc__ = "``chainrule.cpu.amp``: PyTorch's older ``torch.cpu.amp`` spellings."

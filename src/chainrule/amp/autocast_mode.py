@@ -148,6 +148,7 @@ def is_autocast_available(device_type: str) -> bool:
     if not isinstance(device_type, str):
         raise TypeError(f"is_autocast_available: device_type must be a str, got "
                         f"{type(device_type).__name__}")
+    _check_torch_device("is_autocast_available", device_type)
     return False
 
 
@@ -157,11 +158,16 @@ def is_autocast_enabled(device_type: str | None = None) -> bool:
     if device_type is not None and not isinstance(device_type, str):
         raise TypeError(f"is_autocast_enabled: device_type must be a str or None, got "
                         f"{type(device_type).__name__}")
-    if device_type is not None and device_type.split(":")[0] not in _TORCH_DEVICE_TYPES:
-        # as PyTorch: a typo ("gpu", "CPU") is an error, not a quiet False
-        raise RuntimeError(f"is_autocast_enabled: device_type must be one of "
-                           f"{', '.join(_TORCH_DEVICE_TYPES)}, got {device_type!r}")
+    if device_type is not None:
+        _check_torch_device("is_autocast_enabled", device_type)
     return False
+
+
+def _check_torch_device(who: str, device_type: str) -> None:
+    if device_type.split(":")[0] not in _TORCH_DEVICE_TYPES:
+        # as PyTorch: a typo ("gpu", "CPU") is an error, not a quiet False
+        raise RuntimeError(f"{who}: device_type must be one of "
+                           f"{', '.join(_TORCH_DEVICE_TYPES)}, got {device_type!r}")
 
 
 _TORCH_DEVICE_TYPES = ("cpu", "cuda", "ipu", "xpu", "mkldnn", "opengl", "opencl", "ideep", "hip",
@@ -242,4 +248,18 @@ for _f in (_cuda_autocast, _cpu_autocast):
     _f.__name__ = _f.__qualname__ = "autocast"
 del _f
 
-legacy = types.SimpleNamespace(cuda=_cuda_autocast, cpu=_cpu_autocast)
+def _cuda_custom_fwd(fwd=None, *, cast_inputs=None):
+    """``torch.cuda.amp.custom_fwd``: ``custom_fwd(device_type="cuda", ...)``, the older
+    spelling, bare (``@custom_fwd``) or called (``@custom_fwd(cast_inputs=torch.float32)``)."""
+    return custom_fwd(fwd, device_type="cuda", cast_inputs=cast_inputs)
+
+
+def _cuda_custom_bwd(bwd):
+    """``torch.cuda.amp.custom_bwd``: ``custom_bwd(device_type="cuda")``, the older spelling."""
+    return custom_bwd(bwd, device_type="cuda")
+
+
+_cuda_custom_fwd.__name__ = _cuda_custom_fwd.__qualname__ = "custom_fwd"
+_cuda_custom_bwd.__name__ = _cuda_custom_bwd.__qualname__ = "custom_bwd"
+legacy = types.SimpleNamespace(cuda=_cuda_autocast, cpu=_cpu_autocast,
+                               cuda_custom_fwd=_cuda_custom_fwd, cuda_custom_bwd=_cuda_custom_bwd)
