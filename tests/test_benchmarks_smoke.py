@@ -6,7 +6,10 @@ reference that the timings are compared with computes the same step as chainrule
 """
 
 import contextlib
+import functools
 import importlib
+import io
+import json
 import shutil
 import sys
 from pathlib import Path
@@ -199,17 +202,25 @@ def test_runner_rejects_bad_arguments(bench, capsys):
 
 
 @pytest.mark.torch
-def test_gpu_benchmark_dry_run_on_the_cpu(tmp_path, capsys):
+def test_gpu_benchmark_dry_run_on_the_cpu(tmp_path, monkeypatch):
     """benchmarks/gpu.py builds the same models in both frameworks (their first losses must agree)
     and writes its table; --device cpu runs it without a GPU."""
+    torch = pytest.importorskip("torch")
     sys.path.insert(0, str(BENCH))
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # tiny products: more threads only wait for each other
     try:
         gpu = importlib.import_module("gpu")
+        # one untimed step before the timed one, not the default 20: the table's figures are
+        # not checked, and the first losses are compared before any of them
+        monkeypatch.setattr(gpu, "_time", functools.partial(gpu._time, warmup=1))
         with _one_blas_thread():
             gpu.main(["--device", "cpu", "--batches", "4", "--steps", "1", "--repeats", "1",
                       "--out", str(tmp_path / "GPU.md")])
     finally:
+        torch.set_num_threads(threads)
         sys.path[:] = [p for p in sys.path if p != str(BENCH)]
+        sys.modules.pop("gpu", None)
     table = (tmp_path / "GPU.md").read_text()
     for name in ("mlp", "lenet", "conv_ae"):
         assert f"| {name} | 4 |" in table
@@ -274,13 +285,46 @@ def test_epoch_cost_plumbing(tmp_path, load_script):
 
 
 @pytest.mark.slow
-def test_apps_benchmark_checks_both_loops_agree(tmp_path, load_script):
+def test_apps_benchmark_checks_both_loops_agree(tmp_path, load_script, monkeypatch):
     """PGD-40 and integrated gradients in chainrule and in plain PyTorch give the same results
     on the same weights (the check that runs before any timing)."""
-    pytest.importorskip("torch")
+    torch = pytest.importorskip("torch")
+    import chainrule as cr
+
     apps = load_script("benchmarks/apps.py")
+    spawn, spawned = apps._spawn, []
+
+    def spawn_once(framework, task, args, n):
+        """One worker, the cheapest, runs as its own process (_spawn's command line and result
+        line); the others run in this process, without their imports. chainrule's with the BLAS
+        threads its process would have: they change the last bits of the convolutions, and a
+        max-pool window whose two largest inputs are that close routes the gradient elsewhere
+        (with one thread, the IG check differs by 5e-3). PyTorch's with one thread, whose
+        results are bit-identical to two threads' here, without two threads' busy waiting."""
+        spawned.append((framework, task, n))
+        if (framework, task, n) == ("chainrule", "ig50", 4):
+            return spawn(framework, task, args, n)
+        threads = args.threads if framework == "chainrule" else 1
+        argv = ["--worker", framework, "--task", task, "--n", str(n), "--threads", str(threads)]
+        printed, setting = io.StringIO(), cr.config.threads
+        counts = cr.get_num_threads(), torch.get_num_threads()
+        try:
+            cr.set_num_threads(threads)
+            with contextlib.redirect_stdout(printed):
+                apps.main(argv)
+        finally:
+            cr.set_num_threads(counts[0])
+            cr.config.threads = setting
+            torch.set_num_threads(counts[1])
+        line = printed.getvalue().splitlines()[-1]
+        assert line.startswith(apps.MARKER)
+        return json.loads(line[len(apps.MARKER):])
+
+    monkeypatch.setattr(apps, "_spawn", spawn_once)
     out = tmp_path / "apps.md"
     rows = apps.main(["--n", "4", "--repeats", "1", "--out", str(out)])
+    assert spawned == [(fw, task, n) for task in ("pgd40", "ig50") for n in (16, 4)
+                       for fw in ("chainrule", "torch")]
     assert [r["task"] for r in rows] == ["pgd40", "ig50"]
     assert all(r["check"] == "ok" and r["chainrule_s"] > 0 and r["torch_s"] > 0 for r in rows)
     assert "| pgd40 | 4 |" in out.read_text()
