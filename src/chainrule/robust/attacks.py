@@ -24,7 +24,7 @@ from ._core import (
     success_of,
 )
 
-__all__ = ["NORMS", "fgsm", "pgd", "project", "within_linf"]
+__all__ = ["NORMS", "fgsm", "pgd", "project", "within_l2", "within_linf"]
 
 NORMS = ("linf", "l2")
 _TINY = 1e-12  # keeps a zero gradient's direction zero instead of NaN
@@ -44,9 +44,9 @@ def _expand(values, like):
 def project(x_adv, x, eps: float, norm: str, bounds):
     """Project ``x_adv`` onto the ``eps`` ball around ``x`` (in ``norm``), then into ``bounds``.
 
-    The L-infinity projection is exact: every input ends at most ``eps`` from ``x``, measured in
-    float64 (``within_linf``). For L2 the ball's projection comes first and the box's clipping
-    second, which keeps the point inside both (clipping only shortens the perturbation).
+    The projection is exact: every example ends at most ``eps`` from ``x``, measured in float64
+    (``within_linf``, ``within_l2``). For L2 the ball's projection comes first and the box's
+    clipping second, which keeps the point inside both (clipping only shortens the perturbation).
     """
     if norm not in NORMS:  # any other name would be projected as L2
         raise ValueError(f"project: norm must be one of {NORMS}, got {norm!r}")
@@ -58,7 +58,22 @@ def project(x_adv, x, eps: float, norm: str, bounds):
     length = per_example_norm(delta, "l2")
     shrink = xp.where(length > eps, eps / xp.maximum(length, _TINY), 1.0)
     delta = delta * _expand(shrink, delta).astype(x.dtype)
-    return xp.clip(x + delta, bounds[0], bounds[1])
+    return within_l2(xp.clip(x + delta, bounds[0], bounds[1]), x, eps)
+
+
+def within_l2(adv, x, eps: float):
+    """``adv`` with every example at most ``eps`` from ``x`` in L2: the shrunk ``delta`` and
+    ``x + delta`` round in float32, which left an example up to a few units in the last place
+    past ``eps`` (1.0000001 at eps 1); such an example's inputs step back towards ``x``."""
+    xp = get_array_module(x)
+    for _ in range(8):  # each step takes about one unit off the norm; rounding needs few
+        # the norm as reported (in the input's dtype) and the true one, both against eps
+        true = per_example_norm(adv.astype("float64") - x, "l2")
+        over = (per_example_norm(adv - x, "l2") > eps) | (true > eps)
+        if not bool(over.any()):
+            break
+        adv = xp.where(_expand(over, adv), xp.nextafter(adv, x), adv)
+    return adv
 
 
 def within_linf(adv, x, eps: float):
