@@ -112,3 +112,20 @@ def test_a_file_not_in_utf8_is_refused_naming_its_first_bad_line(tmp_path):
     rows = b"".join(b'"1","title %d","description"\n' % i for i in range(3000))
     with pytest.raises(ValueError, match=r"train\.csv:3001: not UTF-8 \(.*0xe9.*Latin-1"):
         _ag_train(tmp_path, rows + '"2","caf\xe9","latin-1"\n'.encode("latin-1"))
+
+
+def test_a_vocabulary_saves_only_what_it_loads(tmp_path):
+    # ints and tuples were taken, saved as JSON numbers and lists, and refused only at load
+    for bad, shown in (
+        ([[1, 2, 2], [3]], r"2 \(int\)"),
+        ([[("a", "b")]], r"\('a', 'b'\) \(tuple\)"),
+    ):
+        with pytest.raises(TypeError, match=f"Vocabulary: tokens must be str, got {shown}"):
+            Vocabulary.build(bad)
+    # a lone surrogate (text read with errors="surrogateescape") made save raise
+    # UnicodeEncodeError; it is now written escaped and read back
+    v = Vocabulary([np.str_("é"), "a\udce9", "b"])
+    v.save(tmp_path / "v.json")
+    back = Vocabulary.load(tmp_path / "v.json")
+    assert back.tokens == v.tokens == ["<unk>", "é", "a\udce9", "b"]
+    assert [type(t) for t in v.tokens] == [str] * 4

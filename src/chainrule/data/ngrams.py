@@ -82,6 +82,11 @@ class Vocabulary:
 
     def __init__(self, tokens: Iterable[str] = ()):
         self.tokens = [UNKNOWN] + [t for t in tokens]
+        bad = next((t for t in self.tokens if not isinstance(t, str)), UNKNOWN)
+        if bad is not UNKNOWN:  # JSON would write 1 and ("a", "b") as what load refuses
+            raise TypeError(f"Vocabulary: tokens must be str, got {bad!r} "
+                            f"({type(bad).__name__})")
+        self.tokens = [str(t) for t in self.tokens]  # np.str_ too: plain strings, as JSON reads
         self.index = {t: i for i, t in enumerate(self.tokens)}
         if len(self.index) != len(self.tokens):
             dup = next(t for t, c in Counter(self.tokens).items() if c > 1)
@@ -127,7 +132,7 @@ class Vocabulary:
 
     def save(self, path) -> None:
         """Write the vocabulary as JSON (atomically)."""
-        atomic_write_bytes(str(path), json.dumps(self.to_dict(), ensure_ascii=False).encode())
+        atomic_write_bytes(str(path), _json_bytes(self.to_dict()))
 
     @classmethod
     def load(cls, path) -> Vocabulary:
@@ -299,7 +304,7 @@ class TfidfFeatures:
 
     def save(self, path) -> None:
         """Write the fitted features (settings, vocabulary, idf) as JSON, atomically."""
-        atomic_write_bytes(str(path), json.dumps(self.to_dict(), ensure_ascii=False).encode())
+        atomic_write_bytes(str(path), _json_bytes(self.to_dict()))
 
     @classmethod
     def load(cls, path) -> TfidfFeatures:
@@ -313,6 +318,15 @@ class TfidfFeatures:
     def _check_fitted(self) -> None:
         if self.vocabulary is None:
             raise ValueError("TfidfFeatures: not fitted; call fit(texts) first")
+
+
+def _json_bytes(d: dict) -> bytes:
+    """``d`` as UTF-8 JSON; ASCII escapes where a string holds a lone surrogate (from
+    text decoded with ``errors="surrogateescape"``), which UTF-8 cannot encode."""
+    try:
+        return json.dumps(d, ensure_ascii=False).encode()
+    except UnicodeEncodeError:
+        return json.dumps(d).encode()
 
 
 def _concat(parts, dtype) -> np.ndarray:
