@@ -207,6 +207,7 @@ from .ops.diagonal import diag_embed, diagonal
 from .ops.dlpack import from_dlpack, to_dlpack
 from .ops.einsum import *  # noqa: F403 - einsum, outer, dot, cdist, diag...
 from .ops.einsum import __all__ as _einsum_names
+from .ops.fake_quantize import fake_quantize_per_channel_affine, fake_quantize_per_tensor_affine
 from .ops.fminmax import fmax, fmin
 from .ops.gradient import gradient
 from .ops.inplace_methods import *  # noqa: F403 - relu_, exp_, clamp_... (torch.X_)
@@ -368,6 +369,7 @@ __all__ += ["amp", "autocast", "are_deterministic_algorithms_enabled", "backends
             "set_float32_matmul_precision", "use_deterministic_algorithms"]
 __all__ += _scan_names + _special_fn_names + _product_names + _order_names
 __all__ += ["as_strided", "fmax", "fmin", "scatter_reduce", "unique_consecutive", "range"]
+__all__ += ["fake_quantize_per_channel_affine", "fake_quantize_per_tensor_affine"]
 __all__ += _torch_names
 __all__ += _torch_math_names + _torch_stats_names + _torch_window_names
 __all__ += _torch_scatter_names + _torch_misc_names + ["dtype", "layout", "strided"]
