@@ -16,6 +16,7 @@ from chainrule.data.sequences import (
     lengths_of,
     pad_batch,
 )
+from chainrule.data.text import split_indices, training_subset
 
 
 @pytest.mark.parametrize(
@@ -129,3 +130,13 @@ def test_a_vocabulary_saves_only_what_it_loads(tmp_path):
     back = Vocabulary.load(tmp_path / "v.json")
     assert back.tokens == v.tokens == ["<unk>", "é", "a\udce9", "b"]
     assert [type(t) for t in v.tokens] == [str] * 4
+
+
+def test_splits_refuse_labels_that_are_not_one_class_per_sample():
+    # a (2, 2) label array was flattened: indices 0..3 of 2 samples, without a word
+    for labels in (np.array([[0, 1], [1, 0]]), np.array([], np.int64)):
+        for split in (lambda y: training_subset(y, 0.5), split_indices):
+            with pytest.raises(ValueError, match=r"labels must be a non-empty 1-D sequence"):
+                split(labels)
+    with pytest.raises(ValueError, match="fraction must be in"):
+        training_subset(np.array([0, 1]), True)

@@ -90,7 +90,7 @@ def split_indices(labels, *, val: float = SPLIT["val"], test: float = SPLIT["tes
     The test part (``test`` of every class) is drawn first, then the validation part (``val`` of
     the whole, from what is left), each by ``data.split.holdout_split`` with a stream of ``seed``.
     """
-    labels = np.asarray(labels)
+    labels = _labels("split_indices", labels)
     if not (0 < test < 1 and 0 <= val < 1 and val + test < 1):
         raise ValueError(f"split_indices: need 0 < test < 1, 0 <= val and val + test < 1, got "
                          f"val={val!r}, test={test!r}")
@@ -107,15 +107,24 @@ def training_subset(labels, fraction: float, *, seed: int = 0):
     are taken, so the subsets of one ``seed`` are nested (the 10 % subset holds the 5 % one) and
     every model of a learning curve sees the same texts.
     """
-    if not 0 < fraction <= 1:
+    if isinstance(fraction, bool) or not 0 < fraction <= 1:
         raise ValueError(f"training_subset: fraction must be in (0, 1], got {fraction!r}")
-    labels = np.asarray(labels)
+    labels = _labels("training_subset", labels)
     rng = np.random.default_rng(seed)
     keep = []
     for c in np.unique(labels):
         members = rng.permutation(np.flatnonzero(labels == c))
         keep.append(members[:max(1, round(fraction * len(members)))])
     return np.sort(np.concatenate(keep))
+
+
+def _labels(who: str, labels) -> np.ndarray:
+    """``labels`` as a non-empty 1-D array (a 2-D one was flattened: indices past the samples)."""
+    labels = np.asarray(labels)
+    if labels.ndim != 1 or not len(labels):
+        raise ValueError(f"{who}: labels must be a non-empty 1-D sequence (one class per "
+                         f"sample), got shape {labels.shape}")
+    return labels
 
 
 def load_text_corpus(name: str, data_dir=None, *, download: bool = True) -> tuple:
