@@ -129,3 +129,27 @@ def test_time_range_is_an_interval_as_torchs():
     assert (start, end) == (outer.time_range.start, outer.time_range.end)
     assert outer.time_range.elapsed_us() == pytest.approx(outer.cpu_time_total, abs=1e-9)
     assert start <= inner.time_range.start <= inner.time_range.end <= end
+
+
+def test_chrome_trace_tids_are_os_thread_ids_as_torchs(tmp_path):
+    """The trace's ``tid`` was ``threading.get_ident()`` (a pointer, about 1.4e14 on Linux):
+    Perfetto reads a tid as a 32-bit number and put every thread on the process's one track,
+    overlapping their events. PyTorch's is the OS thread id, as now."""
+    import threading
+
+    ids = []
+
+    def work():
+        ids.append(threading.get_native_id())
+        cr.ones(2).exp()
+
+    with cr.profiler.profile() as prof:
+        worker = threading.Thread(target=work)
+        worker.start()
+        worker.join()
+        cr.ones(2).sum()
+    path = tmp_path / "trace.json"
+    prof.export_chrome_trace(str(path))
+    tids = {e["name"]: e["tid"] for e in json.loads(path.read_text())["traceEvents"]}
+    assert tids["Exp"] == ids[0] and tids["Sum"] == threading.get_native_id()
+    assert all(0 <= t < 2**32 for t in tids.values())

@@ -236,7 +236,7 @@ def test_chrome_trace_is_valid_json_with_complete_events(tmp_path):
     events = data["traceEvents"]
     assert {e["name"] for e in events} == {"block", "Sum"}
     for e in events:
-        assert e["ph"] == "X" and e["dur"] >= 0 and e["tid"] == threading.get_ident()
+        assert e["ph"] == "X" and e["dur"] >= 0 and e["tid"] == threading.get_native_id()
     block, op = sorted(events, key=lambda e: e["ts"])
     assert block["ts"] <= op["ts"] and op["ts"] + op["dur"] <= block["ts"] + block["dur"]
     assert op["args"]["Input Dims"] == [[2, 3]]
@@ -295,7 +295,7 @@ def test_other_threads_are_recorded_with_their_thread_id():
     ids = []
 
     def work():
-        ids.append(threading.get_ident())
+        ids.append(threading.get_native_id())
         cr.ones(2).exp()
 
     with profile() as prof:
@@ -304,7 +304,7 @@ def test_other_threads_are_recorded_with_their_thread_id():
         t.join()
         cr.ones(2).sum()
     by_name = {e.name: e.thread for e in prof.events()}
-    assert by_name["Exp"] == ids[0] and by_name["Sum"] == threading.get_ident()
+    assert by_name["Exp"] == ids[0] and by_name["Sum"] == threading.get_native_id()
 
 
 def test_cuda_without_a_gpu_backend_is_dropped_with_a_warning_as_pytorch():

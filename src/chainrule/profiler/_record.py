@@ -63,7 +63,9 @@ class Recorder:
         except AttributeError:
             stack = local.stack = []
         parent = stack[-1] if stack else None
-        ev = Event(name, threading.get_ident(), parent, kind)
+        # the OS thread id, as PyTorch's trace: Perfetto reads a tid as a 32-bit number and puts
+        # a larger one (threading.get_ident, a pointer) on the process's track
+        ev = Event(name, threading.get_native_id(), parent, kind)
         if parent is not None:
             parent.children.append(ev)
         self.events.append(ev)

@@ -42,7 +42,8 @@ class FunctionEvent:
             ``Optimizer.step#SGD.step`` or a ``record_function`` name); a step's
             ``ProfilerStep#N`` is ``ProfilerStep*`` here, as in PyTorch.
         trace_name: the name in the Chrome trace (``ProfilerStep#N`` for a step).
-        id, thread: its index in the profile and the id of the thread that ran it.
+        id, thread: its index in the profile and the OS id of the thread that ran it
+            (``threading.get_native_id()``, the Chrome trace's ``tid``).
         time_range: an ``Interval`` (``start``, ``end``, ``elapsed_us()``) in microseconds from
             the start of the recording.
         cpu_time_total, self_cpu_time_total: its whole time and the time not spent in the events
