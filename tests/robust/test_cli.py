@@ -58,6 +58,19 @@ def test_a_targeted_attack(run, tmp_path):
     assert _results(out)["success_rate"] > 0.5
 
 
+def test_a_targeted_attacks_curve_is_of_the_targeted_attack(run, tmp_path):
+    # Found by the nineteenth fuzz wave: with --target the curve ran the untargeted attack, so
+    # its row at the run's own eps (0.0 here) disagreed with the run's robust accuracy (0.15).
+    out = tmp_path / "tc"
+    assert main(["attack", str(run), "--method", "pgd", "--target", "3", "--eps", "0.3",
+                 "--n", "40", "--steps", "5", "--curve", "0,0.3", "--quiet", "--out",
+                 str(out)]) == 0
+    res = _results(out)
+    acc = [r["robust_accuracy"] for r in res["curve"]]
+    assert acc[0] == pytest.approx(res["clean_accuracy"])
+    assert acc[1] == pytest.approx(res["robust_accuracy"]) and acc[1] > 0
+
+
 def test_patch_shift_and_ood(run, tmp_path):
     assert main(["patch", str(run), "--area", "0.2", "--epochs", "1", "--n-train", "300",
                  "--out", str(tmp_path / "p")]) == 0

@@ -66,8 +66,9 @@ def attack_run(checkpoint, method: str = "pgd", *, eps: float = 0.3, norm: str =
     """Attack a trained classifier on its test set: robust accuracy, a curve over eps, a grid.
 
     ``curve`` (eps values; empty for none) applies to the budgeted attacks (fgsm, pgd, apgd,
-    apgd-t); cw and deepfool report the median perturbation norm instead. apgd-t attacks the
-    9 likeliest other classes (fewer when the dataset has fewer).
+    apgd-t), each point the run's attack (with its ``target``) at that eps; cw and deepfool
+    report the median perturbation norm instead. apgd-t attacks the 9 likeliest other classes
+    (fewer when the dataset has fewer).
     """
     net, config, data, x, y = _setup(checkpoint, data_dir, download, n, "attack")
     kwargs = _attack_kwargs(method, eps, norm, steps, restarts, alpha, seed)
@@ -92,8 +93,9 @@ def attack_run(checkpoint, method: str = "pgd", *, eps: float = 0.3, norm: str =
         if budgeted and curve:
             rows = []
             for e in curve:
+                # the run's own attack (its target too) at each eps
                 r = robust.robust_accuracy(net, (x, y), method, verbose=0,
-                                           **{**kwargs, "eps": float(e), "rng": seed})
+                                           **{**attack_kwargs, "eps": float(e), "rng": seed})
                 rows.append({"eps": float(e), "robust_accuracy": r["robust_accuracy"]})
             results["curve"] = rows
             figures.plot_curve([r["eps"] for r in rows], {method: [r["robust_accuracy"]
