@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from chainrule.data.datasets import ag_news
-from chainrule.data.ngrams import Vocabulary
+from chainrule.data.ngrams import TfidfFeatures, Vocabulary
 from chainrule.data.sequences import (
     CharVocabulary,
     bptt_chunks,
@@ -140,3 +140,19 @@ def test_splits_refuse_labels_that_are_not_one_class_per_sample():
                 split(labels)
     with pytest.raises(ValueError, match="fraction must be in"):
         training_subset(np.array([0, 1]), True)
+
+
+def test_bags_take_reads_a_mask_as_a_mask_and_refuses_fractional_rows():
+    features = TfidfFeatures(1).fit(["a b", "b c", "c d"])
+    bags = features.transform(["a b", "b c", "c d"])
+    dense = bags.to_dense(features.n_features)
+    # a mask was read as the indices 1, 0, 1 and 0.9 as row 0, without a word
+    got = bags.take(np.array([True, False, True])).to_dense(features.n_features)
+    np.testing.assert_array_equal(got, dense[[0, 2]])
+    np.testing.assert_array_equal(bags.take([2, -3]).to_dense(features.n_features), dense[[2, 0]])
+    for rows in ([0.9, 2.2], 2, [[0]], np.array([True, False])):
+        with pytest.raises(
+            TypeError,
+            match="Bags.take: rows must be a 1-D array of ints or a boolean mask of the 3 bags",
+        ):
+            bags.take(rows)

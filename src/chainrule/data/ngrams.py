@@ -163,8 +163,14 @@ class Bags:
         return np.append(self.offsets[1:], len(self.indices))
 
     def take(self, rows) -> Bags:
-        """The bags ``rows`` (an index array), in that order."""
-        rows = np.asarray(rows, dtype=np.int64)
+        """The bags ``rows`` (a 1-D index array, in that order, or a boolean mask of len(self))."""
+        rows = np.asarray(rows)
+        if rows.dtype == bool and rows.shape == (len(self),):
+            rows = np.flatnonzero(rows)  # not indices 0 and 1
+        elif rows.ndim != 1 or (rows.size and rows.dtype.kind not in "iu"):
+            raise TypeError(f"Bags.take: rows must be a 1-D array of ints or a boolean mask of "
+                            f"the {len(self)} bags, got {rows.dtype} of shape {rows.shape}")
+        rows = rows.astype(np.int64)
         starts, stops = self.offsets[rows], self.ends()[rows]
         lengths = stops - starts
         pos = np.arange(lengths.sum(), dtype=np.int64) + np.repeat(
