@@ -24,6 +24,7 @@ from .callbacks import (
     raise_if_diverged,
 )
 from .checkpointing import ModelCheckpoint
+from .classification import f1_score, precision, recall
 from .early_stopping import EarlyStopping
 from .history import History
 from .metrics import (
@@ -57,9 +58,12 @@ __all__ = [
     "TrainingDivergedError",
     "accuracy",
     "confusion_matrix",
+    "f1_score",
     "get_metric",
     "mae",
     "mse",
+    "precision",
     "raise_if_diverged",
+    "recall",
     "top_k_accuracy",
 ]

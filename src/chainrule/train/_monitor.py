@@ -26,7 +26,8 @@ def auto_mode(who: str, monitor: str) -> str:
     prefix is ignored. Any other name raises ValueError (Keras 2 minimized everything without "acc"
     in its name, so a custom "f1" was silently minimized)."""
     name = monitor[4:] if monitor.startswith("val_") else monitor
-    if name in _MAX or name.endswith(("accuracy", "_acc")):
+    if name in _MAX or name.endswith(("accuracy", "_acc", "_precision", "_recall", "_f1",
+                                       "_f1_score")):
         return "max"
     if name in _MIN or name.endswith(("loss", "_error", "crossentropy")):
         return "min"

@@ -11,6 +11,7 @@ probabilities) with the classes on the last axis, which are then reduced with ar
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 
@@ -18,9 +19,11 @@ from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 
 __all__ = [
+    "Counted",
     "Mean",
     "MeanTracker",
     "accuracy",
+    "as_log",
     "confusion_matrix",
     "get_metric",
     "mae",
@@ -219,14 +222,17 @@ def mae(y_true, y_pred) -> float:
 
 _NAMED = {"accuracy": accuracy, "acc": accuracy, "mse": mse, "mae": mae}
 _TOP_K = re.compile(r"top_?(\d+)_accuracy")
+_COUNTED = re.compile(r"(?:(micro|macro|weighted)_)?(precision|recall|f1|f1_score)")
 
 
 def get_metric(spec):
     """Resolve a Trainer metric into ``(name, fn)`` with ``fn(y_true, y_pred) -> float``.
 
     Args:
-        spec: a name ("accuracy", "mse", "mae", "top_5_accuracy" for any k), a function (named by
-            its ``__name__``), or a ``(name, fn)`` pair.
+        spec: a name ("accuracy", "mse", "mae", "top_5_accuracy" for any k; "precision",
+            "recall", "f1" (or "f1_score"), binary, or with a "micro_", "macro_" or "weighted_"
+            prefix, which are exact over an epoch), a function (named by its ``__name__``), or
+            a ``(name, fn)`` pair.
 
     >>> get_metric("top_3_accuracy")[0]
     'top_3_accuracy'
@@ -238,9 +244,16 @@ def get_metric(spec):
         if match:
             k = int(match.group(1))
             return spec, lambda y_true, y_pred: top_k_accuracy(y_true, y_pred, k)
+        match = _COUNTED.fullmatch(spec)
+        if match:  # exact over an epoch: see train.classification
+            from . import classification
+
+            fn = getattr(classification, "f1_score" if match.group(2) == "f1" else match.group(2))
+            return spec, functools.partial(fn, average=match.group(1) or "binary")
         raise ValueError(
             f"get_metric: unknown metric {spec!r}; expected one of {sorted(_NAMED)}, "
-            "'top_<k>_accuracy', a function or a (name, function) pair"
+            "'top_<k>_accuracy', '[micro_|macro_|weighted_]precision' (recall, f1), a function "
+            "or a (name, function) pair"
         )
     if isinstance(spec, tuple) and len(spec) == 2 and isinstance(spec[0], str) \
             and callable(spec[1]):
@@ -254,6 +267,45 @@ def get_metric(spec):
             )
         return name, spec
     raise TypeError(f"get_metric: expected a metric name or function, got {type(spec).__name__}")
+
+
+class Counted(float):
+    """A batch's metric value that also carries the counts it was computed from
+    (``finish(counts) -> value``): precision, recall and F1 (``train.classification``), whose
+    epoch value is ``finish`` of the batches' summed counts, not a mean of their values."""
+
+    def __new__(cls, value: float, counts, finish):
+        self = super().__new__(cls, value)
+        self.counts, self.finish = counts, finish
+        return self
+
+
+def as_log(value):
+    """A metric's value for the logs: a float, or the ``Counted`` it is."""
+    return value if isinstance(value, Counted) else float(value)
+
+
+class _CountedMean:
+    """The epoch value of ``Counted`` batch values: their counts summed, then ``finish``."""
+
+    def __init__(self, finish):
+        self.finish, self.total = finish, None
+
+    def update(self, value, weight: float = 1.0) -> None:
+        if not isinstance(value, Counted):
+            raise TypeError(f"MeanTracker: a log that counted (precision, recall, F1) got the "
+                            f"plain number {value!r}; a metric must return the same kind each "
+                            "batch")
+        counts, total = value.counts, self.total
+        if total is not None and total.shape != counts.shape:  # more classes seen: pad both
+            width = max(total.shape[-1], counts.shape[-1])
+            total = get_array_module(total).pad(total, ((0, 0), (0, width - total.shape[-1])))
+            counts = get_array_module(counts).pad(counts,
+                                                  ((0, 0), (0, width - counts.shape[-1])))
+        self.total = counts.copy() if total is None else total + counts
+
+    def result(self) -> float:
+        return math.nan if self.total is None else float(self.finish(self.total))
 
 
 class Mean:
@@ -294,7 +346,10 @@ class MeanTracker:
 
     def update(self, logs: dict, weight: float = 1.0) -> None:
         for name, value in logs.items():
-            self.means.setdefault(name, Mean()).update(value, weight)
+            if name not in self.means:
+                counted = isinstance(value, Counted)
+                self.means[name] = _CountedMean(value.finish) if counted else Mean()
+            self.means[name].update(value, weight)
 
     def result(self) -> dict:
         return {name: m.result() for name, m in self.means.items()}

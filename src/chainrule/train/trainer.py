@@ -34,7 +34,7 @@ from ._checks import (
 )
 from .callbacks import LAST_STATE, Callback, CallbackList, LearningRateScheduler, TerminateOnNaN
 from .history import History
-from .metrics import MeanTracker, get_metric
+from .metrics import MeanTracker, as_log, get_metric
 from .reporting import ProgressBar
 from .resume import (
     LazySignature,
@@ -271,8 +271,8 @@ class Trainer:
         return {"loss": self.loss(output, target).item(), **self.compute_metrics(target, output)}
 
     def compute_metrics(self, target, output) -> dict:
-        """The metrics of one batch, as floats."""
-        return {name: float(fn(target._data, output._data)) for name, fn in self.metrics}
+        """The metrics of one batch, as floats (precision, recall, F1: with their counts)."""
+        return {name: as_log(fn(target._data, output._data)) for name, fn in self.metrics}
 
     def evaluate(self, data, y=None, *, batch_size: int | None = 32) -> dict:
         """Average loss and metrics over ``data`` (a DataLoader, Dataset or tuple of arrays).
