@@ -15,8 +15,9 @@ from chainrule.data.sequences import (
     encode_characters,
     lengths_of,
     pad_batch,
+    zhang_positions,
 )
-from chainrule.data.text import split_indices, training_subset
+from chainrule.data.text import character_indices, split_indices, training_subset
 
 
 @pytest.mark.parametrize(
@@ -156,3 +157,16 @@ def test_bags_take_reads_a_mask_as_a_mask_and_refuses_fractional_rows():
             match="Bags.take: rows must be a 1-D array of ints or a boolean mask of the 3 bags",
         ):
             bags.take(rows)
+
+
+def test_zhang_positions_of_no_texts_and_bad_arguments_named():
+    assert zhang_positions([], 5).shape == (0, 5)  # was numpy's "need at least one array"
+    np.testing.assert_array_equal(zhang_positions(["ab"], 3), [[1, 0, -1]])
+    with pytest.raises(TypeError, match="zhang_positions: texts must be a sequence of strings"):
+        zhang_positions("ab", 3)  # was read as one text per character
+    with pytest.raises(
+        ValueError, match="character_indices: length must be a positive int, got -1"
+    ):
+        character_indices("abc", -1)  # was numpy's "negative dimensions are not allowed"
+    with pytest.raises(TypeError, match="character_indices: text must be a str, got list"):
+        character_indices(["a", "b"], 2)

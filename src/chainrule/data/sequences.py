@@ -244,7 +244,11 @@ def zhang_positions(texts: Sequence[str], length: int) -> np.ndarray:
     """``data.text.character_indices`` of every text as one int8 array (N, length): Zhang et
     al.'s alphabet positions, last character first, -1 for none. 70 times smaller than the
     one-hot frames it stands for (``one_hot_frames``)."""
-    return np.stack([character_indices(t, length) for t in texts]).astype(np.int8)
+    if isinstance(texts, str):
+        raise TypeError("zhang_positions: texts must be a sequence of strings, got a single str; "
+                        "wrap it in a list")
+    rows = [character_indices(t, length) for t in texts]
+    return np.stack(rows).astype(np.int8) if rows else np.zeros((0, int(length)), np.int8)
 
 
 def one_hot_frames(positions) -> np.ndarray:

@@ -36,7 +36,14 @@ for _i, _c in enumerate(ALPHABET):
 
 def character_indices(text: str, length: int = PAPER_LENGTH) -> np.ndarray:
     """The alphabet positions of ``text``'s first ``length`` characters, last first; -1 for a
-    character outside the alphabet and for the padding after a short text. Shape (length,)."""
+    character outside the alphabet and for the padding after a short text. Shape (length,).
+
+    Raises:
+        TypeError: ``text`` is not a str. ValueError: ``length`` is not a positive int.
+    """
+    if not isinstance(text, str):
+        raise TypeError(f"character_indices: text must be a str, got {type(text).__name__}")
+    length = _length("character_indices", length)
     out = np.full(length, -1, dtype=np.int64)
     head = text[:length].lower()[:length]  # "İ".lower() is 2 characters
     for pos, ch in enumerate(reversed(head)):
@@ -59,9 +66,7 @@ def quantize(texts: Sequence[str], *, length: int = PAPER_LENGTH, dtype=np.float
     if isinstance(texts, str):
         raise TypeError("quantize: texts must be a sequence of strings, got a single str; wrap it "
                         "in a list")
-    if isinstance(length, bool) or not isinstance(length, (int, np.integer)) or length < 1:
-        raise ValueError(f"quantize: length must be a positive int, got {length!r}")
-    length, texts = int(length), list(texts)  # an iterator of texts has no len()
+    length, texts = _length("quantize", length), list(texts)  # an iterator has no len()
     out = np.zeros((len(texts), len(ALPHABET), length), dtype=dtype)
     for n, text in enumerate(texts):
         if not isinstance(text, str):
@@ -70,6 +75,12 @@ def quantize(texts: Sequence[str], *, length: int = PAPER_LENGTH, dtype=np.float
         pos = np.flatnonzero(idx >= 0)
         out[n, idx[pos], pos] = 1
     return out
+
+
+def _length(who: str, length) -> int:
+    if isinstance(length, bool) or not isinstance(length, (int, np.integer)) or length < 1:
+        raise ValueError(f"{who}: length must be a positive int, got {length!r}")
+    return int(length)
 
 
 # The fixed split of the local text corpora (AG News's 7,600 official test articles, the 5,574 SMS
