@@ -116,6 +116,9 @@ def test_time_unit_typo_is_refused():
         cr.ones(2).sum()
     with pytest.raises(ValueError, match="time_unit must be 's', 'ms', 'us' or None, got 'sec'"):
         prof.key_averages().table(time_unit="sec")
+    # PyTorch's recipe sorts by "cuda_time_total": refused, saying why
+    with pytest.raises(ValueError, match="got 'cuda_time_total'; chainrule records no device"):
+        prof.key_averages().table(sort_by="cuda_time_total")
 
 
 def test_time_range_is_an_interval_as_torchs():
@@ -153,3 +156,35 @@ def test_chrome_trace_tids_are_os_thread_ids_as_torchs(tmp_path):
     tids = {e["name"]: e["tid"] for e in json.loads(path.read_text())["traceEvents"]}
     assert tids["Exp"] == ids[0] and tids["Sum"] == threading.get_native_id()
     assert all(0 <= t < 2**32 for t in tids.values())
+
+
+def _gz_traces(lib, tmp_path):
+    """What a ``.gz`` export and ``tensorboard_trace_handler(use_gzip=True)`` write."""
+    import gzip
+
+    P = lib.profiler  # noqa: N806
+    folder = tmp_path / lib.__name__
+    handler = P.tensorboard_trace_handler(str(folder), worker_name="w", use_gzip=True)
+    with contextlib.redirect_stderr(io.StringIO()):
+        for ready in (handler, None):  # PyTorch exports a recording once
+            with P.profile(on_trace_ready=ready) as prof:
+                with P.record_function("blk"):
+                    lib.ones(2) + 1
+    prof.export_chrome_trace(str(tmp_path / f"{lib.__name__}.json.gz"))
+    files = [tmp_path / f"{lib.__name__}.json.gz", *sorted(folder.iterdir())]
+    names = [re.sub(r"\d+", "N", f.name.removeprefix(lib.__name__)) for f in files]
+    blocks = []
+    for f in files:
+        with gzip.open(f, "rt", encoding="utf-8") as text:  # a gzip file of JSON
+            events = json.load(text)["traceEvents"]
+        blocks.append([e["ph"] for e in events if e["name"] == "blk"])
+    return names, blocks
+
+
+def test_gzipped_chrome_traces_as_torchs(tmp_path):
+    """``export_chrome_trace("t.json.gz")`` wrote plain JSON under a ``.gz`` name (which
+    TensorBoard and Perfetto then fail to unpack), and ``tensorboard_trace_handler(use_gzip=True)``
+    was a NotImplementedError; PyTorch gzips both."""
+    ours = _gz_traces(cr, tmp_path)
+    assert ours == _gz_traces(torch, tmp_path)
+    assert ours == ([".json.gz", "w.N.pt.trace.json.gz"], [["X"], ["X"]])

@@ -58,8 +58,10 @@ def build_table(rows, *, sort_by, row_limit, header, name_width, shapes_width, m
         raise ValueError(f"table: time_unit must be 's', 'ms', 'us' or None, got {time_unit!r}")
     if sort_by is not None:
         if sort_by not in SORT_KEYS:
+            device = any(d in sort_by for d in ("cuda", "device", "xpu", "privateuse1"))
             raise ValueError(f"table: sort_by must be one of {', '.join(SORT_KEYS)} (or None), "
-                             f"got {sort_by!r}")
+                             f"got {sort_by!r}" + ("; chainrule records no device times (every "
+                                                   "op is timed on the host)" if device else ""))
         rows = sorted(rows, key=lambda e: getattr(e, sort_by), reverse=True)
     if not isinstance(row_limit, int) or isinstance(row_limit, bool):
         raise TypeError(f"table: row_limit must be an int, got {row_limit!r}")

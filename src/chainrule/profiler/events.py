@@ -7,6 +7,7 @@ Times are microseconds (floats), as PyTorch's; memory is bytes; flops a count.
 
 from __future__ import annotations
 
+import gzip
 import json
 import os
 import tempfile
@@ -194,7 +195,8 @@ class EventList(list):
 
     def export_chrome_trace(self, path) -> None:
         """Write the events as Chrome trace-event JSON (``chrome://tracing``, Perfetto): one
-        complete ("X") event per call, ``tid`` the thread; atomically (a temporary file renamed)."""
+        complete ("X") event per call, ``tid`` the thread; atomically (a temporary file renamed);
+        gzipped when ``path`` ends in ``.gz``, as PyTorch's."""
         pid = os.getpid()
         trace = []
         for ev in self:
@@ -212,14 +214,19 @@ class EventList(list):
 
 
 def write_json_atomically(path, obj) -> None:
-    """``obj`` as JSON at ``path``, by way of a temporary file in the same folder and a rename:
-    a reader never sees half a file, and a failure leaves no partial one."""
+    """``obj`` as JSON at ``path`` (gzipped if it ends in ``.gz``), by way of a temporary file in
+    the same folder and a rename: a reader never sees half a file, and a failure leaves no
+    partial one."""
     path = os.fspath(path)
     folder = os.path.dirname(os.path.abspath(path))
     fd, tmp = tempfile.mkstemp(prefix=".trace-", suffix=".tmp", dir=folder)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(obj, f)
+        with os.fdopen(fd, "wb") as raw:
+            if path.endswith(".gz"):
+                with gzip.GzipFile(fileobj=raw, mode="wb") as packed:
+                    packed.write(json.dumps(obj).encode("utf-8"))
+            else:
+                raw.write(json.dumps(obj).encode("utf-8"))
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):

@@ -106,18 +106,19 @@ def _always_record(step: int) -> ProfilerAction:
     return ProfilerAction.RECORD
 
 
-def tensorboard_trace_handler(dir_name, worker_name: str | None = None, use_gzip: bool = False):
+def tensorboard_trace_handler(dir_name, worker_name: str | None = None, use_gzip: bool = False,
+                              use_python_export: bool = False):
     """An ``on_trace_ready`` that writes each finished cycle as a Chrome trace JSON file in
     ``dir_name`` (made if missing), named ``{worker_name}.{time in ns}.pt.trace.json`` as
-    PyTorch's (the TensorBoard profiler plugin and Perfetto read them)."""
-    if use_gzip:
-        raise NotImplementedError("tensorboard_trace_handler: use_gzip=True is not supported")
+    PyTorch's (the TensorBoard profiler plugin and Perfetto read them), gzipped and with ``.gz``
+    added with ``use_gzip``. ``use_python_export`` changes nothing (the export is Python's)."""
     dir_name = os.fspath(dir_name)
+    suffix = ".pt.trace.json.gz" if use_gzip else ".pt.trace.json"
 
     def handler(prof) -> None:
         os.makedirs(dir_name, exist_ok=True)
         name = worker_name or f"{socket.gethostname()}_{os.getpid()}"
-        prof.export_chrome_trace(os.path.join(dir_name, f"{name}.{time.time_ns()}.pt.trace.json"))
+        prof.export_chrome_trace(os.path.join(dir_name, f"{name}.{time.time_ns()}{suffix}"))
 
     return handler
 
