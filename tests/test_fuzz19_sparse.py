@@ -137,3 +137,80 @@ def test_dense_ops_refuse_a_sparse_tensor_rather_than_wrap_it_in_an_object_array
     t = _coo(torch, np.arange(1.0, 6.0))
     _same(cr.ones(3, 3, dtype=cr.float64) + _coo(cr, np.arange(1.0, 6.0)), d + t)
     _same(cr.mm(s, cr.ones(3, 3, dtype=cr.float64)), torch.mm(t, d))
+
+
+DENSE_TIMES_SPARSE = {
+    "sparse.mm": lambda lib, d, s: lib.sparse.mm(d, s),
+    "mm": lambda lib, d, s: lib.mm(d, s),
+    "matmul": lambda lib, d, s: lib.matmul(d, s),
+    "@": lambda lib, d, s: d @ s,
+}
+
+
+@pytest.mark.parametrize("layout", ["coo", "to_sparse_csr", "to_sparse_csc"])
+@pytest.mark.parametrize("call", sorted(DENSE_TIMES_SPARSE))
+def test_dense_times_sparse_and_its_gradients_are_pytorchs(call, layout):
+    # was: sparse.mm and mm refused a dense mat1 (TypeError), and d @ s failed in NumPy's
+    # matmul ("Input operand 1 does not have enough dimensions")
+    rng = np.random.default_rng(7)
+    vals, dense = rng.standard_normal(5), rng.standard_normal((2, 3))
+    res = []
+    for lib in (cr, torch):  # PyTorch's backward of a CSR/CSC product fails: its COO is the oracle
+        v, d = lib.tensor(vals, requires_grad=True), lib.tensor(dense, requires_grad=True)
+        s = _coo(lib, v, (3, 4))
+        s = s if layout == "coo" or lib is torch else getattr(s, layout)()
+        out = DENSE_TIMES_SPARSE[call](lib, d, s)
+        assert out.layout == lib.strided
+        (out * lib.tensor(np.arange(8.0).reshape(2, 4))).sum().backward()
+        res.append([out.detach().numpy(), d.grad.numpy(), v.grad.numpy()])
+    for c, t in zip(*res):
+        np.testing.assert_allclose(c, t, rtol=1e-14, atol=1e-15)
+    if layout != "coo":  # and PyTorch's forward of the compressed layout
+        t = getattr(_coo(torch, vals, (3, 4)), layout)()
+        np.testing.assert_allclose(
+            res[0][0], DENSE_TIMES_SPARSE[call](torch, torch.tensor(dense), t).numpy(), rtol=1e-14
+        )
+
+
+def test_a_sparse_leafs_gradient_from_dense_times_sparse_is_on_its_pattern():
+    # as torch.sparse.mm's; PyTorch's mm/matmul/@ give that leaf a dense gradient (the values at
+    # the pattern are the same), documented in docs/sparse.md
+    rng = np.random.default_rng(8)
+    vals, dense = rng.standard_normal(5), rng.standard_normal((2, 3))
+    t = _coo(torch, vals, (3, 4), requires_grad=True)
+    (torch.sparse.mm(torch.tensor(dense), t) ** 2).sum().backward()
+    for call in DENSE_TIMES_SPARSE.values():
+        s = _coo(cr, vals, (3, 4), requires_grad=True)
+        (call(cr, cr.tensor(dense), s) ** 2).sum().backward()
+        assert s.grad.is_sparse
+        _same(s.grad, t.grad)
+    assert cr.autograd.gradcheck(
+        lambda v, d: d @ _coo(cr, v, (3, 4)),
+        (cr.tensor(vals, requires_grad=True), cr.tensor(dense, requires_grad=True)),
+    )
+
+
+def test_a_vector_or_a_batch_times_sparse_with_matmul():
+    # PyTorch's matmul takes a vector (and refuses a batch: "expand is unsupported"); chainrule's
+    # takes both, each row times the matrix
+    rng = np.random.default_rng(9)
+    vals, batch = rng.standard_normal(5), rng.standard_normal((2, 2, 3))
+    s, dense = _coo(cr, vals, (3, 4)), _coo(cr, vals, (3, 4)).to_dense()
+    np.testing.assert_allclose(
+        (cr.tensor(batch) @ s).numpy(), (cr.tensor(batch) @ dense).numpy(), rtol=1e-14
+    )
+    _same(cr.tensor(batch[0, 0]) @ s, torch.tensor(batch[0, 0]) @ _coo(torch, vals, (3, 4)))
+
+
+@pytest.mark.parametrize(
+    "call, match",
+    [
+        (lambda s: cr.sparse.mm(cr.ones(2, 4, dtype=cr.float64), s), r"sparse.mm: mat1 of shape "),
+        (lambda s: cr.ones(2, 4, dtype=cr.float64) @ s, r"matmul: mat1 of shape \(2, 4\) and mat2"),
+        (lambda s: cr.mm(cr.ones(3, dtype=cr.float64), s), r"mm: input must be 2-D"),
+        (lambda s: cr.ones(2, 3) @ s, r"mat1 has dtype float32 but mat2 has dtype float64"),
+    ],
+)
+def test_dense_times_sparse_refuses_bad_operands_naming_them(call, match):
+    with pytest.raises((TypeError, ValueError), match=match):
+        call(_coo(cr, np.arange(5.0), (3, 4)))

@@ -102,8 +102,10 @@ def matmul(input, other):  # noqa: A002
     >>> (cr.tensor([[1.0, 2.0]]) @ cr.tensor([[3.0], [4.0]])).tolist()
     [[11.0]]
     """
-    if type(input) is not Tensor and getattr(input, "is_sparse", False):  # chainrule.sparse
+    if type(input) is not Tensor and hasattr(input, "_nnz"):  # chainrule.sparse: COO, CSR, CSC
         return input.mm(other)
+    if type(other) is not Tensor and hasattr(other, "_nnz"):  # dense @ sparse
+        return other.__rmatmul__(input)
     sa, sb = _shape_of("matmul", "a", input), _shape_of("matmul", "b", other)
     if not sa or not sb:
         raise ValueError(f"matmul: both operands must be at least 1-D, got shapes {sa} and {sb}")

@@ -36,6 +36,9 @@ def mm(input, mat2):  # noqa: A002 - PyTorch's names
     A sparse ``input`` (chainrule.sparse) multiplies by its own ``mm``, as ``torch.sparse.mm``."""
     if type(input) is not Tensor and getattr(input, "layout", strided) is not strided:
         return input.mm(mat2)  # COO, CSR, CSC
+    if type(mat2) is not Tensor and getattr(mat2, "layout", strided) is not strided:
+        _ndim("mm", 2, input=input)
+        return mat2.__rmatmul__(input, "mm")  # dense @ sparse (chainrule.sparse)
     _ndim("mm", 2, input=input, mat2=mat2)
     return matmul(input, mat2)
 

@@ -145,6 +145,10 @@ class SparseCompressedTensor:
 
     mm = matmul = __matmul__
 
+    def __rmatmul__(self, other, who="matmul"):  # dense @ sparse
+        from .ops import dense_mm
+        return dense_mm(other, self, who=who)
+
     __array__ = refuse_array  # no implicit dense array (sparse/tensor.py)
 
     def __repr__(self) -> str:

@@ -20,8 +20,8 @@ from ..ops.torch_names import concatenate
 from .compressed import SparseCompressedTensor, sparse_csc, sparse_csr, to_compressed
 from .tensor import SparseTensor, _describe
 
-__all__ = ["add", "addmm", "log_softmax", "mm", "softmax", "sparse_coo_tensor", "spmm", "sum",
-           "to_sparse"]
+__all__ = ["add", "addmm", "dense_mm", "log_softmax", "mm", "softmax", "sparse_coo_tensor", "spmm",
+           "sum", "to_sparse"]
 
 
 def sparse_coo_tensor(indices, values, size=None, *, dtype=None, device=None,
@@ -117,6 +117,8 @@ def mm(sparse, dense) -> Tensor:
     ``dense`` and the sparse tensor's values (PyTorch's ``torch.sparse.mm``).
     """
     who = "sparse.mm"
+    if isinstance(dense, (SparseTensor, SparseCompressedTensor)) and isinstance(sparse, Tensor):
+        return dense_mm(sparse, dense, who=who)  # dense @ sparse
     if isinstance(sparse, SparseCompressedTensor):  # CSR/CSC: through the COO form
         sparse = sparse.to_sparse()
     if not isinstance(sparse, SparseTensor):
@@ -140,6 +142,29 @@ def mm(sparse, dense) -> Tensor:
     weights = sparse._vals if dense.ndim == 1 else unsqueeze(sparse._vals, 1)
     zeros = dense.new_zeros((sparse.shape[0],) + tuple(dense.shape[1:]))
     return index_add(zeros, 0, rows, weights * picked)
+
+
+def dense_mm(dense, sparse, *, who="matmul") -> Tensor:
+    """``dense @ sparse`` (PyTorch's ``sparse.mm(dense, sparse)``, ``mm``, ``matmul``, ``@``):
+    ``(sparse.t() @ dense.t()).t()``, dense, with gradients to both operands (a sparse leaf's on
+    its pattern). ``matmul``/``@`` also take a vector or a batch of matrices, as PyTorch's."""
+    if isinstance(sparse, SparseCompressedTensor):
+        sparse = sparse.to_sparse()
+    _check_dense(who, "mat1", dense)
+    if sparse.sparse_dim() != 2 or sparse.dense_dim() != 0:
+        raise ValueError(f"{who}: mat2 must be a 2-D sparse matrix, got shape {sparse.shape} "
+                         f"with sparse_dim {sparse.sparse_dim()}")
+    m = sparse.shape[0]
+    if (dense.ndim < 1 if who == "matmul" else dense.ndim != 2) or dense.shape[-1] != m:
+        want = f"(..., {m})" if who == "matmul" else f"(n, {m})"
+        raise ValueError(f"{who}: mat1 of shape {tuple(dense.shape)} and mat2 of shape "
+                         f"{sparse.shape} cannot be multiplied (mat1 must be {want})")
+    if dense.dtype != sparse.dtype:
+        raise TypeError(f"{who}: mat1 has dtype {dense.dtype} but mat2 has dtype {sparse.dtype} "
+                        "(convert one, e.g. .double())")
+    rows = dense.reshape(-1, m)
+    out = mm(sparse.t(), rows.t()).t()
+    return out.reshape(*dense.shape[:-1], sparse.shape[1])
 
 
 def spmm(sparse, dense) -> Tensor:

@@ -250,6 +250,10 @@ class SparseTensor:
         from .ops import mm
         return mm(self, other)
 
+    def __rmatmul__(self, other, who="matmul"):  # dense @ sparse
+        from .ops import dense_mm
+        return dense_mm(other, self, who=who)
+
     matmul = mm
     add = __add__
     mul = __mul__
