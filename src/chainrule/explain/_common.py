@@ -17,9 +17,9 @@ from ..backend import asnumpy, numpy
 from ..ops import softmax
 from ..train.progress import bar_line
 
-__all__ = ["Progress", "as_batch", "batches", "check_positive_int", "chosen_scores", "copied",
-           "eval_mode", "model_dtype", "predict_scores", "resolve_targets", "score_gradients",
-           "scores_of"]
+__all__ = ["Progress", "as_batch", "baseline_shapes", "batches", "check_positive_int",
+           "chosen_scores", "copied", "eval_mode", "model_dtype", "predict_scores",
+           "resolve_targets", "score_gradients", "scores_of"]
 
 OUTPUTS = ("logit", "probability")
 
@@ -56,6 +56,12 @@ def as_batch(who: str, model, x, *, min_ndim: int = 2):
         raise ValueError(f"{who}: x holds {int((~numpy.isfinite(x)).sum())} NaN or infinite "
                          "values")
     return x
+
+
+def baseline_shapes(x) -> tuple:
+    """The shapes a baseline for the batch ``x`` may have: a number, one sample, one sample with
+    a leading 1 (Captum's broadcast form) or one per sample."""
+    return ((), x.shape[1:], (1, *x.shape[1:]), x.shape)
 
 
 def copied(value):

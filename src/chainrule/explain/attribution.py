@@ -25,6 +25,7 @@ from ..backend import numpy
 from ._common import (
     Progress,
     as_batch,
+    baseline_shapes,
     batches,
     check_output,
     check_positive_int,
@@ -210,7 +211,7 @@ def integrated_gradients(model, x, target=None, *, baseline=0.0, steps: int = 50
 
     Args:
         baseline: a number (the same for every input, e.g. 0: a black image) or an array shaped
-            like one sample or like ``x``.
+            like one sample (or (1, ...), Captum's form) or like ``x``.
         steps: points on the path (gradient evaluations per input).
         method: the quadrature: "gausslegendre" (exact for polynomials of degree < 2 steps),
             "trapezoid", "midpoint", "left" or "right" (the Riemann sums of the paper; Captum's
@@ -249,9 +250,10 @@ def integrated_gradients(model, x, target=None, *, baseline=0.0, steps: int = 50
         raise ValueError(f"{who}: method must be one of {IG_METHODS + tuple(CAPTUM_METHODS)}, "
                          f"got {method!r}")
     base = numpy.asarray(baseline, dtype=x.dtype)
-    if base.shape not in ((), x.shape[1:], x.shape):
+    if base.shape not in baseline_shapes(x):
         raise ValueError(f"{who}: baseline must be a number or shaped like one sample "
-                         f"{x.shape[1:]} or like x {x.shape}, got shape {base.shape}")
+                         f"{x.shape[1:]} (or (1, ...)) or like x {x.shape}, got shape "
+                         f"{base.shape}")
     base = numpy.broadcast_to(base, x.shape)
     t = resolve_targets(who, model, x, target, output=output, batch_size=batch_size)
     alphas, weights = _quadrature(method, steps)

@@ -14,6 +14,7 @@ from ..autograd import Tensor, grad
 from ..backend import asnumpy, numpy
 from ._common import (
     as_batch,
+    baseline_shapes,
     batches,
     check_output,
     check_positive_int,
@@ -35,7 +36,7 @@ def layer_conductance(model, layer, x, target=None, *, baseline=0.0, steps: int 
 
     Args:
         layer: the layer, by its dotted name or as the module; its output's units are explained.
-        baseline: a number or an array shaped like one sample or like ``x``.
+        baseline: a number or an array shaped like one sample (or (1, ...)) or like ``x``.
         steps: path segments (the gradient is taken at ``steps + 1`` points).
         method: where the points lie: "gausslegendre", "trapezoid" (0 to 1 evenly, so the
             conductances are complete), "left", "right", "midpoint" (or Captum's "riemann_*"
@@ -55,9 +56,10 @@ def layer_conductance(model, layer, x, target=None, *, baseline=0.0, steps: int 
     if method not in IG_METHODS:
         raise ValueError(f"{who}: method must be one of {IG_METHODS}, got {method!r}")
     base = numpy.asarray(asnumpy(baseline._data) if isinstance(baseline, Tensor) else baseline)
-    if base.dtype.kind not in "fiub" or base.shape not in ((), x.shape[1:], x.shape):
+    if base.dtype.kind not in "fiub" or base.shape not in baseline_shapes(x):
         raise ValueError(f"{who}: baseline must be a number or an array shaped like one sample "
-                         f"{x.shape[1:]} or like x {x.shape}, got shape {base.shape}")
+                         f"{x.shape[1:]} (or (1, ...)) or like x {x.shape},"
+                         f" got shape {base.shape}")
     base = numpy.broadcast_to(base.astype(x.dtype), x.shape)
     t = resolve_targets(who, model, x, target, output=output, batch_size=batch_size)
     alphas = _quadrature(method, steps + 1)[0].astype(x.dtype)

@@ -28,6 +28,7 @@ from ..ops.pool import max_pool2d
 from ..ops.unpool import max_unpool2d
 from ._common import (
     as_batch,
+    baseline_shapes,
     batches,
     check_output,
     check_positive_int,
@@ -142,7 +143,8 @@ def deeplift(model, x, target=None, *, baseline=0.0, multiply_by_inputs: bool = 
     Args:
         model: a Module whose nonlinearities are layers (see the module docstring).
         x: inputs (N, ...); target: an int, one per sample, or None (the predicted class).
-        baseline: the reference ``x'``: a number, or an array shaped like one sample or like x.
+        baseline: the reference ``x'``: a number, or an array shaped like one sample (or
+            (1, ...), Captum's form) or like x.
         multiply_by_inputs: return ``(x - x') * multipliers`` (the attributions, summing to
             ``f(x) - f(x')`` for linear layers and elementwise nonlinearities); False: the
             multipliers alone (Captum's ``multiply_by_inputs=False``).
@@ -171,9 +173,10 @@ def deeplift(model, x, target=None, *, baseline=0.0, multiply_by_inputs: bool = 
     check_output(who, output)
     batch_size = check_positive_int(who, "batch_size", batch_size)
     base = numpy.asarray(asnumpy(baseline._data) if isinstance(baseline, Tensor) else baseline)
-    if base.dtype.kind not in "fiub" or base.shape not in ((), x.shape[1:], x.shape):
+    if base.dtype.kind not in "fiub" or base.shape not in baseline_shapes(x):
         raise ValueError(f"{who}: baseline must be a number or an array shaped like one sample "
-                         f"{x.shape[1:]} or like x {x.shape}, got {baseline!r:.80}")
+                         f"{x.shape[1:]} (or (1, ...)) or like x {x.shape},"
+                         f" got {baseline!r:.80}")
     base = numpy.broadcast_to(base.astype(x.dtype), x.shape)
     t = resolve_targets(who, model, x, target, output=output, batch_size=batch_size)
     mult = numpy.empty_like(x)

@@ -16,6 +16,7 @@ from ..autograd import Tensor, grad, no_grad
 from ..backend import asnumpy, numpy
 from ._common import (
     as_batch,
+    baseline_shapes,
     batches,
     check_output,
     check_positive_int,
@@ -78,7 +79,7 @@ def layer_integrated_gradients(model, layer, x, target=None, *, baseline=0.0, st
         layer: the layer, by its dotted name or as the module; it must be called once per
             forward and give (or take, with ``attribute_to_layer_input``) one tensor.
         baseline: the model's input at the path's start: a number or an array shaped like one
-            sample or like ``x`` (the layer's value there is ``y'``).
+            sample (or (1, ...)) or like ``x`` (the layer's value there is ``y'``).
         steps, method: the quadrature, as ``integrated_gradients`` (Captum's ``n_steps`` and
             ``method``; "riemann_trapezoid" is refused there and here).
         batch_size: forward rows per pass (path points of several inputs together).
@@ -104,9 +105,10 @@ def layer_integrated_gradients(model, layer, x, target=None, *, baseline=0.0, st
                          f"got {method!r}")
     method = CAPTUM_METHODS.get(method, method)
     base = numpy.asarray(asnumpy(baseline._data) if isinstance(baseline, Tensor) else baseline)
-    if base.dtype.kind not in "fiub" or base.shape not in ((), x.shape[1:], x.shape):
+    if base.dtype.kind not in "fiub" or base.shape not in baseline_shapes(x):
         raise ValueError(f"{who}: baseline must be a number or an array shaped like one sample "
-                         f"{x.shape[1:]} or like x {x.shape}, got shape {base.shape}")
+                         f"{x.shape[1:]} (or (1, ...)) or like x {x.shape},"
+                         f" got shape {base.shape}")
     if x.dtype.kind in "iu" and (base.dtype.kind not in "iu" and not (base == base.round()).all()):
         raise ValueError(f"{who}: x holds integers (indices), so baseline must too, got "
                          f"{baseline!r:.80}")
