@@ -170,3 +170,14 @@ def test_zhang_positions_of_no_texts_and_bad_arguments_named():
         character_indices("abc", -1)  # was numpy's "negative dimensions are not allowed"
     with pytest.raises(TypeError, match="character_indices: text must be a str, got list"):
         character_indices(["a", "b"], 2)
+
+
+def test_ag_news_takes_one_split_by_name_and_refuses_an_empty_file(tmp_path):
+    (tmp_path / "ag_news").mkdir()
+    (tmp_path / "ag_news" / "train.csv").write_bytes(b'"2","T","D"\n')
+    # "train" was read as the splits "t", "r", ...: "unknown split 't'"
+    out = ag_news(tmp_path, download=False, splits="train")
+    assert list(out) == ["train"] and out["train"][1].tolist() == [1]
+    for empty in (b"", b"\n\n"):
+        with pytest.raises(ValueError, match=r"train\.csv: no rows"):
+            _ag_train(tmp_path, empty)  # was an empty training set

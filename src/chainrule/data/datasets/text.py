@@ -98,7 +98,7 @@ def ag_news(data_dir=None, *, download: bool = True, splits=("train", "test")):
     indices into ``AG_NEWS_CLASSES``.
     """
     out = {}
-    for split in splits:
+    for split in (splits,) if isinstance(splits, str) else splits:  # "test": not "t", "e", ...
         if split == "test":
             remote = _AG_TEST
         elif split == "train":
@@ -109,6 +109,9 @@ def ag_news(data_dir=None, *, download: bool = True, splits=("train", "test")):
         path = fetch("ag_news", [remote], data_dir, download_missing=download)[remote.name]
         out[split] = read_labelled_csv(path, label_offset=1, columns=3,
                                        num_classes=len(AG_NEWS_CLASSES))
+        if not out[split][0]:  # train.csv has no pinned digest: an empty download reads so
+            raise ValueError(f"{path}: no rows; is the file empty or cut off? delete it to "
+                             "download it again")
     return out
 
 
