@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from chainrule.data.datasets import ag_news
-from chainrule.data.ngrams import TfidfFeatures, Vocabulary
+from chainrule.data.ngrams import TfidfFeatures, Vocabulary, ngrams
 from chainrule.data.sequences import (
     CharVocabulary,
     bptt_chunks,
@@ -181,3 +181,16 @@ def test_ag_news_takes_one_split_by_name_and_refuses_an_empty_file(tmp_path):
     for empty in (b"", b"\n\n"):
         with pytest.raises(ValueError, match=r"train\.csv: no rows"):
             _ag_train(tmp_path, empty)  # was an empty training set
+
+
+def test_a_text_where_tokens_are_expected_is_refused():
+    # each was read one character per token: a vocabulary of letters, "a b" bigrams of "ab"
+    v = Vocabulary.build([["the", "cat"], ["the"]])
+    assert v.lookup(["the", "dog"]).tolist() == [1, 0]
+    for call, name in (
+        (lambda: Vocabulary.build([["ok"], "the cat"]), r"Vocabulary.build: documents\[1\]"),
+        (lambda: v.lookup("the"), "Vocabulary.lookup: tokens"),
+        (lambda: ngrams("ab", 2), "ngrams: tokens"),
+    ):
+        with pytest.raises(TypeError, match=name + " must be a sequence of tokens, got the str"):
+            call()

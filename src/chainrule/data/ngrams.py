@@ -67,6 +67,7 @@ def ngrams(tokens: Sequence[str], n: int = 2) -> list[str]:
     ['a', 'b', 'c', 'a b', 'b c']
     """
     n = _positive("ngrams", "n", n)
+    _not_a_text("ngrams", "tokens", tokens)
     out = list(tokens)
     for k in range(2, min(n, len(tokens)) + 1):  # no longer n-grams than tokens (n may be huge)
         out.extend(" ".join(tokens[i:i + k]) for i in range(len(tokens) - k + 1))
@@ -101,7 +102,8 @@ class Vocabulary:
         if max_size is not None:
             max_size = _positive("Vocabulary.build", "max_size", max_size)
         counts: Counter = Counter()
-        for doc in documents:
+        for n, doc in enumerate(documents):
+            _not_a_text("Vocabulary.build", f"documents[{n}]", doc)
             counts.update(doc)
         kept = sorted((t for t, c in counts.items() if c >= min_count),
                       key=lambda t: (-counts[t], t))
@@ -115,6 +117,7 @@ class Vocabulary:
 
     def lookup(self, tokens: Iterable[str], *, drop_unknown: bool = False) -> np.ndarray:
         """The ids of ``tokens`` (int64); unknown ones are 0, or left out with ``drop_unknown``."""
+        _not_a_text("Vocabulary.lookup", "tokens", tokens)
         get = self.index.get
         ids = [get(t, 0) for t in tokens]
         return np.asarray([i for i in ids if i] if drop_unknown else ids, dtype=np.int64)
@@ -337,6 +340,14 @@ def _json_bytes(d: dict) -> bytes:
 
 def _concat(parts, dtype) -> np.ndarray:
     return np.concatenate(parts).astype(dtype) if parts else np.zeros(0, dtype=dtype)
+
+
+def _not_a_text(who: str, name: str, tokens) -> None:
+    """A str where tokens are expected would be read one character per token."""
+    if isinstance(tokens, str):
+        raise TypeError(f"{who}: {name} must be a sequence of tokens, got the str "
+                        f"{tokens[:40]!r}, which would be read one character per token; "
+                        "pass tokenize(text) or wrap a single token in a list")
 
 
 def _texts(who: str, texts) -> list[str]:
