@@ -1,8 +1,10 @@
 """Fuzz wave 19, mixed precision against PyTorch's CPU build: the older ``torch.cuda.amp``
-decorators on a custom Function, and the device-name check of ``is_autocast_available``."""
+decorators on a custom Function, the device-name check of ``is_autocast_available``, and a
+GradScaler's skipped step with a ``fused=True`` optimizer."""
 
 import warnings
 
+import numpy as np
 import pytest
 
 torch = pytest.importorskip("torch")
@@ -64,3 +66,37 @@ def test_is_autocast_available_refuses_unknown_devices_as_torch(device):
             cr.amp.is_autocast_available(device)
     else:
         assert cr.amp.is_autocast_available(device) is False
+
+
+def _after_a_skipped_step(lib, name, kwargs, fused):
+    w = lib.tensor([1.0, -2.0, 0.5], requires_grad=True)
+    opt = getattr(lib.optim, name)([w], lr=0.1, fused=fused, **kwargs)
+    sched = lib.optim.lr_scheduler.StepLR(opt, 1, gamma=0.5)
+    scaler = lib.amp.GradScaler("cpu", init_scale=8.0)
+    states = []
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        for factor in (float("inf"), 1.0, 3.0):
+            opt.zero_grad()
+            scaler.scale((w**2 * factor).sum()).backward()
+            scaler.step(opt)
+            scaler.update()
+            sched.step()
+            states.append(sorted(opt.state_dict()["state"].get(0, {})))
+    caught = [x for x in seen if "lr_scheduler.step()" in str(x.message)]
+    return w.tolist(), scaler.get_scale(), states, len(caught)
+
+
+@pytest.mark.parametrize("name, kwargs", [("Adam", {}), ("SGD", {"momentum": 0.9})])
+def test_fused_optimizer_after_a_skipped_step_is_skipped_as_any(name, kwargs):
+    """Documented difference: PyTorch calls a fused optimizer's step on an inf step (the kernel
+    skips the update) and so makes its state, and its fused SGD's momentum buffer is then
+    uninitialized memory (weights of 1e26 after the next step here). chainrule skips the call as
+    for any optimizer, so its fused optimizers follow PyTorch's unfused ones: weights, scale,
+    state and the LR scheduler's warning."""
+    with np.errstate(invalid="ignore", over="ignore"):
+        ours = _after_a_skipped_step(cr, name, kwargs, fused=True)
+        theirs = _after_a_skipped_step(torch, name, kwargs, fused=False)
+    np.testing.assert_allclose(ours[0], theirs[0], rtol=1e-6)
+    assert ours[1:] == theirs[1:]
+    assert ours[2][0] == [] and ours[3] == 1
