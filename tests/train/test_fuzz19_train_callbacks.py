@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from chainrule import nn, optim
-from chainrule.train import EarlyStopping, LearningRateScheduler, Trainer
+from chainrule.train import Callback, EarlyStopping, LearningRateScheduler, Trainer, accuracy
 
 
 def _setup():
@@ -48,3 +48,38 @@ def test_early_stopping_settings_of_the_wrong_kind_are_named():
     for bad in (float("inf"), float("nan"), -0.1, True):
         with pytest.raises(ValueError, match="min_delta must be a finite number >= 0"):
             EarlyStopping(min_delta=bad)
+
+
+def test_keras_style_trainer_arguments_are_taken_or_named():
+    # metrics=None (Keras' default) was "'NoneType' object is not iterable"; optimizer="adam"
+    # was accepted and failed at the first step with "'str' object has no attribute".
+    model, opt = _setup()
+    assert Trainer(model, "cross_entropy", opt, metrics=None).metrics == []
+    assert [n for n, _ in Trainer(model, "cross_entropy", opt, metrics=accuracy).metrics] == [
+        "accuracy"
+    ]
+    with pytest.raises(TypeError, match=r"metrics must be None, a metric .* got dict"):
+        Trainer(model, "cross_entropy", opt, metrics={"out": "accuracy"})
+    with pytest.raises(
+        TypeError, match=r"optimizer must be a chainrule optimizer .* got str 'adam'"
+    ):
+        Trainer(model, "cross_entropy", "adam")
+
+
+def test_early_stopping_brings_back_finite_weights_after_a_divergence():
+    # As documented: the diverged epoch is not recorded, and EarlyStopping restores its best
+    # epoch's weights at the end of training, a diverged one included (Keras 3's on_train_end).
+    class Blow(Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            if epoch == 2:
+                self.trainer.optimizer.param_groups[0]["lr"] = 1e200
+
+    model, opt = _setup()
+    x = np.random.default_rng(1).normal(size=(16, 3)).astype("float32")
+    y = (x[:, 0] > 0).astype("int64")
+    early = EarlyStopping(monitor="loss", patience=5)
+    trainer = Trainer(model, "cross_entropy", opt, callbacks=[early, Blow()])
+    with np.errstate(all="ignore"), pytest.warns(RuntimeWarning, match="training diverged"):
+        trainer.fit(x, y, epochs=5, batch_size=4, verbose=0)
+    assert trainer.diverged and len(trainer.history) == 2 and early.best_epoch == 1
+    assert trainer.non_finite_weights() == {}

@@ -106,6 +106,10 @@ def check_batch(who: str, batch, index: int, names) -> None:
 
 def check_coverage(model, optimizer) -> None:
     """The optimizer must update this model: none of its parameters is an error, some a warning."""
+    if isinstance(optimizer, (str, bytes, int, float)):  # Keras' optimizer="adam"
+        raise TypeError(f"Trainer: optimizer must be a chainrule optimizer (or None), got "
+                        f"{type(optimizer).__name__} {optimizer!r}; build one from the model, "
+                        "e.g. optim.Adam(model.parameters())")
     groups = getattr(optimizer, "param_groups", None)
     if optimizer is None or not isinstance(groups, list):
         return  # no optimizer, or a composite one (a GAN's) that an own train_step drives

@@ -216,7 +216,8 @@ class TerminateOnNaN(Callback):
     keeps the last finite epoch's files and CSVLogger writes no NaN row. The epoch's validation
     logs are checked the same way before the epoch is recorded (an infinite ``val_loss`` is no
     best epoch), and so are the weights when another callback stopped the epoch early. The model
-    keeps the diverged weights; reload the checkpoint.
+    keeps the diverged weights (unless an EarlyStopping restores its best epoch's at the end);
+    reload the checkpoint.
 
     A finite value that blew up counts too: a batch value whose magnitude is more than
     ``growth`` (1e10) times that of the same log's first value in this ``fit`` (or than

@@ -27,6 +27,7 @@ __all__ = [
     "confusion_matrix",
     "get_metric",
     "mae",
+    "metric_list",
     "mse",
     "top_k_accuracy",
 ]
@@ -267,6 +268,19 @@ def get_metric(spec):
             )
         return name, spec
     raise TypeError(f"get_metric: expected a metric name or function, got {type(spec).__name__}")
+
+
+def metric_list(metrics) -> list:
+    """The Trainer's ``metrics`` as ``(name, fn)`` pairs: None (Keras' default) or an empty
+    list is none, a name or function is one, a list lists them (a dict is a TypeError)."""
+    if metrics is None:
+        return []
+    if isinstance(metrics, str) or (callable(metrics) and not isinstance(metrics, type)):
+        metrics = [metrics]
+    if isinstance(metrics, dict) or not hasattr(metrics, "__iter__"):  # Keras' per-output dict
+        raise TypeError(f"Trainer: metrics must be None, a metric (a name or a function) or a "
+                        f"list of them, got {type(metrics).__name__} {metrics!r}")
+    return [get_metric(m) for m in metrics]
 
 
 class Counted(float):

@@ -34,7 +34,7 @@ from ._checks import (
 )
 from .callbacks import LAST_STATE, Callback, CallbackList, LearningRateScheduler, TerminateOnNaN
 from .history import History
-from .metrics import MeanTracker, as_log, get_metric
+from .metrics import MeanTracker, as_log, metric_list
 from .reporting import ProgressBar
 from .resume import (
     LazySignature,
@@ -106,7 +106,7 @@ class Trainer:
         if fuse:  # in place, the same Parameters: visible in repr(model) (nn.fuse)
             nn_fuse(model)
         self.model, self.loss, self.optimizer = model, resolve_loss(loss), optimizer
-        self.metrics = [get_metric(m) for m in ([metrics] if isinstance(metrics, str) else metrics)]
+        self.metrics = metric_list(metrics)
         self.callbacks = list(callbacks)
         if scheduler is not None:
             self.callbacks.insert(0, LearningRateScheduler(scheduler))
