@@ -45,6 +45,18 @@ def random_placements(n: int, side: int, image_shape, *, rng, max_rotation: floa
     it fits (a sticker is seen whole).
     """
     h, w = image_shape
+    rotation_ok = isinstance(max_rotation, numbers.Real) and not isinstance(max_rotation, bool) \
+        and math.isfinite(max_rotation) and max_rotation >= 0
+    if not rotation_ok:
+        raise ValueError(f"patch: max_rotation must be a finite number of degrees >= 0, got "
+                         f"{max_rotation!r}")
+    try:
+        low, high = (float(v) for v in scale)
+    except (TypeError, ValueError):
+        low = high = math.nan
+    if not (0 < low <= high < math.inf):
+        raise ValueError(f"patch: scale must be a range (low, high) of finite factors with "
+                         f"0 < low <= high, got {scale!r}")
     out = []
     for _ in range(n):
         angle = float(rng.uniform(-max_rotation, max_rotation))
@@ -199,9 +211,15 @@ def patch_success(model, x, y, patch, target: int, *, max_rotation: float = 45.0
         raise ValueError(f"{who}: y must be {x.shape[0]} integer class labels (one per image), "
                          f"got shape {y.shape} of {y.dtype}")
     patch = patch._data if isinstance(patch, Tensor) else xp.asarray(patch)
-    if patch.ndim != 3 or patch.shape[0] != x.shape[1] or patch.shape[1] != patch.shape[2]:
+    if patch.ndim != 3 or patch.shape[0] != x.shape[1] or patch.shape[1] != patch.shape[2] \
+            or not 1 <= patch.shape[1] <= min(x.shape[2:]):
         raise ValueError(f"{who}: patch must be square with the images' {x.shape[1]} "
-                         f"channel(s), (C, s, s), got shape {patch.shape}")
+                         f"channel(s), (C, s, s), 1 <= s <= {min(x.shape[2:])} (the images' "
+                         f"side), got shape {patch.shape}")
+    if not bool(xp.isfinite(patch).all()) or bool((patch < 0).any()) or bool((patch > 1).any()):
+        raise ValueError(f"{who}: patch must hold finite values in [0, 1] (the images' range), "
+                         f"got values from {float(patch.min()):g} to {float(patch.max()):g}")
+    patch = patch.astype(x.dtype, copy=False)
     rng = resolve_rng(rng)
     keep = y != target
     x, side = x[keep], patch.shape[-1]
