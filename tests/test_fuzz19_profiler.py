@@ -188,3 +188,22 @@ def test_gzipped_chrome_traces_as_torchs(tmp_path):
     ours = _gz_traces(cr, tmp_path)
     assert ours == _gz_traces(torch, tmp_path)
     assert ours == ([".json.gz", "w.N.pt.trace.json.gz"], [["X"], ["X"]])
+
+
+def test_a_refused_second_profile_leaves_the_recording_one_alone():
+    """A second profile's ``start()`` is refused while one records (PyTorch warns instead); the
+    refused profile still kept the recorder it had made, so its ``stop()`` (a ``finally``)
+    stopped the other profile's recording: the outer profile silently lost its later events."""
+    outer = cr.profiler.profile()
+    outer.start()
+    try:
+        inner = cr.profiler.profile()
+        with pytest.raises(RuntimeError, match="a profile is already recording"):
+            inner.start()
+        inner.stop()
+        assert cr.profiler.is_recording()
+        cr.ones(2).exp()
+    finally:
+        outer.stop()
+    assert [e.key for e in outer.key_averages()] == ["Exp"] and not inner.events()
+    assert not cr.profiler.is_recording()

@@ -176,8 +176,9 @@ class profile:  # noqa: N801 - PyTorch's name
 
     # The recording itself: each start_trace/stop_trace pair is one recording (one cycle).
     def _start_trace(self) -> None:
-        self._recorder = _record.Recorder(**self._options)
-        _record.install(self._recorder)
+        rec = _record.Recorder(**self._options)
+        _record.install(rec)  # refused while another profile records: this one holds nothing
+        self._recorder = rec
         if not (self._acc_events and self._origin):  # kept cycles share the first one's origin
             self._origin = _record._clock()
 
