@@ -22,7 +22,7 @@ import is a violation. Imports inside functions count too.
     train          optim, nn, ops, autograd, data, io, profiler, backend   (io: resumable
                    checkpoints; profiler: the ProfileSteps callback)
     models         nn, ops, autograd, backend
-    io             nn, autograd, backend
+    io             nn, autograd, sparse, backend   (sparse: save/load of sparse tensors)
     viz            backend
     robust         train and everything below it: optim, nn, models, functional, ops, autograd,
     explain          data, io, viz, backend (not each other)
@@ -80,7 +80,7 @@ ALLOWED: dict[str, set[str]] = {
     "data": {"autograd", "backend"},
     "train": _BELOW_TRAIN | {"io", "profiler"},
     "models": {"nn", "ops", "autograd", "backend"},
-    "io": {"nn", "autograd", "backend"},
+    "io": {"nn", "autograd", "sparse", "backend"},  # sparse: save/load of sparse tensors
     "viz": {"backend"},
     "robust": set(_APPS_MAY_IMPORT),
     "explain": set(_APPS_MAY_IMPORT),

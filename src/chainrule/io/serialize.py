@@ -1,11 +1,12 @@
 """``save(obj, path)`` / ``load(path)``: PyTorch's ``torch.save``/``torch.load`` without pickle.
 
-The object is a state dict, or any nesting of dicts, lists and tuples of Tensors, NumPy arrays
-and plain values (None, bool, int, float, str), such as an optimizer's state dict or a
-checkpoint ``{"model": ..., "optimizer": ..., "epoch": 3}``. Its arrays go into one safetensors
-file (checksummed, as every file chainrule writes) and its structure into the file's metadata as
-JSON. Nothing is executed when a file is loaded; anything else (a Module, a function, an object
-of a class of one's own) is refused when saving, naming where it sits in the object.
+The object is a state dict, or any nesting of dicts, lists and tuples of Tensors, sparse
+tensors (io/sparse_entries.py), NumPy arrays and plain values (None, bool, int, float, str), such
+as an optimizer's state dict or a checkpoint ``{"model": ..., "optimizer": ..., "epoch": 3}``.
+Its arrays go into one safetensors file (checksummed, as every file chainrule writes) and its
+structure into the file's metadata as JSON. Nothing is executed when a file is loaded; anything
+else (a Module, a function, an object of a class of one's own) is refused when saving, naming
+where it sits in the object.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from .safetensors_file import (
     read_tensors,
     write_file,
 )
+from .sparse_entries import encode_sparse, is_sparse
 from .structure import decode
 from .torch_file import is_torch_zip, read_torch_file
 from .torch_legacy import is_legacy, read_legacy_file
@@ -83,10 +85,13 @@ def _encode(value, where: str, arrays: dict):
     if isinstance(value, (list, tuple)):
         encoded = [_encode(v, f"{where}[{i}]", arrays) for i, v in enumerate(value)]
         return {"__tuple__": encoded} if isinstance(value, tuple) else encoded
+    if is_sparse(value):  # COO, CSR, CSC: their index arrays, values and size
+        return encode_sparse(value, where, lambda part, at: _encode(part, at, arrays))
     raise TypeError(
         f"save: {where} is a {type(value).__name__}, which chainrule does not save (it writes "
-        "safetensors + JSON, never pickle): save Tensors, arrays, numbers, strings, bytes, None "
-        "and dicts/lists/tuples of them, e.g. model.state_dict() rather than the model"
+        "safetensors + JSON, never pickle): save Tensors, sparse tensors, arrays, numbers, "
+        "strings, bytes, None and dicts/lists/tuples of them, e.g. model.state_dict() rather "
+        "than the model"
     )
 
 

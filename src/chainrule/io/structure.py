@@ -3,11 +3,12 @@
 ``serialize.save`` writes the saved object as JSON in the safetensors metadata: lists as lists,
 plain values as themselves, and everything else as a dict with one marker key (``__array__``,
 ``__size__``, ``__complex__``, ``__bytes__``, ``__tuple__``, ``__set__``, ``__device__``,
-``__dict__``). ``decode`` rebuilds the object and refuses, with a ValueError naming the entry,
-a structure ``save`` cannot have written (a hand-made or damaged file whose checksums were
-recomputed, or a file without checksums): an unknown marker, a tensor name the file does not
-hold, a Size of negative or non-integer dimensions, an unhashable dict key or set item. It never
-returns a plausible wrong value nor raises anything else.
+``__dict__``, ``__sparse__``). ``decode`` rebuilds the object and refuses, with a ValueError
+naming the entry, a structure ``save`` cannot have written (a hand-made or damaged file whose
+checksums were recomputed, or a file without checksums): an unknown marker, a tensor name the
+file does not hold, a Size of negative or non-integer dimensions, an unhashable dict key or set
+item, a sparse tensor whose invariants fail. It never returns a plausible wrong value nor raises
+anything else.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import collections
 from ..autograd.tensor import Size
 from ..backend.device import device as _device
 from ..nn.parameter import Parameter
+from .sparse_entries import decode_sparse
 from .torch_file import place
 from .torch_pickle import short
 
@@ -31,6 +33,7 @@ _MARKERS = (
     "__set__",
     "__device__",
     "__dict__",
+    "__sparse__",
 )
 _KINDS = ("tensor", "parameter", "ndarray")
 
@@ -96,6 +99,12 @@ def _decode(value, arrays: dict, device):
     mark = marks[0]
     if mark == "__array__":
         return _array(value, arrays, device)
+    if mark == "__sparse__":  # io/sparse_entries.py
+        return decode_sparse(
+            value,
+            lambda part: _decode(part, arrays, device),
+            lambda expected: _DamagedError(f"the entry {short(value)} is not {expected}"),
+        )
     if mark == "__size__":
         dims = _list(value, mark)
         _check(all(_int(d) and d >= 0 for d in dims), value, "a Size (dimensions >= 0)")

@@ -81,7 +81,7 @@ def restore_sparse(name: str, key: str, value, p):
     if tuple(value.shape) != tuple(p.shape):
         raise ValueError(f"{name}: state '{key}' has shape {tuple(value.shape)} but its parameter "
                          f"has shape {tuple(p.shape)}")
-    return value.detach().to(p.dtype).coalesce().clone()
+    return value.detach().to(p.dtype).clone()  # entries as saved (PyTorch does not coalesce)
 
 
 def adagrad_sparse(self, group, p, state):
