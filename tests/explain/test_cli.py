@@ -118,16 +118,6 @@ def test_prune_reports_accuracy_against_sparsity(run, tmp_path, capsys):
     assert "--sparsity: expected a share in (0, 1), got '1.5'" in capsys.readouterr().err
 
 
-def test_rules_prints_and_writes_the_rule_set(tmp_path, capsys):
-    out = tmp_path / "rules"
-    assert main(["rules", "monk3", "--max-accuracy-drop", "0", "--out", str(out)]) == 0
-    text = capsys.readouterr().out
-    assert "fidelity 1.0000" in text and "decision tree with" in text
-    data = json.loads((out / "rules.json").read_text())
-    assert data["rules"]["default"] in ("0", "1")
-    assert (out / "rules.txt").read_text().startswith("# NeuroRule on monk3")
-
-
 @pytest.mark.parametrize("command", ["explain", "visualize", "prune", "rules"])
 def test_every_option_is_explained_with_its_default(command, capsys):
     for invocation, text in _options(_help(capsys, command)).items():

@@ -1,8 +1,12 @@
 """Rule extraction: NeuroRule recovers the rules that generated noiseless data."""
 
+import json
+
 import numpy as np
 import pytest
 
+from chainrule import explain
+from chainrule.cli import main
 from chainrule.explain import (
     Attribute,
     Encoding,
@@ -39,10 +43,7 @@ def test_induced_rules_reproduce_their_table_exactly():
     assert rules.to_dict()["n_rules"] == len(rules.rules) + 1 == len(rules.lines())
 
 
-@pytest.mark.parametrize("problem", [1, 3])
-def test_neurorule_recovers_a_monk_concept_with_fidelity_one(problem):
-    data = monk(problem, test_share=0.5, rng=0)
-    result = neurorule(data, max_accuracy_drop=0.0, seed=0)
+def _recovers_the_concept(problem, data, result):
     m = result.metrics
     assert m["fidelity_train"] == m["fidelity_test"] == 1.0
     assert m["rules_test_accuracy"] == m["network_test_accuracy"] == 1.0
@@ -56,13 +57,42 @@ def test_neurorule_recovers_a_monk_concept_with_fidelity_one(problem):
     assert result.report()["rule_text"][-1].startswith("ELSE")
 
 
-def test_monk1_rules_read_as_the_concept():
-    result = neurorule(monk(1, test_share=0.5, rng=0), max_accuracy_drop=0.0, seed=0)
+def test_neurorule_recovers_monk1_and_its_rules_read_as_the_concept():
+    data = monk(1, test_share=0.5, rng=0)
+    result = neurorule(data, max_accuracy_drop=0.0, seed=0)
+    _recovers_the_concept(1, data, result)
     text = str(result.rules)
     assert "IF a5 = 1 THEN 1" in text
     for v in (1, 2, 3):
         assert f"a1 = {v} AND a2 = {v} THEN 1" in text
     assert text.endswith("ELSE 0")
+
+
+def test_rules_command_recovers_monk3_and_writes_the_rule_set(tmp_path, capsys, monkeypatch):
+    """``chainrule rules monk3``: its printout and files, and the NeuroRule run it made (caught on
+    its way out) recovers the concept, as monk1's above (one training serves both checks)."""
+    runs = []
+
+    def neurorule_seen(data, **options):
+        runs.append((data, options, neurorule(data, **options)))
+        return runs[-1][2]
+
+    monkeypatch.setattr(explain, "neurorule", neurorule_seen)
+    out = tmp_path / "rules"
+    assert main(["rules", "monk3", "--max-accuracy-drop", "0", "--out", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "fidelity 1.0000" in text and "decision tree with" in text
+    saved = json.loads((out / "rules.json").read_text())
+    assert saved["rules"]["default"] in ("0", "1")
+    assert (out / "rules.txt").read_text().startswith("# NeuroRule on monk3")
+    [(data, options, result)] = runs
+    expected = monk(3, test_share=0.5, rng=0)
+    for name in ("x_train", "y_train", "x_test", "y_test"):
+        np.testing.assert_array_equal(getattr(data, name), getattr(expected, name))
+    # neurorule's defaults but max_accuracy_drop
+    assert options == {"hidden": 4, "levels": 3, "max_accuracy_drop": 0.0, "table": "auto",
+                       "seed": 0}
+    _recovers_the_concept(3, data, result)
 
 
 def test_hidden_and_output_rules_compose_to_the_merged_rules():
