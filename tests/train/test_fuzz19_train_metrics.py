@@ -44,3 +44,37 @@ def test_labels_class_scores_cannot_predict_are_refused(metric, labels):
     scores = np.array([[2.0, 0.0], [0.0, 1.0], [0.0, 3.0]])
     with pytest.raises(ValueError, match=r"class labels in \[0, 2\).*1 other value"):
         metric(np.array(labels), scores)
+
+
+def test_accuracy_ignoring_padding_is_exact_over_an_epoch():
+    # A tagger trained with cross_entropy(ignore_index=-100) had no accuracy that left the
+    # padding out; with ignore_index the epoch value counts the kept positions of the epoch,
+    # not a mean of batch accuracies weighted by sequences (which gave a different number).
+    import functools
+
+    import chainrule as cr
+    from chainrule import nn
+    from chainrule.train import Trainer
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(23, 6, 3)).astype("float32")
+    y = rng.integers(0, 4, (23, 6))
+    y[rng.random((23, 6)) < np.linspace(0, 0.9, 23)[:, None]] = -100  # later rows padded more
+    model = nn.Linear(3, 4, rng=rng)
+
+    def loss(out, t):
+        return cr.ops.cross_entropy(out.reshape(-1, 4), t.reshape(-1), ignore_index=-100)
+
+    acc = ("acc", functools.partial(accuracy, ignore_index=-100))
+    logs = Trainer(model, loss, None, metrics=[acc]).evaluate(x, y, batch_size=5)
+    pred, kept = model(x).numpy().argmax(-1), y != -100
+    assert logs["acc"] == pytest.approx(np.mean(pred[kept] == y[kept]), abs=1e-15)
+    batches = [
+        np.mean(pred[i : i + 5][kept[i : i + 5]] == y[i : i + 5][kept[i : i + 5]])
+        for i in range(0, 23, 5)
+    ]
+    assert abs(np.average(batches, weights=[5, 5, 5, 5, 3]) - logs["acc"]) > 1e-3
+    with pytest.raises(ValueError, match="every label is ignore_index=-100"):
+        accuracy(np.full(3, -100), np.zeros((3, 4)), ignore_index=-100)
+    with pytest.raises(ValueError, match="ignore_index applies to label targets"):
+        accuracy(np.eye(3), np.eye(3), ignore_index=0)

@@ -61,7 +61,8 @@ def _check_classes(who: str, xp, y_true, classes: int) -> None:
         raise ValueError(
             f"{who}: y_true must hold class labels in [0, {classes}) for scores over {classes} "
             f"classes, got {int(bad.sum())} other value(s) (from {y_true.min()} to "
-            f"{y_true.max()}); drop ignored positions (such as ignore_index=-100) first"
+            f"{y_true.max()}); pass the loss's ignore_index (accuracy(..., ignore_index=-100)), or "
+            "drop those positions first"
         )
 
 
@@ -98,7 +99,7 @@ def _labels(who: str, y_true, y_pred, threshold: float):
     return xp, y_true, y_pred
 
 
-def accuracy(y_true, y_pred, *, threshold: float = 0.5) -> float:
+def accuracy(y_true, y_pred, *, threshold: float = 0.5, ignore_index: int | None = None) -> float:
     """Fraction of correct class predictions.
 
     Args:
@@ -107,14 +108,45 @@ def accuracy(y_true, y_pred, *, threshold: float = 0.5) -> float:
         y_pred: predicted labels of the same shape, class scores with the classes on an extra last
             axis (reduced by argmax), or one float score per sample (binary: positive when above
             ``threshold``; use 0 for logits).
+        ignore_index: None, or a label value (the loss's ``ignore_index``, such as -100 for
+            padding) whose positions are left out. The result then carries its counts (a
+            ``Counted``), so the Trainer's epoch value is the accuracy over all kept positions
+            of the epoch, however many each batch held.
 
     Returns:
         The accuracy in [0, 1].
     """
+    if ignore_index is not None:
+        return _accuracy_ignoring(y_true, y_pred, threshold, ignore_index)
     xp, y_true, y_pred = _labels("accuracy", y_true, y_pred, threshold)
     if y_true.size == 0:
         raise ValueError("accuracy: got empty arrays")
     return float(xp.mean(y_true == y_pred))
+
+
+def _accuracy_ignoring(y_true, y_pred, threshold, ignore_index) -> Counted:
+    if isinstance(ignore_index, bool) or not isinstance(ignore_index, int):
+        raise ValueError(f"accuracy: ignore_index must be None or an int, got {ignore_index!r}")
+    y_true, y_pred = _raw(y_true), _raw(y_pred)
+    xp = get_array_module(y_true, y_pred)
+    y_true, y_pred = xp.asarray(y_true), xp.asarray(y_pred)
+    if y_pred.shape[: y_true.ndim] != y_true.shape or _is_one_hot(xp, y_true):
+        raise ValueError(f"accuracy: ignore_index applies to label targets, with y_pred shaped "
+                         f"like them or with a class axis more; got shapes {tuple(y_true.shape)} "
+                         f"and {tuple(y_pred.shape)}")
+    kept = y_true != ignore_index
+    if y_true.size and not bool(kept.any()):
+        raise ValueError(f"accuracy: every label is ignore_index={ignore_index}; nothing to score")
+    xp, y_true, y_pred = _labels("accuracy", y_true[kept], y_pred[kept], threshold)
+    if y_true.size == 0:
+        raise ValueError("accuracy: got empty arrays")
+    counts = xp.asarray([[int((y_true == y_pred).sum())], [y_true.size]], dtype="int64")
+    return Counted(float(counts[0, 0] / counts[1, 0]), counts, _fraction)
+
+
+def _fraction(counts) -> float:
+    """The epoch accuracy of summed (right, counted) ``counts``."""
+    return float(counts[0].sum() / counts[1].sum())
 
 
 def top_k_accuracy(y_true, y_score, k: int = 5) -> float:
@@ -292,6 +324,9 @@ class Counted(float):
         self = super().__new__(cls, value)
         self.counts, self.finish = counts, finish
         return self
+
+    def __reduce__(self):  # pickled (or copied) as the plain number it is
+        return float, (float(self),)
 
 
 def as_log(value):
