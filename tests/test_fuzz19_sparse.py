@@ -214,3 +214,69 @@ def test_a_vector_or_a_batch_times_sparse_with_matmul():
 def test_dense_times_sparse_refuses_bad_operands_naming_them(call, match):
     with pytest.raises((TypeError, ValueError), match=match):
         call(_coo(cr, np.arange(5.0), (3, 4)))
+
+
+def _entries(x, order=True):
+    """Shape, coalesced flag and entries (in their order, or coalesced: PyTorch's order of an
+    index_select's entries depends on the sizes)."""
+    y = x if order else x.coalesce()
+    return (
+        tuple(x.shape),
+        x.is_coalesced(),
+        y._indices().numpy().tolist(),
+        y._values().detach().numpy().tolist(),
+    )
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_index_select_and_narrow_copy_give_pytorchs_entries(seed):
+    # were: AttributeError ('SparseTensor' object has no attribute 'index_select')
+    rng = np.random.default_rng(seed)
+    nnz = int(rng.integers(0, 7))
+    idx = np.stack([rng.integers(0, 4, nnz), rng.integers(0, 3, nnz)])
+    vals = rng.standard_normal((nnz, 2))
+    pick = rng.integers(0, 4, int(rng.integers(0, 5)))
+    for hybrid in (False, True):
+        v = vals if hybrid else vals[:, 0]
+        shape = (4, 3, 2) if hybrid else (4, 3)
+        for coalesce in (False, True):
+            c, t = (
+                lib.sparse_coo_tensor(lib.tensor(idx), lib.tensor(v), shape) for lib in (cr, torch)
+            )
+            c, t = (c.coalesce(), t.coalesce()) if coalesce else (c, t)
+            calls = [("index_select", (0, pick)), ("index_select", (1, pick % 3))]
+            calls += [("narrow_copy", (0, 1, 2)), ("narrow_copy", (1, 0, 1))]
+            if hybrid:
+                calls += [("index_select", (2, pick % 2)), ("narrow_copy", (2, 1, 1))]
+            for name, args in calls:
+                cargs = [cr.tensor(a) if isinstance(a, np.ndarray) else a for a in args]
+                targs = [torch.tensor(a) if isinstance(a, np.ndarray) else a for a in args]
+                order = name == "narrow_copy"
+                assert _entries(getattr(c, name)(*cargs), order) == _entries(
+                    getattr(t, name)(*targs), order
+                )
+
+
+def test_index_select_and_narrow_copy_gradients_and_refusals():
+    idx, vals = cr.tensor(IDX), np.arange(1.0, 6.0)
+    pick = cr.tensor([2, 0, 0])
+    assert cr.autograd.gradcheck(
+        lambda v: cr.sparse_coo_tensor(idx, v, (3, 3)).index_select(0, pick).to_dense(),
+        (cr.tensor(vals, requires_grad=True),),
+    )
+    assert cr.autograd.gradcheck(
+        lambda v: cr.sparse_coo_tensor(idx, v, (3, 3)).narrow_copy(1, 1, 2).to_dense(),
+        (cr.tensor(vals, requires_grad=True),),
+    )
+    s, t = _coo(cr, vals), _coo(torch, vals)
+    _same(s.index_select(0, cr.tensor([-1, 0])), t.index_select(0, torch.tensor([-1, 0])))
+    for bad in ([3], [-4], [[0]], [0.0]):  # PyTorch's IndexError
+        with pytest.raises(IndexError):
+            t.index_select(0, torch.tensor(bad))
+        with pytest.raises(IndexError, match="SparseTensor.index_select: index"):
+            s.index_select(0, cr.tensor(bad))
+    for start, length in ((2, 2), (-1, 1)):
+        with pytest.raises(RuntimeError):
+            t.narrow_copy(0, start, length)
+        with pytest.raises(RuntimeError, match=r"SparseTensor.narrow_copy: the range"):
+            s.narrow_copy(0, start, length)

@@ -8,6 +8,7 @@ import warnings
 
 from ..autograd.tensor import Tensor
 from . import elementwise as _elementwise
+from . import indexing as _indexing
 from .compressed import (
     SparseCompressedTensor,
     sparse_csc,
@@ -33,6 +34,8 @@ for _name in _elementwise.UNARY:
     setattr(SparseTensor, _name, _elementwise.unary(_name))
 SparseTensor.pow = SparseTensor.__pow__ = _elementwise.pow
 SparseTensor.transpose = _elementwise.transpose
+SparseTensor.index_select = _indexing.index_select
+SparseTensor.narrow_copy = _indexing.narrow_copy
 Tensor.to_sparse_csr = SparseTensor.to_sparse_csr = lambda self: to_compressed(self, sparse_csr)
 Tensor.to_sparse_csc = SparseTensor.to_sparse_csc = lambda self: to_compressed(self, sparse_csc)
 

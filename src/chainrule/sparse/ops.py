@@ -57,6 +57,10 @@ def sparse_coo_tensor(indices, values, size=None, *, dtype=None, device=None,
                          f"shape {tuple(idx.shape)} dtype {idx.dtype}")
     idx = idx.astype(xp.int64)
     sparse_dim, nnz = idx.shape
+    if sparse_dim == 0:  # was: NumPy's "zero-size array to reduction operation minimum"
+        raise ValueError(f"{who}: indices must have at least one row (sparse_dim >= 1), got "
+                         f"shape {tuple(idx.shape)}; PyTorch's 0-d sparse tensors are not "
+                         "supported")
     if vals.ndim == 0 or vals.shape[0] != nnz:
         raise ValueError(f"{who}: values must have shape (nnz, *dense_shape) with nnz = "
                          f"{nnz} (the columns of indices), got shape {tuple(vals.shape)}")
