@@ -13,6 +13,9 @@ def _count(features, dense, classes=4, alphabet=70, frame=34):
             + 2 * dense + classes)
 
 
+# Building a model calls no kernel (initializers draw with NumPy), so reference mode would build
+# the same 100-million-parameter model again: this test runs in the fast mode only.
+@pytest.mark.parametrize("kernel_mode", ["fast"], indirect=True)
 @pytest.mark.parametrize("size, features, dense, std", [("small", 256, 1024, 0.05),
                                                          ("large", 1024, 2048, 0.02)])
 def test_the_papers_sizes_and_initialization(size, features, dense, std):
