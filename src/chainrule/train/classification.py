@@ -38,8 +38,10 @@ def _counts(who: str, y_true, y_pred, threshold: float, average: str):
         raise ValueError(f"{who}: got empty arrays")
     for name, y in (("y_true", t), ("y_pred", p)):
         if y.dtype.kind == "f" and bool((y != numpy.floor(y)).any()) or bool((y < 0).any()):
-            raise ValueError(f"{who}: {name} must hold class labels (integers >= 0), got values "
-                             f"from {y.min()} to {y.max()}")
+            raise ValueError(
+                f"{who}: {name} must hold class labels (integers >= 0), got values "
+                f"from {y.min()} to {y.max()}"
+            )
     t, p = t.astype("int64"), p.astype("int64")
     classes = max(classes, int(t.max()) + 1, int(p.max()) + 1)
     if average == "binary" and classes > 2:
@@ -49,8 +51,9 @@ def _counts(who: str, y_true, y_pred, threshold: float, average: str):
             f"'macro_{who}', or ('{who}', functools.partial({who}, average='macro')))"
         )
     tp = numpy.bincount(t[t == p], minlength=classes)
-    return numpy.stack([tp, numpy.bincount(p, minlength=classes),
-                        numpy.bincount(t, minlength=classes)])
+    return numpy.stack(
+        [tp, numpy.bincount(p, minlength=classes), numpy.bincount(t, minlength=classes)]
+    )
 
 
 def _ratio(num, den, zero_division: float):
@@ -85,17 +88,20 @@ def _finish(counts, *, kind: str, average: str, zero_division: float) -> float:
 
 def _metric(kind: str, y_true, y_pred, average: str, threshold: float, zero_division) -> Counted:
     who = "f1_score" if kind == "f1" else kind
-    if isinstance(zero_division, bool) or not (zero_division in (0, 1) or (
-            isinstance(zero_division, float) and math.isnan(zero_division))):
+    if isinstance(zero_division, bool) or not (
+        zero_division in (0, 1) or (isinstance(zero_division, float) and math.isnan(zero_division))
+    ):
         raise ValueError(f"{who}: zero_division must be 0.0, 1.0 or nan, got {zero_division!r}")
     counts = _counts(who, y_true, y_pred, threshold, average)
-    finish = functools.partial(_finish, kind=kind, average=average,
-                               zero_division=float(zero_division))
+    finish = functools.partial(
+        _finish, kind=kind, average=average, zero_division=float(zero_division)
+    )
     return Counted(finish(counts), counts, finish)
 
 
-def precision(y_true, y_pred, *, average: str = "binary", threshold: float = 0.5,
-              zero_division: float = 0.0) -> float:
+def precision(
+    y_true, y_pred, *, average: str = "binary", threshold: float = 0.5, zero_division: float = 0.0
+) -> float:
     """Precision, ``tp / (tp + fp)``, as scikit-learn's ``precision_score``.
 
     Args:
@@ -112,15 +118,17 @@ def precision(y_true, y_pred, *, average: str = "binary", threshold: float = 0.5
     return _metric("precision", y_true, y_pred, average, threshold, zero_division)
 
 
-def recall(y_true, y_pred, *, average: str = "binary", threshold: float = 0.5,
-           zero_division: float = 0.0) -> float:
+def recall(
+    y_true, y_pred, *, average: str = "binary", threshold: float = 0.5, zero_division: float = 0.0
+) -> float:
     """Recall, ``tp / (tp + fn)``, as scikit-learn's ``recall_score`` (arguments as
     ``precision``'s; ``zero_division`` where a class has no true sample)."""
     return _metric("recall", y_true, y_pred, average, threshold, zero_division)
 
 
-def f1_score(y_true, y_pred, *, average: str = "binary", threshold: float = 0.5,
-             zero_division: float = 0.0) -> float:
+def f1_score(
+    y_true, y_pred, *, average: str = "binary", threshold: float = 0.5, zero_division: float = 0.0
+) -> float:
     """F1, ``2 tp / (2 tp + fp + fn)``, as scikit-learn's ``f1_score`` (arguments as
     ``precision``'s; ``zero_division`` where a class has neither true nor predicted samples)."""
     return _metric("f1", y_true, y_pred, average, threshold, zero_division)
