@@ -67,7 +67,8 @@ class Normal(ExponentialFamily):
     def cdf(self, value):
         if self._validate_args:
             self._validate_sample(value)
-        return 0.5 * (1 + erf((value - self.loc) / (self.scale * math.sqrt(2))))
+        # PyTorch's order: float32 parameters meet a float64 value before the sqrt(2) division
+        return 0.5 * (1 + erf((value - self.loc) * self.scale.reciprocal() / math.sqrt(2)))
 
     def icdf(self, value):
         return self.loc + self.scale * ndtri(value)

@@ -45,6 +45,14 @@ _METHOD = {"_optimizer_step_pre_hooks": "step", "_optimizer_step_post_hooks": "s
 class OptimizerHooks:
     """The hook registrations of ``Optimizer`` (a base class of it)."""
 
+    def __setstate__(self, state: dict) -> None:
+        """Restore the attributes (unpickling, ``copy.deepcopy``; ``load_state_dict`` calls it
+        with the new ``state`` and ``param_groups``, as PyTorch's does), so that a subclass's
+        ``__setstate__`` calling ``super().__setstate__(state)`` works and runs on a load."""
+        self.__dict__.update(state)
+        self.__dict__.setdefault("_work", {})  # the fused updates' work buffers
+        self._track_for_global_hooks()
+
     def _track_for_global_hooks(self) -> None:
         """Called by ``Optimizer.__init__``: keep a weak reference for later global hooks, and
         route ``step`` through the hooks now if any is registered."""

@@ -30,6 +30,7 @@ from ..autograd.mode import _grad_enabled
 from ..autograd.zero_grad import zero_grad_in_place
 from ..backend import asnumpy, device_of, numpy, to_device
 from . import _state
+from ._required import fill_defaults, required  # noqa: F401 - torch.optim.optimizer.required
 from ._state import as_array, as_complex, as_real, copy_entry, scalar, split_names
 from .hooks import (
     OptimizerHooks,
@@ -174,8 +175,7 @@ class Optimizer(OptimizerHooks):
         group["params"] = params
         if names is not None:  # PyTorch's group entry (state dicts carry it)
             group["param_names"] = names
-        for key, value in self.defaults.items():
-            group.setdefault(key, value)
+        fill_defaults(name, group, self.defaults, where)  # a `required` one must be there
         self._check_hyperparameters(group, where)
         self.param_groups.append(group)
 
@@ -300,10 +300,9 @@ class Optimizer(OptimizerHooks):
                 )
             for k, p in zip(saved["params"], group["params"], strict=True):
                 by_index[int(k)] = p
-            keep = {"params", "param_names", *self.defaults}  # a scheduler's initial_lr goes
-            merged = {k: v for k, v in group.items() if k in keep}
+            merged = {k: v for k, v in group.items() if k in ("params", "param_names")}
             merged.update({k: copy_entry(v) for k, v in saved.items() if k != "params"})
-            self._check_hyperparameters(merged, f" (saved param group {i})")
+            self._check_hyperparameters({**self.defaults, **merged}, f" (saved param group {i})")
             new_groups.append(merged)
         state: defaultdict[Tensor, dict] = defaultdict(dict)
         for k, saved in state_dict["state"].items():
@@ -311,8 +310,9 @@ class Optimizer(OptimizerHooks):
             if p is None:
                 raise ValueError(f"{name}: the state names parameter {k}, which no group holds")
             state[p] = {key: self._restore_entry(name, key, v, p) for key, v in saved.items()}
-        self.param_groups = new_groups
-        self.state = state
+        self.__setstate__({"state": state, "param_groups": new_groups})  # a subclass's runs too
+        for group in self.param_groups:  # what an older checkpoint lacks, as PyTorch's setdefault
+            group.update({k: v for k, v in self.defaults.items() if k not in group})
 
     def _restore_entry(self, name: str, key: str, value, p: Tensor):
         """A saved state entry of ``p`` made ready for it (a rule with other state overrides)."""
