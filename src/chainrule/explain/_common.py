@@ -18,8 +18,8 @@ from ..ops import softmax
 from ..train.progress import bar_line
 
 __all__ = ["Progress", "as_batch", "baseline_shapes", "batches", "check_positive_int",
-           "chosen_scores", "copied", "eval_mode", "model_dtype", "predict_scores",
-           "resolve_targets", "score_gradients", "scores_of"]
+           "chosen_scores", "copied", "eval_mode", "model_dtype", "one_batch",
+           "predict_scores", "resolve_targets", "score_gradients", "scores_of"]
 
 OUTPUTS = ("logit", "probability")
 
@@ -38,8 +38,17 @@ def model_dtype(model):
     return None
 
 
+def one_batch(who: str, x) -> None:
+    """Refuse a tuple ``x`` (Captum's several inputs), which NumPy would stack as one batch."""
+    if isinstance(x, tuple):
+        raise TypeError(f"{who}: x is a tuple of {len(x)} inputs, and {who} takes one batch "
+                        "(N, ...); saliency, integrated_gradients, deeplift and occlusion take "
+                        "tuples of inputs")
+
+
 def as_batch(who: str, model, x, *, min_ndim: int = 2):
     """``x`` (array or Tensor) as a float NumPy array in the model's dtype, checked finite."""
+    one_batch(who, x)
     if isinstance(x, Tensor):
         x = asnumpy(x._data)
     x = numpy.asarray(x)

@@ -23,6 +23,7 @@ from ._common import (
     chosen_scores,
     copied,
     eval_mode,
+    one_batch,
     resolve_targets,
     scores_of,
 )
@@ -94,6 +95,7 @@ def layer_integrated_gradients(model, layer, x, target=None, *, baseline=0.0, st
     """
     who = "layer_integrated_gradients"
     module = _layer_module(who, model, layer)
+    one_batch(who, x)
     raw = asnumpy(x._data) if isinstance(x, Tensor) else numpy.asarray(x)
     # token indices (an embedding's input) stay integers; anything else as the other methods
     x = raw if raw.dtype.kind in "iu" and raw.ndim >= 1 and len(raw) else as_batch(who, model, x)
