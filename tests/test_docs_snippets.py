@@ -3,6 +3,7 @@ docs/configuration.md and docs/pytorch.md's data-loading examples, run as a read
 what their comments promise checked (the other guides: grep ``run_guide(`` in tests/)."""
 
 import re
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -149,11 +150,16 @@ def test_pytorch_page_quotes_the_errors_of_torch_files_chainrule_does_not_read(t
     torch = pytest.importorskip("torch")
     torch.save(torch.nn.Sequential(torch.nn.Linear(2, 2)), tmp_path / "module.pt")
     torch.jit.save(torch.jit.script(torch.nn.Linear(2, 2)), tmp_path / "script.pt")
-    torch.save({"s": torch.eye(2).to_sparse()}, tmp_path / "sparse.pt")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # PyTorch's notes on quantized and sparse tensors
+        quantized = torch.quantize_per_tensor(torch.ones(2), 0.1, 0, torch.quint8)
+        torch.save({"q": quantized}, tmp_path / "quantized.pt")
+        torch.save({"s": torch.eye(2).to_sparse_bsr(1)}, tmp_path / "bsr.pt")  # COO, CSR, CSC load
     torch.save({"b": torch.ones(2, dtype=torch.bfloat16)}, tmp_path / "bfloat16.pt")
     for name, start in (("module", "PickleError: load: the file refers"),
                         ("script", "ValueError: load: the file is a TorchScript"),
-                        ("sparse", "PickleError: load: the file holds a kind"),
+                        ("quantized", "PickleError: load: the file holds a kind"),
+                        ("bsr", "ValueError: load: the file holds a tensor of layout"),
                         ("bfloat16", "ValueError: load: the file holds a bfloat16")):
         with pytest.raises(ValueError) as error:
             cr.load(tmp_path / f"{name}.pt")

@@ -280,3 +280,9 @@ def test_index_select_and_narrow_copy_gradients_and_refusals():
             t.narrow_copy(0, start, length)
         with pytest.raises(RuntimeError, match=r"SparseTensor.narrow_copy: the range"):
             s.narrow_copy(0, start, length)
+
+
+def test_indices_without_rows_are_refused_naming_the_shape():
+    # was: NumPy's "zero-size array to reduction operation minimum" (PyTorch makes a 0-d tensor)
+    with pytest.raises(ValueError, match=r"indices must have at least one row.*\(0, 1\)"):
+        cr.sparse_coo_tensor(cr.tensor(np.zeros((0, 1), np.int64)), cr.tensor([3.0]), ())

@@ -1,8 +1,9 @@
 """Fuzz wave 19: chainrule.save/load of sparse tensors (COO, CSR, CSC), as torch.save/torch.load
 keep them: the indices, values, size and coalesced flag come back (requires_grad does not, as in
 PyTorch); an optimizer's sparse state (SGD's momentum buffer over an Embedding(sparse=True))
-round-trips and training goes on as without the checkpoint; a damaged entry is refused. Before,
-save refused sparse tensors."""
+round-trips and training goes on as without the checkpoint; a damaged entry is refused. And a
+torch.save file's COO, CSR and CSC tensors load as torch.load gives them. Before, save refused
+sparse tensors, and load refused PyTorch's."""
 
 import io
 import warnings
@@ -132,3 +133,36 @@ def _entry(idx, vals, size, coalesced=False, layout="sparse_coo"):
 def test_a_damaged_sparse_entry_is_refused_naming_it(entry, match):
     with pytest.raises(ValueError, match=f"load: 'f' holds a structure .*{match}"):
         decode(*entry, None, "'f'")
+
+
+@pytest.mark.parametrize(
+    "kind", ["uncoalesced", "coalesced", "leaf", "hybrid_int", "empty", "csr", "csc"]
+)
+def test_a_sparse_tensor_torch_saved_loads_as_torch_loads_it(kind):
+    # was: refused ("the file holds a kind of tensor chainrule does not read")
+    f = io.BytesIO()
+    torch.save({"s": _make(torch, kind)}, f)
+    f.seek(0)
+    ours = cr.load(f)["s"]
+    f.seek(0)
+    theirs = torch.load(f)["s"]
+    (c_name, *c_rest), (t_name, *t_rest) = _facts(ours), _facts(theirs)
+    assert c_name == t_name and c_rest[:4] == t_rest[:4]
+    for a, b in zip(c_rest[4] + [c_rest[5]], t_rest[4] + [t_rest[5]]):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_a_torch_saved_sparse_tensor_chainrule_cannot_hold_is_refused():
+    f = io.BytesIO()
+    torch.save(torch.eye(4).to_sparse_bsr(2), f)
+    f.seek(0)
+    with pytest.raises(ValueError, match="layout 'torch.sparse_bsr', which chainrule does not"):
+        cr.load(f)
+    flagged = torch.sparse_coo_tensor(  # PyTorch trusts the flag; a wrong one is refused here
+        torch.tensor([[1, 0, 0]]), torch.tensor([1.0, 2.0, 3.0]), (2,), is_coalesced=True
+    )
+    f = io.BytesIO()
+    torch.save(flagged, f)
+    f.seek(0)
+    with pytest.raises(ValueError, match="flagged coalesced whose positions are not sorted"):
+        cr.load(f)

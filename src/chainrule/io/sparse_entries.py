@@ -16,7 +16,7 @@ from __future__ import annotations
 from ..backend import numpy
 from ..sparse import sparse_coo_tensor, sparse_csc_tensor, sparse_csr_tensor
 
-__all__ = ["decode_sparse", "encode_sparse", "is_sparse"]
+__all__ = ["decode_sparse", "encode_sparse", "is_sparse", "rebuild_torch_sparse", "torch_layout"]
 
 _BUILD = {
     "sparse_coo": sparse_coo_tensor,
@@ -78,4 +78,62 @@ def decode_sparse(value, decode, damaged):
         raise damaged(f"a sparse tensor ({err})") from None
     if coalesced and out._nnz() > 1 and not (numpy.diff(out._flat_positions()) > 0).all():
         raise damaged("a coalesced sparse tensor (its positions are not sorted and unique)")
+    return out
+
+
+_TORCH_LAYOUTS = {f"torch.{name}": name for name in _BUILD}
+
+
+def torch_layout(name):
+    """``torch.serialization._get_layout(name)`` of a ``torch.save`` file: the layout's name."""
+    if name not in _TORCH_LAYOUTS:
+        raise ValueError(
+            f"load: the file holds a tensor of layout {name!r}, which chainrule does "
+            f"not read (it reads {', '.join(_TORCH_LAYOUTS)}); save it as a dense "
+            "tensor, e.g. t.to_dense()"
+        )
+    return _TORCH_LAYOUTS[name]
+
+
+def rebuild_torch_sparse(layout, data):
+    """``torch._utils._rebuild_sparse_tensor(layout, data)`` of a ``torch.save`` file: the sparse
+    tensor, every invariant checked (PyTorch checks them after loading too), no
+    ``requires_grad`` (as PyTorch's)."""
+    coo = layout == "sparse_coo"
+    if (
+        layout not in _BUILD
+        or not isinstance(data, tuple)
+        or len(data) not in ((3, 4) if coo else (4,))
+    ):
+        raise ValueError(
+            f"load: the file holds a sparse tensor this reader does not know "
+            f"(layout {layout!r}, {type(data).__name__} data); the file is damaged"
+        )
+    *indices, values, size = data[:3] if coo else data
+    flag = data[3] if coo and len(data) == 4 else None
+    if (
+        not all(hasattr(i, "_data") and i._data.dtype == numpy.int64 for i in indices)
+        or not hasattr(values, "_data")
+        or flag not in (None, True, False)
+    ):
+        raise ValueError(
+            "load: the file holds a sparse tensor whose parts are not int64 index "
+            "tensors and a values tensor; the file is damaged"
+        )
+    values = values.detach()
+    try:
+        if coo:
+            out = sparse_coo_tensor(indices[0]._data, values, tuple(size), is_coalesced=flag)
+        else:
+            out = _BUILD[layout](*(i._data for i in indices), values, tuple(size))
+    except (TypeError, ValueError) as err:
+        raise ValueError(
+            f"load: the file holds a sparse tensor whose invariants fail ({err}); "
+            "the file is damaged"
+        ) from None
+    if flag and out._nnz() > 1 and not (numpy.diff(out._flat_positions()) > 0).all():
+        raise ValueError(
+            "load: the file holds a sparse tensor flagged coalesced whose positions "
+            "are not sorted and unique; the file is damaged"
+        )
     return out

@@ -20,6 +20,7 @@ from ..autograd.tensor import Size, Tensor
 from ..backend import dtypes, numpy, to_device
 from ..backend.device import device as _device
 from ..nn.parameter import Parameter
+from .sparse_entries import rebuild_torch_sparse, torch_layout
 from .torch_pickle import Global, run_pickle, short
 
 __all__ = ["LEGACY_MAGIC", "is_torch_zip", "plain", "read_torch_file"]
@@ -333,6 +334,9 @@ def _table(builder: _Builder) -> dict:
             "_rebuild_parameter_with_state", builder.parameter, True),
         "torch._tensor._rebuild_from_type_v2": Global("_rebuild_from_type_v2",
                                                       builder.from_type, True),
+        "torch._utils._rebuild_sparse_tensor": Global("_rebuild_sparse_tensor",
+                                                      rebuild_torch_sparse, True),
+        "torch.serialization._get_layout": Global("_get_layout", torch_layout, True),
         "torch.Tensor": _TypeName("torch.Tensor"),
         "torch.nn.parameter.Parameter": _TypeName("torch.nn.parameter.Parameter"),
         "collections.OrderedDict": Global("OrderedDict", collections.OrderedDict),
