@@ -27,3 +27,22 @@ def test_normal_cdf_of_float32_parameters_and_a_float64_value(scale):
     assert our_dtype == their_dtype == "float64"
     np.testing.assert_allclose(ours, theirs, rtol=1e-15, atol=1e-16)
     np.testing.assert_allclose(our_grad, their_grad, rtol=1e-14, atol=1e-16)
+
+
+def test_poisson_log_prob_uses_xlogy_in_the_promoted_dtype_and_its_gradients():
+    """``Poisson.log_prob`` (and Gamma's, Dirichlet's) took ``log(rate)`` in the rate's float32
+    before a float64 count met it (1.5e-8 away), and gave a zero count a zero gradient where
+    PyTorch's ``xlogy`` gives ``log(rate)``."""
+    counts = np.array([0.0, 1.0, 3.0, 0.0, 7.0])
+    rate = np.float32([2.3, 0.4, 1.7, 5.0, 6.1])
+    out = []
+    for lib in (cr, torch):
+        k = lib.tensor(counts, requires_grad=True)
+        r = lib.tensor(rate, requires_grad=True)
+        y = lib.distributions.Poisson(r).log_prob(k)
+        y.sum().backward()
+        out.append((y.detach().numpy(), k.grad.numpy(), r.grad.numpy()))
+    for ours, theirs in zip(*out):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-14, atol=1e-15)
+    euler_gamma = 0.5772156649015329  # -digamma(1), the lgamma(k + 1) term's share
+    assert out[0][1][0] == pytest.approx(np.log(float(np.float32(2.3))) + euler_gamma, rel=1e-12)

@@ -12,6 +12,7 @@ import math
 from ..autograd import no_grad, tensor
 from ..backend import asnumpy
 from ..ops import arange, argmax, exp, floor, log, log1p, one_hot, ones_like, stack, where
+from ..ops.special_fns import xlogy
 from . import constraints
 from ._beta_grad import dirichlet_rsample
 from ._special import digamma, gammainc, lgamma, standard_gamma
@@ -31,8 +32,9 @@ __all__ = ["Beta", "Binomial", "Dirichlet", "Gamma", "Poisson"]
 
 
 def _xlogy(x, y):
-    """x log y, 0 where x is 0 (y may be 0 there) unless y is NaN, as ``torch.xlogy``."""
-    return x * log(where((x == 0) & (y == y), 1.0, y))
+    """``torch.xlogy``: x log y in the promoted dtype (a float64 value and float32 parameters:
+    in float64), 0 where x is 0 unless y is NaN; its gradients PyTorch's (log y for x)."""
+    return xlogy(x, y)
 
 
 _POISSON_MAX = (2.0**63 - 1) - 10 * (2.0**63 - 1) ** 0.5  # NumPy's POISSON_LAM_MAX
