@@ -117,7 +117,9 @@ def smoothgrad(model, x, target=None, *, n_samples: int = 25, noise: float = 0.1
             "smoothgrad" (their mean), "smoothgrad_sq" (the mean of ``g**2``) or "vargrad"
             (their variance, ``mean(g**2) - mean(g)**2``; Adebayo et al. 2018).
         absolute: use ``|gradient|`` (their "SmoothGrad-abs"; Captum's ``Saliency(abs=True)``).
-        rng: numpy Generator or seed for the noise; the same seed gives the same map.
+        rng: numpy Generator or seed for the noise, ``rng.standard_normal((n_samples,
+            *x.shape))`` (copy ``k`` of input ``i`` gets row ``[k, i]``, as ``noise_tunnel``);
+            the same seed gives the same map, whatever ``batch_size``.
         (the other Args as ``saliency``)
 
     Returns:
@@ -143,10 +145,13 @@ def smoothgrad(model, x, target=None, *, n_samples: int = 25, noise: float = 0.1
     total = numpy.zeros_like(x, dtype=numpy.float64)
     bar = Progress(who, len(x) * n_samples, enabled=progress)
     per = max(batch_size // n_samples, 1)
+    # one draw for the whole batch, copy k of input i getting row [k, i] (as noise_tunnel): drawn
+    # per forward pass, the noise of an input depended on batch_size
+    noise = rng.standard_normal((n_samples, *x.shape))
     with eval_mode(model):
         for sl in batches(len(x), per):
             xs = x[sl]
-            noisy = xs[None] + sigma[sl][None] * rng.standard_normal((n_samples, *xs.shape))
+            noisy = xs[None] + sigma[sl][None] * noise[:, sl]
             rows = noisy.reshape(-1, *x.shape[1:]).astype(x.dtype)
             tt = numpy.tile(t[sl], n_samples)
             g = score_gradients(model, rows, tt, output=output)[1]
