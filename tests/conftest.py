@@ -133,6 +133,22 @@ def _clone_stays_clean():
                     "tmp_path, pass --out, or monkeypatch.chdir(tmp_path))", pytrace=False)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _one_torch_thread():
+    """PyTorch, the oracle, on one thread (as tests/compat/_one_thread.py did for the ported
+    programs): on these small tensors its pool's threads mostly busy-wait for each other, on
+    the cores that xdist's other workers need. A test that wants more sets it and restores it."""
+    try:
+        import torch
+    except ImportError:
+        yield
+        return
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 @pytest.fixture(autouse=True)
 def _switches_restored():
     """PyTorch's process-wide switches as a test found them: a ported program that sets
