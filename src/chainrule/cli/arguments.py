@@ -128,11 +128,11 @@ def _check_profile(args) -> None:
 
 @contextlib.contextmanager
 def command_settings(args):
-    """Check the run folder a command reads, apply --threads, then run the command under
+    """Apply --threads, check the run folder a command reads, then run the command under
     ``detect_anomaly`` if --detect-anomaly."""
     _check_profile(args)
+    use_threads(args)  # first: a refused run folder leaves the threads as asked, as any command
     _check_run_path(args)
-    use_threads(args)
     with detect_anomaly() if getattr(args, "detect_anomaly", False) else contextlib.nullcontext():
         yield
 
