@@ -57,3 +57,27 @@ def test_every_linf_attack_keeps_the_budget(method, kwargs):
     adv = np.asarray(res.adversarial)
     assert _excess(adv, x) <= 0, method
     assert adv.min() >= 0 and adv.max() <= 1
+
+
+@pytest.mark.parametrize("x0, adv0, eps", [
+    (0.3125, 0.012499988, 0.3),   # FGSM on the digits: 4 ulp steps of adv left it past eps
+    (0.3, 0.0, 0.3),              # float32(0.3) > 0.3: adv must leave 0, where an ulp is 1e-45
+    (200.0, 192.0, 8.0 - 1e-7),   # a 0..255 image: eps between two float32 values
+])
+@pytest.mark.parametrize("norm", ["linf", "l2"])
+def test_rounding_past_eps_is_undone_by_both_measures(x0, adv0, eps, norm):
+    """Before, within_linf gave up after four one-ulp steps (and within_l2 after eight) and
+    returned the input still past eps without a word; now the step back grows until both the
+    float32 distance and the exact one are within eps."""
+    x = np.full((2, 3), x0, np.float32)
+    adv = x.copy()
+    adv[0, 1] = adv0
+    back = within_linf(adv, x, eps) if norm == "linf" else project(adv, x, eps, "l2", (0, 255))
+    d32 = np.abs(back - x).astype(np.float64)
+    d64 = np.abs(back.astype(np.float64) - x.astype(np.float64))
+    assert d32.max() <= eps and d64.max() <= eps
+    assert back.dtype == np.float32
+    np.testing.assert_array_equal(back[1], x[1])                  # inside: untouched
+    assert np.abs(back[0, 1] - x0) < np.abs(adv0 - x0)            # moved towards x
+    ulp = np.spacing(np.float32(max(x0, adv0)))
+    assert d64.max() >= eps - 4 * ulp                              # by a few ulps, not more

@@ -62,32 +62,59 @@ def project(x_adv, x, eps: float, norm: str, bounds):
 
 
 def within_l2(adv, x, eps: float):
-    """``adv`` with every example at most ``eps`` from ``x`` in L2: the shrunk ``delta`` and
-    ``x + delta`` round in float32, which left an example up to a few units in the last place
-    past ``eps`` (1.0000001 at eps 1); such an example's inputs step back towards ``x``."""
-    xp = get_array_module(x)
-    for _ in range(8):  # each step takes about one unit off the norm; rounding needs few
-        # the norm as reported (in the input's dtype) and the true one, both against eps
-        true = per_example_norm(adv.astype("float64") - x, "l2")
-        over = (per_example_norm(adv - x, "l2") > eps) | (true > eps)
-        if not bool(over.any()):
-            break
-        adv = xp.where(_expand(over, adv), xp.nextafter(adv, x), adv)
-    return adv
+    """``adv`` with every example at most ``eps`` from ``x`` in L2 (see ``_within``)."""
+    return _within(adv, x, eps, "l2")
 
 
 def within_linf(adv, x, eps: float):
-    """``adv`` with every input at most ``eps`` from ``x``: ``x + delta`` rounded in float32 can
-    land one unit in the last place past ``eps`` (0.02000001 at eps 0.02); such inputs step back
-    towards ``x`` (which keeps them inside the box, as ``x`` is)."""
+    """``adv`` with every input at most ``eps`` from ``x`` (see ``_within``)."""
+    return _within(adv, x, eps, "linf")
+
+
+def _outside(adv, x, eps: float, norm: str):
+    """Where ``adv`` is past ``eps``: by the distance as the input's dtype computes it (what a
+    user's ``abs(adv - x).max()`` reports) or by the exact one (in float64). Both compare in
+    float64: a float32 array against a Python float compares in float32, where 0.30000001 is not
+    past 0.3. Per input for L-inf, per example for L2."""
+    true_delta = adv.astype("float64") - x
+    if norm == "linf":
+        reported, true = abs(adv - x), abs(true_delta)
+    else:
+        reported, true = per_example_norm(adv - x, "l2"), per_example_norm(true_delta, "l2")
+    return (reported.astype("float64") > eps) | (true > eps)
+
+
+def _within(adv, x, eps: float, norm: str):
+    """``adv`` moved back inside the ``eps`` ball around ``x`` wherever rounding left it outside.
+
+    ``x + delta`` with ``||delta|| = eps`` rounds in float32, which left inputs a few units in the
+    last place past ``eps`` (0.02000001 at eps 0.02, 1.0000001 at eps 1). Each offending input
+    (L-inf) or example (L2) is projected in float64 onto a ball of radius ``eps - margin`` and
+    rounded back; the margin starts at zero and doubles from one unit in the last place of ``eps``
+    until both distances of ``_outside`` are within ``eps``. The new point lies between ``x`` and
+    the old one, so it stays inside the box, and nothing inside the ball moves.
+    """
     xp = get_array_module(x)
-    for _ in range(4):  # one step is enough in practice; rounding never needs many
-        # the norm as reported (in the input's dtype) and the true one, both against eps
-        over = (xp.abs(adv - x).astype("float64") > eps) | (xp.abs(adv.astype("float64") - x) > eps)
+    x64 = x.astype("float64")
+    resolution = float(xp.finfo(adv.dtype).eps) * eps
+    margin = 0.0
+    while True:
+        over = _outside(adv, x, eps, norm)
         if not bool(over.any()):
-            break
-        adv = xp.where(over, xp.nextafter(adv, x), adv)
-    return adv
+            return adv
+        if margin >= eps:  # unreachable: radius 0 returns x itself, which is inside
+            raise RuntimeError(f"{norm} projection: could not bring the inputs within eps={eps!r}")
+        radius = eps - margin
+        delta = adv.astype("float64") - x64
+        if norm == "linf":
+            moved = x64 + xp.clip(delta, -radius, radius)
+        else:
+            length = per_example_norm(delta, "l2")
+            shrink = xp.minimum(1.0, radius / xp.maximum(length, _TINY))
+            moved = x64 + delta * _expand(shrink, delta)
+            over = _expand(over, adv)
+        adv = xp.where(over, moved.astype(adv.dtype), adv)
+        margin = resolution if margin == 0.0 else 2 * margin
 
 
 def _step(g, norm: str):
