@@ -15,8 +15,10 @@ from __future__ import annotations
 
 import argparse
 import ast
+import fnmatch
 import importlib
 import inspect
+import os
 import re
 from functools import cache
 from pathlib import Path
@@ -48,15 +50,23 @@ def _all_pages():
 
 
 @cache
-def _files_named(name: str) -> tuple:
-    return tuple(p for p in REPO.rglob(name)
-                 if not {".git", ".venv", "node_modules"} & set(p.relative_to(REPO).parts))
+def _tree() -> dict:
+    """The clone's files and folders by name, outside .git, .venv and node_modules: walked once
+    (a search per name walked the whole virtual environment each time)."""
+    by_name = {}
+    for folder, subfolders, files in os.walk(REPO):
+        subfolders[:] = [s for s in subfolders if s not in {".git", ".venv", "node_modules"}]
+        for name in (*subfolders, *files):
+            by_name.setdefault(name, []).append(Path(folder) / name)
+    return by_name
 
 
 def _resolve(path: str) -> list[Path]:
     if "/" not in path:
-        return list(_files_named(path)) if "*" not in path else [
-            p for root in ROOTS for p in root.rglob(path)]
+        if "*" not in path:
+            return list(_tree().get(path, ()))
+        return [p for name, found in _tree().items() if fnmatch.fnmatchcase(name, path)
+                for p in found]
     if "*" in path:
         return [p for root in ROOTS for p in root.glob(path)]
     return [root / path for root in ROOTS if (root / path).is_file()]
