@@ -9,6 +9,7 @@ import warnings
 from ..autograd.tensor import Tensor
 from . import elementwise as _elementwise
 from . import indexing as _indexing
+from . import protocol as _protocol
 from .compressed import (
     SparseCompressedTensor,
     sparse_csc,
@@ -36,6 +37,9 @@ SparseTensor.pow = SparseTensor.__pow__ = _elementwise.pow
 SparseTensor.transpose = _elementwise.transpose
 SparseTensor.index_select = _indexing.index_select
 SparseTensor.narrow_copy = _indexing.narrow_copy
+SparseTensor.select = _indexing.select
+_protocol.attach(SparseTensor, indexing=True)  # ==, bool, len, s[i] (sparse/protocol.py)
+_protocol.attach(SparseCompressedTensor, indexing=False)
 Tensor.to_sparse_csr = SparseTensor.to_sparse_csr = lambda self: to_compressed(self, sparse_csr)
 Tensor.to_sparse_csc = SparseTensor.to_sparse_csc = lambda self: to_compressed(self, sparse_csc)
 

