@@ -6,7 +6,7 @@ all three, for any chainrule model:
 * sensitivity analysis: per-sample attributions (``saliency``, ``gradient_x_input``,
   ``smoothgrad``, ``integrated_gradients``, ``gradient_shap``, ``occlusion``, ``feature_ablation``,
   ``deeplift``, ``deeplift_shap``, ``layer_integrated_gradients``, ``shapley_values``,
-  ``shapley_value_sampling``, ``feature_permutation``, ``lrp``, ``noise_tunnel``,
+  ``shapley_value_sampling``, ``feature_permutation``, ``lrp`` (per-layer rules), ``noise_tunnel``,
   ``guided_backprop``, ``deconvnet``)
   and global sensitivity over a dataset (``mean_abs_gradient``, ``permutation_importance``,
   ``sensitivity_rules``);
@@ -52,6 +52,18 @@ from .features import (
 from .guided import GuidedReLU, deconvnet, guided_backprop, relu_rule
 from .layer_ig import layer_integrated_gradients
 from .lrp import lrp
+from .lrp_assign import RULE_NAMES, composite_rules
+from .lrp_rules import (
+    AlphaBetaRule,
+    EpsilonRule,
+    FlatRule,
+    GammaRule,
+    IdentityRule,
+    LRPRule,
+    WSquareRule,
+    ZBRule,
+    ZeroRule,
+)
 from .noise_tunnel import noise_tunnel
 from .permutation import feature_permutation
 from .prune import (
@@ -82,20 +94,31 @@ from .shapley import shapley_value_sampling, shapley_values
 from .tabular import TABULAR_DATASETS, Attribute, Encoding, TabularData, load_tabular, monk
 
 __all__ = [
+    "RULE_NAMES",
     "TABULAR_DATASETS",
+    "AlphaBetaRule",
     "Attribute",
     "Encoding",
+    "EpsilonRule",
+    "FlatRule",
+    "GammaRule",
     "GuidedReLU",
+    "IdentityRule",
     "IntegratedGradients",
     "KeepPruned",
+    "LRPRule",
     "NeuroRuleResult",
     "Rule",
     "RuleSet",
     "SensitivityRule",
     "TabularData",
+    "WSquareRule",
+    "ZBRule",
+    "ZeroRule",
     "activation_maximization",
     "apply_mask",
     "compare_decision_tree",
+    "composite_rules",
     "deconvnet",
     "deeplift",
     "deeplift_shap",

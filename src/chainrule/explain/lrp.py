@@ -1,4 +1,5 @@
-"""Layer-wise relevance propagation (Bach et al. 2015), the epsilon rule, as Captum's ``LRP``.
+"""Layer-wise relevance propagation (Bach et al. 2015), the epsilon rule, as Captum's ``LRP``,
+and the other rules of the LRP overview per layer (``rules``; ``explain.lrp_rules``).
 
 The target score is the relevance to share out; it flows back layer by layer and is conserved
 (up to epsilon). At a linear layer (``Linear``, ``Conv2d``, pooling, ``BatchNorm2d``) with input
@@ -17,26 +18,9 @@ from __future__ import annotations
 import contextlib
 import math
 
-from ..autograd import Function, Tensor, grad
-from ..backend import asnumpy, get_array_module, numpy
-from ..nn import (
-    AdaptiveAvgPool2d,
-    AvgPool2d,
-    BatchNorm2d,
-    Conv2d,
-    Dropout,
-    Flatten,
-    Identity,
-    Linear,
-    MaxPool1d,
-    MaxPool2d,
-    MaxPool3d,
-    ReLU,
-    Tanh,
-    Unflatten,
-    fuse,
-    unfuse,
-)
+from ..autograd import Tensor, grad
+from ..backend import asnumpy, numpy
+from ..nn import fuse, unfuse
 from ..nn.fuse import FUSED_LAYERS
 from ._common import (
     as_batch,
@@ -47,85 +31,43 @@ from ._common import (
     resolve_targets,
     scores_of,
 )
+from .lrp_assign import assign
+from .lrp_rules import PASSED, RESHAPING, RULED, EpsilonRule, _through
 
 __all__ = ["lrp"]
 
-RULED = (Linear, Conv2d, MaxPool1d, MaxPool2d, MaxPool3d, AvgPool2d, AdaptiveAvgPool2d,
-         BatchNorm2d)
-PASSED = (ReLU, Tanh, Dropout)
-RESHAPING = (Flatten, Unflatten, Identity)
-
-
-class _Spread(Function):
-    """Forward: the layer's output ``z``. Backward: the relevance divided by ``z + eps sign z``."""
-
-    def forward(self, z):
-        xp = get_array_module(z)
-        self.denominator = z + self.eps * xp.where(z >= 0, 1, -1).astype(z.dtype)
-        return z.copy()
-
-    def backward(self, g):
-        return g * Tensor(1 / self.denominator)
-
-
-class _Collect(Function):
-    """Forward: the layer's input ``a``. Backward: ``a`` times what reached it."""
-
-    def forward(self, a):
-        self.a = a
-        return a.copy()
-
-    def backward(self, g):
-        return g * Tensor(self.a)
-
-
-class _Through(Function):
-    """Forward: the activation's output ``y``. Backward: the relevance straight on to its input
-    ``z`` (none into ``y``'s own graph)."""
-
-    def forward(self, z, y):
-        return y.copy()
-
-    def backward(self, g):
-        return g, None
-
-
-def _pre(module, args):
-    return (_Collect.apply(args[0]), *args[1:])
-
-
-def _post(eps):
-    def hook(module, args, output):
-        return _Spread.apply(output, eps=eps)
-    return hook
-
-
-def _through(module, args, output):
-    return _Through.apply(args[0], output)
-
 
 @contextlib.contextmanager
-def _rules(model, eps):
+def _rules(model, eps, rules):
     fused = any(isinstance(m, FUSED_LAYERS) for m in model.modules())
     if fused:  # a fused Linear + ReLU hides its ReLU layer: unfuse for the block
         unfuse(model)
     handles = []
     try:
+        chosen = assign(model, rules, eps)
+        default = EpsilonRule(eps)
         for name, m in model.named_modules():
             if next(iter(m.children()), None) is not None:
                 continue
             if getattr(m, "inplace", False):
-                raise ValueError(f"lrp: layer {name!r} ({type(m).__name__}(inplace=True)) "
-                                 "overwrites the input the rule needs; use inplace=False")
+                raise ValueError(
+                    f"lrp: layer {name!r} ({type(m).__name__}(inplace=True)) "
+                    "overwrites the input the rule needs; use inplace=False"
+                )
             if isinstance(m, RULED):
-                handles += [m.register_forward_pre_hook(_pre), m.register_forward_hook(_post(eps))]
+                pre, post = chosen.get(name, default).hooks(m)
+                if pre is not None:
+                    handles.append(m.register_forward_pre_hook(pre))
+                handles.append(m.register_forward_hook(post))
             elif isinstance(m, PASSED):
                 handles.append(m.register_forward_hook(_through))
             elif not isinstance(m, RESHAPING):
-                raise TypeError(f"lrp: layer {name!r} ({type(m).__name__}) has no relevance "
-                                f"rule; supported: {', '.join(c.__name__ for c in RULED)} "
-                                f"(epsilon rule), {', '.join(c.__name__ for c in PASSED)} "
-                                "(passed through) and reshaping layers")
+                raise TypeError(
+                    f"lrp: layer {name!r} ({type(m).__name__}) has no relevance "
+                    f"rule; supported: {', '.join(c.__name__ for c in RULED)} "
+                    f"(the rules), {', '.join(c.__name__ for c in PASSED)} "
+                    "(passed through) and reshaping layers"
+                )
         yield
     finally:
         for h in handles:
@@ -134,15 +76,28 @@ def _rules(model, eps):
             fuse(model)
 
 
-def lrp(model, x, target=None, *, epsilon: float = 1e-9, batch_size: int = 64,
-        return_convergence_delta: bool = False):
-    """Relevance of every input for the target score by the epsilon rule (Captum's ``LRP``).
+def lrp(
+    model,
+    x,
+    target=None,
+    *,
+    epsilon: float = 1e-9,
+    rules=None,
+    batch_size: int = 64,
+    return_convergence_delta: bool = False,
+):
+    """Relevance of every input for the target score by the epsilon rule (Captum's ``LRP``)
+    or the rules given per layer.
 
     Args:
         model: a Module whose leaf layers all have a rule (see the module docstring).
         x: inputs (N, ...); target: an int, one per sample, or None (the predicted class).
         epsilon: the stabilizer added to each layer's outputs (with their sign), > 0;
-            larger values absorb the relevance of weak, noisy contributions.
+            larger values absorb the relevance of weak, noisy contributions. The rule of every
+            layer ``rules`` does not cover, and of the rule name "epsilon".
+        rules: None (epsilon everywhere), one rule (``GammaRule()``, "alpha1beta0"...: every
+            layer that takes it), "composite" (``composite_rules(model)``) or a mapping
+            ``{layer name, module or class: rule}`` (see ``explain.lrp_assign``).
         batch_size: samples per backward pass.
         return_convergence_delta: also return Captum's ``delta`` (N,): the score minus the
             summed relevances.
@@ -153,13 +108,16 @@ def lrp(model, x, target=None, *, epsilon: float = 1e-9, batch_size: int = 64,
     who = "lrp"
     x = as_batch(who, model, x)
     batch_size = check_positive_int(who, "batch_size", batch_size)
-    if isinstance(epsilon, bool) or not isinstance(epsilon, (int, float, numpy.floating)) or \
-            not (math.isfinite(epsilon) and epsilon > 0):
+    if (
+        isinstance(epsilon, bool)
+        or not isinstance(epsilon, (int, float, numpy.floating))
+        or not (math.isfinite(epsilon) and epsilon > 0)
+    ):
         raise ValueError(f"{who}: epsilon must be a finite number > 0, got {epsilon!r}")
     t = resolve_targets(who, model, x, target, batch_size=batch_size)
     scores = chosen_scores(model, x, t, "logit", batch_size)
     out = numpy.empty(x.shape, dtype=numpy.float64)
-    with eval_mode(model), _rules(model, float(epsilon)):
+    with eval_mode(model), _rules(model, float(epsilon), rules):
         for sl in batches(len(x), batch_size):
             xt = Tensor(x[sl], requires_grad=True)
             (g,) = grad(scores_of(who, model, xt, t[sl]).sum(), xt)
