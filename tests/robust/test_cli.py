@@ -117,6 +117,9 @@ def test_train_adversarial_records_its_settings(tmp_path, capsys):
     ("fgsm", ["--steps", "5"], "--steps 5: --method fgsm does not use it"),
     ("apgd", ["--alpha", "0.01"], "(it is for pgd)"),
     ("apgd-t", ["--target", "3"], "--target 3: --method apgd-t is untargeted"),
+    # cw and deepfool have no budget: an --eps or --curve given to them was dropped without a word
+    ("cw", ["--eps", "0.1"], "--eps 0.1: --method cw has no perturbation budget"),
+    ("deepfool", ["--curve", "0.1,0.2"], "--curve [0.1, 0.2]: --method deepfool has no "),
 ])
 def test_an_option_the_method_does_not_use_is_refused(run, tmp_path, capsys, method, options,
                                                       named):

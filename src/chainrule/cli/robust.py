@@ -91,8 +91,8 @@ def add_parsers(sub, debug, int_type, float_type) -> None:
     _common(a, int_type, None)
     a.add_argument("--method", default="pgd", choices=["fgsm", "pgd", "apgd", "apgd-t", "cw",
                                                       "deepfool"], help="the attack")
-    a.add_argument("--eps", type=float_type(0), default=0.3,
-                   help="the perturbation budget (fgsm, pgd, apgd, apgd-t)")
+    a.add_argument("--eps", type=float_type(0), default=None,
+                   help="the perturbation budget (fgsm, pgd, apgd, apgd-t; default 0.3)")
     a.add_argument("--norm", choices=["linf", "l2"], default="linf", help="pgd's norm")
     a.add_argument("--steps", type=int_type(1), default=None,
                    help="iterations (default: pgd 40, apgd and apgd-t 100 (per target class), "
@@ -103,8 +103,9 @@ def add_parsers(sub, debug, int_type, float_type) -> None:
                    help="pgd's step (default 2.5 eps / steps)")
     a.add_argument("--target", type=int_type(0), default=None,
                    help="a class to reach (default: untargeted)")
-    a.add_argument("--curve", type=_floats, default=list(robustness.DEFAULT_CURVE),
-                   metavar="E1,E2,...", help="epsilons of the accuracy curve ('' for none)")
+    a.add_argument("--curve", type=_floats, default=None, metavar="E1,E2,...",
+                   help="epsilons of the accuracy curve ('' for none; default "
+                   f"{','.join(map(str, robustness.DEFAULT_CURVE))}; fgsm, pgd, apgd, apgd-t)")
     a.add_argument("--quiet", action="store_true", help="no progress output")
 
     p = sub.add_parser("patch", parents=[debug], help="learn a universal adversarial patch "

@@ -58,18 +58,27 @@ def _run(out, default_name: str, settings: dict, work):
     return results
 
 
-def attack_run(checkpoint, method: str = "pgd", *, eps: float = 0.3, norm: str = "linf",
+def attack_run(checkpoint, method: str = "pgd", *, eps: float | None = None, norm: str = "linf",
                steps: int | None = None, restarts: int = 1, alpha: float | None = None,
-               target: int | None = None, n: int | None = None, curve=DEFAULT_CURVE,
+               target: int | None = None, n: int | None = None, curve=None,
                seed: int = 0, out=None, data_dir=None, download: bool = True,
                verbose: int = 1) -> dict:
     """Attack a trained classifier on its test set: robust accuracy, a curve over eps, a grid.
 
-    ``curve`` (eps values; empty for none) applies to the budgeted attacks (fgsm, pgd, apgd,
-    apgd-t), each point the run's attack (with its ``target``) at that eps; cw and deepfool
-    report the median perturbation norm instead. apgd-t attacks the 9 likeliest other classes
-    (fewer when the dataset has fewer).
+    ``eps`` (default 0.3) and ``curve`` (eps values, default ``DEFAULT_CURVE``; empty for none)
+    are for the budgeted attacks (fgsm, pgd, apgd, apgd-t), each point of the curve the run's
+    attack (with its ``target``) at that eps; cw and deepfool have no budget (they report the
+    median perturbation norm instead) and refuse either. apgd-t attacks the 9 likeliest other
+    classes (fewer when the dataset has fewer).
     """
+    budgeted = method in ("fgsm", "pgd", "apgd", "apgd-t")
+    if not budgeted:  # a budget the attack cannot honour is refused, not dropped without a word
+        for option, given in ((f"--eps {eps}", eps is not None), (f"--curve {curve}", curve)):
+            if given:
+                raise ValueError(f"{option}: --method {method} has no perturbation budget (eps "
+                                 "and its curve are for fgsm, pgd, apgd and apgd-t)")
+    eps = 0.3 if eps is None else eps
+    curve = (DEFAULT_CURVE if budgeted else ()) if curve is None else curve
     net, config, data, x, y = _setup(checkpoint, data_dir, download, n, "attack")
     kwargs = _attack_kwargs(method, eps, norm, steps, restarts, alpha, seed)
     if method == "apgd-t":
@@ -89,7 +98,6 @@ def attack_run(checkpoint, method: str = "pgd", *, eps: float = 0.3, norm: str =
     def work(out):
         res = robust.robust_accuracy(net, (x, y), method, verbose=verbose, **attack_kwargs)
         results = {"dataset": data.name, **res}
-        budgeted = method in ("fgsm", "pgd", "apgd", "apgd-t")
         if budgeted and curve:
             rows = []
             for e in curve:
