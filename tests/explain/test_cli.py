@@ -74,6 +74,22 @@ def test_the_newer_methods_refuse_what_does_not_fit(run, capsys):
         capsys.readouterr().err
 
 
+def test_lrp_takes_a_rule_and_only_lrp_does(run, tmp_path, capsys):
+    out = tmp_path / "lrp"
+    assert main(["explain", str(run), "test:0", "--method", "lrp", "--rule", "composite",
+                 "--out", str(out)]) == 0
+    details = json.loads((out / "results.json").read_text())["lrp_details"]
+    assert details["rule"] == "composite" and len(details["conservation_error"]) == 1
+    model = models.build("small_cnn", rng=np.random.default_rng(0))
+    x = np.random.default_rng(1).random((2, 1, 8, 8)).astype(np.float32)
+    maps, _ = attribute_more("lrp", model, x, [1, 2], steps=6, n_samples=3, window=4,
+                             stdev=0.1, layer=None, seed=0, rule="alpha1beta0")
+    np.testing.assert_array_equal(maps, explain.lrp(model, x, [1, 2], rules="alpha1beta0"))
+    assert main(["explain", str(run), "test:0", "--rule", "gamma"]) == 2
+    assert "--rule 'gamma' is lrp's; give --method lrp (got 'saliency')" in \
+        capsys.readouterr().err
+
+
 def test_the_newer_methods_give_the_library_s_maps():
     model = models.build("small_cnn", rng=np.random.default_rng(0))
     x = np.random.default_rng(1).random((2, 1, 8, 8)).astype(np.float32)

@@ -58,6 +58,9 @@ def add_parsers(sub, debug, threads_option) -> None:
                    help="noise_tunnel's noise, in pixel units")
     e.add_argument("--layer", default=None, help="layer_ig's convolution layer, a dotted name "
                    "(default: the last Conv2d whose map is larger than 1x1)")
+    e.add_argument("--rule", default=None, choices=runs.LRP_RULES,
+                   help="lrp's rule for the Linear and Conv2d layers (default: epsilon); "
+                   "composite: gamma for convolutions, epsilon in the middle, LRP-0 on top")
     _common(e)
 
     v = sub.add_parser("visualize", parents=[debug], help="filters, top-activating patches, "
@@ -121,7 +124,7 @@ def _explain(args) -> None:
     res = runs.explain_images(args.run, args.images, method=args.method, out=args.out,
                               target=args.target, steps=args.steps, n_samples=args.samples,
                               window=args.window, stride=args.stride, stdev=args.stdev,
-                              layer=args.layer, seed=args.seed,
+                              layer=args.layer, rule=args.rule, seed=args.seed,
                               data_dir=args.data_dir, download=not args.no_download,
                               progress=True)
     for im in res["images"]:

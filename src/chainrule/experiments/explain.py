@@ -22,9 +22,10 @@ from ..train import Trainer
 from .catalog import load_image_dataset
 from .checks import fit_watched, lr_hint
 from .classify import _run_config, load_model
-from .explain_methods import MORE_METHODS, attribute_more
+from .explain_methods import LRP_RULES, MORE_METHODS, attribute_more
 
-__all__ = ["EXPLAIN_METHODS", "explain_images", "prune_run", "rules_run", "visualize_layer"]
+__all__ = ["EXPLAIN_METHODS", "LRP_RULES", "explain_images", "prune_run", "rules_run",
+           "visualize_layer"]
 
 CLASSIC_METHODS = ("saliency", "gradxinput", "smoothgrad", "ig", "occlusion", "deconvnet",
                    "guided")  # what --method all shows side by side
@@ -89,7 +90,7 @@ def _attribute(method, model, x, target, steps, n_samples, window, stride, seed,
 
 def explain_images(run, images, *, method: str = "saliency", out=None, target=None,
                    steps: int = 50, n_samples: int = 25, window: int = 4, stride: int = 2,
-                   stdev: float = 0.15, layer=None, seed: int = 0, data_dir=None,
+                   stdev: float = 0.15, layer=None, rule=None, seed: int = 0, data_dir=None,
                    download: bool = True, progress: bool = False) -> dict:
     """Attribution maps of a classifier's decision for each image; one figure for all.
 
@@ -101,11 +102,13 @@ def explain_images(run, images, *, method: str = "saliency", out=None, target=No
             ``n_samples`` also counts Shapley sampling's orderings, noise tunnel's copies and
             DeepLIFT-SHAP's baselines, ``window`` is the superpixels' side.
         stdev: noise tunnel's noise; layer: layer_ig's layer (None: the last Conv2d with a map
-            larger than 1 x 1).
+            larger than 1 x 1); rule: lrp's rule, one of LRP_RULES (None: epsilon).
     """
     methods = CLASSIC_METHODS if method == "all" else (method,)
     if method != "all" and method not in EXPLAIN_METHODS:
         raise ValueError(f"--method {method!r}: expected one of {EXPLAIN_METHODS} or 'all'")
+    if rule is not None and method != "lrp":
+        raise ValueError(f"--rule {rule!r} is lrp's; give --method lrp (got {method!r})")
     model, config = load_model(run)
     _run_config(Path(run), config, "input_shape", "classes", "dataset")
     x, names, labels = _inputs(run, config, images, data_dir, download)
@@ -114,7 +117,7 @@ def explain_images(run, images, *, method: str = "saliency", out=None, target=No
     pred = scores.argmax(axis=1)
     t = pred if target is None else numpy.full(len(x), int(target))
     maps, extra, seconds = {}, {}, {}
-    more = {"stdev": stdev, "layer": layer}
+    more = {"stdev": stdev, "layer": layer, "rule": rule}
     if method == "deeplift_shap":  # baselines: n_samples test images, drawn with the seed
         test = load_image_dataset(config["dataset"], data_dir, download=download).x_test
         pick = numpy.random.default_rng(seed).choice(len(test), min(n_samples, len(test)),

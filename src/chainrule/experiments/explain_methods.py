@@ -2,7 +2,9 @@
 
 Beside the seven classics (gradients, occlusion, deconvnet) of ``experiments/explain.py``:
 
-- ``lrp``: layer-wise relevance propagation, the epsilon rule (Linear, Conv2d, pooling, ReLU...).
+- ``lrp``: layer-wise relevance propagation, the epsilon rule (Linear, Conv2d, pooling, ReLU...),
+  or with ``rule`` one of LRP_RULES for the Linear and Conv2d layers ("composite": the LRP
+  overview's gamma / epsilon / LRP-0 by depth, ``explain.composite_rules``).
 - ``deeplift``: DeepLIFT's rescale rule against a black image.
 - ``deeplift_shap``: DeepLIFT averaged over ``n_samples`` test images of the run's dataset as
   baselines (the background distribution SHAP asks for), drawn with ``seed``.
@@ -23,7 +25,7 @@ from __future__ import annotations
 from .. import explain, nn
 from ..backend import numpy
 
-__all__ = ["MORE_METHODS", "attribute_more", "superpixels"]
+__all__ = ["LRP_RULES", "MORE_METHODS", "attribute_more", "superpixels"]
 
 MORE_METHODS = (
     "lrp",
@@ -34,6 +36,8 @@ MORE_METHODS = (
     "noise_tunnel",
     "layer_ig",
 )
+
+LRP_RULES = ("epsilon", "zero", "gamma", "alpha1beta0", "alpha2beta1", "composite")
 
 
 def superpixels(shape, window: int):
@@ -74,13 +78,25 @@ def _layer_ig(model, x, target, layer, steps):
 
 
 def attribute_more(
-    method, model, x, target, *, steps, n_samples, window, stdev, layer, seed, background=None
+    method,
+    model,
+    x,
+    target,
+    *,
+    steps,
+    n_samples,
+    window,
+    stdev,
+    layer,
+    seed,
+    background=None,
+    rule=None,
 ):
     """``(maps shaped like x, details)`` of one of MORE_METHODS (see the module docstring);
-    ``background``: the baseline images of ``deeplift_shap``."""
+    ``background``: the baseline images of ``deeplift_shap``; ``rule``: lrp's (None: epsilon)."""
     if method == "lrp":
-        maps, delta = explain.lrp(model, x, target, return_convergence_delta=True)
-        return maps, {"conservation_error": delta.tolist()}
+        maps, delta = explain.lrp(model, x, target, rules=rule, return_convergence_delta=True)
+        return maps, {"rule": rule or "epsilon", "conservation_error": delta.tolist()}
     if method == "deeplift":
         maps, delta = explain.deeplift(model, x, target, return_convergence_delta=True)
         return maps, {"completeness_error": delta.tolist()}
