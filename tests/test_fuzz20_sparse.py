@@ -27,15 +27,16 @@ def _coo(lib, idx, vals, shape, **kw):
     return lib.sparse_coo_tensor(lib.tensor(idx), lib.tensor(vals, **kw), shape)
 
 
-def _same(c, t):
-    """Same layout, dtype, shape, values, and for sparse results the same entries and flag."""
+def _same(c, t, rtol=1e-15):
+    """Same layout, dtype, shape, values, and for sparse results the same entries and flag
+    (``rtol``: float32 sums of repeated entries, added in another order, differ in the last bit)."""
     assert getattr(c, "is_sparse", False) == t.is_sparse
     if t.is_sparse:
         assert (c.sparse_dim(), c.is_coalesced()) == (t.sparse_dim(), t.is_coalesced())
         np.testing.assert_array_equal(c._indices().numpy(), t._indices().numpy())
         c, t = c._values(), t._values()
     assert str(c.dtype) == str(t.dtype).replace("torch.", "")
-    np.testing.assert_allclose(c.detach().numpy(), t.detach().numpy(), rtol=1e-15, atol=0)
+    np.testing.assert_allclose(c.detach().numpy(), t.detach().numpy(), rtol=rtol, atol=0)
 
 
 @pytest.mark.parametrize("layout", ["coo", "csr"])
@@ -124,3 +125,74 @@ def test_select_reaches_the_values_gradient():
         return s[1].to_dense() * 1.5 + s.select(2, 1).to_dense().sum() + s[0, 2]
 
     assert cr.gradcheck(fn, [vals])
+
+
+def _batch(lib, dtype, requires_grad=False):
+    vals = lib.tensor(VALS.astype(dtype), requires_grad=requires_grad)
+    dense = np.arange(16.0).reshape(2, 4, 2).astype(dtype).transpose(0, 2, 1)  # strided
+    return (
+        vals,
+        lib.sparse_coo_tensor(lib.tensor(IDX), vals, (2, 3, 2)),
+        lib.tensor((dense - 7) / 5 if dtype != "int64" else dense, requires_grad=requires_grad),
+    )
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32", "int64"])
+def test_bmm_of_a_sparse_batch_is_pytorchs(dtype):
+    # was: cr.bmm(s, d) refused a sparse input ("input must be a Tensor")
+    grad = dtype != "int64"
+    (cv, cs, cd), (tv, ts, td) = (_batch(lib, dtype, grad) for lib in (cr, torch))
+    c, t = cr.bmm(cs, cd), torch.bmm(ts, td)
+    rtol = 1e-6 if dtype == "float32" else 1e-15
+    _same(c, t, rtol)
+    _same(cs.bmm(cd), t, rtol)
+    if grad:
+        w = np.linspace(-1, 1, 24).reshape(2, 3, 4)
+        (c * cr.tensor(w, dtype=dtype)).sum().backward()
+        (t * torch.tensor(w, dtype=t.dtype)).sum().backward()
+        for a, b in ((cv.grad, tv.grad), (cd.grad, td.grad)):
+            np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=rtol)
+
+
+def test_bmm_gradcheck_and_a_sparse_leafs_gradient():
+    _, _, dense = _batch(cr, "float64", True)
+    vals = cr.tensor(VALS, requires_grad=True)
+    assert cr.gradcheck(
+        lambda v, d: cr.bmm(cr.sparse_coo_tensor(cr.tensor(IDX), v, (2, 3, 2)), d), [vals, dense]
+    )
+    # a sparse leaf's gradient is PyTorch's (dense) one at its positions
+    leaf = cr.sparse_coo_tensor(cr.tensor(IDX), cr.tensor(VALS), (2, 3, 2), requires_grad=True)
+    tleaf = torch.sparse_coo_tensor(torch.tensor(IDX), torch.tensor(VALS), (2, 3, 2))
+    tleaf.requires_grad_()
+    cr.bmm(leaf, dense.detach()).pow(2).sum().backward()
+    torch.bmm(tleaf, torch.tensor(dense.detach().numpy())).pow(2).sum().backward()
+    g = leaf.grad.coalesce()
+    want = tleaf.grad.to_dense().numpy()[tuple(g.indices().numpy())]
+    np.testing.assert_allclose(g.values().numpy(), want, rtol=1e-13)
+
+
+def test_bmm_refuses_what_pytorch_refuses():
+    _, s, d = _batch(cr, "float64")
+    _, ts, td = _batch(torch, "float64")
+    hybrid = (IDX[:2], np.stack([VALS, VALS], 1), (2, 3, 2))
+    cases = [
+        (s, d.float(), ts, td.float(), TypeError, "dtype"),
+        (s, d[:1], ts, td[:1], ValueError, "cannot be multiplied"),
+        (s, d[:, :1], ts, td[:, :1], ValueError, "cannot be multiplied"),
+        (s, d[0], ts, td[0], ValueError, "mat2 must be 3-D"),
+        (s, s, ts, ts, TypeError, "mat2 must be a dense Tensor"),
+        (_coo(cr, *hybrid), d, _coo(torch, *hybrid), td, ValueError, "three sparse axes"),
+        (
+            d.transpose(1, 2),
+            s.transpose(1, 2),
+            td.transpose(1, 2),
+            ts.transpose(1, 2),
+            TypeError,
+            "mat2 must be a Tensor",
+        ),
+    ]
+    for c_in, c_mat2, t_in, t_mat2, error, match in cases:
+        with pytest.raises(RuntimeError):
+            torch.bmm(t_in, t_mat2)
+        with pytest.raises(error, match=match):
+            cr.bmm(c_in, c_mat2)

@@ -45,7 +45,9 @@ def mm(input, mat2):  # noqa: A002 - PyTorch's names
 
 def bmm(input, mat2):  # noqa: A002 - PyTorch's names
     """Batched matrix product, (b, n, k) @ (b, k, m) -> (b, n, m); the batch sizes must agree
-    (PyTorch's ``bmm`` does not broadcast)."""
+    (PyTorch's ``bmm`` does not broadcast); a sparse ``input`` multiplies by its own ``bmm``."""
+    if type(input) is not Tensor and getattr(input, "layout", strided) is not strided:
+        return input.bmm(mat2)  # COO (b, n, m) @ dense (b, m, k); CSR/CSC refused there
     _ndim("bmm", 3, input=input, mat2=mat2)
     if input.shape[0] != mat2.shape[0]:
         raise ValueError(f"bmm: batch sizes differ: input has shape {input.shape}, mat2 "

@@ -10,6 +10,7 @@ from ..autograd.tensor import Tensor
 from . import elementwise as _elementwise
 from . import indexing as _indexing
 from . import protocol as _protocol
+from .batched import bmm as _bmm
 from .compressed import (
     SparseCompressedTensor,
     sparse_csc,
@@ -38,6 +39,7 @@ SparseTensor.transpose = _elementwise.transpose
 SparseTensor.index_select = _indexing.index_select
 SparseTensor.narrow_copy = _indexing.narrow_copy
 SparseTensor.select = _indexing.select
+SparseTensor.bmm = SparseCompressedTensor.bmm = _bmm  # torch.bmm of a sparse batch (batched.py)
 _protocol.attach(SparseTensor, indexing=True)  # ==, bool, len, s[i] (sparse/protocol.py)
 _protocol.attach(SparseCompressedTensor, indexing=False)
 Tensor.to_sparse_csr = SparseTensor.to_sparse_csr = lambda self: to_compressed(self, sparse_csr)
