@@ -2,12 +2,13 @@
 
 import json
 import re
-import subprocess
 import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
+
+from ._as_scripts import run_as_scripts
 
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLES = ["train_digits_mlp", "regularization", "rnn_sequences", "optimizers",
@@ -196,12 +197,17 @@ def test_onnx_load_runs_a_pytorch_export(load_script):
     assert torch_part["after"][0] < torch_part["before"][0]
 
 
+@pytest.fixture(scope="module")
+def help_runs():  # one process for all: each example still runs in a fresh fork (_as_scripts.py)
+    runs = run_as_scripts([[str(REPO / "examples" / f"{n}.py"), "--help"] for n in EXAMPLES])
+    return dict(zip(EXAMPLES, runs))
+
+
 @pytest.mark.parametrize("name", EXAMPLES)
-def test_example_runs_as_a_script(name):
-    done = subprocess.run([sys.executable, str(REPO / "examples" / f"{name}.py"), "--help"],
-                          capture_output=True, text=True, timeout=120, check=False)
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.startswith("usage:")
+def test_example_runs_as_a_script(name, help_runs):
+    done = help_runs[name]
+    assert done["returncode"] == 0, done["stderr"]
+    assert done["stdout"].startswith("usage:")
 
 
 def test_user_guide_snippets_run(capsys, run_guide):
