@@ -320,3 +320,79 @@ def test_bad_rules_are_refused_by_name():
     ]:
         with pytest.raises(ValueError, match=message):
             make()
+
+
+class _ConvNet(torch.nn.Module):
+    def __init__(self, conv, n):
+        super().__init__()
+        self.conv, self.relu, self.lin = conv, torch.nn.ReLU(), torch.nn.Linear(n, 3)
+
+    def forward(self, x):
+        return self.lin(self.relu(self.conv(x)).reshape(len(x), -1))
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"stride": 2, "dilation": 2, "padding": 2},
+        {"groups": 2, "padding": 1},
+        {"padding": 1, "padding_mode": "circular", "stride": (2, 1)},
+    ],
+    ids=["strided-dilated", "groups", "circular"],
+)
+def test_gamma_and_z_plus_follow_the_convolution_s_options(options):
+    rng = np.random.default_rng(4)
+    conv = nn.Conv2d(2, 4, 3, rng=rng, **options)
+    n = conv(cr.zeros((1, 2, 7, 7))).numel()
+    ours = nn.Sequential(conv, nn.ReLU(), nn.Flatten(), nn.Linear(n, 3, rng=rng))
+    ours = ours.to(dtype="float64")
+    theirs = _ConvNet(torch.nn.Conv2d(2, 4, 3, **options), n).double().eval()
+    state = {
+        k: np.abs(v.numpy()) if k.endswith("bias") else v.numpy()
+        for k, v in ours.state_dict().items()
+    }  # biases >= 0: Captum's z+ is ours
+    ours.load_state_dict({k: cr.tensor(v) for k, v in state.items()})
+    theirs.load_state_dict(
+        {k.replace("0.", "conv.").replace("3.", "lin."): torch.tensor(v) for k, v in state.items()}
+    )
+    x, target = np.abs(rng.standard_normal((3, 2, 7, 7))), rng.integers(0, 3, 3)
+    for rule, captum_rule in [
+        (GammaRule(0.5, bias=False), lambda: C.GammaRule(0.5, set_bias_to_zero=True)),
+        (AlphaBetaRule(), C.Alpha1_Beta0_Rule),
+    ]:
+        got = lrp(ours, x, target, rules=rule, batch_size=2)
+        want, _ = _captum(theirs, x, target, lambda layer: captum_rule())
+        np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-12 * np.abs(want).max())
+
+
+def test_rules_reach_fused_and_pruned_layers_by_their_names():
+    """``nn.fuse`` merges Linear + ReLU into one layer (lrp unfuses it for the pass) and a pruned
+    layer computes its weight from a mask: the rule sees the same layer and the masked weight."""
+
+    def mlp():
+        rng = np.random.default_rng(7)
+        return nn.Sequential(nn.Linear(5, 6, rng=rng), nn.ReLU(), nn.Linear(6, 3, rng=rng))
+
+    x = np.random.default_rng(8).standard_normal((4, 5)).astype(np.float32)
+    rules = {"0": "gamma", "2": AlphaBetaRule(2, 1)}
+    plain, fused = mlp(), nn.fuse(mlp())
+    np.testing.assert_array_equal(lrp(fused, x, 1, rules=rules), lrp(plain, x, 1, rules=rules))
+    assert type(fused[0]).__name__ == "LinearReLU"  # fused again after the pass
+    pruned, copied = mlp(), mlp()
+    explain.prune_magnitude(pruned, 0.5)
+    with cr.no_grad():
+        for i in (0, 2):
+            copied[i].weight.copy_(pruned[i].weight.detach())
+    assert (copied[0].weight.numpy() == 0).mean() > 0.3
+    np.testing.assert_array_equal(lrp(pruned, x, 1, rules=rules), lrp(copied, x, 1, rules=rules))
+    with pytest.raises(
+        TypeError,
+        match=r"rules must be None, an LRPRule, a rule name, "
+        r"'composite' or a mapping \{layer: rule\}, got list",
+    ):
+        lrp(plain, x, 0, rules=[("0", "gamma")])
+    with pytest.raises(ValueError, match=r"unknown rule 'compsite'; the names are .*composite"):
+        lrp(plain, x, 0, rules="compsite")
+    pools = nn.Sequential(nn.MaxPool1d(2), nn.Flatten())
+    with pytest.raises(TypeError, match=r"no layer of the model takes GammaRule"):
+        lrp(pools, np.ones((1, 2, 4), np.float32), 0, rules="gamma")

@@ -61,7 +61,7 @@ def _rule(value, epsilon: float, where: str) -> LRPRule:
             raise ValueError(
                 f"lrp: unknown rule {value!r}{where}; the names are "
                 f"{', '.join(RULE_NAMES)} (or give an LRPRule such as "
-                "ZBRule(low, high))"
+                f"ZBRule(low, high){'' if where else ', or composite'})"
             )
         return made()
     raise TypeError(
@@ -113,12 +113,18 @@ def assign(model, rules, epsilon: float) -> dict:
         return {}
     if isinstance(rules, str) and rules == "composite":
         rules = composite_rules(model)
-    if not isinstance(rules, Mapping):
+    everywhere = not isinstance(rules, Mapping)
+    if everywhere:
+        if not isinstance(rules, (str, LRPRule)):
+            raise TypeError(
+                "lrp: rules must be None, an LRPRule, a rule name, 'composite' or a mapping "
+                f"{{layer: rule}}, got {type(rules).__name__} {rules!r}"
+            )
         rules = {Module: rules}
     leaves = _leaves(model)
     chosen: dict = {}  # leaf name -> (rank, rule, key)
     for key, value in rules.items():
-        where = f" for {key.__name__ if isinstance(key, type) else repr(key)}"
+        where = "" if everywhere else f" for {key.__name__ if isinstance(key, type) else repr(key)}"
         rule = _rule(value, epsilon, where)
         rank, names, single = _targets(model, key, leaves)
         taking = [
@@ -137,7 +143,7 @@ def assign(model, rules, epsilon: float) -> dict:
             raise TypeError(f"lrp: layer {names[0]!r} ({type(m).__name__}) {why}")
         if not taking:
             raise TypeError(
-                f"lrp: no layer{where} takes {type(rule).__name__} (it takes "
+                f"lrp: no layer{where or ' of the model'} takes {type(rule).__name__} (it takes "
                 f"{', '.join(c.__name__ for c in rule.takes)})"
             )
         for n in taking:
