@@ -50,6 +50,67 @@ def run_isolated(call: str, tmp_path) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+_MANY_RUNNER = """
+import importlib, json, os, re, resource, sys
+calls = json.loads(open(sys.argv[1]).read())
+for module in sorted({m for call in calls for m in re.findall(r"from ([\\w.]+) import", call)}):
+    importlib.import_module(module)
+def resident():
+    return int(open("/proc/self/statm").read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+results = []
+for call in calls:
+    read, write = os.pipe()
+    before = resident()
+    pid = os.fork()
+    if pid == 0:
+        code = 1
+        try:
+            # A fork maps the shared libraries' pages only when touched: add what it did not
+            # inherit of this process's resident memory, as a fresh interpreter would hold it.
+            unmapped = max(0.0, before - resident())
+            os.close(read)
+            try:
+                exec(call, {})
+                outcome = "no error"
+            except Exception as err:
+                outcome = type(err).__name__ + ": " + str(err)
+            rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 + unmapped
+            hwm = [int(line.split()[1]) / 1024 + unmapped for line in open("/proc/self/status")
+                   if line.startswith("VmHWM:")]
+            os.write(write, json.dumps({"error": outcome, "rss_mb": rss,
+                                        "hwm_mb": hwm[0] if hwm else rss}).encode())
+            code = 0
+        finally:
+            os._exit(code)
+    os.close(write)
+    with os.fdopen(read) as pipe:
+        printed = pipe.read()
+    status = os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])
+    results.append(json.loads(printed) if status == 0 else
+                   {"error": f"the call's process ended with {status}", "rss_mb": -1, "hwm_mb": -1})
+print(json.dumps(results))
+"""
+
+
+def run_isolated_many(calls: list[str], tmp_path) -> list[dict]:
+    """``run_isolated`` for several calls, paying the interpreter's start and imports once.
+
+    One fresh interpreter (started as run_isolated starts it) imports the modules the calls
+    import from, then runs each call in a fork of itself: a child starts with only that small
+    process's memory, never with another call's, and counts all of it in its peak (what it
+    inherited resident, plus what of the parent's resident pages it did not), so its measure
+    is if anything larger than a fresh interpreter's.
+    """
+    script, listed = tmp_path / "isolated_many.py", tmp_path / "isolated_calls.json"
+    script.write_text(_MANY_RUNNER)
+    listed.write_text(json.dumps(calls))
+    out = subprocess.run(["/bin/sh", "-c", '"$0" "$1" "$2"; status=$?; exit $status',
+                          sys.executable, str(script), str(listed)],
+                         capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stderr[-2000:]
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
 def _png_of_size(path, width, height):
     """A constant 1-bit PNG of any size, written by hand: tiny on disk, huge when decoded."""
     row = b"\x00" + b"\x00" * ((width + 7) // 8)  # filter byte, then the packed pixels
@@ -201,11 +262,18 @@ CASES = {
 }
 
 
+@pytest.fixture(scope="module")
+def hostile_results(tmp_path_factory):
+    """Every case's file built, then all read by one run_isolated_many: {case: result}."""
+    calls = [call.format(path=str(build(tmp_path_factory.mktemp(case))))
+             for case, (build, call, _) in CASES.items()]
+    return dict(zip(CASES, run_isolated_many(calls, tmp_path_factory.mktemp("runner"))))
+
+
 @pytest.mark.parametrize("case", list(CASES))
-def test_hostile_file_is_a_clear_error_in_bounded_memory(tmp_path, case):
-    build, call, message = CASES[case]
-    path = str(build(tmp_path))
-    result = run_isolated(call.format(path=path), tmp_path)
+def test_hostile_file_is_a_clear_error_in_bounded_memory(hostile_results, case):
+    message = CASES[case][2]
+    result = hostile_results[case]
     print(f"\n{case}: peak RSS {result['rss_mb']:.0f} MB (VmHWM {result['hwm_mb']:.0f} MB); "
           f"{result['error'][:300]}")
     assert result["error"].startswith("ValueError: "), result["error"]
@@ -221,6 +289,13 @@ def test_the_runner_measures_a_large_allocation_and_only_its_own(tmp_path):
     ballast = np.ones(50 * 2**20)  # 400 MB here must not count there
     result = run_isolated("import numpy", tmp_path)
     assert result["rss_mb"] < 200 and ballast[-1] == 1
+    # The same of run_isolated_many, whose calls are forks of one process: a call's 400 MB
+    # shows in its own peak and not in the next call's, nor does this process's ballast.
+    big, small = run_isolated_many(["import numpy; a = numpy.ones(100 * 2**20, 'float32'); "
+                                    "raise ValueError(str(a[-1]))", "import numpy"], tmp_path)
+    assert big["error"] == "ValueError: 1.0" and big["rss_mb"] > 400 and big["hwm_mb"] > 400
+    assert small["error"] == "no error" and max(small["rss_mb"], small["hwm_mb"]) < 200
+    assert ballast[-1] == 1
 
 
 def test_load_model_rebuilds_the_saved_weights_exactly(tmp_path):
