@@ -396,3 +396,20 @@ def test_rules_reach_fused_and_pruned_layers_by_their_names():
     pools = nn.Sequential(nn.MaxPool1d(2), nn.Flatten())
     with pytest.raises(TypeError, match=r"no layer of the model takes GammaRule"):
         lrp(pools, np.ones((1, 2, 4), np.float32), 0, rules="gamma")
+
+
+def test_a_float16_model_is_refused_not_explained_with_nan():
+    """In float16 the stabilizer 1e-9 rounds to 0: a black input made every relevance NaN (as
+    Captum's LRP in half precision does); lrp now asks for float32 instead."""
+    rng = np.random.default_rng(9)
+    model = nn.Sequential(
+        nn.Linear(4, 6, bias=False, rng=rng), nn.ReLU(), nn.Linear(6, 3, bias=False, rng=rng)
+    )
+    x = np.zeros((2, 4))
+    x[1] = rng.standard_normal(4)
+    with pytest.raises(ValueError, match=r"lrp: the model computes in float16, .* model.float"):
+        lrp(model.to(dtype="float16"), x, 0)
+    with pytest.raises(ValueError, match=r"computes in float16"):
+        lrp(nn.Sequential(nn.MaxPool1d(2), nn.Flatten()), np.ones((1, 2, 4), np.float16), 0)
+    got = lrp(model.to(dtype="float32"), x, 0, rules="gamma")
+    assert got.dtype == np.float32 and (got[0] == 0).all() and np.isfinite(got).all()

@@ -107,6 +107,12 @@ def lrp(
     """
     who = "lrp"
     x = as_batch(who, model, x)
+    if x.dtype == numpy.float16:  # 1e-9 is 0 there: a unit whose output is 0 gives 0/0
+        raise ValueError(
+            f"{who}: the model computes in float16, where the rules' stabilizer (1e-9) is 0 "
+            "and a unit whose output is 0 makes the relevances NaN; convert it with "
+            "model.float() (or .double())"
+        )
     batch_size = check_positive_int(who, "batch_size", batch_size)
     if (
         isinstance(epsilon, bool)
