@@ -196,3 +196,49 @@ def test_bmm_refuses_what_pytorch_refuses():
             torch.bmm(t_in, t_mat2)
         with pytest.raises(error, match=match):
             cr.bmm(c_in, c_mat2)
+
+
+@pytest.mark.parametrize("name", ["softmax", "log_softmax"])
+@pytest.mark.parametrize("dim", [0, 1, 2, -1])
+def test_softmax_of_a_hybrid_tensor_is_pytorchs(name, dim):
+    # was: NotImplementedError for every hybrid tensor; along a sparse axis each dense position
+    # is its own group, along a dense axis each entry's values are a dense softmax
+    idx, vals = IDX[:2], np.stack([VALS, VALS[::-1] * 2], 1)
+    (cv, c), (tv, t) = (
+        (v, lib.sparse_coo_tensor(lib.tensor(idx), v, (2, 3, 2)))
+        for lib in (cr, torch)
+        for v in [lib.tensor(vals, requires_grad=True)]
+    )
+    # PyTorch's backward with a negative dim is wrong (docs/sparse.md): its oracle takes dim % 3
+    cout, tout = getattr(cr.sparse, name)(c, dim), getattr(torch.sparse, name)(t, dim % 3)
+    _same(cout, tout, 1e-13)  # log_softmax's x - max - log(sum): a few ulps of the max
+    w = np.linspace(-1, 2, 12).reshape(2, 3, 2)
+    (cout.to_dense() * cr.tensor(w)).sum().backward()
+    (tout.to_dense() * torch.tensor(w)).sum().backward()
+    np.testing.assert_allclose(cv.grad.numpy(), tv.grad.numpy(), rtol=1e-12, atol=1e-15)
+    fn = getattr(cr.sparse, name)
+    assert cr.gradcheck(
+        lambda v: fn(cr.sparse_coo_tensor(cr.tensor(idx), v, (2, 3, 2)), dim).to_dense(),
+        [cr.tensor(vals, requires_grad=True)],
+    )
+
+
+@pytest.mark.parametrize("values", [[1, 2, 3, 4, 5], [True, False, True, True, False]])
+def test_softmax_of_integer_values_is_refused_by_name(values):
+    # was: "index_add: source must have input's dtype int64" or NumPy's boolean subtract error
+    for dtype in (None, "int64"):
+        with pytest.raises(NotImplementedError):
+            torch.sparse.softmax(
+                _coo(torch, IDX[:2], values, (2, 3)), 1, dtype=dtype and torch.int64
+            )
+        with pytest.raises(TypeError, match="values must be floating point.*pass dtype="):
+            cr.sparse.log_softmax(_coo(cr, IDX[:2], values, (2, 3)), 1, dtype=dtype)
+    got = cr.sparse.softmax(_coo(cr, IDX[:2], values, (2, 3)), 1, dtype="float64")
+    _same(got, torch.sparse.softmax(_coo(torch, IDX[:2], values, (2, 3)), 1, dtype=torch.float64))
+
+
+@pytest.mark.parametrize("shape", [(0, 3), (2, 0), (2, 0, 3)])
+def test_to_sparse_of_an_empty_tensor_with_dense_axes(shape):
+    # was: NumPy's "cannot reshape array of size 0 into shape (0,newaxis)"
+    for sparse_dim in range(1, len(shape)):
+        _same(cr.zeros(*shape).to_sparse(sparse_dim), torch.zeros(*shape).to_sparse(sparse_dim))

@@ -16,6 +16,8 @@ from ..ops.products import _scaled_sum
 from ..ops.reduce import sum as _dense_sum
 from ..ops.select import index_add
 from ..ops.shape import _one_axis, getitem, normalize_axis, unsqueeze
+from ..ops.softmax import log_softmax as _dense_log_softmax
+from ..ops.softmax import softmax as _dense_softmax
 from ..ops.torch_names import concatenate
 from .compressed import SparseCompressedTensor, sparse_csc, sparse_csr, to_compressed
 from .tensor import SparseTensor, _describe
@@ -102,7 +104,8 @@ def to_sparse(self, sparse_dim=None, *, layout=None) -> SparseTensor:
         raise ValueError(f"to_sparse: sparse_dim must be within [1, {self.ndim}] for a tensor "
                          f"of shape {tuple(self.shape)}, got {sparse_dim!r}")
     xp = get_array_module(self._data)
-    data = self._data.reshape(self.shape[:sd] + (-1,)) if sd < self.ndim else self._data[..., None]
+    rest = int(xp.prod(self.shape[sd:], dtype=xp.int64))  # not -1: a size-0 tensor has no -1
+    data = self._data.reshape(tuple(self.shape[:sd]) + (rest,))
     where = xp.nonzero(xp.any(data != 0, axis=-1))
     idx = xp.stack(where).astype(xp.int64) if where else xp.zeros((sd, 0), xp.int64)
     vals = getitem(self, tuple(Tensor(w) for w in where))
@@ -249,32 +252,39 @@ def sum(input, dim=None, dtype=None):  # noqa: A001,A002 - PyTorch's names
 
 def softmax(input, dim: int, dtype=None) -> SparseTensor:  # noqa: A002 - PyTorch's name
     """PyTorch's ``torch.sparse.softmax``: the softmax along ``dim`` over the stored entries
-    only (a missing entry counts as minus infinity, so it stays missing). No hybrid axes."""
+    only (a missing entry counts as minus infinity, so it stays missing); along a dense axis of
+    a hybrid tensor, each entry's values' softmax."""
     s, shifted, total = _exp_sums("sparse.softmax", input, dim, dtype)
-    return SparseTensor(s._idx, shifted.exp() / total, s.shape, coalesced=True)
+    vals = _dense_softmax(s._vals, total) if shifted is None else shifted.exp() / total
+    return SparseTensor(s._idx, vals, s.shape, coalesced=True)
 
 
 def log_softmax(input, dim: int, dtype=None) -> SparseTensor:  # noqa: A002 - PyTorch's name
     """PyTorch's ``torch.sparse.log_softmax``: ``log(softmax)`` over the stored entries, as
     ``x - max - log(sum(exp(x - max)))`` per group."""
     s, shifted, total = _exp_sums("sparse.log_softmax", input, dim, dtype)
-    return SparseTensor(s._idx, shifted - total.log(), s.shape, coalesced=True)
+    vals = _dense_log_softmax(s._vals, total) if shifted is None else shifted - total.log()
+    return SparseTensor(s._idx, vals, s.shape, coalesced=True)
 
 
 def _exp_sums(who, input, dim, dtype):  # noqa: A002
     """The coalesced input, its values less their group's maximum (a constant shift, which a
     softmax does not see), and each entry's group sum of their exponentials. A group is the
-    entries that share their positions along the axes other than ``dim``."""
+    entries that share their positions along the sparse axes other than ``dim`` (a hybrid
+    tensor's dense positions each apart). Along a dense axis: (s, None, that axis of values)."""
     if not isinstance(input, SparseTensor):
         raise TypeError(f"{who}: input must be a sparse COO tensor, got {_describe(input)}")
-    if input.dense_dim() != 0:
-        raise NotImplementedError(f"{who}: hybrid sparse tensors are not supported")
     s = input.coalesce()
     if dtype is not None:
         s = s.to(dtype)
+    if s._vals.dtype.kind not in "fc":  # was: index_add's or NumPy's error from deep inside
+        raise TypeError(f"{who}: the values must be floating point, got dtype {s.dtype} (as "
+                        "PyTorch's: pass dtype=, e.g. chainrule.float32)")
     d = _one_axis(who, dim, s.ndim)  # out of range: refused (was taken modulo ndim)
+    if d >= s.sparse_dim():  # was refused for every hybrid tensor
+        return s, None, d - s.sparse_dim() + 1
     xp = get_array_module(s._idx)
-    others = [k for k in range(s.ndim) if k != d]
+    others = [k for k in range(s.sparse_dim()) if k != d]
     if others:
         _, group = xp.unique(xp.ravel_multi_index(tuple(s._idx[others]),
                                                   tuple(s.shape[k] for k in others)),
@@ -283,11 +293,11 @@ def _exp_sums(who, input, dim, dtype):  # noqa: A002
     else:
         group = xp.zeros(s._nnz(), xp.int64)
     n = int(group.max()) + 1 if group.size else 0
-    peak = xp.full(n, -xp.inf, dtype=s._vals._data.dtype)
+    peak = xp.full((n, *s._vals.shape[1:]), -xp.inf, dtype=s._vals._data.dtype)
     xp.maximum.at(peak, group, s._vals._data)
     g = Tensor(group.astype(xp.int64))
     shifted = s._vals - Tensor(peak[group])
-    total = index_add(shifted.new_zeros((n,)), 0, g, shifted.exp())
+    total = index_add(shifted.new_zeros(peak.shape), 0, g, shifted.exp())
     return s, shifted, getitem(total, g)
 
 
