@@ -13,12 +13,12 @@ from chainrule.train import CSVLogger, ModelCheckpoint, Trainer
 from .conftest import make_blobs, make_mlp
 
 
-def _setup(seed=0, callbacks=()):
+def _setup(seed=0, callbacks=(), **options):
     """Everything a script builds before fit: model (with a noise layer), Adam, a step schedule."""
     model = make_mlp(seed=seed, noise=0.3)
     opt = optim.Adam(model.parameters(), lr=0.02)
     return Trainer(model, cr.ops.cross_entropy, opt, metrics=["accuracy"], callbacks=callbacks,
-                   scheduler=optim.StepLR(opt, step_size=1, gamma=0.7))
+                   scheduler=optim.StepLR(opt, step_size=1, gamma=0.7), **options)
 
 
 def _assert_same_run(a, b):
@@ -59,23 +59,30 @@ def test_resume_from_a_checkpoint_folder_is_bit_for_bit(tmp_path, data):
     _assert_same_run(full, resumed)
 
 
-def test_resume_from_a_file_with_a_dataloader(tmp_path, data):
+# 12 batches an epoch: accumulating 5 ends each epoch with a group of 2 (stepped, not carried over)
+@pytest.mark.parametrize("options", [{}, {"accumulate_grad_batches": 5, "clip_grad_norm": 0.5}])
+def test_resume_from_a_file_with_a_dataloader(tmp_path, data, options):
     (x, y), _ = data
 
     def loader():
         return DataLoader(ArrayDataset(x, y), 10, shuffle=True, rng=7)
 
-    full = _setup()
+    full = _setup(**options)
     full.fit(loader(), epochs=3, verbose=0)
 
-    first = _setup()
+    first = _setup(**options)
     first.fit(loader(), epochs=1, verbose=0)
     path = first.save_checkpoint(tmp_path / "state.safetensors", config={"name": "mlp"})
     first.fit(loader(), epochs=2, verbose=0)  # the file is a snapshot: later training leaves it
 
-    resumed = _setup(seed=3)
+    resumed = _setup(seed=3, **options)
     resumed.fit(loader(), epochs=3, verbose=0, resume_from=path)
     _assert_same_run(full, resumed)
+    if options:  # another accumulation or clipping is another run: refused, nothing restored
+        other = _setup(seed=3, accumulate_grad_batches=4, clip_grad_value=0.5)
+        with pytest.raises(ValueError, match="accumulate_grad_batches: the checkpoint's run had "
+                           "5, this one has 4\n  gradient clipping: .*'norm 0.5'.*'value 0.5'"):
+            other.fit(loader(), epochs=3, verbose=0, resume_from=path)
 
 
 def test_resume_past_the_last_epoch_trains_nothing(tmp_path, data):

@@ -132,8 +132,9 @@ class LearningRateScheduler(Callback):
     Args:
         scheduler: the scheduler, or a schedule function.
         monitor: the log passed to ``ReduceLROnPlateau.step``.
-        interval: "epoch" (after every epoch) or "batch" (after every training step, for
-            schedules laid out over the steps, such as ``OneCycleLR``; not ``ReduceLROnPlateau``).
+        interval: "epoch" (after every epoch) or "batch" (after every optimizer step, for
+            schedules laid out over the steps, such as ``OneCycleLR``; not ``ReduceLROnPlateau``;
+            with ``accumulate_grad_batches=k``, once per k batches and after an epoch's last).
     """
 
     order = -10
@@ -169,7 +170,10 @@ class LearningRateScheduler(Callback):
             logs["learning_rate"] = float(self.trainer.optimizer.param_groups[0]["lr"])
 
     def on_batch_end(self, batch, logs=None):
-        if self.interval == "batch":
+        # "batch" counts optimizer steps: none after a batch whose gradients are being summed
+        # (Trainer(accumulate_grad_batches=k) steps once per k batches)
+        options = getattr(self.trainer, "grad_options", None)
+        if self.interval == "batch" and not getattr(options, "deferred", False):
             self.scheduler.step()
 
     def on_epoch_end(self, epoch, logs=None):

@@ -21,7 +21,8 @@ __all__ = ["LazySignature", "check_epoch_closed", "check_epochs", "check_same_ru
 
 _WHAT = {"samples": "training samples", "batch_size": "batch size", "steps": "steps per epoch",
          "shuffle": "shuffle", "drop_last": "drop_last", "data": "training data (digest)",
-         "layers": "the model's layers (a digest of their names and classes)"}
+         "layers": "the model's layers (a digest of their names and classes)",
+         "accumulate_grad_batches": "accumulate_grad_batches", "clipping": "gradient clipping"}
 
 
 def _digest(dataset) -> str | None:
@@ -47,10 +48,10 @@ def _layers(model) -> str | None:
     return h.hexdigest()
 
 
-def data_signature(loader, model=None) -> dict:
+def data_signature(loader, model=None, options: dict | None = None) -> dict:
     """How ``loader`` feeds an epoch: sample count, batching, shuffling and a digest of its data
-    (for arrays in memory), and a digest of ``model``'s layers. Entries that do not apply are
-    None."""
+    (for arrays in memory), a digest of ``model``'s layers, and the Trainer's gradient
+    ``options`` (``GradOptions.signature``). Entries that do not apply are None."""
     dataset = getattr(loader, "dataset", None)
     try:
         samples = len(dataset)
@@ -59,15 +60,16 @@ def data_signature(loader, model=None) -> dict:
     return {"samples": samples, "batch_size": getattr(loader, "batch_size", None),
             "steps": batch_count(loader), "shuffle": getattr(loader, "shuffle", None),
             "drop_last": getattr(loader, "drop_last", None), "data": _digest(dataset),
-            "layers": _layers(model)}
+            "layers": _layers(model), "accumulate_grad_batches": None, "clipping": None,
+            **(options or {})}
 
 
 class LazySignature:
-    """``data_signature(loader, model)``, computed on first use and kept: only a run that saves
-    or resumes a checkpoint pays for the digest (one pass over the data's bytes)."""
+    """``data_signature(loader, model, options)``, computed on first use and kept: only a run
+    that saves or resumes a checkpoint pays for the digest (one pass over the data's bytes)."""
 
-    def __init__(self, loader, model):
-        self._args, self._value = (loader, model), None
+    def __init__(self, loader, model, options: dict | None = None):
+        self._args, self._value = (loader, model, options), None
 
     def __call__(self) -> dict:
         if self._value is None:

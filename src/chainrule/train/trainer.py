@@ -11,7 +11,7 @@ from pathlib import Path
 from ..autograd import Tensor, no_grad
 from ..backend import asnumpy, numpy, to_device, validate_device
 from ..backend.random import default_generator
-from ..data import ArrayDataset, DataLoader, Dataset, IterableDataset, as_generator
+from ..data import DataLoader, Dataset
 from ..io import load_training_state, save_training_state
 from ..nn import Module
 from ..nn import fuse as nn_fuse
@@ -32,6 +32,8 @@ from ._checks import (
     resolve_loss,
     split_validation,
 )
+from ._grad_options import GradOptions
+from ._loading import make_loader
 from .callbacks import LAST_STATE, Callback, CallbackList, LearningRateScheduler, TerminateOnNaN
 from .history import History
 from .metrics import MeanTracker, as_log, metric_list
@@ -76,6 +78,14 @@ class Trainer:
             ``chainrule.robust.AdversarialTraining``); its ``rng``, if any, is checkpointed.
             If it has a ``penalty(model, clean_inputs, target)`` method, the scalar Tensor that
             returns (None: nothing) is added to the training loss (GradAlign).
+        clip_grad_norm, clip_grad_value: None, or clip the gradients of the optimizer's
+            parameters before every step to this total L2 norm (``nn.utils.clip_grad_norm_``;
+            Lightning's ``gradient_clip_val``, Keras' ``global_clipnorm``) or this magnitude per
+            entry (``clip_grad_value_``); one of the two. Non-finite gradients then stop the run
+            as diverged, with no step, under ``fit(terminate_on_nan=True)``.
+        accumulate_grad_batches: k >= 1; each batch's loss is scaled by 1/k and the optimizer
+            steps once per k batches (an epoch's last, shorter group too, scaled by 1/k as
+            Lightning's); the logged loss is the batch's own (docs/training.md).
 
     Batches are tuples ``(*inputs, target)``; float inputs are cast to the model's float dtype.
 
@@ -90,7 +100,8 @@ class Trainer:
     """
 
     def __init__(self, model, loss, optimizer, *, metrics=(), callbacks=(), scheduler=None,
-                 device: str = "cpu", fuse: bool = True, perturb=None):
+                 device: str = "cpu", fuse: bool = True, perturb=None, clip_grad_norm=None,
+                 clip_grad_value=None, accumulate_grad_batches: int = 1):
         if not isinstance(model, Module):
             raise TypeError(
                 f"Trainer: model must be a chainrule nn.Module, got {type(model).__name__}"
@@ -101,6 +112,10 @@ class Trainer:
                 raise TypeError(
                     f"Trainer: callbacks[{i}] must be a Callback, got {type(c).__name__}"
                 )
+        self.grad_options = GradOptions(
+            clip_grad_norm, clip_grad_value, accumulate_grad_batches,
+            overridden=type(self).__name__ if type(self).train_step is not Trainer.train_step
+            else None)
         if not isinstance(fuse, bool):
             raise TypeError(f"Trainer: fuse must be True or False, got {fuse!r}")
         if fuse:  # in place, the same Parameters: visible in repr(model) (nn.fuse)
@@ -184,7 +199,8 @@ class Trainer:
         if steps == 0:
             raise ValueError(NO_BATCHES)
         own_data_stream(loader, self.model)
-        self._data_signature = LazySignature(loader, self.model)  # saved, checked on resume
+        # saved, checked on resume
+        self._data_signature = LazySignature(loader, self.model, self.grad_options.signature())
         val_loader = None if validation_data is None else self._loader(
             "fit", validation_data, batch_size, False, None)
         if val_loader is not None and batch_count(val_loader) == 0:
@@ -212,7 +228,7 @@ class Trainer:
                 callbacks.on_epoch_begin(epoch)
                 self.model.train()
                 tracker, step = MeanTracker(), -1
-                for step, batch in enumerate(loader):
+                for step, batch in self.grad_options.batches(loader, steps, callbacks):
                     callbacks.on_batch_begin(step)
                     batch = self._to_tensors(batch)
                     results = self.train_step(batch)
@@ -259,9 +275,7 @@ class Trainer:
         loss = self.loss(output, target)
         if penalty is not None:
             loss = loss + penalty
-        self.optimizer.zero_grad()
-        loss.backward()
-        self.optimizer.step()
+        self.grad_options.backward_step(self, loss)  # zero_grad, backward, (clip,) step
         return {"loss": loss.item(), **self.compute_metrics(target, output)}
 
     def eval_step(self, batch) -> dict:
@@ -385,28 +399,7 @@ class Trainer:
                              "pass one, e.g. 'cross_entropy'")
 
     def _loader(self, who: str, data, batch_size, shuffle: bool, rng) -> DataLoader:
-        if isinstance(data, DataLoader):
-            if rng is not None:
-                raise ValueError(f"{who}: rng applies to arrays or a Dataset; a DataLoader "
-                                 "shuffles with its own rng")
-            return data
-        if isinstance(data, IterableDataset):  # read in its own order: shuffle does not apply
-            if batch_size is None:
-                raise ValueError(f"{who}: batch_size=None (one batch of all samples) needs a "
-                                 "Dataset with a length; give an IterableDataset a batch_size")
-            return DataLoader(data, batch_size)
-        if isinstance(data, (tuple, list)):
-            data = ArrayDataset(*[asnumpy(a._data) if isinstance(a, Tensor) else a for a in data])
-        elif isinstance(data, Tensor):
-            data = ArrayDataset(asnumpy(data._data))
-        elif not isinstance(data, Dataset):
-            if not hasattr(data, "shape"):
-                raise TypeError(f"{who}: expected a DataLoader, a Dataset, an array or a tuple of "
-                                f"arrays, got {type(data).__name__}")
-            data = ArrayDataset(data)
-        if batch_size is None:
-            batch_size = max(len(data), 1)
-        return DataLoader(data, batch_size, shuffle, rng=as_generator(rng) if shuffle else None)
+        return make_loader(who, data, batch_size, shuffle, rng)
 
     def _to_tensors(self, batch) -> tuple:
         """A batch of arrays as Tensors on the trainer's device, floats in the model's dtype."""

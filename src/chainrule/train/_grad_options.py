@@ -1,0 +1,187 @@
+"""The Trainer's gradient options: clipping (by global norm or by value) and accumulation.
+
+``GradOptions`` is what the default ``Trainer.train_step`` calls instead of ``zero_grad();
+backward(); step()``. With ``accumulate_grad_batches=k`` each batch's loss is scaled by 1/k before
+its backward pass, the gradients of k batches add up, and the optimizer steps once per k batches
+(the gradients are zeroed at the start of each group). An epoch whose batch count is not a
+multiple of k ends with a shorter group that still steps, as Lightning's does, with the same 1/k
+scaling (its gradient is the sum of its r < k batches' gradients over k); groups never span two
+epochs, so a checkpoint (taken at an epoch's end) never holds a half-summed gradient. The
+clipping applies to the parameters of the optimizer's groups, after the group's last backward
+pass and just before the step: ``nn.utils.clip_grad_norm_`` (the norm of all those gradients
+together, PyTorch's ``clip_grad_norm_``, Lightning's ``gradient_clip_val`` with
+``gradient_clip_algorithm="norm"``, Keras' ``global_clipnorm``) or ``nn.utils.clip_grad_value_``.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+
+from ..autograd import Tensor
+from ..backend import get_array_module
+from ..nn.utils.clip_grad import clip_grad_norm_, clip_grad_value_
+
+__all__ = ["GradOptions"]
+
+
+def _bound(name: str, value):
+    """None, or a finite number > 0 (0 would zero every gradient: a run that never learns)."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(
+            f"Trainer: {name} must be None or a number > 0, got {type(value).__name__} {value!r}"
+        )
+    if not (value > 0 and math.isfinite(value)):
+        raise ValueError(
+            f"Trainer: {name} must be None (no clipping) or a finite number > 0, got {value!r}"
+        )
+    return float(value)
+
+
+class GradOptions:
+    """Clip and accumulate the gradients of ``Trainer.train_step`` (see the module's docstring).
+
+    Args:
+        clip_grad_norm: None, or the largest total (L2) norm of the gradients at a step.
+        clip_grad_value: None, or the largest magnitude of a gradient entry at a step.
+        accumulate_grad_batches: the number k of batches whose gradients make one step (1: none).
+        overridden: the trainer's class overrides ``train_step``, which would not apply them.
+    """
+
+    def __init__(
+        self,
+        clip_grad_norm=None,
+        clip_grad_value=None,
+        accumulate_grad_batches=1,
+        *,
+        overridden: str | None = None,
+    ):
+        self.clip_norm = _bound("clip_grad_norm", clip_grad_norm)
+        self.clip_value = _bound("clip_grad_value", clip_grad_value)
+        k = accumulate_grad_batches
+        if isinstance(k, bool) or not isinstance(k, numbers.Integral) or k < 1:
+            raise ValueError(
+                f"Trainer: accumulate_grad_batches must be an int >= 1 (the batches "
+                f"per optimizer step; 1: no accumulation), got {k!r}"
+            )
+        if self.clip_norm is not None and self.clip_value is not None:
+            raise ValueError(
+                f"Trainer: pass clip_grad_norm or clip_grad_value, not both (got "
+                f"{clip_grad_norm!r} and {clip_grad_value!r}); as Keras and "
+                "Lightning, one kind of clipping per run"
+            )
+        self.accumulate = int(k)
+        if overridden and self.active:
+            raise ValueError(
+                f"Trainer: {overridden} overrides train_step, which does not apply "
+                f"{self._names()}: they belong to the default train_step. Clip in your "
+                "train_step (nn.utils.clip_grad_norm_ between backward and step) instead"
+            )
+        self.pending = 0  # batches whose gradients are summed but not yet stepped
+        self.deferred = False  # the last train_step left its gradients for a later step
+        self.closes = False  # the current batch ends its epoch: its group steps, however short
+        self.batch, self.guard = 0, None  # batch index in the epoch, the fit's TerminateOnNaN
+
+    @property
+    def active(self) -> bool:
+        return self.clip_norm is not None or self.clip_value is not None or self.accumulate > 1
+
+    def _names(self) -> str:
+        names = [
+            f"clip_grad_norm={self.clip_norm!r}" if self.clip_norm is not None else "",
+            f"clip_grad_value={self.clip_value!r}" if self.clip_value is not None else "",
+            f"accumulate_grad_batches={self.accumulate}" if self.accumulate > 1 else "",
+        ]
+        return " and ".join(n for n in names if n)
+
+    def signature(self) -> dict:
+        """What a checkpoint records of them: a resume with other options is another run."""
+        clip = (
+            ("norm", self.clip_norm)
+            if self.clip_norm is not None
+            else (("value", self.clip_value) if self.clip_value is not None else ("none", 0.0))
+        )
+        return {"accumulate_grad_batches": self.accumulate, "clipping": f"{clip[0]} {clip[1]!r}"}
+
+    def batches(self, loader, steps: int | None, callbacks):
+        """``enumerate(loader)`` for one epoch of ``fit``, telling ``backward_step`` which batch
+        ends the epoch (with a stream of unknown length and k > 1, by reading one batch ahead)."""
+        from .callbacks import TerminateOnNaN
+
+        self.pending, self.deferred, self.closes = 0, False, False
+        self.guard = next(
+            (
+                c
+                for c in getattr(callbacks, "callbacks", callbacks)
+                if isinstance(c, TerminateOnNaN)
+            ),
+            None,
+        )
+        if steps is not None or self.accumulate == 1:
+            for step, batch in enumerate(loader):
+                self.batch, self.closes = step, steps is not None and step + 1 >= steps
+                yield step, batch
+        else:
+            iterator, done = iter(loader), object()
+            ahead, step = next(iterator, done), 0
+            while ahead is not done:
+                batch, ahead = ahead, next(iterator, done)
+                self.batch, self.closes = step, ahead is done
+                yield step, batch
+                step += 1
+        self.closes = False
+
+    def backward_step(self, trainer, loss) -> None:
+        """``loss.backward()`` and, at the end of a group, clip and step ``trainer.optimizer``."""
+        optimizer = trainer.optimizer
+        if self.pending == 0:
+            optimizer.zero_grad()
+        (loss if self.accumulate == 1 else loss / self.accumulate).backward()
+        self.pending += 1
+        self.deferred = self.pending < self.accumulate and not self.closes
+        if self.deferred:
+            return
+        self.pending = 0
+        if not self._clip(trainer, loss):
+            self.deferred = True  # no step: the run stops as diverged
+            return
+        optimizer.step()
+
+    def _clip(self, trainer, loss) -> bool:
+        """Clip the gradients; False when they are not finite and the run's ``TerminateOnNaN``
+        stops it (then nothing is stepped): clipping would hide an inf (value) or make every
+        gradient NaN or 0 (norm). Without one (``terminate_on_nan=False``) they are clipped and
+        stepped as PyTorch's functions would."""
+        if self.clip_norm is None and self.clip_value is None:
+            return True
+        groups = getattr(trainer.optimizer, "param_groups", None)  # a composite one: the model's
+        params = (
+            [p for group in groups for p in group["params"]]
+            if isinstance(groups, list)
+            else list(trainer.model.parameters())
+        )
+        if self.guard is not None:
+            bad = 0
+            for p in params:
+                if isinstance(p.grad, Tensor) and p.grad._data.size:  # sparse: clip refuses
+                    g = p.grad._data
+                    bad += int(g.size - get_array_module(g).isfinite(g).sum())
+            if bad:
+                if not math.isfinite(loss.item()):
+                    return False  # TerminateOnNaN reports the loss itself
+                self.guard._diverge(
+                    f"{bad} gradient value(s) are not finite before clipping", self.batch
+                )
+                return False
+        if self.clip_norm is not None:
+            total = float(clip_grad_norm_(params, self.clip_norm))
+            if self.guard is not None and not math.isfinite(total):  # finite values, inf norm
+                self.guard._diverge(
+                    f"the gradients' total norm is {total} (it overflowed)", self.batch
+                )
+                return False
+        else:
+            clip_grad_value_(params, self.clip_value)
+        return True
