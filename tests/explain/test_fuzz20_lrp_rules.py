@@ -413,3 +413,45 @@ def test_a_float16_model_is_refused_not_explained_with_nan():
         lrp(nn.Sequential(nn.MaxPool1d(2), nn.Flatten()), np.ones((1, 2, 4), np.float16), 0)
     got = lrp(model.to(dtype="float32"), x, 0, rules="gamma")
     assert got.dtype == np.float32 and (got[0] == 0).all() and np.isfinite(got).all()
+
+
+class _BatchNormNet(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.c, self.b = torch.nn.Conv2d(2, 3, 3), torch.nn.BatchNorm2d(3)
+        self.r, self.l = torch.nn.ReLU(), torch.nn.Linear(27, 2)
+
+    def forward(self, x):
+        return self.l(self.r(self.b(self.c(x))).reshape(len(x), -1))
+
+
+def test_identity_rule_at_batch_norm_matches_captum():
+    rng = np.random.default_rng(10)
+    ours = nn.Sequential(
+        nn.Conv2d(2, 3, 3, rng=rng),
+        nn.BatchNorm2d(3),
+        nn.ReLU(),
+        nn.Flatten(),
+        nn.Linear(27, 2, rng=rng),
+    ).to(dtype="float64")
+    state = {
+        k: rng.uniform(0.5, 1.5, v.shape)
+        if k.startswith("1.") and "batches" not in k
+        else v.numpy()
+        for k, v in ours.state_dict().items()
+    }
+    ours.load_state_dict({k: cr.tensor(v) for k, v in state.items()})
+    theirs = _BatchNormNet().double().eval()
+    names = {"0": "c", "1": "b", "4": "l"}
+    theirs.load_state_dict(
+        {
+            f"{names[k.split('.')[0]]}.{k.split('.', 1)[1]}": torch.tensor(v)
+            for k, v in state.items()
+        }
+    )
+    x, target = rng.standard_normal((3, 2, 5, 5)), rng.integers(0, 2, 3)
+    theirs.b.rule = C.IdentityRule()
+    want = captum_attr.LRP(theirs).attribute(torch.tensor(x), target=torch.tensor(target))
+    got = lrp(ours, x, target, rules={"1": "identity"})
+    want = want.detach().numpy()
+    np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-12 * np.abs(want).max())

@@ -253,8 +253,10 @@ def _neg(v):
 
 
 class GammaRule(_Weighted):
-    """LRP-gamma: positive weights (and bias) boosted, ``w + gamma w^+``; gamma >= 0.
-    ``bias=False`` leaves the bias out of the denominators (Captum's ``set_bias_to_zero``)."""
+    """LRP-gamma: positive weights (and bias) boosted, ``w + gamma w^+``; gamma >= 0. Made for
+    inputs >= 0 (after a ReLU): on signed inputs it is ``a (w + gamma w^+)`` as Captum's, which
+    favours no sign. ``bias=False`` leaves the bias out of the denominators (Captum's
+    ``set_bias_to_zero``)."""
 
     def __init__(self, gamma: float = 0.25, *, bias: bool = True):
         self.gamma = _number("GammaRule", "gamma", gamma, 0.0)
