@@ -21,15 +21,6 @@ def test_explain_digits(tmp_path, capsys, load_script):
         example.main(["--epochs", "0"])
 
 
-def test_explain_rules(capsys, load_script):
-    example = load_script("examples/explain_rules.py")
-    res = example.main(["--datasets", "monk1", "--sensitivity-epochs", "40"])
-    m = res["monk1"]["metrics"]
-    assert m["fidelity_test"] == 1.0 and m["rules_test_accuracy"] == 1.0
-    assert "IF a5 = 1 THEN 1" in capsys.readouterr().out
-    assert all(abs(r.change) >= 0.1 for r in res["sensitivity"])
-
-
 def test_explain_pruning_curves(tmp_path, load_script):
     import json
 

@@ -57,9 +57,29 @@ def _recovers_the_concept(problem, data, result):
     assert result.report()["rule_text"][-1].startswith("ELSE")
 
 
-def test_neurorule_recovers_monk1_and_its_rules_read_as_the_concept():
-    data = monk(1, test_share=0.5, rng=0)
-    result = neurorule(data, max_accuracy_drop=0.0, seed=0)
+def test_neurorule_recovers_monk1_and_its_rules_read_as_the_concept(capsys, load_script,
+                                                                     monkeypatch):
+    """examples/explain_rules.py on monk1 (its printout, metrics and sensitivity rules), and the
+    NeuroRule run it made (caught on its way out) recovers the concept: one training serves
+    both (these were two tests, the example's in test_examples_explain.py)."""
+    runs = []
+
+    def neurorule_seen(data, **options):
+        runs.append((data, options, neurorule(data, **options)))
+        return runs[-1][2]
+
+    monkeypatch.setattr(explain, "neurorule", neurorule_seen)
+    res = load_script("examples/explain_rules.py").main(["--datasets", "monk1",
+                                                         "--sensitivity-epochs", "40"])
+    m = res["monk1"]["metrics"]
+    assert m["fidelity_test"] == 1.0 and m["rules_test_accuracy"] == 1.0
+    assert "IF a5 = 1 THEN 1" in capsys.readouterr().out
+    assert all(abs(r.change) >= 0.1 for r in res["sensitivity"])
+    [(data, options, result)] = runs  # neurorule(monk(1, test_share=0.5, rng=0), ...)
+    expected = monk(1, test_share=0.5, rng=0)
+    for name in ("x_train", "y_train", "x_test", "y_test"):
+        np.testing.assert_array_equal(getattr(data, name), getattr(expected, name))
+    assert options == {"max_accuracy_drop": 0.0, "seed": 0}
     _recovers_the_concept(1, data, result)
     text = str(result.rules)
     assert "IF a5 = 1 THEN 1" in text
