@@ -365,7 +365,7 @@ def test_gamma_and_z_plus_follow_the_convolution_s_options(options):
         np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-12 * np.abs(want).max())
 
 
-def test_rules_reach_fused_and_pruned_layers_by_their_names():
+def test_rules_reach_fused_and_pruned_layers_by_name_and_module():
     """``nn.fuse`` merges Linear + ReLU into one layer (lrp unfuses it for the pass) and a pruned
     layer computes its weight from a mask: the rule sees the same layer and the masked weight."""
 
@@ -378,6 +378,8 @@ def test_rules_reach_fused_and_pruned_layers_by_their_names():
     plain, fused = mlp(), nn.fuse(mlp())
     np.testing.assert_array_equal(lrp(fused, x, 1, rules=rules), lrp(plain, x, 1, rules=rules))
     assert type(fused[0]).__name__ == "LinearReLU"  # fused again after the pass
+    by_module = {fused[0]: "gamma", fused[2]: AlphaBetaRule(2, 1)}  # unfuse swaps fused[0]
+    np.testing.assert_array_equal(lrp(fused, x, 1, rules=by_module), lrp(plain, x, 1, rules=rules))
     pruned, copied = mlp(), mlp()
     explain.prune_magnitude(pruned, 0.5)
     with cr.no_grad():

@@ -31,7 +31,7 @@ from ._common import (
     resolve_targets,
     scores_of,
 )
-from .lrp_assign import assign
+from .lrp_assign import assign, by_name
 from .lrp_rules import PASSED, RESHAPING, RULED, EpsilonRule, _through
 
 __all__ = ["lrp"]
@@ -39,6 +39,7 @@ __all__ = ["lrp"]
 
 @contextlib.contextmanager
 def _rules(model, eps, rules):
+    rules = by_name(model, rules)  # the modules a mapping names, before unfuse replaces them
     fused = any(isinstance(m, FUSED_LAYERS) for m in model.modules())
     if fused:  # a fused Linear + ReLU hides its ReLU layer: unfuse for the block
         unfuse(model)

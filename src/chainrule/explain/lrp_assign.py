@@ -29,7 +29,7 @@ from .lrp_rules import (
     ZeroRule,
 )
 
-__all__ = ["RULE_NAMES", "assign", "composite_rules"]
+__all__ = ["RULE_NAMES", "assign", "by_name", "composite_rules"]
 
 RULE_NAMES = (
     "zero",
@@ -105,6 +105,26 @@ def _targets(model, key, leaves):
         return 10**6, [key], True
     prefix = f"{key}." if key else ""
     return 1 + key.count(".") + bool(key), [n for n in leaves if n.startswith(prefix)], False
+
+
+def by_name(model, rules):
+    """``rules`` with each module key replaced by its dotted name: ``lrp`` calls it before
+    ``nn.unfuse`` swaps the fused layers (the names stay, the modules do not)."""
+    if not isinstance(rules, Mapping):
+        return rules
+    out = {}
+    for key, value in rules.items():
+        if isinstance(key, Module):
+            found = [n for n, m in model.named_modules() if m is key]
+            if not found:
+                raise ValueError(
+                    f"lrp: rules names a {type(key).__name__} module that is not part of the model"
+                )
+            key = found[0]
+        if key in out:
+            raise ValueError(f"lrp: layer {key!r} is given two rules, {out[key]!r} and {value!r}")
+        out[key] = value
+    return out
 
 
 def assign(model, rules, epsilon: float) -> dict:
