@@ -68,12 +68,18 @@ def test_the_sampled_layer_and_its_kl_pass_gradcheck(local):
 
 def test_local_reparameterization_has_the_moments_of_weight_sampling():
     x = cr.tensor(np.random.default_rng(5).standard_normal((2, 3)))
-    outs = {}
-    for local in (False, True):
-        layer = layer64(local_reparameterization=local)
-        layer.rng = np.random.default_rng(6)
-        with cr.no_grad():
-            outs[local] = np.stack([layer(x)._data for _ in range(20000)])
+    n, outs = 20000, {}
+    layer = layer64(local_reparameterization=False)
+    layer.rng = np.random.default_rng(6)
+    with cr.no_grad():  # one weight sample per call: n calls
+        outs[False] = np.stack([layer(x)._data for _ in range(n)])
+    layer = layer64(local_reparameterization=True)
+    layer.rng = np.random.default_rng(6)
+    with cr.no_grad():
+        # Local reparameterization draws its noise per example: n copies of x in one batch are
+        # n independent draws for each example, as n calls are; and each call draws afresh.
+        outs[True] = layer(cr.tensor(np.tile(x._data, (n, 1))))._data.reshape(outs[False].shape)
+        assert not np.allclose(layer(x)._data, layer(x)._data)
     assert np.allclose(outs[False].mean(0), outs[True].mean(0), atol=0.03)
     assert np.allclose(outs[False].std(0), outs[True].std(0), rtol=0.05)
 
