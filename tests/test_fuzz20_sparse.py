@@ -242,3 +242,25 @@ def test_to_sparse_of_an_empty_tensor_with_dense_axes(shape):
     # was: NumPy's "cannot reshape array of size 0 into shape (0,newaxis)"
     for sparse_dim in range(1, len(shape)):
         _same(cr.zeros(*shape).to_sparse(sparse_dim), torch.zeros(*shape).to_sparse(sparse_dim))
+
+
+def test_to_sparse_of_a_sparse_tensor_and_t_of_a_vector_are_pytorchs():
+    # was: s.to_sparse(1) of a sparse_dim-2 tensor returned it unchanged (sparse_dim 2), no
+    # layout=, and t() of a 1-D sparse tensor raised
+    c, t = _coo(cr, IDX[:2], VALS, (2, 3)), _coo(torch, IDX[:2], VALS, (2, 3))
+    assert c.to_sparse(2) is c and c.to_sparse() is c
+    with pytest.raises(RuntimeError):
+        t.to_sparse(1)
+    with pytest.raises(ValueError, match="sparse_dim 2 is not converted to sparse_dim 1"):
+        c.to_sparse(1)
+    for layout in ("sparse_csr", "sparse_csc"):
+        got, want = (
+            c.to_sparse(layout=getattr(cr, layout)),
+            t.to_sparse(layout=getattr(torch, layout)),
+        )
+        assert got.layout is getattr(cr, layout)
+        _same(got.to_dense(), want.to_dense())
+    with pytest.raises(ValueError, match="layout must be"):
+        c.to_sparse(layout=cr.strided)
+    vec = (IDX[:1], VALS, (2,))
+    _same(_coo(cr, *vec).t(), _coo(torch, *vec).t())

@@ -200,7 +200,18 @@ class SparseTensor:
         flat = Tensor(self._flat_positions().astype(xp.int64))
         return reshape(index_add(zeros, 0, flat, self._vals), self.shape)
 
-    def to_sparse(self, sparse_dim=None) -> SparseTensor:
+    def to_sparse(self, sparse_dim=None, *, layout=None):
+        """Itself; another ``sparse_dim`` is refused, as PyTorch's (was: ignored, so a tensor of
+        sparse_dim 2 came back for ``to_sparse(1)``); ``layout=`` CSR or CSC converts."""
+        if layout is not None and layout is not sparse_coo:
+            from .compressed import sparse_csc, sparse_csr, to_compressed
+            if layout is not sparse_csr and layout is not sparse_csc:
+                raise ValueError(f"to_sparse: layout must be chainrule.sparse_coo, sparse_csr or "
+                                 f"sparse_csc, got {layout!r}")
+            return to_compressed(self, layout)
+        if sparse_dim is not None and sparse_dim != self.sparse_dim():
+            raise ValueError(f"to_sparse: a sparse tensor of sparse_dim {self.sparse_dim()} is "
+                             f"not converted to sparse_dim {sparse_dim!r} (as PyTorch's)")
         return self
 
     def to(self, dtype) -> SparseTensor:
@@ -213,7 +224,9 @@ class SparseTensor:
         return self.to("float32")
 
     def t(self) -> SparseTensor:
-        """The transpose of a 2-D sparse matrix (its two index rows swapped)."""
+        """The transpose of a 2-D sparse matrix (its two index rows swapped); 1-D: itself."""
+        if self.ndim < 2:  # was refused; PyTorch's t() of a vector is the vector
+            return self
         if self.sparse_dim() != 2 or self.dense_dim() != 0:
             raise ValueError(f"SparseTensor.t: needs a 2-D sparse matrix, got shape {self.shape} "
                              f"with sparse_dim {self.sparse_dim()}")
