@@ -457,3 +457,25 @@ def test_identity_rule_at_batch_norm_matches_captum():
     got = lrp(ours, x, target, rules={"1": "identity"})
     want = want.detach().numpy()
     np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-12 * np.abs(want).max())
+
+
+def test_a_layer_with_a_parametrized_weight_is_one_layer():
+    """``parametrizations.weight_norm`` hangs its ``_WeightNorm`` below the Linear; lrp took that
+    module for a layer without a rule and refused the model (every rule, epsilon included)."""
+    from chainrule.nn.utils import parametrizations
+
+    rng = np.random.default_rng(11)
+    model = nn.Sequential(nn.Linear(5, 6, rng=rng), nn.ReLU(), nn.Linear(6, 3, rng=rng))
+    plain = nn.Sequential(nn.Linear(5, 6), nn.ReLU(), nn.Linear(6, 3))
+    parametrizations.weight_norm(model[0])
+    with cr.no_grad():
+        for i in (0, 2):
+            plain[i].weight.copy_(model[i].weight.detach())
+            plain[i].bias.copy_(model[i].bias.detach())
+    x = rng.standard_normal((3, 5)).astype(np.float32)
+    np.testing.assert_array_equal(lrp(model, x, 2), lrp(plain, x, 2))
+    np.testing.assert_array_equal(
+        lrp(model, x, 2, rules={model[0]: "gamma", "2": "zero"}),
+        lrp(plain, x, 2, rules={"0": "gamma", "2": "zero"}),
+    )
+    assert type(model[0].parametrizations.weight[0]).__name__ == "_WeightNorm"

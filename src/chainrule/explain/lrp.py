@@ -11,6 +11,8 @@ them. The attributions sum to the score less what the biases and epsilon absorb 
 
 Every leaf layer must be one of those, or one that only reshapes (``Flatten``, ``Unflatten``,
 ``Identity``: chainrule lets them through, where Captum asks for a rule); each layer is used once.
+A layer with a parametrized weight (``parametrizations.weight_norm``...) is one layer, whose rule
+sees the computed weight.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ from ._common import (
     resolve_targets,
     scores_of,
 )
-from .lrp_assign import assign, by_name
+from .lrp_assign import assign, by_name, model_layers
 from .lrp_rules import PASSED, RESHAPING, RULED, EpsilonRule, _through
 
 __all__ = ["lrp"]
@@ -47,9 +49,7 @@ def _rules(model, eps, rules):
     try:
         chosen = assign(model, rules, eps)
         default = EpsilonRule(eps)
-        for name, m in model.named_modules():
-            if next(iter(m.children()), None) is not None:
-                continue
+        for name, m in model_layers(model).items():
             if getattr(m, "inplace", False):
                 raise ValueError(
                     f"lrp: layer {name!r} ({type(m).__name__}(inplace=True)) "

@@ -29,7 +29,7 @@ from .lrp_rules import (
     ZeroRule,
 )
 
-__all__ = ["RULE_NAMES", "assign", "by_name", "composite_rules"]
+__all__ = ["RULE_NAMES", "assign", "by_name", "composite_rules", "model_layers"]
 
 RULE_NAMES = (
     "zero",
@@ -70,8 +70,19 @@ def _rule(value, epsilon: float, where: str) -> LRPRule:
     )
 
 
-def _leaves(model):
-    return {name: m for name, m in model.named_modules() if next(iter(m.children()), None) is None}
+def model_layers(model) -> dict:
+    """Name -> module of the model's layers: the modules without children, or whose only child
+    is ``parametrizations`` (a layer with a parametrized weight: ``weight_norm``...)."""
+    out, inside = {}, ()
+    for name, m in model.named_modules():
+        if inside and name.startswith(inside):
+            continue
+        kids = [k for k, _ in m.named_children()]
+        if not kids or kids == ["parametrizations"]:
+            out[name] = m
+            if kids:
+                inside += (f"{name}.parametrizations" if name else "parametrizations",)
+    return out
 
 
 def _targets(model, key, leaves):
@@ -141,7 +152,7 @@ def assign(model, rules, epsilon: float) -> dict:
                 f"{{layer: rule}}, got {type(rules).__name__} {rules!r}"
             )
         rules = {Module: rules}
-    leaves = _leaves(model)
+    leaves = model_layers(model)
     chosen: dict = {}  # leaf name -> (rank, rule, key)
     for key, value in rules.items():
         where = "" if everywhere else f" for {key.__name__ if isinstance(key, type) else repr(key)}"
@@ -186,10 +197,10 @@ def composite_rules(model, *, first=None, conv=None, middle=None, top=None) -> d
     conv = GammaRule(0.25) if conv is None else conv
     middle = EpsilonRule(0.25) if middle is None else middle
     top = ZeroRule() if top is None else top
-    names = [n for n, m in _leaves(model).items() if isinstance(m, WEIGHTED)]
+    names = [n for n, m in model_layers(model).items() if isinstance(m, WEIGHTED)]
     if not names:
         raise ValueError("composite_rules: the model has no Linear or Conv2d layer")
-    leaves = _leaves(model)
+    leaves = model_layers(model)
     out = {n: conv if isinstance(leaves[n], Conv2d) else middle for n in names}
     out[names[-1]] = top
     if first is not None:
