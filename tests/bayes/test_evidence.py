@@ -61,7 +61,8 @@ def test_choose_weight_decay_finds_the_closed_form_optimum(rng):
     closed = [linear_evidence(phi, t, a, 10.0)["log_evidence"] for a in alphas]
     chosen = choose_weight_decay(lambda: nn.Linear(5, 1, bias=False, rng=np.random.default_rng(0))
                                  .to(dtype="float64"),
-                                 phi, t, alphas, beta=10.0, steps=1500, lr=0.03)
+                                 phi, t, alphas, beta=10.0, steps=500, lr=0.03)
+    # Adam has converged to rounding by then: the largest relative error is 3e-16 after 400 steps
     assert np.allclose(chosen["log_evidence"], closed, rtol=1e-6)
     assert chosen["best_alpha"] == alphas[int(np.argmax(closed))]
     assert chosen["weight_decay"] == pytest.approx(2 * chosen["best_alpha"] / (10.0 * 40))
