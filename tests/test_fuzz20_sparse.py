@@ -264,3 +264,23 @@ def test_to_sparse_of_a_sparse_tensor_and_t_of_a_vector_are_pytorchs():
         c.to_sparse(layout=cr.strided)
     vec = (IDX[:1], VALS, (2,))
     _same(_coo(cr, *vec).t(), _coo(torch, *vec).t())
+
+
+@pytest.mark.parametrize("dim", [1, (0, 1), 2, (1, 2), -1])
+def test_sum_keepdim_is_pytorchs(dim):
+    # was: TypeError (no keepdim); a summed axis comes back with size 1: dense once every sparse
+    # axis is summed, else an index row of zeros, flagged coalesced with one entry or none
+    for idx, vals in ((IDX[:2], np.stack([VALS, -VALS], 1)), (IDX[:2, :1], VALS[:1, None])):
+        shape = (2, 3, vals.shape[1])
+        c, t = _coo(cr, idx, vals, shape), _coo(torch, idx, vals, shape)
+        _same(c.sum(dim, keepdim=True), t.sum(dim, keepdim=True), 1e-15)
+        _same(c.sum(dim, keepdim=False, dtype=cr.float32), t.sum(dim, dtype=torch.float32), 1e-7)
+    with pytest.raises(TypeError, match="keepdim=True needs dim"):
+        c.sum(keepdim=True)
+    v = cr.tensor(np.stack([VALS, VALS**2], 1), requires_grad=True)
+    assert cr.gradcheck(
+        lambda v: (
+            cr.sparse_coo_tensor(cr.tensor(IDX[:2]), v, (2, 3, 2)).sum(dim, True).to_dense() ** 2
+        ),
+        [v],
+    )

@@ -23,7 +23,7 @@ from .compressed import SparseCompressedTensor, sparse_csc, sparse_csr, to_compr
 from .tensor import SparseTensor, _describe
 
 __all__ = ["add", "addmm", "dense_mm", "log_softmax", "mm", "softmax", "sparse_coo_tensor", "spmm",
-           "sum", "to_sparse"]
+           "sum", "sum_keepdim", "to_sparse"]
 
 
 def sparse_coo_tensor(indices, values, size=None, *, dtype=None, device=None,
@@ -248,6 +248,28 @@ def sum(input, dim=None, dtype=None):  # noqa: A001,A002 - PyTorch's names
         return _dense_sum(vals, dim=0)
     out_shape = tuple(s for d, s in enumerate(input.shape) if d not in dims)
     return SparseTensor(input._idx[keep], vals, out_shape).coalesce()
+
+
+def sum_keepdim(input, dim, dtype=None):  # noqa: A002 - PyTorch's names
+    """``s.sum(dim, keepdim=True)``: the sum with each summed axis put back with size 1, as
+    PyTorch's (a sparse result gets an index row of zeros there, flagged coalesced only with
+    one entry or none; was a TypeError for keepdim)."""
+    if dim is None:
+        raise TypeError("SparseTensor.sum: keepdim=True needs dim (as PyTorch's)")
+    out = sum(input, dim, dtype)
+    xp = get_array_module(input._idx)
+    for d in sorted(normalize_axis("sparse.sum", dim, input.ndim)):
+        if isinstance(out, Tensor):
+            out = unsqueeze(out, d)
+            continue
+        shape = out.shape[:d] + (1,) + out.shape[d:]
+        if d <= out.sparse_dim():
+            idx = xp.insert(out._idx, d, 0, axis=0)
+            out = SparseTensor(idx, out._vals, shape, coalesced=out._nnz() <= 1)
+        else:
+            out = SparseTensor(out._idx, unsqueeze(out._vals, d - out.sparse_dim() + 1), shape,
+                               coalesced=out._nnz() <= 1)
+    return out
 
 
 def softmax(input, dim: int, dtype=None) -> SparseTensor:  # noqa: A002 - PyTorch's name

@@ -273,9 +273,13 @@ class SparseTensor:
     sub = __sub__
     div = __truediv__
 
-    def sum(self, dim=None, dtype=None):  # noqa: A003 - PyTorch's name
-        """``sparse.sum``: over every axis a dense 0-d Tensor, over some a sparse tensor."""
+    def sum(self, dim=None, keepdim=False, dtype=None):  # noqa: A003 - PyTorch's name
+        """``sparse.sum``: over every axis a dense 0-d Tensor, over some a sparse tensor (with
+        ``keepdim``, the summed axes kept with size 1, as PyTorch's ``Tensor.sum``)."""
         from .ops import sum as sparse_sum
+        from .ops import sum_keepdim
+        if keepdim:
+            return sum_keepdim(self, dim, dtype)
         return sparse_sum(self, dim, dtype)
 
     def __repr__(self) -> str:
