@@ -21,6 +21,7 @@ from ..experiments.checks import TrainingDivergedError
 from ..experiments.runs import RunFolderInUseError
 from . import bayes as bayes_cli
 from . import explain as explain_cli
+from . import fitting
 from . import robust as robust_cli
 from . import sequences as seq_cli
 from . import text as text_cli
@@ -123,6 +124,7 @@ def _parser() -> argparse.ArgumentParser:
     _generative_arguments(t)
     robust_cli.add_train_arguments(t, integer, number)
     bayes_cli.add_train_arguments(t, integer, number)
+    fitting.add_train_arguments(t, integer, number)
 
     e = sub.add_parser("evaluate", help="test accuracy of a saved model", parents=[debug])
     e.add_argument("checkpoint", help="a run folder or its model.safetensors")
@@ -221,6 +223,8 @@ def _train(args) -> None:
     adversarial = robust_cli.adversarial_settings(args, generative.GENERATIVE_TASKS)
     bayes = bayes_cli.bayes_settings(args, generative.GENERATIVE_TASKS)
     text_cli.check_train_fraction(args)
+    grads = fitting.grad_settings(args, generative.GENERATIVE_TASKS, experiments.TEXT_MODELS,
+                                  seq_cli.TEXT_TASKS)
     if args.model in generative.GENERATIVE_TASKS:
         _train_generative(args)
         return
@@ -234,8 +238,8 @@ def _train(args) -> None:
         schedule=args.schedule, augment=args.augment, seed=args.seed, data_dir=args.data_dir,
         download=not args.no_download, out=args.out, resume=args.resume,
         model_kwargs=model_args(args.model_arg), verbose=0 if args.quiet else 1,
-        device=args.device, val_split=_val_split(args), threads=args.threads,
-        adversarial=adversarial, bayes=bayes, profile=args.profile)
+        device=args.device, val_split=fitting.val_split(args), threads=args.threads,
+        adversarial=adversarial, bayes=bayes, profile=args.profile, grad_options=grads)
     if "val_accuracy" in res:
         print(f"validation accuracy {res['val_accuracy']:.4f} ({res['n_val']} training images "
               "held out)")
@@ -244,16 +248,6 @@ def _train(args) -> None:
     if "soft_sharing" in res:
         bayes_cli.print_sharing(res["soft_sharing"])
     print(f"run folder: {res['out']} (figures in {res['out']}/figures)")
-
-
-def _val_split(args) -> float:
-    """--val-split, 0.1 when not given; refused for GANs, which validate nothing."""
-    if args.model in generative.GAN_MODELS:
-        if args.val_split is not None:
-            raise ValueError(f"--val-split {args.val_split:g}: GAN training is not validated "
-                             "(its losses are no measure of quality), so nothing is held out")
-        return 0.0
-    return 0.1 if args.val_split is None else args.val_split
 
 
 def _train_generative(args) -> None:
@@ -268,7 +262,7 @@ def _train_generative(args) -> None:
         res = generative.train_autoencoder(
             args.model, dataset, arch=args.arch, bottleneck=args.bottleneck, tied=args.tied,
             noise=noise, batch_size=args.batch_size, lr=args.lr or 1e-3,
-            val_split=_val_split(args), **common)
+            val_split=fitting.val_split(args), **common)
         if "noise_levels" in res:
             for spec, r in res["noise_levels"].items():
                 print(f"{spec:13s} input PSNR {r['input_psnr']:6.2f} dB -> reconstruction "
@@ -277,7 +271,7 @@ def _train_generative(args) -> None:
             print(f"test reconstruction MSE {res['test_mse']:.4f}, PSNR {res['test_psnr']:.2f} dB "
                   f"(input: {res['input_psnr']:.2f} dB)")
     else:
-        _val_split(args)
+        fitting.val_split(args)
         res = generative.train_gan(
             args.model, dataset, batch_size=args.batch_size, lr=args.lr, loss=args.loss,
             label_smoothing=args.label_smoothing, n_critic=args.n_critic,

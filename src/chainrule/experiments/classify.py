@@ -28,6 +28,7 @@ from ..nn import init
 from ..ops import cross_entropy
 from ..robust import AdversarialTraining, OverfittingCheck
 from ..train import CSVLogger, ModelCheckpoint, ProfileSteps, Trainer, confusion_matrix
+from ..train._grad_options import GradOptions
 from ..viz import image_grid, plot_confusion_matrix, plot_history
 from . import bayes_runs
 from .catalog import load_image_dataset
@@ -91,7 +92,8 @@ def train_classifier(model: str = "small_cnn", dataset: str = "digits", *, epoch
                      resume: bool = False, model_kwargs: dict | None = None,
                      verbose: int = 1, device: str = "cpu", val_split: float = 0.1,
                      threads: int | str | None = None, adversarial: dict | None = None,
-                     bayes: dict | None = None, profile: int = 0) -> dict:
+                     bayes: dict | None = None, profile: int = 0,
+                     grad_options: dict | None = None) -> dict:
     """Train ``model`` on ``dataset`` and write a run folder; returns the results dict.
 
     ``val_split`` (0 <= f < 1) of the training images, the same share of every class, drawn by a
@@ -114,6 +116,8 @@ def train_classifier(model: str = "small_cnn", dataset: str = "digits", *, epoch
     ``soft_sharing``: accuracy after quantizing to the mixture's centres, distinct weights and
     bits; ``quantized.safetensors`` the quantized model). ``profile`` > 0 prints where the time
     of that many training steps went, after the first (``train.ProfileSteps``).
+    ``grad_options`` (``{"clip_grad_norm": 1.0, "accumulate_grad_batches": 4}``) are the
+    Trainer's gradient clipping and accumulation; a per-batch schedule counts optimizer steps.
     """
     device = validate_device(device)
     _check_run_settings("train_classifier", epochs, batch_size, lr, seed)
@@ -129,6 +133,8 @@ def train_classifier(model: str = "small_cnn", dataset: str = "digits", *, epoch
         raise ValueError(f"unknown schedule {schedule!r}; expected one of {SCHEDULES}")
     check_model_kwargs(model, model_kwargs or {})  # before the data: a typo fails at once
     bayes = bayes_runs.check_options(bayes)
+    grad_options = dict(grad_options or {})
+    accumulate = GradOptions(**grad_options).accumulate  # checked before any data is read
     if not isinstance(profile, int) or isinstance(profile, bool) or profile < 0:
         raise ValueError(f"train_classifier: profile must be an int >= 0, got {profile!r}")
     if "soft_sharing" in bayes and bayes["soft_sharing"]["warmup"] >= epochs:
@@ -173,7 +179,8 @@ def train_classifier(model: str = "small_cnn", dataset: str = "digits", *, epoch
                 "augment": augment, "seed": seed, "val_split": val_split, "split": split,
                 **config, **({"adversarial": {**perturb.config(), **(
                     {"check": check_n} if check_n else {})}} if perturb else {}),
-                **({"bayes": bayes} if bayes else {})}
+                **({"bayes": bayes} if bayes else {}),
+                **({"grad_options": grad_options} if grad_options else {})}
     config["images"] = images
     # Everything above only checks and builds in memory; the folder is created and locked here.
     with RunFolder(out, run_args, resume=resume, epochs_fixed=schedule != "constant") as run:
@@ -193,7 +200,7 @@ def train_classifier(model: str = "small_cnn", dataset: str = "digits", *, epoch
                                     shuffle=True, rng=member_data_rng,
                                     transform=None if aug is None else _augmenting(aug),
                                     prefetch=2)
-            sched = scheduler_callback(schedule, opt, epochs, len(train_data))
+            sched = scheduler_callback(schedule, opt, epochs, -(-len(train_data) // accumulate))
             if check_n:
                 watch = OverfittingCheck(x_fit[:check_n], y_fit[:check_n], eps=perturb.eps)
                 extra = [*extra, watch]
@@ -202,7 +209,8 @@ def train_classifier(model: str = "small_cnn", dataset: str = "digits", *, epoch
             trainer = Trainer(member, loss, opt, metrics=["accuracy"], device=device,
                               perturb=perturb, callbacks=[*([sched] if sched else []), *extra,
                                                           CSVLogger(out / f"metrics{suffix}.csv",
-                                                                    append=run.resumes), *keep])
+                                                                    append=run.resumes), *keep],
+                              **grad_options)
             history = fit_watched(trainer, train_data, validation, epochs=epochs,
                                   batch_size=batch_size, verbose=verbose,
                                   resume_from=run.resume_from, checkpoint=out / "checkpoint",
