@@ -7,6 +7,7 @@ A session-wide guard fails the run if the tests leave anything in the clone: a n
 root or in ``runs/`` (where the command line and the examples write by default), or a new
 untracked file that git does not ignore. Tests write into ``tmp_path`` or chdir there."""
 
+import contextlib
 import importlib.util
 import linecache
 import re
@@ -37,19 +38,73 @@ def rng():
     return np.random.default_rng(1234)
 
 
-@pytest.fixture(params=["fast", "reference"])
+def pytest_generate_tests(metafunc):
+    """``kernel_mode``'s runs: fast and reference, or fast alone for a ``kernel_free`` test."""
+    if "kernel_mode" in metafunc.fixturenames:
+        free = metafunc.definition.get_closest_marker("kernel_free") is not None
+        metafunc.parametrize("kernel_mode", ["fast"] if free else ["fast", "reference"],
+                             indirect=True)
+
+
+@pytest.fixture
 def kernel_mode(request):
     """Run the test with the fast kernels, then in ``cr.reference_mode()`` (their plain references).
 
     A test of a fast route itself (its memory layout, a compiled kernel being called) is marked
-    ``@pytest.mark.fast_kernels`` and runs in the fast mode only.
+    ``@pytest.mark.fast_kernels`` and runs in the fast mode only. A test that calls no kernel with
+    two versions (``chainrule.kernels.PAIRS``) and never reads ``config.reference_mode`` would run
+    the same code twice: marked ``@pytest.mark.kernel_free``, it runs once, watched, and fails if
+    it reads the mode or a kernel of the table after all (then drop the mark).
     """
     import chainrule as cr
 
     if request.param == "reference" and request.node.get_closest_marker("fast_kernels"):
         pytest.skip("tests a fast kernel route, which reference mode does not take")
+    if request.node.get_closest_marker("kernel_free"):
+        with cr.reference_mode(False), _kernel_mode_watched() as read:
+            yield request.param
+        if read:
+            pytest.fail(f"{request.node.nodeid} is marked kernel_free but read "
+                        f"{', '.join(sorted(read))}: its reference-mode run is not the same "
+                        "code; drop the kernel_free mark", pytrace=False)
+        return
     with cr.reference_mode(request.param == "reference"):
         yield request.param
+
+
+@contextlib.contextmanager
+def _kernel_mode_watched():
+    """The set of what the block reads that reference mode changes: ``config.reference_mode``
+    and the kernels of ``chainrule.kernels.K``. The two objects' classes are swapped for
+    watching subclasses inside the block only."""
+    from chainrule.backend.settings import Config, config
+    from chainrule.kernels import PAIRS, K, KernelTable
+
+    read: set = set()
+
+    class WatchedConfig(Config):
+        @property
+        def reference_mode(self):
+            read.add("config.reference_mode")
+            return self.__dict__["reference_mode"]
+
+        @reference_mode.setter
+        def reference_mode(self, value):
+            self.__dict__["reference_mode"] = value
+
+    class WatchedTable(KernelTable):
+        def __getattribute__(self, name):
+            if name in PAIRS:
+                read.add(f"kernels.K.{name}")
+            return object.__getattribute__(self, name)
+
+    object.__setattr__(config, "__class__", WatchedConfig)
+    K.__class__ = WatchedTable
+    try:
+        yield read
+    finally:
+        object.__setattr__(config, "__class__", Config)
+        K.__class__ = KernelTable
 
 
 REPO = Path(__file__).resolve().parents[1]

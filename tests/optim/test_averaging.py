@@ -6,6 +6,8 @@ import pytest
 import chainrule as cr
 from chainrule.optim import EMA, AveragedModel, swa_average
 
+pytestmark = pytest.mark.kernel_free
+
 
 class TinyModel:
     """Anything with parameters() will do; a model is called to evaluate it."""

@@ -8,6 +8,8 @@ import pytest
 import chainrule as cr
 from chainrule.optim import clip_grad_norm_, clip_grad_value_
 
+pytestmark = pytest.mark.kernel_free
+
 
 def _with_grads(rng, shapes, dtype="float32", scale=1.0):
     params = []

@@ -134,6 +134,7 @@ def test_state_dict_round_trip_resumes_exactly():
         np.testing.assert_allclose(np.array(p._data), np.array(r._data), rtol=1e-12)
 
 
+@pytest.mark.kernel_free
 def test_lbfgs_equals_torch():
     ours, theirs = cr.nn.Parameter(cr.tensor(INIT[0])), torch.nn.Parameter(torch.tensor(INIT[0]))
     target = INIT[1][:4]
@@ -168,6 +169,7 @@ def test_lbfgs_equals_torch():
     assert ours.dtype == np.complex128 and theirs.dtype == torch.complex128
 
 
+@pytest.mark.kernel_free
 @pytest.mark.parametrize("name", ["Adafactor", "Muon"])
 def test_rules_that_pytorch_refuses_are_refused(name):
     p = cr.nn.Parameter(cr.tensor(INIT[0]))
@@ -180,6 +182,7 @@ def test_rules_that_pytorch_refuses_are_refused(name):
         getattr(torch.optim, name)([t], lr=0.01).step()
 
 
+@pytest.mark.kernel_free
 def test_zero_grad_keeps_complex_dtype():
     p = cr.nn.Parameter(cr.tensor(INIT[1].astype(np.complex64)))
     (p.abs() ** 2).sum().backward()
@@ -189,6 +192,7 @@ def test_zero_grad_keeps_complex_dtype():
     assert p.grad.dtype == np.complex64 and not np.array(p.grad._data).any()
 
 
+@pytest.mark.kernel_free
 def test_a_gradient_of_the_other_kind_is_refused():
     p = cr.nn.Parameter(cr.tensor(INIT[1]))
     with pytest.raises(RuntimeError, match="gradient with dtype float64 to a tensor with dtype "

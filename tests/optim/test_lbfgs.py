@@ -85,6 +85,7 @@ def test_iterates_match_torch(problem, kwargs):
     assert state["prev_loss"] == pytest.approx(tstate["prev_loss"], rel=1e-10, abs=1e-12)
 
 
+@pytest.mark.kernel_free
 def test_strong_wolfe_finds_the_rosenbrock_minimum():
     trace, state = _run(cr, lambda ps: rosenbrock(ps[0]), [np.array([-1.5, 2.0])], 3,
                         line_search_fn="strong_wolfe", max_iter=100, tolerance_change=1e-14)
@@ -92,6 +93,7 @@ def test_strong_wolfe_finds_the_rosenbrock_minimum():
     assert state["n_iter"] > 10 and state["func_evals"] >= state["n_iter"]
 
 
+@pytest.mark.kernel_free
 def test_max_eval_bounds_the_closure_calls():
     calls = []
     x = cr.tensor([-1.5, 2.0], dtype=cr.float64, requires_grad=True)
@@ -109,6 +111,7 @@ def test_max_eval_bounds_the_closure_calls():
     assert float(first) == pytest.approx(float(rosenbrock(cr.tensor([-1.5, 2.0]))))
 
 
+@pytest.mark.kernel_free
 def test_a_stationary_start_returns_at_once():
     x = cr.tensor([1.0, 1.0], dtype=cr.float64, requires_grad=True)
     opt = optim.LBFGS([x])
@@ -152,6 +155,7 @@ def test_state_dict_round_trip_continues_the_same_run():
             np.testing.assert_array_equal(p._data, want)
 
 
+@pytest.mark.kernel_free
 def test_float32_parameters_stay_float32():
     x = cr.tensor([-1.5, 2.0], requires_grad=True)
     opt = optim.LBFGS([x], line_search_fn="strong_wolfe")
@@ -167,6 +171,7 @@ def test_float32_parameters_stay_float32():
     assert float(rosenbrock(x)) < float(rosenbrock(cr.tensor([-1.5, 2.0])))
 
 
+@pytest.mark.kernel_free
 def test_bad_arguments_are_refused():
     x = cr.tensor([1.0], requires_grad=True)
     with pytest.raises(ValueError, match="line_search_fn must be None or 'strong_wolfe', got 'ar"):
@@ -183,6 +188,7 @@ def test_bad_arguments_are_refused():
                              "param_groups": opt.state_dict()["param_groups"]})
 
 
+@pytest.mark.kernel_free
 @pytest.mark.torch
 def test_signature_matches_torch():
     torch = pytest.importorskip("torch")

@@ -147,6 +147,7 @@ def test_multiplicative_resumed_by_last_epoch_keeps_the_loaded_lr(resume_at):
         np.testing.assert_allclose(rest, straight[resume_at:, :len(LRS)], rtol=1e-13, atol=0)
 
 
+@pytest.mark.kernel_free
 @pytest.mark.parametrize("name", ["CyclicLR", "PolynomialLR", "ConstantLR", "MultiplicativeLR",
                                   "ChainedScheduler"])
 def test_signature_matches_torch(name):
@@ -167,6 +168,7 @@ def test_cyclic_closed_form_triangular2():
     np.testing.assert_allclose(got, [0, 1, 0, 0.5, 0, 0.25, 0], atol=1e-15)
 
 
+@pytest.mark.kernel_free
 def test_scale_fn_is_not_saved_and_chained_members_are():
     opt = _opts()[0]
     s = sched.CyclicLR(opt, 0.01, 0.1, scale_fn=_ln)
@@ -180,6 +182,7 @@ def test_polynomial_reaches_zero_and_stays():
     np.testing.assert_allclose(got, [0.1, 0.075, 0.05, 0.025, 0, 0, 0], atol=1e-17)
 
 
+@pytest.mark.kernel_free
 @pytest.mark.parametrize(("make", "match"), [
     (lambda o: sched.CyclicLR(o, 0.01, 0.1, mode="triangle"), "mode must be"),
     (lambda o: sched.CyclicLR(o, 0.01, 0.1, scale_mode="epoch", scale_fn=_ln), "scale_mode"),
@@ -206,6 +209,7 @@ def test_bad_arguments_are_named(make, match):
         make(_opts()[0])
 
 
+@pytest.mark.kernel_free
 def test_cycle_momentum_needs_momentum():
     opt = optim.Adagrad([cr.tensor([0.0], requires_grad=True)])
     with pytest.raises(ValueError, match="Adagrad has no momentum or betas"):

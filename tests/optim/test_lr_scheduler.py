@@ -76,6 +76,7 @@ def test_groups_keep_their_ratio_and_initial_lr():
     assert s.get_last_lr() == pytest.approx([0.0125, 0.0025])
 
 
+@pytest.mark.kernel_free
 def test_reduce_on_plateau_patience_cooldown_and_min_lr():
     opt = _opt()
     s = sched.ReduceLROnPlateau(opt, factor=0.5, patience=1, cooldown=1, min_lr=0.03)
@@ -87,6 +88,7 @@ def test_reduce_on_plateau_patience_cooldown_and_min_lr():
     assert s.get_last_lr() == [0.03]
 
 
+@pytest.mark.kernel_free
 @pytest.mark.parametrize(("mode", "threshold_mode", "metrics", "expected_bad"), [
     ("min", "rel", [1.0, 0.99995], 1),   # within the relative threshold: not an improvement
     ("min", "abs", [1.0, 0.5], 0),
@@ -114,6 +116,7 @@ def test_resume_from_state_dict():
     np.testing.assert_array_equal(_lrs(s2, 6), rest)
 
 
+@pytest.mark.kernel_free
 def test_scheduler_state_dict_roundtrip_for_plateau():
     s = sched.ReduceLROnPlateau(_opt(), patience=0)
     for m in [1.0, 2.0, 3.0]:
@@ -127,6 +130,7 @@ def test_scheduler_state_dict_roundtrip_for_plateau():
         sched.StepLR(_opt(), 2).load_state_dict(saved)
 
 
+@pytest.mark.kernel_free
 @pytest.mark.parametrize(("make", "error", "match"), [
     (lambda o: sched.StepLR(o, 0), ValueError, "StepLR: step_size must be an int >= 1, got 0"),
     (lambda o: sched.StepLR(o, 2, gamma=-0.5), ValueError, "StepLR: gamma must be a number >= 0"),

@@ -13,7 +13,7 @@ from chainrule import optim
 from chainrule.optim.muon import newton_schulz
 
 torch = pytest.importorskip("torch")
-pytestmark = pytest.mark.torch
+pytestmark = [pytest.mark.torch, pytest.mark.kernel_free]
 
 CONFIGS = [
     {"lr": 0.05},

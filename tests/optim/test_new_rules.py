@@ -11,7 +11,7 @@ import chainrule as cr
 from chainrule import optim
 
 torch = pytest.importorskip("torch")
-pytestmark = pytest.mark.torch
+pytestmark = [pytest.mark.torch, pytest.mark.kernel_free]
 
 CONFIGS = [
     ("NAdam", {}),

@@ -23,6 +23,7 @@ def _leaf(values, dtype="float32"):
     return cr.tensor(np.asarray(values, dtype=dtype), requires_grad=True)
 
 
+@pytest.mark.kernel_free
 def test_param_groups_take_defaults_and_overrides():
     a, b = _leaf([1.0]), _leaf([2.0])
     opt = optim.Adam([{"params": [a]}, {"params": b, "lr": 0.5}], lr=0.01, betas=(0.8, 0.9))
@@ -31,12 +32,14 @@ def test_param_groups_take_defaults_and_overrides():
     assert opt.param_groups[1]["betas"] == (0.8, 0.9)
 
 
+@pytest.mark.kernel_free
 def test_generator_and_single_tensor_are_accepted():
     ps = [_leaf([1.0]), _leaf([2.0])]
     assert optim.SGD(p for p in ps).param_groups[0]["params"] == ps
     assert optim.SGD(ps[0]).param_groups[0]["params"] == [ps[0]]
 
 
+@pytest.mark.kernel_free
 def test_add_param_group():
     a, b = _leaf([1.0]), _leaf([2.0])
     opt = optim.SGD([a], lr=0.1, momentum=0.9)
@@ -52,6 +55,7 @@ def test_add_param_group():
     assert len(opt.param_groups) == 2
 
 
+@pytest.mark.kernel_free
 @pytest.mark.parametrize(
     ("make", "error", "match"),
     [
@@ -92,6 +96,7 @@ def test_invalid_arguments_are_named(make, error, match):
         make(_leaf([1.0, 2.0]))
 
 
+@pytest.mark.kernel_free
 def test_zero_grad():
     a, b = _leaf([1.0]), _leaf([2.0])
     opt = optim.SGD([a, b])
@@ -132,6 +137,7 @@ def test_step_updates_in_place_and_leaves_grads_alone(cls, kwargs, dtype, rng):
         assert isinstance(value, cr.Tensor) and not np.shares_memory(value._data, g)
 
 
+@pytest.mark.kernel_free
 def test_step_checks_the_gradient_shape():
     p = _leaf([1.0, 2.0])
     with pytest.raises(RuntimeError, match=r"gradient of size \[1\] to a tensor of size \[2\]"):
@@ -209,6 +215,7 @@ def test_state_dict_is_a_snapshot_in_torch_layout():
     np.testing.assert_array_equal(sd["state"][0]["exp_avg"], m)
 
 
+@pytest.mark.kernel_free
 def test_load_state_dict_casts_and_copies():
     a = _leaf([1.0, 2.0], "float64")
     opt = optim.SGD([a], momentum=0.9)
@@ -258,11 +265,13 @@ def test_with_nn_modules_and_parameter_groups(rng):
     assert [len(group["params"]) for group in opt.state_dict()["param_groups"]] == [2, 2]
 
 
+@pytest.mark.kernel_free
 def test_repr_lists_groups():
     text = repr(optim.SGD([_leaf([1.0])], lr=0.1))
     assert text.startswith("SGD (") and "Parameter Group 0" in text and "lr: 0.1" in text
 
 
+@pytest.mark.kernel_free
 def test_gpu_kernels_leave_host_arrays_to_the_other_paths(monkeypatch):
     """backend.gpu.adam takes CuPy arrays only; on NumPy arrays it does nothing and says so."""
     from chainrule.backend import gpu
@@ -275,6 +284,7 @@ def test_gpu_kernels_leave_host_arrays_to_the_other_paths(monkeypatch):
     assert not gpu.enabled()
 
 
+@pytest.mark.kernel_free
 def test_optimizer_rejects_a_wrong_gradient_shape_before_updating_the_group():
     a = cr.tensor(np.ones(3, np.float32), requires_grad=True)
     b = cr.tensor(np.ones(4, np.float32), requires_grad=True)
@@ -284,6 +294,7 @@ def test_optimizer_rejects_a_wrong_gradient_shape_before_updating_the_group():
     assert a.tolist() == [1.0, 1.0, 1.0]
 
 
+@pytest.mark.kernel_free
 def test_a_subclass_overriding_update_keeps_its_rule():
     class Halving(cr.optim.SGD):
         def _update(self, param, grad, group, state):

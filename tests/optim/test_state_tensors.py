@@ -108,6 +108,7 @@ def _same_state_dict(sd, tsd, rtol=1e-12):
             assert tgroup[key] == value, key
 
 
+@pytest.mark.kernel_free
 def test_every_optimizer_is_covered():
     names = {n for n, c in vars(optim).items() if inspect.isclass(c)
              and issubclass(c, optim.Optimizer) and c is not optim.Optimizer}
@@ -201,6 +202,7 @@ def test_complex_parameters_keep_pytorchs_complex_state(name):
     assert opt.state[ours[0]]["momentum_buffer" if name == "SGD" else "step"] is not None
 
 
+@pytest.mark.kernel_free
 @pytest.mark.parametrize("line_search", [None, "strong_wolfe"])
 def test_lbfgs_state_is_pytorchs(line_search):
     init = [np.array([-1.2, 1.0]), np.array([0.5])]
@@ -428,6 +430,7 @@ def test_global_step_hooks_are_pytorchs():
     assert "step" not in optim.SGD([cr.tensor([1.0], requires_grad=True)]).__dict__
 
 
+@pytest.mark.kernel_free
 def test_global_hook_must_be_callable():
     with pytest.raises(TypeError, match="register_optimizer_step_pre_hook: hook must be "
                                         "callable, got int"):
@@ -476,6 +479,7 @@ def test_training_state_file_resumes_bit_for_bit(tmp_path, name, kwargs):
         np.testing.assert_array_equal(p.numpy(), q.numpy())
 
 
+@pytest.mark.kernel_free
 def test_training_state_checks_know_adafactors_factor_shapes(tmp_path):
     params = [cr.tensor(a, requires_grad=True) for a in _init("Adafactor")]
     opt = optim.Adafactor(params)

@@ -107,6 +107,7 @@ def test_swalr_rates_follow_torch(kwargs):
         kwargs["swa_lr"] if isinstance(kwargs["swa_lr"], list) else [kwargs["swa_lr"]] * 2)
 
 
+@pytest.mark.kernel_free
 def test_update_bn_resets_averages_and_restores_the_model():
     bn = cr.nn.BatchNorm1d(2, momentum=0.3, dtype=cr.float64)
     model = cr.nn.Sequential(bn).eval()
@@ -121,6 +122,7 @@ def test_update_bn_resets_averages_and_restores_the_model():
     S.update_bn(batches, plain)  # no BatchNorm: nothing to do (and no pass over the data)
 
 
+@pytest.mark.kernel_free
 def test_averaged_model_errors_and_module_api():
     m = cr.nn.Linear(2, 3)
     avg = S.AveragedModel(m)
@@ -140,6 +142,7 @@ def test_averaged_model_errors_and_module_api():
         S.SWALR(opt, [0.1, 0.2])
 
 
+@pytest.mark.kernel_free
 @pytest.mark.torch
 @pytest.mark.parametrize("name", ["AveragedModel", "SWALR", "update_bn", "get_ema_avg_fn",
                                   "get_ema_multi_avg_fn", "get_swa_avg_fn",
