@@ -284,3 +284,30 @@ def test_sum_keepdim_is_pytorchs(dim):
         ),
         [v],
     )
+
+
+def test_conversions_and_alpha_forms_are_pytorchs():
+    # was: to() took a dtype only, cpu/half/long/int/bool and abs(s) were missing, and
+    # add/sub had no alpha=
+    c, t = _coo(cr, IDX[:2], VALS, (2, 3)), _coo(torch, IDX[:2], VALS, (2, 3))
+    calls = [
+        lambda s, lib: s.to("cpu", lib.float32),
+        lambda s, lib: s.to(dtype=lib.float16),
+        lambda s, lib: s.to(device="cpu"),
+        lambda s, lib: s.cpu(),
+        lambda s, lib: s.half(),
+        lambda s, lib: s.long(),
+        lambda s, lib: s.int(),
+        lambda s, lib: s.bool(),
+        lambda s, lib: abs(s),
+        lambda s, lib: s.add(s * 0.5, alpha=3),
+        lambda s, lib: s.sub(s.coalesce(), alpha=-2),
+        lambda s, lib: s.sub(s),
+    ]
+    for call in calls:
+        _same(call(c, cr), call(t, torch))
+    assert c.to(cr.float64) is c and c.to("cpu") is c  # nothing to convert: itself, as PyTorch's
+    v = cr.tensor(VALS, requires_grad=True)
+    s = cr.sparse_coo_tensor(cr.tensor(IDX[:2]), v, (2, 3))
+    s.to("cpu", cr.float32).sub(s, alpha=2).to_dense().sum().backward()
+    np.testing.assert_array_equal(v.grad.numpy(), -np.ones(5))
