@@ -13,6 +13,8 @@ from chainrule import nn
 from ._torch_compare import compare
 
 torch = pytest.importorskip("torch")
+
+pytestmark = pytest.mark.kernel_free
 TF = torch.nn.functional
 
 FUNCTIONS = [

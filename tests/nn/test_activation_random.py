@@ -9,6 +9,8 @@ import chainrule as cr
 import chainrule.nn.functional as F  # noqa: N812 - PyTorch's spelling
 from chainrule import nn
 
+pytestmark = pytest.mark.kernel_free
+
 SEED = 7
 
 

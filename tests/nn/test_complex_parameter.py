@@ -11,6 +11,8 @@ from chainrule import nn
 
 torch = pytest.importorskip("torch")
 
+pytestmark = pytest.mark.kernel_free
+
 RNG = np.random.default_rng(1)
 W = (RNG.normal(size=(2, 3, 4)) + 1j * RNG.normal(size=(2, 3, 4))) * 0.5
 X = RNG.normal(size=(5, 2, 4)) + 1j * RNG.normal(size=(5, 2, 4))

@@ -51,6 +51,7 @@ def test_forward_equals_functional(rng, cls, args, kwargs, shape):
         assert y.shape[2:] == shape[2:]
 
 
+@pytest.mark.kernel_free
 def test_weight_layouts(rng):
     assert nn.Conv2d(3, 8, 5, groups=1, rng=rng).weight.shape == (8, 3, 5, 5)
     assert nn.Conv2d(4, 8, (3, 1), groups=2, rng=rng).weight.shape == (8, 2, 3, 1)
@@ -60,6 +61,7 @@ def test_weight_layouts(rng):
     assert layer.bias is None and list(layer.state_dict()) == ["weight"]
 
 
+@pytest.mark.kernel_free
 @pytest.mark.parametrize("layer, fan_in", [
     (nn.Conv2d(16, 32, 3, rng=np.random.default_rng(0)), 16 * 9),
     (nn.Conv2d(16, 32, 3, groups=4, rng=np.random.default_rng(0)), 4 * 9),
@@ -74,6 +76,7 @@ def test_default_init_is_torch_like(layer, fan_in):
     assert np.abs(b).max() <= bound
 
 
+@pytest.mark.kernel_free
 def test_init_is_deterministic_given_rng():
     a = nn.Conv2d(2, 3, 3, rng=np.random.default_rng(5))
     b = nn.Conv2d(2, 3, 3, rng=np.random.default_rng(5))
@@ -87,6 +90,7 @@ def test_float64(rng):
     assert layer(_x(rng, (1, 2, 5, 5), "float64")).dtype == np.float64
 
 
+@pytest.mark.kernel_free
 @pytest.mark.parametrize("build, error, match", [
     (lambda: nn.Conv2d(3, 8, 0), ValueError, "Conv2d: kernel_size must be at least 1, got 0"),
     (lambda: nn.Conv2d(-3, 8, 3), ValueError, "Conv2d: in_channels must be at least 1, got -3"),
@@ -112,6 +116,7 @@ def test_constructor_validation(build, error, match):
         build()
 
 
+@pytest.mark.kernel_free
 def test_input_validation(rng):
     layer = nn.Conv2d(3, 8, 3, rng=rng)
     with pytest.raises(ValueError, match=r"Conv2d: expected input with 3 channels, shape 3-D "
@@ -214,6 +219,7 @@ def test_padding_same_with_a_padding_mode_as_in_torch(rng, mode, cls, kernel, di
     np.testing.assert_allclose(a.grad.numpy(), b.grad.numpy(), rtol=1e-12, atol=1e-12)
 
 
+@pytest.mark.kernel_free
 def test_padding_mode_is_checked():
     with pytest.raises(ValueError, match="'circular', got 'wrap'"):
         nn.Conv2d(1, 1, 3, padding=1, padding_mode="wrap")

@@ -28,6 +28,7 @@ def _case(rng, t=6, n=3, c=4):
     return x, targets, np.array([6, 4, 5])[:n], np.array([3, 1, 3])[:n]
 
 
+@pytest.mark.kernel_free
 @pytest.mark.parametrize("blank", [0, 2])
 def test_matches_enumerated_alignments(rng, blank):
     lp = np.log(rng.dirichlet(np.ones(3), size=5))  # (T=5, C=3)
@@ -51,6 +52,7 @@ def test_gradcheck_raw_log_probs(rng, reduction):
         assert cr.gradgradcheck(fn, [lp])
 
 
+@pytest.mark.kernel_free
 def test_concatenated_targets_equal_padded(rng):
     x, targets, il, tl = _case(rng)
     lp = F.log_softmax(cr.tensor(x), -1)
@@ -79,6 +81,7 @@ def test_impossible_alignment_is_inf_or_zero(rng):
     assert cr.gradgradcheck(lambda a: F.ctc_loss(a, targets, il, tl, zero_infinity=True), [lp])
 
 
+@pytest.mark.kernel_free
 def test_frames_past_input_length_get_no_gradient(rng):
     x, targets, il, tl = _case(rng)
     lp = cr.tensor(x, requires_grad=True)
@@ -87,6 +90,7 @@ def test_frames_past_input_length_get_no_gradient(rng):
     assert (g[4:, 1] == 0).all() and (g[5:, 2] == 0).all() and (g[:4, 1] != 0).any()
 
 
+@pytest.mark.kernel_free
 @pytest.mark.parametrize("args, match", [
     (dict(input_lengths=[7, 4, 5]), "input_lengths must be in \\[0, 6\\]"),
     (dict(input_lengths=[6, 4]), "one length per sample \\(3\\)"),
@@ -105,11 +109,13 @@ def test_errors(rng, args, match):
         F.ctc_loss(cr.tensor(x), **kw)
 
 
+@pytest.mark.kernel_free
 def test_log_probs_shape_error(rng):
     with pytest.raises(ValueError, match="\\(T, N, C\\).*got shape \\(2, 3, 4, 5\\)"):
         F.ctc_loss(cr.tensor(rng.standard_normal((2, 3, 4, 5))), [[1]], [2], [1])
 
 
+@pytest.mark.kernel_free
 @pytest.mark.torch
 @pytest.mark.parametrize("reduction", ["none", "sum", "mean"])
 @pytest.mark.parametrize("zero_infinity", [False, True])
@@ -137,6 +143,7 @@ def test_matches_torch_after_log_softmax(rng, reduction, zero_infinity, flat):
     np.testing.assert_allclose(ours.grad.numpy(), theirs.grad.numpy(), rtol=1e-10, atol=1e-12)
 
 
+@pytest.mark.kernel_free
 @pytest.mark.torch
 def test_gradient_convention_against_torch(rng):
     """PyTorch's gradient with respect to log_probs is ours plus exp(log_probs) on the frames

@@ -16,6 +16,7 @@ torch = pytest.importorskip("torch")
 TF = torch.nn.functional
 
 
+@pytest.mark.kernel_free
 @pytest.mark.parametrize("kw", [{}, dict(p=1.0, dim=0), dict(p=3.0, dim=-1),
                                 dict(p=float("inf")), dict(eps=10.0)])
 def test_normalize_matches_torch(rng, kw):
@@ -27,6 +28,7 @@ def test_normalize_matches_torch(rng, kw):
     assert cr.gradgradcheck(lambda a: F.normalize(a, **kw), [t])
 
 
+@pytest.mark.kernel_free
 @pytest.mark.parametrize("shapes, dim", [(((3, 4), (3, 4)), 1), (((2, 3, 4), (1, 3, 4)), -1),
                                          (((5,), (5,)), 0), (((3, 4), (4,)), 1)])
 def test_cosine_similarity_matches_torch(rng, shapes, dim):
@@ -41,6 +43,7 @@ def test_cosine_similarity_matches_torch(rng, shapes, dim):
     assert cr.gradgradcheck(lambda x, y: F.cosine_similarity(x, y, dim), [ta, tb])
 
 
+@pytest.mark.kernel_free
 def test_cosine_similarity_of_tiny_vectors_clamps_like_torch(rng):
     """Below eps the norm is clamped, but the gradient still flows through it (PyTorch clamps
     without recording the clamp)."""
@@ -49,6 +52,7 @@ def test_cosine_similarity_of_tiny_vectors_clamps_like_torch(rng):
             [a, b], rng, tol=1e-8)
 
 
+@pytest.mark.kernel_free
 @pytest.mark.parametrize("p, keepdim", [(2.0, False), (1.0, True), (3.0, False),
                                         (float("inf"), False)])
 def test_pairwise_distance_matches_torch(rng, p, keepdim):
@@ -63,6 +67,7 @@ def test_pairwise_distance_matches_torch(rng, p, keepdim):
         assert cr.gradgradcheck(lambda x, y: F.pairwise_distance(x, y, p), [ta, tb])
 
 
+@pytest.mark.kernel_free
 @pytest.mark.parametrize("p", [0.5, 0.3])
 def test_p_below_one_norm_gradient_at_a_zero_entry_is_zero(p):
     """|x|^p (p < 1) has an infinite slope at 0: PyTorch's norm gradient is 0 there, so a row
@@ -79,6 +84,7 @@ def test_p_below_one_norm_gradient_at_a_zero_entry_is_zero(p):
         np.testing.assert_allclose(c.grad.numpy(), t.grad.numpy(), rtol=1e-12, atol=1e-12)
 
 
+@pytest.mark.kernel_free
 def test_mean_of_an_empty_batch_is_nan_as_torch():
     """reduction='mean' over an empty batch is NaN in PyTorch (and in chainrule's mse_loss); the
     new losses raised 'mean: cannot average over zero elements'."""
@@ -109,6 +115,7 @@ def test_embedding_matches_torch_and_skips_the_padding_row(rng):
         F.embedding(cr.tensor([1]), tw, max_norm=-1.0)
 
 
+@pytest.mark.kernel_free
 @pytest.mark.parametrize("reduction", ["sum", "batchmean", "none"])
 @pytest.mark.parametrize("log_target", [False, True])
 def test_kl_div_matches_torch(rng, reduction, log_target):
@@ -125,6 +132,7 @@ def test_kl_div_matches_torch(rng, reduction, log_target):
     assert cr.gradgradcheck(fn, [tx, tt])
 
 
+@pytest.mark.kernel_free
 def test_kl_div_mean_warns_like_torch(rng):
     x, t = np.log(rng.dirichlet(np.ones(4), 2)), rng.dirichlet(np.ones(4), 2)
     with pytest.warns(UserWarning, match="batchmean"):
@@ -168,6 +176,7 @@ LOSSES = {
 LABELLED = {"margin_ranking_loss": 2, "hinge_embedding_loss": 1, "cosine_embedding_loss": 2}
 
 
+@pytest.mark.kernel_free
 @pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
 @pytest.mark.parametrize("case", sorted(LOSSES))
 def test_losses_match_torch(rng, case, reduction):
@@ -197,6 +206,7 @@ MODULES = [
 ]
 
 
+@pytest.mark.kernel_free
 @pytest.mark.parametrize("name, kw, case", MODULES, ids=[m for m, _, _ in MODULES])
 def test_loss_modules_match_torch(rng, name, kw, case):
     arrays, _ = LOSSES[case](rng)
@@ -205,6 +215,7 @@ def test_loss_modules_match_torch(rng, name, kw, case):
     assert ours == list(inspect.signature(getattr(torch.nn, name)).parameters)
 
 
+@pytest.mark.kernel_free
 def test_cosine_embedding_loss_of_a_tiny_vector_matches_torch():
     # PyTorch's 1e-12 is a C float (float32's 1e-12): chainrule's float64 1e-12 put the loss of a
     # near-zero vector 2e-10 (its gradient 2e-9) off; found by the fifth fuzz wave
@@ -214,6 +225,7 @@ def test_cosine_embedding_loss_of_a_tiny_vector_matches_torch():
             [a, b, np.array(y)], np.random.default_rng(0), grad=[0, 1], tol=1e-13)
 
 
+@pytest.mark.kernel_free
 def test_multilabel_soft_margin_loss_weight(rng):
     x, t = rng.standard_normal((3, 4)), (rng.random((3, 4)) < 0.5) * 1.0
     w = rng.uniform(0.5, 2, 4)
@@ -225,6 +237,7 @@ def test_multilabel_soft_margin_loss_weight(rng):
     np.testing.assert_allclose(module(cr.tensor(x), cr.tensor(t)).item(), want.item(), rtol=1e-12)
 
 
+@pytest.mark.kernel_free
 @pytest.mark.parametrize("name", ["kl_div", "gaussian_nll_loss", "poisson_nll_loss",
                                   "margin_ranking_loss", "hinge_embedding_loss",
                                   "cosine_embedding_loss", "soft_margin_loss",
@@ -236,6 +249,7 @@ def test_signatures_follow_pytorch(name):
     assert ours == theirs
 
 
+@pytest.mark.kernel_free
 @pytest.mark.parametrize("call, err, match", [
     (lambda x: F.kl_div(x, x, reduction="avg"), ValueError, "'batchmean'.*got 'avg'"),
     (lambda x: F.gaussian_nll_loss(x, x, cr.tensor(np.ones(3))), ValueError,
@@ -283,6 +297,7 @@ def test_multi_margin_loss_matches_torch(rng, p, weighted, reduction):
             lambda a, b: TF.multi_margin_loss(a, b, **kw), [x[0], np.array(y[0])], rng, grad=[0])
 
 
+@pytest.mark.kernel_free
 def test_multi_margin_loss_errors_name_the_argument():
     x = cr.tensor(np.zeros((2, 3)))
     with pytest.raises(ValueError, match=r"target classes must be in \[0, 2\], got 0..3"):

@@ -9,6 +9,8 @@ import chainrule as cr
 from chainrule import nn
 from chainrule.ops.dropout import dropout, dropout1d, dropout2d, dropout3d
 
+pytestmark = pytest.mark.kernel_free
+
 
 def _x(rng, *shape, dtype="float32", requires_grad=False):
     # Values away from 0, so a zero in the output can only come from the mask.

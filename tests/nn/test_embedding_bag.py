@@ -27,6 +27,7 @@ def _loop(ids, offsets, w, mode, psw=None, padding_idx=None):
     return out
 
 
+@pytest.mark.kernel_free
 @pytest.mark.parametrize("mode", ["sum", "mean", "max"])
 def test_forward_is_the_per_bag_reduction(rng, mode):
     w = rng.standard_normal((9, 4))
@@ -43,6 +44,7 @@ def test_forward_is_the_per_bag_reduction(rng, mode):
                                rtol=1e-12)
 
 
+@pytest.mark.kernel_free
 def test_two_d_input_is_one_bag_per_row(rng):
     w = cr.tensor(rng.standard_normal((6, 3)))
     ids = rng.integers(0, 6, size=(4, 5))
@@ -52,6 +54,7 @@ def test_two_d_input_is_one_bag_per_row(rng):
     np.testing.assert_allclose(two_d._data, w._data[ids].mean(1), rtol=1e-12)
 
 
+@pytest.mark.kernel_free
 def test_include_last_offset_must_end_at_the_last_id(rng):
     # ids after a last offset short of len(input) were left out, where PyTorch's last bag runs on
     # to the end: the same call gave two answers; now it is refused; found by the fifth fuzz wave
@@ -116,6 +119,7 @@ def test_matches_torch(rng, mode, last):
                                    atol=1e-15)
 
 
+@pytest.mark.kernel_free
 @pytest.mark.torch
 def test_two_d_input_matches_torch(rng):
     torch = pytest.importorskip("torch")
@@ -152,6 +156,7 @@ def test_large_sparse_batch_stays_sparse(rng):
         np.testing.assert_allclose(column, expected, rtol=1e-5, atol=1e-6)
 
 
+@pytest.mark.kernel_free
 def test_errors(rng):
     w = cr.tensor(rng.standard_normal((5, 2)))
     with pytest.raises(ValueError, match="mode must be one of .* got 'median'"):
@@ -190,6 +195,7 @@ def test_errors(rng):
         EmbeddingBag(3, 2, "avg")
 
 
+@pytest.mark.kernel_free
 @pytest.mark.torch
 @pytest.mark.parametrize("mode", ["sum", "mean", "max"])
 def test_from_pretrained_matches_torch(rng, mode):
@@ -211,6 +217,7 @@ def test_from_pretrained_matches_torch(rng, mode):
         EmbeddingBag.from_pretrained(np.ones(3))
 
 
+@pytest.mark.kernel_free
 @pytest.mark.parametrize("include_last", [False, True])
 def test_traced_max_bags_of_no_ids_are_zeros(include_last):
     """A trace of mode "max" over an empty input (every bag empty) raised in amax ("cannot reduce

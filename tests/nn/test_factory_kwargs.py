@@ -63,6 +63,7 @@ def _state(module):
     return {k: v.numpy() for k, v in module.state_dict().items()}
 
 
+@pytest.mark.kernel_free
 @pytest.mark.torch
 def test_every_layer_pytorch_builds_with_device_and_dtype_is_covered():
     torch = pytest.importorskip("torch")
@@ -95,6 +96,7 @@ def test_device_and_dtype_build_what_the_plain_constructor_builds(name):
             np.testing.assert_array_equal(value, plain[key])
 
 
+@pytest.mark.kernel_free
 @pytest.mark.skipif(cuda_available(), reason="checks the error without a GPU")
 def test_cuda_without_a_gpu_is_the_error_to_cuda_gives():
     with pytest.raises(RuntimeError) as expected:
@@ -114,6 +116,7 @@ def test_cuda_puts_every_parameter_on_the_gpu():
     assert layer(x).shape == (1, 2, 2, 2) and layer(x).device == "cuda"
 
 
+@pytest.mark.kernel_free
 def test_bad_devices_are_refused_before_building():
     with pytest.raises(TypeError, match="Linear: device must be a str such as 'cpu' or 'cuda'"):
         nn.Linear(3, 4, device=0)
@@ -123,6 +126,7 @@ def test_bad_devices_are_refused_before_building():
         nn.Linear(3, 4, device="cpu", dtype="int64")
 
 
+@pytest.mark.kernel_free
 def test_nested_construction_moves_once(monkeypatch):
     calls = []
     to = nn.Module.to
@@ -141,6 +145,7 @@ def test_nested_construction_moves_once(monkeypatch):
     assert calls == []
 
 
+@pytest.mark.kernel_free
 def test_user_modules_keep_their_own_constructor():
     class Net(nn.Module):
         def __init__(self):
@@ -160,12 +165,14 @@ def test_user_modules_keep_their_own_constructor():
     assert "device" not in inspect.signature(Wide).parameters
 
 
+@pytest.mark.kernel_free
 def test_layers_without_state_take_no_device():
     with pytest.raises(TypeError):
         nn.ReLU(device="cpu")  # nor does PyTorch's
     assert "device" not in inspect.signature(nn.Dropout).parameters
 
 
+@pytest.mark.kernel_free
 def test_embedding_bag_follows_the_default_dtype():
     before = cr.get_default_dtype()
     cr.set_default_dtype(cr.float64)
@@ -181,6 +188,7 @@ def _positional(sig):
             if p.kind is inspect.Parameter.POSITIONAL_OR_KEYWORD]
 
 
+@pytest.mark.kernel_free
 @pytest.mark.parametrize("name", sorted(set(ARGS) - {"Embedding", "EmbeddingBag", "RNNBase",
                                                      "RNN", "GRU",  # keyword-only in PyTorch:
                                                      "LinearCrossEntropyLoss"}))
@@ -202,6 +210,7 @@ def test_device_and_dtype_are_taken_positionally_after_the_other_arguments(name)
     assert all(p.dtype == cr.float64 for p in ours.parameters())
 
 
+@pytest.mark.kernel_free
 def test_positional_device_and_dtype_errors():
     with pytest.raises(TypeError, match=r"Linear\(\) takes at most 5 positional"):
         nn.Linear(3, 4, True, None, cr.float64, 1)

@@ -6,6 +6,8 @@ import pytest
 import chainrule as cr
 from chainrule import nn
 
+pytestmark = pytest.mark.kernel_free
+
 
 def _x(rng, *shape, dtype="float32", requires_grad=False):
     return cr.tensor(rng.standard_normal(shape).astype(dtype), requires_grad=requires_grad)

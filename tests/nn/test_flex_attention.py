@@ -44,6 +44,7 @@ def _mods(lib, fa, rng, B, H, L, S):
     }
 
 
+@pytest.mark.kernel_free
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
 def test_flex_attention_matches_pytorch(tfa, dtype):
     rng = np.random.default_rng(1380)
@@ -71,6 +72,7 @@ def test_flex_attention_matches_pytorch(tfa, dtype):
                                        err_msg=name)
 
 
+@pytest.mark.kernel_free
 def test_block_mask_block_view_and_dense_mask_match_pytorch(tfa):
     B, H, L, S = 2, 3, 7, 5
     for name in ("alibi causal", "documents", "and/or", "no key for late queries"):
@@ -101,6 +103,7 @@ def test_flex_attention_gradcheck_with_a_learned_bias():
     assert not f(q, k, v, rel)[:, :, 3].numpy().any()  # a query that sees no key gives 0
 
 
+@pytest.mark.kernel_free
 def test_flex_attention_refuses_bad_input_by_name():
     q = cr.ones(1, 2, 3, 4)
     with pytest.raises(ValueError, match="query must be a 4-D Tensor"):
@@ -119,6 +122,7 @@ def test_flex_attention_refuses_bad_input_by_name():
         assert cfa.flex_attention(q, q, q, kernel_options={"BLOCK_M": 16}).shape == q.shape
 
 
+@pytest.mark.kernel_free
 def test_pytorchs_import_paths():
     import chainrule.nn.attention.flex_attention as fa
     from chainrule.nn.attention.bias import causal_lower_right

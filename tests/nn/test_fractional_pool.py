@@ -15,6 +15,8 @@ from chainrule import nn
 
 torch = pytest.importorskip("torch")
 
+pytestmark = pytest.mark.kernel_free
+
 CASES = [  # nd, input shape, kernel_size, output_size, output_ratio
     (2, (2, 3, 9, 11), (2, 3), (5, 4), None),
     (2, (3, 9, 11), 3, (5, 6), None),

@@ -46,6 +46,7 @@ def test_pad_values_and_gradients():
     assert cr.functional.pad(x, (1, 2)).shape == (5, 6)
 
 
+@pytest.mark.kernel_free
 @pytest.mark.parametrize("pad, mode, match", [
     ((1,), "constant", "even number"),
     ((1, 1, 1, 1, 1, 1), "constant", "pads 3 axes"),

@@ -75,6 +75,7 @@ def test_fuse_linear_bn_eval_matches_torch(affine, n):
                                .numpy(), rtol=1e-12)
 
 
+@pytest.mark.kernel_free
 @pytest.mark.parametrize("name", ["fuse_conv_bn_eval", "fuse_conv_bn_weights",
                                   "fuse_linear_bn_eval", "fuse_linear_bn_weights"])
 def test_signature_matches_torch(name):
@@ -84,6 +85,7 @@ def test_signature_matches_torch(name):
     assert [p.default for p in ours.values()] == [p.default for p in theirs.values()]
 
 
+@pytest.mark.kernel_free
 @pytest.mark.parametrize(("call", "match"), [
     (lambda: nn.utils.fuse_conv_bn_eval(nn.Conv2d(2, 2, 1), nn.BatchNorm2d(2).eval()),
      "only for eval mode"),

@@ -36,6 +36,7 @@ def test_embedding_bag_2d_input_ignores_include_last_offset(mode, padding_idx, w
 _MIXED = [("float32", "float64"), ("float64", "float32"), ("float16", "float64")]
 
 
+@pytest.mark.kernel_free
 @pytest.mark.parametrize("x_dtype,w_dtype", _MIXED)
 @pytest.mark.parametrize("op", ["group_norm", "instance_norm"])
 def test_group_and_instance_norm_refuse_mixed_dtype_weights(op, x_dtype, w_dtype):
@@ -55,6 +56,7 @@ def test_group_and_instance_norm_refuse_mixed_dtype_weights(op, x_dtype, w_dtype
         call(cr)
 
 
+@pytest.mark.kernel_free
 @pytest.mark.parametrize("module", ["GroupNorm", "InstanceNorm1d"])
 def test_norm_modules_of_a_float16_input_keep_float32_weights(module):
     # PyTorch's mixed-dtype kernels take a float16 input with float32 weights: still allowed

@@ -12,6 +12,8 @@ import chainrule as cr
 import chainrule.nn.functional as F  # noqa: N812 - PyTorch's spelling
 
 torch = pytest.importorskip("torch")
+
+pytestmark = pytest.mark.kernel_free
 TF = torch.nn.functional
 
 COMBOS = [(m, p, a) for m, p, a in itertools.product(

@@ -9,6 +9,8 @@ import chainrule.nn.functional as F
 
 torch = pytest.importorskip("torch")
 
+pytestmark = pytest.mark.kernel_free
+
 
 @pytest.mark.parametrize("nd", [2, 3])
 @pytest.mark.parametrize("padding_mode", ["zeros", "border", "reflection"])

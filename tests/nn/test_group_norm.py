@@ -10,6 +10,8 @@ from chainrule.nn import functional as F
 
 torch = pytest.importorskip("torch")
 
+pytestmark = pytest.mark.kernel_free
+
 
 def _copy_state(ours, theirs):
     theirs.load_state_dict({k: torch.tensor(v.numpy()) for k, v in ours.state_dict().items()})

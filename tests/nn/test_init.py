@@ -8,6 +8,8 @@ import pytest
 from chainrule import nn
 from chainrule.nn import init
 
+pytestmark = pytest.mark.kernel_free
+
 
 def _param(*shape, dtype="float32"):
     return nn.Parameter(np.zeros(shape, dtype=dtype))

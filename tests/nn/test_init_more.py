@@ -38,6 +38,7 @@ TRUNC = [(0.0, 1.0, -2.0, 2.0), (0.5, 2.0, -1.0, 3.0), (0.0, 0.02, -0.04, 0.04),
          (0.0, 1.0, -1e-3, 1e-3), (0.0, 1.0, 2.5, 60.0)]
 
 
+@pytest.mark.kernel_free
 @pytest.mark.parametrize(("mean", "std", "a", "b"), TRUNC)
 def test_trunc_normal_has_the_truncated_distribution(mean, std, a, b):
     w = _param(100, 100)
@@ -49,6 +50,7 @@ def test_trunc_normal_has_the_truncated_distribution(mean, std, a, b):
     assert _ks(x, lambda v: _truncated_cdf(v, mean, std, a, b)) < 1.95 / math.sqrt(x.size)
 
 
+@pytest.mark.kernel_free
 @pytest.mark.parametrize(("mean", "std", "a", "b"), TRUNC[:3])
 def test_trunc_normal_matches_torch_draws(mean, std, a, b):
     ours = _param(200, 100)
@@ -63,6 +65,7 @@ def test_trunc_normal_matches_torch_draws(mean, std, a, b):
     assert distance < 1.95 * math.sqrt(2 / x.size)
 
 
+@pytest.mark.kernel_free
 def test_trunc_normal_float32_std0_and_determinism():
     w = _param(3, 4, dtype="float32")
     init.trunc_normal_(w, std=0.02, rng=np.random.default_rng(0))
@@ -74,6 +77,7 @@ def test_trunc_normal_float32_std0_and_determinism():
     np.testing.assert_array_equal(w.numpy(), 1.0)
 
 
+@pytest.mark.kernel_free
 @pytest.mark.parametrize("shape", [(3, 5), (5, 3), (4, 4), (1, 6)])
 def test_eye_equals_torch(shape):
     w = _param(*shape)
@@ -81,6 +85,7 @@ def test_eye_equals_torch(shape):
     np.testing.assert_array_equal(w.numpy(), torch.nn.init.eye_(torch.empty(shape)).numpy())
 
 
+@pytest.mark.kernel_free
 @pytest.mark.parametrize(("shape", "groups"), [((4, 4, 3), 1), ((6, 3, 3, 3), 1),
                                                ((3, 6, 2, 4), 1), ((8, 2, 3, 3), 2),
                                                ((6, 2, 3, 2, 5), 3), ((4, 1, 5), 4)])
@@ -98,6 +103,7 @@ def test_dirac_conv_keeps_its_input():
     np.testing.assert_allclose(conv(x).numpy(), x.numpy(), rtol=1e-6, atol=1e-6)
 
 
+@pytest.mark.kernel_free
 @pytest.mark.parametrize(("rows", "sparsity"), [(10, 0.3), (7, 0.5), (9, 0.0), (5, 1.0)])
 def test_sparse_zeros_per_column_and_normal_values(rows, sparsity):
     w = _param(rows, 4000)
@@ -115,6 +121,7 @@ def test_sparse_zeros_per_column_and_normal_values(rows, sparsity):
         assert np.all(np.abs(rows_hit - zeros / rows) < 0.05)
 
 
+@pytest.mark.kernel_free
 @pytest.mark.parametrize("name", ["trunc_normal_", "dirac_", "eye_", "sparse_"])
 def test_positional_order_matches_torch(name):
     ours = inspect.signature(getattr(init, name)).parameters
@@ -127,6 +134,7 @@ def test_positional_order_matches_torch(name):
         assert ours["rng"].kind is inspect.Parameter.KEYWORD_ONLY
 
 
+@pytest.mark.kernel_free
 @pytest.mark.parametrize(("call", "match"), [
     (lambda: init.trunc_normal_(_param(2, 2), a=1.0, b=-1.0), "a must not exceed b"),
     (lambda: init.trunc_normal_(_param(2, 2), std=-1.0), "std must be non-negative"),
@@ -144,6 +152,7 @@ def test_bad_arguments_are_named(call, match):
         call()
 
 
+@pytest.mark.kernel_free
 def test_deferred_skips_the_new_initializers():
     w, c = _param(3, 3), _param(2, 2, 3)
     with init.deferred() as skipped:
@@ -154,6 +163,7 @@ def test_deferred_skips_the_new_initializers():
     assert len(skipped) == 2 and not w.numpy().any() and not c.numpy().any()
 
 
+@pytest.mark.kernel_free
 @pytest.mark.parametrize("name, args", [
     ("uniform_", (-1.0, 2.0)), ("normal_", (0.5, 2.0)), ("xavier_uniform_", (1.5,)),
     ("xavier_normal_", (1.0,)), ("kaiming_uniform_", (0.1, "fan_out", "relu")),

@@ -26,6 +26,7 @@ def test_forward_matches_formula_and_functional(rng, shape, bias):
     np.testing.assert_array_equal(y._data, linear(x, layer.weight, layer.bias)._data)
 
 
+@pytest.mark.kernel_free
 def test_layout_and_registration(rng):
     layer = nn.Linear(784, 256, rng=rng)
     assert layer.weight.shape == (256, 784) and layer.bias.shape == (256,)
@@ -35,6 +36,7 @@ def test_layout_and_registration(rng):
     assert repr(no_bias) == "Linear(in_features=784, out_features=256, bias=False)"
 
 
+@pytest.mark.kernel_free
 def test_default_init_is_torch_like(rng):
     layer = nn.Linear(400, 300, rng=rng)
     bound = 1 / math.sqrt(400)
@@ -44,6 +46,7 @@ def test_default_init_is_torch_like(rng):
     assert layer.weight._data.std() == pytest.approx(bound / math.sqrt(3), rel=0.01)
 
 
+@pytest.mark.kernel_free
 def test_init_is_deterministic_given_rng():
     a = nn.Linear(5, 4, rng=np.random.default_rng(0))
     b = nn.Linear(5, 4, rng=np.random.default_rng(0))
@@ -60,6 +63,7 @@ def test_float64(rng):
     assert layer(_x(rng, 4, 3, dtype="float64")).dtype == np.float64
 
 
+@pytest.mark.kernel_free
 @pytest.mark.parametrize("args, kwargs, error, match", [
     ((-1, 3), {}, ValueError, "Linear: in_features must be at least 0, got -1"),
     ((3, -2), {}, ValueError, "Linear: out_features must be at least 0, got -2"),
@@ -72,6 +76,7 @@ def test_constructor_validation(args, kwargs, error, match):
         nn.Linear(*args, **kwargs)
 
 
+@pytest.mark.kernel_free
 def test_input_validation(rng):
     layer = nn.Linear(784, 10, rng=rng)
     with pytest.raises(ValueError, match=r"Linear: expected input with last dimension 784, "
@@ -83,6 +88,7 @@ def test_input_validation(rng):
         layer([1.0, 2.0])
 
 
+@pytest.mark.kernel_free
 def test_identity(rng):
     x = _x(rng, 2, 3)
     assert nn.Identity(54, unused="x")(x) is x

@@ -19,6 +19,7 @@ def _l1(a, b):
     return (a - b).abs().sum(-1)
 
 
+@pytest.mark.kernel_free
 @pytest.mark.torch
 @pytest.mark.parametrize("distance", [None, "l1", "cosine"])
 @pytest.mark.parametrize("swap", [False, True])
@@ -59,6 +60,7 @@ def test_multilabel_margin_matches_torch(rng, reduction):
     assert cr.gradcheck(lambda a: F.multilabel_margin_loss(a, target, reduction=reduction), [t])
 
 
+@pytest.mark.kernel_free
 @pytest.mark.torch
 @pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
 def test_nll_loss_2d_with_weight_and_ignore_index_matches_torch(rng, reduction):
@@ -78,6 +80,7 @@ def test_nll_loss_2d_with_weight_and_ignore_index_matches_torch(rng, reduction):
     assert "weight" in ours.state_dict()
 
 
+@pytest.mark.kernel_free
 @pytest.mark.parametrize("call, match", [
     (lambda a: F.triplet_margin_with_distance_loss(a, a, a, margin=0), "greater than 0, got 0"),
     (lambda a: nn.TripletMarginWithDistanceLoss(margin=-1.0), "greater than 0, got -1.0"),

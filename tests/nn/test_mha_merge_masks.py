@@ -7,6 +7,8 @@ import chainrule as cr
 
 torch = pytest.importorskip("torch")
 
+pytestmark = pytest.mark.kernel_free
+
 
 @pytest.mark.parametrize("attn", [None, "2d", "3d"])
 @pytest.mark.parametrize("padding", [None, "given"])

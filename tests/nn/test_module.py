@@ -30,6 +30,7 @@ def _x(rng, *shape, dtype="float32"):
     return cr.tensor(rng.standard_normal(shape).astype(dtype))
 
 
+@pytest.mark.kernel_free
 def test_registration_order_and_traversal(rng):
     net = Net(rng)
     assert [n for n, _ in net.named_parameters()] == [
@@ -46,6 +47,7 @@ def test_registration_order_and_traversal(rng):
     assert "fc1" in dir(net) and "scale" in dir(net)
 
 
+@pytest.mark.kernel_free
 def test_reassignment_and_deletion(rng):
     net = Net(rng)
     net.fc2 = nn.Identity()  # replacing a module keeps it registered under the same name
@@ -62,6 +64,7 @@ def test_reassignment_and_deletion(rng):
         net.fc1 = 3
 
 
+@pytest.mark.kernel_free
 def test_assignment_before_init_is_explained():
     class Forgetful(nn.Module):
         def __init__(self):
@@ -71,6 +74,7 @@ def test_assignment_before_init_is_explained():
         Forgetful()
 
 
+@pytest.mark.kernel_free
 def test_register_validation():
     m = nn.Module()
     with pytest.raises(ValueError, match="contain no '.'"):
@@ -83,6 +87,7 @@ def test_register_validation():
         m(1)
 
 
+@pytest.mark.kernel_free
 def test_parameter_and_buffer():
     p = nn.Parameter([1.0, 2.0])
     assert p.requires_grad and p.is_leaf and p.dtype == np.float32
@@ -100,6 +105,7 @@ def test_parameter_and_buffer():
     assert not b.requires_grad and not b.persistent and b.dtype == np.int64
 
 
+@pytest.mark.kernel_free
 def test_train_eval_recursive(rng):
     net = nn.Sequential(Net(rng), nn.Sequential(nn.ReLU(), nn.Tanh()))
     assert all(m.training for m in net.modules())
@@ -138,6 +144,7 @@ def test_state_dict_round_trip(rng):
     assert state["count"].dtype == np.int64
 
 
+@pytest.mark.kernel_free
 def test_load_accepts_arrays_and_casts_dtype(rng):
     net = Net(rng)
     state = {k: v.numpy().astype("float64") + 1 for k, v in net.state_dict().items()}
@@ -148,6 +155,7 @@ def test_load_accepts_arrays_and_casts_dtype(rng):
     assert net.count.item() == 7
 
 
+@pytest.mark.kernel_free
 def test_load_reports_every_problem_and_loads_nothing(rng):
     net = Net(rng)
     before = {k: v.numpy().copy() for k, v in net.state_dict().items()}
@@ -168,6 +176,7 @@ def test_load_reports_every_problem_and_loads_nothing(rng):
         np.testing.assert_array_equal(v.numpy(), before[k])
 
 
+@pytest.mark.kernel_free
 def test_load_non_strict_returns_keys_but_rejects_shapes(rng):
     net = Net(rng)
     state = {k: v.numpy() + 1 for k, v in net.state_dict().items()}
@@ -227,6 +236,7 @@ def test_to_casts_and_keeps_identity(rng):
         net.to(dtype="int32")
 
 
+@pytest.mark.kernel_free
 def test_apply_visits_children_first(rng):
     seen = []
     model = nn.Sequential(nn.ReLU(), nn.Sequential(nn.Tanh()))
@@ -234,6 +244,7 @@ def test_apply_visits_children_first(rng):
     assert seen == ["ReLU", "Tanh", "Sequential", "Sequential"]
 
 
+@pytest.mark.kernel_free
 def test_forward_hooks_can_replace_and_be_removed(rng):
     m = nn.Identity()
     calls = []
@@ -246,6 +257,7 @@ def test_forward_hooks_can_replace_and_be_removed(rng):
     assert m(cr.tensor(1.0)).item() == 1.0
 
 
+@pytest.mark.kernel_free
 def test_repr_is_nested():
     class Block(nn.Module):
         def __init__(self):
@@ -282,6 +294,7 @@ def test_summary_table(rng):
     assert all(p.grad is None for p in net.parameters())  # ran under no_grad
 
 
+@pytest.mark.kernel_free
 def test_summary_runs_in_eval_mode_and_lists_tuple_outputs():
     class Probe(nn.Module):
         def forward(self, x):
@@ -306,6 +319,7 @@ def test_summary_leaves_running_statistics_alone(rng):
     assert s.buffer_elements == 4 + 4 + 1 and s.total_params == 16 + 8
 
 
+@pytest.mark.kernel_free
 def test_deepcopy_is_independent(rng):
     net = Net(rng)
     clone = copy.deepcopy(net)
@@ -375,6 +389,7 @@ def test_sequential_indexing_and_editing(rng):
     assert [n for n, _ in named.named_children()] == ["conv", "act"] and named.act is named[1]
 
 
+@pytest.mark.kernel_free
 def test_module_list_and_dict(rng):
     layers = nn.ModuleList([nn.Linear(2, 2, rng=rng) for _ in range(3)])
     holder = nn.Module()
@@ -401,6 +416,7 @@ def test_module_list_and_dict(rng):
         heads["x.y"] = nn.ReLU()
 
 
+@pytest.mark.kernel_free
 def test_replacing_a_member_keeps_its_place_as_in_torch(rng):
     torch = pytest.importorskip("torch")
 
@@ -423,6 +439,7 @@ def test_replacing_a_member_keeps_its_place_as_in_torch(rng):
     np.testing.assert_allclose(seq(cr.tensor([0.0]))._data, np.tanh([0.5]), rtol=1e-6)
 
 
+@pytest.mark.kernel_free
 def test_register_refuses_other_attributes():
     m = nn.Linear(2, 2)
     m.note = 1
@@ -457,6 +474,7 @@ def test_empty_buffer_keeps_persistence_and_zero_grad_in_place(rng):
     assert all(p.grad is not None and not p.grad._data.any() for p in net.parameters())
 
 
+@pytest.mark.kernel_free
 def test_container_edits_as_in_torch():
     a, b, c = nn.ReLU(), nn.Tanh(), nn.Sigmoid()
     seq = nn.Sequential(a, b)

@@ -13,6 +13,7 @@ def _net(lib):
                              lib.nn.Sequential(lib.nn.Flatten(), lib.nn.Linear(8, 3)))
 
 
+@pytest.mark.kernel_free
 def test_get_submodule_parameter_buffer_walk_dotted_names():
     net = _net(cr)
     assert net.get_submodule("") is net
@@ -22,6 +23,7 @@ def test_get_submodule_parameter_buffer_walk_dotted_names():
     assert net.get_buffer("1.running_mean") is net[1].running_mean
 
 
+@pytest.mark.kernel_free
 @pytest.mark.parametrize("call, match", [
     (lambda n: n.get_submodule("3.7"), r"Sequential.3 has no submodule '7'"),
     (lambda n: n.get_submodule("9"), r"no submodule '9'"),
@@ -34,6 +36,7 @@ def test_bad_paths_name_the_failing_step(call, match):
         call(_net(cr))
 
 
+@pytest.mark.kernel_free
 def test_bad_target_types():
     net = _net(cr)
     with pytest.raises(TypeError, match="target must be a dotted name string, got int"):
@@ -76,6 +79,7 @@ def test_same_as_pytorch():
         assert net(lib.zeros(2, 1, 4, 4)).shape == (2, 4)
 
 
+@pytest.mark.kernel_free
 def test_type_to_empty_share_memory_compile():
     net = _net(cr)
     assert net.type(cr.float64) is net and net[0].weight.dtype == np.float64

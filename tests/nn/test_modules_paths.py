@@ -11,6 +11,8 @@ import pytest
 import chainrule
 from chainrule.nn.modules._paths import PATHS
 
+pytestmark = pytest.mark.kernel_free
+
 
 def test_from_import_of_a_private_base_and_isinstance():
     from chainrule.nn.modules.batchnorm import _BatchNorm

@@ -8,6 +8,8 @@ import pytest
 import chainrule as cr
 from chainrule.nn.modules import utils
 
+pytestmark = pytest.mark.kernel_free
+
 
 @pytest.mark.parametrize("name", ["_single", "_pair", "_triple", "_quadruple"])
 @pytest.mark.parametrize("value", [3, (1, 2), [4, 5, 6], "ab", 2.5])

@@ -6,6 +6,8 @@ import pytest
 import chainrule as cr
 from chainrule.nn.normalization import BatchNorm1d, BatchNorm2d, LayerNorm
 
+pytestmark = pytest.mark.kernel_free
+
 
 def _randomize(module, rng):
     """Random weights and running statistics, so that parity tests do not pass by symmetry."""

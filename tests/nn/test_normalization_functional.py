@@ -6,6 +6,8 @@ import pytest
 import chainrule as cr
 from chainrule.ops import batch_norm, layer_norm
 
+pytestmark = pytest.mark.kernel_free
+
 BN_SHAPES = [(5, 3), (4, 3, 5), (3, 2, 3, 4)]
 LN_CASES = [((4, 6), (6,)), ((3, 4, 5), (5,)), ((2, 3, 4), (3, 4)), ((2, 2, 3, 2), (2, 3, 2))]
 

@@ -9,6 +9,8 @@ from chainrule.nn.utils.rnn import pack_padded_sequence
 
 torch = pytest.importorskip("torch")
 
+pytestmark = pytest.mark.kernel_free
+
 
 @pytest.mark.parametrize("as_tensor", [False, True])
 @pytest.mark.parametrize("enforce_sorted", [False, True])

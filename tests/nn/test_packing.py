@@ -15,6 +15,7 @@ def _final(h):
     return h[0] if isinstance(h, tuple) else h
 
 
+@pytest.mark.kernel_free
 def test_pack_and_pad_round_trip_in_the_original_order():
     x = cr.tensor(np.arange(24, dtype=np.float64).reshape(4, 3, 2))  # (T=4, N=3, 2)
     packed = rnn.pack_padded_sequence(x, [2, 4, 1], enforce_sorted=False)
@@ -32,6 +33,7 @@ def test_pack_and_pad_round_trip_in_the_original_order():
     np.testing.assert_array_equal(padded.numpy(), want)
 
 
+@pytest.mark.kernel_free
 def test_pad_sequence_and_pack_sequence():
     seqs = [cr.tensor(np.ones((3, 2))), cr.tensor(2 * np.ones((1, 2)))]
     out = rnn.pad_sequence(seqs, batch_first=True, padding_value=7.0)
@@ -40,6 +42,7 @@ def test_pad_sequence_and_pack_sequence():
     assert packed.batch_sizes.tolist() == [2, 1, 1] and packed.sorted_indices is None
 
 
+@pytest.mark.kernel_free
 def test_packing_refuses_bad_lengths():
     x = cr.tensor(np.zeros((3, 2, 1)))
     with pytest.raises(ValueError, match="decreasing order with enforce_sorted=True, got"):
@@ -141,6 +144,7 @@ def test_packed_sequences_match_torch(rng, name, bidirectional, layers):
                                    err_msg=k)
 
 
+@pytest.mark.kernel_free
 def test_pad_packed_sequence_gives_lengths_as_a_tensor_as_pytorch():
     # PyTorch programs gather each sequence's last output with (lengths - 1).view(-1, 1, 1);
     # an array's view() takes a dtype, so the lengths must be an int64 Tensor.
@@ -154,6 +158,7 @@ def test_pad_packed_sequence_gives_lengths_as_a_tensor_as_pytorch():
     np.testing.assert_array_equal(last.numpy(), x.numpy()[[1, 2], [0, 1]])
 
 
+@pytest.mark.kernel_free
 def test_packed_sequence_to_moves_its_data():
     packed = rnn.pack_padded_sequence(cr.tensor(np.ones((3, 2, 2))), [3, 1])
     moved = packed.to("cpu").to(dtype=cr.float32)
@@ -161,6 +166,7 @@ def test_packed_sequence_to_moves_its_data():
     assert isinstance(moved, rnn.PackedSequence)
 
 
+@pytest.mark.kernel_free
 def test_a_packed_input_of_the_wrong_width_is_named_by_its_packed_shape():
     packed = rnn.pack_padded_sequence(cr.tensor(np.ones((3, 4, 2))), [3, 2, 1, 1])
     with pytest.raises(ValueError, match=r"LSTM: expected input of shape packed \(steps, H_in\) "
@@ -168,6 +174,7 @@ def test_a_packed_input_of_the_wrong_width_is_named_by_its_packed_shape():
         cr.nn.LSTM(5, 3, dtype="float64")(packed)
 
 
+@pytest.mark.kernel_free
 def test_the_bookkeeping_is_int64_tensors_that_hand_written_rnns_can_use():
     """PyTorch's fields are Tensors: a custom RNN reads sorted_indices.to(data.device),
     batch_sizes.size(0) and index_select's its state; a PackedSequence rebuilt from them (or
@@ -227,6 +234,7 @@ def test_a_packed_sequence_built_with_sorted_indices_alone_matches_torch():
         np.testing.assert_allclose(b, a, rtol=1e-12, atol=1e-12)
 
 
+@pytest.mark.kernel_free
 @pytest.mark.torch
 @pytest.mark.parametrize("as_tensor", [False, True])
 def test_float_lengths_are_truncated_as_pytorchs(as_tensor):

@@ -36,6 +36,7 @@ def test_3d_pads_match_pytorch(rng, name, padding, shape):
     np.testing.assert_allclose(a.grad.numpy(), b.grad.numpy(), rtol=1e-13, atol=1e-14)
 
 
+@pytest.mark.kernel_free
 def test_3d_pads_refuse_bad_input():
     with pytest.raises(ValueError, match=r"ReflectionPad3d: input must be 4-D or 5-D, got shape "
                                          r"\(2, 3, 4\)"):
@@ -117,6 +118,7 @@ def test_lazy_layers_load_a_pytorch_state_before_the_first_call(rng, lazy, plain
     assert type(ours) is getattr(nn, plain) and repr(ours) == repr(theirs)
 
 
+@pytest.mark.kernel_free
 def test_lazy_errors_and_the_uninitialized_buffer():
     bn = nn.LazyBatchNorm2d()
     assert isinstance(bn.running_mean, nn.UninitializedBuffer)
@@ -146,6 +148,7 @@ def test_lazy_errors_and_the_uninitialized_buffer():
     assert inorm.weight.shape == (3,) and type(inorm) is nn.InstanceNorm1d
 
 
+@pytest.mark.kernel_free
 def test_recurrent_layers_share_pytorchs_base_classes():
     for name in ("RNN", "LSTM", "GRU"):
         assert issubclass(getattr(nn, name), nn.RNNBase)
@@ -197,6 +200,7 @@ def test_rnncellbase_takes_pytorchs_num_chunks(rng):
 NEW = PADS + [c for c, *_ in LAZY] + ["RNNBase", "RNNCellBase"]
 
 
+@pytest.mark.kernel_free
 @pytest.mark.parametrize("name", NEW)
 def test_signatures_are_pytorchs(name):
     """The same names, order and defaults; ``device``/``dtype`` (keyword-only in chainrule, as

@@ -31,6 +31,7 @@ def test_padding_layers_match_torch(rng, name, args, shape):
     assert cr.gradcheck(ours, [x])
 
 
+@pytest.mark.kernel_free
 @pytest.mark.parametrize("call, match", [
     (lambda: nn.ZeroPad2d((1, 2)), r"padding must be an int or a tuple of 4 ints, got \(1, 2\)"),
     (lambda: nn.ReflectionPad1d(1.5), "got 1.5"),
@@ -46,6 +47,7 @@ def test_bad_padding_is_named(call, match):
         call()
 
 
+@pytest.mark.kernel_free
 def test_parameter_list_registers_under_pytorchs_keys(rng):
     a, b = rng.standard_normal(3), rng.standard_normal((2, 2))
     ours = nn.ParameterList([nn.Parameter(a), cr.tensor(b)])
@@ -71,6 +73,7 @@ def test_parameter_list_registers_under_pytorchs_keys(rng):
         ours.append("w")
 
 
+@pytest.mark.kernel_free
 def test_parameter_dict_registers_under_its_keys(rng):
     ours = nn.ParameterDict({"w": cr.tensor(rng.standard_normal(3)), "b": cr.zeros(1)})
     theirs = torch.nn.ParameterDict({"w": torch.zeros(3), "b": torch.zeros(1)})

@@ -112,6 +112,7 @@ def test_parametrized_linear_matches_torch(kind):
         _close(p, q)
 
 
+@pytest.mark.kernel_free
 @pytest.mark.torch
 @pytest.mark.parametrize("leave", [True, False])
 def test_remove_parametrizations_matches_torch(leave):
@@ -208,6 +209,7 @@ def test_parametrized_weights_pass_gradcheck():
     assert gradcheck(lambda x: wn(x), (x,))
 
 
+@pytest.mark.kernel_free
 def test_cached_computes_once_and_eval_modules_are_untouched():
     calls = []
 
@@ -247,6 +249,7 @@ def test_functional_call_and_optimizer_see_the_original():
         cr.func.functional_call(layer, {"weight": w}, (cr.tensor([[1.0, 2.0]]),))
 
 
+@pytest.mark.kernel_free
 def test_errors():
     class Shrink(nn.Module):
         def forward(self, x):
@@ -270,6 +273,7 @@ def test_errors():
         CP.spectral_norm(nn.Linear(2, 2), n_power_iterations=0)
 
 
+@pytest.mark.kernel_free
 @pytest.mark.torch
 @pytest.mark.parametrize("module,name", [
     (P, "register_parametrization"), (P, "remove_parametrizations"), (P, "is_parametrized"),
@@ -320,6 +324,7 @@ def test_orthogonal_recurrent_weight_of_an_rnn_matches_torch():
         _close(p.grad, q.grad)
 
 
+@pytest.mark.kernel_free
 def test_a_parametrized_buffer_stays_a_buffer():
     layer = nn.BatchNorm1d(3)
     P.register_parametrization(layer, "running_var", _scale(cr)())

@@ -61,6 +61,7 @@ def test_output_shapes_and_values():
     np.testing.assert_array_equal(global_pool(x)._data, [[7.5]])
 
 
+@pytest.mark.kernel_free
 def test_reprs():
     # PyTorch's: MaxPool shows every field, AvgPool these three (AvgPool1d's as 1-tuples)
     assert repr(nn.MaxPool2d(2)) == (
@@ -70,6 +71,7 @@ def test_reprs():
     assert repr(nn.AdaptiveAvgPool2d((1, 1))) == "AdaptiveAvgPool2d(output_size=(1, 1))"
 
 
+@pytest.mark.kernel_free
 @pytest.mark.parametrize("build, error, match", [
     (lambda: nn.MaxPool2d(0), ValueError, "MaxPool2d: kernel_size must be at least 1, got 0"),
     (lambda: nn.MaxPool1d(2, stride=0), ValueError, "MaxPool1d: stride must be at least 1"),
@@ -85,6 +87,7 @@ def test_constructor_validation(build, error, match):
         build()
 
 
+@pytest.mark.kernel_free
 def test_input_validation(rng):
     with pytest.raises(ValueError, match=r"MaxPool2d: expected a 3-D \(C, H, W\) or 4-D "
                                          r"\(N, C, H, W\) input, got shape \(28, 28\)"):

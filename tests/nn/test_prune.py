@@ -80,6 +80,7 @@ def test_masks_and_outputs_match_torch(rng, kind, fn, args):
             theirs._forward_pre_hooks.values()))).__name__
 
 
+@pytest.mark.kernel_free
 @pytest.mark.torch
 def test_importance_scores_rank_instead_of_the_weights(rng):
     torch = _torch()
@@ -94,6 +95,7 @@ def test_importance_scores_rank_instead_of_the_weights(rng):
     _same_masks(ours, theirs)
 
 
+@pytest.mark.kernel_free
 @pytest.mark.torch
 def test_iterative_pruning_prunes_only_what_is_left_as_torch(rng):
     torch = _torch()
@@ -120,6 +122,7 @@ def test_iterative_pruning_prunes_only_what_is_left_as_torch(rng):
     assert int((ours.weight_mask.numpy() == 0).sum()) > 27 + 9
 
 
+@pytest.mark.kernel_free
 def test_the_container_keeps_the_old_mask_and_prunes_the_rest(rng):
     layer = nn.Linear(10, 1, dtype=cr.float64)
     layer.load_state_dict({"weight": np.arange(1.0, 11.0)[None] * [[1, -1] * 5], "bias": [0.0]})
@@ -129,6 +132,7 @@ def test_the_container_keeps_the_old_mask_and_prunes_the_rest(rng):
     np.testing.assert_array_equal(layer.weight_mask.numpy()[0], [0] * 7 + [1] * 3)
 
 
+@pytest.mark.kernel_free
 @pytest.mark.torch
 def test_global_unstructured_ranks_all_layers_together_as_torch(rng):
     torch = _torch()
@@ -151,6 +155,7 @@ def test_global_unstructured_ranks_all_layers_together_as_torch(rng):
     assert total + (pairs[0][0].bias_mask.numpy() == 0).sum() > 0.4 * (30 + 108 + 30 + 5)
 
 
+@pytest.mark.kernel_free
 def test_global_unstructured_prunes_the_smallest_overall():
     a, b = nn.Linear(2, 1, bias=False), nn.Linear(3, 1, bias=False)
     a.load_state_dict({"weight": [[0.5, -4.0]]})
@@ -160,6 +165,7 @@ def test_global_unstructured_prunes_the_smallest_overall():
     np.testing.assert_array_equal(b.weight_mask.numpy(), [[0, 1, 0]])
 
 
+@pytest.mark.kernel_free
 def test_ties_keep_the_lower_index():
     layer = nn.Linear(6, 2, bias=False)
     layer.load_state_dict({"weight": [[1.0, -1, 1, 2, 1, 1], [1, 1, 1, 1, 3, 3]]})
@@ -171,6 +177,7 @@ def test_ties_keep_the_lower_index():
     np.testing.assert_array_equal(conv.weight_mask.numpy()[:, 0], [1, 0, 1, 0])
 
 
+@pytest.mark.kernel_free
 def test_random_methods_prune_the_asked_count_reproducibly():
     def masks(seed):
         cr.manual_seed(seed)
@@ -189,6 +196,7 @@ def test_random_methods_prune_the_asked_count_reproducibly():
     assert not np.array_equal(masks(2)[0], first)
 
 
+@pytest.mark.kernel_free
 def test_prune_computes_without_registering(rng):
     t = cr.tensor(rng.standard_normal((3, 4)))
     out = prune.L1Unstructured(amount=5).prune(t)
@@ -219,6 +227,7 @@ def _signature(fn):
     return [(p.name, p.default, p.kind) for p in inspect.signature(fn).parameters.values()]
 
 
+@pytest.mark.kernel_free
 @pytest.mark.torch
 @pytest.mark.parametrize("name", ["identity", "random_unstructured", "l1_unstructured",
                                   "random_structured", "ln_structured", "global_unstructured",
@@ -243,6 +252,7 @@ def test_signatures_match_torch(name):
     assert _signature(find(prune)) == _signature(find(tprune))
 
 
+@pytest.mark.kernel_free
 @pytest.mark.parametrize(("call", "error", "match"), [
     (lambda m: prune.l1_unstructured(m, "weight", "half"), TypeError,
      "Invalid type for amount: half. Must be int or float."),

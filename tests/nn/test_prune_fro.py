@@ -14,6 +14,8 @@ import chainrule as cr  # noqa: E402
 from chainrule import nn  # noqa: E402
 from chainrule.nn.utils import prune  # noqa: E402
 
+pytestmark = pytest.mark.kernel_free
+
 
 def _pair(w):
     ours, theirs = nn.Module(), torch.nn.Module()

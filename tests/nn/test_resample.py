@@ -49,6 +49,7 @@ def test_interpolate_matches_torch(rng, shape, kw):
     compare(lambda a: F.interpolate(a, **kw), lambda a: TF.interpolate(a, **kw), [x], rng)
 
 
+@pytest.mark.kernel_free
 @pytest.mark.parametrize("mode", ["nearest", "bilinear"])
 def test_interpolate_float32_matches_torch(rng, mode):
     x = rng.standard_normal((2, 3, 5, 4)).astype(np.float32)
@@ -58,6 +59,7 @@ def test_interpolate_float32_matches_torch(rng, mode):
     np.testing.assert_allclose(y.numpy(), want.numpy(), rtol=1e-6, atol=1e-6)
 
 
+@pytest.mark.kernel_free
 def test_interpolate_keeps_a_same_size_axis_and_doubles_by_pytorchs_rule():
     """PyTorch copies an axis whose size does not change and maps a doubled axis by i // 2,
     whatever scale_factor gave those sizes (here 1.3 and 2.2)."""
@@ -68,6 +70,7 @@ def test_interpolate_keeps_a_same_size_axis_and_doubles_by_pytorchs_rule():
         np.testing.assert_array_equal(y.numpy(), TF.interpolate(torch.tensor(x), **kw).numpy())
 
 
+@pytest.mark.kernel_free
 def test_interpolate_nearest_1d_has_no_kept_or_doubled_shortcut():
     """PyTorch's 1-D nearest kernel takes floor(i / scale_factor) even where the size is kept or
     doubled (its 2-D kernel copies / halves): length 3 by 1.2 gives [0, 0, 1], by 2.2
@@ -79,6 +82,7 @@ def test_interpolate_nearest_1d_has_no_kept_or_doubled_shortcut():
                                       TF.interpolate(torch.tensor(x), scale_factor=s).numpy())
 
 
+@pytest.mark.kernel_free
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("mode", ["nearest", "nearest-exact"])
 def test_interpolate_nearest_1d_picks_pytorchs_indices_for_every_size(dtype, mode):
@@ -94,6 +98,7 @@ def test_interpolate_nearest_1d_picks_pytorchs_indices_for_every_size(dtype, mod
             np.testing.assert_array_equal(got, want, err_msg=f"length {n} -> {out}")
 
 
+@pytest.mark.kernel_free
 def test_bicubic_matches_torch_for_every_size_in_both_precisions():
     """Bicubic (ViT position tables resized, timm's resize) was NotImplementedError. Its
     source positions are not clamped at 0 and their floor is taken in float32 (floorf), as in
@@ -111,6 +116,7 @@ def test_bicubic_matches_torch_for_every_size_in_both_precisions():
                     np.testing.assert_allclose(got, want, rtol=tol, atol=tol)
 
 
+@pytest.mark.kernel_free
 def test_nearest_3d_has_no_kept_or_doubled_shortcut_like_1d():
     """PyTorch's 3-D nearest kernel, like its 1-D one, takes floor(i / scale) everywhere."""
     x = np.arange(3.0).reshape(1, 1, 3, 1, 1)
@@ -155,6 +161,7 @@ def test_upsample_layers_match_torch(rng):
         assert repr(nn.Upsample(**kw)) == repr(torch.nn.Upsample(**kw))
 
 
+@pytest.mark.kernel_free
 @pytest.mark.parametrize("r, shape", [(2, (2, 8, 3, 4)), (3, (9, 2, 2)), (2, (1, 2, 4, 3, 5))])
 def test_pixel_shuffle_matches_torch_and_inverts(rng, r, shape):
     x = rng.standard_normal(shape)
@@ -166,6 +173,7 @@ def test_pixel_shuffle_matches_torch_and_inverts(rng, r, shape):
     assert cr.gradcheck(lambda a: F.pixel_shuffle(a, r) ** 2, [t])
 
 
+@pytest.mark.kernel_free
 def test_signatures_follow_pytorch():
     assert list(inspect.signature(F.interpolate).parameters) == [
         "input", "size", "scale_factor", "mode", "align_corners", "recompute_scale_factor",
@@ -179,6 +187,7 @@ def test_signatures_follow_pytorch():
         TF.interpolate(torch.tensor(x), None, 2.0, "bilinear", True).numpy(), rtol=1e-12)
 
 
+@pytest.mark.kernel_free
 @pytest.mark.parametrize("call, err, match", [
     (lambda x: F.interpolate(x, scale_factor=2, mode="cubic"), NotImplementedError, "'cubic'"),
     (lambda x: F.interpolate(x, scale_factor=2, mode="trilinear"), ValueError,
@@ -208,6 +217,7 @@ def test_bad_arguments_are_named(call, err, match):
         call(cr.tensor(np.zeros((1, 1, 3, 4))))
 
 
+@pytest.mark.kernel_free
 @pytest.mark.parametrize("name", ["upsample", "upsample_nearest", "upsample_bilinear"])
 def test_deprecated_upsample_functions_warn_and_match_torch(rng, name):
     x = rng.standard_normal((1, 2, 3, 4))
@@ -220,6 +230,7 @@ def test_deprecated_upsample_functions_warn_and_match_torch(rng, name):
         list(inspect.signature(getattr(TF, name)).parameters)
 
 
+@pytest.mark.kernel_free
 @pytest.mark.parametrize("shape, g", [((2, 6, 3), 3), ((1, 8, 2, 3), 2), ((2, 4, 1, 2, 2), 4)])
 def test_channel_shuffle_matches_torch(rng, shape, g):
     x = rng.standard_normal(shape)

@@ -11,6 +11,8 @@ import chainrule.nn.functional as F  # noqa: N812 - PyTorch's spelling
 from ._torch_compare import compare
 
 torch = pytest.importorskip("torch")
+
+pytestmark = pytest.mark.kernel_free
 TF = torch.nn.functional
 
 CASES = [

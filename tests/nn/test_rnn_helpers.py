@@ -9,6 +9,8 @@ import chainrule as cr
 
 torch = pytest.importorskip("torch")
 
+pytestmark = pytest.mark.kernel_free
+
 MODULES = [("RNN", {}), ("GRU", {}), ("LSTM", {}), ("LSTM", {"proj_size": 2}),
            ("GRU", {"bidirectional": True, "num_layers": 2, "batch_first": True})]
 

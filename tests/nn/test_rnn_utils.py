@@ -8,6 +8,8 @@ import pytest
 import chainrule as cr
 from chainrule.nn.utils.rnn import pad_sequence
 
+pytestmark = pytest.mark.kernel_free
+
 
 @pytest.mark.parametrize("batch_first", [False, True])
 @pytest.mark.parametrize("side", ["right", "left"])

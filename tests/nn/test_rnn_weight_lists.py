@@ -10,6 +10,8 @@ import pytest
 
 import chainrule as cr
 
+pytestmark = pytest.mark.kernel_free
+
 CASES = [("LSTM", {}), ("GRU", {"num_layers": 2, "bidirectional": True}),
          ("RNN", {"bias": False, "num_layers": 3}), ("LSTM", {"num_layers": 2, "bias": False})]
 

@@ -8,6 +8,8 @@ import pytest
 
 import chainrule as cr
 
+pytestmark = pytest.mark.kernel_free
+
 
 @pytest.mark.torch
 def test_attention_under_sdpa_kernel_and_the_switches_matches_pytorch():

@@ -20,6 +20,7 @@ def _worker(model, rank):
     opt.step()
 
 
+@pytest.mark.kernel_free
 def test_forked_workers_update_the_parents_parameters():
     cr.manual_seed(0)
     model = cr.nn.Linear(3, 2)

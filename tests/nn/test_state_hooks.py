@@ -9,6 +9,8 @@ import pytest
 import chainrule as cr
 from chainrule import nn
 
+pytestmark = pytest.mark.kernel_free
+
 
 def _pair(lib):
     class Block(lib.nn.Module):

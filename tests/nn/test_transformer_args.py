@@ -10,6 +10,7 @@ import pytest
 import chainrule as cr
 
 
+@pytest.mark.kernel_free
 def test_transformer_draws_every_matrix_from_xavier_uniform():
     # PyTorch's Transformer re-initializes each parameter of more than one axis with
     # xavier_uniform_; the layers' own (Kaiming) bounds would be narrower.
@@ -49,6 +50,7 @@ def test_transformer_keeps_a_custom_encoder_and_calls_it_by_keyword():
     assert encoder.seen[0] is mask and encoder.seen[1] is padding
 
 
+@pytest.mark.kernel_free
 def test_transformer_refuses_src_and_tgt_of_different_batches():
     model = cr.nn.Transformer(4, 2, 1, 1, 8, rng=np.random.default_rng(0))
     with pytest.raises(ValueError, match=r"src and tgt must have one batch size \(axis 1\), got "
@@ -56,6 +58,7 @@ def test_transformer_refuses_src_and_tgt_of_different_batches():
         model(cr.ones(3, 2, 4), cr.ones(5, 3, 4))
 
 
+@pytest.mark.kernel_free
 def test_multihead_attention_names_the_argument_of_a_wrong_shape():
     m = cr.nn.MultiheadAttention(4, 2, rng=np.random.default_rng(0))
     q, kv = cr.zeros(3, 2, 4), cr.zeros(5, 2, 4)
@@ -82,6 +85,7 @@ def re_shape(shape):
     return str(shape).replace("(", r"\(").replace(")", r"\)")
 
 
+@pytest.mark.kernel_free
 def test_stacked_layers_draw_their_own_dropout_masks_from_one_generator():
     # Each copy of the layer had a frozen copy of its generator, so with an explicit rng every
     # layer of the stack drew the same dropout masks.

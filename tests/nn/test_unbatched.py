@@ -159,6 +159,7 @@ def test_gradcheck_through_the_batch_axis(rng):
     assert cr.gradcheck(lambda x: F.avg_pool2d(x, 2), (x,))
 
 
+@pytest.mark.kernel_free
 @pytest.mark.parametrize("name, nd, bad", [
     ("conv1d", 1, (9,)), ("conv2d", 2, (3, 1, 1, 4, 4)), ("conv3d", 3, (4, 4, 4)),
     ("conv_transpose2d", 2, (4, 4)), ("max_pool1d", 1, (2, 1, 3, 9)), ("avg_pool3d", 3, (6, 6)),
@@ -174,6 +175,7 @@ def test_a_wrong_rank_names_both_layouts(name, nd, bad):
         fn(cr.zeros(*bad, dtype=cr.float64), np.random.default_rng(0))
 
 
+@pytest.mark.kernel_free
 def test_a_wrong_rank_to_a_layer_names_both_layouts():
     with pytest.raises(ValueError, match=r"AvgPool1d: expected a 2-D \(C, L\) or 3-D \(N, C, L\) "
                                          r"input, got shape \(9,\)"):

@@ -12,6 +12,8 @@ from chainrule import nn
 
 torch = pytest.importorskip("torch")
 
+pytestmark = pytest.mark.kernel_free
+
 SHAPES = [(3, 4), (4,), (2, 1, 3), ()]
 
 

@@ -146,6 +146,7 @@ def test_torch_state_dict_loads_and_trains_in_a_gan_discriminator():
                                    **TOL)
 
 
+@pytest.mark.kernel_free
 @pytest.mark.parametrize("name", ["weight_norm", "spectral_norm", "remove_weight_norm",
                                   "remove_spectral_norm"])
 def test_signature_matches_torch(name):
@@ -155,6 +156,7 @@ def test_signature_matches_torch(name):
     assert [ours[k].default for k in theirs] == [p.default for p in theirs.values()]
 
 
+@pytest.mark.kernel_free
 @pytest.mark.parametrize(("call", "match"), [
     (lambda: nn.utils.weight_norm(nn.Linear(2, 2), "bias2"), "has no parameter 'bias2'"),
     (lambda: nn.utils.weight_norm(nn.Linear(2, 2), dim=2), "dim must be None, -1 or a dim"),
