@@ -311,3 +311,30 @@ def test_conversions_and_alpha_forms_are_pytorchs():
     s = cr.sparse_coo_tensor(cr.tensor(IDX[:2]), v, (2, 3))
     s.to("cpu", cr.float32).sub(s, alpha=2).to_dense().sum().backward()
     np.testing.assert_array_equal(v.grad.numpy(), -np.ones(5))
+
+
+def test_autograd_grad_of_a_sparse_leaf_is_its_sparse_gradient():
+    # was: "grad: inputs[0] must be a Tensor, got SparseTensor"; PyTorch's is the sparse
+    # gradient (chainrule's on the leaf's pattern, as its .grad), and create_graph keeps it in
+    # the graph
+    c = cr.sparse_coo_tensor(cr.tensor(IDX[:2]), cr.tensor(VALS), (2, 3), requires_grad=True)
+    t = torch.sparse_coo_tensor(torch.tensor(IDX[:2]), torch.tensor(VALS), (2, 3))
+    t.requires_grad_()
+    d = np.linspace(-1, 1, 6).reshape(3, 2)
+    (gt,) = torch.autograd.grad(torch.sparse.mm(t, torch.tensor(d)).pow(2).sum(), t)
+    for inputs in (c, [c]):
+        (gc,) = cr.autograd.grad(
+            cr.sparse.mm(c, cr.tensor(d)).pow(2).sum(), inputs, create_graph=True
+        )
+        assert gc.is_sparse and c.grad is None
+        g = gc.coalesce()
+        want = gt.to_dense().numpy()[tuple(g.indices().numpy())]
+        np.testing.assert_allclose(g.values().detach().numpy(), want, rtol=1e-14)
+    (gg,) = cr.autograd.grad(gc.to_dense().sum(), c)  # d/dv of sum_j 2 (s d)_ij d_jk
+    assert gg.is_sparse
+    loss = torch.sparse.mm(t, torch.tensor(d)).pow(2).sum()
+    (tg,) = torch.autograd.grad(loss, t, create_graph=True)
+    (tgg,) = torch.autograd.grad(tg.to_dense().sum(), t)
+    gg = gg.coalesce()
+    want = tgg.to_dense().numpy()[tuple(gg.indices().numpy())]
+    np.testing.assert_allclose(gg.values().numpy(), want, rtol=1e-14)

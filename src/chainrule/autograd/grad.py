@@ -95,8 +95,9 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
                              allow_unused, materialize_grads)
     allow_unused = bool(allow_unused or materialize_grads)
     outputs = [outputs] if isinstance(outputs, Tensor) else list(outputs)
-    single = isinstance(inputs, Tensor)
-    inputs = [inputs] if single else list(inputs)
+    single = isinstance(inputs, Tensor) or hasattr(inputs, "_on_pattern")  # or sparse
+    leaves = [inputs] if single else list(inputs)  # a sparse leaf: through its values
+    inputs = [x._values() if hasattr(x, "_on_pattern") else x for x in leaves]
     if isinstance(grad_outputs, Tensor) or hasattr(grad_outputs, "shape"):
         grad_outputs = [grad_outputs]  # one array or Tensor for a single output
     for i, x in enumerate(inputs):
@@ -119,7 +120,8 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
                 f"grad: inputs[{i}] (shape {x.shape}) was not used to compute the outputs; "
                 "pass allow_unused=True to get None for it"
             )
-        result.append(g)
+        result.append(g if g is None or not hasattr(leaves[i], "_on_pattern") else
+                      leaves[i]._on_pattern(g))  # chainrule.sparse: PyTorch's sparse gradient
     return tuple(result)
 
 

@@ -136,15 +136,18 @@ class SparseTensor:
         SparseTensor on the coalesced positions (PyTorch's gradient of ``sparse.mm``'s sparse
         operand). Repeated positions get the same gradient each, so the first one is taken."""
         g = self._vals.grad
-        if g is None:
-            return None
+        return None if g is None else self._on_pattern(g.detach())
+
+    def _on_pattern(self, g: Tensor) -> SparseTensor:
+        """``g``, one row per stored entry, as the sparse gradient ``.grad`` and
+        ``autograd.grad`` give (in the graph when ``g`` is, for ``create_graph``)."""
         xp = get_array_module(self._idx)
         flat = self._flat_positions()
         order = xp.argsort(flat, kind="stable")
         first = order[xp.concatenate([xp.ones(min(1, flat.size), bool),
                                       flat[order][1:] != flat[order][:-1]])]
         # sorted and unique, but flagged uncoalesced, as PyTorch flags most such gradients
-        return SparseTensor(self._idx[:, first], Tensor(g._data[first]), self.shape)
+        return SparseTensor(self._idx[:, first], g[Tensor(first.astype(xp.int64))], self.shape)
 
     @grad.setter
     def grad(self, value):
