@@ -109,13 +109,19 @@ class _Stream(IterableDataset):
         return iter(zip(X, Y, strict=True))
 
 
-def test_a_stream_without_length_steps_its_last_short_group():
+class _LongerThanItIs(_Stream):
+    def __len__(self):  # a stream's length can be wrong: its last group must step all the same
+        return 40
+
+
+@pytest.mark.parametrize("stream", [_Stream, _LongerThanItIs])
+def test_a_stream_steps_its_last_short_group(stream):
     (a, _), (b, _) = _pair(), _pair()
     steps = []
     opt_a = optim.SGD(a.parameters(), lr=0.1)
     opt_a.register_step_post_hook(lambda *args: steps.append(1))
     Trainer(a, "cross_entropy", opt_a, accumulate_grad_batches=4).fit(
-        DataLoader(_Stream(), 4), epochs=1, verbose=0
+        DataLoader(stream(), 4), epochs=1, verbose=0
     )
     Trainer(b, "cross_entropy", optim.SGD(b.parameters(), lr=0.1), accumulate_grad_batches=4).fit(
         (X, Y), epochs=1, batch_size=4, shuffle=False, verbose=0

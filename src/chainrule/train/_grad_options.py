@@ -105,9 +105,11 @@ class GradOptions:
         )
         return {"accumulate_grad_batches": self.accumulate, "clipping": f"{clip[0]} {clip[1]!r}"}
 
-    def batches(self, loader, steps: int | None, callbacks):
+    def batches(self, loader, callbacks):
         """``enumerate(loader)`` for one epoch of ``fit``, telling ``backward_step`` which batch
-        ends the epoch (with a stream of unknown length and k > 1, by reading one batch ahead)."""
+        ends the epoch. With k > 1 the loader is read one batch ahead: its length may be unknown
+        (a stream) or wrong (a stream's ``__len__``), and a last group left unstepped would
+        silently drop its batches' gradients."""
         from .callbacks import TerminateOnNaN
 
         self.pending, self.deferred, self.closes = 0, False, False
@@ -119,9 +121,9 @@ class GradOptions:
             ),
             None,
         )
-        if steps is not None or self.accumulate == 1:
+        if self.accumulate == 1:  # every batch steps
             for step, batch in enumerate(loader):
-                self.batch, self.closes = step, steps is not None and step + 1 >= steps
+                self.batch = step
                 yield step, batch
         else:
             iterator, done = iter(loader), object()

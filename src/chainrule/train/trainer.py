@@ -228,7 +228,7 @@ class Trainer:
                 callbacks.on_epoch_begin(epoch)
                 self.model.train()
                 tracker, step = MeanTracker(), -1
-                for step, batch in self.grad_options.batches(loader, steps, callbacks):
+                for step, batch in self.grad_options.batches(loader, callbacks):
                     callbacks.on_batch_begin(step)
                     batch = self._to_tensors(batch)
                     results = self.train_step(batch)
