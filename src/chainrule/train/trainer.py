@@ -259,7 +259,8 @@ class Trainer:
         return self.history
 
     def train_step(self, batch) -> dict:
-        """One optimization step on ``batch`` (a tuple of Tensors ``(*inputs, target)``).
+        """One optimization step on ``batch`` (a tuple of Tensors ``(*inputs, target)``); with
+        ``accumulate_grad_batches=k``, its share of one: the step comes after a group's last batch.
 
         Returns:
             Floats to average over the epoch: "loss" and the metrics, computed on this batch.
