@@ -338,3 +338,38 @@ def test_autograd_grad_of_a_sparse_leaf_is_its_sparse_gradient():
     gg = gg.coalesce()
     want = tgg.to_dense().numpy()[tuple(gg.indices().numpy())]
     np.testing.assert_allclose(gg.values().numpy(), want, rtol=1e-14)
+
+
+@pytest.mark.parametrize("hybrid", [False, True])
+def test_unsqueeze_and_permute_are_pytorchs(hybrid):
+    # was: AttributeError for both
+    if hybrid:  # sparse (2, 3), one dense axis of 2
+        idx, vals, perms = IDX[:2], np.stack([VALS, -VALS], 1), [(1, 0, 2), (-2, -3, -1)]
+    else:
+        idx, vals, perms = IDX, VALS, [(1, 0, 2), (2, 0, 1), (0, 1, 2)]
+    for coalesce in (False, True):
+        c, t = _coo(cr, idx, vals, (2, 3, 2)), _coo(torch, idx, vals, (2, 3, 2))
+        if coalesce:
+            c, t = c.coalesce(), t.coalesce()
+        for dim in (0, 2, 3, -1, -4):
+            _same(c.unsqueeze(dim), t.unsqueeze(dim))
+        for dims in perms:
+            _same(c.permute(*dims), t.permute(*dims))
+    for dims in ((0, 0, 1), (0, 1)) + (((2, 0, 1),) if hybrid else ()):
+        with pytest.raises(RuntimeError):
+            t.permute(*dims)
+        with pytest.raises(ValueError, match="SparseTensor.permute"):
+            c.permute(*dims)
+    with pytest.raises(ValueError, match="out of range"):
+        c.unsqueeze(4)
+    v = cr.tensor(vals, requires_grad=True)
+    assert cr.gradcheck(
+        lambda v: (
+            cr.sparse_coo_tensor(cr.tensor(idx), v, (2, 3, 2))
+            .permute(perms[0])
+            .unsqueeze(-1)
+            .to_dense()
+            ** 2
+        ),
+        [v],
+    )

@@ -7,6 +7,7 @@ from __future__ import annotations
 import warnings
 
 from ..autograd.tensor import Tensor
+from . import axes as _axes
 from . import conversions as _conversions
 from . import elementwise as _elementwise
 from . import indexing as _indexing
@@ -40,6 +41,7 @@ SparseTensor.transpose = _elementwise.transpose
 SparseTensor.index_select = _indexing.index_select
 SparseTensor.narrow_copy = _indexing.narrow_copy
 SparseTensor.select = _indexing.select
+SparseTensor.unsqueeze, SparseTensor.permute = _axes.unsqueeze, _axes.permute
 SparseTensor.bmm = SparseCompressedTensor.bmm = _bmm  # torch.bmm of a sparse batch (batched.py)
 _conversions.attach(SparseTensor)  # to(...), cpu(), half(), abs(s), add/sub alpha=
 _protocol.attach(SparseTensor, indexing=True)  # ==, bool, len, s[i] (sparse/protocol.py)
