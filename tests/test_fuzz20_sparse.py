@@ -262,6 +262,15 @@ def test_to_sparse_of_a_sparse_tensor_and_t_of_a_vector_are_pytorchs():
         _same(got.to_dense(), want.to_dense())
     with pytest.raises(ValueError, match="layout must be"):
         c.to_sparse(layout=cr.strided)
+    for layout in ("to_sparse_csr", "to_sparse_csc"):  # the same for a compressed matrix
+        with pytest.raises(RuntimeError):
+            getattr(t.to_dense(), layout)().to_sparse(1)
+        with pytest.raises(ValueError, match="converts to sparse_dim 2 only"):
+            getattr(c.to_dense(), layout)().to_sparse(1)
+        _same(
+            getattr(c.to_dense(), layout)().to_sparse(2),
+            getattr(t.to_dense(), layout)().to_sparse(2),
+        )
     vec = (IDX[:1], VALS, (2,))
     _same(_coo(cr, *vec).t(), _coo(torch, *vec).t())
 

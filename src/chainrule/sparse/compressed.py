@@ -87,6 +87,9 @@ class SparseCompressedTensor:
         """The COO form (in the stored order; coalesced for CSR), or the layout asked for."""
         if layout is sparse_csr or layout is sparse_csc:
             return to_compressed(self, layout)
+        if sparse_dim is not None and sparse_dim != 2:  # was: ignored (sparse_dim 2 came back)
+            raise ValueError(f"to_sparse: a {_name(self.layout)} matrix converts to sparse_dim 2 "
+                             f"only (as PyTorch's), got sparse_dim {sparse_dim!r}")
         xp = get_array_module(self._compressed)
         counts = xp.diff(self._compressed)
         outer = xp.repeat(xp.arange(counts.size, dtype=xp.int64), counts)
