@@ -198,7 +198,11 @@ def test_an_overflowing_norm_stops_the_run_and_without_the_guard_clips_as_pytorc
         trainer.fit((X, Y), epochs=1, batch_size=4, verbose=0)
         assert trainer.diverged and "total norm is inf" in trainer.stop_reason
         before = [p.numpy().copy() for p in model.parameters()]
+    with np.errstate(all="ignore"), warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
         trainer.fit((X, Y), epochs=1, batch_size=4, verbose=0, terminate_on_nan=False)
+    said = [str(w.message) for w in seen if "clipped and stepped" in str(w.message)]
+    assert len(said) == 1 and "total norm is inf (it overflowed) at batch 1" in said[0]  # once
     assert not trainer.diverged  # PyTorch's clip_grad_norm_ scales by max_norm / inf = 0
     for p, b in zip(model.parameters(), before, strict=True):
         np.testing.assert_array_equal(p.numpy(), b)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import warnings
 
 from ..autograd import Tensor
 from ..backend import get_array_module
@@ -83,6 +84,7 @@ class GradOptions:
         self.deferred = False  # the last train_step left its gradients for a later step
         self.closes = False  # the current batch ends its epoch: its group steps, however short
         self.batch, self.guard = 0, None  # batch index in the epoch, the fit's TerminateOnNaN
+        self.warned = False  # non-finite gradients stepped (no TerminateOnNaN) this epoch
 
     @property
     def active(self) -> bool:
@@ -112,7 +114,7 @@ class GradOptions:
         silently drop its batches' gradients."""
         from .callbacks import TerminateOnNaN
 
-        self.pending, self.deferred, self.closes = 0, False, False
+        self.pending, self.deferred, self.closes, self.warned = 0, False, False, False
         self.guard = next(
             (
                 c
@@ -154,8 +156,9 @@ class GradOptions:
     def _clip(self, trainer, loss) -> bool:
         """Clip the gradients; False when they are not finite and the run's ``TerminateOnNaN``
         stops it (then nothing is stepped): clipping would hide an inf (value) or make every
-        gradient NaN or 0 (norm). Without one (``terminate_on_nan=False``) they are clipped and
-        stepped as PyTorch's functions would."""
+        gradient NaN or 0 (norm). Without one (``terminate_on_nan=False``, or ``train_step``
+        called outside ``fit``) they are clipped and stepped as PyTorch's functions would, with
+        a RuntimeWarning (once an epoch): never a silent step."""
         if self.clip_norm is None and self.clip_value is None:
             return True
         groups = getattr(trainer.optimizer, "param_groups", None)  # a composite one: the model's
@@ -164,26 +167,38 @@ class GradOptions:
             if isinstance(groups, list)
             else list(trainer.model.parameters())
         )
-        if self.guard is not None:
-            bad = 0
-            for p in params:
-                if isinstance(p.grad, Tensor) and p.grad._data.size:  # sparse: clip refuses
-                    g = p.grad._data
-                    bad += int(g.size - get_array_module(g).isfinite(g).sum())
-            if bad:
-                if not math.isfinite(loss.item()):
-                    return False  # TerminateOnNaN reports the loss itself
-                self.guard._diverge(
-                    f"{bad} gradient value(s) are not finite before clipping", self.batch
-                )
-                return False
+        bad = 0
+        for p in params:
+            if isinstance(p.grad, Tensor) and p.grad._data.size:  # sparse: clip refuses
+                g = p.grad._data
+                bad += int(g.size - get_array_module(g).isfinite(g).sum())
+        if bad and not self._tolerate(
+            f"{bad} gradient value(s) are not finite before clipping", math.isfinite(loss.item())
+        ):
+            return False
         if self.clip_norm is not None:
             total = float(clip_grad_norm_(params, self.clip_norm))
-            if self.guard is not None and not math.isfinite(total):  # finite values, inf norm
-                self.guard._diverge(
-                    f"the gradients' total norm is {total} (it overflowed)", self.batch
-                )
-                return False
+            if not bad and not math.isfinite(total):  # finite values whose norm overflowed
+                return self._tolerate(f"the gradients' total norm is {total} (it overflowed)")
         else:
             clip_grad_value_(params, self.clip_value)
+        return True
+
+    def _tolerate(self, what: str, report: bool = True) -> bool:
+        """Non-finite gradients: stop the run (False) under ``TerminateOnNaN``, which reports
+        ``what`` (unless ``report`` is False: it reports the non-finite loss itself), or warn
+        once an epoch and go on (True)."""
+        if self.guard is not None:
+            if report:
+                self.guard._diverge(what, self.batch)
+            return False
+        if not self.warned:
+            self.warned = True
+            warnings.warn(
+                f"Trainer: {what} at batch {self.batch + 1}; clipped and stepped as "
+                "PyTorch's clip functions would (fit(terminate_on_nan=True) stops the "
+                "run instead)",
+                RuntimeWarning,
+                stacklevel=4,
+            )
         return True
