@@ -382,3 +382,18 @@ def test_unsqueeze_and_permute_are_pytorchs(hybrid):
         ),
         [v],
     )
+
+
+def test_as_tensor_and_asarray_keep_a_sparse_tensor():
+    # was: both wrapped the SparseTensor object as if it were an array (a broken Tensor that
+    # failed later, in repr or any op); PyTorch's return the sparse tensor itself
+    c, t = _coo(cr, IDX[:2], VALS, (2, 3)), _coo(torch, IDX[:2], VALS, (2, 3))
+    assert cr.as_tensor(c) is c and torch.as_tensor(t) is t
+    assert cr.asarray(c) is c and torch.asarray(t) is t
+    _same(cr.as_tensor(c, dtype=cr.float32), torch.as_tensor(t, dtype=torch.float32))
+    _same(cr.asarray(c, dtype=cr.float32), torch.asarray(t, dtype=torch.float32))
+    copied = cr.asarray(c, copy=True)
+    assert copied is not c and torch.asarray(t, copy=True) is not t
+    _same(copied, torch.asarray(t, copy=True))
+    csr = c.to_dense().to_sparse_csr()
+    assert cr.as_tensor(csr) is csr

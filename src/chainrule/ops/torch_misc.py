@@ -28,7 +28,10 @@ __all__ = [
 
 def as_tensor(data, *, dtype=None, device=None) -> Tensor:
     """``data`` as a Tensor: a Tensor of that dtype and device itself (cast otherwise, recorded),
-    a NumPy array of that dtype without a copy, anything else as ``tensor(data, dtype=...)``."""
+    a NumPy array of that dtype without a copy, anything else as ``tensor(data, dtype=...)``.
+    A sparse tensor stays itself (converted to ``dtype``), as PyTorch's."""
+    if type(data) is not Tensor and hasattr(data, "_nnz"):  # was: wrapped as if an array
+        return data if dtype is None else data.to(dtype)
     if isinstance(data, Tensor):
         out = data if dtype is None or data.dtype == numpy.dtype(dtype) else cast(data, dtype)
         return out if device is None or out.device == device else out.to(device)
@@ -40,7 +43,12 @@ def as_tensor(data, *, dtype=None, device=None) -> Tensor:
 
 def asarray(obj, *, dtype=None, device=None, copy=None, requires_grad: bool = False) -> Tensor:
     """``obj`` as a Tensor, sharing memory with a Tensor or array where no conversion is needed
-    (``copy=True`` always copies; ``copy=False`` refuses a conversion that would copy)."""
+    (``copy=True`` always copies; ``copy=False`` refuses a conversion that would copy). A
+    sparse tensor stays sparse, as PyTorch's (was: wrapped as if it were an array)."""
+    if type(obj) is not Tensor and hasattr(obj, "_nnz"):
+        out = obj if dtype is None else obj.to(dtype)
+        out = out.clone() if copy and out is obj else out
+        return out.requires_grad_() if requires_grad else out
     if isinstance(obj, Tensor) or (hasattr(obj, "dtype") and hasattr(obj, "shape")):
         arr = obj._data if isinstance(obj, Tensor) else obj
         same = dtype is None or arr.dtype == numpy.dtype(dtype)
