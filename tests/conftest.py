@@ -39,11 +39,21 @@ def rng():
 
 
 def pytest_generate_tests(metafunc):
-    """``kernel_mode``'s runs: fast and reference, or fast alone for a ``kernel_free`` test."""
-    if "kernel_mode" in metafunc.fixturenames:
+    """``kernel_mode``'s runs: fast and reference, or fast alone for a ``kernel_free`` test;
+    a test may give them per case itself (``tests/ops/_kernel_cases.py``)."""
+    if "kernel_mode" in metafunc.fixturenames and not _parametrized_by_marks(metafunc):
         free = metafunc.definition.get_closest_marker("kernel_free") is not None
         metafunc.parametrize("kernel_mode", ["fast"] if free else ["fast", "reference"],
                              indirect=True)
+
+
+def _parametrized_by_marks(metafunc) -> bool:
+    for mark in metafunc.definition.iter_markers("parametrize"):
+        names = mark.args[0]
+        names = names.split(",") if isinstance(names, str) else names
+        if "kernel_mode" in (name.strip() for name in names):
+            return True
+    return False
 
 
 @pytest.fixture
@@ -61,6 +71,8 @@ def kernel_mode(request):
     if request.param == "reference" and request.node.get_closest_marker("fast_kernels"):
         pytest.skip("tests a fast kernel route, which reference mode does not take")
     if request.node.get_closest_marker("kernel_free"):
+        if request.param != "fast":
+            pytest.fail(f"{request.node.nodeid}: a kernel_free case runs in the fast mode only")
         with cr.reference_mode(False), _kernel_mode_watched() as read:
             yield request.param
         if read:

@@ -158,6 +158,7 @@ def test_zero_dim_input(name, dtype):
 
 
 
+@pytest.mark.kernel_free
 @pytest.mark.parametrize("approximate", ["none", "tanh"])
 def test_gelu_float16_agrees_with_float64(approximate):
     # Phi's Cephes polynomials overflow float16 (inf / nan beyond |x| ~ 2): it runs in float32.
@@ -171,6 +172,7 @@ def test_gelu_float16_agrees_with_float64(approximate):
     np.testing.assert_allclose(y.numpy(), y64.numpy(), rtol=2e-3, atol=2e-3)
     np.testing.assert_allclose(half.grad.numpy(), full.grad.numpy(), rtol=2e-3, atol=2e-3)
 
+@pytest.mark.kernel_free
 @pytest.mark.parametrize("fn", [F.softmax, F.log_softmax])
 def test_softmax_over_an_empty_axis_is_empty(fn):
     # As PyTorch: nothing to normalize (the maximum of an empty axis once raised from NumPy).
@@ -182,6 +184,7 @@ def test_softmax_over_an_empty_axis_is_empty(fn):
     assert fn(cr.tensor(np.zeros((0, 3))), axis=1).shape == (0, 3)
 
 
+@pytest.mark.kernel_free
 def test_step_forward_and_zero_gradient():
     x = cr.tensor([-2.0, -0.0, 0.0, 0.5, 3.0], requires_grad=True)
     y = F.step(x)
@@ -190,6 +193,7 @@ def test_step_forward_and_zero_gradient():
     assert x.grad.tolist() == [0.0] * 5
 
 
+@pytest.mark.kernel_free
 def test_step_straight_through_passes_gradient():
     x = cr.tensor([-2.0, 0.5, 3.0], requires_grad=True)
     y = F.step(x, straight_through=True)
@@ -204,6 +208,7 @@ def test_relu_gradient_at_zero_is_zero():
     assert x.grad.tolist() == [0.0, 1.0, 0.0]
 
 
+@pytest.mark.kernel_free
 def test_softmax_backward_uses_the_output_formula(rng):
     x = cr.tensor(rng.standard_normal((3, 5)), requires_grad=True)
     g = rng.standard_normal((3, 5))
@@ -214,6 +219,7 @@ def test_softmax_backward_uses_the_output_formula(rng):
     np.testing.assert_allclose(x.grad.numpy(), expected, rtol=1e-12, atol=1e-14)
 
 
+@pytest.mark.kernel_free
 def test_log_softmax_is_log_of_softmax_and_sums_to_one(rng):
     x = cr.tensor(rng.standard_normal((2, 3, 4)))
     for axis in (0, 1, 2, -1):
@@ -222,6 +228,7 @@ def test_log_softmax_is_log_of_softmax_and_sums_to_one(rng):
         np.testing.assert_allclose(F.log_softmax(x, axis=axis).numpy(), np.log(p), atol=1e-6)
 
 
+@pytest.mark.kernel_free
 @pytest.mark.torch
 @pytest.mark.parametrize("name", ["softmax", "log_softmax", "softmin"])
 def test_softmax_dtype_casts_an_integer_input_first(name):
@@ -242,6 +249,7 @@ LARGE = ["sigmoid", "tanh", "softplus", "elu", "selu", "gelu", "gelu_tanh", "sil
          "logsigmoid", "softmax", "log_softmax"]
 
 
+@pytest.mark.kernel_free
 @pytest.mark.parametrize("name", LARGE)
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 def test_stable_for_inputs_of_magnitude_1e4(name, dtype):
@@ -253,6 +261,7 @@ def test_stable_for_inputs_of_magnitude_1e4(name, dtype):
     assert np.all(np.isfinite(x.grad.numpy()))
 
 
+@pytest.mark.kernel_free
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 def test_values_at_large_inputs(dtype):
     x = cr.tensor([-1e4, 1e4], dtype=dtype)
@@ -266,6 +275,7 @@ def test_values_at_large_inputs(dtype):
     assert F.elu(x).tolist() == [-1.0, 1e4]
 
 
+@pytest.mark.kernel_free
 def test_sigmoid_second_derivative_closed_form(rng):
     x = cr.tensor(rng.standard_normal(6), requires_grad=True)
     (g,) = cr.grad(F.sigmoid(x).sum(), [x], create_graph=True)
@@ -287,6 +297,7 @@ def test_accepts_arrays_and_keeps_float32():
     assert F.sigmoid([0.0]).dtype == np.float32
 
 
+@pytest.mark.kernel_free
 @pytest.mark.parametrize(
     "call, error, match",
     [
@@ -309,6 +320,7 @@ def test_errors(call, error, match):
         call()
 
 
+@pytest.mark.kernel_free
 def test_special_functions_match_math_module():
     x = np.concatenate([np.linspace(-30, 30, 6001), [-np.inf, np.inf, 1.0, -1.0, 8.0, -8.0]])
     np.testing.assert_allclose(_special.erf(x), [math.erf(v) for v in x], rtol=1e-15, atol=1e-16)

@@ -37,6 +37,7 @@ _CASES = {
 }
 
 
+@pytest.mark.kernel_free
 @pytest.mark.parametrize("name", sorted(_CASES))
 def test_as_strided_matches_pytorch(name):
     fn, shapes = _CASES[name]
@@ -48,6 +49,7 @@ def test_as_strided_matches_pytorch(name):
         np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-15)
 
 
+@pytest.mark.kernel_free
 def test_as_strided_gradcheck_and_gradgradcheck():
     x = cr.tensor(np.random.default_rng(0).standard_normal(7), requires_grad=True)
 
@@ -58,6 +60,7 @@ def test_as_strided_gradcheck_and_gradgradcheck():
     assert cr.autograd.gradgradcheck(f, (x,))
 
 
+@pytest.mark.kernel_free
 def test_as_strided_result_is_a_view_as_pytorchs():
     """A write through the result reaches the input and the reverse, in both libraries."""
     out = []
@@ -77,6 +80,7 @@ def test_as_strided_result_is_a_view_as_pytorchs():
         np.testing.assert_array_equal(a, b)
 
 
+@pytest.mark.kernel_free
 def test_as_strided_write_is_recorded_and_counted():
     """A recorded write through the view reaches the gradient; it counts as input's change."""
     grads = []
@@ -94,6 +98,7 @@ def test_as_strided_write_is_recorded_and_counted():
         np.testing.assert_array_equal(a, b)
 
 
+@pytest.mark.kernel_free
 def test_as_strided_overlapping_result_is_read_only():
     """One position read twice: an in-place change would write it twice (as unfold's)."""
     x = cr.tensor(np.arange(6.0))
@@ -107,6 +112,7 @@ def test_as_strided_overlapping_result_is_read_only():
     np.testing.assert_array_equal(x.numpy(), [0, 1, 0, 3, 0, 5])
 
 
+@pytest.mark.kernel_free
 @pytest.mark.parametrize("args, match", [
     (((3, 3), (2, 1)), r"memory position 6, which is not one of input's elements"),
     (((2,), (-1,)), "size and stride must not be negative"),
@@ -120,6 +126,7 @@ def test_as_strided_refusals_name_the_argument(args, match):
         x.as_strided(*args)
 
 
+@pytest.mark.kernel_free
 def test_as_strided_refuses_memory_outside_a_slice():
     """PyTorch may read the rest of the storage; chainrule reads only the slice's elements."""
     x = cr.tensor(np.arange(8.0))

@@ -8,6 +8,8 @@ import pytest
 import chainrule as cr
 from chainrule.autograd.gradcheck import gradcheck, gradgradcheck
 
+from ._kernel_cases import once_unless
+
 torch = pytest.importorskip("torch")
 
 
@@ -79,7 +81,14 @@ def _inputs(module, arrays):
     return [torch.tensor(a, requires_grad=True) for a in arrays]
 
 
-@pytest.mark.parametrize("name", sorted(CASES))
+# cases that call a kernel of chainrule.kernels.K: both kernel modes; the rest once
+BOTH_MODES_VALUES = {
+    "cat_stack", "index", "matmul", "matmul_batch", "matvec", "sum_mean",
+}
+
+
+@pytest.mark.parametrize(("name", "kernel_mode"), once_unless(sorted(CASES), BOTH_MODES_VALUES),
+                         indirect=["kernel_mode"])
 def test_values_and_gradients_match_pytorch(name):
     fn, specs = CASES[name]
     rng = np.random.default_rng(len(name))
@@ -98,7 +107,14 @@ def test_values_and_gradients_match_pytorch(name):
         np.testing.assert_allclose(a.grad.numpy(), b.grad.numpy(), rtol=1e-10, atol=1e-12)
 
 
-@pytest.mark.parametrize("name", sorted(CASES))
+# cases that call a kernel of chainrule.kernels.K: both kernel modes; the rest once
+BOTH_MODES_GRADCHECK = {
+    "cat_stack", "index", "matmul", "matmul_batch", "matvec", "sum_mean",
+}
+
+
+@pytest.mark.parametrize(("name", "kernel_mode"), once_unless(sorted(CASES), BOTH_MODES_GRADCHECK),
+                         indirect=["kernel_mode"])
 def test_gradcheck_and_gradgradcheck(name):
     fn, specs = CASES[name]
     rng = np.random.default_rng(len(name) + 1)
@@ -107,6 +123,7 @@ def test_gradcheck_and_gradgradcheck(name):
     assert gradgradcheck(lambda *a: fn(cr, *a), xs)
 
 
+@pytest.mark.kernel_free
 def test_einsum_of_a_complex_and_a_real_operand():
     # PyTorch refuses mixed dtypes in einsum; chainrule computes it, and the real operand's
     # gradient is the real part of its complex one (checked by finite differences).
@@ -117,6 +134,7 @@ def test_einsum_of_a_complex_and_a_real_operand():
     assert gradgradcheck(lambda x, y: cr.einsum("ij,jk->ik", x, y), (a, b))
 
 
+@pytest.mark.kernel_free
 def test_abs_and_angle_gradients_are_zero_at_zero_as_pytorch():
     z = cr.tensor(np.array([0j, 3 + 4j]), requires_grad=True)
     (z.abs() + z.angle()).sum().backward()
@@ -126,6 +144,7 @@ def test_abs_and_angle_gradients_are_zero_at_zero_as_pytorch():
     assert z.grad.numpy()[0] == 0
 
 
+@pytest.mark.kernel_free
 def test_real_and_imag_are_views_as_in_pytorch():
     z = cr.tensor(np.array([1 + 2j, 3 - 1j]))
     assert np.shares_memory(z.real.numpy(), z.numpy())
@@ -136,6 +155,7 @@ def test_real_and_imag_are_views_as_in_pytorch():
     np.testing.assert_array_equal(cr.view_as_complex(x).numpy(), [1 + 2j])
 
 
+@pytest.mark.kernel_free
 def test_complex64_stays_complex64():
     z = cr.tensor(np.array([1 + 2j], np.complex64), requires_grad=True)
     y = (z * 1j + 2.0) * cr.tensor([3.0])
@@ -149,6 +169,7 @@ def test_complex64_stays_complex64():
     assert z.is_complex() and cr.is_complex(z) and not cr.tensor([1.0]).is_complex()
 
 
+@pytest.mark.kernel_free
 def test_real_tensor_gradient_is_the_real_part():
     w = cr.tensor([2.0, -1.0], dtype=cr.float64, requires_grad=True)
     z = cr.tensor(np.array([1 + 2j, 3 - 1j]))
@@ -159,6 +180,7 @@ def test_real_tensor_gradient_is_the_real_part():
     np.testing.assert_allclose(w.grad.numpy(), tw.grad.numpy(), rtol=1e-12)
 
 
+@pytest.mark.kernel_free
 def test_isreal_and_conj_of_complex():
     z = cr.tensor(np.array([1 + 0j, 1 + 1j]))
     assert cr.isreal(z).tolist() == [True, False]
@@ -166,6 +188,7 @@ def test_isreal_and_conj_of_complex():
     np.testing.assert_array_equal(cr.conj_physical(z).numpy(), [1 - 0j, 1 - 1j])
 
 
+@pytest.mark.kernel_free
 @pytest.mark.parametrize("call, match", [
     (lambda: cr.complex(cr.tensor([1]), cr.tensor([2.0])), "real must be a floating-point"),
     (lambda: cr.complex(cr.tensor([1.0]), cr.tensor([2.0], dtype=cr.float64)), "one dtype"),
@@ -180,6 +203,7 @@ def test_bad_arguments_are_named(call, match):
         call()
 
 
+@pytest.mark.kernel_free
 def test_writes_into_a_complex_tensor_are_recorded_as_pytorch():
     # The Fourier neural operator's pattern: a zero spectrum with the kept modes written in.
     rng = np.random.default_rng(2)
@@ -202,6 +226,7 @@ def test_writes_into_a_complex_tensor_are_recorded_as_pytorch():
         np.testing.assert_allclose(a.grad.numpy(), b.grad.numpy(), atol=1e-12)
 
 
+@pytest.mark.kernel_free
 def test_random_complex_tensors_as_pytorch():
     z = cr.randn(20000, dtype=cr.cfloat, rng=np.random.default_rng(0))
     assert z.dtype == cr.complex64

@@ -14,6 +14,8 @@ import pytest
 import chainrule as cr
 from chainrule.autograd.gradcheck import gradcheck, gradgradcheck
 
+from ._kernel_cases import once_unless
+
 torch = pytest.importorskip("torch")
 
 
@@ -147,7 +149,17 @@ def test_values_and_gradients_match_pytorch(name):
                                    atol=1e-11)
 
 
-@pytest.mark.parametrize("name", sorted(CASES))
+# cases that call a kernel of chainrule.kernels.K: both kernel modes; the rest once
+BOTH_MODES_GRADCHECK = {
+    "cholesky_inverse", "householder_product", "lstsq_gelsd_vector", "lstsq_residuals",
+    "lstsq_wide", "ormqr", "pinv_hermitian", "pinv_wide", "qr_method", "qr_square_complete",
+    "qr_wide", "solve_triangular", "svd_old_vectors", "svd_vectors_wide", "triangular_solve",
+    "vecdot",
+}
+
+
+@pytest.mark.parametrize(("name", "kernel_mode"), once_unless(sorted(CASES), BOTH_MODES_GRADCHECK),
+                         indirect=["kernel_mode"])
 def test_gradcheck(name):
     fn, _, second = CASES[name]
     xs = _inputs(cr, _arrays(name, len(name) + 1)[1])
@@ -156,6 +168,7 @@ def test_gradcheck(name):
         assert gradgradcheck(lambda *a: fn(cr, *a), xs)
 
 
+@pytest.mark.kernel_free
 def test_qr_r_mode_and_lstsq_fields_as_pytorch():
     rng = np.random.default_rng(3)
     a, b = _c(rng, (2, 5, 3)), _c(rng, (2, 5, 2))
@@ -194,6 +207,7 @@ def test_qr_r_mode_and_lstsq_fields_as_pytorch():
     np.testing.assert_array_equal(rank.numpy(), [2, 2])
 
 
+@pytest.mark.kernel_free
 def test_complex_gradients_refused_where_not_defined():
     a = cr.tensor(_c(np.random.default_rng(4), (4, 3)), requires_grad=True)
     with pytest.raises(ValueError, match="mode='r'"):
@@ -202,6 +216,7 @@ def test_complex_gradients_refused_where_not_defined():
         cr.linalg.qr(a, mode="complete").R.abs().sum().backward()
 
 
+@pytest.mark.kernel_free
 @pytest.mark.parametrize("hermitian", [False, True])
 def test_complex_ldl_as_pytorch(hermitian):
     rng = np.random.default_rng(5)
@@ -226,6 +241,7 @@ def _cofactors(m):
                       for j in range(n)] for i in range(n)])
 
 
+@pytest.mark.kernel_free
 @pytest.mark.parametrize("rank", [1, 2])
 def test_det_gradient_at_a_singular_complex_matrix_is_the_conjugate_cofactors(rank):
     rng = np.random.default_rng(rank)

@@ -11,6 +11,8 @@ import pytest
 import chainrule as cr
 from chainrule.autograd.gradcheck import gradcheck, gradgradcheck
 
+from ._kernel_cases import once_unless
+
 torch = pytest.importorskip("torch")
 
 
@@ -127,7 +129,16 @@ def _dtype_name(t):
     return str(t.dtype).replace("torch.", "")
 
 
-@pytest.mark.parametrize("name", sorted(CASES))
+# cases that call a kernel of chainrule.kernels.K: both kernel modes; the rest once
+BOTH_MODES_VALUES = {
+    "conv1d", "conv1d_groups", "conv2d", "conv2d_unbatched", "conv_transpose1d",
+    "conv_transpose2d", "corrcoef", "cov", "cov_weights", "linear", "linear_2d_no_bias",
+    "matrix_power", "solve_vector_right", "trapezoid",
+}
+
+
+@pytest.mark.parametrize(("name", "kernel_mode"), once_unless(sorted(CASES), BOTH_MODES_VALUES),
+                         indirect=["kernel_mode"])
 def test_values_and_gradients_match_pytorch(name):
     fn, specs = CASES[name]
     rng = np.random.default_rng(len(name))
@@ -148,7 +159,16 @@ def test_values_and_gradients_match_pytorch(name):
                                    atol=1e-12)
 
 
-@pytest.mark.parametrize("name", sorted(CASES))
+# cases that call a kernel of chainrule.kernels.K: both kernel modes; the rest once
+BOTH_MODES_GRADCHECK = {
+    "conv1d", "conv1d_groups", "conv2d", "conv2d_unbatched", "conv_transpose1d",
+    "conv_transpose2d", "corrcoef", "cov", "cov_weights", "det", "linear", "linear_2d_no_bias",
+    "logdet", "matrix_power", "solve_vector_right", "trapezoid",
+}
+
+
+@pytest.mark.parametrize(("name", "kernel_mode"), once_unless(sorted(CASES), BOTH_MODES_GRADCHECK),
+                         indirect=["kernel_mode"])
 def test_gradcheck_and_gradgradcheck(name):
     fn, specs = CASES[name]
     rng = np.random.default_rng(len(name) + 1)
@@ -157,6 +177,7 @@ def test_gradcheck_and_gradgradcheck(name):
     assert gradgradcheck(lambda *a: fn(cr, *a), xs)
 
 
+@pytest.mark.kernel_free
 def test_sgn_and_norm_gradients_are_zero_at_zero_as_pytorch():
     def f(L, z):
         return (L.sgn(z) * (1 + 2j)).real.sum() + z.norm() + L.linalg.vector_norm(z[:1])
@@ -169,6 +190,7 @@ def test_sgn_and_norm_gradients_are_zero_at_zero_as_pytorch():
     assert z.grad.numpy()[0] == 0
 
 
+@pytest.mark.kernel_free
 def test_prod_and_cumprod_with_a_zero_entry_as_pytorch():
     a = np.array([[1 + 1j, 0j, 2 - 1j], [0.5j, 3.0 + 0j, -1 + 0j]])
     ours, theirs = _inputs(cr, [a, a]), _inputs(torch, [a, a])
@@ -180,6 +202,7 @@ def test_prod_and_cumprod_with_a_zero_entry_as_pytorch():
         np.testing.assert_allclose(x.grad.numpy(), r.grad.numpy(), rtol=1e-12, atol=1e-14)
 
 
+@pytest.mark.kernel_free
 def test_complex64_stays_single_precision():
     z = cr.tensor(np.array([1 + 2j, -0.5 + 1j], np.complex64), requires_grad=True)
     assert cr.tanh(z).dtype == cr.sigmoid(z).dtype == cr.cumprod(z, 0).dtype == cr.complex64
@@ -188,6 +211,7 @@ def test_complex64_stays_single_precision():
     assert z.grad.dtype == cr.complex64
 
 
+@pytest.mark.kernel_free
 def test_refusals_name_the_dtypes():
     z = cr.tensor(np.ones((1, 2, 5), complex), requires_grad=True)
     with pytest.raises(TypeError, match=r"conv1d: input \(complex128\) and weight \(float64\)"):
@@ -200,6 +224,7 @@ def test_refusals_name_the_dtypes():
         cr.nn.Conv3d(1, 1, 1, dtype=cr.cfloat)
 
 
+@pytest.mark.kernel_free
 def test_complex_sigmoid_overflows_to_nan_quietly_as_pytorch():
     z = np.array([-800 + 1j, 1 + 1j])
     ours = cr.sigmoid(cr.tensor(z)).numpy()
@@ -275,6 +300,7 @@ REAL_ONLY = {  # PyTorch refuses these on complex input ("not implemented for 'C
 }
 
 
+@pytest.mark.kernel_free
 @pytest.mark.parametrize("name", sorted(REAL_ONLY))
 def test_real_only_special_functions_refuse_complex_as_pytorch(name):
     z = np.array([0.5 + 0.3j, -1 + 2j])

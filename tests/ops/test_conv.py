@@ -309,6 +309,7 @@ def _t(shape, dtype=np.float32):
     return cr.tensor(np.zeros(shape, dtype=dtype))
 
 
+@pytest.mark.kernel_free
 @pytest.mark.parametrize("call, message", [
     (lambda: F.conv2d(_t((28, 28)), _t((6, 1, 5, 5))),
      r"conv2d: input must be 3-D \(C, H, W\) or 4-D \(N, C, H, W\), got shape \(28, 28\)"),

@@ -8,6 +8,8 @@ import pytest
 
 import chainrule as cr
 
+pytestmark = pytest.mark.kernel_free
+
 DTYPES = ["bool", "uint8", "int8", "int16", "int32", "int64", "float16", "float32", "float64"]
 
 

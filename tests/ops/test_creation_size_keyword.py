@@ -6,6 +6,8 @@ import pytest
 
 import chainrule as cr
 
+pytestmark = pytest.mark.kernel_free
+
 FACTORIES = ["empty", "zeros", "ones", "rand", "randn"]
 
 

@@ -37,6 +37,7 @@ def _grad(a):
     return x.grad.numpy()
 
 
+@pytest.mark.kernel_free
 @pytest.mark.parametrize("n", [2, 3, 5])
 def test_rank_n_minus_1_gives_the_cofactors(n, rng):
     a = _of_rank(rng, (4, n, n), n - 1)
@@ -47,6 +48,7 @@ def test_rank_n_minus_1_gives_the_cofactors(n, rng):
     np.testing.assert_allclose(cr.linalg.det(cr.tensor(a)).numpy(), np.linalg.det(a), atol=1e-12)
 
 
+@pytest.mark.kernel_free
 @pytest.mark.parametrize("n", [3, 4])
 def test_rank_n_minus_2_and_zero_give_zero(n, rng):
     a = np.concatenate([_of_rank(rng, (2, n, n), n - 2), np.zeros((1, n, n))])
@@ -62,6 +64,7 @@ def test_exactly_singular_and_mixed_batches(rng):
                                [[4.0, -2.0], [-2.0, 1.0]], rtol=1e-12, atol=1e-12)
 
 
+@pytest.mark.kernel_free
 def test_near_singular_stays_accurate(rng):
     """A singular matrix moved by 1e-9: det(A) A^-T would lose about 9 digits; the SVD keeps
     them."""
@@ -70,6 +73,7 @@ def test_near_singular_stays_accurate(rng):
     np.testing.assert_allclose(_grad(a), expected, rtol=1e-9, atol=1e-11 * np.abs(expected).max())
 
 
+@pytest.mark.kernel_free
 def test_float32(rng):
     a = _of_rank(rng, (2, 3, 3), 2).astype(np.float32)
     x = cr.tensor(a, requires_grad=True)
@@ -80,6 +84,7 @@ def test_float32(rng):
     np.testing.assert_allclose(x.grad.numpy(), _cofactors(a), rtol=1e-4, atol=1e-4)
 
 
+@pytest.mark.kernel_free
 def test_finite_differences_at_singular_matrices(rng):
     for rank in (2, 1):
         a = cr.tensor(_of_rank(rng, (2, 3, 3), rank), requires_grad=True)
@@ -116,6 +121,7 @@ def test_matches_torch_autograd_through_the_leibniz_formula(rng):
     assert not exact.grad.any() and np.abs(_grad(a[3])).max() == pytest.approx(12.0)
 
 
+@pytest.mark.kernel_free
 @pytest.mark.torch
 def test_matches_torch_linalg_det_where_its_gradient_is_defined(rng):
     torch = pytest.importorskip("torch")

@@ -6,6 +6,8 @@ import pytest
 
 import chainrule as cr
 
+pytestmark = pytest.mark.kernel_free
+
 CALLS = {
     "diagonal": lambda M, x: M.diagonal(x),
     "diagonal_offset_dims": lambda M, x: M.diagonal(x, 1, 2, 0),

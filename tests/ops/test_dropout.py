@@ -6,6 +6,8 @@ import pytest
 import chainrule as cr
 from chainrule import F
 
+pytestmark = pytest.mark.kernel_free
+
 
 def test_identity_when_not_training_or_p_is_zero(rng):
     x = cr.tensor(rng.standard_normal((3, 4)), requires_grad=True)

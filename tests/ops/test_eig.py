@@ -32,6 +32,7 @@ def _loss(lib, values, vectors, w):
             + (values.imag ** 2).sum() * 0.5)
 
 
+@pytest.mark.kernel_free
 @pytest.mark.parametrize("dtype,complex_", [("float32", False), ("float64", False),
                                             ("complex64", True), ("complex128", True)])
 def test_values_dtypes_and_decomposition_match_torch(rng, dtype, complex_):
@@ -54,6 +55,7 @@ def test_values_dtypes_and_decomposition_match_torch(rng, dtype, complex_):
     np.testing.assert_allclose(_by_value(only.numpy(), v)[0], ours[0], atol=tol)
 
 
+@pytest.mark.kernel_free
 @pytest.mark.parametrize("complex_", [False, True])
 def test_gradients_of_phase_free_losses_match_torch(rng, complex_):
     torch = pytest.importorskip("torch")
@@ -72,6 +74,7 @@ def test_gradients_of_phase_free_losses_match_torch(rng, complex_):
     np.testing.assert_allclose(y.grad.numpy(), ty.grad.numpy(), rtol=1e-9, atol=1e-10)
 
 
+@pytest.mark.kernel_free
 @pytest.mark.parametrize("complex_", [False, True])
 def test_gradcheck(rng, complex_):
     a = cr.tensor(_matrices(rng, (2, 4, 4), complex_), requires_grad=True)
@@ -117,6 +120,7 @@ def test_undefined_gradients_are_refused(rng):
         (vectors.abs() ** 2 * cr.tensor(rng.standard_normal((3, 3)))).sum().backward()
 
 
+@pytest.mark.kernel_free
 def test_bad_input_is_refused():
     with pytest.raises(ValueError, match=r"linalg.eig: A must be square matrices \(\*, n, n\), "
                                          r"got shape \(2, 3\)"):

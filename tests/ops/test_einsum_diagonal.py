@@ -7,6 +7,8 @@ import pytest
 
 import chainrule as cr
 
+pytestmark = pytest.mark.kernel_free
+
 CASES = {  # equation: operand shapes
     "ii->": [(4, 4)],
     "ii": [(3, 3)],

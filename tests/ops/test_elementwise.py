@@ -9,6 +9,8 @@ from hypothesis.extra import numpy as hnp
 import chainrule as cr
 from chainrule import F
 
+pytestmark = pytest.mark.kernel_free
+
 
 def _any(rng, shape):
     return rng.standard_normal(shape)

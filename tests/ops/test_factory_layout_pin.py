@@ -16,7 +16,7 @@ import chainrule as cr
 from chainrule.ops import _layout
 
 torch = pytest.importorskip("torch")
-pytestmark = pytest.mark.torch
+pytestmark = [pytest.mark.torch, pytest.mark.kernel_free]
 
 
 def _calls(lib):

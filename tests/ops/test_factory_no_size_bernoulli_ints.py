@@ -10,7 +10,7 @@ import pytest
 import chainrule as cr
 
 torch = pytest.importorskip("torch")
-pytestmark = pytest.mark.torch
+pytestmark = [pytest.mark.torch, pytest.mark.kernel_free]
 
 NAMES = ["zeros", "ones", "empty", "rand", "randn"]
 

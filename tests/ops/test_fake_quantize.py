@@ -13,6 +13,8 @@ import chainrule as cr
 
 torch = pytest.importorskip("torch")
 
+pytestmark = pytest.mark.kernel_free
+
 _DTYPES = ["float16", "float32", "float64"]
 
 

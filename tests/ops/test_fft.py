@@ -10,6 +10,8 @@ from chainrule.autograd.gradcheck import gradcheck, gradgradcheck
 
 torch = pytest.importorskip("torch")
 
+pytestmark = pytest.mark.kernel_free
+
 NORMS = ["backward", "ortho", "forward"]  # None is "backward" (test_norm_none_is_backward)
 
 

@@ -23,6 +23,7 @@ def _backward_pair(ours, theirs, y, u, seed=0):
         np.testing.assert_allclose(a.grad.numpy(), b.grad.numpy(), rtol=1e-15, atol=0)
 
 
+@pytest.mark.kernel_free
 @pytest.mark.torch
 @pytest.mark.parametrize("name", ["fmax", "fmin"])
 def test_fmax_fmin_match_pytorch(name):
@@ -39,6 +40,7 @@ def test_fmax_fmin_match_pytorch(name):
                                   getattr(torch, name)(*map(torch.tensor, ints)).numpy())
 
 
+@pytest.mark.kernel_free
 @pytest.mark.parametrize("name", ["fmax", "fmin"])
 def test_fmax_fmin_gradcheck(name):
     rng = np.random.default_rng(1)
@@ -48,6 +50,7 @@ def test_fmax_fmin_gradcheck(name):
     assert cr.gradgradcheck(getattr(cr, name), xs)
 
 
+@pytest.mark.kernel_free
 def test_fmax_errors():
     with pytest.raises(TypeError, match="other must be a Tensor, got float"):
         cr.fmax(cr.ones(2), 1.0)
@@ -55,6 +58,7 @@ def test_fmax_errors():
         cr.fmin(cr.ones(2), cr.ones(3))
 
 
+@pytest.mark.kernel_free
 @pytest.mark.torch
 @pytest.mark.parametrize("shape,args", UNFOLDS)
 def test_unfold_matches_pytorch(shape, args):
@@ -67,6 +71,7 @@ def test_unfold_matches_pytorch(shape, args):
     _backward_pair([ours], [theirs], y, u)
 
 
+@pytest.mark.kernel_free
 def test_unfold_gradcheck_and_overlapping_windows_are_read_only():
     x = cr.tensor(np.random.default_rng(2).standard_normal((3, 8)), requires_grad=True)
     assert cr.gradcheck(lambda t: t.unfold(1, 3, 2), [x])
@@ -81,6 +86,7 @@ def test_unfold_gradcheck_and_overlapping_windows_are_read_only():
     assert plain[0].item() == 0.0 and copied[0, 0].item() == 9.0
 
 
+@pytest.mark.kernel_free
 def test_unfold_errors():
     x = cr.arange(5.0)
     with pytest.raises(ValueError, match=r"size=6 is larger than dimension 0's size 5"):
@@ -95,6 +101,7 @@ def test_unfold_errors():
         x.unfold(1, 1, 1)
 
 
+@pytest.mark.kernel_free
 @pytest.mark.torch
 def test_detach_in_place_matches_pytorch():
     torch = pytest.importorskip("torch")
@@ -114,6 +121,7 @@ def test_detach_in_place_matches_pytorch():
     np.testing.assert_array_equal(a.grad.numpy(), [8.0, 8.0])  # 6 + h's values 2
 
 
+@pytest.mark.kernel_free
 def test_detach_in_place_of_a_read_tensor_refuses_the_backward_that_reaches_it():
     # PyTorch's earlier readers keep their edge to the cut tensor's graph; chainrule's reach it
     # through the tensor, so the gradient that arrives there is refused, not dropped

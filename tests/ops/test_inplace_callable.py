@@ -6,6 +6,8 @@ import pytest
 
 import chainrule as cr
 
+pytestmark = pytest.mark.kernel_free
+
 CASES = [
     ("float32", lambda v: v * 2 - 0.25),
     ("float64", lambda v: v ** 2),

@@ -84,6 +84,7 @@ def test_methods_match_torch(name, record):
         np.testing.assert_allclose(_grad(ours), _grad(theirs), rtol=1e-10, atol=1e-12)
 
 
+@pytest.mark.kernel_free
 def test_recorded_chain_of_methods_passes_gradcheck():  # conftest: both kernel modes
     def fn(x, w):
         y = x * 1.0
@@ -98,6 +99,7 @@ def test_recorded_chain_of_methods_passes_gradcheck():  # conftest: both kernel 
     assert gradgradcheck(fn, (x, w))
 
 
+@pytest.mark.kernel_free
 @pytest.mark.torch
 def test_addcmul_addcdiv_divide_and_fill_diagonal_match_torch():
     torch = pytest.importorskip("torch")
@@ -122,6 +124,7 @@ def test_addcmul_addcdiv_divide_and_fill_diagonal_match_torch():
     np.testing.assert_allclose(w.grad.numpy(), tw.grad.numpy(), rtol=1e-12)
 
 
+@pytest.mark.kernel_free
 def test_float_power_needs_float64_and_comparisons_keep_the_dtype():
     with pytest.raises(RuntimeError, match="float_power_: .*float32"):
         cr.ones(2).float_power_(2)
@@ -138,6 +141,7 @@ def _sample(method, *args, seed=3, dtype="float64", n=40000):
         *args, generator=cr.Generator().manual_seed(seed)).numpy()
 
 
+@pytest.mark.kernel_free
 def test_random_fills_have_their_distributions():
     for method, args in (("exponential_", (2.0,)), ("log_normal_", (0.5, 0.25)),
                          ("cauchy_", (1.0, 2.0)), ("geometric_", (0.3,)), ("random_", (3, 7))):
@@ -166,6 +170,7 @@ def test_random_fills_have_their_distributions():
             bad()
 
 
+@pytest.mark.kernel_free
 def test_a_random_fill_of_an_op_output_gives_the_earlier_values_zero_gradient():
     x = cr.tensor(U, requires_grad=True)
     y = x * 2
@@ -175,6 +180,7 @@ def test_a_random_fill_of_an_op_output_gives_the_earlier_values_zero_gradient():
     assert x.grad.tolist() == np.zeros(U.shape).tolist()
 
 
+@pytest.mark.kernel_free
 @pytest.mark.torch
 def test_shape_methods_match_torch():
     torch = pytest.importorskip("torch")
@@ -194,6 +200,7 @@ def test_shape_methods_match_torch():
     np.testing.assert_array_equal(grown.numpy(), [[0, 1, 2, 3], [4, 5, 0, 0]])
 
 
+@pytest.mark.kernel_free
 def test_shape_methods_refuse_leaves_and_resize_in_a_graph():
     w = cr.ones(2, 3, requires_grad=True)
     with pytest.raises(RuntimeError, match="unsqueeze_: a leaf tensor of shape"):
@@ -249,6 +256,7 @@ def test_top_level_and_functional_forms_match_torch():
         cr.relu_(np.ones(2))
 
 
+@pytest.mark.kernel_free
 @pytest.mark.torch
 def test_inplace_shows_in_reprs_as_in_torch():
     torch = pytest.importorskip("torch")
@@ -310,6 +318,7 @@ def test_writers_record_a_value_that_requires_grad(name, fresh):
         np.testing.assert_allclose(_grad(ours), _grad(theirs), rtol=1e-12, atol=1e-12)
 
 
+@pytest.mark.kernel_free
 def test_a_negative_index_counts_from_the_end_in_values_and_gradients():
     # index_fill's backward once refused a negative index (PyTorch refuses it at once)
     grads = []
@@ -346,6 +355,7 @@ def _shape_change_programs(lib, x, call):
     yield (b * b).sum()
 
 
+@pytest.mark.kernel_free
 @pytest.mark.torch
 def test_recorded_shape_changes_give_pytorchs_gradients():
     torch = pytest.importorskip("torch")
@@ -362,6 +372,7 @@ def test_recorded_shape_changes_give_pytorchs_gradients():
             np.testing.assert_allclose(got[0][1], got[1][1], rtol=1e-12, atol=1e-12)
 
 
+@pytest.mark.kernel_free
 def test_recorded_shape_changes_pass_gradcheck():
     def fn(x):
         y = x.exp()
@@ -375,6 +386,7 @@ def test_recorded_shape_changes_pass_gradcheck():
     assert cr.autograd.gradcheck(fn, (x,))
 
 
+@pytest.mark.kernel_free
 def test_a_node_that_read_the_values_before_a_shape_change_refuses_or_gets_them():
     x = cr.tensor(np.arange(6.0).reshape(2, 3), requires_grad=True)
     y = x * 2

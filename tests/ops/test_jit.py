@@ -109,6 +109,7 @@ def test_compiled_kernels_are_differentiable_twice(rng):
     assert cr.gradgradcheck(lambda a: cr.F.max_pool2d(a, 2), (x,))
 
 
+@pytest.mark.kernel_free
 def test_chainrule_jit_0_switches_the_kernels_off():
     import subprocess
     import sys
@@ -120,6 +121,7 @@ def test_chainrule_jit_0_switches_the_kernels_off():
     assert out.split() == ["False", "None"]
 
 
+@pytest.mark.kernel_free
 def test_inference_never_loads_numba_and_training_does():
     """numba costs ~110 MiB once imported: a model only predicting (no_grad) must not pay it,
     fused layers included, unless the columns its skinny convolution saves are bigger
@@ -142,6 +144,7 @@ def test_inference_never_loads_numba_and_training_does():
     assert out.split() == ["False", "True"]
 
 
+@pytest.mark.kernel_free
 def test_a_broken_numba_gives_a_clear_error(monkeypatch):
     def broken():
         raise ImportError("libllvmlite.so: cannot open shared object file")

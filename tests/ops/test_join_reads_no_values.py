@@ -11,6 +11,8 @@ import chainrule as cr
 
 torch = pytest.importorskip("torch")
 
+pytestmark = pytest.mark.kernel_free
+
 
 @pytest.mark.parametrize("join", ["cat", "stack"])
 def test_an_input_changed_in_place_after_the_join_gives_pytorchs_gradient(join):

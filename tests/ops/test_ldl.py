@@ -9,6 +9,8 @@ import pytest
 
 import chainrule as cr
 
+pytestmark = pytest.mark.kernel_free
+
 L = cr.linalg
 
 

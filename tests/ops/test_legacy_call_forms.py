@@ -8,6 +8,8 @@ import chainrule as cr
 
 torch = pytest.importorskip("torch")
 
+pytestmark = pytest.mark.kernel_free
+
 
 def test_where_of_a_condition_alone_is_nonzero_as_tuple():
     a = np.array([[1.0, -2.0, 3.0], [0.0, 5.0, -1.0]])

@@ -12,6 +12,8 @@ import chainrule
 
 torch = pytest.importorskip("torch")
 
+pytestmark = pytest.mark.kernel_free
+
 FORMATS = ["preserve_format", "contiguous_format", "channels_last"]
 
 

@@ -84,6 +84,7 @@ def test_matmul_with_an_array_on_either_side(rng):
     np.testing.assert_allclose(b.T.matmul(a.T).numpy(), (a @ b.numpy()).T, rtol=1e-12)
 
 
+@pytest.mark.kernel_free
 @pytest.mark.parametrize(
     "sa, sb, pattern",
     [
@@ -100,6 +101,7 @@ def test_matmul_shape_errors_name_both_shapes(sa, sb, pattern):
         F.matmul(a, b)
 
 
+@pytest.mark.kernel_free
 def test_matmul_rejects_non_arrays():
     with pytest.raises(TypeError, match="matmul: b must be a Tensor or an array, got list"):
         cr.tensor(np.ones((2, 2))) @ [[1.0], [2.0]]
@@ -154,6 +156,7 @@ def test_linear_float32(rng):
     assert w.grad.dtype == np.float32 and x.grad.dtype == np.float32 and b.grad.dtype == np.float32
 
 
+@pytest.mark.kernel_free
 def test_linear_errors():
     x = cr.tensor(np.ones((2, 3)))
     with pytest.raises(
@@ -222,6 +225,7 @@ def test_linear_equals_matmul_with_transposed_weight(lead, features):
         np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-12, atol=1e-12)
 
 
+@pytest.mark.kernel_free
 @pytest.mark.torch
 def test_attention_of_a_query_that_may_attend_to_no_key_is_zero_as_in_torch(rng):
     """A fully masked row was a softmax over only -inf: nan, and nan in every value gradient."""

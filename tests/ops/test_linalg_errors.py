@@ -25,6 +25,7 @@ CASES = {
 }
 
 
+@pytest.mark.kernel_free
 @pytest.mark.parametrize("name", list(CASES))
 def test_failures_raise_linalg_error(name):
     call, match = CASES[name]
@@ -34,6 +35,7 @@ def test_failures_raise_linalg_error(name):
     assert isinstance(info.value, np.linalg.LinAlgError) and isinstance(info.value, ValueError)
 
 
+@pytest.mark.kernel_free
 @pytest.mark.torch
 @pytest.mark.parametrize("name", list(CASES))
 def test_pytorch_raises_its_linalg_error_on_the_same_inputs(name):
@@ -44,6 +46,7 @@ def test_pytorch_raises_its_linalg_error_on_the_same_inputs(name):
     assert issubclass(torch.linalg.LinAlgError, RuntimeError)
 
 
+@pytest.mark.kernel_free
 def test_backward_through_a_singular_inverse_is_not_reached():
     a = cr.tensor(SINGULAR, requires_grad=True)
     with pytest.raises(cr.linalg.LinAlgError):

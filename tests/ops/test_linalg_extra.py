@@ -140,6 +140,7 @@ def test_cholesky_and_triangular_solves_match_pytorch(upper):
     assert cr.gradgradcheck(lambda f: cr.cholesky_solve(cr.tensor(b0), f, upper), [factor])
 
 
+@pytest.mark.kernel_free
 @pytest.mark.torch
 @pytest.mark.parametrize("driver", [None, "gels", "gelsy", "gelsd", "gelss"])
 @pytest.mark.parametrize("shape", [(5, 3), (3, 3), (3, 5)])
@@ -155,6 +156,7 @@ def test_lstsq_fills_the_fields_pytorchs_driver_fills(driver, shape):
         np.testing.assert_allclose(x, t, rtol=1e-10, atol=1e-12, err_msg=name)
 
 
+@pytest.mark.kernel_free
 @pytest.mark.torch
 def test_rank_and_cut_offs_match_pytorch():
     torch = pytest.importorskip("torch")
@@ -192,6 +194,7 @@ def test_pinv_of_empty_matrices_matches_pytorch():
             assert x.grad.shape == shape
 
 
+@pytest.mark.kernel_free
 @pytest.mark.torch
 def test_condition_numbers_of_other_orders_match_pytorch():
     torch = pytest.importorskip("torch")
@@ -203,6 +206,7 @@ def test_condition_numbers_of_other_orders_match_pytorch():
     assert cr.gradcheck(lambda a: cr.linalg.cond(a, "nuc") + cr.linalg.cond(a, 1), [a])
 
 
+@pytest.mark.kernel_free
 def test_matrix_exp_matches_scipy():
     expm = pytest.importorskip("scipy.linalg").expm
     rng = np.random.default_rng(9)
@@ -219,6 +223,7 @@ def test_matrix_exp_matches_scipy():
     np.testing.assert_allclose(single.numpy(), want[0], rtol=1e-5)
 
 
+@pytest.mark.kernel_free
 @pytest.mark.torch
 def test_ex_variants_report_failures_as_pytorch():
     torch = pytest.importorskip("torch")
@@ -257,6 +262,7 @@ def test_householder_product_of_geqrf_output_is_qrs_q():
         cr.linalg.householder_product(cr.ones(3, 4), cr.ones(2))
 
 
+@pytest.mark.kernel_free
 @pytest.mark.torch
 def test_solve_ex_reports_singular_systems_as_pytorch():
     torch = pytest.importorskip("torch")
@@ -273,6 +279,7 @@ def test_solve_ex_reports_singular_systems_as_pytorch():
         assert np.isnan(ours.result.numpy()[1]).all()
 
 
+@pytest.mark.kernel_free
 def test_bad_input_is_refused_clearly():
     a = cr.tensor(np.random.default_rng(11).standard_normal((4, 3)))
     with pytest.raises(ValueError, match=r"b of shape \(3, 2\) does not fit input of shape "

@@ -43,6 +43,7 @@ def test_matches_pytorch(name):
         np.testing.assert_allclose(x.grad.numpy(), t.grad.numpy(), rtol=1e-9, atol=1e-10)
 
 
+@pytest.mark.kernel_free
 @pytest.mark.torch
 @pytest.mark.parametrize("left", [True, False])
 @pytest.mark.parametrize("transpose", [False, True])
@@ -78,6 +79,7 @@ def test_ormqr_gradgradcheck():
     assert cr.gradgradcheck(lambda h, c: cr.ormqr(h, tau, c, True, True), [h, c])
 
 
+@pytest.mark.kernel_free
 @pytest.mark.torch
 def test_lu_unpack_and_logdet_edges_match_pytorch():
     torch = pytest.importorskip("torch")
@@ -100,6 +102,7 @@ def test_lu_unpack_and_logdet_edges_match_pytorch():
     np.testing.assert_allclose(a.grad.numpy(), t.grad.numpy(), rtol=1e-14)
 
 
+@pytest.mark.kernel_free
 def test_bad_input_is_refused_clearly():
     with pytest.raises(TypeError, match="matrix_power: n must be an int, got 1.5"):
         cr.matrix_power(cr.eye(2), 1.5)

@@ -11,7 +11,7 @@ import chainrule as cr
 from chainrule.autograd.gradcheck import gradcheck, gradgradcheck
 
 torch = pytest.importorskip("torch")
-pytestmark = pytest.mark.torch
+pytestmark = [pytest.mark.torch, pytest.mark.kernel_free]
 
 INF, NAN = float("inf"), float("nan")
 SPECIAL = [

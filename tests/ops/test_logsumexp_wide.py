@@ -8,6 +8,8 @@ import pytest
 import chainrule as cr
 from chainrule.autograd.gradcheck import gradcheck
 
+pytestmark = pytest.mark.kernel_free
+
 
 @pytest.mark.parametrize("shape, dim", [((300000, 2), 0), ((100000, 3), 0), ((2000, 2, 50), 0),
                                         ((2, 100000), 1), ((100000,), 0), ((1000, 100), None)])

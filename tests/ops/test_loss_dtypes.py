@@ -12,6 +12,8 @@ import chainrule as cr
 
 torch = pytest.importorskip("torch")
 
+pytestmark = pytest.mark.kernel_free
+
 X = [0.3, 0.2, 0.6]
 T = [1.0, 0.0, 3.0]
 CASES = [

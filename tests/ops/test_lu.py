@@ -26,6 +26,7 @@ def test_factors_equal_pytorchs(shape):
     np.testing.assert_allclose((P @ L @ U).numpy(), a0, atol=1e-14)
 
 
+@pytest.mark.kernel_free
 @pytest.mark.torch
 def test_gradients_equal_pytorchs():
     torch = pytest.importorskip("torch")
@@ -44,6 +45,7 @@ def test_gradients_equal_pytorchs():
     np.testing.assert_allclose(a.grad.numpy(), t.grad.numpy(), rtol=1e-10, atol=1e-12)
 
 
+@pytest.mark.kernel_free
 @pytest.mark.torch
 @pytest.mark.parametrize("left", [True, False])
 @pytest.mark.parametrize("adjoint", [False, True])

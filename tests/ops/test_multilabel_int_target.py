@@ -6,6 +6,8 @@ import pytest
 
 import chainrule as cr
 
+pytestmark = pytest.mark.kernel_free
+
 
 @pytest.mark.torch
 @pytest.mark.parametrize("kind", ["int64", "int32", "float64"])

@@ -7,6 +7,8 @@ import pytest
 
 import chainrule as cr
 
+pytestmark = pytest.mark.kernel_free
+
 NAN_ROWS = np.array([[1.0, 3.0, 3.0, 2.0, np.nan], [2.0, 1.0, 1.0, 5.0, 5.0],
                      [4.0, 3.0, 2.0, 1.0, 0.0], [np.nan] * 5])
 

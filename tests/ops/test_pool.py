@@ -324,6 +324,7 @@ def _t(shape, dtype=np.float32):
     return cr.tensor(np.zeros(shape, dtype=dtype))
 
 
+@pytest.mark.kernel_free
 @pytest.mark.parametrize("call, message", [
     (lambda: F.max_pool2d(_t((28,)), 2), r"max_pool2d: input must be 3-D \(C, H, W\) or 4-D "
                                          r"\(N, C, H, W\), got shape \(28,\)"),
@@ -412,6 +413,7 @@ def test_nan_windows_route_to_their_last_nan_as_torch(rng, batch):
                                       torch.autograd.grad(tgx, tg, torch.tensor(v))[0].numpy())
 
 
+@pytest.mark.kernel_free
 @pytest.mark.torch
 @pytest.mark.parametrize("value", [np.inf, -np.inf, np.nan])
 def test_adaptive_avg_pool_keeps_a_non_finite_input_in_its_own_windows(rng, value):

@@ -71,6 +71,7 @@ def test_1d_and_2d_indices_match_torch(rng, name, shape, args, kwargs):
     _both(name, rng.standard_normal(shape), args, kwargs, rng)
 
 
+@pytest.mark.kernel_free
 @pytest.mark.torch
 @pytest.mark.parametrize("name, shape, args, kwargs", [
     ("max_pool1d", (2, 2, 11), (3, 2, 1, 3), {"return_indices": True}),
@@ -84,6 +85,7 @@ def test_dilated_max_pools_match_torch(rng, name, shape, args, kwargs):
     _both(name, np.round(rng.standard_normal(shape)), args, kwargs, rng)  # ties
 
 
+@pytest.mark.kernel_free
 @pytest.mark.torch
 @pytest.mark.parametrize("name, shape, args", [
     ("max_pool1d", (1, 2, 1), (2, 1, 1, 2)),

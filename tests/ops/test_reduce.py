@@ -33,6 +33,7 @@ OPS = list(NUMPY)
 AXES = [None, 0, -1, (0, 2), (-1, 0), (0, 1, 2), ()]
 
 
+@pytest.mark.kernel_free
 @pytest.mark.parametrize("op", OPS)
 @pytest.mark.parametrize("axis", AXES)
 @pytest.mark.parametrize("keepdims", [False, True])
@@ -53,6 +54,7 @@ GRAD_CASES = [
 ]
 
 
+@pytest.mark.kernel_free
 @pytest.mark.parametrize("op, shape, axis", GRAD_CASES)
 @pytest.mark.parametrize("keepdims", [False, True])
 def test_gradcheck_and_gradgradcheck(rng, op, shape, axis, keepdims):
@@ -62,6 +64,7 @@ def test_gradcheck_and_gradgradcheck(rng, op, shape, axis, keepdims):
     assert cr.gradgradcheck(lambda x: fn(x, axis=axis, keepdims=keepdims), x)
 
 
+@pytest.mark.kernel_free
 @pytest.mark.parametrize("op", OPS)
 def test_float32_in_float32_out(rng, op):
     x = leaf(rng, (3, 4), np.float32)
@@ -91,6 +94,7 @@ def test_sum_and_mean_over_random_axes(shape, data, keepdims):
         np.testing.assert_allclose(gx.numpy(), np.full(shape, scale), rtol=1e-12)
 
 
+@pytest.mark.kernel_free
 def test_sum_backward_broadcasts_the_incoming_gradient(rng):
     x = leaf(rng, (2, 3, 4))
     g = rng.standard_normal((2, 4))
@@ -98,6 +102,7 @@ def test_sum_backward_broadcasts_the_incoming_gradient(rng):
     np.testing.assert_allclose(x.grad.numpy(), np.broadcast_to(g[:, None, :], (2, 3, 4)))
 
 
+@pytest.mark.kernel_free
 def test_max_and_min_route_the_gradient_to_the_extremum():
     x = cr.tensor(np.array([[1.0, 5.0, 2.0], [7.0, 0.0, -3.0]]), requires_grad=True)
     (gmax,) = cr.grad(x.max(axis=1).sum(), x)
@@ -106,6 +111,7 @@ def test_max_and_min_route_the_gradient_to_the_extremum():
     np.testing.assert_array_equal(gmin.numpy(), [[1, 0, 0], [0, 1, 1]])
 
 
+@pytest.mark.kernel_free
 def test_max_splits_the_gradient_evenly_among_ties():
     x = cr.tensor(np.array([[3.0, 1.0, 3.0, 3.0], [2.0, 2.0, 0.0, 1.0]]), requires_grad=True)
     x.max(axis=1).backward(cr.tensor(np.array([3.0, 1.0])))
@@ -115,6 +121,7 @@ def test_max_splits_the_gradient_evenly_among_ties():
     np.testing.assert_allclose(y.grad.numpy(), [0, 0.5, 0.5])
 
 
+@pytest.mark.kernel_free
 def test_logsumexp_is_stable_for_large_and_infinite_values():
     big = cr.tensor(np.array([1000.0, 1000.0, -1000.0]), requires_grad=True)
     out = big.logsumexp()
@@ -128,6 +135,7 @@ def test_logsumexp_is_stable_for_large_and_infinite_values():
     assert cr.tensor(np.array([np.inf, 1.0])).logsumexp().item() == np.inf
 
 
+@pytest.mark.kernel_free
 def test_logsumexp_gradient_is_the_softmax(rng):
     x = leaf(rng, (3, 5))
     x.logsumexp(axis=1).sum().backward()
@@ -135,6 +143,7 @@ def test_logsumexp_gradient_is_the_softmax(rng):
     np.testing.assert_allclose(x.grad.numpy(), e / e.sum(axis=1, keepdims=True), rtol=1e-12)
 
 
+@pytest.mark.kernel_free
 @pytest.mark.parametrize("ddof", [0, 1, 2])
 @pytest.mark.parametrize("axis", [None, 1, (0, 2)])
 def test_var_and_std_with_ddof(rng, ddof, axis):
@@ -147,6 +156,7 @@ def test_var_and_std_with_ddof(rng, ddof, axis):
     assert cr.gradgradcheck(lambda x: F.var(x, axis=axis, ddof=ddof), x)
 
 
+@pytest.mark.kernel_free
 def test_var_gradient_closed_form(rng):
     x = leaf(rng, (4, 6))
     x.var(axis=1, ddof=1).sum().backward()
@@ -154,6 +164,7 @@ def test_var_gradient_closed_form(rng):
     np.testing.assert_allclose(x.grad.numpy(), 2 * (xn - xn.mean(axis=1, keepdims=True)) / 5)
 
 
+@pytest.mark.kernel_free
 @pytest.mark.parametrize("op", ["argmax", "argmin"])
 @pytest.mark.parametrize("axis", [None, 0, 1, -1])
 @pytest.mark.parametrize("keepdims", [False, True])
@@ -167,6 +178,7 @@ def test_argmax_argmin_match_numpy(rng, op, axis, keepdims):
     assert out.shape == np.shape(expected)
 
 
+@pytest.mark.kernel_free
 def test_argmax_takes_the_first_of_ties_and_rejects_several_axes():
     x = cr.tensor(np.array([[1.0, 3.0, 3.0], [2.0, 2.0, 2.0]]))
     np.testing.assert_array_equal(F.argmax(x, axis=1).numpy(), [1, 0])
@@ -175,6 +187,7 @@ def test_argmax_takes_the_first_of_ties_and_rejects_several_axes():
         F.argmax(x, axis=(0, 1))
 
 
+@pytest.mark.kernel_free
 @pytest.mark.parametrize(
     "call, exc, pattern",
     [
@@ -192,6 +205,7 @@ def test_invalid_arguments(call, exc, pattern):
         call(x)
 
 
+@pytest.mark.kernel_free
 def test_a_zero_dim_tensor_takes_axis_0_and_minus_1_only():  # PyTorch's rule
     x = cr.tensor(np.float64(2.0), requires_grad=True)
     assert x.sum(axis=None).item() == 2.0 and x.max(axis=()).item() == 2.0
@@ -223,6 +237,7 @@ def _torch_call(torch, op, t, axis, keepdims):
     return getattr(torch, op)(t, dim=dim, keepdim=keepdims)
 
 
+@pytest.mark.kernel_free
 @pytest.mark.torch
 @pytest.mark.parametrize("op", OPS)
 @pytest.mark.parametrize("axis, keepdims", [(None, False), (1, True), ((0, 2), False), (-1, False)])
@@ -239,6 +254,7 @@ def test_matches_torch(rng, op, axis, keepdims):
     np.testing.assert_allclose(x.grad.numpy(), tx.grad.numpy(), rtol=1e-10, atol=1e-12)
 
 
+@pytest.mark.kernel_free
 @pytest.mark.torch
 def test_ties_match_torch_amax_and_unbiased_var_matches_torch():
     torch = pytest.importorskip("torch")
@@ -255,6 +271,7 @@ def test_ties_match_torch_amax_and_unbiased_var_matches_torch():
     np.testing.assert_allclose(y.grad.numpy(), ty.grad.numpy(), rtol=1e-12)
 
 
+@pytest.mark.kernel_free
 @pytest.mark.torch
 def test_std_of_a_constant_slice_has_gradient_zero_as_in_torch():
     """sqrt's infinite derivative at a zero deviation times the zero deviation was nan."""
@@ -271,6 +288,7 @@ def test_std_of_a_constant_slice_has_gradient_zero_as_in_torch():
     assert cr.gradgradcheck(lambda t: t.std(axis=1), [spread])
 
 
+@pytest.mark.kernel_free
 @pytest.mark.torch
 @pytest.mark.parametrize("values", [
     np.array([[False, True, False, True], [True, False, False, True]]),
@@ -309,6 +327,7 @@ EMPTY_DIM = {
 }
 
 
+@pytest.mark.kernel_free
 @pytest.mark.torch
 @pytest.mark.parametrize("op", list(EMPTY_DIM))
 @pytest.mark.parametrize("dim", [(), []])
@@ -331,6 +350,7 @@ def test_an_empty_dim_reduces_every_dimension_as_pytorchs(op, dim, keepdim):
     assert cr.tensor(x0).sum(axis=()).shape == (2, 3, 4)  # NumPy's name, NumPy's rule
 
 
+@pytest.mark.kernel_free
 @pytest.mark.torch
 @pytest.mark.parametrize("stable", [True, False])
 @pytest.mark.parametrize("descending", [True, False])
@@ -347,6 +367,7 @@ def test_sort_and_argsort_take_pytorchs_stable_keyword(stable, descending):
         torch.tensor(x0).argsort(dim=0, descending=descending, stable=True).numpy())
 
 
+@pytest.mark.kernel_free
 @pytest.mark.parametrize("op", ["var", "std"])
 @pytest.mark.parametrize("shape, kwargs", [((1,), {}), ((2,), {"correction": 2}),
                                            ((3, 1), {"dim": 1}), ((0,), {}),

@@ -7,6 +7,8 @@ import pytest
 
 import chainrule as cr
 
+pytestmark = pytest.mark.kernel_free
+
 REDUCES = ["sum", "prod", "mean", "amax", "amin"]
 
 

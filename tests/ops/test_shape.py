@@ -23,6 +23,7 @@ def grad_of(fn, x, g):
     return gx.numpy()
 
 
+@pytest.mark.kernel_free
 @pytest.mark.parametrize(
     "shape, args, expected",
     [
@@ -42,6 +43,7 @@ def test_reshape_forms_and_gradients(rng, shape, args, expected):
     check_grads(lambda x: F.reshape(x, *args), x)
 
 
+@pytest.mark.kernel_free
 def test_reshape_and_view_return_views(rng):
     x = leaf(rng, (2, 3, 4))
     assert np.shares_memory(x.reshape(6, 4)._data, x._data)
@@ -49,6 +51,7 @@ def test_reshape_and_view_return_views(rng):
     assert x.reshape(2, 3, 4) is x
 
 
+@pytest.mark.kernel_free
 @pytest.mark.parametrize(
     "args, pattern",
     [
@@ -65,6 +68,7 @@ def test_reshape_errors(args, pattern):
         cr.tensor(np.ones(4)).reshape(2.0, 2)
 
 
+@pytest.mark.kernel_free
 def test_transpose_permute_T_mT_forward_and_views(rng):
     x = leaf(rng, (2, 3, 4))
     xn = x.numpy()
@@ -81,6 +85,7 @@ def test_transpose_permute_T_mT_forward_and_views(rng):
         assert np.shares_memory(out._data, x._data)
 
 
+@pytest.mark.kernel_free
 @pytest.mark.parametrize(
     "fn",
     [
@@ -95,6 +100,7 @@ def test_transpose_family_gradients(rng, fn):
     check_grads(fn, leaf(rng, (2, 3, 4)))
 
 
+@pytest.mark.kernel_free
 def test_transpose_family_errors():
     x = cr.tensor(np.ones((2, 3)))
     with pytest.raises(ValueError, match=r"permute: axes \(0, 0\) are not a permutation"):
@@ -123,6 +129,7 @@ BASIC_INDICES = [
 ]
 
 
+@pytest.mark.kernel_free
 @pytest.mark.parametrize("index", BASIC_INDICES)
 def test_basic_indexing_is_a_view_with_the_right_gradient(rng, index):
     x = leaf(rng, (4, 3, 5))
@@ -187,6 +194,7 @@ def test_an_integer_tensor_index_is_an_input_of_the_node(rng):
     check_grads(lambda x: x[idx], x)  # first and second order
 
 
+@pytest.mark.kernel_free
 def test_indexing_errors_name_the_shape():
     x = cr.tensor(np.ones((3, 2)))
     with pytest.raises(IndexError, match=r"getitem: index 5 is out of bounds .* \(tensor shape"):
@@ -195,6 +203,7 @@ def test_indexing_errors_name_the_shape():
         x[0, 0, 0]
 
 
+@pytest.mark.kernel_free
 def test_iteration_yields_rows(rng):
     x = leaf(rng, (3, 2))
     rows = list(x)
@@ -204,6 +213,7 @@ def test_iteration_yields_rows(rng):
         list(cr.tensor(1.0))
 
 
+@pytest.mark.kernel_free
 @pytest.mark.parametrize("axis", [0, 1, -1])
 def test_concat_and_stack(rng, axis):
     xs = [leaf(rng, (2, 3)), leaf(rng, (2, 3)), leaf(rng, (2, 3))]
@@ -215,6 +225,7 @@ def test_concat_and_stack(rng, axis):
     check_grads(lambda *xs: F.stack(xs, axis), *xs)
 
 
+@pytest.mark.kernel_free
 def test_concat_of_different_sizes_routes_gradients(rng):
     a, b = leaf(rng, (2, 3)), leaf(rng, (2, 1))
     c = cr.tensor(rng.standard_normal((2, 2)))
@@ -225,6 +236,7 @@ def test_concat_of_different_sizes_routes_gradients(rng):
     assert c.grad is None
 
 
+@pytest.mark.kernel_free
 def test_concat_stack_errors():
     a, b = cr.tensor(np.ones((2, 3))), cr.tensor(np.ones((3, 2)))
     with pytest.raises(ValueError, match=r"concat: shapes must match except along axis 0, "
@@ -240,6 +252,7 @@ def test_concat_stack_errors():
         F.concat([a, a], axis=2)
 
 
+@pytest.mark.kernel_free
 @pytest.mark.parametrize(
     "size, axis, expected",
     [(2, 0, [2, 2, 1]), (5, 0, [5]), (9, 0, [5]), ([1, 3, 1], 0, [1, 3, 1]), ([4, 0], -1, [4, 0])],
@@ -254,6 +267,7 @@ def test_split_sizes_views_and_gradients(rng, size, axis, expected):
     check_grads(lambda x: F.split(x, size, axis), x)
 
 
+@pytest.mark.kernel_free
 def test_split_with_unused_pieces_gives_zero_gradient(rng):
     x = leaf(rng, (6, 2))
     _, middle, _ = F.split(x, 2)
@@ -261,6 +275,7 @@ def test_split_with_unused_pieces_gives_zero_gradient(rng):
     np.testing.assert_array_equal(x.grad.numpy(), [[0, 0], [0, 0], [1, 1], [1, 1], [0, 0], [0, 0]])
 
 
+@pytest.mark.kernel_free
 def test_split_errors():
     x = cr.tensor(np.ones((5, 2)))
     with pytest.raises(ValueError, match=r"split: sections \[2, 2\] must be non-negative and add "
@@ -284,6 +299,7 @@ def test_pad_matches_numpy(rng, pad_width, mode):
     check_grads(lambda x: F.pad(x, pad_width, mode=mode), x)
 
 
+@pytest.mark.kernel_free
 def test_pad_reflect_wider_than_the_input_and_of_a_single_element(rng):
     x = leaf(rng, (2, 3))
     np.testing.assert_array_equal(F.pad(x, ((0, 0), (5, 4)), mode="reflect").numpy(),
@@ -292,6 +308,7 @@ def test_pad_reflect_wider_than_the_input_and_of_a_single_element(rng):
     np.testing.assert_array_equal(F.pad(one, 2, mode="reflect").numpy(), np.full(5, one.item()))
 
 
+@pytest.mark.kernel_free
 def test_pad_errors():
     x = cr.tensor(np.ones((2, 3)))
     with pytest.raises(ValueError, match="pad: mode must be 'constant', 'reflect', 'edge' or"):
@@ -302,6 +319,7 @@ def test_pad_errors():
         F.pad(x, -1)
 
 
+@pytest.mark.kernel_free
 @pytest.mark.parametrize(
     "start, end, expected",
     [
@@ -320,12 +338,14 @@ def test_flatten(rng, start, end, expected):
     check_grads(lambda x: F.flatten(x, start_axis=start, end_axis=end), x)
 
 
+@pytest.mark.kernel_free
 def test_flatten_of_a_scalar_and_errors():
     assert cr.tensor(2.0).flatten().shape == (1,)
     with pytest.raises(ValueError, match="flatten: start_axis 2 comes after end_axis 1"):
         cr.tensor(np.ones((2, 3, 4))).flatten(2, 1)
 
 
+@pytest.mark.kernel_free
 def test_squeeze_and_unsqueeze(rng):
     x = leaf(rng, (1, 3, 1, 2))
     assert x.squeeze().shape == (3, 2)
@@ -342,6 +362,7 @@ def test_squeeze_and_unsqueeze(rng):
         x.unsqueeze(5)
 
 
+@pytest.mark.kernel_free
 def test_broadcast_to_method(rng):
     x = leaf(rng, (3, 1))
     out = x.broadcast_to((2, 3, 4))
@@ -421,6 +442,7 @@ def test_an_int_beside_an_array_index_selects_first_as_in_torch(rng, index):
     np.testing.assert_array_equal(x.grad.numpy(), t.grad.numpy())
 
 
+@pytest.mark.kernel_free
 @pytest.mark.torch
 def test_gather_and_scatter_add_along_take_a_smaller_index_as_in_torch(rng):
     """take_along_axis broadcast an index of size 1 (a wrong shape), and scatter_add_along

@@ -66,6 +66,7 @@ def test_gradcheck(name):
     assert cr.gradcheck(lambda *t: fn(cr, *t), xs)
 
 
+@pytest.mark.kernel_free
 @pytest.mark.torch
 def test_splits_match_pytorch_in_every_form():
     torch = pytest.importorskip("torch")
@@ -88,6 +89,7 @@ def test_splits_match_pytorch_in_every_form():
         np.testing.assert_array_equal(o.numpy(), t.numpy())
 
 
+@pytest.mark.kernel_free
 @pytest.mark.torch
 def test_tensor_split_takes_pytorchs_keywords():
     # sections= and indices= (PyTorch's overloads' names) were a TypeError
@@ -111,6 +113,7 @@ def test_tensor_split_takes_pytorchs_keywords():
         cr.tensor_split(cr.tensor(a), sections=2, indices=[1])
 
 
+@pytest.mark.kernel_free
 @pytest.mark.torch
 def test_in_place_writers_match_pytorch_and_are_guarded():
     torch = pytest.importorskip("torch")
@@ -136,6 +139,7 @@ def test_in_place_writers_match_pytorch_and_are_guarded():
         s.backward()
 
 
+@pytest.mark.kernel_free
 @pytest.mark.torch
 @pytest.mark.parametrize("name", ["flip", "fliplr", "flipud", "rot90", "rot90_2", "rot90_3"])
 def test_flips_and_rotations_are_copies_as_pytorchs(name):
@@ -162,6 +166,7 @@ def test_put_gives_an_overwritten_source_entry_no_gradient():
     assert x.grad.tolist() == [1.0, 0.0, 100.0, 0.0]
 
 
+@pytest.mark.kernel_free
 def test_t_and_swapdims_are_the_known_transposes():
     x = cr.tensor(np.arange(6.0).reshape(2, 3))
     np.testing.assert_array_equal(cr.t(x).numpy(), x.numpy().T)
@@ -173,6 +178,7 @@ def test_t_and_swapdims_are_the_known_transposes():
                                   cr.swapaxes(x, axis0=1, axis1=0).numpy())
 
 
+@pytest.mark.kernel_free
 def test_bad_arguments_are_refused_clearly():
     x = cr.ones(3, 4)
     with pytest.raises(ValueError, match=r"rot90: dims must be two different dimensions"):
@@ -203,6 +209,7 @@ def test_bad_arguments_are_refused_clearly():
         cr.put(x, cr.tensor([0]), cr.ones(1, dtype=cr.float64))
 
 
+@pytest.mark.kernel_free
 @pytest.mark.torch
 def test_flip_method_takes_dims_as_a_keyword_as_pytorchs():
     # x.flip(dims=[1]) was a TypeError (the method took positional dims only); allRank's
@@ -225,6 +232,7 @@ def test_flip_method_takes_dims_as_a_keyword_as_pytorchs():
         x.flip(1, dims=[0])
 
 
+@pytest.mark.kernel_free
 @pytest.mark.torch
 def test_split_method_names_its_size_split_size_as_pytorchs():
     # x.split(split_size=[...], dim=-1) was a TypeError (the method was the function, whose

@@ -7,6 +7,8 @@ import pytest
 import chainrule as cr
 from chainrule import special
 
+pytestmark = pytest.mark.kernel_free
+
 SCIPY = {"bessel_j0": "j0", "bessel_j1": "j1", "bessel_y0": "y0", "bessel_y1": "y1",
          "modified_bessel_i0": "i0", "modified_bessel_i1": "i1", "modified_bessel_k0": "k0",
          "modified_bessel_k1": "k1", "scaled_modified_bessel_k0": "k0e",

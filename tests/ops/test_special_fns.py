@@ -8,6 +8,8 @@ import pytest
 import chainrule as cr
 from chainrule.ops import _gamma
 
+pytestmark = pytest.mark.kernel_free
+
 
 def _wide(rng):
     return np.concatenate([rng.uniform(-60, 60, 3000), rng.uniform(0, 4, 3000),

@@ -8,6 +8,8 @@ import pytest
 import chainrule as cr
 from chainrule import special
 
+pytestmark = pytest.mark.kernel_free
+
 
 def _grid_inc(rng):
     a = np.concatenate([10 ** rng.uniform(-3, 3, 400), [0.5, 1.0, 2.0, 10.0, 100.0]])

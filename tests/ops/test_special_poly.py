@@ -8,6 +8,8 @@ import pytest
 import chainrule as cr
 from chainrule import special
 
+pytestmark = pytest.mark.kernel_free
+
 NAMES = ["chebyshev_polynomial_t", "chebyshev_polynomial_u", "chebyshev_polynomial_v",
          "chebyshev_polynomial_w", "shifted_chebyshev_polynomial_t",
          "shifted_chebyshev_polynomial_u", "shifted_chebyshev_polynomial_v",

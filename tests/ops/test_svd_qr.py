@@ -26,6 +26,7 @@ def _invariant_loss(L, U, S, Vh, k):  # noqa: N803 - the factors' names
             + L.matmul(vh.transpose(-1, -2), vh).cos().sum() + (S ** 2).sum() + (u * u).sum())
 
 
+@pytest.mark.kernel_free
 @pytest.mark.parametrize("full", [False, True])
 @pytest.mark.parametrize("shape", SHAPES)
 def test_svd_factorizes_with_orthonormal_factors(shape, full):
@@ -43,6 +44,7 @@ def test_svd_factorizes_with_orthonormal_factors(shape, full):
     np.testing.assert_allclose(cr.linalg.svdvals(cr.tensor(a0)).numpy(), s, rtol=1e-13)
 
 
+@pytest.mark.kernel_free
 @pytest.mark.parametrize("mode", ["reduced", "complete", "r"])
 @pytest.mark.parametrize("shape", SHAPES)
 def test_qr_factorizes_with_lapacks_signs(shape, mode):
@@ -109,6 +111,7 @@ def test_svd_matches_pytorch(shape, full):
     np.testing.assert_allclose(a.grad.numpy(), t.grad.numpy(), rtol=1e-9, atol=1e-11)
 
 
+@pytest.mark.kernel_free
 @pytest.mark.torch
 def test_svd_old_api_and_svdvals_match_pytorch():
     torch = pytest.importorskip("torch")
@@ -182,6 +185,7 @@ def test_undefined_gradients_are_refused_clearly():
         (cr.linalg.svd(rank1, False).U ** 3).sum().backward()
 
 
+@pytest.mark.kernel_free
 def test_bad_input_is_refused_clearly():
     with pytest.raises(ValueError, match=r"svd: expected matrices \(\*, m, n\), got shape \(3,\)"):
         cr.linalg.svd(cr.ones(3))

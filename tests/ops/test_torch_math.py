@@ -117,6 +117,7 @@ def test_gradcheck_and_gradgradcheck(name):
     assert cr.gradgradcheck(lambda *t: fn(cr, *t), xs)
 
 
+@pytest.mark.kernel_free
 def test_prod_gradient_with_zeros_matches_pytorch():
     a = np.array([[0.0, 2.0, 3.0], [0.0, 0.0, 5.0], [1.0, 2.0, 3.0]])
     x, t = cr.tensor(a, requires_grad=True), torch.tensor(a, requires_grad=True)
@@ -125,12 +126,14 @@ def test_prod_gradient_with_zeros_matches_pytorch():
     np.testing.assert_array_equal(x.grad.numpy(), t.grad.numpy())
 
 
+@pytest.mark.kernel_free
 def test_norm_at_zero_has_gradient_zero():
     x = cr.zeros(3, dtype="float64", requires_grad=True)
     cr.norm(x).backward()
     np.testing.assert_array_equal(x.grad.numpy(), [0.0, 0.0, 0.0])
 
 
+@pytest.mark.kernel_free
 def test_predicates_selection_and_counting_match_pytorch():
     a = np.array([[1.0, np.nan, -np.inf], [0.0, 2.0, 2.0]])
     for name in ("isnan", "isinf", "isfinite", "signbit"):
@@ -168,6 +171,7 @@ def test_predicates_selection_and_counting_match_pytorch():
         np.testing.assert_array_equal(g.numpy(), t.numpy())
 
 
+@pytest.mark.kernel_free
 def test_in_place_writers_match_pytorch_and_are_guarded():
     idx = np.array([[0], [2], [3]])
     ours = cr.zeros(3, 4).scatter_(1, cr.tensor(idx), 1.0)
@@ -202,6 +206,7 @@ def test_in_place_writers_match_pytorch_and_are_guarded():
         s.backward()
 
 
+@pytest.mark.kernel_free
 def test_random_draws_follow_the_seed():
     cr.manual_seed(3)
     a = cr.bernoulli(cr.full((1000,), 0.3, dtype="float64"))
@@ -212,6 +217,7 @@ def test_random_draws_follow_the_seed():
     assert 0.25 < float(a.mean()) < 0.35 and 1.8 < float(n.std()) < 2.2
 
 
+@pytest.mark.kernel_free
 def test_bad_arguments_are_refused_clearly():
     x = cr.ones(2, 3)
     with pytest.raises(ValueError, match=r"index 'j' has sizes 3 and 2"):
@@ -234,6 +240,7 @@ def test_bad_arguments_are_refused_clearly():
 
 # --- found by differential fuzzing against PyTorch ---------------------------------------------
 
+@pytest.mark.kernel_free
 def test_erf_erfc_of_integers_are_floats():
     # erf of an int tensor was cast back to int64 (all 0 or +-1); of a bool tensor it raised
     e = cr.erf(cr.tensor([1, 2, -3]))
@@ -245,6 +252,7 @@ def test_erf_erfc_of_integers_are_floats():
     np.testing.assert_allclose(c.numpy(), [0.1573, 1.0], rtol=1e-3)
 
 
+@pytest.mark.kernel_free
 def test_python_float_beside_int_tensor_is_not_truncated():
     # int_tensor // 0.7 divided by int(0.7) = 0; 3.5 % int_tensor computed 3 % x; bool // 2 was 1
     x, tx = cr.tensor([1, 2, 3]), torch.tensor([1, 2, 3])
@@ -253,6 +261,7 @@ def test_python_float_beside_int_tensor_is_not_truncated():
     assert (cr.tensor([True, False]) // 2).numpy().tolist() == [0, 0]
 
 
+@pytest.mark.kernel_free
 def test_clamp_with_tensor_bounds_differentiates_the_bounds():
     # the bounds' gradient was silently 0: they were stored as constants
     rng = np.random.default_rng(3)
@@ -273,6 +282,7 @@ def test_clamp_with_tensor_bounds_differentiates_the_bounds():
             np.testing.assert_allclose(got, want)
 
 
+@pytest.mark.kernel_free
 def test_logaddexp_and_lerp_with_an_infinite_input_match_pytorch():
     # logaddexp's gradient was nan beside +inf; lerp(inf, b, 0.7) was nan (PyTorch: inf)
     for L in (cr, torch):
@@ -288,6 +298,7 @@ def test_logaddexp_and_lerp_with_an_infinite_input_match_pytorch():
     assert cr.lerp(cr.tensor([0.1]), cr.tensor([0.3]), 1.0).item() == np.float32(0.3)  # exactly end
 
 
+@pytest.mark.kernel_free
 def test_norm_gradient_at_zero_entries_matches_pytorch():
     # p < 1 gave nan at a zero entry, an all-zero vector gave nan for p > 1, p = 0 was not
     # recorded (backward raised) and p < 0 gave nan: PyTorch's gradient is 0 there
@@ -304,12 +315,14 @@ def test_norm_gradient_at_zero_entries_matches_pytorch():
             np.testing.assert_allclose(grads[0][1], grads[1][1], rtol=1e-12, atol=0)
 
 
+@pytest.mark.kernel_free
 def test_prod_gradient_of_an_empty_tensor():
     x = cr.zeros(0, 3, requires_grad=True)  # the backward raised an IndexError from NumPy
     cr.prod(x, 0).sum().backward()
     assert x.grad.shape == (0, 3)
 
 
+@pytest.mark.kernel_free
 def test_median_propagates_nan_and_shares_tied_gradient():
     # median ignored NaN (PyTorch returns NaN); median()'s gradient went to one of the ties
     nan = float("nan")
@@ -326,6 +339,7 @@ def test_median_propagates_nan_and_shares_tied_gradient():
         np.testing.assert_allclose(x.grad.numpy(), tx.grad.numpy())
 
 
+@pytest.mark.kernel_free
 def test_diff_of_bool_is_xor():
     m = [[True, False, False, True]]
     ours = cr.diff(cr.tensor(m), n=2, prepend=cr.tensor([[False]]))
@@ -333,6 +347,7 @@ def test_diff_of_bool_is_xor():
                                                prepend=torch.tensor([[False]])).tolist()
 
 
+@pytest.mark.kernel_free
 def test_bernoulli_in_place_on_integer_and_bool_tensors_draws():
     # bernoulli_(0.5) on an int tensor rounded p to 0 (all zeros), on a bool tensor to True
     ints = cr.zeros(400, dtype=cr.int64).bernoulli_(0.5, rng=np.random.default_rng(0))
@@ -346,6 +361,7 @@ def test_bernoulli_in_place_on_integer_and_bool_tensors_draws():
         cr.bernoulli(cr.tensor([float("nan")]))
 
 
+@pytest.mark.kernel_free
 def test_float_result_written_into_an_int_tensor_is_refused():
     # tensor([1, 4]).exp_() truncated e^1 to 2 silently (PyTorch raises)
     for call in (lambda t: t.exp_(), lambda t: t.sqrt_(), lambda t: t.clamp_min_(1.5),
@@ -360,6 +376,7 @@ def test_float_result_written_into_an_int_tensor_is_refused():
     assert cr.tensor([1, 4]).scatter_(0, cr.tensor([0]), 2.5).numpy().tolist() == [2, 4]
 
 
+@pytest.mark.kernel_free
 def test_index_add_and_index_copy_check_source_and_index():
     # a source of the wrong shape was broadcast into x silently (PyTorch raises)
     x = cr.tensor([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]])
@@ -375,6 +392,7 @@ def test_index_add_and_index_copy_check_source_and_index():
     assert x.clone().index_fill_(1, cr.tensor([-1]), 0.0).numpy()[:, 2].tolist() == [0.0, 0.0]
 
 
+@pytest.mark.kernel_free
 def test_bincount_searchsorted_cdist_arguments_as_pytorch():
     # float32 weights gave float64 counts (PyTorch: float32); mismatched weights, opposite
     # sides and a negative p gave NumPy's message or a silent answer
@@ -411,6 +429,7 @@ def test_pdist_of_repeated_rows_and_its_errors_as_pytorch():
         cr.pdist(cr.ones(2, 3), p=-1)
 
 
+@pytest.mark.kernel_free
 def test_integer_division_by_zero_raises():
     # int % 0 and int // 0 gave 0 silently (NumPy's answer and a warning); PyTorch raises
     x = cr.tensor([5, -3])
@@ -421,6 +440,7 @@ def test_integer_division_by_zero_raises():
     assert (7 // x).numpy().tolist() == (7 // torch.tensor([5, -3])).tolist()
 
 
+@pytest.mark.kernel_free
 def test_unique_keeps_each_nan_apart():
     # NumPy's unique merged the NaNs into one value with count 2; PyTorch keeps each
     data = [[2.0, float("nan"), 1.0], [float("nan"), 2.0, 0.0]]

@@ -114,6 +114,7 @@ BINARY = {
 _REFUSES_MORE = {"bitwise_left_shift", "gcd", "igamma", "logaddexp", "nextafter", "<<"}
 
 
+@pytest.mark.kernel_free
 @pytest.mark.parametrize("name", sorted(BINARY))
 def test_binary_ops_promote_as_torch(name):
     cr_op, torch_op = BINARY[name]
@@ -127,6 +128,7 @@ OPERATORS = {
 }
 
 
+@pytest.mark.kernel_free
 @pytest.mark.parametrize("symbol", sorted(OPERATORS))
 def test_operators_both_ways_round_promote_as_torch(symbol):
     op = OPERATORS[symbol]
@@ -138,6 +140,7 @@ def test_operators_both_ways_round_promote_as_torch(symbol):
     assert _compare("r" + symbol, op, op, reflected, refusals_ok=lenient) == []
 
 
+@pytest.mark.kernel_free
 @pytest.mark.parametrize("method", ["add_", "sub_", "mul_", "div_"])
 def test_in_place_computes_promoted_and_refuses_a_lower_category(method):
     bad = []
@@ -162,6 +165,7 @@ def test_in_place_computes_promoted_and_refuses_a_lower_category(method):
     assert bad == []
 
 
+@pytest.mark.kernel_free
 def test_in_place_error_is_pytorchs():
     x = cr.tensor([1, 2])
     with pytest.raises(RuntimeError, match="result type Float can't be cast to the desired "
@@ -182,6 +186,7 @@ UNARY = ["sqrt", "exp", "log", "sin", "cos", "tanh", "sigmoid", "erf", "erfc", "
          "acosh", "atanh", "lgamma", "digamma", "erfinv", "sinc", "deg2rad"]
 
 
+@pytest.mark.kernel_free
 @pytest.mark.parametrize("dtype", ["bool", "uint8", "int8", "int16", "int32", "int64"])
 def test_float_functions_of_integers_give_the_default_dtype(dtype):
     v = np.array([0, 1], dtype=dtype)
@@ -206,6 +211,7 @@ class DefaultDtype:
         cr.set_default_dtype(self.old)
 
 
+@pytest.mark.kernel_free
 def test_result_type_and_promote_types_are_torchs():
     bad = []
     for label, cargs, targs in _cases():
@@ -224,6 +230,7 @@ def test_result_type_and_promote_types_are_torchs():
         assert cr.result_type(cr.tensor([1, 2]), 1j) == cr.complex128
 
 
+@pytest.mark.kernel_free
 def test_the_listed_numpy_drifts_follow_torch():
     i64, f32 = cr.tensor([1, 2, 3]), cr.ones(3)
     assert (i64 * 2.5).dtype == cr.float32
@@ -246,6 +253,7 @@ def test_positional_encoding_is_float32():
     assert (pe @ cr.ones(d, 3)).dtype == cr.float32  # no float32 @ float64
 
 
+@pytest.mark.kernel_free
 @pytest.mark.parametrize("op", [operator.add, operator.mul, operator.truediv, operator.sub,
                                 operator.pow, cr.maximum, cr.atan2, cr.hypot])
 def test_gradients_come_back_in_each_inputs_dtype(op):
@@ -264,18 +272,21 @@ def test_gradients_come_back_in_each_inputs_dtype(op):
         np.testing.assert_allclose(y.grad.numpy(), ty.grad.numpy(), rtol=1e-5)
 
 
+@pytest.mark.kernel_free
 def test_gradcheck_through_a_promoting_op():
     x = cr.Tensor(np.array([0.5, 1.5]), requires_grad=True)
     k = cr.tensor([1, 2])
     assert cr.autograd.gradcheck(lambda a: a * k + k / 3 + a ** 2, (x,))
 
 
+@pytest.mark.kernel_free
 def test_same_dtype_tensors_pass_untouched():
     x, y = cr.ones(3, requires_grad=True), cr.ones(3)
     assert type((x + y).grad_fn).__name__ == "Add"
     assert (x + y).grad_fn.next_functions[0][0].variable is x
 
 
+@pytest.mark.kernel_free
 def test_numpy_scalars_count_as_python_numbers():
     f16, i32 = cr.ones(2, dtype=cr.float16), cr.tensor([1, 2], dtype=cr.int32)
     assert (cr.ones(2) * np.float64(2.5)).dtype == cr.float32
@@ -284,6 +295,7 @@ def test_numpy_scalars_count_as_python_numbers():
     assert (i32 * np.float64(0.5)).dtype == cr.float32
 
 
+@pytest.mark.kernel_free
 def test_recorded_in_place_change_keeps_the_dtype_and_the_gradient():
     x = cr.ones(3, requires_grad=True)
     y = x * 1
@@ -296,6 +308,7 @@ def test_recorded_in_place_change_keeps_the_dtype_and_the_gradient():
         z.mul_(1j)
 
 
+@pytest.mark.kernel_free
 def test_operands_that_are_not_tensors_arrays_or_numbers_are_refused():
     # NumPy would make an object array of them, or NaN of None: `t * None` was a float tensor
     t = cr.ones(2, 2)
@@ -312,6 +325,7 @@ def test_operands_that_are_not_tensors_arrays_or_numbers_are_refused():
     assert (s + t).tolist() == (t + s).tolist() == [[1, 2], [3, 1]]
 
 
+@pytest.mark.kernel_free
 @pytest.mark.torch
 def test_cat_and_stack_promote_as_pytorchs():
     torch = pytest.importorskip("torch")

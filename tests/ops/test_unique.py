@@ -6,6 +6,8 @@ import pytest
 
 import chainrule as cr
 
+pytestmark = pytest.mark.kernel_free
+
 ROWS = np.array([[1, 2, 1], [0, 5, 0], [1, 2, 1], [0, 1, 9], [0, 1, 9], [-3, 7, 7]])
 CASES = {
     "int_rows": ROWS,

@@ -9,6 +9,8 @@ import pytest
 
 import chainrule as cr
 
+pytestmark = pytest.mark.kernel_free
+
 
 @pytest.mark.torch
 @pytest.mark.parametrize("name", ["xlogy", "xlog1py"])

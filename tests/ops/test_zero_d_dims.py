@@ -124,6 +124,7 @@ def test_matches_pytorch_forward_and_float64_gradient(name, dim):
     assert cr.gradcheck(lambda t: _parts(f(cr, CF, t, dim))[0], [xg])
 
 
+@pytest.mark.kernel_free
 @pytest.mark.parametrize("dim", [0, -1])
 @pytest.mark.parametrize("name", sorted(NONDIFF))
 @pytest.mark.parametrize("value", [0.0, 2.5])
@@ -133,6 +134,7 @@ def test_logical_and_counting_reductions_match_pytorch(name, dim, value):
            f(torch, TF, torch.tensor(value, dtype=torch.float64), dim))
 
 
+@pytest.mark.kernel_free
 @pytest.mark.parametrize("name", sorted(set(OPS) - {"unsqueeze", "stack"}) + sorted(NONDIFF))
 @pytest.mark.parametrize("dim", [1, -2])
 def test_other_dims_of_a_0d_tensor_are_refused_as_in_pytorch(name, dim):
@@ -144,12 +146,14 @@ def test_other_dims_of_a_0d_tensor_are_refused_as_in_pytorch(name, dim):
     assert str(dim) in str(err.value)
 
 
+@pytest.mark.kernel_free
 def test_integer_input_keeps_pytorchs_dtypes():
     for name in ("sum", "cumsum", "prod", "max", "argmax", "sort", "flip", "squeeze"):
         f = {**OPS, **NONDIFF}[name]
         _check(f(cr, CF, cr.tensor(5), 0), f(torch, TF, torch.tensor(5), 0))
 
 
+@pytest.mark.kernel_free
 @pytest.mark.parametrize("call", [lambda x: x.sum((0, -1)), lambda x: x.flip((0, -1)),
                                   lambda x: x.amax([-1, 0])])
 def test_dims_0_and_minus_1_together_repeat_one_dim_as_in_pytorch(call):
@@ -159,6 +163,7 @@ def test_dims_0_and_minus_1_together_repeat_one_dim_as_in_pytorch(call):
         call(cr.tensor(0.7))
 
 
+@pytest.mark.kernel_free
 def test_topk_of_a_0d_tensor_takes_k_1_only():
     x = cr.tensor(0.7, dtype="float64")
     for k in (0, 2):  # PyTorch gives the entry for k=0 (one value where none was asked for)
@@ -167,6 +172,7 @@ def test_topk_of_a_0d_tensor_takes_k_1_only():
 
 
 
+@pytest.mark.kernel_free
 @pytest.mark.parametrize("call", [lambda m, x: x.index_select(0, m.tensor([0, 0])),
                                   lambda m, x: x.index_select(-1, m.tensor([1])),
                                   lambda m, x: x.gather(0, m.tensor(1)),
@@ -192,6 +198,7 @@ INPLACE = {
 }
 
 
+@pytest.mark.kernel_free
 @pytest.mark.parametrize("dim", [0, -1])
 @pytest.mark.parametrize("name", sorted(INPLACE))
 def test_in_place_methods_match_pytorch(name, dim):
@@ -210,6 +217,7 @@ def test_in_place_methods_match_pytorch(name, dim):
             f(cr, cr.tensor(0.7, dtype="float64"), 1)
 
 
+@pytest.mark.kernel_free
 def test_stride_of_a_0d_tensor_takes_no_dim_as_in_pytorch():  # stride does not wrap scalars
     assert cr.tensor(0.7).stride() == torch.tensor(0.7).stride() == ()
     for dim in (0, -1):
@@ -236,6 +244,7 @@ REFUSED_BY_BOTH = {  # ops that need a real axis: PyTorch refuses dim 0 of a 0-d
 }
 
 
+@pytest.mark.kernel_free
 @pytest.mark.parametrize("dim", [0, -1])
 @pytest.mark.parametrize("name", sorted(REFUSED_BY_BOTH))
 def test_ops_that_need_a_real_axis_refuse_a_0d_tensor_as_pytorch(name, dim):
