@@ -397,3 +397,32 @@ def test_as_tensor_and_asarray_keep_a_sparse_tensor():
     _same(copied, torch.asarray(t, copy=True))
     csr = c.to_dense().to_sparse_csr()
     assert cr.as_tensor(csr) is csr
+
+
+def test_in_place_arithmetic_is_pytorchs():
+    # was: AttributeError for mul_, div_, neg_, add_, sub_
+    calls = [
+        lambda s, lib: s.mul_(2),
+        lambda s, lib: s.div_(4),
+        lambda s, lib: s.neg_(),
+        lambda s, lib: s.mul_(lib.arange(3.0, dtype=lib.float64)),
+        lambda s, lib: s.add_(_coo(lib, IDX[:2, :2], VALS[:2], (2, 3)), alpha=3),
+        lambda s, lib: s.sub_(s.coalesce()),
+    ]
+    for call in calls:
+        c, t = _coo(cr, IDX[:2], VALS, (2, 3)), _coo(torch, IDX[:2], VALS, (2, 3))
+        assert call(c, cr) is c and call(t, torch) is t
+        _same(c, t)
+    c, t = _coo(cr, IDX[:2], [1, 2, 3, 4, 5], (2, 3)), _coo(torch, IDX[:2], [1, 2, 3, 4, 5], (2, 3))
+    with pytest.raises(RuntimeError, match="can't be cast"):
+        t.div_(2)
+    with pytest.raises(RuntimeError, match="can't be cast"):
+        c.div_(2)  # an int64 tensor cannot hold the quotient: refused, not truncated
+    leaf = cr.sparse_coo_tensor(cr.tensor(IDX[:2]), cr.tensor(VALS), (2, 3), requires_grad=True)
+    for change in (lambda s: s.mul_(2), lambda s: s.add_(s)):
+        with pytest.raises(RuntimeError, match="leaf"):
+            change(leaf)
+    with cr.no_grad():
+        leaf.mul_(2)  # as an optimizer would: the leaf stays a leaf
+    assert leaf.is_leaf and leaf.requires_grad
+    np.testing.assert_array_equal(leaf._values().detach().numpy(), VALS * 2)

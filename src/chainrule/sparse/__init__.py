@@ -44,6 +44,7 @@ SparseTensor.select = _indexing.select
 SparseTensor.unsqueeze, SparseTensor.permute = _axes.unsqueeze, _axes.permute
 SparseTensor.bmm = SparseCompressedTensor.bmm = _bmm  # torch.bmm of a sparse batch (batched.py)
 _conversions.attach(SparseTensor)  # to(...), cpu(), half(), abs(s), add/sub alpha=
+_conversions.attach_in_place(SparseTensor)  # mul_, div_, neg_, add_, sub_
 _protocol.attach(SparseTensor, indexing=True)  # ==, bool, len, s[i] (sparse/protocol.py)
 _protocol.attach(SparseCompressedTensor, indexing=False)
 Tensor.to_sparse_csr = SparseTensor.to_sparse_csr = lambda self: to_compressed(self, sparse_csr)
