@@ -397,6 +397,10 @@ def test_as_tensor_and_asarray_keep_a_sparse_tensor():
     _same(copied, torch.asarray(t, copy=True))
     csr = c.to_dense().to_sparse_csr()
     assert cr.as_tensor(csr) is csr
+    copied = cr.asarray(csr, copy=True)  # was: AttributeError (no clone)
+    assert copied is not csr and copied.layout is cr.sparse_csr
+    copied.values().mul_(2)
+    _same(csr.to_dense(), t.to_dense())  # its own values
 
 
 def test_in_place_arithmetic_is_pytorchs():

@@ -116,6 +116,11 @@ class SparseCompressedTensor:
     def to(self, dtype):
         return self._with(self._vals.to(dtype))
 
+    def clone(self):
+        """A copy with its own index arrays and values (was missing: ``asarray(copy=True)``)."""
+        return SparseCompressedTensor(self._compressed.copy(), self._plain.copy(),
+                                      self._vals.clone(), self.shape, self.layout)
+
     def double(self):
         return self.to("float64")
 
