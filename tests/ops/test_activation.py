@@ -9,6 +9,8 @@ import chainrule as cr
 from chainrule import F
 from chainrule.ops import _special
 
+from ._kernel_cases import once_unless
+
 SELU_ALPHA = 1.6732632423543772848170429916717
 SELU_SCALE = 1.0507009873554804934193349852946
 _erf = np.vectorize(math.erf)
@@ -100,7 +102,12 @@ def test_forward_matches_closed_form(name, dtype, rng):
     np.testing.assert_allclose(y.numpy(), ref(x), rtol=tol, atol=tol)
 
 
-@pytest.mark.parametrize("name", ACTIVATIONS)
+# cases that call a kernel of chainrule.kernels.K: both kernel modes; the rest once
+BOTH_MODES_GRADCHECK = {"relu"}
+
+
+@pytest.mark.parametrize(("name", "kernel_mode"), once_unless(ACTIVATIONS, BOTH_MODES_GRADCHECK),
+                         indirect=["kernel_mode"])
 @pytest.mark.parametrize("shape", SHAPES)
 def test_gradcheck(name, shape, rng):
     fn, _, sample, _ = ACTIVATIONS[name]
@@ -108,7 +115,12 @@ def test_gradcheck(name, shape, rng):
     assert cr.gradcheck(fn, [x])
 
 
-@pytest.mark.parametrize("name", ACTIVATIONS)
+# cases that call a kernel of chainrule.kernels.K: both kernel modes; the rest once
+BOTH_MODES_GRADGRAD = {"relu"}
+
+
+@pytest.mark.parametrize(("name", "kernel_mode"), once_unless(ACTIVATIONS, BOTH_MODES_GRADGRAD),
+                         indirect=["kernel_mode"])
 @pytest.mark.parametrize("shape", [(7,), (2, 3, 4)])
 def test_gradgradcheck(name, shape, rng):
     # Piecewise activations pass too: away from their kinks the second derivative is 0.

@@ -10,6 +10,8 @@ import chainrule.nn.functional as F
 from chainrule import nn
 from chainrule.autograd.gradcheck import gradcheck, gradgradcheck
 
+from ._kernel_cases import once_unless
+
 RNG = np.random.default_rng(5)
 U = RNG.uniform(0.2, 0.8, size=(3, 4))  # inside every domain below (asin, atanh, log, ...)
 V = RNG.uniform(0.5, 1.5, size=(3, 4))
@@ -60,9 +62,14 @@ def _grad(t):
     return np.zeros(t.shape) if t.grad is None else t.grad.detach().numpy(force=True)
 
 
+# cases that call a kernel of chainrule.kernels.K: both kernel modes; the rest once
+BOTH_MODES_METHODS = {"relu_"}
+
+
 @pytest.mark.torch
 @pytest.mark.parametrize("record", [False, True])
-@pytest.mark.parametrize("name", UNARY + BINARY)
+@pytest.mark.parametrize(("name", "kernel_mode"), once_unless(UNARY + BINARY, BOTH_MODES_METHODS),
+                         indirect=["kernel_mode"])
 def test_methods_match_torch(name, record):
     torch = pytest.importorskip("torch")
     base = U / 1.5 if record else U  # the same values after the 1.5 of _run

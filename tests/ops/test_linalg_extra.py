@@ -7,6 +7,8 @@ import pytest
 
 import chainrule as cr
 
+from ._kernel_cases import once_unless
+
 INF = float("inf")
 
 
@@ -98,10 +100,16 @@ def test_matches_pytorch(name):
         np.testing.assert_allclose(x.grad.numpy(), t.grad.numpy(), rtol=1e-9, atol=1e-10)
 
 
-@pytest.mark.parametrize("name", ["pinv_tall", "pinv_wide", "pinv_hermitian", "lstsq", "cond",
-                                  "matrix_norms", "cross", "multi_dot", "solve_triangular",
-                                  "matrix_exp_method", "householder_product", "vander",
-                                  "tensorsolve"])
+GRADGRADCHECK = ["pinv_tall", "pinv_wide", "pinv_hermitian", "lstsq", "cond", "matrix_norms",
+                 "cross", "multi_dot", "solve_triangular", "matrix_exp_method",
+                 "householder_product", "vander", "tensorsolve"]
+# cases that call a kernel of chainrule.kernels.K: both kernel modes; the rest once
+BOTH_MODES_GRADGRADCHECK = {"multi_dot", "pinv_hermitian", "pinv_wide", "tensorsolve"}
+
+
+@pytest.mark.parametrize(("name", "kernel_mode"),
+                         once_unless(GRADGRADCHECK, BOTH_MODES_GRADGRADCHECK),
+                         indirect=["kernel_mode"])
 def test_gradgradcheck(name):
     fn, make = CASES[name]
     rng = np.random.default_rng(3)

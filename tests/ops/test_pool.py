@@ -8,6 +8,8 @@ import pytest
 import chainrule as cr
 from chainrule import F
 
+from ._kernel_cases import once_unless
+
 
 def leaf(rng, shape, dtype=np.float64):
     return cr.tensor(rng.standard_normal(shape).astype(dtype), requires_grad=True)
@@ -228,7 +230,13 @@ GRADCHECK = {
 }
 
 
-@pytest.mark.parametrize("name", list(GRADCHECK))
+# cases that call a kernel of chainrule.kernels.K: both kernel modes; the rest once
+BOTH_MODES_POOLS = {"avg", "avg_exclude_pad", "avg_tiled", "max1d", "max_overlap", "max_tiled",
+                    "min_rect"}
+
+
+@pytest.mark.parametrize(("name", "kernel_mode"), once_unless(GRADCHECK, BOTH_MODES_POOLS),
+                         indirect=["kernel_mode"])
 def test_gradcheck_and_gradgradcheck(rng, name):
     x = leaf(rng, (2, 2, 5, 8))
     assert cr.gradcheck(GRADCHECK[name], x)
