@@ -60,6 +60,7 @@ def test_gradcheck(rng, module, fn, smooth):
         assert cr.gradgradcheck(module, x)
 
 
+@pytest.mark.kernel_free
 def test_step_gradients():
     x = cr.tensor([-1.0, 2.0], requires_grad=True)
     nn.Step()(x).sum().backward()
@@ -69,12 +70,14 @@ def test_step_gradients():
     assert x.grad.tolist() == [1.0, 1.0]
 
 
+@pytest.mark.kernel_free
 def test_reprs():
     assert repr(nn.ReLU()) == "ReLU()"
     assert repr(nn.Softmax(1)) == "Softmax(dim=1)"  # PyTorch's name
     assert repr(nn.Step(True)) == "Step(straight_through=True)"
 
 
+@pytest.mark.kernel_free
 @pytest.mark.parametrize("build, error, match", [
     (lambda: nn.Softplus(beta=0), ValueError, "Softplus: beta must be positive, got 0"),
     (lambda: nn.Hardtanh(1.0, -1.0), ValueError, "Hardtanh: min_val must be less than max_val"),
@@ -127,6 +130,7 @@ def test_matches_torch(rng, module, torch_expr):
         assert repr(module) == repr(theirs)
 
 
+@pytest.mark.kernel_free
 def test_softmax_modules_answer_to_pytorchs_dim():
     # PyTorch code reads (and sets) m.dim: it was an AttributeError; found by the fifth fuzz wave
     torch = pytest.importorskip("torch")

@@ -78,6 +78,7 @@ def test_unbatched_and_gradcheck(rng):
     assert cr.gradcheck(lambda v: ours(v, cr.tensor([0, 6, 19, 3])).output, [t])
 
 
+@pytest.mark.kernel_free
 @pytest.mark.parametrize("kw, match", [
     (dict(cutoffs=[]), "cutoffs should be a sequence"),
     (dict(cutoffs=[5, 3]), "got \\[5, 3\\]"),
@@ -93,6 +94,7 @@ def test_constructor_errors(kw, match):
         nn.AdaptiveLogSoftmaxWithLoss(**args)
 
 
+@pytest.mark.kernel_free
 def test_forward_errors(rng):
     m = nn.AdaptiveLogSoftmaxWithLoss(8, 10, [3], rng=rng)
     x = cr.tensor(rng.standard_normal((4, 8)).astype("float32"))

@@ -41,6 +41,7 @@ def test_bilinear_module_loads_torchs_weights(rng):
     assert nn.Bilinear(2, 2, 2, bias=False).bias is None
 
 
+@pytest.mark.kernel_free
 @pytest.mark.parametrize("call, match", [
     (lambda: F.bilinear(cr.ones((4, 3)), cr.ones((5, 2)), cr.ones((5, 3, 2))),
      r"\(\*, 3\) and \(\*, 2\).*got \(4, 3\) and \(5, 2\)"),

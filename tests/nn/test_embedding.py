@@ -20,6 +20,7 @@ def test_lookup_returns_rows_and_scatters_gradient(rng):
     np.testing.assert_allclose(emb.weight.grad._data, expected, rtol=1e-12)
 
 
+@pytest.mark.kernel_free
 def test_ids_may_be_arrays_lists_or_scalars(rng):
     emb = Embedding(5, 2, rng=rng)
     np.testing.assert_array_equal(emb([3, 0])._data, emb.weight._data[[3, 0]])
@@ -27,6 +28,7 @@ def test_ids_may_be_arrays_lists_or_scalars(rng):
     assert emb(np.zeros((0,), dtype=np.int32)).shape == (0, 2)
 
 
+@pytest.mark.kernel_free
 def test_init_is_standard_normal_and_seeded(rng):
     a = Embedding(400, 50, rng=np.random.default_rng(3))
     b = Embedding(400, 50, rng=np.random.default_rng(3))
@@ -60,6 +62,7 @@ def test_gradcheck_through_embedding(rng):
     assert cr.gradcheck(lambda w: (emb(ids) ** 2).sum(axis=-1), [emb.weight])
 
 
+@pytest.mark.kernel_free
 def test_from_pretrained(rng):
     table = rng.standard_normal((4, 3))
     emb = Embedding.from_pretrained(table)
@@ -86,6 +89,7 @@ def test_matches_torch_including_padding(rng):
     np.testing.assert_allclose(ours.weight.grad._data, theirs.weight.grad.numpy(), rtol=1e-12)
 
 
+@pytest.mark.kernel_free
 def test_errors(rng):
     emb = Embedding(5, 2, rng=rng)
     with pytest.raises(IndexError, match=r"^Embedding: id 5 is out of range for 5 embeddings "

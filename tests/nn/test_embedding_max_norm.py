@@ -56,6 +56,7 @@ def test_max_norm_and_scale_grad_by_freq_match_pytorch(functional):
             np.testing.assert_allclose(a, b, rtol=1e-13, atol=1e-13, err_msg=str(kw))
 
 
+@pytest.mark.kernel_free
 def test_max_norm_scales_the_rows_looked_up_in_place():
     w = np.array([[3.0, 4.0], [0.3, 0.4], [6.0, 8.0]])
     emb = cr.nn.Embedding.from_pretrained(cr.tensor(w), max_norm=1.0)
@@ -80,6 +81,7 @@ def test_scale_grad_by_freq_divides_each_rows_gradient_by_its_count():
     np.testing.assert_allclose(w.grad.numpy(), [[1, 1], [0, 0], [1, 1], [1, 1]], rtol=1e-15)
 
 
+@pytest.mark.kernel_free
 def test_out_of_range_ids_renorm_nothing():
     w = cr.tensor([[3.0, 4.0]])
     with pytest.raises(IndexError, match="embedding"):

@@ -35,6 +35,7 @@ def test_sparse_flag_gives_pytorchs_values_and_gradients(sparse):
         np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-14)
 
 
+@pytest.mark.kernel_free
 def test_options_chainrule_does_not_offer_are_refused():
     for make in (cr.nn.Embedding, cr.nn.EmbeddingBag):
         with pytest.raises(ValueError, match="max_norm must be a positive number or None, got 0"):

@@ -80,6 +80,7 @@ def test_one_training_step_creates_no_float64_array(rng, float_dtypes, build, op
             assert not hasattr(value, "dtype") or value.dtype == np.float32
 
 
+@pytest.mark.kernel_free
 def test_the_watch_sees_float64(float_dtypes):
     cr.tensor(np.ones(3)) * 2.0
     assert np.dtype(np.float64) in float_dtypes

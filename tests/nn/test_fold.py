@@ -44,6 +44,7 @@ def test_unfold_and_fold_gradcheck(rng, kw):
     assert cr.gradgradcheck(lambda a: F.fold(a, (5, 6), **kw) ** 2, [c])
 
 
+@pytest.mark.kernel_free
 def test_signatures_and_repr_follow_pytorch():
     for name in ("unfold", "fold"):
         assert list(inspect.signature(getattr(F, name)).parameters) == \
@@ -55,6 +56,7 @@ def test_signatures_and_repr_follow_pytorch():
     assert repr(nn.Fold((4, 4), 2)) == repr(torch.nn.Fold((4, 4), 2))
 
 
+@pytest.mark.kernel_free
 @pytest.mark.parametrize("call, match", [
     (lambda: F.unfold(cr.tensor(np.zeros((2, 3))), 2), r"3-D or 4-D \(batched\), got shape"),
     (lambda: F.unfold(cr.tensor(np.zeros((1, 1, 3, 3))), 4), r"does not fit spatial size \(3, 3\)"),

@@ -120,6 +120,7 @@ def test_fuse_reaches_nested_sequentials_and_models(rng):
         nn.fuse([model])
 
 
+@pytest.mark.kernel_free
 def test_trainer_fuses_by_default_and_not_when_asked(rng):
     model = nn.Sequential(nn.Linear(4, 5, rng=rng), nn.ReLU(), nn.Linear(5, 2, rng=rng))
     Trainer(model, "cross_entropy", cr.optim.SGD(model.parameters(), lr=0.1))

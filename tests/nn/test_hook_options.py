@@ -39,6 +39,7 @@ def _run_scenario(lib):
     return log, np.asarray(out.tolist())
 
 
+@pytest.mark.kernel_free
 def test_with_kwargs_and_prepend_match_pytorch():
     torch = pytest.importorskip("torch")
     tlog, tout = _run_scenario(torch)
@@ -58,12 +59,14 @@ def _failing(lib):
     return log
 
 
+@pytest.mark.kernel_free
 def test_always_call_runs_when_forward_raises_as_pytorch():
     torch = pytest.importorskip("torch")
     assert _failing(cr) == _failing(torch) == [("always", None),
                                                ("always-kw", {"scale": -1.0}, None)]
 
 
+@pytest.mark.kernel_free
 def test_always_call_hook_error_is_a_warning_and_forward_error_wins():
     m = _scaled(cr)
 
@@ -76,6 +79,7 @@ def test_always_call_hook_error_is_a_warning_and_forward_error_wins():
             m(cr.ones(1), scale=-2.0)
 
 
+@pytest.mark.kernel_free
 def test_bad_pre_hook_result_and_flag_types():
     m = _scaled(cr)
     m.register_forward_pre_hook(lambda mod, args, kwargs: (args,), with_kwargs=True)
@@ -85,6 +89,7 @@ def test_bad_pre_hook_result_and_flag_types():
         nn.Linear(1, 1).register_forward_hook(lambda *a: None, prepend=1)
 
 
+@pytest.mark.kernel_free
 def test_removed_hooks_keep_order_of_the_rest():
     m, log = _scaled(cr), []
     h1 = m.register_forward_hook(lambda mod, a, o: log.append(1))

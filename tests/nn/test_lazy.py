@@ -71,6 +71,7 @@ def test_an_optimizer_built_before_the_first_call_trains_the_parameters():
     assert np.all(np.abs(w.numpy() - first) > 0.09)  # Adam's first step: lr * sign(grad)
 
 
+@pytest.mark.kernel_free
 def test_errors():
     layer = nn.LazyLinear(3)
     with pytest.raises(RuntimeError, match="uninitialized parameter .* first call"):

@@ -46,6 +46,7 @@ def test_a_meta_model_takes_the_checkpoints_tensors_as_pytorch(tmp_path):
         np.testing.assert_allclose(ours, theirs, rtol=1e-12, atol=1e-14)
 
 
+@pytest.mark.kernel_free
 def test_assign_still_checks_keys_and_shapes():
     model = _net(cr)
     bad = dict(model.state_dict())

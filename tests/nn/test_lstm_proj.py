@@ -15,6 +15,7 @@ def _to_torch(torch, ours, **kwargs):
     return theirs
 
 
+@pytest.mark.kernel_free
 def test_parameters_state_dict_and_repr_are_pytorchs():
     torch = pytest.importorskip("torch")
     kwargs = dict(input_size=3, hidden_size=5, num_layers=2, bidirectional=True, proj_size=2)
@@ -122,6 +123,7 @@ def test_gradcheck_through_time(rng):
     assert cr.gradgradcheck(f, [x, h0, c0])
 
 
+@pytest.mark.kernel_free
 def test_proj_size_errors():
     with pytest.raises(ValueError, match="proj_size must be smaller than hidden_size=5, got 5"):
         LSTM(3, 5, proj_size=5)

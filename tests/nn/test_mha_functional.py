@@ -107,6 +107,7 @@ def test_dropout_draws_from_rng(rng):
     assert (a.numpy() == 0).any() and not (c.numpy() == 0).any()
 
 
+@pytest.mark.kernel_free
 @pytest.mark.parametrize("change, match", [
     (dict(embed_dim_to_check=6), "embed_dim_to_check = 6 features"),
     (dict(num_heads=3), "num_heads must be a positive int dividing embed_dim 8, got 3"),

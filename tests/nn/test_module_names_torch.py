@@ -10,6 +10,7 @@ import chainrule as cr
 from chainrule import nn
 
 
+@pytest.mark.kernel_free
 def test_adaptive_log_softmax_forward_names_match_torch():
     torch = pytest.importorskip("torch")
     ours = list(inspect.signature(nn.AdaptiveLogSoftmaxWithLoss.forward).parameters)
@@ -27,6 +28,7 @@ def test_adaptive_log_softmax_keyword_call():
     assert float(by_keyword.loss) == float(by_position.loss)
 
 
+@pytest.mark.kernel_free
 def test_upsample_refuses_list_scale_factor_as_torch():
     torch = pytest.importorskip("torch")
     with pytest.raises(TypeError):

@@ -37,16 +37,19 @@ def test_module_type_casts_as_pytorch(dst):
         np.testing.assert_allclose(outs[0], outs[1], rtol=1e-5)
 
 
+@pytest.mark.kernel_free
 def test_module_type_to_an_integer_type_is_refused():
     with pytest.raises(TypeError, match="floating-point"):
         _net(cr).type(cr.LongTensor)
 
 
+@pytest.mark.kernel_free
 def test_loss_module_type_is_itself():
     loss = cr.nn.CrossEntropyLoss()
     assert loss.type(cr.DoubleTensor) is loss and loss.type("torch.cuda.FloatTensor") is loss
 
 
+@pytest.mark.kernel_free
 def test_module_type_by_a_cuda_type_name_casts_on_the_host():
     # chainrule keeps its arrays where they are; the name's dtype is what counts (CPU PyTorch
     # cannot run this one to compare)

@@ -61,6 +61,7 @@ def test_lengths_given_as_a_list_are_part_of_the_model():
         assert np.array_equal(fast(x).numpy(), fn(x, [5, 2, 3]).numpy())
 
 
+@pytest.mark.kernel_free
 def test_a_traced_unpad_sequence_refuses_other_lengths():
     """``unpad_sequence`` cut the sequences at the traced lengths in every replay (silently,
     sequences of the wrong lengths); now a replay with other lengths raises."""

@@ -35,6 +35,7 @@ def test_lazy_names_of_nn_parameter_answer_as_pytorchs():
     assert chainrule.nn.parameter.UninitializedBuffer is chainrule.nn.UninitializedBuffer
 
 
+@pytest.mark.kernel_free
 def test_unknown_name_of_nn_parameter_is_an_attribute_error():
     with pytest.raises(AttributeError, match="UninitializedTensor"):
         chainrule.nn.parameter.UninitializedTensor  # noqa: B018

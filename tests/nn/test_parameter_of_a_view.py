@@ -40,6 +40,7 @@ def test_parameter_of_a_slice_shares_memory_and_trains_as_pytorchs():
     assert ours[2][7, 0] == 5.0
 
 
+@pytest.mark.kernel_free
 def test_parameter_of_a_read_only_array_that_is_no_parameter_is_still_refused():
     a = np.arange(4.0)
     a.flags.writeable = False

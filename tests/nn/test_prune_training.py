@@ -118,6 +118,7 @@ def test_state_dict_round_trip_restores_mask_and_output(rng, tmp_path):
     np.testing.assert_array_equal(fresh[2].weight_mask.numpy(), model[2].weight_mask.numpy())
 
 
+@pytest.mark.kernel_free
 @pytest.mark.torch
 def test_remove_makes_the_pruning_permanent_as_torch(rng):
     torch = pytest.importorskip("torch")

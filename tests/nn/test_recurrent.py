@@ -22,6 +22,7 @@ def _flat(out):
     return [first, *(rest if isinstance(rest, tuple) else (rest,))]
 
 
+@pytest.mark.kernel_free
 def test_parameters_have_torch_names_shapes_and_init():
     lstm = LSTM(3, 5, num_layers=2, bidirectional=True, rng=np.random.default_rng(0))
     shapes = {k: v.shape for k, v in lstm.state_dict().items()}
@@ -221,6 +222,7 @@ def test_dropout_between_layers(rng):
         GRU(3, 4, dropout=0.5)
 
 
+@pytest.mark.kernel_free
 def test_recurrent_errors(rng):
     lstm = LSTM(3, 4, num_layers=2, rng=rng)
     x = cr.tensor(np.zeros((5, 2, 3), "float32"))

@@ -75,11 +75,13 @@ def test_gradcheck(rng, cls, args, kwargs, shape):
     assert cr.gradcheck(lambda x, *_: layer(x), [x, *params])
 
 
+@pytest.mark.kernel_free
 def test_weight_layouts(rng):
     assert nn.Conv3d(4, 6, (3, 2, 1), groups=2, rng=rng).weight.shape == (6, 2, 3, 2, 1)
     assert nn.ConvTranspose3d(4, 6, 2, groups=2, rng=rng).weight.shape == (4, 3, 2, 2, 2)
 
 
+@pytest.mark.kernel_free
 def test_wrong_rank_names_the_shape_and_the_rank(rng):
     with pytest.raises(ValueError, match=r"Conv3d: expected a 4-D \(C, D, H, W\) or 5-D "
                                          r"\(N, C, D, H, W\) input, got shape \(4, 4, 4\)"):

@@ -114,6 +114,7 @@ def test_noise_is_the_generators_box_muller_draws():
     assert a.shape == (3, 4) and a.dtype == np.float32 and np.array_equal(a, b)
 
 
+@pytest.mark.kernel_free
 def test_bad_arguments_are_named(rng):
     mu, rho, eps = _inputs(rng)
     with pytest.raises(ValueError, match="prior_sigma must be a finite number > 0, got 0"):

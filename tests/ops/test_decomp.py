@@ -70,6 +70,7 @@ def test_gradgradcheck(name):
     assert cr.gradgradcheck(lambda a: fn(cr, a), [a])
 
 
+@pytest.mark.kernel_free
 def test_top_level_names_and_methods():
     a0 = _spd(np.random.default_rng(4), (3, 3))
     a, t = cr.tensor(a0), torch.tensor(a0)
@@ -82,6 +83,7 @@ def test_top_level_names_and_methods():
     np.testing.assert_allclose(cr.linalg.matrix_power(a, 0).numpy(), np.eye(3))
 
 
+@pytest.mark.kernel_free
 def test_bad_input_is_refused_clearly():
     with pytest.raises(ValueError, match=r"expected square matrices \(\*, n, n\), got shape"):
         cr.linalg.inv(cr.ones(2, 3))

@@ -25,6 +25,7 @@ def test_setup_cache_is_skipped_for_hyperparameters_that_are_not_plain():
         F.max_pool2d(x, True)
 
 
+@pytest.mark.kernel_free
 def test_pool_windows_are_those_of_each_offset():
     geom = _windows.pool_setup("max_pool2d", 2, False, (1, 2, 7, 7), np.dtype(np.float32), False, 3,
                                2, 1)
@@ -44,6 +45,7 @@ def test_lenet_inference_without_recording_equals_the_recorded_forward(rng):
         np.testing.assert_array_equal(plain._data, recorded._data)
 
 
+@pytest.mark.kernel_free
 @pytest.mark.parametrize("shape", [(2, 3, 4, 5), (2, 3), (1, 120, 1, 1)])
 def test_flatten_default_matches_explicit_axes(rng, shape):
     x = cr.tensor(rng.standard_normal(shape).astype(np.float32), requires_grad=True)

@@ -94,6 +94,7 @@ def test_linear_relu_forward_values(rng):
     np.testing.assert_allclose(out.numpy(), np.maximum(x @ w.T + b, 0), rtol=1e-12)
 
 
+@pytest.mark.kernel_free
 def test_linear_relu_checks_shapes():
     with pytest.raises(ValueError, match="linear_relu: input has 3 features"):
         F.linear_relu(cr.tensor(np.zeros((2, 3))), cr.tensor(np.zeros((4, 5))))
@@ -238,6 +239,7 @@ def test_conv_relu_gradcheck_and_gradgradcheck(rng, nd):
     assert cr.gradgradcheck(fused, inputs)
 
 
+@pytest.mark.kernel_free
 def test_conv_relu_checks_its_arguments():
     with pytest.raises(ValueError, match="conv2d_relu: "):
         F.conv2d_relu(cr.tensor(np.zeros((2, 3, 5, 5))), cr.tensor(np.zeros((4, 2, 3, 3))))

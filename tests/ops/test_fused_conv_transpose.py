@@ -113,6 +113,7 @@ def test_gradcheck_and_gradgradcheck(rng, reference, nd):
         assert cr.gradgradcheck(_fused(nd, **kw), inputs)
 
 
+@pytest.mark.kernel_free
 def test_checks_its_arguments():
     with pytest.raises(ValueError, match="conv_transpose2d_relu: "):
         F.conv_transpose2d_relu(cr.tensor(np.zeros((2, 3, 5, 5))),

@@ -75,6 +75,7 @@ def test_matches_torch_gru(rng, reverse):
         np.testing.assert_allclose(ours.grad.numpy(), want.numpy(), rtol=1e-10, atol=1e-12)
 
 
+@pytest.mark.kernel_free
 def test_bad_arguments_are_named(rng):
     x, h0, w_ih, w_hh, b_ih, b_hh = _inputs(rng)
     with pytest.raises(ValueError, match="both biases"):
@@ -85,6 +86,7 @@ def test_bad_arguments_are_named(rng):
         gru_sequence(x, h0, w_ih, w_hh, mask=np.ones(4, bool))
 
 
+@pytest.mark.kernel_free
 def test_bad_dtypes_and_bias_shapes_are_named(rng):
     x, h0, w_ih, w_hh, b_ih, b_hh = _inputs(rng)
     with pytest.raises(TypeError, match="h0 has dtype float32 but x has float64"):

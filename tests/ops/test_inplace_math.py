@@ -49,6 +49,7 @@ def test_in_place_forms_match_pytorch(name):
     np.testing.assert_allclose(x.numpy(), t.numpy(), rtol=1e-13)  # written into the tensor
 
 
+@pytest.mark.kernel_free
 def test_in_place_forms_are_guarded():
     w = cr.ones(2, requires_grad=True)
     with pytest.raises(RuntimeError, match="lgamma_: a leaf tensor that requires grad"):
@@ -64,6 +65,7 @@ def test_in_place_forms_are_guarded():
         s.backward()
 
 
+@pytest.mark.kernel_free
 @pytest.mark.torch
 def test_histogram_methods_match_pytorch():
     torch = pytest.importorskip("torch")

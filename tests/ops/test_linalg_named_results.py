@@ -17,6 +17,7 @@ def _spd(seed=0, n=4):
     return a @ a.T + n * np.eye(n)
 
 
+@pytest.mark.kernel_free
 @pytest.mark.parametrize("name, fields, make", [
     ("eigh", ("eigenvalues", "eigenvectors"), lambda lib, a: lib.linalg.eigh(a)),
     ("eig", ("eigenvalues", "eigenvectors"), lambda lib, a: lib.linalg.eig(a)),

@@ -66,6 +66,7 @@ def test_loss_modules_read_them_as_pytorch(name, args, combo):
     np.testing.assert_allclose(ours, theirs, rtol=1e-12, atol=1e-14)
 
 
+@pytest.mark.kernel_free
 def test_a_value_other_than_a_bool_is_refused():
     with pytest.raises(TypeError, match="size_average must be a bool or None.*'sum'"):
         cr.nn.functional.mse_loss(cr.ones(2), cr.zeros(2), "sum")

@@ -97,6 +97,7 @@ def test_matches_torch_lstm(rng, reverse):
         np.testing.assert_allclose(ours.grad.numpy(), want.numpy(), rtol=1e-10, atol=1e-12)
 
 
+@pytest.mark.kernel_free
 def test_bad_arguments_are_named(rng):
     x, h0, c0, w_ih, w_hh, b_ih, b_hh = _inputs(rng)
     with pytest.raises(ValueError, match="both biases"):
@@ -109,6 +110,7 @@ def test_bad_arguments_are_named(rng):
         lstm_sequence(x, h0, c0, w_ih, w_hh, mask=np.ones((3, 4), bool))
 
 
+@pytest.mark.kernel_free
 def test_bad_dtypes_and_bias_shapes_are_named(rng):
     x, h0, c0, w_ih, w_hh, b_ih, b_hh = _inputs(rng)
     with pytest.raises(TypeError, match="w_hh has dtype float32 but x has float64"):

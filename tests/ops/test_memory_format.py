@@ -33,6 +33,7 @@ def test_channels_last_model_and_input_match_pytorch():
     assert ours[3] == theirs[3] == [True, False, True, False]
 
 
+@pytest.mark.kernel_free
 def test_memory_format_names_and_refusal():
     assert repr(cr.channels_last) == "chainrule.channels_last"
     assert isinstance(cr.preserve_format, cr.memory_format)
@@ -44,6 +45,7 @@ def test_memory_format_names_and_refusal():
 
 
 
+@pytest.mark.kernel_free
 @pytest.mark.torch
 def test_clone_takes_a_memory_format_as_pytorchs():
     # x.clone(memory_format=torch.preserve_format) was a TypeError (clone took no keywords)
@@ -65,6 +67,7 @@ def test_clone_takes_a_memory_format_as_pytorchs():
         x.clone(memory_format="nhwc")
 
 
+@pytest.mark.kernel_free
 @pytest.mark.torch
 def test_cfloat_and_cdouble_cast_to_complex_as_pytorchs():
     # x.cfloat() and x.cdouble() were AttributeErrors

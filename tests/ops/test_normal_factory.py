@@ -9,6 +9,8 @@ import pytest
 
 import chainrule as cr
 
+pytestmark = pytest.mark.kernel_free
+
 
 @pytest.mark.torch
 def test_normal_of_numbers_takes_factory_keywords_as_pytorch():

@@ -12,6 +12,8 @@ import pytest
 import chainrule as cr
 from chainrule.autograd.tracing import TraceError
 
+pytestmark = pytest.mark.kernel_free
+
 F = cr.nn.functional
 
 

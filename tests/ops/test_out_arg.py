@@ -83,6 +83,7 @@ def test_out_writes_as_pytorch(name, args, kwargs, out_spec):
         assert all(a is b for a, b in zip(r_cr, outs_cr))
 
 
+@pytest.mark.kernel_free
 def test_no_gradient_through_out():
     w = cr.ones(3, requires_grad=True)
     with pytest.raises(RuntimeError, match="don't support automatic differentiation"):
@@ -95,6 +96,7 @@ def test_no_gradient_through_out():
     np.testing.assert_allclose(o.numpy(), np.exp(np.ones(3, F32)), rtol=1e-6)
 
 
+@pytest.mark.kernel_free
 def test_out_is_changed_in_place_and_backward_sees_it():
     """A graph that read ``out`` before the write refuses, as after any in-place change."""
     o, w = cr.zeros(3), cr.ones(3, requires_grad=True)
@@ -106,11 +108,13 @@ def test_out_is_changed_in_place_and_backward_sees_it():
         z.backward()
 
 
+@pytest.mark.kernel_free
 def test_out_may_be_an_input():
     x = cr.tensor([1.0, 2.0])
     assert cr.add(x, x, out=x) is x and x.tolist() == [2.0, 4.0]
 
 
+@pytest.mark.kernel_free
 def test_bad_outs_say_what_is_wrong():
     x = cr.ones(2, 2)
     with pytest.raises(TypeError, match="out must be a Tensor, got ndarray"):
@@ -122,6 +126,7 @@ def test_bad_outs_say_what_is_wrong():
         cr.mul(x, x, out=cr.zeros(2, 2, dtype=cr.int64))
 
 
+@pytest.mark.kernel_free
 def test_every_name_is_a_pytorch_function_with_out_and_shows_it():
     import inspect
 
@@ -132,6 +137,7 @@ def test_every_name_is_a_pytorch_function_with_out_and_shows_it():
     assert all(hasattr(torch, name) for name in NAMES)
 
 
+@pytest.mark.kernel_free
 def test_without_out_nothing_changes():
     x = cr.tensor([1.0, -2.0], requires_grad=True)
     y = cr.exp(x)  # recorded as before: out is None
@@ -139,6 +145,7 @@ def test_without_out_nothing_changes():
     np.testing.assert_allclose(x.grad.numpy(), np.exp([1.0, -2.0]), rtol=1e-6)
 
 
+@pytest.mark.kernel_free
 @pytest.mark.parametrize("module, name, args", [
     ("linalg", "inv", (np.array([[2.0, 1.0], [1.0, 3.0]]),)),
     ("linalg", "vector_norm", (A,)),

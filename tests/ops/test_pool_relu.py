@@ -79,6 +79,7 @@ def test_second_derivatives_equal_those_of_relu_then_max_pool(rng):
         np.testing.assert_array_equal(a, b)
 
 
+@pytest.mark.kernel_free
 def test_bad_arguments_name_the_op():
     with pytest.raises(ValueError, match="max_pool2d_relu: input must be 3-D .* or 4-D"):
         F.max_pool2d_relu(cr.tensor(np.ones((3, 4))), 2)

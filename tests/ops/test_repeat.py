@@ -40,6 +40,7 @@ def test_random_cases_match_pytorch(seed):
     _both(lambda x: cr.repeat_interleave(x, 2), lambda t: torch.repeat_interleave(t, 2), x0)
 
 
+@pytest.mark.kernel_free
 @pytest.mark.parametrize("call", [lambda x: x.repeat(1, 1), lambda x: x.tile((1,)),
                                   lambda x: x[:1].repeat(3, 1), lambda x: x.repeat(2, 1, 1)[1]])
 def test_repeat_and_tile_copy_as_pytorchs(call):
@@ -51,6 +52,7 @@ def test_repeat_and_tile_copy_as_pytorchs(call):
     np.testing.assert_array_equal(x.numpy(), t.numpy())
 
 
+@pytest.mark.kernel_free
 def test_counts_alone_give_indices_as_pytorch():
     counts = [2, 0, 3]
     np.testing.assert_array_equal(cr.repeat_interleave(cr.tensor(counts)).numpy(),
@@ -70,6 +72,7 @@ def test_gradcheck_and_gradgradcheck(name, rng):
     assert cr.gradgradcheck(fn, [x])
 
 
+@pytest.mark.kernel_free
 def test_bad_arguments_are_refused_clearly():
     x = cr.ones(2, 3)
     with pytest.raises(IndexError, match=r"index holds -1\.\.1, out of range for axis 1 of size 3"):

@@ -10,6 +10,8 @@ import pytest
 import chainrule as cr
 from chainrule.autograd.gradcheck import gradcheck
 
+pytestmark = pytest.mark.kernel_free
+
 
 @pytest.mark.torch
 def test_zero_d_index_values_and_gradients_match_pytorch():

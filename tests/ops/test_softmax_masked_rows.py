@@ -9,6 +9,8 @@ import pytest
 
 import chainrule as cr
 
+pytestmark = pytest.mark.kernel_free
+
 ROWS = [[-math.inf, -math.inf, -math.inf], [0.0, 1.0, -math.inf], [2.0, -1.0, 0.5]]
 
 

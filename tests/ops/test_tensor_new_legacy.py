@@ -8,6 +8,8 @@ import pytest
 
 import chainrule as cr
 
+pytestmark = pytest.mark.kernel_free
+
 FORMS = [((2, 3), (2, 3)), ((), (0,)), (([1, 2],), (2,)), (((2, 3),), (2,)), ((0, 4), (0, 4))]
 
 

@@ -4,6 +4,8 @@ import pytest
 
 import chainrule as cr
 
+pytestmark = pytest.mark.kernel_free
+
 
 @pytest.mark.torch
 def test_type_with_a_legacy_constructor_matches_pytorch():

@@ -14,6 +14,8 @@ import chainrule as cr
 
 torch = pytest.importorskip("torch")
 
+pytestmark = pytest.mark.kernel_free
+
 X = np.arange(12.0).reshape(3, 4)
 M = np.array([[1, 0, 1, 0], [0, 0, 0, 1], [1, 1, 0, 0]], dtype=np.uint8)
 INDEXES = {

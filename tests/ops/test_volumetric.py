@@ -82,6 +82,7 @@ def test_gradcheck_first_and_second_order(rng, fn, xs, ws, kwargs):
     assert cr.gradgradcheck(lambda x, w, b: fn(x, w, b, **kwargs).tanh(), [x, w, b])
 
 
+@pytest.mark.kernel_free
 def test_argument_errors(rng):
     x = cr.tensor(rng.standard_normal((1, 2, 4, 4, 4)))
     w = cr.tensor(rng.standard_normal((3, 2, 2, 2, 2)))

@@ -47,6 +47,7 @@ def test_flags_give_pytorchs_updates(make):
     assert set(keys) <= set(torch_keys)
 
 
+@pytest.mark.kernel_free
 def test_flag_refusals():
     w = [cr.nn.Parameter(cr.ones(2))]
     with pytest.raises(NotImplementedError, match="Adam: differentiable=True"):

@@ -52,6 +52,7 @@ def test_the_warnings_are_pytorchs(name, order):
     assert got[1] == pytest.approx(want[1], rel=1e-12)
 
 
+@pytest.mark.kernel_free
 def test_the_warning_text_and_that_it_comes_once():
     p = cr.nn.Parameter(cr.ones(2))
     opt = cr.optim.SGD([p], lr=0.1)
@@ -79,6 +80,7 @@ def test_no_warning_once_the_optimizer_stepped_and_hooks_still_run():
     assert copy.deepcopy(opt).step.__self__ is not opt  # a copy's step is its own
 
 
+@pytest.mark.kernel_free
 def test_a_step_replaced_after_the_scheduler_warns_as_pytorch():
     messages = []
     for lib, t in ((torch, torch), (cr, cr)):

@@ -146,12 +146,14 @@ def test_state_dict_hooks_match_pytorch():
     assert ours[0][:2] == ["sd-pre", "first"] and ours[1] == 0.005
 
 
+@pytest.mark.kernel_free
 def test_post_hook_may_return_a_new_state_dict():
     opt = cr.optim.SGD([_model(cr)], lr=0.1)
     opt.register_state_dict_post_hook(lambda o, sd: {"replaced": True})
     assert opt.state_dict() == {"replaced": True}
 
 
+@pytest.mark.kernel_free
 def test_bad_hooks_and_results():
     opt = cr.optim.SGD([_model(cr)], lr=0.1)
     with pytest.raises(TypeError, match="a hook must be callable, got str"):

@@ -33,6 +33,7 @@ def test_sgd_one_step_is_p_minus_lr_g():
     np.testing.assert_allclose(after, P0 - 0.1 * G[0], rtol=1e-15)
 
 
+@pytest.mark.kernel_free
 def test_sgd_default_lr_is_torchs():
     assert optim.SGD([_p()]).defaults["lr"] == 1e-3
 

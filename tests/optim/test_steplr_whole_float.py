@@ -24,6 +24,7 @@ def test_whole_float_step_size_matches_pytorch(step_size):
     assert _rates(cr, step_size) == _rates(torch, step_size)
 
 
+@pytest.mark.kernel_free
 def test_fractional_step_size_is_refused():
     opt = cr.optim.SGD(cr.nn.Linear(2, 1).parameters(), lr=1.0)
     with pytest.raises(ValueError, match="step_size must be an int >= 1, got 1.5"):
