@@ -95,12 +95,7 @@ def _targets(model, key, leaves):
             )
         return 0, names, False
     if isinstance(key, Module):
-        found = [n for n, m in model.named_modules() if m is key]
-        if not found:
-            raise ValueError(
-                f"lrp: rules names a {type(key).__name__} module that is not part of the model"
-            )
-        key = found[0]
+        key = _name_of(model, key)
     elif not isinstance(key, str):
         raise TypeError(
             f"lrp: a key of rules must be a layer name, a module of the model or "
@@ -118,6 +113,16 @@ def _targets(model, key, leaves):
     return 1 + key.count(".") + bool(key), [n for n in leaves if n.startswith(prefix)], False
 
 
+def _name_of(model, module) -> str:
+    """The dotted name of ``module`` in ``model``; a module elsewhere is a ValueError."""
+    found = [n for n, m in model.named_modules() if m is module]
+    if not found:
+        raise ValueError(
+            f"lrp: rules names a {type(module).__name__} module that is not part of the model"
+        )
+    return found[0]
+
+
 def by_name(model, rules):
     """``rules`` with each module key replaced by its dotted name: ``lrp`` calls it before
     ``nn.unfuse`` swaps the fused layers (the names stay, the modules do not)."""
@@ -126,12 +131,7 @@ def by_name(model, rules):
     out = {}
     for key, value in rules.items():
         if isinstance(key, Module):
-            found = [n for n, m in model.named_modules() if m is key]
-            if not found:
-                raise ValueError(
-                    f"lrp: rules names a {type(key).__name__} module that is not part of the model"
-                )
-            key = found[0]
+            key = _name_of(model, key)
         if key in out:
             raise ValueError(f"lrp: layer {key!r} is given two rules, {out[key]!r} and {value!r}")
         out[key] = value
