@@ -10,16 +10,26 @@ untracked file that git does not ignore. Tests write into ``tmp_path`` or chdir 
 import contextlib
 import importlib.util
 import linecache
+import os
 import re
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
-import numpy as np
-import pytest
+# The suite starts fresh interpreters that import chainrule (the examples, hostile files, the
+# benchmarks' smoke runs), besides its xdist workers. Where PYTHONDONTWRITEBYTECODE is set, as some
+# containers do, each of them would compile chainrule's modules from source again and pytest would
+# rewrite every test file's asserts in every worker. The session caches bytecode for itself and the
+# processes it starts, in the __pycache__ folders that .gitignore lists; this runs before anything
+# imports chainrule and before xdist starts its workers.
+sys.dont_write_bytecode = False
+os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
 
-from chainrule.backend import cuda_available
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+from chainrule.backend import cuda_available  # noqa: E402
 
 _MODULES = ["numpy"] + (["cupy"] if cuda_available() else [])
 
