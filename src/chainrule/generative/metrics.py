@@ -28,10 +28,18 @@ def _array(x):
     return x._data if isinstance(x, Tensor) else x
 
 
+def _real64(who: str, name: str, x):
+    """``x`` as a float64 array; complex values raise (casting dropped their imaginary parts)."""
+    a = _array(x)
+    a = get_array_module(a).asarray(a)
+    if a.dtype.kind not in "biuf":
+        raise TypeError(f"{who}: {name} must hold real numbers, got dtype {a.dtype}")
+    return a.astype("float64")
+
+
 def _pair(who: str, y_true, y_pred):
-    a, b = _array(y_true), _array(y_pred)
+    a, b = _real64(who, "y_true", y_true), _real64(who, "y_pred", y_pred)
     xp = get_array_module(a, b)
-    a, b = xp.asarray(a, dtype="float64"), xp.asarray(b, dtype="float64")
     if a.shape != b.shape or a.ndim < 1 or a.size == 0:
         raise ValueError(f"{who}: y_true and y_pred must be non-empty arrays of one shape, got "
                          f"{tuple(a.shape)} and {tuple(b.shape)}")
@@ -70,9 +78,8 @@ def psnr(y_true, y_pred, *, data_range: float = 1.0) -> float:
 
 def feature_moments(features):
     """Mean vector and covariance matrix (float64, unbiased) of feature vectors (N, D), N >= 2."""
-    f = _array(features)
+    f = _real64("feature_moments", "features", features)
     xp = get_array_module(f)
-    f = xp.asarray(f, dtype="float64")
     if f.ndim != 2 or f.shape[0] < 2:
         raise ValueError(f"feature_moments: features must be (N, D) with N >= 2, got shape "
                          f"{tuple(f.shape)}")
@@ -89,43 +96,57 @@ def _psd_eig(xp, s):
     return xp.maximum(w, 0.0), v
 
 
-def trace_sqrt_product(s1, s2) -> float:
-    """``tr((S1 S2)^(1/2))`` of two symmetric positive semi-definite matrices, without scipy.
-
-    S1 S2 is similar to R S2 R with R = S1^(1/2), which is symmetric and positive semi-definite, so
-    the trace is the sum of the square roots of its eigenvalues.
-    """
-    xp = get_array_module(s1, s2)
+def _trace_sqrt_product(xp, s1, s2) -> float:
     w, v = _psd_eig(xp, s1)
     root = (v * xp.sqrt(w)) @ v.T
     m, _ = _psd_eig(xp, root @ s2 @ root)
     return float(xp.sqrt(m).sum())
 
 
-def _check_covariance(xp, name, s):
+def trace_sqrt_product(s1, s2) -> float:
+    """``tr((S1 S2)^(1/2))`` of two symmetric positive semi-definite matrices, without scipy.
+
+    S1 S2 is similar to R S2 R with R = S1^(1/2), which is symmetric and positive semi-definite, so
+    the trace is the sum of the square roots of its eigenvalues. Computed in float64. Matrices that
+    are not covariances (not square, not symmetric, an eigenvalue below zero beyond rounding, nan,
+    complex) raise: before, they were symmetrized and clipped silently (a negative definite S2
+    gave 0 where the root is imaginary), and float32 ones were decomposed in float32.
+    """
+    who = "trace_sqrt_product"
+    s1, s2 = _real64(who, "s1", s1), _real64(who, "s2", s2)
+    xp = get_array_module(s1, s2)
+    if s1.ndim != 2 or s1.shape[0] != s1.shape[1] or s1.shape != s2.shape or not s1.size:
+        raise ValueError(f"{who}: s1 and s2 must be square matrices (D, D) of one shape, got "
+                         f"{tuple(s1.shape)} and {tuple(s2.shape)}")
+    for name, s in (("s1", s1), ("s2", s2)):
+        _check_covariance(xp, name, s, who)
+    return _trace_sqrt_product(xp, s1, s2)
+
+
+def _check_covariance(xp, name, s, who="frechet_distance_from_moments"):
     """A covariance must be finite, symmetric and positive semi-definite (up to rounding).
 
     Before this check a non-symmetric matrix was silently replaced by its symmetric part and a
     negative definite one clipped to 0, giving a wrong distance instead of an error.
     """
     if not bool(xp.isfinite(s).all()):
-        raise ValueError(f"frechet_distance_from_moments: {name} contains nan or inf")
+        raise ValueError(f"{who}: {name} contains nan or inf")
     scale = max(float(xp.abs(s).max()), 1e-300)
     if float(xp.abs(s - s.T).max()) > 1e-8 * scale:
-        raise ValueError(f"frechet_distance_from_moments: {name} must be a symmetric covariance "
-                         f"matrix, got one with |{name} - {name}.T| up to "
-                         f"{float(xp.abs(s - s.T).max()):.3g}")
+        raise ValueError(f"{who}: {name} must be a symmetric covariance matrix, got one with "
+                         f"|{name} - {name}.T| up to {float(xp.abs(s - s.T).max()):.3g}")
     low = float(xp.linalg.eigvalsh((s + s.T) / 2).min())
     if low < -1e-8 * scale:
-        raise ValueError(f"frechet_distance_from_moments: {name} must be positive semi-definite "
-                         f"(a covariance), got an eigenvalue {low:.3g}")
+        raise ValueError(f"{who}: {name} must be positive semi-definite (a covariance), got an "
+                         f"eigenvalue {low:.3g}")
 
 
 def frechet_distance_from_moments(mu1, s1, mu2, s2) -> float:
     """The Frechet distance (the squared form, as FID reports it) between N(mu1, s1), N(mu2, s2)."""
+    who = "frechet_distance_from_moments"
+    mu1, s1, mu2, s2 = (_real64(who, name, a) for name, a in
+                        (("mu1", mu1), ("s1", s1), ("mu2", mu2), ("s2", s2)))
     xp = get_array_module(mu1, s1, mu2, s2)
-    mu1, mu2 = xp.asarray(mu1, dtype="float64"), xp.asarray(mu2, dtype="float64")
-    s1, s2 = xp.asarray(s1, dtype="float64"), xp.asarray(s2, dtype="float64")
     d = mu1.shape[0] if mu1.ndim == 1 else -1
     if d < 1 or mu2.shape != (d,) or s1.shape != (d, d) or s2.shape != (d, d):
         raise ValueError(f"frechet_distance_from_moments: expected means (D,) and covariances "
@@ -135,7 +156,7 @@ def frechet_distance_from_moments(mu1, s1, mu2, s2) -> float:
         _check_covariance(xp, name, s)
     diff = mu1 - mu2
     traces = float(xp.trace(s1) + xp.trace(s2))
-    value = float(diff @ diff) + traces - 2 * trace_sqrt_product(s1, s2)
+    value = float(diff @ diff) + traces - 2 * _trace_sqrt_product(xp, s1, s2)
     return max(value, 0.0) if math.isfinite(value) else value  # rounding can dip below 0
 
 
