@@ -164,7 +164,9 @@ def cw_l2(model, x, y=None, *, c: float = 1.0, kappa: float = 0.0, steps: int = 
             term = relu(margin + kappa) - kappa  # max(margin, -kappa)
             dist = ((adv_t - Tensor(x)) ** 2).reshape(n, -1).sum(axis=1)
             (g,) = grad((dist + Tensor(c_now) * term).sum(), wt)
-            adv, d2 = adv_t._data, dist._data.astype("float64")
+            # (tanh + 1) * (high - low) / 2 + low rounds past the box in float32 at tanh = +-1
+            adv = xp.clip(adv_t._data, low, high)
+            d2 = dist._data.astype("float64")
             fooled = margin._data <= -kappa if kappa > 0 else margin._data < 0
             improved = fooled & (d2 < best_norm ** 2)
             best[improved] = adv[improved]
