@@ -2,7 +2,8 @@
 
 Before, Carlini & Wagner's change of variables ``low + (high - low) (tanh(w) + 1) / 2`` rounded
 one unit in the last place past ``high`` in float32 where ``tanh(w)`` reached 1 (bounds (0.1,
-0.7): 0.70000005), and the attack returned those points as they were.
+0.7): 0.70000005), and the attack returned those points as they were. AUROC and FPR at a TPR
+raveled scores of two axes (logits passed for scores) and ranked them as N * C scores.
 """
 
 import numpy as np
@@ -31,3 +32,15 @@ def test_cw_l2_stays_inside_the_box(dtype, bounds):
     adv = res.adversarial
     assert adv.dtype == dtype and res.success.all()
     assert (adv >= bounds[0]).all() and (adv <= bounds[1]).all()
+
+
+@pytest.mark.parametrize("fn", [robust.auroc, robust.fpr_at_tpr])
+def test_ood_metrics_refuse_scores_of_more_than_one_axis(fn):
+    """Before, logits (N, C) passed for scores were raveled and ranked as N * C scores."""
+    rng = np.random.default_rng(0)
+    logits_in, logits_out = rng.normal(size=(6, 3)), rng.normal(size=(5, 3))
+    with pytest.raises(ValueError, match=r"one score per input \(N,\), got shape \(6, 3\)"):
+        fn(logits_in, robust.msp_score(logits_out))
+    with pytest.raises(ValueError, match=r"scores_out must be one score per input"):
+        fn(robust.msp_score(logits_in), logits_out[:, :1])
+    assert fn([0.9, 0.8], np.float64(0.5)) == fn([0.9, 0.8], [0.5])  # a 0-d score is one score

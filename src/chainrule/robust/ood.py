@@ -52,10 +52,15 @@ def _ranks(values):
 
 
 def _scores(who: str, name: str, values):
-    """``values`` as a flat float64 array, non-empty and free of NaN (which no threshold orders:
-    sorted last, a NaN would count as the highest score and bias the result silently)."""
+    """``values`` (one score per input) as a flat float64 array, non-empty and free of NaN
+    (which no threshold orders: sorted last, a NaN would count as the highest score and bias
+    the result silently)."""
     xp = get_array_module(values)
-    flat = xp.asarray(values, dtype="float64").ravel()
+    flat = xp.asarray(values, dtype="float64")
+    if flat.ndim > 1:  # logits (N, C) raveled would be ranked as N * C scores, silently
+        raise ValueError(f"{who}: {name} must be one score per input (N,), got shape "
+                         f"{flat.shape}; score logits first, e.g. msp_score(logits)")
+    flat = flat.ravel()
     if len(flat) == 0:
         raise ValueError(f"{who}: {name} must be non-empty, got no scores")
     bad = int(xp.isnan(flat).sum())
