@@ -40,13 +40,26 @@ def _device(model) -> str:
     return "cpu" if p is None else p.device
 
 
-def _batches(model, images, batch_size: int):
-    dtype = next(model.parameters()).dtype
+def _batches(who: str, model, images, batch_size: int):
+    """``images`` in Tensors of ``batch_size``, in the model's dtype (float32 without parameters).
+
+    Checked first: no images failed with an IndexError, a batch size of 0 in range(), nested
+    lists with an AttributeError and a model without parameters (an identity) with StopIteration.
+    """
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+        raise ValueError(f"{who}: batch_size must be a positive int, got {batch_size!r}")
+    data = images._data if isinstance(images, Tensor) else images
+    data = get_array_module(data).asarray(data)
+    if data.ndim < 1 or len(data) == 0:
+        raise ValueError(f"{who}: images must hold at least one image, got shape "
+                         f"{tuple(data.shape)}")
+    if data.dtype.kind not in "biuf":
+        raise TypeError(f"{who}: images must be real numbers, got dtype {data.dtype}")
+    p = next(model.parameters(), None)
+    dtype = "float32" if p is None else p.dtype
     device = _device(model)
-    for start in range(0, len(images), batch_size):
-        chunk = images[start:start + batch_size]
-        chunk = chunk._data if isinstance(chunk, Tensor) else chunk
-        yield Tensor(to_device(chunk.astype(dtype), device))
+    for start in range(0, len(data), batch_size):
+        yield Tensor(to_device(data[start:start + batch_size].astype(dtype), device))
 
 
 def _run(model, fn):
@@ -76,7 +89,7 @@ def penultimate_features(classifier, images, *, batch_size: int = 500):
         lambda module, args: captured.append(asnumpy(args[0]._data)))
 
     def go():
-        for x in _batches(classifier, images, batch_size):
+        for x in _batches("penultimate_features", classifier, images, batch_size):
             classifier(x)
 
     try:
@@ -90,7 +103,8 @@ def penultimate_features(classifier, images, *, batch_size: int = 500):
 def classify(classifier, images, *, batch_size: int = 500):
     """Softmax probabilities (N, classes) of the classifier for ``images``, as a host array."""
     def go():
-        return [asnumpy(classifier(x)._data) for x in _batches(classifier, images, batch_size)]
+        return [asnumpy(classifier(x)._data)
+                for x in _batches("classify", classifier, images, batch_size)]
 
     logits = _run(classifier, go)
     xp = get_array_module(logits[0])
@@ -134,6 +148,12 @@ def evaluate_samples(classifier, real, fake, *, labels=None, batch_size: int = 5
             raise ValueError(f"evaluate_samples: labels must be one class or one per sample "
                              f"({len(fake)},), got shape {labels.shape}")
     probs = classify(classifier, fake, batch_size=batch_size)
+    if labels is not None and (labels.dtype.kind not in "iu" or labels.size and not (
+            0 <= int(labels.min()) and int(labels.max()) < probs.shape[1])):
+        # 1.5 or a class the classifier lacks never matched: a label_accuracy of 0, silently
+        raise ValueError(f"evaluate_samples: labels must be ints in [0, {probs.shape[1]}) (the "
+                         f"classifier's classes), got dtype {labels.dtype} and values "
+                         f"{labels.ravel()[:5].tolist()}")
     real_probs = classify(classifier, real, batch_size=batch_size)
     xp = get_array_module(probs)
     pred = probs.argmax(axis=1)
@@ -159,7 +179,7 @@ def evaluate_samples(classifier, real, fake, *, labels=None, batch_size: int = 5
 def reconstruct(model, images, *, batch_size: int = 500):
     """The model's outputs for ``images`` (a host array), computed in eval mode without a graph."""
     def go():
-        return [asnumpy(model(x)._data) for x in _batches(model, images, batch_size)]
+        return [asnumpy(model(x)._data) for x in _batches("reconstruct", model, images, batch_size)]
 
     outs = _run(model, go)
     return get_array_module(outs[0]).concatenate(outs)
