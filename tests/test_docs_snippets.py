@@ -164,3 +164,31 @@ def test_pytorch_page_quotes_the_errors_of_torch_files_chainrule_does_not_read(t
         with pytest.raises(ValueError) as error:
             cr.load(tmp_path / f"{name}.pt")
         _says(_quoted_error(start), error.value)
+
+
+def test_fft_page_quotes_the_errors_the_code_gives():
+    """fft.md's "Errors name the argument" list, each error of the type the page gives."""
+    text = " ".join((REPO / "docs" / "fft.md").read_text().split())
+    quotes = re.search(r"Errors name the argument: (.*?)\. \(PyTorch", text).group(1)
+    quoted = re.findall(r"`([^`]+)`", quotes)
+    x = cr.ones(4, 4)
+    calls = {"fft: invalid": (ValueError, lambda: cr.fft.fft(x, n=0)),
+             "fft: dim": (IndexError, lambda: cr.fft.fft(x, dim=2)),
+             "fft: norm": (ValueError, lambda: cr.fft.fft(x, norm="bad")),
+             "rfft:": (TypeError, lambda: cr.fft.rfft(x.to(cr.complex128))),
+             "fftn:": (ValueError, lambda: cr.fft.fftn(x, s=(4,), dim=(0, 1)))}
+    assert len(quoted) == len(calls)
+    for quote in quoted:
+        kind, call = next(v for k, v in calls.items() if quote.startswith(k))
+        with pytest.raises(kind) as error:
+            call()
+        assert str(error.value).startswith(quote)
+
+
+def test_pytorch_page_quotes_the_error_of_a_write_beside_a_live_view():
+    """The row's example, `buf[1] = h` after `row = buf[0]`, gives the error it quotes."""
+    buf, h = cr.zeros(2, 2), cr.ones(2, requires_grad=True)
+    row = buf[0]  # noqa: F841 - the live view
+    with pytest.raises(RuntimeError) as error:
+        buf[1] = h
+    _says(_quoted_error("RuntimeError: __setitem__: the tensor of shape"), error.value)
