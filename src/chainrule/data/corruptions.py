@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .base import as_generator
 from .transforms import add_gaussian_noise, mask_noise
 
 __all__ = [
@@ -38,6 +39,19 @@ NOISE_LEVELS = ("gaussian:0.1", "gaussian:0.3", "gaussian:0.5", "mask:0.25", "ma
 
 _KINDS = ("gaussian", "mask")
 _LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)  # ITU-R BT.601 luminance weights
+
+
+def _unit_range(who: str, x: np.ndarray) -> np.ndarray:
+    """``x`` itself, checked to lie in [0, 1].
+
+    Unchecked, 0..255 images became all ones under clipped Gaussian noise, took colours far outside
+    [0, 1] in ``colorize_digits`` and a watermark too faint to see; [-1, 1] images (a GAN's range)
+    lost their negative half. nan fails the check too.
+    """
+    if x.size and not (float(x.min()) >= 0.0 and float(x.max()) <= 1.0):
+        raise ValueError(f"{who}: images must have values in [0, 1] (scale 0..255 pixels by "
+                         f"1/255), got values in [{float(x.min()):g}, {float(x.max()):g}]")
+    return x
 
 
 def parse_corruption(spec: str) -> tuple[str, float]:
@@ -69,8 +83,11 @@ def corrupt(x, spec: str, *, rng) -> np.ndarray:
     """Corrupt images ``x`` (values in [0, 1]) with the noise ``spec``, e.g. "gaussian:0.3".
 
     Gaussian noise is clipped back to [0, 1]; masking noise sets the chosen fraction of pixels to 0.
+    ``rng`` is a numpy Generator or an int seed. Values outside [0, 1] raise a ValueError.
     """
     kind, level = parse_corruption(spec)
+    x = _unit_range("corrupt", np.asarray(x, dtype=np.float32))
+    rng = as_generator(rng)
     if kind == "gaussian":
         return add_gaussian_noise(x, level, rng=rng)
     return mask_noise(x, level, rng=rng)
@@ -147,7 +164,8 @@ def colorize_digits(images, *, rng, min_contrast: float = 0.3) -> np.ndarray:
     Returns:
         (N, 3, H, W) float32 colour images.
     """
-    x = _nchw("colorize_digits", images)
+    x = _unit_range("colorize_digits", _nchw("colorize_digits", images))
+    rng = as_generator(rng)
     if x.shape[1] != 1:
         raise ValueError(f"colorize_digits: expected grey images (N, 1, H, W), got shape {x.shape}")
     if isinstance(min_contrast, bool) or not isinstance(min_contrast, (int, float)) \
@@ -219,7 +237,11 @@ def stamp_watermark(images, *, rng, opacity=(0.3, 0.8), texts=WATERMARK_TEXTS,
     Returns:
         float32 images of the input's shape.
     """
-    x = np.array(_nchw("stamp_watermark", images))
+    x = _unit_range("stamp_watermark", np.array(_nchw("stamp_watermark", images)))
+    rng = as_generator(rng)
+    if isinstance(texts, str):  # "CR" stamped the single letters C and R
+        raise TypeError(f"stamp_watermark: texts must be a sequence of strings, e.g. "
+                        f"({texts!r},), got the string {texts!r}")
     squeeze = np.asarray(images).ndim == 3
     try:
         low, high = opacity
