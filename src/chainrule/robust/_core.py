@@ -8,7 +8,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from ..autograd import Tensor, grad, no_grad
+from ..autograd import Tensor, enable_grad, grad, no_grad
 from ..backend import asnumpy, get_array_module
 from ..data import as_generator
 from ..nn import Module
@@ -52,18 +52,23 @@ def in_eval_mode(fn):
     examples would not be attacked independently, a batch of one fails) and update its running
     statistics at every step, and dropout would make the attack random: every attack, score and
     patch here sees the model as it will be used (as torchattacks does by default).
+
+    It also runs with gradients recorded (``enable_grad``, as AutoAttack's code does): an
+    attack differentiates the model even when called under ``no_grad``, e.g. in an evaluation
+    loop, where before it failed in ``grad`` ("does not require grad").
     """
     @functools.wraps(fn)
     def run(model, *args, **kwargs):
-        if not isinstance(model, Module) or not any(m.training for m in model.modules()):
-            return fn(model, *args, **kwargs)
-        modes = [(m, m.training) for m in model.modules()]  # each its own: a frozen batch norm
-        model.eval()                                         # in a training model stays frozen
-        try:
-            return fn(model, *args, **kwargs)
-        finally:
-            for m, training in modes:
-                m.training = training
+        with enable_grad():
+            if not isinstance(model, Module) or not any(m.training for m in model.modules()):
+                return fn(model, *args, **kwargs)
+            modes = [(m, m.training) for m in model.modules()]  # each its own: a frozen batch
+            model.eval()                                         # norm stays frozen
+            try:
+                return fn(model, *args, **kwargs)
+            finally:
+                for m, training in modes:
+                    m.training = training
     return run
 
 
