@@ -10,6 +10,30 @@ def test_scale_uint8_to_unit_interval():
     assert T.scale(x).dtype == np.float32
 
 
+def test_scale_divides_other_data_by_its_maximum_or_max_value():
+    np.testing.assert_allclose(T.scale(np.array([0, 50, 200])), [0.0, 0.25, 1.0])
+    np.testing.assert_allclose(T.scale(np.array([0.0, 3.0]), max_value=6), [0.0, 0.5])
+    assert T.scale(np.zeros(3)).tolist() == [0.0, 0.0, 0.0]  # no 0 / 0
+    assert T.scale(np.zeros((0, 4))).shape == (0, 4)
+
+
+@pytest.mark.parametrize("data, match", [
+    ([-5.0, 2.0], r"negative values \(min -5.0\)"),  # before: [-2.5, 1.0], outside [0, 1]
+    ([-3.0, -1.0], "negative values"),  # before: "max_value must be positive", never given
+    ([1.0, np.nan], "NaN or infinite"),  # before: all NaN
+    ([1.0, np.inf], "NaN or infinite"),  # before: zeros and a NaN
+])
+def test_scale_refuses_data_it_cannot_bring_into_the_unit_interval(data, match):
+    with pytest.raises(ValueError, match=match):
+        T.scale(np.array(data))
+
+
+@pytest.mark.parametrize("max_value", [0, -1.0, np.nan, np.inf])
+def test_scale_refuses_a_max_value_that_is_not_positive_and_finite(max_value):
+    with pytest.raises(ValueError, match="max_value must be a positive finite number"):
+        T.scale(np.ones(3), max_value=max_value)
+
+
 def test_standardize_reuses_training_statistics(rng):
     train = rng.normal(3.0, 2.0, size=(1000,))
     z, mean, std = T.standardize(train)

@@ -22,15 +22,31 @@ __all__ = [
 
 
 def scale(x, max_value=None) -> np.ndarray:
-    """Scale to [0, 1]: divide by ``max_value`` (255 for uint8 input, else the data's maximum)."""
+    """Scale to [0, 1]: divide by ``max_value`` (255 for uint8 input, else the data's maximum).
+
+    Without ``max_value``, data that dividing by its maximum cannot bring into [0, 1] (negative,
+    NaN or infinite values) is a ValueError rather than a result outside it.
+    """
     x = np.asarray(x)
     if max_value is None:
-        max_value = 255.0 if x.dtype == np.uint8 else float(x.max()) or 1.0
-    if max_value <= 0:
-        raise ValueError(f"scale: max_value must be positive, got {max_value}")
+        max_value = 255.0 if x.dtype == np.uint8 or not x.size else _data_maximum(x)
+    if not (np.isfinite(max_value) and max_value > 0):
+        raise ValueError(f"scale: max_value must be a positive finite number, got {max_value}")
     out = x.astype(np.float32)  # one copy, divided in place: MNIST's 180 MiB once, not thrice
     out /= np.float32(max_value)
     return out
+
+
+def _data_maximum(x) -> float:
+    low, high = x.min(), x.max()
+    if not (np.isfinite(low) and np.isfinite(high)):
+        raise ValueError(f"scale: x holds NaN or infinite values (min {low}, max {high}), which "
+                         "no division maps to [0, 1]; clean the data first, or pass max_value")
+    if low < 0:
+        raise ValueError(f"scale: x has negative values (min {low}), which dividing by the "
+                         f"maximum ({high}) leaves outside [0, 1]; shift the data first, use "
+                         "standardize, or pass max_value to divide by it anyway")
+    return float(high) or 1.0
 
 
 def standardize(x, mean=None, std=None, *, eps: float = 1e-8):
