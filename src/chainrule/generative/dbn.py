@@ -9,6 +9,7 @@ is left random and which is fine-tuned with backpropagation on the labels as usu
 
 from __future__ import annotations
 
+import math
 import numbers
 
 from .. import nn
@@ -16,7 +17,7 @@ from ..autograd import Tensor, no_grad
 from ..backend import get_array_module
 from ..data import as_generator
 from ..models import MLP
-from .rbm import RBM
+from .rbm import RBM, _check_k, _check_number
 
 __all__ = ["pretrain_rbm_stack", "train_rbm"]
 
@@ -62,13 +63,19 @@ def train_rbm(rbm: RBM, x, *, epochs: int = 10, batch_size: int = 20, lr: float 
         raise TypeError(f"{who}: rbm must be a generative.RBM, got {type(rbm).__name__}")
     epochs = _positive_int(who, "epochs", epochs)
     batch_size = _positive_int(who, "batch_size", batch_size)
+    # checked before any update: a later momentum of 1.0 failed only after the first epochs
+    schedule = _schedule(who, momentum, epochs)
+    for name, value, high in [("lr", lr, math.inf), ("weight_decay", weight_decay, math.inf)] + \
+            [("momentum", m, 1.0) for m in schedule]:
+        _check_number(who, name, value, high=high)
+    _check_k(who, k)
     data = rbm._data(who, x)
     rng = as_generator(rng)
     if init_bias:
         rbm.init_visible_bias(data)
     xp = get_array_module(data)
     errors = []
-    for m in _schedule(who, momentum, epochs):
+    for m in schedule:
         order = xp.asarray(rng.permutation(len(data)))
         total = 0.0
         for start in range(0, len(data), batch_size):

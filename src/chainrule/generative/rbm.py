@@ -197,23 +197,34 @@ class RBM(nn.Module):
         a = self._data("RBM.hidden_probabilities", v)
         return _sigmoid(get_array_module(a), a @ self.weight._data + self.hidden_bias._data)
 
+    def _hidden(self, who, h, rows=None):
+        """``h`` as a (batch, n_hidden) array of the RBM's dtype with values in [0, 1], checked.
+
+        Lists failed with AttributeError, and nan or values outside [0, 1] gave numbers silently.
+        """
+        a = _array(h)
+        xp = get_array_module(a)
+        a = xp.asarray(a)
+        if a.ndim != 2 or a.shape[1] != self.n_hidden or rows not in (None, a.shape[0]):
+            raise ValueError(f"{who}: h must be ({'batch' if rows is None else rows}, "
+                             f"{self.n_hidden}), got shape {tuple(a.shape)}")
+        if a.dtype.kind not in "biuf":
+            raise TypeError(f"{who}: h must be real numbers in [0, 1], got dtype {a.dtype}")
+        a = a.astype(self.weight._data.dtype)
+        if not bool(xp.all((a >= 0) & (a <= 1))):
+            raise ValueError(f"{who}: h must hold hidden states or probabilities in [0, 1], got "
+                             f"a value {float(a[~((a >= 0) & (a <= 1))][0])!r}")
+        return a
+
     def visible_probabilities(self, h):
         """p(v = 1 | h) = sigmoid(h W^T + b) as an array (batch, n_visible)."""
-        a = _array(h)
-        if a.ndim != 2 or a.shape[1] != self.n_hidden:
-            raise ValueError(f"RBM.visible_probabilities: h must be (batch, {self.n_hidden}), "
-                             f"got shape {tuple(a.shape)}")
-        a = a.astype(self.weight._data.dtype)
+        a = self._hidden("RBM.visible_probabilities", h)
         return _sigmoid(get_array_module(a), a @ self.weight._data.T + self.visible_bias._data)
 
     def energy(self, v, h):
         """E(v, h) = -b.v - c.h - v^T W h per sample, a Tensor (batch,)."""
         v = Tensor(self._data("RBM.energy", v))
-        h = _array(h)
-        if h.ndim != 2 or h.shape != (v.shape[0], self.n_hidden):
-            raise ValueError(f"RBM.energy: h must be ({v.shape[0]}, {self.n_hidden}), got shape "
-                             f"{tuple(h.shape)}")
-        h = Tensor(h.astype(self.weight._data.dtype))
+        h = Tensor(self._hidden("RBM.energy", h, rows=v.shape[0]))
         return -(v * self.visible_bias).sum(1) - (h * self.hidden_bias).sum(1) \
             - ((v @ self.weight) * h).sum(1)
 
@@ -261,6 +272,10 @@ class RBM(nn.Module):
 
     def init_visible_bias(self, v, eps: float = 1e-3) -> None:
         """Set b_i = log(p_i / (1 - p_i)), p_i unit i's mean in ``v`` clipped to [eps, 1-eps]."""
+        # eps=0 gave -inf biases for units never on; eps >= 0.5 swapped the clip's bounds
+        if isinstance(eps, bool) or not isinstance(eps, numbers.Real) or not 0 < eps < 0.5:
+            raise ValueError(f"RBM.init_visible_bias: eps must be a number in (0, 0.5), got "
+                             f"{eps!r}")
         a = self._data("RBM.init_visible_bias", v)
         p = get_array_module(a).clip(a.mean(axis=0), eps, 1 - eps)
         with no_grad():
@@ -315,7 +330,7 @@ class RBM(nn.Module):
         w = self.weight._data
         chain = get_array_module(w).zeros((0, self.n_hidden), w.dtype) if self.chain is None \
             else self.chain
-        return Tensor(chain.copy())
+        return Tensor(chain.astype(w.dtype))  # a copy, in the dtype of the weights after .to()
 
     def set_extra_state(self, state) -> None:
         """Take back the chains ``get_extra_state`` saved (binary, (n_chains, n_hidden))."""
