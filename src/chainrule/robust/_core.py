@@ -15,9 +15,9 @@ from ..nn import Module
 from ..ops import cross_entropy
 from .streams import ExampleStreams
 
-__all__ = ["AttackResult", "check_bounds", "check_classes", "check_eps", "check_int",
-           "in_eval_mode", "input_gradient", "loss_and_logits", "predict_labels", "prepare",
-           "resolve_rng"]
+__all__ = ["AttackResult", "cast_to_model", "check_bounds", "check_classes", "check_eps",
+           "check_int", "in_eval_mode", "input_gradient", "loss_and_logits", "predict_labels",
+           "prepare", "resolve_rng"]
 
 
 @dataclass
@@ -109,6 +109,13 @@ def _dtype_of(model: Module):
     return next((p.dtype for p in model.parameters()), None)
 
 
+def cast_to_model(model, x):
+    """The array ``x`` in the model's float dtype (its first parameter's; without parameters,
+    ``x``'s own float dtype, or float32 for integers)."""
+    dtype = _dtype_of(model) or (x.dtype if x.dtype.kind == "f" else "float32")
+    return x if x.dtype == dtype else x.astype(dtype)
+
+
 def prepare(who: str, model, x, y, target, bounds, *, ignored_ok: bool = False):
     """Check an attack's arguments; returns ``(x, labels, targeted, (low, high))``.
 
@@ -129,9 +136,7 @@ def prepare(who: str, model, x, y, target, bounds, *, ignored_ok: bool = False):
         raise ValueError(f"{who}: x must be a batch of inputs (N, ...) with N >= 1, got "
                          f"{getattr(x, 'shape', type(x).__name__)}")
     xp = get_array_module(x)
-    dtype = _dtype_of(model) or x.dtype
-    if x.dtype.kind != "f" or x.dtype != dtype:
-        x = x.astype(dtype)
+    x = cast_to_model(model, x)
     low, high = check_bounds(who, bounds)
     if not bool(xp.isfinite(x).all()):
         raise ValueError(f"{who}: x holds NaN or infinite values")

@@ -12,7 +12,16 @@ from __future__ import annotations
 
 from ..autograd import Tensor, no_grad
 from ..backend import get_array_module
-from ._core import AttackResult, check_eps, check_int, in_eval_mode, prepare, resolve_rng, result
+from ._core import (
+    AttackResult,
+    check_classes,
+    check_eps,
+    check_int,
+    in_eval_mode,
+    prepare,
+    resolve_rng,
+    result,
+)
 from .apgd import _runs
 from .attacks import within_linf
 from .dlr import dlr_targeted_gradient
@@ -89,6 +98,7 @@ def apgd_targeted(
             f"{who}: n_target_classes must be at most the number of classes - 1 "
             f"({classes - 1}), got {n_target_classes}"
         )
+    check_classes(who, labels, classes, False)
     targets = target_classes(logits, labels, n_target_classes)
     rng = resolve_rng(rng) if random_start else None
     kept = (x.copy(), xp.full(x.shape[0], -xp.inf, dtype="float64"),

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from ..autograd import Tensor, grad
 from ..backend import get_array_module
+from ._core import check_classes
 
 __all__ = ["dlr_gradient", "dlr_targeted_gradient"]
 
@@ -51,6 +52,7 @@ def dlr_gradient(model, x, labels, *, targeted: bool = False):
                          "and the target class)")
     xp = get_array_module(x)
     xt, z, order = _ranked_logits(model, x, 3, "apgd: loss='dlr' needs at least 3 classes")
+    check_classes("apgd", labels, order.shape[1], False)  # not an IndexError of _pick
     top_is_y = order[:, -1] == labels
     other = _pick(z, xp.where(top_is_y, order[:, -2], order[:, -1]), xp)
     spread = _pick(z, order[:, -1], xp) - _pick(z, order[:, -3], xp) + 1e-12

@@ -20,7 +20,7 @@ from ..autograd import Tensor, grad, no_grad
 from ..backend import get_array_module
 from ..nn import Module
 from ..ops import cross_entropy
-from ._core import check_eps, check_int, in_eval_mode, resolve_rng
+from ._core import cast_to_model, check_eps, check_int, in_eval_mode, resolve_rng
 
 __all__ = ["apply_patch", "paste_matrices", "patch_side", "patch_success", "random_placements",
            "train_patch"]
@@ -116,7 +116,8 @@ def apply_patch(x, patch, mats):
 
 
 def _check_images(who: str, model, x, target):
-    """``x`` as an (N, C, H, W) array in [0, 1], and ``target`` as one of the model's classes."""
+    """``x`` as an (N, C, H, W) array in [0, 1] of the model's dtype, and ``target`` as one of
+    the model's classes."""
     if not isinstance(model, Module):
         raise TypeError(f"{who}: model must be a chainrule nn.Module, got {type(model).__name__}")
     x = x._data if isinstance(x, Tensor) else x
@@ -127,6 +128,7 @@ def _check_images(who: str, model, x, target):
     if not bool(xp.isfinite(x).all()) or bool((x < 0).any()) or bool((x > 1).any()):
         raise ValueError(f"{who}: x must hold finite values in [0, 1] (the patch's range), got "
                          f"values from {float(x.min()):g} to {float(x.max()):g}")
+    x = cast_to_model(model, x)  # float64 images for a float32 model, as the attacks take them
     with no_grad():
         classes = int(model(Tensor(x[:1]))._data.shape[1])
     if isinstance(target, bool) or not isinstance(target, numbers.Integral) \

@@ -9,7 +9,7 @@ from ..autograd import Tensor, no_grad
 from ..backend import get_array_module
 from ..data.transforms import elastic_distortion
 from ..ops import softmax
-from ._core import in_eval_mode, resolve_rng
+from ._core import cast_to_model, in_eval_mode, resolve_rng
 
 __all__ = ["POSES", "confident_mistakes", "pose_curves", "transform_images", "warp"]
 
@@ -80,19 +80,26 @@ def _probabilities(model, x, batch_size: int):
     return xp.concatenate(parts)
 
 
-def _images_and_labels(who: str, x, y):
-    """``x`` as an (N, C, H, W) array and ``y`` as N integer labels (a list or Tensor too): a
-    label array of another shape would broadcast against the predictions and give a wrong
-    accuracy instead of an error."""
+def _images_and_labels(who: str, model, x, y):
+    """``x`` as an (N, C, H, W) array of the model's dtype and ``y`` as N integer labels (a list
+    or Tensor too), each one of the model's classes: a label array of another shape would
+    broadcast against the predictions, and a label no output can have would count as a mistake,
+    giving a wrong accuracy instead of an error."""
     x = x._data if isinstance(x, Tensor) else x
     if not hasattr(x, "shape") or x.ndim != 4 or x.shape[0] == 0:
         raise ValueError(f"{who}: x must be a batch of images (N, C, H, W) with N >= 1, got "
                          f"{getattr(x, 'shape', type(x).__name__)}")
     xp = get_array_module(x)
+    x = cast_to_model(model, x)  # float64 images for a float32 model, as the attacks take them
     y = xp.asarray(y._data if isinstance(y, Tensor) else y)
     if y.shape != (x.shape[0],) or y.dtype.kind not in "iu":
         raise ValueError(f"{who}: y must be {x.shape[0]} integer class labels (one per image), "
                          f"got shape {y.shape} of {y.dtype}")
+    with no_grad():
+        classes = int(model(Tensor(x[:1]))._data.shape[1])
+    if bool((y < 0).any()) or bool((y >= classes).any()):
+        raise ValueError(f"{who}: y must hold class labels in [0, {classes}) (the model's "
+                         f"outputs), got labels from {int(y.min())} to {int(y.max())}")
     return x, y
 
 
@@ -110,7 +117,7 @@ def pose_curves(model, x, y, poses=None, *, rng=None, batch_size: int = 500) -> 
         ``{kind: [{"value", "accuracy", "confidence", "confidence_wrong"}, ...]}``;
         ``confidence_wrong`` is the mean confidence of the wrong answers (NaN when none).
     """
-    x, y = _images_and_labels("pose_curves", x, y)
+    x, y = _images_and_labels("pose_curves", model, x, y)
     rng = resolve_rng(rng)
     curves = {}
     for kind, values in (poses or POSES).items():
@@ -119,7 +126,7 @@ def pose_curves(model, x, y, poses=None, *, rng=None, batch_size: int = 500) -> 
             p = _probabilities(model, transform_images(x, kind, value, rng=rng), batch_size)
             pred, conf = p.argmax(axis=1), p.max(axis=1)
             wrong = pred != y
-            rows.append({"value": float(value), "accuracy": float(1 - wrong.mean()),
+            rows.append({"value": float(value), "accuracy": float((~wrong).mean()),
                          "confidence": float(conf.mean()),
                          "confidence_wrong": float(conf[wrong].mean()) if wrong.any()
                          else float("nan")})
@@ -135,7 +142,7 @@ def confident_mistakes(model, x, y, angles, *, k: int = 20, batch_size: int = 50
         A list of dicts, most confident first: ``index`` (into x), ``angle``, ``label``,
         ``predicted``, ``confidence`` and ``image`` (the rotated image).
     """
-    x, y = _images_and_labels("confident_mistakes", x, y)
+    x, y = _images_and_labels("confident_mistakes", model, x, y)
     found = []
     for angle in angles:
         p = _probabilities(model, warp(x, angle=angle), batch_size)

@@ -1,0 +1,63 @@
+"""Twenty-first fuzz wave, robust: labels and image dtypes of the pose, patch and DLR functions.
+
+Before, ``pose_curves`` and ``confident_mistakes`` counted a label no output can have (7 for a
+4-class model, -1) as a mistake, a plausible wrong accuracy; APGD-DLR and APGD-T failed on one
+with NumPy's IndexError; and the pose and patch functions refused float64 images for a float32
+model (the attacks take them, in the model's dtype).
+"""
+
+import numpy as np
+import pytest
+
+from chainrule import nn, robust
+
+
+@pytest.fixture
+def setup():
+    rng = np.random.default_rng(0)
+    model = nn.Sequential(nn.Flatten(), nn.Linear(36, 4, rng=rng))
+    x = rng.uniform(size=(5, 1, 6, 6)).astype(np.float32)
+    return model, x, np.array([0, 1, 2, 3, 1])
+
+
+@pytest.mark.parametrize("bad", [7, -1])
+@pytest.mark.parametrize("name", ["pose_curves", "confident_mistakes"])
+def test_pose_functions_refuse_labels_the_model_cannot_output(setup, name, bad):
+    model, x, y = setup
+    y = y.copy()
+    y[2] = bad
+    call = {
+        "pose_curves": lambda: robust.pose_curves(model, x, y, {"rotation": [0.0]}),
+        "confident_mistakes": lambda: robust.confident_mistakes(model, x, y, [0.0]),
+    }[name]
+    with pytest.raises(ValueError, match=rf"{name}: y must hold class labels in \[0, 4\)"):
+        call()
+
+
+@pytest.mark.parametrize("loss", ["dlr", "apgd-t"])
+def test_dlr_attacks_refuse_labels_past_the_models_classes(setup, loss):
+    model, x, y = setup
+    y = y.copy()
+    y[0] = 4
+    with pytest.raises(ValueError, match="holds class 4 but the model has 4 outputs"):
+        if loss == "dlr":
+            robust.apgd(model, x, y, eps=0.1, steps=2, rng=0, loss="dlr")
+        else:
+            robust.apgd_targeted(model, x, y, eps=0.1, steps=2, n_target_classes=1, rng=0)
+
+
+def test_float64_images_are_taken_in_a_float32_models_dtype(setup):
+    model, x, y = setup
+    x, x32 = x.astype(np.float64), x
+    poses = {"rotation": [0.0, 30.0]}
+    assert robust.pose_curves(model, x, y, poses) == robust.pose_curves(model, x32, y, poses)
+    found = robust.confident_mistakes(model, x, y, [0.0, 90.0], k=3)
+    expected = robust.confident_mistakes(model, x32, y, [0.0, 90.0], k=3)
+    assert [f["index"] for f in found] == [e["index"] for e in expected]
+    assert found[0]["image"].dtype == np.float32
+    patch = robust.train_patch(model, x, 1, area=0.2, rng=0)
+    assert patch.dtype == np.float32
+    np.testing.assert_array_equal(patch, robust.train_patch(model, x32, 1, area=0.2, rng=0))
+    assert robust.patch_success(model, x, y, patch, 1, rng=0) == robust.patch_success(
+        model, x32, y, patch, 1, rng=0
+    )
