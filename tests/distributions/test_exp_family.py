@@ -38,6 +38,7 @@ def _make(lib, name, params):
     return getattr(mod, name)(**leaves), leaves
 
 
+@pytest.mark.kernel_free
 def test_subclasses_agree_with_pytorch():
     for name in T.__all__:
         theirs = getattr(T, name)
@@ -51,6 +52,7 @@ def test_subclasses_agree_with_pytorch():
     assert not isinstance(C.Laplace(0.0, 1.0), ExponentialFamily)
 
 
+@pytest.mark.kernel_free
 @pytest.mark.parametrize("name", ["Normal", "Exponential", "Bernoulli"])
 def test_generic_entropy_matches_closed_form_and_pytorch(name):
     ours, _ = _make(cr, name, PAIRS[name][0])
@@ -61,6 +63,7 @@ def test_generic_entropy_matches_closed_form_and_pytorch(name):
                                T.ExponentialFamily.entropy(theirs).detach().numpy(), rtol=1e-12)
 
 
+@pytest.mark.kernel_free
 @pytest.mark.parametrize("name", sorted(PAIRS))
 def test_bregman_kl_matches_closed_form_and_pytorch_with_gradients(name):
     from torch.distributions.kl import _kl_expfamily_expfamily
@@ -83,6 +86,7 @@ def test_bregman_kl_matches_closed_form_and_pytorch_with_gradients(name):
         np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-10, atol=1e-13)
 
 
+@pytest.mark.kernel_free
 @pytest.mark.parametrize("name", ["Normal", "Gamma", "Beta"])
 def test_bregman_kl_gradcheck(name):
     p, _ = _make(cr, name, PAIRS[name][0])
@@ -95,6 +99,7 @@ def test_bregman_kl_gradcheck(name):
     assert cr.gradcheck(kl, inputs)
 
 
+@pytest.mark.kernel_free
 def test_wishart_kl_is_pytorchs_bregman_divergence_with_gradients():
     s1 = np.array([[2.0, 0.3], [0.3, 1.0]])
     s2 = np.array([[1.0, -0.2], [-0.2, 0.5]])
@@ -118,6 +123,7 @@ class _MyNormal(C.Normal):
     """A subclass with no KL of its own: the (ExponentialFamily, ExponentialFamily) rule."""
 
 
+@pytest.mark.kernel_free
 def test_dispatch_uses_bregman_for_a_family_without_closed_form():
     p = _MyNormal(cr.tensor([0.3], dtype=cr.float64), cr.tensor([0.7], dtype=cr.float64))
     q = _MyNormal(cr.tensor([1.0], dtype=cr.float64), cr.tensor([1.5], dtype=cr.float64))
@@ -145,6 +151,7 @@ def test_dispatch_uses_bregman_for_a_family_without_closed_form():
         a.entropy()
 
 
+@pytest.mark.kernel_free
 def test_different_families_and_missing_forms_raise_as_pytorch():
     n = C.Normal(0.0, 1.0)
     g = C.Gamma(1.0, 1.0)

@@ -13,6 +13,7 @@ import chainrule as cr
 from chainrule.distributions._families import FAMILIES
 
 
+@pytest.mark.kernel_free
 @pytest.mark.parametrize("name", sorted(FAMILIES))
 def test_each_family_module_holds_the_packages_classes(name):
     module = getattr(cr.distributions, name)
@@ -22,6 +23,7 @@ def test_each_family_module_holds_the_packages_classes(name):
         assert getattr(module, cls) is getattr(cr.distributions, cls)
 
 
+@pytest.mark.kernel_free
 def test_from_import_and_a_density_through_the_submodule():
     from chainrule.distributions.negative_binomial import NegativeBinomial
     from chainrule.distributions.normal import Normal
@@ -32,6 +34,7 @@ def test_from_import_and_a_density_through_the_submodule():
     assert NegativeBinomial(2.0, logits=cr.tensor(0.0)).log_prob(cr.tensor(1.0)).item() < 0
 
 
+@pytest.mark.kernel_free
 @pytest.mark.torch
 def test_the_names_are_pytorchs():
     pytest.importorskip("torch")
@@ -40,6 +43,7 @@ def test_the_names_are_pytorchs():
         assert set(classes) <= set(theirs.__all__), name
 
 
+@pytest.mark.kernel_free
 def test_the_utils_module_holds_the_helpers():
     from chainrule.distributions.utils import clamp_probs, logits_to_probs, probs_to_logits
 

@@ -19,6 +19,7 @@ import chainrule.distributions as D  # noqa: E402
 TD = torch.distributions
 
 
+@pytest.mark.kernel_free
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 def test_geometric_entropy_of_tiny_probs(dtype):
     p = np.array([1e-30, 1e-10, 0.3, 0.5, 0.9, 1.0], dtype=dtype)
@@ -33,6 +34,7 @@ def test_geometric_entropy_of_tiny_probs(dtype):
     np.testing.assert_allclose(ours[2:5], theirs, rtol=tol)
 
 
+@pytest.mark.kernel_free
 def test_geometric_entropy_gradient_from_probs():
     p = cr.tensor([1e-4, 0.3, 0.9], dtype=cr.float64, requires_grad=True)
     assert cr.autograd.gradcheck(lambda x: D.Geometric(probs=x).entropy(), (p,))
@@ -42,6 +44,7 @@ def test_geometric_entropy_gradient_from_probs():
     np.testing.assert_allclose(ours.numpy()[1:], g.numpy()[1:], rtol=1e-10)
 
 
+@pytest.mark.kernel_free
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 @pytest.mark.parametrize("lam", [-1e4, -100.0, -20.0, 20.0, 100.0, 1e4, np.inf, -np.inf])
 def test_continuous_bernoulli_large_logits_follow_the_clamped_probs(dtype, lam):
@@ -77,6 +80,7 @@ def test_continuous_bernoulli_large_logits_follow_the_clamped_probs(dtype, lam):
 # validation of an empty batch of vectors (PyTorch's raise there too: see docs/pytorch.md).
 
 
+@pytest.mark.kernel_free
 @pytest.mark.parametrize("batch", [(0,), (2, 0)])
 def test_affine_log_abs_det_jacobian_of_an_empty_batch(batch):
     x = np.zeros(batch + (3,))
@@ -89,6 +93,7 @@ def test_affine_log_abs_det_jacobian_of_an_empty_batch(batch):
     assert str(got.dtype) == "float64"
 
 
+@pytest.mark.kernel_free
 def test_independent_and_multivariate_over_an_empty_batch():
     base = D.Normal(cr.zeros(0, 3), cr.ones(0, 3))
     d = D.Independent(base, 1)
@@ -122,6 +127,7 @@ _INT = {
 }
 
 
+@pytest.mark.kernel_free
 @pytest.mark.parametrize("name", sorted(_INT))
 def test_continuous_draws_of_integer_parameters_are_refused(name):
     params = {k: cr.tensor(v) for k, v in _INT[name].items()}
@@ -136,6 +142,7 @@ def test_continuous_draws_of_integer_parameters_are_refused(name):
     assert f.sample((3,)).dtype == cr.float64
 
 
+@pytest.mark.kernel_free
 def test_categorical_undefined_moments_carry_no_gradient():
     """Categorical's mean and variance (undefined: NaN) were probs[..., 0] * nan, whose gradient
     is NaN: a loss that took them, even through nan_to_num, filled the probs' gradient with NaN.

@@ -14,6 +14,7 @@ torch = pytest.importorskip("torch")
 pytestmark = pytest.mark.torch
 
 
+@pytest.mark.kernel_free
 @pytest.mark.parametrize("scale", [0.3, 1.0, 1.7])
 def test_normal_cdf_of_float32_parameters_and_a_float64_value(scale):
     value = np.linspace(-3.0, 3.0, 13)
@@ -29,6 +30,7 @@ def test_normal_cdf_of_float32_parameters_and_a_float64_value(scale):
     np.testing.assert_allclose(our_grad, their_grad, rtol=1e-14, atol=1e-16)
 
 
+@pytest.mark.kernel_free
 def test_poisson_log_prob_uses_xlogy_in_the_promoted_dtype_and_its_gradients():
     """``Poisson.log_prob`` (and Gamma's, Dirichlet's) took ``log(rate)`` in the rate's float32
     before a float64 count met it (1.5e-8 away), and gave a zero count a zero gradient where

@@ -24,6 +24,7 @@ SIMPLEX = R.dirichlet(np.ones(3), 2)
 TRIGAMMA_RTOL = 1e-8
 
 
+@pytest.mark.kernel_free
 def test_lgamma_and_polygamma_match_scipy():
     special = pytest.importorskip("scipy.special")
     x = np.concatenate([np.geomspace(1e-6, 1e5, 400), np.linspace(0.4, 3.0, 300)])
@@ -41,6 +42,7 @@ def test_lgamma_and_polygamma_match_scipy():
     assert (lgamma(cr.tensor([0.0, -1.0, -2.0])).numpy() == np.inf).all()
 
 
+@pytest.mark.kernel_free
 def test_lgamma_and_digamma_gradients():
     x = cr.tensor([0.3, 1.0, 2.5, 7.0, 40.0], dtype=cr.float64, requires_grad=True)
     assert cr.gradcheck(lgamma, [x])
@@ -59,6 +61,7 @@ CASES = {
 }
 
 
+@pytest.mark.kernel_free
 @pytest.mark.torch
 @pytest.mark.parametrize("name", list(CASES))
 def test_matches_pytorch_with_gradients(name):
@@ -88,6 +91,7 @@ PAIRS = {
 }
 
 
+@pytest.mark.kernel_free
 @pytest.mark.torch
 @pytest.mark.parametrize("name", list(PAIRS))
 def test_kl_matches_pytorch(name):
@@ -101,6 +105,7 @@ def test_kl_matches_pytorch(name):
                   rtol=1e-12 if name in ("Poisson", "Binomial") else TRIGAMMA_RTOL)
 
 
+@pytest.mark.kernel_free
 @pytest.mark.parametrize("name", list(PAIRS))
 def test_kl_and_log_prob_gradcheck(name):
     def kl(a, b):
@@ -117,6 +122,7 @@ def test_kl_and_log_prob_gradcheck(name):
     assert cr.gradcheck(log_prob, [cr.tensor(params[n], requires_grad=True) for n in names])
 
 
+@pytest.mark.kernel_free
 @pytest.mark.parametrize("make, mean, var", [
     (lambda: Gamma(cr.tensor(2.5, dtype=cr.float64), 2.0), 1.25, 0.625),
     (lambda: Beta(cr.tensor(2.0, dtype=cr.float64), 3.0), 0.4, 0.04),
@@ -130,6 +136,7 @@ def test_sample_mean_and_variance(make, mean, var):
     assert abs(x.var() - var) < 0.05 * var
 
 
+@pytest.mark.kernel_free
 def test_dirichlet_samples_lie_on_the_simplex_with_the_mean():
     d = Dirichlet(cr.tensor([1.0, 2.0, 5.0], dtype=cr.float64))
     x = d.sample((20000,), rng=np.random.default_rng(2)).numpy()
@@ -138,6 +145,7 @@ def test_dirichlet_samples_lie_on_the_simplex_with_the_mean():
     assert np.all(np.abs(x.mean(0) - d.mean.numpy()) < 4 * sd)
 
 
+@pytest.mark.kernel_free
 @pytest.mark.parametrize("make, value, match", [
     (lambda: Gamma(1.0, -1.0), None, "rate .* GreaterThan"),
     (lambda: Beta(0.0, 1.0), None, "concentration1"),
@@ -156,6 +164,7 @@ def test_bad_parameters_and_values_are_refused(make, value, match):
         d.log_prob(value)
 
 
+@pytest.mark.kernel_free
 def test_binomial_kl_of_different_counts():
     p, q = Binomial(3, probs=cr.tensor(0.5)), Binomial(4, probs=cr.tensor(0.5))
     with pytest.raises(NotImplementedError, match="q.total_count > p.total_count"):
@@ -163,6 +172,7 @@ def test_binomial_kl_of_different_counts():
     assert kl_divergence(q, p).item() == np.inf
 
 
+@pytest.mark.kernel_free
 @pytest.mark.torch
 def test_binomial_entropy_matches_pytorch():
     torch = pytest.importorskip("torch")
@@ -175,6 +185,7 @@ def test_binomial_entropy_matches_pytorch():
         Binomial(cr.tensor([2.0, 3.0]), probs=cr.tensor([0.5, 0.5])).entropy()
 
 
+@pytest.mark.kernel_free
 @pytest.mark.parametrize("a", [0.3, 1.0, 2.5, 10.0, 200.0])
 def test_gamma_reparameterisation_gradient_is_the_quantiles_derivative(a):
     """dz/da at fixed CDF level u: against central differences of scipy's gammaincinv."""
@@ -189,6 +200,7 @@ def test_gamma_reparameterisation_gradient_is_the_quantiles_derivative(a):
                                rtol=1e-6)
 
 
+@pytest.mark.kernel_free
 @pytest.mark.parametrize("a", [0.05, 2.5, 100.0])
 def test_gamma_reparameterisation_gradient_against_mpmath(a):
     mp = pytest.importorskip("mpmath")
@@ -205,6 +217,7 @@ def test_gamma_reparameterisation_gradient_against_mpmath(a):
         assert abs(ours - exact) <= 1e-8 * abs(exact), (a, q, ours, exact)
 
 
+@pytest.mark.kernel_free
 def test_gamma_rsample_backward_uses_the_implicit_gradient():
     from chainrule.distributions._special import standard_gamma_grad_array
 
@@ -219,6 +232,7 @@ def test_gamma_rsample_backward_uses_the_implicit_gradient():
     assert not Gamma(a, b).sample().requires_grad
 
 
+@pytest.mark.kernel_free
 @pytest.mark.parametrize("make, grad_of_mean", [
     (lambda a: Gamma(a, 2.0), lambda a: np.full_like(a, 0.5)),
     (lambda a: Beta(a, cr.tensor(2.0, dtype=cr.float64)), lambda a: 2.0 / (a + 2.0) ** 2),
@@ -239,6 +253,7 @@ def test_rsample_gradients_are_unbiased(make, grad_of_mean):
     assert np.all(error < 4 * g.std(0) / np.sqrt(n)), (g.mean(0), grad_of_mean(a))
 
 
+@pytest.mark.kernel_free
 def test_incomplete_gamma_matches_scipy():
     special = pytest.importorskip("scipy.special")
     from chainrule.distributions._special import gammainc_array
@@ -249,6 +264,7 @@ def test_incomplete_gamma_matches_scipy():
                                atol=1e-13)
 
 
+@pytest.mark.kernel_free
 @pytest.mark.torch
 def test_gamma_cdf_matches_pytorch_and_its_gradients_are_right():
     torch = pytest.importorskip("torch")
@@ -268,6 +284,7 @@ def test_gamma_cdf_matches_pytorch_and_its_gradients_are_right():
                                                          cr.tensor(B, requires_grad=True)])
 
 
+@pytest.mark.kernel_free
 @pytest.mark.torch
 def test_beta_mode_with_both_concentrations_below_one_is_pytorchs():
     # Both below 1 the density is infinite at 0 and 1; PyTorch returns 1 (the first corner of

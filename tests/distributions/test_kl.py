@@ -44,6 +44,7 @@ PAIRS = {
 }
 
 
+@pytest.mark.kernel_free
 @pytest.mark.torch
 @pytest.mark.parametrize("name", list(PAIRS))
 def test_kl_matches_pytorch_with_gradients(name):
@@ -57,6 +58,7 @@ def test_kl_matches_pytorch_with_gradients(name):
     compare_grads(ours, theirs, ours_x, theirs_x)
 
 
+@pytest.mark.kernel_free
 @pytest.mark.parametrize("name", list(PAIRS))
 def test_kl_gradients_agree_with_finite_differences(name):
     build_p, build_q, params = PAIRS[name]
@@ -72,12 +74,14 @@ def test_kl_gradients_agree_with_finite_differences(name):
         assert cr.gradgradcheck(kl, inputs)
 
 
+@pytest.mark.kernel_free
 def test_kl_is_zero_from_itself_and_positive_otherwise():
     p, q = Normal(cr.tensor(A), cr.tensor(S)), Normal(cr.tensor(B), cr.tensor(T))
     np.testing.assert_allclose(kl_divergence(p, p).numpy(), 0.0, atol=1e-15)
     assert (kl_divergence(p, q).numpy() > 0).all()
 
 
+@pytest.mark.kernel_free
 def test_kl_outside_the_support_is_infinite():
     D = cr.distributions
     wide, narrow = D.Uniform(0.0, 2.0), D.Uniform(0.0, 1.0)
@@ -91,6 +95,7 @@ def test_kl_outside_the_support_is_infinite():
     np.testing.assert_allclose(kl_divergence(q, uniform).item(), np.log(1.5), rtol=1e-6)
 
 
+@pytest.mark.kernel_free
 def test_unregistered_pair_raises_not_implemented():
     D = cr.distributions
     # (neither has PyTorch a rule for this pair; Normal from Laplace is now registered)
@@ -98,6 +103,7 @@ def test_unregistered_pair_raises_not_implemented():
         kl_divergence(D.Normal(0.0, 1.0), D.Cauchy(0.0, 1.0))
 
 
+@pytest.mark.kernel_free
 def test_register_kl_dispatches_to_the_nearest_registered_pair():
     class Wide(Normal):
         pass

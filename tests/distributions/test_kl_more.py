@@ -54,6 +54,7 @@ def _build(lib, name, prefix):
     return build(module, {k[len(prefix):]: v for k, v in ps.items()}), ps
 
 
+@pytest.mark.kernel_free
 @pytest.mark.torch
 @pytest.mark.parametrize("pair", PAIRS, ids=["-".join(p) for p in PAIRS])
 def test_kl_matches_pytorch(pair):
@@ -72,10 +73,12 @@ def test_kl_matches_pytorch(pair):
         assert np.isinf(ours.numpy()).all()
 
 
+@pytest.mark.kernel_free
 def test_cross_family_pairs_cover_pytorchs():
     assert len(PAIRS) > 60 or PAIRS == [("Normal", "Normal")]
 
 
+@pytest.mark.kernel_free
 @pytest.mark.torch
 def test_pareto_kls_are_infinite_where_moments_are():
     torch = pytest.importorskip("torch")
@@ -120,6 +123,7 @@ def test_low_rank_kls_match_pytorch(kinds):
     compare_grads(ours, theirs, ours_p, theirs_p, rtol=1e-9, atol=1e-11)
 
 
+@pytest.mark.kernel_free
 @pytest.mark.torch
 def test_kl_of_transformed_distributions_with_equal_transforms():
     torch = pytest.importorskip("torch")
@@ -145,6 +149,7 @@ def test_kl_of_transformed_distributions_with_equal_transforms():
         kl_divergence(D.Gumbel(cr.tensor(0.0), 1.0), D.Weibull(cr.tensor(1.0), 2.0))
 
 
+@pytest.mark.kernel_free
 def test_transform_equality_is_pytorchs():
     T = D.transforms
     assert T.ExpTransform() == T.ExpTransform() and T.ExpTransform().inv == T.ExpTransform().inv

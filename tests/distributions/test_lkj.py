@@ -12,6 +12,7 @@ from chainrule.distributions import LKJCholesky, constraints
 CONC = np.array([0.6, 1.0, 2.5])
 
 
+@pytest.mark.kernel_free
 @pytest.mark.torch
 @pytest.mark.parametrize("dim", [2, 4])
 def test_log_prob_matches_pytorch_with_gradients(dim):
@@ -29,6 +30,7 @@ def test_log_prob_matches_pytorch_with_gradients(dim):
     assert cr.gradcheck(lambda k: LKJCholesky(dim, k).log_prob(value), [c])
 
 
+@pytest.mark.kernel_free
 @pytest.mark.parametrize("eta", [0.5, 1.0, 4.0])
 def test_samples_are_correlation_factors_with_the_beta_marginal(eta):
     """Each correlation of LKJ(eta) in d dimensions is 2 X - 1 for X ~ Beta(b, b),
@@ -49,6 +51,7 @@ def test_samples_are_correlation_factors_with_the_beta_marginal(eta):
         assert abs(r.var() - var) < 0.05 * var
 
 
+@pytest.mark.kernel_free
 def test_density_is_uniform_at_concentration_one_for_dim_two():
     # dim 2: L = [[1, 0], [r, sqrt(1 - r^2)]]; at concentration 1 the correlation r is uniform
     # on (-1, 1), and the density of L (in r) is 1/2 times the Jacobian factor, here constant.
@@ -58,6 +61,7 @@ def test_density_is_uniform_at_concentration_one_for_dim_two():
     np.testing.assert_allclose(lp, np.log(0.5), rtol=1e-12)
 
 
+@pytest.mark.kernel_free
 def test_manual_seed_and_expand():
     d = LKJCholesky(3, cr.tensor([1.0, 2.0]))
     cr.manual_seed(5)
@@ -69,6 +73,7 @@ def test_manual_seed_and_expand():
     assert tuple(e.log_prob(e.sample()).shape) == (4, 2)
 
 
+@pytest.mark.kernel_free
 @pytest.mark.parametrize("make, value, match", [
     (lambda: LKJCholesky(1), None, "dim=1"),
     (lambda: LKJCholesky(3, -1.0), None, "concentration"),

@@ -31,6 +31,7 @@ CASES = {
 }
 
 
+@pytest.mark.kernel_free
 @pytest.mark.torch
 @pytest.mark.parametrize("name", list(CASES))
 def test_matches_pytorch_with_gradients(name):
@@ -52,6 +53,7 @@ def test_matches_pytorch_with_gradients(name):
         compare(ours.icdf(cr.tensor(Q)), theirs.icdf(torch.tensor(Q)), rtol=1e-11)
 
 
+@pytest.mark.kernel_free
 def test_student_t_moments_by_degrees_of_freedom():
     d = StudentT(cr.tensor([0.5, 1.5, 4.0], dtype=cr.float64), 2.0, 3.0)
     mean, var = d.mean.numpy(), d.variance.numpy()
@@ -59,6 +61,7 @@ def test_student_t_moments_by_degrees_of_freedom():
     assert np.isnan(var[0]) and var[1] == np.inf and var[2] == pytest.approx(9 * 4 / 2)
 
 
+@pytest.mark.kernel_free
 @pytest.mark.parametrize("name", list(CASES))
 def test_log_prob_gradcheck(name):
     build, params, value, _ = CASES[name]
@@ -70,6 +73,7 @@ def test_log_prob_gradcheck(name):
     assert cr.gradcheck(log_prob, [cr.tensor(params[n], requires_grad=True) for n in names])
 
 
+@pytest.mark.kernel_free
 @pytest.mark.parametrize("make, mean, var", [
     (lambda: StudentT(cr.tensor(6.0, dtype=cr.float64), 1.0, 2.0), 1.0, 4 * 6 / 4),
     (lambda: HalfNormal(cr.tensor(2.0, dtype=cr.float64)), 2 * np.sqrt(2 / np.pi),
@@ -83,6 +87,7 @@ def test_sample_mean_and_variance(make, mean, var):
     assert abs(x.var() - var) < 0.1 * var
 
 
+@pytest.mark.kernel_free
 def test_cauchy_median_and_quartiles():
     x = Cauchy(cr.tensor(1.0, dtype=cr.float64), 2.0).sample((40000,),
                                                                rng=np.random.default_rng(9))
@@ -90,6 +95,7 @@ def test_cauchy_median_and_quartiles():
     assert abs(median - 1.0) < 0.05 and abs(q1 - (-1.0)) < 0.06 and abs(q3 - 3.0) < 0.06
 
 
+@pytest.mark.kernel_free
 def test_student_t_rsample_carries_gradients_to_loc_and_scale():
     loc = cr.tensor([0.5, -1.0], dtype=cr.float64, requires_grad=True)
     scale = cr.tensor([2.0, 0.5], dtype=cr.float64, requires_grad=True)
@@ -101,6 +107,7 @@ def test_student_t_rsample_carries_gradients_to_loc_and_scale():
                                                     / scale.numpy()).sum(0), rtol=1e-12)
 
 
+@pytest.mark.kernel_free
 @pytest.mark.parametrize("make, value, match", [
     (lambda: Cauchy(0.0, 0.0), None, "scale"),
     (lambda: StudentT(-1.0), None, "df"),
@@ -115,6 +122,7 @@ def test_bad_parameters_and_values_are_refused(make, value, match):
         make().log_prob(value)
 
 
+@pytest.mark.kernel_free
 @pytest.mark.torch
 def test_student_t_variance_keeps_float32():
     # the inf/NaN branch (df <= 2) was built from Python floats and made the result float64

@@ -33,6 +33,7 @@ CASES = {
 }
 
 
+@pytest.mark.kernel_free
 @pytest.mark.torch
 @pytest.mark.parametrize("name", list(CASES))
 def test_matches_pytorch_with_gradients(name):
@@ -70,6 +71,7 @@ def test_matches_pytorch_with_gradients(name):
                                    rtol=1e-12)
 
 
+@pytest.mark.kernel_free
 @pytest.mark.parametrize("name", list(CASES))
 def test_log_prob_gradcheck(name):
     build, params, value, _ = CASES[name]
@@ -81,6 +83,7 @@ def test_log_prob_gradcheck(name):
     assert cr.gradcheck(log_prob, [cr.tensor(params[n], requires_grad=True) for n in names])
 
 
+@pytest.mark.kernel_free
 @pytest.mark.parametrize("name", ["ContinuousBernoulli-logits", "LowRankMultivariateNormal"])
 def test_rsample_gradcheck(name):
     """rsample at fixed noise is a smooth function of the parameters."""
@@ -93,6 +96,7 @@ def test_rsample_gradcheck(name):
     assert cr.gradcheck(draw, [cr.tensor(params[n], requires_grad=True) for n in names])
 
 
+@pytest.mark.kernel_free
 def test_continuous_bernoulli_density_integrates_to_one_and_matches_its_cdf():
     d = D.ContinuousBernoulli(probs=cr.tensor(P.reshape(-1)))
     grid = np.linspace(0, 1, 20001)
@@ -104,6 +108,7 @@ def test_continuous_bernoulli_density_integrates_to_one_and_matches_its_cdf():
     np.testing.assert_allclose(d.cdf(d.icdf(q)).numpy(), q.numpy(), rtol=1e-12)
 
 
+@pytest.mark.kernel_free
 def test_von_mises_matches_scipy_with_gradients():
     stats = pytest.importorskip("scipy.stats")
     loc, kappa = cr.tensor(X, requires_grad=True), cr.tensor(A * 3, requires_grad=True)
@@ -121,6 +126,7 @@ def test_von_mises_matches_scipy_with_gradients():
     assert cr.gradcheck(log_prob, [loc, kappa])
 
 
+@pytest.mark.kernel_free
 @pytest.mark.torch
 def test_von_mises_log_prob_is_pytorchs_up_to_its_bessel_approximation():
     # PyTorch's log I0 is a polynomial fit (Abramowitz and Stegun 9.8.1-2), good to about 1e-7.
@@ -132,6 +138,7 @@ def test_von_mises_log_prob_is_pytorchs_up_to_its_bessel_approximation():
     np.testing.assert_allclose(ours, theirs, rtol=1e-6)
 
 
+@pytest.mark.kernel_free
 @pytest.mark.parametrize("kappa", [1e-6, 0.5, 4.0, 60.0])
 def test_von_mises_samples_have_the_circular_mean_and_variance(kappa):
     d = D.VonMises(cr.tensor([2.5], dtype=cr.float64), cr.tensor([kappa], dtype=cr.float64))
@@ -145,6 +152,7 @@ def test_von_mises_samples_have_the_circular_mean_and_variance(kappa):
         assert abs(np.angle(resultant) - 2.5) < 4 / np.sqrt(n * (1 - variance) * kappa)
 
 
+@pytest.mark.kernel_free
 def test_fisher_snedecor_and_continuous_bernoulli_sample_statistics():
     n = 20000
     f = D.FisherSnedecor(cr.tensor(6.0, dtype=cr.float64), cr.tensor(12.0, dtype=cr.float64))
@@ -162,6 +170,7 @@ def test_low_rank_samples_have_the_covariance():
     np.testing.assert_allclose(x.mean(0), LOC[0], atol=0.05)
 
 
+@pytest.mark.kernel_free
 @pytest.mark.parametrize("name", ["ContinuousBernoulli", "FisherSnedecor", "VonMises",
                                   "LowRankMultivariateNormal"])
 def test_manual_seed_repeats_draws_and_expand_keeps_shapes(name):
@@ -179,6 +188,7 @@ def test_manual_seed_repeats_draws_and_expand_keeps_shapes(name):
     assert tuple(e.log_prob(e.sample()).shape) == (4, 2)
 
 
+@pytest.mark.kernel_free
 @pytest.mark.parametrize("make, value, match", [
     (lambda: D.ContinuousBernoulli(probs=cr.tensor([1.5])), None, "probs"),
     (lambda: D.ContinuousBernoulli(), None, "exactly one of probs or logits"),
@@ -204,6 +214,7 @@ GP_C = np.array([[-0.5, 0.0, 0.3], [-1.0, 2e-9, 0.8]])
 GP_V = np.array([[0.5, 1.0, 2.0], [0.7, 3.0, 0.4]])
 
 
+@pytest.mark.kernel_free
 def test_generalized_pareto_matches_scipy():
     # (PyTorch's GeneralizedPareto.log_prob fails on float64 parameters: it compares them with a
     # float32 zero, so scipy is the float64 oracle here)
@@ -224,6 +235,7 @@ def test_generalized_pareto_matches_scipy():
                                rtol=1e-12)
 
 
+@pytest.mark.kernel_free
 @pytest.mark.torch
 def test_generalized_pareto_quantiles_and_moments_match_pytorch():
     torch = pytest.importorskip("torch")
@@ -239,6 +251,7 @@ def test_generalized_pareto_quantiles_and_moments_match_pytorch():
     np.testing.assert_allclose(upper, theirs.support.upper_bound.numpy(), rtol=1e-12)
 
 
+@pytest.mark.kernel_free
 def test_generalized_pareto_gradients_and_samples():
     def log_prob(loc, scale, c):
         return D.GeneralizedPareto(loc, scale, c).log_prob(cr.tensor(GP_V))

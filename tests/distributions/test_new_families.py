@@ -46,6 +46,7 @@ CASES = {
 }
 
 
+@pytest.mark.kernel_free
 @pytest.mark.torch
 @pytest.mark.parametrize("name", list(CASES))
 def test_matches_pytorch_with_gradients(name):
@@ -80,6 +81,7 @@ def test_matches_pytorch_with_gradients(name):
         compare(ours.icdf(cr.tensor(U)), theirs.icdf(torch.tensor(U)), rtol=1e-11)
 
 
+@pytest.mark.kernel_free
 @pytest.mark.parametrize("name", [n for n in CASES if not n.startswith("Multinomial")])
 def test_log_prob_gradcheck(name):
     build, params, value, _, _ = CASES[name]
@@ -91,6 +93,7 @@ def test_log_prob_gradcheck(name):
     assert cr.gradcheck(log_prob, [cr.tensor(params[n], requires_grad=True) for n in names])
 
 
+@pytest.mark.kernel_free
 @pytest.mark.torch
 @pytest.mark.parametrize("name", ["Gumbel", "Weibull", "Pareto", "Kumaraswamy"])
 def test_rsample_gradients_match_pytorch_through_the_same_noise(name):
@@ -109,6 +112,7 @@ def test_rsample_gradients_match_pytorch_through_the_same_noise(name):
     compare_grads(x, tx, ours_p, theirs_p, rtol=1e-11)
 
 
+@pytest.mark.kernel_free
 @pytest.mark.parametrize("make", [
     lambda s: D.HalfCauchy(s),
     lambda s: D.LogisticNormal(s - 1.0, s),
@@ -120,6 +124,7 @@ def test_rsample_gradcheck(make):
     assert cr.gradcheck(draw, [cr.tensor(B, requires_grad=True)])
 
 
+@pytest.mark.kernel_free
 def test_chi2_rsample_gradient_is_the_implicit_gamma_one():
     special = pytest.importorskip("scipy.special")
     df = cr.tensor(A, requires_grad=True)
@@ -132,6 +137,7 @@ def test_chi2_rsample_gradient_is_the_implicit_gamma_one():
     np.testing.assert_allclose(grad.numpy(), (-dp_da / density).sum(0), rtol=1e-6)
 
 
+@pytest.mark.kernel_free
 @pytest.mark.parametrize("make, mean, var", [
     (lambda: D.Gumbel(cr.tensor(1.0, dtype=cr.float64), 2.0), 1 + 2 * 0.5772156649,
      (np.pi * 2) ** 2 / 6),
@@ -150,6 +156,7 @@ def test_sample_mean_and_variance(make, mean, var):
     assert abs(x.var() - var) < 0.15 * var
 
 
+@pytest.mark.kernel_free
 def test_multinomial_samples_are_counts_with_the_right_means():
     probs = cr.tensor([[0.2, 0.5, 0.3], [0.6, 0.1, 0.3]], dtype=cr.float64)
     x = D.Multinomial(7, probs=probs).sample((5000,), rng=np.random.default_rng(2)).numpy()
@@ -158,6 +165,7 @@ def test_multinomial_samples_are_counts_with_the_right_means():
     assert (np.abs(x.mean(0) - 7 * probs.numpy()) < 4 * stderr).all()
 
 
+@pytest.mark.kernel_free
 def test_logistic_normal_samples_lie_on_the_simplex_and_invert():
     d = D.LogisticNormal(cr.tensor(X, dtype=cr.float64), cr.tensor(B, dtype=cr.float64))
     y = d.sample((4,))
@@ -168,6 +176,7 @@ def test_logistic_normal_samples_lie_on_the_simplex_and_invert():
     np.testing.assert_allclose(t.inv(t(x)).numpy(), x.numpy(), rtol=1e-10, atol=1e-12)
 
 
+@pytest.mark.kernel_free
 @pytest.mark.parametrize("name", ["Gumbel", "Weibull", "Multinomial", "NegativeBinomial",
                                   "LogisticNormal", "Kumaraswamy"])
 def test_manual_seed_repeats_draws(name):
@@ -179,6 +188,7 @@ def test_manual_seed_repeats_draws(name):
     np.testing.assert_array_equal(d.sample((3,)).numpy(), first)
 
 
+@pytest.mark.kernel_free
 def test_kumaraswamy_mode_is_the_density_maximum():
     # PyTorch's Kumaraswamy.mode returns NaN where a, b > 1 (it takes log1p(-b)).
     d = D.Kumaraswamy(cr.tensor([2.0, 3.5, 1.0], dtype=cr.float64), cr.tensor([3.0, 1.5, 2.0]))
@@ -188,6 +198,7 @@ def test_kumaraswamy_mode_is_the_density_maximum():
     assert np.isnan(D.Kumaraswamy(cr.tensor(0.5), 2.0).mode.item())
 
 
+@pytest.mark.kernel_free
 def test_expand_broadcasts_the_parameters_too():
     for d in (D.Gumbel(cr.tensor([0.0, 1.0]), 2.0), D.Weibull(cr.tensor([1.0, 2.0]), 1.5),
               D.Pareto(cr.tensor([1.0, 2.0]), 3.0), D.NegativeBinomial(2.0, cr.tensor([.3, .6])),
@@ -200,6 +211,7 @@ def test_expand_broadcasts_the_parameters_too():
     assert tuple(m.sample().shape) == (5, 2)
 
 
+@pytest.mark.kernel_free
 @pytest.mark.parametrize("make, value, match", [
     (lambda: D.Gumbel(0.0, -1.0), None, "scale"),
     (lambda: D.Weibull(1.0, 0.0), None, "concentration"),
@@ -224,11 +236,13 @@ def test_bad_parameters_and_values_are_refused(make, value, match):
         make().log_prob(value)
 
 
+@pytest.mark.kernel_free
 def test_multinomial_needs_an_int_total_count():
     with pytest.raises(NotImplementedError, match="total_count"):
         D.Multinomial(cr.tensor([2.0, 3.0]), probs=cr.tensor([0.5, 0.5]))
 
 
+@pytest.mark.kernel_free
 @pytest.mark.torch
 def test_inverse_gamma_cdf_matches_pytorch():
     torch = pytest.importorskip("torch")
@@ -238,6 +252,7 @@ def test_inverse_gamma_cdf_matches_pytorch():
     compare(ours, theirs, rtol=1e-12)
 
 
+@pytest.mark.kernel_free
 @pytest.mark.torch
 def test_one_hot_straight_through_rsample_carries_the_probs_gradient():
     torch = pytest.importorskip("torch")

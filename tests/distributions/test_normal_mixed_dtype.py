@@ -13,6 +13,7 @@ torch = pytest.importorskip("torch")
 pytestmark = pytest.mark.torch
 
 
+@pytest.mark.kernel_free
 @pytest.mark.parametrize("scale", [0.1, 0.3, 1.7, 1.0])
 def test_float32_parameters_and_a_float64_value_score_as_pytorch(scale):
     value = np.random.default_rng(3).standard_normal(7) * 0.5
@@ -22,6 +23,7 @@ def test_float32_parameters_and_a_float64_value_score_as_pytorch(scale):
     np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-15, atol=1e-15)
 
 
+@pytest.mark.kernel_free
 def test_the_gradients_follow_pytorch_and_finite_differences():
     rng = np.random.default_rng(4)
     loc, scale, value = rng.standard_normal(5), rng.uniform(0.3, 2, 5), rng.standard_normal(5)

@@ -31,6 +31,7 @@ def _pair(name, temperature=0.7):
     return ours_cls(t, logits=lo), theirs_cls(tt, logits=tlo), (lo, t), (tlo, tt)
 
 
+@pytest.mark.kernel_free
 @pytest.mark.parametrize("name", ["bernoulli", "categorical"])
 def test_log_prob_values_and_gradients_match_pytorch(name):
     ours, theirs, leaves, tleaves = _pair(name)
@@ -50,6 +51,7 @@ def test_log_prob_values_and_gradients_match_pytorch(name):
                                rtol=1e-12)
 
 
+@pytest.mark.kernel_free
 @pytest.mark.parametrize("name", ["bernoulli", "categorical"])
 def test_rsample_under_shared_noise_and_its_gradients(name):
     ours, theirs, leaves, tleaves = _pair(name)
@@ -71,6 +73,7 @@ def test_rsample_under_shared_noise_and_its_gradients(name):
         np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-11, atol=1e-13)
 
 
+@pytest.mark.kernel_free
 @pytest.mark.parametrize("cls", [LogitRelaxedBernoulli, ExpRelaxedCategorical])
 def test_log_prob_gradcheck_and_expand(cls):
     x = cr.tensor(np.array([[0.5, -2.0, 1.0], [-0.3, 0.2, -1.5]]))
@@ -87,6 +90,7 @@ def test_log_prob_gradcheck_and_expand(cls):
     assert tuple(e.rsample((2,)).shape) == (2, 5) + tuple(LOGITS[0].shape)
 
 
+@pytest.mark.kernel_free
 def test_validation_names_the_distribution_as_pytorch():
     with pytest.raises(ValueError, match="probs .* LogitRelaxedBernoulli"):
         LogitRelaxedBernoulli(0.5, probs=cr.tensor([1.5]), validate_args=True)
@@ -102,6 +106,7 @@ def test_validation_names_the_distribution_as_pytorch():
     np.testing.assert_allclose(p.numpy(), [0.25, 0.25, 0.5], rtol=1e-6)
 
 
+@pytest.mark.kernel_free
 @pytest.mark.parametrize("diag", [-3, -1, 0, 1, 3])
 def test_tril_packing_matches_pytorch_and_round_trips(diag):
     from torch.distributions.utils import tril_matrix_to_vec as tv
@@ -124,6 +129,7 @@ def test_tril_packing_gradcheck():
         np.random.default_rng(3).standard_normal(8), requires_grad=True)])
 
 
+@pytest.mark.kernel_free
 def test_tril_packing_refuses_bad_input():
     with pytest.raises(ValueError, match=r"diag \(4\) provided is outside \[-4, 3\]"):
         tril_matrix_to_vec(cr.zeros(4, 4), 4)
@@ -137,6 +143,7 @@ def test_tril_packing_refuses_bad_input():
         vec_to_tril_matrix(cr.zeros(3), 0.5)
 
 
+@pytest.mark.kernel_free
 def test_utils_module_is_pytorchs():
     import torch.distributions.utils as tu
 

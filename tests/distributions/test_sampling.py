@@ -24,6 +24,7 @@ def _t(x, **kw):
     return cr.tensor(np.asarray(x, dtype=np.float64), **kw)
 
 
+@pytest.mark.kernel_free
 def test_sample_shapes_follow_sample_batch_and_event_shapes():
     d = Normal(_t(np.zeros((3, 1))), _t(np.ones(4)))
     assert d.batch_shape == (3, 4) and d.event_shape == ()
@@ -34,6 +35,7 @@ def test_sample_shapes_follow_sample_batch_and_event_shapes():
     assert Categorical(logits=_t(np.zeros((3, 6)))).sample((2,)).dtype == cr.int64
 
 
+@pytest.mark.kernel_free
 def test_draws_come_from_the_default_generator_that_randn_uses():
     cr.manual_seed(11)
     expected = cr.randn(2, 3, dtype=F64).numpy()
@@ -42,6 +44,7 @@ def test_draws_come_from_the_default_generator_that_randn_uses():
     np.testing.assert_array_equal(z.numpy(), expected)
 
 
+@pytest.mark.kernel_free
 def test_manual_seed_repeats_draws_and_rng_keywords_are_honoured():
     d = Normal(_t([0.0, 1.0]), _t([1.0, 2.0]))
     cr.manual_seed(3)
@@ -57,6 +60,7 @@ def test_manual_seed_repeats_draws_and_rng_keywords_are_honoured():
         d.sample(rng=0)
 
 
+@pytest.mark.kernel_free
 @pytest.mark.parametrize("make, mean, var", [
     (lambda: Normal(_t(1.5), _t(0.5)), 1.5, 0.25),
     (lambda: Laplace(_t(-1.0), _t(2.0)), -1.0, 8.0),
@@ -71,6 +75,7 @@ def test_sample_mean_and_variance_are_within_a_few_standard_errors(make, mean, v
     assert abs(x.var() - var) < 0.05 * var
 
 
+@pytest.mark.kernel_free
 def test_categorical_frequencies_match_the_probabilities():
     probs = np.array([0.1, 0.2, 0.3, 0.4])
     n = 40000
@@ -79,6 +84,7 @@ def test_categorical_frequencies_match_the_probabilities():
     assert np.all(np.abs(freq - probs) < 4 * np.sqrt(probs * (1 - probs) / n))
 
 
+@pytest.mark.kernel_free
 def test_rsample_is_the_reparameterisation_and_carries_gradients():
     loc = _t([0.5, -1.0], requires_grad=True)
     scale = _t([2.0, 0.5], requires_grad=True)
@@ -91,6 +97,7 @@ def test_rsample_is_the_reparameterisation_and_carries_gradients():
     assert not Normal(loc, scale).sample().requires_grad
 
 
+@pytest.mark.kernel_free
 @pytest.mark.parametrize("make", [
     lambda x: Normal(x[0], x[1].exp()), lambda x: Laplace(x[0], x[1].exp()),
     lambda x: Exponential(x[1].exp()), lambda x: Uniform(x[0] - 3, x[0] + 3 + x[1].exp()),
@@ -103,6 +110,7 @@ def test_rsample_gradients_agree_with_finite_differences(make):
     assert cr.gradcheck(fn, inputs)
 
 
+@pytest.mark.kernel_free
 @pytest.mark.parametrize("make, value", [
     (lambda p: Normal(p[0], p[1]), [0.3, -2.0]),
     (lambda p: Laplace(p[0], p[1]), [0.3, -2.0]),
@@ -118,6 +126,7 @@ def test_log_prob_and_entropy_gradcheck(make, value):
     assert cr.gradcheck(lambda p: make(p).entropy(), [params])
 
 
+@pytest.mark.kernel_free
 @pytest.mark.parametrize("make, match", [
     (lambda: Normal(0.0, -1.0), "scale .* GreaterThan"),
     (lambda: Exponential(_t([1.0, 0.0])), "rate .* GreaterThan"),
@@ -132,6 +141,7 @@ def test_bad_parameters_are_refused(make, match):
         make()
 
 
+@pytest.mark.kernel_free
 @pytest.mark.parametrize("dist, value, match", [
     (lambda: Exponential(1.0), _t([-1.0]), "within the support .*GreaterThanEq"),
     (lambda: Bernoulli(probs=_t([0.5])), _t([0.5]), "within the support .*Boolean"),
@@ -146,6 +156,7 @@ def test_values_outside_the_support_are_refused(dist, value, match):
         dist().log_prob(value)
 
 
+@pytest.mark.kernel_free
 def test_validation_can_be_switched_off():
     with np.errstate(invalid="ignore"):
         assert np.isnan(Normal(0.0, -1.0, validate_args=False).log_prob(_t(0.0)).item())
@@ -161,6 +172,7 @@ def test_validation_can_be_switched_off():
         Distribution.set_default_validate_args("yes")
 
 
+@pytest.mark.kernel_free
 def test_parameters_of_the_batch_shape_are_kept_and_serve_many_backward_passes():
     loc = _t([0.0, 1.0], requires_grad=True)
     scale = _t([1.0, 2.0], requires_grad=True)

@@ -43,6 +43,7 @@ BUILD = {
 }
 
 
+@pytest.mark.kernel_free
 @pytest.mark.parametrize("name", list(BUILD))
 def test_shapes_expand_and_log_prob_match_pytorch(name):
     torch.manual_seed(0)

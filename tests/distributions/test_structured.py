@@ -109,6 +109,7 @@ def test_log_prob_and_moments_match_pytorch_with_gradients(name):
             compare(getattr(ours, prop), getattr(theirs, prop), rtol=1e-10, atol=1e-12)
 
 
+@pytest.mark.kernel_free
 @pytest.mark.torch
 @pytest.mark.parametrize("name", ["LogNormal", "TanhAffineNormal", "SigmoidNormal",
                                   "MixtureSameFamily"])
@@ -141,6 +142,7 @@ def test_kl_matches_pytorch(pair):
     compare_grads(ours, theirs, ours_p, theirs_p, rtol=1e-9)
 
 
+@pytest.mark.kernel_free
 def test_mvn_log_prob_and_kl_gradcheck():
     mu = cr.tensor(MU, requires_grad=True)
     low = cr.tensor(TRIL, requires_grad=True)
@@ -158,6 +160,7 @@ def test_mvn_log_prob_and_kl_gradcheck():
     assert cr.gradcheck(kl, [mu, low])
 
 
+@pytest.mark.kernel_free
 def test_mvn_samples_have_the_covariance():
     d = MultivariateNormal(cr.tensor(MU[0]), covariance_matrix=cr.tensor(COV[0]))
     x = d.sample((40000,), rng=np.random.default_rng(2)).numpy()
@@ -167,6 +170,7 @@ def test_mvn_samples_have_the_covariance():
     np.testing.assert_allclose(np.cov(x.T), COV[0], atol=0.05 * np.abs(COV[0]).max())
 
 
+@pytest.mark.kernel_free
 def test_mixture_samples_follow_the_mixture():
     d = MixtureSameFamily(cr.distributions.Categorical(probs=cr.tensor([0.3, 0.7])),
                           Normal(cr.tensor([-5.0, 5.0]), cr.tensor([1.0, 1.0])))
@@ -176,6 +180,7 @@ def test_mixture_samples_follow_the_mixture():
     assert abs(x.mean() - d.mean.item()) < 4 * np.sqrt(d.variance.item() / 20000)
 
 
+@pytest.mark.kernel_free
 def test_tanh_squashed_rsample_and_its_log_prob_are_differentiable():
     loc = cr.tensor([0.3, -0.4], dtype=cr.float64, requires_grad=True)
     log_std = cr.tensor([-0.5, 0.2], dtype=cr.float64, requires_grad=True)
@@ -192,6 +197,7 @@ def test_tanh_squashed_rsample_and_its_log_prob_are_differentiable():
     assert np.all(np.abs(a.numpy()) < 1) and np.isfinite(d.log_prob(a).numpy()).all()
 
 
+@pytest.mark.kernel_free
 def test_relaxed_one_hot_samples_lie_on_the_simplex_and_carry_gradients():
     logits = cr.tensor(W, requires_grad=True)
     d = cr.distributions.RelaxedOneHotCategorical(cr.tensor(0.5, dtype=cr.float64),
@@ -203,6 +209,7 @@ def test_relaxed_one_hot_samples_lie_on_the_simplex_and_carry_gradients():
         0.5, logits=z).rsample((2,), rng=np.random.default_rng(4)), [logits])
 
 
+@pytest.mark.kernel_free
 @pytest.mark.parametrize("make, match", [
     (lambda: MultivariateNormal(cr.zeros(2)), "exactly one of"),
     (lambda: MultivariateNormal(cr.zeros(2), cr.eye(3)), "square matrices"),
@@ -221,6 +228,7 @@ def test_bad_arguments_are_refused(make, match):
         make()
 
 
+@pytest.mark.kernel_free
 def test_transformed_values_outside_the_support_are_refused():
     d = cr.distributions.LogNormal(0.0, 1.0)
     with pytest.raises(ValueError, match="support"):

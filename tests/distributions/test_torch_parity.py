@@ -60,6 +60,7 @@ def _value(lib, value):
     return lib.tensor(np.asarray(value, dtype=np.float64))
 
 
+@pytest.mark.kernel_free
 @pytest.mark.parametrize("name", list(CASES))
 def test_shapes_and_moments_match(name):
     ours, theirs, *_ = _pair(name)
@@ -71,6 +72,7 @@ def test_shapes_and_moments_match(name):
         compare(getattr(ours, prop), getattr(theirs, prop))
 
 
+@pytest.mark.kernel_free
 @pytest.mark.parametrize("name", list(CASES))
 def test_log_prob_and_entropy_match_with_gradients(name):
     ours, theirs, ours_p, theirs_p, value, _ = _pair(name)
@@ -82,6 +84,7 @@ def test_log_prob_and_entropy_match_with_gradients(name):
     compare_grads(ent, tent, ours_p, theirs_p)
 
 
+@pytest.mark.kernel_free
 @pytest.mark.parametrize("name", [n for n in CASES if CASES[n][3]])
 def test_cdf_and_icdf_match_with_gradients(name):
     ours, theirs, ours_p, theirs_p, value, extra = _pair(name)
@@ -97,6 +100,7 @@ def test_cdf_and_icdf_match_with_gradients(name):
         compare_grads(x, tx, {"q": q, **ours_p}, {"q": tq, **theirs_p}, rtol=1e-9)
 
 
+@pytest.mark.kernel_free
 @pytest.mark.parametrize("name", ["Bernoulli-probs", "Categorical-logits", "OneHotCategorical"])
 def test_enumerate_support_matches(name):
     ours, theirs, *_ = _pair(name)
@@ -104,6 +108,7 @@ def test_enumerate_support_matches(name):
         compare(ours.enumerate_support(expand).double(), theirs.enumerate_support(expand).double())
 
 
+@pytest.mark.kernel_free
 @pytest.mark.parametrize("name", ["Normal", "Bernoulli-logits", "Categorical-probs"])
 def test_expand_matches(name):
     ours, theirs, *_ = _pair(name)
@@ -113,6 +118,7 @@ def test_expand_matches(name):
     compare(e.entropy(), te.entropy())
 
 
+@pytest.mark.kernel_free
 def test_extreme_bernoulli_logits_stay_exact():
     logits = np.array([-40.0, -5.0, 0.0, 5.0, 40.0])
     value = np.array([1.0, 0.0, 1.0, 1.0, 0.0])
@@ -123,6 +129,7 @@ def test_extreme_bernoulli_logits_stay_exact():
     compare(ours.probs, theirs.probs)
 
 
+@pytest.mark.kernel_free
 def test_normal_icdf_reaches_the_tails():
     q = np.array([1e-306, 1e-300, 1e-20, 1e-8, 0.3, 0.5, 1 - 1e-9, 1 - 1e-16])
     ours = cr.distributions.Normal(0.0, 1.0).icdf(cr.tensor(q, dtype=cr.float64))
@@ -130,6 +137,7 @@ def test_normal_icdf_reaches_the_tails():
     np.testing.assert_allclose(ours.numpy(), scipy_special.ndtri(q), rtol=1e-13, atol=1e-15)
 
 
+@pytest.mark.kernel_free
 def test_normal_icdf_of_the_ends_in_float32():
     q = cr.tensor([0.0, 0.25, 1.0])
     x = cr.distributions.Normal(0.0, 1.0).icdf(q).numpy()
@@ -138,6 +146,7 @@ def test_normal_icdf_of_the_ends_in_float32():
     np.testing.assert_allclose(x[1], -0.6744897501960817, rtol=1e-6)
 
 
+@pytest.mark.kernel_free
 def test_constructors_and_methods_take_pytorchs_arguments():
     import inspect
 

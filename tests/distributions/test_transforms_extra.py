@@ -85,6 +85,7 @@ def test_inverse_undoes_the_transform_and_gradcheck(name):
     assert cr.gradcheck(lambda v: t(v), [x])
 
 
+@pytest.mark.kernel_free
 def test_stick_breaking_log_jacobian_is_the_determinant_of_the_jacobian():
     """The map onto the first K coordinates of the simplex: its Jacobian by finite differences."""
     t = T.StickBreakingTransform()
@@ -99,6 +100,7 @@ def test_stick_breaking_log_jacobian_is_the_determinant_of_the_jacobian():
                                np.log(abs(np.linalg.det(jac))), rtol=1e-7)
 
 
+@pytest.mark.kernel_free
 def test_reshape_transform_refuses_mismatched_shapes():
     with pytest.raises(ValueError, match=r"in_shape \(2, 3\) and out_shape \(4,\)"):
         T.ReshapeTransform((2, 3), (4,))
@@ -113,6 +115,7 @@ def test_reshape_transform_refuses_mismatched_shapes():
         T.CatTransform([T.ExpTransform()] * 2, lengths=[1, 1, 1])
 
 
+@pytest.mark.kernel_free
 def test_cat_and_stack_constraints_check_each_slice():
     c = T.CatTransform([T.ExpTransform(), T.SigmoidTransform()], dim=-1, lengths=[2, 1])
     ok = c.codomain.check(cr.tensor([[0.5, 2.0, 0.3], [0.5, 2.0, 1.5]])).numpy()

@@ -46,6 +46,7 @@ def test_matches_pytorch_with_gradients(kind):
         compare(getattr(ours, prop), getattr(theirs, prop), rtol=1e-11)
 
 
+@pytest.mark.kernel_free
 def test_log_prob_gradcheck_and_rsample_gradcheck():
     value = Wishart(cr.tensor(DF), covariance_matrix=cr.tensor(COV)).sample(
         rng=np.random.default_rng(2))
@@ -63,6 +64,7 @@ def test_log_prob_gradcheck_and_rsample_gradcheck():
     assert cr.gradcheck(draw, [tril])
 
 
+@pytest.mark.kernel_free
 def test_sample_mean_and_variance():
     n = 20000
     d = Wishart(cr.tensor(5.0, dtype=cr.float64), covariance_matrix=cr.tensor(COV))
@@ -73,6 +75,7 @@ def test_sample_mean_and_variance():
     assert (np.linalg.eigvalsh(x[:100]) > 0).all()
 
 
+@pytest.mark.kernel_free
 def test_manual_seed_and_expand():
     d = Wishart(4.0, covariance_matrix=cr.tensor(COV))
     cr.manual_seed(2)
@@ -84,6 +87,7 @@ def test_manual_seed_and_expand():
     assert tuple(e.log_prob(e.sample()).shape) == (3,)
 
 
+@pytest.mark.kernel_free
 @pytest.mark.parametrize("make, value, match", [
     (lambda: Wishart(2.0, covariance_matrix=cr.tensor(COV)), None, "greater than ndim - 1 = 2"),
     (lambda: Wishart(4.0, covariance_matrix=cr.ones(3)), None, "batch of square matrices"),
@@ -96,6 +100,7 @@ def test_bad_arguments_are_refused(make, value, match):
         make().log_prob(value)
 
 
+@pytest.mark.kernel_free
 def test_low_df_warns_and_singular_draws_are_redrawn():
     # at df = 2.1 in 3 dimensions about one Bartlett draw in ten is numerically singular
     with pytest.warns(UserWarning, match="Low df"):

@@ -82,6 +82,7 @@ def test_per_sample_gradients_of_an_mlp_match_torch():
         _close(results["chainrule"][k], results["torch"][k])
 
 
+@pytest.mark.kernel_free
 @pytest.mark.torch
 @pytest.mark.parametrize("name", ["jacrev", "jacfwd"])
 @_TORCH_JIT
@@ -94,6 +95,7 @@ def test_jacobians_of_a_vector_function_match_torch(name):
     _close(ours, theirs)
 
 
+@pytest.mark.kernel_free
 @pytest.mark.torch
 @_TORCH_JIT
 def test_argnums_tuple_has_aux_and_hessian_match_torch():
@@ -117,6 +119,7 @@ def test_argnums_tuple_has_aux_and_hessian_match_torch():
         _close(a, b)
 
 
+@pytest.mark.kernel_free
 @pytest.mark.torch
 @_TORCH_JIT
 def test_one_tensor_in_two_differentiated_positions_matches_torch():
@@ -139,6 +142,7 @@ def test_one_tensor_in_two_differentiated_positions_matches_torch():
     assert y.view_as(y) is not y
 
 
+@pytest.mark.kernel_free
 @pytest.mark.torch
 @_TORCH_JIT
 def test_vjp_and_jvp_match_torch():
@@ -156,6 +160,7 @@ def test_vjp_and_jvp_match_torch():
         _close(a, b)
 
 
+@pytest.mark.kernel_free
 @pytest.mark.torch
 @pytest.mark.parametrize("in_dims,out_dims", [(0, 0), (1, 0), ((1, None), (1, 0)), ((0, 0), -1),
                                               (-1, (0, 1))])
@@ -183,6 +188,7 @@ def vmap_of(lib):
     return lib.func.vmap
 
 
+@pytest.mark.kernel_free
 @pytest.mark.torch
 def test_nested_vmap_and_pytree_inputs_match_torch():
     torch = pytest.importorskip("torch")
@@ -241,6 +247,7 @@ def test_grad_of_functional_call_passes_gradcheck():
     assert gradcheck(lambda w: grad(lambda v: (f(v) ** 2).sum())(w), (w,))
 
 
+@pytest.mark.kernel_free
 def test_vmap_of_grad_gives_each_slice_its_own_gradient():
     x = _t(np.random.default_rng(8).normal(size=(5, 3)))
     per = vmap(grad(lambda r: (r ** 3).sum()))(x)
@@ -249,6 +256,7 @@ def test_vmap_of_grad_gives_each_slice_its_own_gradient():
         np.testing.assert_array_equal(per.numpy()[i], single.numpy())
 
 
+@pytest.mark.kernel_free
 def test_grad_inside_an_outer_backward_is_recorded():
     x = _t([0.5, -0.3], requires_grad=True)
     g = grad(lambda v: (v ** 3).sum())(x)
@@ -258,6 +266,7 @@ def test_grad_inside_an_outer_backward_is_recorded():
     assert not grad(lambda v: (v ** 3).sum())(_t([1.0])).requires_grad
 
 
+@pytest.mark.kernel_free
 def test_functional_call_restores_the_module_even_when_forward_raises():
     model = nn.Sequential(nn.Linear(2, 2, rng=cr.Generator().manual_seed(0)))
     before = dict(model.named_parameters())
@@ -300,6 +309,7 @@ def test_functional_call_and_a_trace_of_the_same_model_stay_apart():
         functional_call(fast, w, (x,))
 
 
+@pytest.mark.kernel_free
 def test_vmap_randomness_modes():
     x = cr.zeros(3, 2)
     layer = nn.Dropout(0.5, rng=cr.Generator().manual_seed(0))
@@ -319,6 +329,7 @@ def test_vmap_randomness_modes():
 # --- errors ------------------------------------------------------------------------------
 
 
+@pytest.mark.kernel_free
 def test_errors_name_what_was_received():
     with pytest.raises(ValueError, match="sizes 3 .* and 4"):
         vmap(lambda a, b: a + b)(cr.zeros(3), cr.zeros(4))
@@ -360,6 +371,7 @@ def test_errors_name_what_was_received():
     assert hessian(lambda a: (a ** 2).sum())(cr.ones(2)).tolist() == [[2.0, 0.0], [0.0, 2.0]]
 
 
+@pytest.mark.kernel_free
 @pytest.mark.torch
 @pytest.mark.parametrize("name", ["functional_call", "grad", "grad_and_value", "vjp", "jvp",
                                   "jacrev", "jacfwd", "hessian", "vmap", "stack_module_state"])

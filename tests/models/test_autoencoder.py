@@ -44,6 +44,7 @@ def test_conv_autoencoder_shapes():
         plain(cr.tensor(np.zeros((1, 1, 9, 9), np.float32)))
 
 
+@pytest.mark.kernel_free
 def test_tied_weights_share_one_parameter():
     ae = Autoencoder((20, 8, 3), tied=True, rng=np.random.default_rng(0))
     enc = [m for m in ae.encoder if isinstance(m, nn.Linear)]
@@ -125,6 +126,7 @@ def test_conv_autoencoder_overfits_a_few_digits():
     assert last < 0.15 * first
 
 
+@pytest.mark.kernel_free
 def test_bad_arguments_are_reported():
     rng = np.random.default_rng(0)
     with pytest.raises(ValueError, match="at least two positive ints"):

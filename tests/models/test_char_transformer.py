@@ -99,6 +99,7 @@ def test_learns_a_repeating_text_and_samples_it_back():
     assert net.training  # sampling puts the mode back
 
 
+@pytest.mark.kernel_free
 def test_bad_arguments_are_refused_clearly():
     with pytest.raises(ValueError, match="d_model \\(10\\) must be divisible by nhead \\(4\\)"):
         _model(d_model=10, nhead=4)

@@ -15,6 +15,7 @@ def _count(features, dense, classes=4, alphabet=70, frame=34):
 
 # Building a model calls no kernel (initializers draw with NumPy), so reference mode would build
 # the same 100-million-parameter model again: this test runs in the fast mode only.
+@pytest.mark.kernel_free
 @pytest.mark.parametrize("kernel_mode", ["fast"], indirect=True)
 @pytest.mark.parametrize("size, features, dense, std", [("small", 256, 1024, 0.05),
                                                          ("large", 1024, 2048, 0.02)])
@@ -35,6 +36,7 @@ def test_forward_on_quantized_text_gives_one_logit_row_per_text():
     assert out.shape == (2, 4) and np.isfinite(out.numpy()).all()
 
 
+@pytest.mark.kernel_free
 def test_bad_arguments_are_refused():
     with pytest.raises(ValueError, match="size must be 'small' or 'large', got 'medium'"):
         cr.models.CharCNN("medium")

@@ -64,6 +64,7 @@ def test_conditional_shapes_and_labels(arch):
         gan.generator(z, cr.tensor(np.array([3])))
 
 
+@pytest.mark.kernel_free
 def test_unconditional_models_reject_labels():
     rng = np.random.default_rng(0)
     g = MLPGenerator(4, (8,), rng=rng)
@@ -74,6 +75,7 @@ def test_unconditional_models_reject_labels():
         d(cr.tensor(np.zeros((2, 1, 28, 28), np.float32)), np.array([1, 2]))
 
 
+@pytest.mark.kernel_free
 def test_priors():
     rng = np.random.default_rng(0)
     uniform = MLPGAN(1000, (4,), (4,), prior="uniform", rng=rng).sample_latent(20, rng=rng)._data
@@ -101,6 +103,7 @@ def test_registry_config_roundtrip(tmp_path):
             again.sample(3, rng=np.random.default_rng(1), labels=labels)._data)
 
 
+@pytest.mark.kernel_free
 def test_bad_arguments():
     rng = np.random.default_rng(0)
     with pytest.raises(ValueError, match="num_classes must be 0"):

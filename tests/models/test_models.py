@@ -62,6 +62,7 @@ def test_small_cnn_overfits_a_small_batch():
     assert loss.item() < 0.05
 
 
+@pytest.mark.kernel_free
 def test_registry_builds_and_rejects_unknown_names():
     net = models.build("mlp", sizes=[64, 16, 10], rng=np.random.default_rng(0))
     assert isinstance(net, MLP) and net.config == {"name": "mlp", "kwargs": {"sizes": [64, 16, 10]}}
@@ -73,6 +74,7 @@ def test_registry_builds_and_rejects_unknown_names():
     assert {"perceptron", "mlp", "lenet5", "small_cnn"} <= set(names)
 
 
+@pytest.mark.kernel_free
 def test_model_validation_messages():
     with pytest.raises(ValueError, match="variant must be 'classic' or 'modern'"):
         LeNet5("tiny")

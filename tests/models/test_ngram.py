@@ -100,6 +100,7 @@ def test_fasttext_is_the_mean_embedding_then_linear(rng):
     assert cr.gradcheck(lambda e: net(ids, offsets, w), [net.bag.weight])
 
 
+@pytest.mark.kernel_free
 def test_bad_sizes_are_refused():
     with pytest.raises(ValueError, match="NGramLogistic: num_features must be a positive int, "
                                          "got 0"):

@@ -52,6 +52,7 @@ def test_text_rnn_reads_each_text_as_if_alone(cell, bidirectional):
     assert together.shape == (3, 3)
 
 
+@pytest.mark.kernel_free
 def test_text_rnn_refuses_bad_input_and_cells():
     with pytest.raises(ValueError, match="cell must be 'lstm' or 'gru', got 'rnn'"):
         cr.models.TextRNN(cell="rnn")

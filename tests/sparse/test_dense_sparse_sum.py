@@ -43,6 +43,7 @@ def _run(L, fn, weights):
     return out.detach().numpy(), d.grad.numpy(), v.grad.numpy()
 
 
+@pytest.mark.kernel_free
 @pytest.mark.parametrize("name", SUMS)
 def test_dense_and_sparse_sum_and_gradients_are_pytorchs(name):
     weights = np.random.default_rng(1).standard_normal(SHAPE)
@@ -51,6 +52,7 @@ def test_dense_and_sparse_sum_and_gradients_are_pytorchs(name):
         np.testing.assert_allclose(a, b, rtol=1e-13, atol=1e-13)
 
 
+@pytest.mark.kernel_free
 @pytest.mark.parametrize("op", ["+=", "-="])
 def test_in_place_dense_and_sparse_sum_is_pytorchs(op):
     results = []
@@ -73,6 +75,7 @@ def test_in_place_dense_and_sparse_sum_is_pytorchs(op):
     np.testing.assert_array_equal(unrecorded.numpy(), np.ones(SHAPE, np.float32))
 
 
+@pytest.mark.kernel_free
 @pytest.mark.parametrize("dense, values", [("float32", "float64"), ("float64", "float32"),
                                            ("int64", "float32")])
 def test_dense_and_sparse_sum_promotes_as_pytorch(dense, values):
@@ -84,6 +87,7 @@ def test_dense_and_sparse_sum_promotes_as_pytorch(dense, values):
     np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-6)
 
 
+@pytest.mark.kernel_free
 def test_a_sparse_leafs_gradient_is_pytorchs_on_its_positions():
     """PyTorch gives a sparse leaf of ``d + s`` a dense gradient; chainrule's is always on the
     leaf's own positions (docs/sparse.md): there the two agree."""
@@ -96,6 +100,7 @@ def test_a_sparse_leafs_gradient_is_pytorchs_on_its_positions():
     np.testing.assert_allclose(s.grad.to_dense().numpy(), on_pattern.numpy(), rtol=1e-15)
 
 
+@pytest.mark.kernel_free
 def test_gradcheck_of_dense_and_sparse_sums():
     d = cr.tensor(np.random.default_rng(3).standard_normal(SHAPE), requires_grad=True)
     v = cr.tensor(np.array(VALS), requires_grad=True)
@@ -105,6 +110,7 @@ def test_gradcheck_of_dense_and_sparse_sums():
     assert cr.gradgradcheck(lambda a, b: (a + cr.sparse_coo_tensor(IDX, b, SHAPE)) ** 2, [d, v])
 
 
+@pytest.mark.kernel_free
 def test_sparse_first_and_sparse_times_a_number():
     """PyTorch 2.13 refuses ``sparse + dense`` ("Use add(dense, sparse) instead"); chainrule
     gives the dense sum, equal to PyTorch's ``dense + sparse``. ``s * 2.5`` stays sparse."""
@@ -143,6 +149,7 @@ def test_dense_addmm_of_a_sparse_matrix_is_pytorchs(beta, alpha):
         np.testing.assert_allclose(a, b, rtol=1e-13, atol=1e-14)
 
 
+@pytest.mark.kernel_free
 def test_a_dense_and_a_sparse_tensor_of_other_shapes_are_refused():
     s = cr.sparse_coo_tensor(IDX, VALS, SHAPE)
     for call in (lambda: cr.ones(1, 4) + s, lambda: cr.ones(4) - s,

@@ -85,6 +85,7 @@ def test_gradcheck_with_a_sparse_table_gradient(rng):
                                                   sparse=True).sin(), [table])
 
 
+@pytest.mark.kernel_free
 def test_max_mode_refuses_sparse_weights_as_pytorch(rng):
     for L in (cr, torch):
         bag = L.nn.EmbeddingBag(6, 3, mode="max", sparse=True)  # accepted until it runs

@@ -57,12 +57,14 @@ def test_mm_and_its_gradients_are_pytorchs(call, leaf, rng):
         _close(v.grad.numpy(), tv.grad.numpy())
 
 
+@pytest.mark.kernel_free
 def test_mm_by_a_vector_is_pytorchs(rng):
     s, t, _, _ = _pair(rng)
     x = rng.standard_normal(5)
     _close((s @ cr.tensor(x)).detach().numpy(), (t @ torch.tensor(x)).detach().numpy())
 
 
+@pytest.mark.kernel_free
 @pytest.mark.parametrize("dim", [None, 0, 1, (0, 1)])
 def test_sparse_sum_and_its_gradient_are_pytorchs(dim, rng):
     s, t, _, _ = _pair(rng)
@@ -90,6 +92,7 @@ def test_sparse_sum_over_a_hybrid_tensors_dense_axis_is_pytorchs():
         _close(ours.numpy(), theirs.numpy())
 
 
+@pytest.mark.kernel_free
 def test_adding_sparse_tensors_merges_their_entries_as_pytorch(rng):
     s, t, _, _ = _pair(rng)
     s2 = cr.sparse_coo_tensor([[3, 0], [4, 1]], [2.0, 5.0], SHAPE, dtype=cr.float64)

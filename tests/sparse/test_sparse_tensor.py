@@ -31,6 +31,7 @@ def _same_sparse(mine, theirs):
                                theirs._values().detach().numpy(), rtol=1e-13, atol=1e-15)
 
 
+@pytest.mark.kernel_free
 def test_a_2d_tensor_its_dense_form_and_coalesced_form_are_pytorchs():
     s = cr.sparse_coo_tensor(IDX, VALS, (3, 4), dtype=cr.float64)
     t = torch.sparse_coo_tensor(IDX, VALS, (3, 4), dtype=torch.float64)
@@ -52,6 +53,7 @@ def test_a_2d_tensor_its_dense_form_and_coalesced_form_are_pytorchs():
                                    getattr(t, name)(2.0).to_dense().numpy())
 
 
+@pytest.mark.kernel_free
 def test_a_hybrid_tensor_and_an_inferred_size_are_pytorchs():
     vals = np.arange(12.0).reshape(4, 3)
     s = cr.sparse_coo_tensor([[4, 1, 4, 0]], cr.tensor(vals))
@@ -64,6 +66,7 @@ def test_a_hybrid_tensor_and_an_inferred_size_are_pytorchs():
     assert s2.dtype == cr.float32
 
 
+@pytest.mark.kernel_free
 @pytest.mark.parametrize("sparse_dim", [None, 1])
 def test_to_sparse_keeps_the_nonzero_entries_as_pytorch(sparse_dim):
     a = np.array([[0.0, 1.0, 0.0], [0.0, 0.0, 0.0], [2.0, 0.0, -3.0]])
@@ -71,6 +74,7 @@ def test_to_sparse_keeps_the_nonzero_entries_as_pytorch(sparse_dim):
     _same_sparse(cr.tensor(a).to_sparse(*args), torch.tensor(a).to_sparse(*args))
 
 
+@pytest.mark.kernel_free
 def test_indices_and_values_need_a_coalesced_tensor_as_pytorch():
     s = cr.sparse_coo_tensor(IDX, VALS, (3, 4))
     for name in ("indices", "values"):
@@ -80,6 +84,7 @@ def test_indices_and_values_need_a_coalesced_tensor_as_pytorch():
             getattr(torch.sparse_coo_tensor(IDX, VALS, (3, 4)), name)()
 
 
+@pytest.mark.kernel_free
 def test_legacy_typed_constructors_and_conversions():
     with pytest.warns(UserWarning, match=r"sparse.FloatTensor\(indices, values, shape\) is "
                       "deprecated"):
@@ -94,6 +99,7 @@ def test_legacy_typed_constructors_and_conversions():
     assert not cr.ones(2).is_sparse and cr.ones(2).layout is cr.strided
 
 
+@pytest.mark.kernel_free
 def test_a_leaf_that_requires_grad_gets_a_coalesced_gradient_on_its_pattern():
     w = np.arange(12.0).reshape(3, 4)
     s = cr.sparse_coo_tensor(IDX, VALS, (3, 4), dtype=cr.float64, requires_grad=True)
@@ -106,6 +112,7 @@ def test_a_leaf_that_requires_grad_gets_a_coalesced_gradient_on_its_pattern():
     assert s.grad is None
 
 
+@pytest.mark.kernel_free
 def test_repr_shows_indices_values_size_and_layout():
     text = repr(cr.sparse_coo_tensor([[0, 1], [1, 0]], [1.0, 2.0], (2, 2), requires_grad=True))
     for part in ("indices=tensor([[0, 1],", "values=tensor([1., 2.]", "size=(2, 2)", "nnz=2",
@@ -113,6 +120,7 @@ def test_repr_shows_indices_values_size_and_layout():
         assert part in text, text
 
 
+@pytest.mark.kernel_free
 @pytest.mark.parametrize(("indices", "values", "size", "match"), [
     ([[0, 3], [1, 0]], [1.0, 2.0], (3, 2), r"indices\[0\] holds 3, out of range for size 3"),
     ([[0, 1], [1, 2]], [1.0, 2.0], (3, 2), r"indices\[1\] holds 2, out of range for size 2"),
@@ -129,11 +137,13 @@ def test_bad_input_is_refused_naming_the_argument_and_value(indices, values, siz
         cr.sparse_coo_tensor(indices, values, size)
 
 
+@pytest.mark.kernel_free
 def test_integer_values_cannot_require_grad():
     with pytest.raises(TypeError, match="only floating-point values can require gradients"):
         cr.sparse_coo_tensor([[0]], [1], (2,), requires_grad=True)
 
 
+@pytest.mark.kernel_free
 def test_a_dense_tensor_is_its_own_dense_form_as_in_pytorch():
     x = cr.ones(2, 3)
     assert x.to_dense() is x

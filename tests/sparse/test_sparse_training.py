@@ -29,6 +29,7 @@ def _tables(rng, n=7, dim=3):
             torch.nn.Parameter(torch.tensor(table.copy())))
 
 
+@pytest.mark.kernel_free
 @pytest.mark.parametrize("padding_idx", [None, 0])
 def test_embedding_gradient_has_one_entry_per_lookup_as_pytorch(padding_idx, rng):
     w, tw = _tables(rng)
@@ -42,6 +43,7 @@ def test_embedding_gradient_has_one_entry_per_lookup_as_pytorch(padding_idx, rng
     assert not w.grad.is_coalesced() and w.grad.sparse_dim() == 1 and w.grad.dense_dim() == 1
 
 
+@pytest.mark.kernel_free
 def test_gradcheck_the_sparse_embedding_gradient(rng):
     w = cr.tensor(rng.standard_normal((6, 3)), requires_grad=True)
     ids = cr.tensor([[1, 0, 4], [4, 5, 1]])
@@ -51,6 +53,7 @@ def test_gradcheck_the_sparse_embedding_gradient(rng):
     assert g.is_sparse and g._indices().tolist() == [[1, 4, 4, 5, 1]]
 
 
+@pytest.mark.kernel_free
 def test_a_hook_sees_and_may_replace_the_sparse_gradient_as_pytorch(rng):
     w, tw = _tables(rng)
     seen = []
@@ -61,6 +64,7 @@ def test_a_hook_sees_and_may_replace_the_sparse_gradient_as_pytorch(rng):
     _same_sparse_grad(w.grad, tw.grad)
 
 
+@pytest.mark.kernel_free
 def test_two_backward_calls_merge_the_entries_as_pytorch(rng):
     ours, theirs = cr.nn.Embedding(7, 3, sparse=True), torch.nn.Embedding(7, 3, sparse=True)
     ours.weight.data = cr.tensor(theirs.weight.detach().double().numpy())
@@ -73,6 +77,7 @@ def test_two_backward_calls_merge_the_entries_as_pytorch(rng):
     assert ours.weight.grad._indices().tolist() == [[2, 5, 5, 0]]
 
 
+@pytest.mark.kernel_free
 def test_lookups_in_one_backward_merge_their_entries_as_pytorch(rng):
     w, tw = _tables(rng)
     for L, weight in ((cr, w), (torch, tw)):
@@ -83,6 +88,7 @@ def test_lookups_in_one_backward_merge_their_entries_as_pytorch(rng):
     assert w.grad._indices().tolist() == [[1, 4, 4]]
 
 
+@pytest.mark.kernel_free
 def test_a_dense_and_a_sparse_gradient_add_up_to_a_dense_one(rng):
     w, tw = _tables(rng)
     for L, weight in ((cr, w), (torch, tw)):
@@ -93,6 +99,7 @@ def test_a_dense_and_a_sparse_gradient_add_up_to_a_dense_one(rng):
     _close(w.grad.numpy(), tw.grad.numpy())
 
 
+@pytest.mark.kernel_free
 def test_scale_grad_by_freq_with_a_sparse_gradient_is_refused_in_backward_as_pytorch(rng):
     w, tw = _tables(rng)
     for L, weight in ((cr, w), (torch, tw)):
@@ -103,6 +110,7 @@ def test_scale_grad_by_freq_with_a_sparse_gradient_is_refused_in_backward_as_pyt
             y.sum().backward()
 
 
+@pytest.mark.kernel_free
 def test_max_norm_renormalizes_before_a_sparse_lookup_as_pytorch(rng):
     w, tw = _tables(rng)
     for L, weight in ((cr, w), (torch, tw)):
@@ -113,6 +121,7 @@ def test_max_norm_renormalizes_before_a_sparse_lookup_as_pytorch(rng):
     _same_sparse_grad(w.grad, tw.grad)
 
 
+@pytest.mark.kernel_free
 def test_a_sparse_gradient_reaching_a_computed_weight_goes_on_dense(rng):
     """PyTorch keeps it sparse through ``W * 2``; chainrule makes it dense there: the values of
     W's gradient are the same."""
@@ -176,6 +185,7 @@ def test_optimizers_step_only_the_rows_present_as_pytorch(name, kwargs, rng):
             assert type(ours[key]) is type(value) and ours[key] == value, key
 
 
+@pytest.mark.kernel_free
 @pytest.mark.parametrize(("name", "message"), [
     ("Adam", "Adam does not support sparse gradients, please consider SparseAdam instead"),
     ("AdamW", "Adam does not support sparse gradients, please consider SparseAdam instead"),
@@ -195,6 +205,7 @@ def test_other_optimizers_refuse_a_sparse_gradient_as_pytorch(name, message, rng
             getattr(L.optim, name)([weight]).step()
 
 
+@pytest.mark.kernel_free
 @pytest.mark.parametrize(("name", "kwargs", "message"), [
     ("SparseAdam", {}, "SparseAdam does not support dense gradients, please consider Adam "
                        "instead"),
@@ -213,6 +224,7 @@ def test_unsupported_combinations_are_refused_with_pytorchs_message(name, kwargs
             getattr(L.optim, name)([weight], **kwargs).step()
 
 
+@pytest.mark.kernel_free
 def test_sparse_adam_checks_its_hyperparameters():
     with pytest.raises(ValueError, match=r"betas must be two numbers in \[0, 1\), got "
                                          r"\(0.9, 1.0\)"):
@@ -301,6 +313,7 @@ def test_a_pygcn_style_gcn_trains_five_adam_steps_as_pytorch(rng):
         _close(a, b)
 
 
+@pytest.mark.kernel_free
 def test_zero_grad_keeping_the_tensor_leaves_no_entries_as_pytorch(rng):
     for L in (cr, torch):
         weight = _tables(rng)[0 if L is cr else 1]
@@ -316,6 +329,7 @@ def test_zero_grad_keeping_the_tensor_leaves_no_entries_as_pytorch(rng):
     assert emb.weight.grad._nnz() == 0
 
 
+@pytest.mark.kernel_free
 def test_clip_grad_norm_refuses_a_sparse_gradient_naming_the_parameter(rng):
     w, _ = _tables(rng)
     cr.nn.functional.embedding(cr.tensor([1]), w, sparse=True).sum().backward()
