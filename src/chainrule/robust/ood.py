@@ -26,10 +26,29 @@ def msp_score(logits):
 
 
 def energy_score(logits, temperature: float = 1.0):
-    """Negative free energy ``T logsumexp(z / T)`` per row: high for in-distribution inputs."""
+    """Negative free energy ``T logsumexp(z / T)`` per row: high for in-distribution inputs.
+
+    ``logits`` must be the logits: log-probabilities (a model ending in ``log_softmax``, every
+    row's ``logsumexp`` 0) are refused, as their energy is 0 for every input at ``T = 1`` and
+    never the logits' (the per-row shift the energy measures is what ``log_softmax`` removes).
+    """
     temperature = check_eps("energy_score", temperature, name="temperature", positive=True)
     with no_grad():
-        return temperature * logsumexp(Tensor(logits) / temperature, axis=1)._data
+        z = Tensor(logits)
+        _refuse_log_probabilities(z._data, logsumexp(z, axis=1)._data)
+        return temperature * logsumexp(z / temperature, axis=1)._data
+
+
+def _refuse_log_probabilities(z, lse):
+    """ValueError where every row of ``z`` (two or more) is a row of log-probabilities."""
+    xp = get_array_module(z)
+    if z.ndim != 2 or z.shape[0] < 2 or z.dtype.kind != "f":
+        return
+    tol = 64 * float(xp.finfo(z.dtype).eps) * (1 + xp.abs(z).max(axis=1))
+    if bool((xp.abs(lse) <= tol).all()):
+        raise ValueError("energy_score: every row's logsumexp is 0: these are log-probabilities "
+                         "(a model ending in log_softmax), whose energy is 0 for every input; "
+                         "pass the logits before log_softmax")
 
 
 SCORES = {"msp": msp_score, "energy": energy_score}
