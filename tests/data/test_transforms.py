@@ -86,3 +86,18 @@ def test_gaussian_noise_refuses_a_non_finite_sigma():
     for sigma in (float("nan"), float("inf"), -0.1):
         with pytest.raises(ValueError, match="sigma must be a finite number >= 0"):
             T.add_gaussian_noise(np.zeros((2, 2)), sigma, rng=np.random.default_rng(0))
+
+
+@pytest.mark.parametrize("call, match", [
+    (lambda x, r: T.random_shift(x, -2, rng=r), "max_shift must be a whole number"),  # NumPy's
+    (lambda x, r: T.random_shift(x, 1.5, rng=r), "max_shift must be a whole number"),  # was 1
+    (lambda x, r: T.random_affine(x, rng=r, degrees=-10), "degrees must be"),  # NumPy's
+    (lambda x, r: T.random_affine(x, rng=r, translate=np.nan), "translate must be"),
+    (lambda x, r: T.random_affine(x, rng=r, scale_range=(1.1, 0.9)), "low <= high"),
+    (lambda x, r: T.random_affine(x, rng=r, scale_range=(0, 1)), "scale_range must be"),  # NaN
+    (lambda x, r: T.elastic_distortion(x, rng=r, sigma=0), "sigma must be"),  # NaN images
+    (lambda x, r: T.elastic_distortion(x, rng=r, alpha=np.inf), "alpha must be"),
+])
+def test_augmentations_refuse_bad_settings_by_name(call, match):
+    with pytest.raises(ValueError, match=match):
+        call(np.ones((2, 6, 6), np.float32), np.random.default_rng(0))

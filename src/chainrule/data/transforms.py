@@ -118,8 +118,23 @@ def _per_channel(values, nc):
     return values if nc is None else np.repeat(values, nc[1], axis=0)
 
 
+def _check(name: str, argument: str, value, *, low: str = ">= 0") -> float:
+    """A finite number, >= 0 or > 0 as ``low`` says ("" for any sign), else a ValueError."""
+    real = isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
+    ok = real and np.isfinite(value)
+    if ok and low:
+        ok = value > 0 if low == "> 0" else value >= 0
+    if not ok:
+        raise ValueError(f"{name}: {argument} must be a finite number {low}".rstrip()
+                         + f", got {value!r}")
+    return float(value)
+
+
 def random_shift(images, max_shift: int = 2, *, rng) -> np.ndarray:
     """Shift each image by random whole-pixel offsets in [-max_shift, max_shift], filling with 0."""
+    if isinstance(max_shift, bool) or not isinstance(max_shift, (int, np.integer)) or max_shift < 0:
+        raise ValueError(f"random_shift: max_shift must be a whole number of pixels >= 0, "
+                         f"got {max_shift!r}")
     imgs, nc = _as_nhw(images)
     n, h, w = imgs.shape
     k = int(max_shift)
@@ -155,11 +170,17 @@ def _bilinear(imgs, ys, xs):
 def random_affine(images, *, rng, degrees: float = 10.0, translate: float = 0.1,
                   scale_range=(0.9, 1.1)) -> np.ndarray:
     """Random rotation (+-degrees), translation (fraction of size) and scaling about the centre."""
+    degrees = _check("random_affine", "degrees", degrees)
+    translate = _check("random_affine", "translate", translate)
+    low, high = (_check("random_affine", "each of scale_range", v, low="> 0") for v in scale_range)
+    if low > high:
+        raise ValueError(f"random_affine: scale_range must be (low, high) with low <= high, "
+                         f"got {tuple(scale_range)!r}")
     imgs, nc = _as_nhw(images)
     n, h, w = imgs.shape
     m = _draws(nc, n)
     theta = _per_channel(np.deg2rad(rng.uniform(-degrees, degrees, size=m)), nc)
-    s = _per_channel(rng.uniform(scale_range[0], scale_range[1], size=m), nc)
+    s = _per_channel(rng.uniform(low, high, size=m), nc)
     ty = _per_channel(rng.uniform(-translate, translate, size=m) * h, nc)
     tx = _per_channel(rng.uniform(-translate, translate, size=m) * w, nc)
     cy, cx = (h - 1) / 2.0, (w - 1) / 2.0
@@ -194,6 +215,8 @@ def elastic_distortion(images, *, rng, alpha: float = 34.0, sigma: float = 4.0) 
     ``alpha`` scales the displacement (pixels), ``sigma`` its smoothness; LeCun et al. (1998) used
     such distortions for their best LeNet-5 result.
     """
+    alpha = _check("elastic_distortion", "alpha", alpha, low="")  # its sign mirrors the field
+    sigma = _check("elastic_distortion", "sigma", sigma, low="> 0")
     imgs, nc = _as_nhw(images)
     n, h, w = imgs.shape
     fields = rng.uniform(-1.0, 1.0, size=(2, _draws(nc, n), h, w))
