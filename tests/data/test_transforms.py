@@ -101,3 +101,20 @@ def test_gaussian_noise_refuses_a_non_finite_sigma():
 def test_augmentations_refuse_bad_settings_by_name(call, match):
     with pytest.raises(ValueError, match=match):
         call(np.ones((2, 6, 6), np.float32), np.random.default_rng(0))
+
+
+@pytest.mark.parametrize("data, mean, std", [
+    ([1.0, np.nan], None, None),  # before: every value NaN
+    ([1.0, 2.0], None, np.inf),  # before: zeros
+    ([1.0, 2.0], 0.0, -1.0),  # before: the signs flipped
+])
+def test_standardize_refuses_statistics_that_are_not_finite(data, mean, std):
+    with pytest.raises(ValueError, match="standardize: mean and std must be finite"):
+        T.standardize(np.array(data), mean, std)
+
+
+def test_standardize_takes_statistics_per_channel():
+    x = np.arange(12, dtype=np.float32).reshape(1, 3, 2, 2)
+    mean, std = x.mean(axis=(0, 2, 3), keepdims=True), x.std(axis=(0, 2, 3), keepdims=True)
+    z, _, _ = T.standardize(x, mean, std)
+    np.testing.assert_allclose(z.mean(axis=(0, 2, 3)), 0, atol=1e-6)

@@ -53,11 +53,16 @@ def standardize(x, mean=None, std=None, *, eps: float = 1e-8):
     """Zero mean, unit variance: ``(x - mean) / std``; mean/std default to the data's own (scalars).
 
     Returns ``(x_standardized, mean, std)`` so that the training set's statistics can be reused on
-    the test set.
+    the test set. Statistics that are not finite (the data's own, where it holds NaN or inf) or a
+    negative std are a ValueError rather than an array of NaN.
     """
     x = np.asarray(x, dtype=np.float32)
     mean = float(x.mean()) if mean is None else mean
     std = float(x.std()) if std is None else std
+    if not (np.isfinite(mean).all() and np.isfinite(std).all() and (np.asarray(std) >= 0).all()):
+        raise ValueError(f"standardize: mean and std must be finite (std >= 0), got mean {mean} "
+                         f"and std {std}; data holding NaN or inf has no finite statistics of "
+                         "its own: clean it first")
     return ((x - mean) / (std + eps)).astype(np.float32), mean, std
 
 
