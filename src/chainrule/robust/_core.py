@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import math
+import numbers
 from dataclasses import dataclass
 from typing import Any
 
@@ -73,8 +74,9 @@ def in_eval_mode(fn):
 
 
 def check_eps(who: str, eps, *, name: str = "eps", positive: bool = False) -> float:
-    """``eps`` as a float: finite and >= 0 (> 0 with ``positive``)."""
-    ok = isinstance(eps, (int, float)) and not isinstance(eps, bool) and math.isfinite(eps)
+    """``eps`` as a float: finite and >= 0 (> 0 with ``positive``); NumPy scalars too (an
+    ``np.float32(8 / 255)`` was refused as not a number)."""
+    ok = isinstance(eps, numbers.Real) and not isinstance(eps, bool) and math.isfinite(eps)
     if not ok or eps < 0 or (positive and eps == 0):
         bound = "> 0" if positive else ">= 0"
         raise ValueError(f"{who}: {name} must be a finite number {bound}, got {eps!r}")
@@ -82,10 +84,10 @@ def check_eps(who: str, eps, *, name: str = "eps", positive: bool = False) -> fl
 
 
 def check_int(who: str, name: str, value, *, low: int = 1) -> int:
-    """``value`` as an int >= ``low``."""
-    if isinstance(value, bool) or not isinstance(value, int) or value < low:
+    """``value`` as an int >= ``low`` (a NumPy integer too)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low:
         raise ValueError(f"{who}: {name} must be an int >= {low}, got {value!r}")
-    return value
+    return int(value)
 
 
 def check_bounds(who: str, bounds) -> tuple[float, float]:

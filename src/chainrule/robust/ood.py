@@ -9,6 +9,7 @@ higher for in-distribution inputs; ``auroc`` and ``fpr_at_tpr`` measure the sepa
 from __future__ import annotations
 
 import math
+import numbers
 
 from ..autograd import Tensor, no_grad
 from ..backend import get_array_module
@@ -115,7 +116,7 @@ def fpr_at_tpr(scores_in, scores_out, tpr: float = 0.95) -> float:
     0.3333333333333333
     """
     xp = get_array_module(scores_in)
-    if isinstance(tpr, bool) or not (isinstance(tpr, (int, float)) and 0 < tpr <= 1):
+    if isinstance(tpr, bool) or not (isinstance(tpr, numbers.Real) and 0 < tpr <= 1):
         raise ValueError(f"fpr_at_tpr: tpr must be in (0, 1], got {tpr!r}")
     a = xp.sort(_scores("fpr_at_tpr", "scores_in", scores_in))[::-1]
     b = _scores("fpr_at_tpr", "scores_out", scores_out)

@@ -32,7 +32,7 @@ def patch_side(area: float, image_side: int) -> int:
     >>> patch_side(0.09, 28)   # 8 x 8 = 64 of 784 pixels, 8.2%
     8
     """
-    if not (isinstance(area, (int, float)) and 0 < area < 1):
+    if isinstance(area, bool) or not (isinstance(area, numbers.Real) and 0 < area < 1):
         raise ValueError(f"patch: area must be a share of the image, 0 < area < 1, got {area!r}")
     return max(1, round(math.sqrt(area * image_side * image_side)))
 
