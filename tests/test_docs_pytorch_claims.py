@@ -72,3 +72,20 @@ def test_the_page_s_example_sqrt_of_a_row_maximum():
         grads.append(np.asarray(x.grad.tolist()))
     assert np.isnan(grads[0][0, 1]) and grads[1][0, 1] == 0  # "a NaN gradient ... (PyTorch: 0)"
     np.testing.assert_array_equal(np.delete(grads[0].ravel(), 1), np.delete(grads[1].ravel(), 1))
+
+
+@pytest.mark.parametrize("op", ["//", "%", "fmod", "remainder", "div_floor", "div_trunc"])
+def test_integer_division_by_zero_is_a_zero_division_error_where_pytorch_s_is_a_runtime_error(op):
+    calls = {
+        "//": lambda lib, a, b: a // b,
+        "%": lambda lib, a, b: a % b,
+        "fmod": lambda lib, a, b: lib.fmod(a, b),
+        "remainder": lambda lib, a, b: lib.remainder(a, b),
+        "div_floor": lambda lib, a, b: lib.div(a, b, rounding_mode="floor"),
+        "div_trunc": lambda lib, a, b: lib.div(a, b, rounding_mode="trunc"),
+    }
+    for lib, error in ((cr, ZeroDivisionError), (torch, RuntimeError)):
+        with pytest.raises(error) as raised:
+            calls[op](lib, lib.tensor([1, 2]), lib.tensor([0, 1]))
+        # "a ported `except RuntimeError:` does not catch chainrule's"
+        assert isinstance(raised.value, RuntimeError) == (lib is torch)
