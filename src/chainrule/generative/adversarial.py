@@ -172,6 +172,7 @@ class GANTrainer(Trainer):
         if self.gan.num_classes and len(batch) < 2:
             raise ValueError("GANTrainer: a conditional GAN needs (images, labels) batches")
         real = batch[0]
+        _check_real_range(real)
         labels = batch[1] if self.gan.num_classes else None
         logs = self.discriminator_step(real, labels)
         self.optimizer.d_steps += 1
@@ -235,6 +236,22 @@ class GANTrainer(Trainer):
 
     def _generators(self) -> dict:
         return {**super()._generators(), "gan_noise": self.rng}
+
+
+def _check_real_range(real):
+    """Real images must lie in [-1, 1], the range of the generator's tanh.
+
+    0..255 pixels trained a discriminator that told real from fake by their scale alone, without
+    any error; nan spoiled both players. (Images in [0, 1] pass: they are a valid, if narrower,
+    target.)
+    """
+    data = real._data if isinstance(real, Tensor) else real
+    if data.size:
+        low, high = float(data.min()), float(data.max())
+        if not (low >= -1.0 - 1e-6 and high <= 1.0 + 1e-6):
+            raise ValueError(f"GANTrainer: real images must have values in [-1, 1] (the range of "
+                             f"the generator's tanh; scale [0, 1] pixels by x * 2 - 1), got values "
+                             f"in [{low:g}, {high:g}]")
 
 
 def _sigmoid_mean(logits):

@@ -1,0 +1,53 @@
+"""Wave 21: GANTrainer refuses real images outside [-1, 1], the range of the generator's tanh.
+
+0..255 pixels (or nan) trained a discriminator that told real from fake by their scale alone,
+without any error.
+"""
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+from chainrule.generative import GANTrainer
+from chainrule.models import MLPGAN
+
+
+def _trainer():
+    gan = MLPGAN(
+        latent_dim=3,
+        g_hidden=(5,),
+        d_hidden=(6,),
+        image_shape=(1, 2, 3),
+        rng=np.random.default_rng(0),
+    )
+    opt = lambda m: cr.optim.SGD(m.parameters(), lr=1e-2)  # noqa: E731
+    return gan, GANTrainer(gan, opt(gan.generator), opt(gan.discriminator), rng=0)
+
+
+@pytest.fixture
+def pixels():
+    return np.random.default_rng(0).random((8, 1, 2, 3)).astype(np.float32)
+
+
+@pytest.mark.parametrize("scale", ["0..255", "nan", "just above 1"])
+def test_real_images_outside_minus_one_one_raise_before_any_step(pixels, scale):
+    bad = {
+        "0..255": pixels * 255,
+        "nan": np.where(pixels > 0.5, np.nan, pixels),
+        "just above 1": np.where(np.arange(pixels.size).reshape(pixels.shape) == 0, 1.001, 0.0),
+    }[scale]
+    gan, trainer = _trainer()
+    before = {k: v._data.copy() for k, v in gan.state_dict().items()}
+    with pytest.raises(ValueError, match=r"real images must have values in \[-1, 1\]"):
+        trainer.train_step((cr.tensor(bad),))
+    for key, value in gan.state_dict().items():
+        np.testing.assert_array_equal(value._data, before[key], err_msg=key)
+    with pytest.raises(ValueError, match=r"real images must have values in \[-1, 1\]"):
+        trainer.fit(bad[:4], epochs=1, batch_size=4, verbose=0)  # one batch: bad
+
+
+def test_images_in_range_train(pixels):
+    for images in (pixels * 2 - 1, pixels):  # [-1, 1] and the narrower [0, 1] both pass
+        _, trainer = _trainer()
+        logs = trainer.train_step((cr.tensor(images),))
+        assert np.isfinite([logs["d_loss"], logs["g_loss"]]).all()
