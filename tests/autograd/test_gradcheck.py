@@ -77,7 +77,9 @@ def test_failure_names_the_input_the_worst_element_and_both_values(rng):
     found = re.search(r"numerical (\S+), analytical (\S+),", msg)
     assert found, msg
     numerical, analytical = float(found.group(1)), float(found.group(2))
-    # The scalar checked is sum(u * f) with u drawn from the seeded generator gradcheck uses.
+    # The scalar checked is sum(u * f) with u drawn from the seeded generator gradcheck uses;
+    # the message says so (the values are not f's own derivatives).
+    assert "sum(u * fn(...)) with seeded random weights u" in msg
     u = np.random.default_rng(0).standard_normal((2, 3))
     exact = u[1, 2] * a.numpy()[1, 2]
     assert numerical == pytest.approx(exact, rel=1e-5)

@@ -145,7 +145,8 @@ def _agrees(fn, inputs, checked, analytical, weights, rng, eps, atol, rtol, max_
     msg = (
         f"gradcheck failed for input {i} (shape {inputs[i].shape}) at {where}: "
         f"numerical {num:.6g}, analytical {ana:.6g}, |difference| {abs(num - ana):.3g} > "
-        f"atol + rtol*|numerical| = {atol + rtol * abs(num):.3g}"
+        f"atol + rtol*|numerical| = {atol + rtol * abs(num):.3g} (derivatives of the checked "
+        "scalar sum(u * fn(...)) with seeded random weights u, not of fn's outputs one by one)"
     )
     if raise_exception:
         raise GradcheckError(msg)
