@@ -80,6 +80,9 @@ def test_grad_of_a_vector_output_without_grad_outputs():
     x = leaf([1.0, 2.0])
     with pytest.raises(RuntimeError, match="grad: gradient can be implicitly created only"):
         cr.grad(x * 2.0, x)
+    # the argument grad takes it by (the message said "pass grad", backward's name)
+    with pytest.raises(RuntimeError, match="pass grad_outputs "):
+        cr.grad(x * 2.0, x)
 
 
 def test_unused_input_raises_unless_allowed():

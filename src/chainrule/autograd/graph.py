@@ -128,8 +128,8 @@ def run_backward(tensors, grad_tensors, *, retain_graph, create_graph, targets=N
             if t._data.size != 1:
                 raise RuntimeError(
                     f"{who}: gradient can be implicitly created only for a one-element output, "
-                    f"got shape {t._data.shape}; pass grad (a tensor of shape {t._data.shape}) or "
-                    "reduce it first, e.g. loss.sum().backward()"
+                    f"got shape {t._data.shape}; pass {'grad_outputs' if who == 'grad' else 'grad'}"
+                    " (a tensor of that shape) or reduce it first, e.g. loss.sum()"
                 )
             g = get_array_module(t._data).empty(t._data.shape, t._data.dtype)
             g.fill(1)  # ones(): NumPy's fills through a Python-level copyto, this in C
