@@ -9,7 +9,8 @@ APGD is Croce & Hein's (2020) Algorithm 1: step 2 eps, momentum 0.75, checkpoint
 comparisons for 22 steps) and zeroed the momentum after a restart: 5 of these 24 cases ended
 elsewhere.
 DeepFool is Moosavi-Dezfooli et al.'s multiclass step to the nearest linearized boundary among the
-top ``candidates`` classes of ``x``, ``(|f'| + 1e-4) w' / ||w'||^2``, the overshoot on the sum.
+top ``candidates`` classes of ``x``, ``(|f'| / ||w'|| + 1e-4) w' / ||w'||`` (the authors' code), the
+overshoot on the sum.
 """
 
 import math
@@ -202,7 +203,7 @@ def _torch_deepfool(model, x, y, steps, overshoot, candidates, targeted, lo, hi)
                 f = float((z[k] - z[k0]).detach())
                 length = float(w.norm()) + 1e-12
                 if abs(f) / length < nearest:
-                    nearest, step = abs(f) / length, (abs(f) + 1e-4) / length ** 2 * w
+                    nearest, step = abs(f) / length, (abs(f) / length + 1e-4) / length * w
             r = r + step
             adv = (xi + (1 + overshoot) * r).clamp(lo, hi)
             pred = int(model(adv).argmax())

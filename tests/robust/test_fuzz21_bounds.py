@@ -3,7 +3,8 @@
 Before, Carlini & Wagner's change of variables ``low + (high - low) (tanh(w) + 1) / 2`` rounded
 one unit in the last place past ``high`` in float32 where ``tanh(w)`` reached 1 (bounds (0.1,
 0.7): 0.70000005), and the attack returned those points as they were. AUROC and FPR at a TPR
-raveled scores of two axes (logits passed for scores) and ranked them as N * C scores.
+raveled scores of two axes (logits passed for scores) and ranked them as N * C scores. DeepFool
+stepped 1e-4 / ||w|| past each boundary, far past it for a model of small gradients.
 """
 
 import numpy as np
@@ -44,3 +45,20 @@ def test_ood_metrics_refuse_scores_of_more_than_one_axis(fn):
     with pytest.raises(ValueError, match=r"scores_out must be one score per input"):
         fn(robust.msp_score(logits_in), logits_out[:, :1])
     assert fn([0.9, 0.8], np.float64(0.5)) == fn([0.9, 0.8], [0.5])  # a 0-d score is one score
+
+
+@pytest.mark.parametrize("scale", [1.0, 1e-3])
+def test_deepfool_finds_the_distance_whatever_the_logits_scale(scale):
+    """Before, each step went ``1e-4 / ||w||`` past the boundary (1e-4 added to ``|f|``, not to
+    the distance): 0.1 too far for a linear model whose ``||w||`` is 1e-3."""
+    rng = np.random.default_rng(0)
+    w = rng.normal(size=(2, 10))
+    w *= scale / np.linalg.norm(w[1] - w[0])
+    model = nn.Linear(10, 2).to(dtype=np.float64)
+    model.load_state_dict({"weight": w, "bias": np.zeros(2)})
+    x = rng.uniform(0.3, 0.7, size=(4, 10))
+    z = x @ w.T
+    distance = np.abs(z[:, 1] - z[:, 0]) / np.linalg.norm(w[1] - w[0])
+    res = robust.deepfool(model, x, z.argmax(axis=1), overshoot=0.0, bounds=(-9.0, 9.0))
+    assert res.success.all()
+    np.testing.assert_allclose(res.norms, distance + 1e-4, rtol=1e-7)  # ||w|| + 1e-12 in it

@@ -16,8 +16,9 @@ def test_deepfool_steps_exactly_onto_a_binary_hyperplane(binary_linear):
     w = model.weight._data[1] - model.weight._data[0]
     f = _margins(model, x)
     res = robust.deepfool(model, x, y, overshoot=0.02)
-    # one linearization of a linear model is the model: r = (|f| + 1e-4) / ||w||^2 w, then 1.02 r
-    expected = 1.02 * (np.abs(f) + 1e-4) / np.linalg.norm(w)
+    # one linearization of a linear model is the model: r = (|f| / ||w|| + 1e-4) w / ||w||, then
+    # 1.02 r (the authors' code; 1e-4 is added to the distance, not to |f|)
+    expected = 1.02 * (np.abs(f) / np.linalg.norm(w) + 1e-4)
     np.testing.assert_allclose(res.norms, expected, rtol=1e-10)
     assert res.success.all()
     assert (np.sign(_margins(model, res.adversarial)) == -np.sign(f)).all()

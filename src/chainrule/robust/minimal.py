@@ -32,10 +32,10 @@ def deepfool(model, x, y=None, *, steps: int = 50, overshoot: float = 0.02, cand
 
     At ``x_i`` the boundary between the current class k0 and a class k is, to first order, the
     hyperplane ``f_k - f_k0 + (grad f_k - grad f_k0) . r = 0`` whose distance is
-    ``|f_k - f_k0| / ||grad f_k - grad f_k0||``. DeepFool steps onto the nearest of them, and
-    repeats until the label changes; the total step is scaled by ``1 + overshoot`` to cross the
-    boundary. For a linear binary classifier the first step is exact: the distance to its
-    hyperplane, ``|w.x + b| / ||w||``.
+    ``|f_k - f_k0| / ||grad f_k - grad f_k0||``. DeepFool steps onto the nearest of them (1e-4
+    past it, as the authors' code does), and repeats until the label changes; the total step is
+    scaled by ``1 + overshoot`` to cross the boundary. For a linear binary classifier the first
+    step is exact: the distance to its hyperplane, ``|w.x + b| / ||w||`` (and the 1e-4).
 
     Args:
         model: a classifier (Module) giving logits (N, C); each example's logits may depend only
@@ -92,7 +92,9 @@ def deepfool(model, x, y=None, *, steps: int = 50, overshoot: float = 0.02, cand
             w_norm = per_example_norm(w, "l2").astype("float64") + _TINY
             dist = xp.where(skip, xp.inf, xp.abs(f) / w_norm)
             closer = dist < best_dist
-            step = ((xp.abs(f) + 1e-4) / w_norm ** 2).astype(x.dtype)
+            # the authors' code: 1e-4 past the distance along w / ||w|| (1e-4 added to |f|
+            # instead went 1e-4 / ||w|| past: 0.1 for a model whose ||w|| is 1e-3)
+            step = ((xp.abs(f) / w_norm + 1e-4) / w_norm).astype(x.dtype)
             best_r = xp.where(closer.reshape(expand), step.reshape(expand) * w, best_r)
             best_dist = xp.where(closer, dist, best_dist)
         r_total = r_total + xp.where(active.reshape(expand), best_r, 0)
