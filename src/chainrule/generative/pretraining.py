@@ -13,7 +13,8 @@ from __future__ import annotations
 import time
 
 from .. import nn, optim
-from ..autograd import no_grad
+from ..autograd import Tensor, no_grad
+from ..backend import get_array_module
 from ..data import ArrayDataset, DataLoader, as_generator
 from ..data.corruptions import pair_transform
 from ..models import MLP
@@ -42,6 +43,27 @@ def _mask_pair(x, rng, fraction):
     return (x * keep).astype(x.dtype), x
 
 
+def _inputs(mlp: MLP, x):
+    """``x`` as a float array (N, mlp.sizes[0]) in the MLP's dtype, checked to lie in [0, 1].
+
+    The first autoencoder's sigmoid output cannot reach values outside [0, 1]: 0..255 pixels gave a
+    reconstruction loss of tens of thousands and useless weights, silently. Lists failed with
+    AttributeError and an empty batch in reshape.
+    """
+    a = x._data if isinstance(x, Tensor) else x
+    a = get_array_module(a).asarray(a)
+    width = mlp.sizes[0]
+    if a.ndim < 1 or len(a) == 0 or a.size != len(a) * width or a.dtype.kind not in "biuf":
+        raise ValueError(f"pretrain_layerwise: x must be real inputs (N, ...) with N >= 1 and "
+                         f"{width} values each (mlp.sizes[0]), got shape {tuple(a.shape)} dtype "
+                         f"{a.dtype}")
+    if not (float(a.min()) >= 0 and float(a.max()) <= 1):  # nan fails too
+        raise ValueError(f"pretrain_layerwise: x must have values in [0, 1] (the first "
+                         f"autoencoder reconstructs them through a sigmoid), got values in "
+                         f"[{float(a.min()):g}, {float(a.max()):g}]")
+    return a.reshape(len(a), width).astype(mlp.layers[1].weight._data.dtype)
+
+
 def pretrain_layerwise(mlp: MLP, x, *, epochs: int = 3, batch_size: int = 64, lr: float = 1e-3,
                        corruption: float = 0.0, rng=None, verbose: int = 0) -> list[float]:
     """Initialize the hidden layers of ``mlp`` by training one autoencoder per layer, greedily.
@@ -54,7 +76,7 @@ def pretrain_layerwise(mlp: MLP, x, *, epochs: int = 3, batch_size: int = 64, lr
 
     Args:
         mlp: a ``models.MLP``; its activation is used in the autoencoders.
-        x: unlabelled inputs (N, ...) whose flattened size is ``mlp.sizes[0]``.
+        x: unlabelled inputs (N, ...) whose flattened size is ``mlp.sizes[0]``, values in [0, 1].
         epochs, batch_size, lr: training of each autoencoder (Adam).
         corruption: masking-noise fraction in [0, 1) for denoising pre-training (0: plain).
         rng: Generator or seed for initialization, shuffling and noise.
@@ -72,11 +94,11 @@ def pretrain_layerwise(mlp: MLP, x, *, epochs: int = 3, batch_size: int = 64, lr
             raise ValueError(f"pretrain_layerwise: {name} must be a positive int, got {value!r}")
     rng = as_generator(rng)
     linears = [m for m in mlp.layers if isinstance(m, nn.Linear)]
+    # the MLP's own precision: float32 autoencoders rounded a float64 MLP's weights to float32
+    h = _inputs(mlp, x)
     if len(linears) < 2:
         return []  # no hidden layer to pre-train
     act = type(mlp.layers[2])  # Flatten, Linear, activation, ...: the hidden activation
-    # the MLP's own precision: float32 autoencoders rounded a float64 MLP's weights to float32
-    h = x.reshape(len(x), -1).astype(linears[0].weight._data.dtype)
     losses = []
     for k, layer in enumerate(linears[:-1]):
         ae = _LayerAutoencoder(layer.in_features, layer.out_features, act, k == 0,
