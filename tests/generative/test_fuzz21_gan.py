@@ -51,3 +51,21 @@ def test_images_in_range_train(pixels):
         _, trainer = _trainer()
         logs = trainer.train_step((cr.tensor(images),))
         assert np.isfinite([logs["d_loss"], logs["g_loss"]]).all()
+
+
+def test_data_range_follows_the_generator_and_none_turns_the_check_off(pixels):
+    """A generator of one's own may have another output range, or none (a linear output)."""
+    gan, _ = _trainer()
+    opt = lambda m: cr.optim.SGD(m.parameters(), lr=1e-2)  # noqa: E731
+    wide = pixels * 255
+    trainer = GANTrainer(gan, opt(gan.generator), opt(gan.discriminator), rng=0,
+                         data_range=(0, 255))
+    assert np.isfinite(trainer.train_step((cr.tensor(wide),))["d_loss"])
+    with pytest.raises(ValueError, match=r"values in \[0, 255\].*got values in \[-1, "):
+        trainer.train_step((cr.tensor(wide - 1 - wide.min()),))
+    unchecked = GANTrainer(gan, opt(gan.generator), opt(gan.discriminator), rng=0,
+                           data_range=None)
+    assert np.isfinite(unchecked.train_step((cr.tensor(wide * 4),))["d_loss"])
+    for bad in ((1, -1), (0, float("inf")), "wide", (0,), (float("nan"), 1)):
+        with pytest.raises(ValueError, match="data_range must be"):
+            GANTrainer(gan, opt(gan.generator), opt(gan.discriminator), data_range=bad)

@@ -19,6 +19,7 @@ receive gradients). Losses, with logits d = D(x):
 from __future__ import annotations
 
 import contextlib
+import math
 import numbers
 
 from ..autograd import Tensor, enable_grad, grad, no_grad
@@ -123,11 +124,11 @@ def gradient_penalty(critic, real, fake, *, labels=None, rng=None, alpha=None) -
 class GANTrainer(Trainer):
     """Train a ``models.GAN``: per batch one discriminator (critic) step, then one generator step.
 
-    Batches are ``(images,)`` (values in [-1, 1], the range of the generator's tanh) or
-    ``(images, labels)`` for a conditional GAN, whose generator is then asked for the same labels.
-    The logs of a step are ``d_loss`` and ``g_loss`` (and ``d_real``/``d_fake``, the mean
-    probabilities D gives real and fake images, or ``wasserstein`` and ``gp`` for WGAN-GP); the
-    History averages them per epoch.
+    Batches are ``(images,)`` (values in ``data_range``, [-1, 1] for the range of the generator's
+    tanh) or ``(images, labels)`` for a conditional GAN, whose generator is then asked for the
+    same labels. The logs of a step are ``d_loss`` and ``g_loss`` (and ``d_real``/``d_fake``, the
+    mean probabilities D gives real and fake images, or ``wasserstein`` and ``gp`` for WGAN-GP);
+    the History averages them per epoch.
 
     Args:
         gan: a ``models.GAN`` (``generator``, ``discriminator``, ``sample_latent``).
@@ -140,12 +141,16 @@ class GANTrainer(Trainer):
         n_critic: discriminator steps per generator step (5 is usual for WGAN-GP).
         rng: Generator or seed for the noise z and the penalty's interpolation weights (saved in
             checkpoints, so a resumed run draws the same noise).
+        data_range: (low, high) that every real batch must lie in, checked at each step: the
+            range of the generator's output ((-1, 1) for the tanh of ``models``' GANs). None for
+            a generator of your own with an unbounded output (a linear layer fitting a 1-D
+            Gaussian, say).
         callbacks, device: as for ``Trainer``.
     """
 
     def __init__(self, gan, g_optimizer, d_optimizer, *, loss: str = "non_saturating",
                  label_smoothing: float = 0.0, gp_weight: float = 10.0, n_critic: int = 1,
-                 rng=None, callbacks=(), device: str = "cpu"):
+                 rng=None, data_range=(-1.0, 1.0), callbacks=(), device: str = "cpu"):
         for name in ("generator", "discriminator", "sample_latent"):
             if not hasattr(gan, name):
                 raise TypeError(f"GANTrainer: gan must be a models.GAN (with generator, "
@@ -161,6 +166,7 @@ class GANTrainer(Trainer):
                 not 0 <= gp_weight < float("inf"):  # nan passed and made every loss nan
             raise ValueError(f"GANTrainer: gp_weight must be a finite number >= 0, got "
                              f"{gp_weight!r}")
+        self.data_range = _check_data_range(data_range)
         super().__init__(gan, None, GANOptimizers(g_optimizer, d_optimizer), callbacks=callbacks,
                          device=device)
         self.gan = gan
@@ -172,7 +178,8 @@ class GANTrainer(Trainer):
         if self.gan.num_classes and len(batch) < 2:
             raise ValueError("GANTrainer: a conditional GAN needs (images, labels) batches")
         real = batch[0]
-        _check_real_range(real)
+        if self.data_range is not None:
+            _check_real_range(real, *self.data_range)
         labels = batch[1] if self.gan.num_classes else None
         logs = self.discriminator_step(real, labels)
         self.optimizer.d_steps += 1
@@ -238,20 +245,37 @@ class GANTrainer(Trainer):
         return {**super()._generators(), "gan_noise": self.rng}
 
 
-def _check_real_range(real):
-    """Real images must lie in [-1, 1], the range of the generator's tanh.
+def _check_data_range(data_range):
+    if data_range is None:
+        return None
+    try:
+        low, high = (float(v) for v in data_range)
+    except (TypeError, ValueError):
+        raise ValueError(f"GANTrainer: data_range must be (low, high) or None, got "
+                         f"{data_range!r}") from None
+    if not -math.inf < low < high < math.inf:
+        raise ValueError(f"GANTrainer: data_range must be finite with low < high, got "
+                         f"{data_range!r}")
+    return low, high
+
+
+def _check_real_range(real, low, high):
+    """Real images must lie in the generator's output range ([-1, 1] for a tanh).
 
     0..255 pixels trained a discriminator that told real from fake by their scale alone, without
-    any error; nan spoiled both players. (Images in [0, 1] pass: they are a valid, if narrower,
+    any error; nan spoiled both players. (Images in [0, 1] pass [-1, 1]: a valid, if narrower,
     target.)
     """
     data = real._data if isinstance(real, Tensor) else real
     if data.size:
-        low, high = float(data.min()), float(data.max())
-        if not (low >= -1.0 - 1e-6 and high <= 1.0 + 1e-6):
-            raise ValueError(f"GANTrainer: real images must have values in [-1, 1] (the range of "
-                             f"the generator's tanh; scale [0, 1] pixels by x * 2 - 1), got values "
-                             f"in [{low:g}, {high:g}]")
+        seen_low, seen_high = float(data.min()), float(data.max())
+        slack = 1e-6 * max(1.0, high - low)
+        if not (seen_low >= low - slack and seen_high <= high + slack):
+            raise ValueError(f"GANTrainer: real images must have values in [{low:g}, {high:g}] "
+                             f"(data_range, the range of the generator's output; scale [0, 1] "
+                             f"pixels by x * 2 - 1 for a tanh; data_range=None for a generator "
+                             f"with an unbounded output), got values in [{seen_low:g}, "
+                             f"{seen_high:g}]")
 
 
 def _sigmoid_mean(logits):
