@@ -3,7 +3,8 @@
 Before, ``pose_curves`` and ``confident_mistakes`` counted a label no output can have (7 for a
 4-class model, -1) as a mistake, a plausible wrong accuracy; APGD-DLR and APGD-T failed on one
 with NumPy's IndexError; and the pose and patch functions refused float64 images for a float32
-model (the attacks take them, in the model's dtype).
+model (the attacks take them, in the model's dtype). A model of one output (a binary classifier
+of one logit) was attacked as if it had one class, and every example counted as robust.
 """
 
 import numpy as np
@@ -61,3 +62,28 @@ def test_float64_images_are_taken_in_a_float32_models_dtype(setup):
     assert robust.patch_success(model, x, y, patch, 1, rng=0) == robust.patch_success(
         model, x32, y, patch, 1, rng=0
     )
+
+
+ONE_OUTPUT = {
+    "fgsm": lambda m, x, y: robust.fgsm(m, x, y, eps=0.3),
+    "pgd": lambda m, x, y: robust.pgd(m, x, y, eps=0.3, steps=2, rng=0),
+    "apgd": lambda m, x, y: robust.apgd(m, x, y, eps=0.3, steps=2, rng=0),
+    "cw_l2": lambda m, x, y: robust.cw_l2(m, x, y, steps=2, binary_steps=1),
+    "deepfool": lambda m, x, y: robust.deepfool(m, x, y),
+    "robust_accuracy": lambda m, x, y: robust.robust_accuracy(m, (x, y), eps=0.3, verbose=0),
+}
+
+
+@pytest.mark.parametrize("name", list(ONE_OUTPUT))
+def test_a_model_of_one_output_is_refused_not_reported_robust(name):
+    """Before, a binary classifier of one logit had cross-entropy 0 and label 0 everywhere: every
+    attack failed and robust_accuracy reported 100% robust for labels 0."""
+    rng = np.random.default_rng(0)
+    model = nn.Linear(6, 1, rng=rng)
+    x, y = rng.uniform(size=(4, 6)).astype(np.float32), np.zeros(4, dtype=np.int64)
+    with pytest.raises(
+        ValueError,
+        match=r"model must give logits \(N, C\) of C >= 2 classes, "
+        r"got 1 output",
+    ):
+        ONE_OUTPUT[name](model, x, y)

@@ -17,8 +17,8 @@ from ..ops import cross_entropy
 from .streams import ExampleStreams
 
 __all__ = ["AttackResult", "cast_to_model", "check_bounds", "check_classes", "check_eps",
-           "check_int", "in_eval_mode", "input_gradient", "loss_and_logits", "predict_labels",
-           "prepare", "resolve_rng"]
+           "check_int", "check_outputs", "in_eval_mode", "input_gradient", "loss_and_logits",
+           "predict_labels", "prepare", "resolve_rng"]
 
 
 @dataclass
@@ -157,8 +157,19 @@ def prepare(who: str, model, x, y, target, bounds, *, ignored_ok: bool = False):
     return x, labels.astype("int64"), targeted, (low, high)
 
 
+def check_outputs(who: str, n_classes: int) -> None:
+    """Refuse a model of fewer than two outputs: its cross-entropy is 0 and its label always 0,
+    whatever the input, so every attack would fail and every example count as robust."""
+    if n_classes < 2:
+        raise ValueError(f"{who}: model must give logits (N, C) of C >= 2 classes, got "
+                         f"{n_classes} output(s); for a binary classifier of one logit z, "
+                         "attack a model that gives the two logits (0, z)")
+
+
 def check_classes(who: str, labels, n_classes: int, targeted: bool) -> None:
-    """Refuse labels past the model's ``n_classes`` outputs (they would count as fooled)."""
+    """Refuse labels past the model's ``n_classes`` outputs (they would count as fooled), and a
+    model of fewer than two outputs (``check_outputs``)."""
+    check_outputs(who, n_classes)
     if len(labels) and int(labels.max()) >= n_classes:
         raise ValueError(f"{who}: {'target' if targeted else 'y'} holds class "
                          f"{int(labels.max())} but the model has {n_classes} outputs")
@@ -182,6 +193,7 @@ def input_gradient(model, x, labels, *, targeted: bool):
     """
     xt = Tensor(x, requires_grad=True)
     logits = model(xt)
+    check_outputs("attack", logits.shape[-1])
     losses = cross_entropy(logits, Tensor(labels), reduction="none")
     if targeted:
         losses = -losses
