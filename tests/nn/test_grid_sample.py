@@ -16,6 +16,7 @@ torch = pytest.importorskip("torch")
 TF = torch.nn.functional
 
 
+@pytest.mark.kernel_free
 @pytest.mark.parametrize("size", [(2, 3, 4, 5), (1, 1, 1, 3), (2, 1, 3, 1)])
 @pytest.mark.parametrize("align_corners", [False, True])
 def test_affine_grid_matches_torch(rng, size, align_corners):
@@ -31,6 +32,7 @@ def test_affine_grid_matches_torch(rng, size, align_corners):
                 lambda t: TF.affine_grid(t, size, align_corners), [theta], rng)
 
 
+@pytest.mark.kernel_free
 @pytest.mark.parametrize("mode", ["bilinear", "nearest", "bicubic"])
 @pytest.mark.parametrize("padding_mode", ["zeros", "border", "reflection"])
 @pytest.mark.parametrize("align_corners", [False, True])
@@ -43,6 +45,7 @@ def test_grid_sample_matches_torch(rng, mode, padding_mode, align_corners, sprea
             grad=[0] if mode == "nearest" else [0, 1])
 
 
+@pytest.mark.kernel_free
 @pytest.mark.parametrize("mode,padding_mode", [
     ("bilinear", "zeros"), ("bilinear", "border"), ("bilinear", "reflection"),
     ("bicubic", "zeros"), ("bicubic", "border"), ("bicubic", "reflection"),
@@ -55,6 +58,7 @@ def test_grid_sample_gradcheck(rng, mode, padding_mode):
     assert cr.gradgradcheck(fn, [x, grid])
 
 
+@pytest.mark.kernel_free
 @pytest.mark.parametrize("align_corners", [False, True])
 def test_reflection_of_a_single_pixel_axis(align_corners):
     """An axis of one pixel: aligned, every position reflects to it with gradient 0 (a zero, as
@@ -70,6 +74,7 @@ def test_reflection_of_a_single_pixel_axis(align_corners):
     np.testing.assert_allclose(gc.grad.numpy(), gt.grad.numpy(), rtol=1e-12, atol=1e-12)
 
 
+@pytest.mark.kernel_free
 def test_spatial_transformer_gradient_reaches_theta(rng):
     x = rng.standard_normal((2, 1, 5, 5))
     theta = np.array([[[0.9, 0.1, 0.05], [-0.1, 1.1, 0.0]]] * 2) + rng.normal(0, 0.05, (2, 2, 3))
@@ -81,6 +86,7 @@ def test_spatial_transformer_gradient_reaches_theta(rng):
     assert cr.gradcheck(lambda t: F.affine_grid(t, (2, 1, 3, 3), True), [t])
 
 
+@pytest.mark.kernel_free
 def test_default_align_corners_warns_like_torch():
     theta = np.eye(2, 3)[None]
     with pytest.warns(UserWarning, match="align_corners=False since 1.3.0"):
@@ -92,6 +98,7 @@ def test_default_align_corners_warns_like_torch():
             list(inspect.signature(getattr(TF, name)).parameters)
 
 
+@pytest.mark.kernel_free
 @pytest.mark.parametrize("call, err, match", [
     (lambda x, g: F.grid_sample(x, g, "area", align_corners=False), ValueError,
      "mode must be 'bilinear', 'nearest' or 'bicubic', got 'area'"),
@@ -117,6 +124,7 @@ def test_bad_arguments_are_named(call, err, match):
         call(x, g)
 
 
+@pytest.mark.kernel_free
 @pytest.mark.parametrize("align_corners", [False, True])
 def test_border_padding_grid_gradient_is_zero_on_the_border(align_corners):
     """PyTorch counts a position exactly on the border as outside for the gradient (the clip's
@@ -133,6 +141,7 @@ def test_border_padding_grid_gradient_is_zero_on_the_border(align_corners):
     np.testing.assert_allclose(gc.grad.numpy(), gt.grad.numpy(), rtol=1e-12, atol=1e-12)
 
 
+@pytest.mark.kernel_free
 @pytest.mark.parametrize("mode", ["bilinear", "nearest"])
 def test_border_padding_clips_infinite_and_nan_positions_as_torch(mode):
     """padding_mode='border' clips an infinite grid position to its edge and a NaN one to 0,
@@ -147,6 +156,7 @@ def test_border_padding_clips_infinite_and_nan_positions_as_torch(mode):
         np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-12, atol=1e-12)
 
 
+@pytest.mark.kernel_free
 @pytest.mark.parametrize("mode", ["bilinear", "nearest"])
 @pytest.mark.parametrize("padding_mode", ["zeros", "border", "reflection"])
 @pytest.mark.parametrize("align_corners", [False, True])
@@ -176,6 +186,7 @@ def test_volumes_are_sampled_trilinearly_as_in_torch(rng, mode, padding_mode, al
         np.testing.assert_allclose(ours_t.grad.numpy(), tt.grad.numpy(), rtol=1e-9, atol=1e-11)
 
 
+@pytest.mark.kernel_free
 def test_trilinear_grid_sample_gradcheck(rng):
     x = cr.tensor(rng.standard_normal((1, 1, 2, 3, 2)), requires_grad=True)
     g = cr.tensor(rng.uniform(-0.9, 0.9, (1, 2, 1, 2, 3)), requires_grad=True)
