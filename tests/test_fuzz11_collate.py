@@ -15,6 +15,8 @@ import pytest
 import chainrule as cr
 from chainrule.utils.data import DataLoader
 
+from ._case_loop import each_case, grid
+
 torch = pytest.importorskip("torch")
 
 Pair = collections.namedtuple("Pair", "a b")
@@ -103,8 +105,7 @@ def _norm(b, top=True):
     return ("V", type(b).__name__, b)
 
 
-@pytest.mark.parametrize("seed", range(160))
-def test_random_nested_collation(seed):
+def _random_nested_collation_case(seed):
     samples = [_map(_gen(np.random.default_rng(seed)), lambda x, i=i: _bump(x, i))
                for i in range(5)]
     batch_size = [None, 1, 2, 3][seed % 4]
@@ -115,6 +116,10 @@ def test_random_nested_collation(seed):
         [_map(s, lambda x: cr.tensor(x.a) if isinstance(x, _T) else x) for s in samples],
         batch_size=batch_size)]
     assert ours == theirs
+
+
+def test_random_nested_collation():
+    each_case(_random_nested_collation_case, grid(("seed", range(160))))
 
 
 def test_top_level_tuple_is_a_list_as_in_pytorch():

@@ -12,6 +12,8 @@ import pytest
 
 import chainrule as cr
 
+from ._case_loop import each_case, grid
+
 torch = pytest.importorskip("torch")
 
 DTYPES = ["bool", "uint8", "int8", "int32", "int64", "float16", "float32", "float64"]
@@ -52,20 +54,24 @@ def _compare(fn, *arrays):
     _same(c, t)
 
 
-@pytest.mark.parametrize("dst", DTYPES)
-@pytest.mark.parametrize("src", DTYPES)
-def test_copy_any_dtype(dst, src):
+def _copy_any_dtype_case(dst, src):
     a, b = _array(dst, (5,), 1), _array(src, (5,), 2)
     _compare(lambda lib, x, y: x.copy_(y), a, b)
 
 
-@pytest.mark.parametrize("dst", DTYPES)
-@pytest.mark.parametrize("src", DTYPES)
-def test_clamp_inplace_tensor_bound(dst, src):
+def test_copy_any_dtype():
+    each_case(_copy_any_dtype_case, grid(("src", DTYPES), ("dst", DTYPES)))
+
+
+def _clamp_inplace_tensor_bound_case(dst, src):
     if dst == "bool" and src == "bool":
         pytest.skip("PyTorch has no bool clamp kernel")
     a, b = _array(dst, (5,), 3), _array(src, (5,), 4)
     _compare(lambda lib, x, y: x.clamp_(min=y), a, b)
+
+
+def test_clamp_inplace_tensor_bound():
+    each_case(_clamp_inplace_tensor_bound_case, grid(("src", DTYPES), ("dst", DTYPES)))
 
 
 @pytest.mark.parametrize("bound", [1.5, 2, -1, True])
@@ -79,15 +85,20 @@ def test_clamp_inplace_number_bound(dst, bound):
     _compare(lambda lib, x: x.clamp_(max=bound), a)
 
 
-@pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("seed", range(3))
-def test_index_add_and_scatter_add_same_dtype(dtype, seed):
+def _index_add_and_scatter_add_same_dtype_case(dtype, seed):
     rng = np.random.default_rng(seed)
     a, b = _array(dtype, (4, 3), seed), _array(dtype, (5, 3), seed + 9)
     idx = rng.integers(0, 4, size=5)
     _compare(lambda lib, x, y: lib.index_add(x, 0, lib.tensor(idx), y), a, b)
     sidx = rng.integers(0, 4, size=(5, 3))
     _compare(lambda lib, x, y: lib.scatter_add(x, 0, lib.tensor(sidx), y), a, b)
+
+
+def test_index_add_and_scatter_add_same_dtype():
+    each_case(_index_add_and_scatter_add_same_dtype_case, grid(
+        ("seed", range(3)),
+        ("dtype", DTYPES),
+    ))
 
 
 def test_copy_float_into_int_truncates():

@@ -11,6 +11,8 @@ import pytest
 
 import chainrule as cr
 
+from ._case_loop import each_case, grid
+
 torch = pytest.importorskip("torch")
 
 DTYPES = ["bool", "uint8", "int8", "int32", "int64", "float16", "float32", "float64"]
@@ -38,10 +40,7 @@ def _same(ours, theirs):
                                theirs.double().numpy(), rtol=1e-3, atol=1e-3)
 
 
-@pytest.mark.parametrize("name", ["sum", "prod", "nansum"])
-@pytest.mark.parametrize("src", DTYPES)
-@pytest.mark.parametrize("out", INT_OUT)
-def test_reduction_dtype_argument(name, src, out):
+def _reduction_dtype_argument_case(name, src, out):
     c, t = _both(src, (3, 4), DTYPES.index(src))
     _same(getattr(cr, name)(c, dtype=getattr(cr, out)),
           getattr(torch, name)(t, dtype=getattr(torch, out)))
@@ -50,22 +49,40 @@ def test_reduction_dtype_argument(name, src, out):
               getattr(torch, name)(t, 1, dtype=getattr(torch, out)))
 
 
-@pytest.mark.parametrize("name", ["cumsum", "cumprod"])
-@pytest.mark.parametrize("src", DTYPES)
-@pytest.mark.parametrize("out", [d for d in INT_OUT if d != "bool"] + [None])
-def test_scan_dtype_argument(name, src, out):
+def test_reduction_dtype_argument():
+    each_case(_reduction_dtype_argument_case, grid(
+        ("out", INT_OUT),
+        ("src", DTYPES),
+        ("name", ["sum", "prod", "nansum"]),
+    ))
+
+
+def _scan_dtype_argument_case(name, src, out):
     c, t = _both(src, (3, 4), 7 + DTYPES.index(src))
     kw_c = {} if out is None else {"dtype": getattr(cr, out)}
     kw_t = {} if out is None else {"dtype": getattr(torch, out)}
     _same(getattr(cr, name)(c, 1, **kw_c), getattr(torch, name)(t, 1, **kw_t))
 
 
-@pytest.mark.parametrize("name", ["sum", "prod", "nansum"])
-@pytest.mark.parametrize("src", DTYPES)
-def test_reduction_default_dtype(name, src):
+def test_scan_dtype_argument():
+    each_case(_scan_dtype_argument_case, grid(
+        ("out", [d for d in INT_OUT if d != "bool"] + [None]),
+        ("src", DTYPES),
+        ("name", ["cumsum", "cumprod"]),
+    ))
+
+
+def _reduction_default_dtype_case(name, src):
     c, t = _both(src, (2, 5), 20 + DTYPES.index(src))
     _same(getattr(cr, name)(c), getattr(torch, name)(t))
     _same(c.sum(dim=0), t.sum(dim=0))
+
+
+def test_reduction_default_dtype():
+    each_case(_reduction_default_dtype_case, grid(
+        ("src", DTYPES),
+        ("name", ["sum", "prod", "nansum"]),
+    ))
 
 
 def test_integer_sum_wraps_in_its_dtype():
@@ -206,10 +223,7 @@ def test_integer_tensor_to_negative_python_int_is_an_error(dtype):
         cr.pow(cr.tensor(np.ones(2, dtype)), -2)
 
 
-@pytest.mark.parametrize("value", [2.5, -1.5, 0.9, 2, -3])
-@pytest.mark.parametrize("dtypes", [("int64", "int64"), ("uint8", "uint8"), ("int32", "int8"),
-                                    ("int64", "float32"), ("float32", "float64")])
-def test_addcmul_value_takes_the_tensors_dtype(value, dtypes):
+def _addcmul_value_takes_the_tensors_dtype_case(value, dtypes):
     """A float ``value`` on integer tensors gave float32; PyTorch truncates it to the integers'
     dtype (the result type is the tensors' alone)."""
     d1, d2 = dtypes
@@ -221,6 +235,14 @@ def test_addcmul_value_takes_the_tensors_dtype(value, dtypes):
     t = torch.addcmul(torch.tensor(a.astype(d1)), torch.tensor(a.astype(d2)),
                       torch.tensor(a.astype(d1)), value=value)
     _same(c, t)
+
+
+def test_addcmul_value_takes_the_tensors_dtype():
+    each_case(_addcmul_value_takes_the_tensors_dtype_case, grid(
+        ("dtypes", [("int64", "int64"), ("uint8", "uint8"), ("int32", "int8"),
+                    ("int64", "float32"), ("float32", "float64")]),
+        ("value", [2.5, -1.5, 0.9, 2, -3]),
+    ))
 
 
 @pytest.mark.parametrize("alpha", [2, -1, 2.5, True])

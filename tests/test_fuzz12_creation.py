@@ -32,6 +32,7 @@ import pytest
 
 import chainrule as cr
 
+from ._case_loop import each_case, grid
 from ._fuzz12_check import outcome, same_outcome
 
 torch = pytest.importorskip("torch")
@@ -48,16 +49,21 @@ def _same(fn, label, rtol=1e-6):
     same_outcome(torch, fn, label=label, rtol=rtol, errors=ERRORS)
 
 
-@pytest.mark.parametrize("name", ["linspace", "logspace"])
-@pytest.mark.parametrize("ends", [(0, 1 + 1j), (1j, 2), (0.5, -1j), (-2j, 3 + 0.5j)])
-@pytest.mark.parametrize("dtype", [None, "complex64", "complex128", "float32", "int64"])
-def test_complex_ends(name, ends, dtype):
+def _complex_ends_case(name, ends, dtype):
     kw = {} if dtype is None else {"dtype": dtype}
     for steps in (0, 1, 4):
         _same(lambda L: getattr(L, name)(*ends, steps, **{k: getattr(L, v) for k, v in
                                                           kw.items()}),
               f"{name}{ends} {steps} {dtype}", rtol=1e-5)
     _same(lambda L: L.linspace(L.tensor(ends[0]), L.tensor(ends[1]), 3), f"tensor ends {ends}")
+
+
+def test_complex_ends():
+    each_case(_complex_ends_case, grid(
+        ("dtype", [None, "complex64", "complex128", "float32", "int64"]),
+        ("ends", [(0, 1 + 1j), (1j, 2), (0.5, -1j), (-2j, 3 + 0.5j)]),
+        ("name", ["linspace", "logspace"]),
+    ))
 
 
 FILLS = [0, 1, -1, 2.5, -2.7, 127, 127.9, -128, -128.9, 255, 300, 65504.0, 65520.0, 1e5, 1e30,
@@ -78,11 +84,14 @@ def test_full_refuses_a_value_the_dtype_cannot_hold(dtype):
         _same(lambda L: L.zeros(2, dtype=getattr(L, dtype)).fill_(v), f"fill_ {v!r}")
 
 
-@pytest.mark.parametrize("v", FILLS)
-def test_full_dtype_follows_the_fill_value(v):
+def _full_dtype_follows_the_fill_value_case(v):
     _same(lambda L: L.full((2, 3), v), f"full {v!r}")
     _same(lambda L: L.full([2], v), f"full list {v!r}")
     _same(lambda L: L.full((), v), f"full () {v!r}")
+
+
+def test_full_dtype_follows_the_fill_value():
+    each_case(_full_dtype_follows_the_fill_value_case, grid(("v", FILLS)))
 
 
 def _nested(rng, depth=0):
@@ -130,9 +139,7 @@ ARANGE = [(5,), (0,), (-3,), (1, 4), (1.0, 4), (0, 1, 0.1), (0, 1, 0.3), (1, 0, 
           (0, float("inf")), (0, float("nan")), (1, 5, 0)]
 
 
-@pytest.mark.parametrize("args", ARANGE)
-@pytest.mark.parametrize("dtype", [None, "int64", "int32", "float32", "float64", "float16"])
-def test_arange(args, dtype):
+def _arange_case(args, dtype):
     if dtype and dtype.startswith("int") and any(a != int(a) for a in args if
                                                  abs(a) != float("inf") and a == a):
         pytest.skip("PyTorch's integer arange with fractional bounds depends on the dtype")
@@ -140,10 +147,14 @@ def test_arange(args, dtype):
     _same(lambda L: L.arange(*args, **kw(L)), f"arange{args} {dtype}", rtol=1e-3)
 
 
-@pytest.mark.parametrize("args", [(0, 1, 0), (0, 1, 1), (0, 1, 5), (1, 0, 5), (0, 10, 4),
-                                  (-5, 5, 11), (0, 1, -1), (3, 3, 4), (-7, 7, 6), (2, -9, 7)])
-@pytest.mark.parametrize("dtype", [None, "int64", "int32", "int8", "float64", "float32"])
-def test_linspace_and_logspace(args, dtype):
+def test_arange():
+    each_case(_arange_case, grid(
+        ("dtype", [None, "int64", "int32", "float32", "float64", "float16"]),
+        ("args", ARANGE),
+    ))
+
+
+def _linspace_and_logspace_case(args, dtype):
     kw = (lambda L: {}) if dtype is None else (lambda L: {"dtype": getattr(L, dtype)})
     _same(lambda L: L.linspace(*args, **kw(L)), f"linspace{args} {dtype}", rtol=1e-5)
     for base in (10.0, 2, 0.5):
@@ -153,6 +164,14 @@ def test_linspace_and_logspace(args, dtype):
             continue  # beyond the dtype: PyTorch's integer logspace wraps its own way
         _same(lambda L: L.logspace(*args, base=base, **kw(L)), f"logspace{args} {base} {dtype}",
               rtol=1e-5)
+
+
+def test_linspace_and_logspace():
+    each_case(_linspace_and_logspace_case, grid(
+        ("dtype", [None, "int64", "int32", "int8", "float64", "float32"]),
+        ("args", [(0, 1, 0), (0, 1, 1), (0, 1, 5), (1, 0, 5), (0, 10, 4),
+                  (-5, 5, 11), (0, 1, -1), (3, 3, 4), (-7, 7, 6), (2, -9, 7)]),
+    ))
 
 
 @pytest.mark.parametrize("fn", ["zeros", "ones", "empty"])

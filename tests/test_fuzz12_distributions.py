@@ -21,6 +21,8 @@ import pytest
 import chainrule as cr
 import chainrule.distributions as D
 
+from ._case_loop import each_case, grid
+
 torch = pytest.importorskip("torch")
 TD = torch.distributions
 
@@ -150,8 +152,7 @@ KL = {
 }
 
 
-@pytest.mark.parametrize("p,q", list(itertools.product(sorted(KL), sorted(KL))))
-def test_kl_divergence_pairs(p, q):
+def _kl_divergence_pairs_case(p, q):
     rng = np.random.default_rng(len(p) * 31 + len(q))
     ours_p, theirs_p = _both(p, KL[p](rng))
     ours_q, theirs_q = _both(q, KL[q](rng))
@@ -162,6 +163,12 @@ def test_kl_divergence_pairs(p, q):
             D.kl_divergence(ours_p, ours_q)
         return
     _close(D.kl_divergence(ours_p, ours_q), expected)
+
+
+def test_kl_divergence_pairs():
+    each_case(_kl_divergence_pairs_case, grid(
+        ("p,q", list(itertools.product(sorted(KL), sorted(KL)))),
+    ))
 
 
 @pytest.mark.parametrize("component", ["Normal", "Independent", "MultivariateNormal"])

@@ -41,6 +41,7 @@ import pytest
 
 import chainrule as cr
 
+from ._case_loop import each_case, grid
 from ._fuzz12_check import check
 
 torch = pytest.importorskip("torch")
@@ -86,15 +87,16 @@ def _case(seed):
     return rng, rng.standard_normal(shape), _draw_index(rng, shape)
 
 
-@pytest.mark.parametrize("seed", range(150))
-def test_advanced_index_read(seed):
+def _advanced_index_read_case(seed):
     _, x, index = _case(seed)
     check(torch, lambda lib, t: t[_as(lib, index)], x, grad=(0,), label=f"{seed} {index}")
 
 
-@pytest.mark.parametrize("op", ["set", "iadd", "imul", "number"])
-@pytest.mark.parametrize("seed", range(60))
-def test_advanced_index_write(seed, op):
+def test_advanced_index_read():
+    each_case(_advanced_index_read_case, grid(("seed", range(150))))
+
+
+def _advanced_index_write_case(seed, op):
     """``t[index] = v`` / ``+=`` / ``*=`` on a clone in a graph, ``v`` broadcast or not. Where
     the index names a position twice PyTorch does not define which value is kept, so those are
     written with one value everywhere and without gradients (chainrule refuses to record them)."""
@@ -125,6 +127,13 @@ def test_advanced_index_write(seed, op):
     check(torch, write, x, np.asarray(v), grad=grad, label=f"{seed} {index}")
 
 
+def test_advanced_index_write():
+    each_case(_advanced_index_write_case, grid(
+        ("seed", range(60)),
+        ("op", ["set", "iadd", "imul", "number"]),
+    ))
+
+
 def test_augmented_write_of_one_element_backward():
     for lib in (torch, cr):
         x = lib.tensor(np.arange(4.0), requires_grad=True)
@@ -150,8 +159,7 @@ _VIEWS = [lambda t: t.transpose(0, -1), lambda t: t[::2], lambda t: t[..., 1:],
           lambda t: t.narrow(0, 0, 1), lambda t: t.select(0, 0)]
 
 
-@pytest.mark.parametrize("seed", range(40))
-def test_write_through_a_view(seed):
+def _write_through_a_view_case(seed):
     """``base[...]`` changed through a view of it by an index write; the gradients reach the
     base's source and the value (the view itself is not used afterwards: chainrule refuses a
     view made before its base changed, where PyTorch rebuilds it)."""
@@ -183,6 +191,10 @@ def test_write_through_a_view(seed):
           label=f"{seed} {shape} {index} {op}")
 
 
+def test_write_through_a_view():
+    each_case(_write_through_a_view_case, grid(("seed", range(40))))
+
+
 def test_empty_ellipsis_keeps_arrays_adjacent():
     a = np.array([0, 1])
     for index in [(None, a, Ellipsis, a, a), (None, a, Ellipsis, a, a > 0), (a, Ellipsis, a)]:
@@ -210,8 +222,7 @@ def _shape(rng):
     return tuple(int(v) for v in rng.integers(1, 5, int(rng.integers(1, 4))))
 
 
-@pytest.mark.parametrize("seed", range(60))
-def test_gather_and_take_along_dim(seed):
+def _gather_and_take_along_dim_case(seed):
     rng = np.random.default_rng(seed)
     s = _shape(rng)
     dim = int(rng.integers(-len(s), len(s)))
@@ -228,13 +239,15 @@ def test_gather_and_take_along_dim(seed):
               grad=(0,))
 
 
+def test_gather_and_take_along_dim():
+    each_case(_gather_and_take_along_dim_case, grid(("seed", range(60))))
+
+
 REDUCES = ["set", "value", "add", "sum", "prod", "mean", "amax", "amin", "legacy_add",
            "legacy_multiply"]
 
 
-@pytest.mark.parametrize("reduce", REDUCES)
-@pytest.mark.parametrize("seed", range(20))
-def test_scatter_family(seed, reduce):
+def _scatter_family_case(seed, reduce):
     """Duplicate targets only where the result is defined (every reduction but plain writes);
     ``src`` may be larger than ``index``, whose shape picks the part that is used."""
     rng = np.random.default_rng(seed)
@@ -271,9 +284,11 @@ def test_scatter_family(seed, reduce):
         check(torch, call, x, idx, src, grad=grad, rtol=1e-10, label=f"{seed} {incl}")
 
 
-@pytest.mark.parametrize("op", ["select", "add", "copy", "fill", "fill_tensor", "reduce"])
-@pytest.mark.parametrize("seed", range(25))
-def test_index_family(seed, op):
+def test_scatter_family():
+    each_case(_scatter_family_case, grid(("seed", range(20)), ("reduce", REDUCES)))
+
+
+def _index_family_case(seed, op):
     rng = np.random.default_rng(seed)
     s = _shape(rng)
     dim = int(rng.integers(-len(s), len(s)))
@@ -298,6 +313,13 @@ def test_index_family(seed, op):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # PyTorch's index_reduce is in beta
         check(torch, calls[op], x, idx, src, grad=(0, 2), rtol=1e-10, label=f"{seed} {idx}")
+
+
+def test_index_family():
+    each_case(_index_family_case, grid(
+        ("seed", range(25)),
+        ("op", ["select", "add", "copy", "fill", "fill_tensor", "reduce"]),
+    ))
 
 
 def test_negative_index_refused_as_pytorch():
@@ -347,8 +369,7 @@ def test_put_and_take(seed):
     check(torch, lambda lib, t, i: lib.take(t, i), x, idx, grad=grad[:1], label=label)
 
 
-@pytest.mark.parametrize("seed", range(60))
-def test_index_put(seed):
+def _index_put_case(seed):
     rng = np.random.default_rng(seed)
     s, dtype = _shape(rng), str(rng.choice(DTYPES))
     x = _values(rng, s, dtype)
@@ -376,16 +397,17 @@ def test_index_put(seed):
           *indices, v, grad=grad, label=label)
 
 
+def test_index_put():
+    each_case(_index_put_case, grid(("seed", range(60))))
+
+
 def test_zero_d_index_of_take_and_accumulating_index_put():
     check(torch, lambda lib, t, i: lib.take(t, i), np.arange(6.0), np.array(-2), grad=(0,))
     check(torch, lambda lib, t, i, j, v: lib.index_put(t, (i, j), v, accumulate=True),
           np.arange(6.0).reshape(2, 3), np.array(1), np.array(2), np.array(5.0), grad=(0, 3))
 
 
-@pytest.mark.parametrize("op", ["fill", "fill_tensor", "fill_", "scatter", "scatter_", "select",
-                                "where", "where_numbers", "where_one"])
-@pytest.mark.parametrize("seed", range(25))
-def test_masked_family_and_where(seed, op):
+def _masked_family_and_where_case(seed, op):
     rng = np.random.default_rng(seed)
     s, dtype = _shape(rng), str(rng.choice(DTYPES))
     x = _values(rng, s, dtype)
@@ -424,6 +446,14 @@ def test_masked_family_and_where(seed, op):
     else:
         check(torch, lambda lib, k: lib.where(k), m, label=label)
         check(torch, lambda lib, t: lib.nonzero(t, as_tuple=bool(seed % 2)), x, label=label)
+
+
+def test_masked_family_and_where():
+    each_case(_masked_family_and_where_case, grid(
+        ("seed", range(25)),
+        ("op", ["fill", "fill_tensor", "fill_", "scatter", "scatter_", "select",
+                "where", "where_numbers", "where_one"]),
+    ))
 
 
 def test_masked_scatter_broadcasts_the_input():

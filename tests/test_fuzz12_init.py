@@ -17,6 +17,8 @@ import pytest
 
 import chainrule as cr
 
+from ._case_loop import each_case, grid
+
 torch = pytest.importorskip("torch")
 
 ci, ti = cr.nn.init, torch.nn.init
@@ -41,11 +43,16 @@ NONLINEARITIES = ["linear", "conv1d", "conv2d", "conv3d", "conv_transpose1d", "c
                   "conv_transpose3d", "sigmoid", "tanh", "relu", "leaky_relu", "selu"]
 
 
-@pytest.mark.parametrize("nonlinearity", NONLINEARITIES)
-@pytest.mark.parametrize("param", [None, 0.2, 0, 1, -0.5, 3, 0.01])
-def test_calculate_gain(nonlinearity, param):
+def _calculate_gain_case(nonlinearity, param):
     assert ci.calculate_gain(nonlinearity, param) == pytest.approx(
         ti.calculate_gain(nonlinearity, param), rel=1e-15)
+
+
+def test_calculate_gain():
+    each_case(_calculate_gain_case, grid(
+        ("param", [None, 0.2, 0, 1, -0.5, 3, 0.01]),
+        ("nonlinearity", NONLINEARITIES),
+    ))
 
 
 @pytest.mark.parametrize("param", ["x", [0.1]])

@@ -33,6 +33,7 @@ import pytest
 
 import chainrule as cr
 
+from ._case_loop import each_case, grid
 from ._fuzz12_check import outcome, same_outcome
 
 torch = pytest.importorskip("torch")
@@ -51,11 +52,16 @@ def _same(fn, *arrays, label="", rtol=0.0):
     same_outcome(torch, fn, arrays, label=label, rtol=rtol, errors=ERRORS)
 
 
-@pytest.mark.parametrize("dtype", ["int8", "int16", "int32", "int64", "uint8", "bool"])
-@pytest.mark.parametrize("decimals", [-2, -1, 1, 3])
-def test_round_integers_with_decimals(dtype, decimals):
+def _round_integers_with_decimals_case(dtype, decimals):
     a = np.array([15, 25, 0, 1, 104, 7]).astype(dtype)
     _same(lambda L, x: L.round(x, decimals=decimals), a, label=f"round {dtype} {decimals}")
+
+
+def test_round_integers_with_decimals():
+    each_case(_round_integers_with_decimals_case, grid(
+        ("decimals", [-2, -1, 1, 3]),
+        ("dtype", ["int8", "int16", "int32", "int64", "uint8", "bool"]),
+    ))
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
@@ -71,11 +77,7 @@ def test_round_floats_with_decimals(dtype, decimals):
 SPECIAL = [0.5, 1.5, 2.5, -0.5, -1.5, -2.5, np.inf, -np.inf, np.nan, 0.0, -0.0, 3.7, -3.2, 1e30]
 
 
-@pytest.mark.parametrize("dtype", ["bool", "uint8", "int8", "int16", "int32", "int64",
-                                   "float16", "float32", "float64"])
-@pytest.mark.parametrize("name", ["sign", "sgn", "sign_", "trunc", "ceil", "floor", "round",
-                                  "fix", "abs", "neg", "signbit", "isnan", "isfinite"])
-def test_unary_on_every_dtype(dtype, name):
+def _unary_on_every_dtype_case(dtype, name):
     if dtype.startswith("float"):
         a = np.array(SPECIAL[:-1] + ([1e30] if dtype != "float16" else [6e4]), dtype=dtype)
     elif dtype == "bool":
@@ -90,14 +92,20 @@ def test_unary_on_every_dtype(dtype, name):
     _same(lambda L, x: getattr(x.clone(), name)(), a, label=f"{name} {dtype}")
 
 
+def test_unary_on_every_dtype():
+    each_case(_unary_on_every_dtype_case, grid(
+        ("name", ["sign", "sgn", "sign_", "trunc", "ceil", "floor", "round",
+                  "fix", "abs", "neg", "signbit", "isnan", "isfinite"]),
+        ("dtype", ["bool", "uint8", "int8", "int16", "int32", "int64",
+                   "float16", "float32", "float64"]),
+    ))
+
+
 CLAMP_BOUNDS = [(-2, 3), (-2.5, 3.5), (3, -2), (2.5, -1.5), (1, None), (None, 2), (1.5, None),
                 (None, -0.5), (0, 0), (float("nan"), None), (-1000, 1000)]
 
 
-@pytest.mark.parametrize("dtype", ["uint8", "int8", "int32", "int64", "bool", "float16",
-                                   "float32", "float64"])
-@pytest.mark.parametrize("bounds", CLAMP_BOUNDS)
-def test_clamp_bounds(dtype, bounds):
+def _clamp_bounds_case(dtype, bounds):
     lo, hi = bounds
     if dtype == "uint8" and any(isinstance(b, int) and b < 0 for b in bounds):
         pytest.skip("a negative Python int bound of a uint8 tensor: PyTorch wraps it to 254")
@@ -112,6 +120,14 @@ def test_clamp_bounds(dtype, bounds):
     _same(lambda L, x: x.clip(min=lo, max=hi), a, label=f"clip {dtype} {bounds}")
     if None not in bounds:
         _same(lambda L, x: L.clamp(x, L.tensor(lo), L.tensor(hi)), a, label=f"tensor {bounds}")
+
+
+def test_clamp_bounds():
+    each_case(_clamp_bounds_case, grid(
+        ("bounds", CLAMP_BOUNDS),
+        ("dtype", ["uint8", "int8", "int32", "int64", "bool", "float16",
+                   "float32", "float64"]),
+    ))
 
 
 @pytest.mark.parametrize("bounds", [(-1.0, 2.0), (2.0, -1.0), (0.5, 0.5)])

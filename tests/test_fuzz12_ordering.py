@@ -22,6 +22,7 @@ import pytest
 
 import chainrule as cr
 
+from ._case_loop import each_case, grid
 from ._fuzz12_check import check
 
 torch = pytest.importorskip("torch")
@@ -50,8 +51,7 @@ def _grad(dtype, ties):
     return (0,) if dtype == "float64" and not ties else ()
 
 
-@pytest.mark.parametrize("seed", range(80))
-def test_sort_argsort_msort(seed):
+def _sort_argsort_msort_case(seed):
     rng, x, dtype, ties, dim, _ = _case(seed)
     desc, g = bool(rng.random() < 0.5), _grad(dtype, ties)
     label = f"{seed} {dtype} {x.shape} dim={dim} descending={desc}"
@@ -64,8 +64,11 @@ def test_sort_argsort_msort(seed):
     check(torch, lambda lib, t: lib.msort(t), x, grad=g, label=label)
 
 
-@pytest.mark.parametrize("seed", range(80))
-def test_topk_and_kthvalue(seed):
+def test_sort_argsort_msort():
+    each_case(_sort_argsort_msort_case, grid(("seed", range(80))))
+
+
+def _topk_and_kthvalue_case(seed):
     rng, x, dtype, ties, dim, keepdim = _case(seed)
     if dtype == "bool":  # PyTorch has no bool topk or kthvalue (chainrule computes them)
         return
@@ -83,8 +86,11 @@ def test_topk_and_kthvalue(seed):
           skip=(1,) if ties else (), label=label)
 
 
-@pytest.mark.parametrize("seed", range(80))
-def test_median_nanmedian_mode(seed):
+def test_topk_and_kthvalue():
+    each_case(_topk_and_kthvalue_case, grid(("seed", range(80))))
+
+
+def _median_nanmedian_mode_case(seed):
     rng, x, dtype, ties, dim, keepdim = _case(seed)
     if dtype == "bool" or x.size == 0:  # PyTorch: no bool median; NaN for an empty one
         return
@@ -98,6 +104,10 @@ def test_median_nanmedian_mode(seed):
     if not np.isnan(np.asarray(x, np.float64)).any():  # PyTorch's mode orders NaN arbitrarily
         check(torch, lambda lib, t: lib.mode(t, dim, keepdim), x, grad=g,
               skip=(1,) if ties else (), label=label)
+
+
+def test_median_nanmedian_mode():
+    each_case(_median_nanmedian_mode_case, grid(("seed", range(80))))
 
 
 @pytest.mark.parametrize("seed", range(80))
@@ -134,8 +144,7 @@ def test_max_along_dim_gradient_goes_to_the_returned_index():
     assert cr.tensor([[3.0, 3.0]]).max(1).indices.tolist() == [0]
 
 
-@pytest.mark.parametrize("seed", range(60))
-def test_unique_and_unique_consecutive(seed):
+def _unique_and_unique_consecutive_case(seed):
     rng, _, dtype, _, dim, _ = _case(seed)
     x = rng.integers(-2, 3, tuple(int(v) for v in rng.integers(1, 5, int(rng.integers(1, 4)))))
     dim = int(rng.integers(-x.ndim, x.ndim))
@@ -154,8 +163,11 @@ def test_unique_and_unique_consecutive(seed):
         check(torch, lambda lib, t: lib.unique(t, sorted=True, dim=dim, **kw), x, label=label)
 
 
-@pytest.mark.parametrize("seed", range(80))
-def test_searchsorted_and_bucketize(seed):
+def test_unique_and_unique_consecutive():
+    each_case(_unique_and_unique_consecutive_case, grid(("seed", range(60))))
+
+
+def _searchsorted_and_bucketize_case(seed):
     rng = np.random.default_rng(seed)
     dtype = str(rng.choice(["float64", "float32", "int64", "int32"]))
     lead = tuple(int(v) for v in rng.integers(0, 4, int(rng.integers(0, 3))))
@@ -179,6 +191,10 @@ def test_searchsorted_and_bucketize(seed):
               label=label)
         check(torch, lambda lib, s: lib.searchsorted(s, 1, right=right), b, label=label)
         check(torch, lambda lib, s: lib.bucketize(1.5, s, right=right), b, label=label)
+
+
+def test_searchsorted_and_bucketize():
+    each_case(_searchsorted_and_bucketize_case, grid(("seed", range(80))))
 
 
 def test_trace_finds_the_picked_positions_again():

@@ -16,6 +16,8 @@ import pytest
 
 import chainrule as cr
 
+from ._case_loop import each_case, grid
+
 torch = pytest.importorskip("torch")
 
 LAMBDAS = [lambda e: 0.95 ** e, lambda e: 1.0 / (1 + e), lambda e: 0.5 if e % 3 else 1.0]
@@ -159,8 +161,7 @@ def test_schedulers_fuzz_against_pytorch(seed):
         assert a[3] == b[3], t
 
 
-@pytest.mark.parametrize("seed", range(40))
-def test_warm_restarts_fractional_epochs_against_pytorch(seed):
+def _warm_restarts_fractional_epochs_against_pytorch_case(seed):
     """step(epoch) with fractional epochs, forwards, backwards and mixed with plain step()."""
     r = np.random.default_rng(seed)
     kw = dict(T_0=int(r.integers(1, 5)), T_mult=int(r.integers(1, 4)),
@@ -179,6 +180,10 @@ def test_warm_restarts_fractional_epochs_against_pytorch(seed):
             rows.append(s.get_last_lr() + [g["lr"] for g in opt.param_groups] + [s.last_epoch])
         out.append(rows)
     np.testing.assert_allclose(out[0], out[1], rtol=1e-9, atol=1e-15)
+
+
+def test_warm_restarts_fractional_epochs_against_pytorch():
+    each_case(_warm_restarts_fractional_epochs_against_pytorch_case, grid(("seed", range(40))))
 
 
 class _Decay:
@@ -201,10 +206,7 @@ CROSS = [("StepLR", dict(step_size=2)), ("MultiStepLR", dict(milestones=[2, 5, 5
          ("MultiplicativeLR", dict(lr_lambda=lambda e: 0.9))]
 
 
-@pytest.mark.parametrize(("name", "kwargs"), CROSS, ids=[c[0] for c in CROSS])
-@pytest.mark.parametrize("direction", ["torch->chainrule", "chainrule->torch"])
-@pytest.mark.parametrize("fractional", [False, True])
-def test_scheduler_state_dicts_load_across_libraries(name, kwargs, direction, fractional):
+def _scheduler_state_dicts_load_across_libraries_case(name, kwargs, direction, fractional):
     """A PyTorch scheduler's state_dict() was refused by every chainrule scheduler ('unexpected
     keys _step_count, _is_initial...'); chainrule's CyclicLR and LambdaLR ones made PyTorch's
     raise KeyError, its MultiStepLR one made PyTorch's raise IndexError (milestones a list, not
@@ -247,11 +249,15 @@ def test_scheduler_state_dicts_load_across_libraries(name, kwargs, direction, fr
             np.testing.assert_allclose(got, want, rtol=1e-9, err_msg=f"step {i}")
 
 
-@pytest.mark.parametrize("members", [("lin", "ms"), ("lin", "cos"), ("lin", "exp"), ("exp", "cos")])
-@pytest.mark.parametrize("steps", [2, 4])
-@pytest.mark.parametrize("direction", ["torch->chainrule", "chainrule->torch"])
-@pytest.mark.parametrize("outer", ["SequentialLR", "ChainedScheduler"])
-def test_composite_state_dicts_load_across_libraries(members, steps, direction, outer):
+def test_scheduler_state_dicts_load_across_libraries():
+    each_case(_scheduler_state_dicts_load_across_libraries_case, grid(
+        ("fractional", [False, True]),
+        ("direction", ["torch->chainrule", "chainrule->torch"]),
+        (("name", "kwargs"), CROSS, [c[0] for c in CROSS]),
+    ))
+
+
+def _composite_state_dicts_load_across_libraries_case(members, steps, direction, outer):
     """SequentialLR's and ChainedScheduler's state dicts (their members' inside) across the
     libraries, before and after the milestone; a CosineAnnealingWarmRestarts member not started
     yet has PyTorch's T_cur of 0."""
@@ -286,3 +292,12 @@ def test_composite_state_dicts_load_across_libraries(members, steps, direction, 
             s2.step()
             np.testing.assert_allclose(s2.get_last_lr(), s.get_last_lr(), rtol=1e-9,
                                        err_msg=f"step {i}")
+
+
+def test_composite_state_dicts_load_across_libraries():
+    each_case(_composite_state_dicts_load_across_libraries_case, grid(
+        ("outer", ["SequentialLR", "ChainedScheduler"]),
+        ("direction", ["torch->chainrule", "chainrule->torch"]),
+        ("steps", [2, 4]),
+        ("members", [("lin", "ms"), ("lin", "cos"), ("lin", "exp"), ("exp", "cos")]),
+    ))

@@ -46,6 +46,7 @@ import pytest
 
 import chainrule as cr
 
+from ._case_loop import each_case, grid
 from ._fuzz12_check import check, same_outcome
 
 torch = pytest.importorskip("torch")
@@ -281,10 +282,7 @@ OPTIMIZERS = [("Adam", {"lr": 1e-2}), ("AdamW", {"lr": 1e-2, "weight_decay": 0.1
               ("Rprop", {"lr": 1e-2})]
 
 
-@pytest.mark.parametrize("name,kw", OPTIMIZERS, ids=[f"{n}{i}" for i, (n, _) in
-                                                     enumerate(OPTIMIZERS)])
-@pytest.mark.parametrize("scale", [1.0, 400.0])
-def test_float16_parameters_optimizer_steps(name, kw, scale):
+def _float16_parameters_optimizer_steps_case(name, kw, scale):
     rng = np.random.default_rng(5)
     p0 = rng.standard_normal((4, 5)).astype(H)
     grads = [(rng.standard_normal((4, 5)) * scale).astype(H) for _ in range(5)]
@@ -302,6 +300,14 @@ def test_float16_parameters_optimizer_steps(name, kw, scale):
     # Gradients of 400: Adam's v / (1 - beta2**t) is 1.6e5, inf in float16, and the step was
     # lost; the rule now runs in float32 and rounds the parameter and state once
     _no_worse(c, t, out["torch", np.float64][0], 1, f"{name}{kw}")
+
+
+def test_float16_parameters_optimizer_steps():
+    each_case(_float16_parameters_optimizer_steps_case, grid(
+        ("scale", [1.0, 400.0]),
+        ("name,kw", OPTIMIZERS, [f"{n}{i}" for i, (n, _) in
+                                                     enumerate(OPTIMIZERS)]),
+    ))
 
 
 SUMS = {
@@ -442,14 +448,19 @@ def _activation_ops():
     }
 
 
-@pytest.mark.parametrize("name", sorted(_activation_ops()))
-def test_float16_elementwise_and_activations_against_pytorch(name):
+def _float16_elementwise_and_activations_against_pytorch_case(name):
     rng = np.random.default_rng(len(name))
     x = rng.standard_normal(2000) * 3
     # values and gradients within a few float16 units of the largest (PyTorch computes each
     # in float32 and rounds once; chainrule rounds some composites twice)
     for k, (c, t, e) in enumerate(_three_ways(_activation_ops()[name], [x])):
         _no_worse(c, t, e, 4, f"{name} output/grad {k}")
+
+
+def test_float16_elementwise_and_activations_against_pytorch():
+    each_case(_float16_elementwise_and_activations_against_pytorch_case, grid(
+        ("name", sorted(_activation_ops())),
+    ))
 
 
 def test_float16_model_trains_as_closely_as_pytorch():

@@ -58,6 +58,7 @@ import pytest
 
 import chainrule as cr
 
+from ._case_loop import each_case, grid
 from ._fuzz12_check import check
 
 torch = pytest.importorskip("torch")
@@ -168,16 +169,21 @@ INTS = [([2**62 + 1, 2**63 - 1, -2**63, 16777217, 5], [2**62, -2**63, 2**63 - 1,
         ([1, 2, 250, 0, 127], [2, 1, 5, 0, 126])]
 
 
-@pytest.mark.parametrize("dtype", ["int64", "int32", "int16", "int8", "uint8", "bool"])
-@pytest.mark.parametrize("kw", [{}, {"rtol": 0, "atol": 0}, {"atol": 1}, {"rtol": 0.6},
-                                {"atol": 0.5, "rtol": 0}, {"rtol": 1e-9, "atol": 0},
-                                {"equal_nan": True, "rtol": 0, "atol": 0}])
-def test_isclose_of_integers(dtype, kw):
+def _isclose_of_integers_case(dtype, kw):
     for a, b in INTS:
         x, y = np.array(a).astype(dtype), np.array(b).astype(dtype)
         check(torch, lambda L, s, t: L.isclose(s, t, **kw), x, y, label=f"isclose {a[0]}")
         check(torch, lambda L, s, t: s.isclose(t, **kw), x, y, label=f"method {a[0]}")
         check(torch, lambda L, s, t: L.tensor(L.allclose(s, t, **kw)), x, y, label=f"all {a[0]}")
+
+
+def test_isclose_of_integers():
+    each_case(_isclose_of_integers_case, grid(
+        ("kw", [{}, {"rtol": 0, "atol": 0}, {"atol": 1}, {"rtol": 0.6},
+                {"atol": 0.5, "rtol": 0}, {"rtol": 1e-9, "atol": 0},
+                {"equal_nan": True, "rtol": 0, "atol": 0}]),
+        ("dtype", ["int64", "int32", "int16", "int8", "uint8", "bool"]),
+    ))
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64", "complex128"])

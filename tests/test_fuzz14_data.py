@@ -13,6 +13,8 @@ import pytest
 
 import chainrule as cr
 
+from ._case_loop import each_case, grid
+
 torch = pytest.importorskip("torch")
 
 ERRORS = (RuntimeError, TypeError, ValueError, IndexError, KeyError, AssertionError)
@@ -119,8 +121,7 @@ _OPTIONS = [dict(persistent_workers=True), dict(prefetch_factor=2), dict(timeout
             dict(batch_sampler=[[3], [1, 0]])]
 
 
-@pytest.mark.parametrize("options", _OPTIONS, ids=[str(o) for o in _OPTIONS])
-def test_loader_options_errors_and_attributes(options):
+def _loader_options_errors_and_attributes_case(options):
     # persistent_workers or prefetch_factor without workers and a negative timeout were accepted
     # and ignored; PyTorch refuses them. The attributes a program reads (loader.sampler,
     # loader.batch_sampler, loader.generator, loader.pin_memory...) were missing or None.
@@ -136,6 +137,12 @@ def test_loader_options_errors_and_attributes(options):
         return batches, len(dl), attrs, samplers, len(dl.sampler)
 
     _both(loader)
+
+
+def test_loader_options_errors_and_attributes():
+    each_case(_loader_options_errors_and_attributes_case, grid(
+        ("options", _OPTIONS, [str(o) for o in _OPTIONS]),
+    ))
 
 
 def test_prefetch_factor_is_two_with_workers_and_the_default_samplers_follow_the_loader():
@@ -182,9 +189,7 @@ _SPLITS = [[0.5, 0.5], [0.3, 0.7], [0.1, 0.2, 0.7], [1 / 3] * 3, [0.25] * 4, [1.
            (0.9, 0.1), [1], [1, 0], [True, False], [0.5, 0.5000001], "n", "n-1", "n+1"]
 
 
-@pytest.mark.parametrize("n", [0, 1, 5, 7, 10, 11])
-@pytest.mark.parametrize("lengths", _SPLITS, ids=[str(s) for s in _SPLITS])
-def test_random_split_lengths_and_rounding(n, lengths):
+def _random_split_lengths_and_rounding_case(n, lengths):
     # lengths summing to a little over 1 were taken as fractions (PyTorch: an error), and lengths
     # whose sum is 1 but not all floats ([1], [1, 0]) were refused (PyTorch: fractions)
     if isinstance(lengths, str):
@@ -197,6 +202,13 @@ def test_random_split_lengths_and_rounding(n, lengths):
     if min(lengths) < 0 and all(isinstance(v, int) for v in lengths):
         return  # PyTorch slices with a negative length; chainrule refuses it (below)
     _both(split)
+
+
+def test_random_split_lengths_and_rounding():
+    each_case(_random_split_lengths_and_rounding_case, grid(
+        ("lengths", _SPLITS, [str(s) for s in _SPLITS]),
+        ("n", [0, 1, 5, 7, 10, 11]),
+    ))
 
 
 def test_random_split_takes_tensor_lengths_refuses_negative_ones_and_repeats():
@@ -311,8 +323,7 @@ def _gen(lib, seed):
     return lib.Generator().manual_seed(seed)
 
 
-@pytest.mark.parametrize("seed", range(24))
-def test_random_samplers_draw_what_pytorch_defines(seed):
+def _random_samplers_draw_what_pytorch_defines_case(seed):
     rng = np.random.default_rng(seed)
     n = int(rng.integers(1, 7))
     replacement = bool(seed % 2)
@@ -350,10 +361,11 @@ def test_random_samplers_draw_what_pytorch_defines(seed):
     assert again[0] == again[1]
 
 
-@pytest.mark.parametrize("n", [0, 1, 5, 7, 8, 10])
-@pytest.mark.parametrize("replicas", [1, 2, 3, 4, 11])
-@pytest.mark.parametrize("drop_last", [False, True])
-def test_distributed_sampler_shares_padding_and_shuffle(n, replicas, drop_last):
+def test_random_samplers_draw_what_pytorch_defines():
+    each_case(_random_samplers_draw_what_pytorch_defines_case, grid(("seed", range(24))))
+
+
+def _distributed_sampler_shares_padding_and_shuffle_case(n, replicas, drop_last):
     def shares(lib, shuffle, epoch=0):
         out = []
         for rank in range(replicas):
@@ -376,6 +388,14 @@ def test_distributed_sampler_shares_padding_and_shuffle(n, replicas, drop_last):
     assert sorted(counts.tolist()) == sorted(expected.tolist())
     assert shares(cr, True) == ours  # seeded: repeats; another epoch, another permutation
     assert min(n, len(every)) < 5 or shares(cr, True, epoch=1) != ours
+
+
+def test_distributed_sampler_shares_padding_and_shuffle():
+    each_case(_distributed_sampler_shares_padding_and_shuffle_case, grid(
+        ("drop_last", [False, True]),
+        ("replicas", [1, 2, 3, 4, 11]),
+        ("n", [0, 1, 5, 7, 8, 10]),
+    ))
 
 
 def test_batch_sampler_over_samplers_and_lengths():
@@ -488,8 +508,7 @@ def _random_dataset(lib, rng, n):
     return data.StackDataset(x=data.TensorDataset(lib.tensor(x)), y=list(y))
 
 
-@pytest.mark.parametrize("seed", range(40))
-def test_random_pipelines_batch_as_pytorch(seed):
+def _random_pipelines_batch_as_pytorch_case(seed):
     rng = np.random.default_rng(seed)
     n = int(rng.integers(1, 9))
     batch_size = [None, 1, 2, 3, 5][seed % 5]
@@ -515,6 +534,10 @@ def test_random_pipelines_batch_as_pytorch(seed):
     assert _run(cr, lambda lib: loader(lib, 0)) == theirs
     if workers:  # chainrule's worker threads give the same batches
         assert _run(cr, lambda lib: loader(lib, workers)) == theirs
+
+
+def test_random_pipelines_batch_as_pytorch():
+    each_case(_random_pipelines_batch_as_pytorch_case, grid(("seed", range(40))))
 
 
 @pytest.mark.parametrize("seed", range(12))

@@ -82,6 +82,7 @@ import pytest
 
 import chainrule as cr
 
+from ._case_loop import each_case, grid
 from ._fuzz12_check import check, same_outcome
 
 torch = pytest.importorskip("torch")
@@ -194,8 +195,7 @@ def _where_torch_computes(fn, *arrays, grad=(), label=""):
     check(torch, fn, *arrays, grad=grad, label=label)
 
 
-@pytest.mark.parametrize("seed", range(60))
-def test_random_einsums(seed):
+def _random_einsums_case(seed):
     rng = np.random.default_rng(seed)
     dtype = DTYPES[seed % len(DTYPES)]
     # (with an empty integer operand PyTorch's dtype depends on which axis is empty: not drawn)
@@ -221,14 +221,23 @@ def test_random_einsums(seed):
                           label=f"{label} {one}")
 
 
-@pytest.mark.parametrize("equation, shape", [("ij->i", (2, 40)), ("ii", (3, 3)), ("ij->", (2, 2)),
-                                             ("...->", (2, 1)), ("ij,k->ik", [(2, 1), (3,)]),
-                                             ("ij,jk->ik", [(2, 30), (30, 2)])])
-@pytest.mark.parametrize("dtype", ["int8", "uint8", "bool", "int32"])
-def test_einsum_sums_integers_in_int64(equation, shape, dtype):
+def test_random_einsums():
+    each_case(_random_einsums_case, grid(("seed", range(60))))
+
+
+def _einsum_sums_integers_in_int64_case(equation, shape, dtype):
     shapes = shape if isinstance(shape, list) else [shape]
     arrays = [np.full(s, 5).astype(dtype) for s in shapes]
     _where_torch_computes(lambda L, *ts: L.einsum(equation, *ts), *arrays, label=equation)
+
+
+def test_einsum_sums_integers_in_int64():
+    each_case(_einsum_sums_integers_in_int64_case, grid(
+        ("dtype", ["int8", "uint8", "bool", "int32"]),
+        ("equation, shape", [("ij->i", (2, 40)), ("ii", (3, 3)), ("ij->", (2, 2)),
+                             ("...->", (2, 1)), ("ij,k->ik", [(2, 1), (3,)]),
+                             ("ij,jk->ik", [(2, 30), (30, 2)])]),
+    ))
 
 
 @pytest.mark.parametrize("args", [
@@ -324,8 +333,7 @@ def test_block_diag_cartesian_prod_combinations_and_kron(seed):
           label=f"kron {ka.shape} {kb.shape} {dtype}")
 
 
-@pytest.mark.parametrize("seed", range(45))
-def test_diag_embed_and_scatters_into_views(seed):
+def _diag_embed_and_scatters_into_views_case(seed):
     rng = np.random.default_rng(seed)
     dtype = DTYPES[seed % len(DTYPES)]
     shape = _shape(rng, 0, 4, 1, 4)
@@ -354,6 +362,10 @@ def test_diag_embed_and_scatters_into_views(seed):
           label=f"slice_scatter {seed} {shape} {dim} {start}:{end}:{step}")
 
 
+def test_diag_embed_and_scatters_into_views():
+    each_case(_diag_embed_and_scatters_into_views_case, grid(("seed", range(45))))
+
+
 @pytest.mark.parametrize("seed", range(36))
 def test_tensordot_forms_of_dims(seed):
     rng = np.random.default_rng(seed)
@@ -377,13 +389,18 @@ def test_tensordot_forms_of_dims(seed):
             a, b, grad=_grad(dtype, 0, 1), label=f"tensordot {name} {label} {dims}")
 
 
-@pytest.mark.parametrize("dtypes", [("int32", "float32"), ("float64", "float32"),
-                                    ("int8", "uint8"), ("bool", "int16"), ("int64", "float16"),
-                                    ("complex64", "float64"), ("uint8", "bool")])
-@pytest.mark.parametrize("shapes", [((2,), (1, 1)), ((), (2,)), ((), ()), ((2, 2), ())])
-def test_block_diag_promotes_as_pytorch(dtypes, shapes):
+def _block_diag_promotes_as_pytorch_case(dtypes, shapes):
     blocks = [np.ones(s, d) for s, d in zip(shapes, dtypes)]
     check(torch, lambda L, *ts: L.block_diag(*ts), *blocks, label=f"{dtypes} {shapes}")
+
+
+def test_block_diag_promotes_as_pytorch():
+    each_case(_block_diag_promotes_as_pytorch_case, grid(
+        ("shapes", [((2,), (1, 1)), ((), (2,)), ((), ()), ((2, 2), ())]),
+        ("dtypes", [("int32", "float32"), ("float64", "float32"),
+                    ("int8", "uint8"), ("bool", "int16"), ("int64", "float16"),
+                    ("complex64", "float64"), ("uint8", "bool")]),
+    ))
 
 
 @pytest.mark.parametrize("dtypes", [("float64", "float32"), ("float64", "float16"),

@@ -29,6 +29,8 @@ import pytest
 
 import chainrule as cr
 
+from ._case_loop import each_case, grid
+
 torch = pytest.importorskip("torch")
 
 DTYPES = ["float16", "float32", "float64", "int8", "uint8", "int16", "int32", "int64", "bool"]
@@ -62,15 +64,17 @@ RANGES = [(), (5,), (-3, 5), (0, 300), (0, 2**31), (0, 2**63 - 1), (-1, 2), (0, 
           (-2**63, 0), (0, 65505), (-65504, 65505), (0, 65506)]
 
 
-@pytest.mark.parametrize("dt", DTYPES)
-@pytest.mark.parametrize("rng_args", RANGES, ids=str)
-def test_random_range_per_dtype(dt, rng_args):
+def _random_range_per_dtype_case(dt, rng_args):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # PyTorch warns of a float range beyond the mantissa
         got = _same_outcome(dt, lambda L, t: t.random_(*rng_args), f"random_{rng_args}")
     if got is not None and len(rng_args) == 2:  # the draws lie in [from, to - 1], unwrapped
         lo, hi = rng_args
         assert got.min() >= lo and got.max() <= hi - 1, (dt, rng_args, got.min(), got.max())
+
+
+def test_random_range_per_dtype():
+    each_case(_random_range_per_dtype_case, grid(("rng_args", RANGES, str), ("dt", DTYPES)))
 
 
 FILLS = {
@@ -86,14 +90,16 @@ FILLS = {
 }
 
 
-@pytest.mark.parametrize("dt", DTYPES)
-@pytest.mark.parametrize("name", list(FILLS))
-def test_continuous_fills_dtype_and_errors(dt, name):
+def _continuous_fills_dtype_and_errors_case(dt, name):
     got = _same_outcome(dt, FILLS[name], name)
     if got is not None and name.startswith("geometric_"):
         assert got.min() >= 1
     if got is not None and name.startswith("exponential_"):
         assert got.min() >= 0
+
+
+def test_continuous_fills_dtype_and_errors():
+    each_case(_continuous_fills_dtype_and_errors_case, grid(("name", list(FILLS)), ("dt", DTYPES)))
 
 
 def test_random_generator_keyword_reproduces():
@@ -112,11 +118,16 @@ NORMAL_UNIFORM = {
 }
 
 
-@pytest.mark.parametrize("dt", DTYPES + ["complex64", "complex128"])
-@pytest.mark.parametrize("name", list(NORMAL_UNIFORM))
-def test_normal_uniform_dtypes(dt, name):
+def _normal_uniform_dtypes_case(dt, name):
     """An integer or bool tensor is refused (it kept the draws truncated: uniform_() gave zeros)."""
     _same_outcome(dt, NORMAL_UNIFORM[name], name)
+
+
+def test_normal_uniform_dtypes():
+    each_case(_normal_uniform_dtypes_case, grid(
+        ("name", list(NORMAL_UNIFORM)),
+        ("dt", DTYPES + ["complex64", "complex128"]),
+    ))
 
 
 @pytest.mark.parametrize("dt", ["complex64", "complex128"])
@@ -148,12 +159,17 @@ BERNOULLI = {
 }
 
 
-@pytest.mark.parametrize("dt", DTYPES)
-@pytest.mark.parametrize("name", list(BERNOULLI))
-def test_bernoulli_fill_dtypes_and_broadcast(dt, name):
+def _bernoulli_fill_dtypes_and_broadcast_case(dt, name):
     got = _same_outcome(dt, BERNOULLI[name], f"bernoulli_{name}")
     if got is not None:
         assert set(np.unique(got.astype(float))) <= {0.0, 1.0}
+
+
+def test_bernoulli_fill_dtypes_and_broadcast():
+    each_case(_bernoulli_fill_dtypes_and_broadcast_case, grid(
+        ("name", list(BERNOULLI)),
+        ("dt", DTYPES),
+    ))
 
 
 def test_bernoulli_fill_statistics_per_column():
@@ -183,15 +199,20 @@ def _same_call(fn, label):
     return c.numpy()
 
 
-@pytest.mark.parametrize("n", [0, 1, 5, 127, 128, 129, 255, 256, 257, 2049, 2050, 40000])
-@pytest.mark.parametrize("dt", ["int8", "uint8", "int16", "int32", "int64", "float16", "float32",
-                                "float64", "bool"])
-def test_randperm_dtype_holds_n(n, dt):
+def _randperm_dtype_holds_n_case(n, dt):
     """randperm(300, dtype=int8) cast the permutation, so values wrapped and repeated; PyTorch
     refuses an n the dtype cannot hold (float16: n <= 2049)."""
     got = _same_call(lambda L: L.randperm(n, dtype=getattr(L, dt)), f"randperm({n}, {dt})")
     if got is not None:
         assert sorted(got.astype("int64").tolist()) == list(range(n))
+
+
+def test_randperm_dtype_holds_n():
+    each_case(_randperm_dtype_holds_n_case, grid(
+        ("dt", ["int8", "uint8", "int16", "int32", "int64", "float16", "float32",
+                "float64", "bool"]),
+        ("n", [0, 1, 5, 127, 128, 129, 255, 256, 257, 2049, 2050, 40000]),
+    ))
 
 
 MULTINOMIAL = {

@@ -17,6 +17,8 @@ import pytest
 
 import chainrule as cr
 
+from ._case_loop import each_case, grid
+
 torch = pytest.importorskip("torch")
 NO_CUDA = pytest.mark.skipif(cr.cuda.is_available(), reason="a machine without CUDA")
 
@@ -113,10 +115,7 @@ def test_half_forward_training_skips_the_steps_torch_skips(seed):
         np.testing.assert_allclose(a[3], b[3], rtol=0, atol=1e-6)
 
 
-@pytest.mark.parametrize("dtype", ["float16", "float32", "float64", "int64", "bool"])
-@pytest.mark.parametrize("shape", [(), (3,)])
-@pytest.mark.parametrize("init_scale", [4.0, 2.0**16, 2.0**20])
-def test_scale_product_dtype_and_value_follow_torch(dtype, shape, init_scale):
+def _scale_product_dtype_and_value_follow_torch_case(dtype, shape, init_scale):
     """A 0-dim float16 loss times the float32 scale is float32 in PyTorch (0-dim operands of one
     category promote to the wider); chainrule gave float16, so 3 * 2**16 read as inf."""
     out = []
@@ -126,6 +125,14 @@ def test_scale_product_dtype_and_value_follow_torch(dtype, shape, init_scale):
             y = lib.amp.GradScaler("cpu", init_scale=init_scale).scale(x)
         out.append((str(y.dtype).removeprefix("torch."), tuple(y.shape), y.tolist()))
     assert out[0] == out[1]
+
+
+def test_scale_product_dtype_and_value_follow_torch():
+    each_case(_scale_product_dtype_and_value_follow_torch_case, grid(
+        ("init_scale", [4.0, 2.0**16, 2.0**20]),
+        ("shape", [(), (3,)]),
+        ("dtype", ["float16", "float32", "float64", "int64", "bool"]),
+    ))
 
 
 @pytest.mark.parametrize("shape", [(), (2,)])

@@ -15,6 +15,7 @@ import pytest
 
 import chainrule as cr
 
+from ._case_loop import each_case, grid
 from ._fuzz12_check import outcome
 
 torch = pytest.importorskip("torch")
@@ -196,11 +197,7 @@ _KEYS = [[3, 1], [3.0, 1.0], [1.5], [True, False], [-1, np.int64(2)], [np.float6
          "tensor", "float tensor", [7]]
 
 
-@pytest.mark.parametrize("keys, dataset", [
-    (k, d) for k in _KEYS for d in ("list", "tensors", "dict")
-    if not (d == "dict" and "tensor" in str(k))], ids=lambda v: str(v))
-@pytest.mark.parametrize("batching", ["sampler", "batch_sampler", "unbatched", "workers"])
-def test_indices_that_are_not_integers_reach_the_dataset_as_they_are(keys, dataset, batching):
+def _indices_that_are_not_integers_reach_the_dataset_as_they_are_case(keys, dataset, batching):
     # the loader read a sampler's (or batch sampler's) indices with int(): a float index 1.5
     # from a computed sampler read sample 1, and 3.0 read sample 3, where PyTorch passes them
     # to dataset[...] (a list or Tensor refuses them; a dict with float keys takes them); a
@@ -221,6 +218,15 @@ def test_indices_that_are_not_integers_reach_the_dataset_as_they_are(keys, datas
         return [_norm(b) for b in data.DataLoader(ds(), **kw)]
 
     _both(loader)
+
+
+def test_indices_that_are_not_integers_reach_the_dataset_as_they_are():
+    each_case(_indices_that_are_not_integers_reach_the_dataset_as_they_are_case, grid(
+        ("batching", ["sampler", "batch_sampler", "unbatched", "workers"]),
+        ("keys, dataset", [
+    (k, d) for k in _KEYS for d in ("list", "tensors", "dict")
+    if not (d == "dict" and "tensor" in str(k))], lambda v: str(v)),
+    ))
 
 
 def test_an_empty_batch_of_a_batch_sampler_is_refused_as_in_pytorch():
@@ -250,10 +256,7 @@ def test_a_subset_of_a_dict_like_dataset_keeps_its_keys():
 _DROPS = ["False", "True", 1, 0, None, np.bool_(True), 1.0, False]
 
 
-@pytest.mark.parametrize("drop_last", _DROPS, ids=[repr(d) for d in _DROPS])
-@pytest.mark.parametrize("batching", [dict(batch_size=2), dict(batch_size=None),
-                                      dict(batch_sampler=[[0, 1], [2]]), dict(stream=True)])
-def test_drop_last_must_be_a_bool_as_in_pytorch(drop_last, batching):
+def _drop_last_must_be_a_bool_as_in_pytorch_case(drop_last, batching):
     # drop_last was read with bool(): drop_last="False" silently dropped the last batch (and 1
     # or None were taken); PyTorch's BatchSampler raises a ValueError unless it is a bool
     def loader(lib):
@@ -269,6 +272,14 @@ def test_drop_last_must_be_a_bool_as_in_pytorch(drop_last, batching):
         return [_norm(b) for b in dl], dl.drop_last
 
     _both(loader)
+
+
+def test_drop_last_must_be_a_bool_as_in_pytorch():
+    each_case(_drop_last_must_be_a_bool_as_in_pytorch_case, grid(
+        ("batching", [dict(batch_size=2), dict(batch_size=None),
+                      dict(batch_sampler=[[0, 1], [2]]), dict(stream=True)]),
+        ("drop_last", _DROPS, [repr(d) for d in _DROPS]),
+    ))
 
 
 # --- a TensorDataset whose Tensor requires grad --------------------------------------------------
@@ -492,8 +503,7 @@ _EXTRA_LEAVES = [np.str_("u"), b"by", None, 1 + 2j, np.complex64(1j), np.array([
                  np.zeros((0, 2)), (), [], {}, np.array([1, 2], dtype=np.uint32)]
 
 
-@pytest.mark.parametrize("seed", range(60))
-def test_direct_collation_of_random_nested_samples(seed):
+def _direct_collation_of_random_nested_samples_case(seed):
     # wave 11 went through the DataLoader; these call default_collate and default_convert
     # themselves, with leaves it did not draw (NumPy strings, bytes, None, complex numbers,
     # string arrays, unsigned arrays, OrderedDict/defaultdict, ints past int64, empty containers)
@@ -513,6 +523,10 @@ def test_direct_collation_of_random_nested_samples(seed):
 
     _both(lambda lib: collated(lib, False))
     _both(lambda lib: collated(lib, True))
+
+
+def test_direct_collation_of_random_nested_samples():
+    each_case(_direct_collation_of_random_nested_samples_case, grid(("seed", range(60))))
 
 
 # --- determinism under manual_seed ---------------------------------------------------------------

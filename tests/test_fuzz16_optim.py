@@ -13,6 +13,8 @@ import pytest
 
 import chainrule as cr
 
+from ._case_loop import each_case, grid
+
 torch = pytest.importorskip("torch")
 
 
@@ -97,10 +99,7 @@ RESUMED = {"step": lambda S, o, e: S.StepLR(o, 3, 0.5, last_epoch=e),
            "constant": lambda S, o, e: S.ConstantLR(o, 0.5, total_iters=6, last_epoch=e)}
 
 
-@pytest.mark.parametrize("name", list(RESUMED))
-@pytest.mark.parametrize("steps", [1, 2, 3, 5, 6])
-@pytest.mark.parametrize("offset", [-1, 0])
-def test_resume_by_last_epoch_as_pytorchs(name, steps, offset):
+def _resume_by_last_epoch_as_pytorchs_case(name, steps, offset):
     """A schedule made with ``last_epoch=e`` over a loaded optimizer: PyTorch's constructor
     keeps the loaded lr (ExponentialLR, CosineAnnealingLR, LinearLR, PolynomialLR) or takes its
     recursive step from it (StepLR, MultiStepLR, ConstantLR: at a decay step it decays the loaded
@@ -124,6 +123,14 @@ def test_resume_by_last_epoch_as_pytorchs(name, steps, offset):
             row.append(opt2.param_groups[0]["lr"])
         out.append(row + s2.get_last_lr())
     np.testing.assert_allclose(out[0], out[1], rtol=1e-12, atol=1e-16)
+
+
+def test_resume_by_last_epoch_as_pytorchs():
+    each_case(_resume_by_last_epoch_as_pytorchs_case, grid(
+        ("offset", [-1, 0]),
+        ("steps", [1, 2, 3, 5, 6]),
+        ("name", list(RESUMED)),
+    ))
 
 
 def test_schedule_made_after_a_warm_up_that_ended_elsewhere_as_pytorchs():

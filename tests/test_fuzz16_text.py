@@ -19,6 +19,8 @@ import pytest
 from chainrule.data.ngrams import TOKEN_PATTERN, TfidfFeatures
 from chainrule.data.text import ALPHABET, quantize
 
+from ._case_loop import each_case, grid
+
 text_mod = pytest.importorskip("sklearn.feature_extraction.text")
 
 WORDS = ["a", "b", "cat", "Dog", "don't", "ÉCOLE", "école", "naïve", "日本", "x_y", "42", "it's",
@@ -67,8 +69,7 @@ def test_tfidf_matches_sklearn_vocabulary_idf_and_matrix(seed):
         assert Counter(ours.grams(d)) == Counter(analyzer(d))
 
 
-@pytest.mark.parametrize("seed", range(40))
-def test_max_size_keeps_what_max_features_keeps_when_no_tie_at_the_cut(seed):
+def _max_size_keeps_what_max_features_keeps_when_no_tie_at_the_cut_case(seed):
     rng = np.random.default_rng(100 + seed)
     docs, n, size = _corpus(rng, 14), int(rng.integers(1, 4)), int(rng.integers(1, 25))
     counts = Counter(g for d in docs for g in TfidfFeatures(n).grams(d))
@@ -83,6 +84,12 @@ def test_max_size_keeps_what_max_features_keeps_when_no_tie_at_the_cut(seed):
     vocab = sorted(sk.vocabulary_, key=sk.vocabulary_.get)
     assert sorted(vocab) == sorted(order[:size])
     np.testing.assert_allclose(_dense(ours, docs, vocab), x, rtol=1e-6, atol=1e-7)
+
+
+def test_max_size_keeps_what_max_features_keeps_when_no_tie_at_the_cut():
+    each_case(_max_size_keeps_what_max_features_keeps_when_no_tie_at_the_cut_case, grid(
+        ("seed", range(40)),
+    ))
 
 
 @pytest.mark.parametrize("seed", range(30))
@@ -121,8 +128,7 @@ def _paper_quantize(text, length):
     return frame
 
 
-@pytest.mark.parametrize("seed", range(30))
-def test_quantize_is_the_papers_definition(seed):
+def _quantize_is_the_papers_definition_case(seed):
     assert ALPHABET == PAPER + "\n"
     rng = np.random.default_rng(300 + seed)
     pool = list(ALPHABET) + list(ALPHABET.upper()) + ["İ", "é", "\r", "\t", " ", "日", "ß", "Σ",
@@ -134,6 +140,10 @@ def test_quantize_is_the_papers_definition(seed):
     assert got.shape == (len(texts), 70, length) and got.dtype == np.float32
     np.testing.assert_array_equal(got, np.stack([_paper_quantize(t, length) for t in texts]))
     assert not got[:, PAPER.rindex("-")].any()  # the second "-" row is never set
+
+
+def test_quantize_is_the_papers_definition():
+    each_case(_quantize_is_the_papers_definition_case, grid(("seed", range(30))))
 
 
 def test_quantize_paper_length_reads_the_first_1014_characters_backward():

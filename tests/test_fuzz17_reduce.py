@@ -47,6 +47,7 @@ import pytest
 
 import chainrule as cr
 
+from ._case_loop import each_case, grid
 from ._fuzz12_check import check
 
 torch = pytest.importorskip("torch")
@@ -79,14 +80,19 @@ def _samples(dtype, shape=(4, 5)):
     return x.astype(dtype)
 
 
-@pytest.mark.parametrize("dtype", SAMPLE_DTYPES)
-@pytest.mark.parametrize("coords", ["int64", "int32", "float64", "float32"])
-@pytest.mark.parametrize("edge_order", [1, 2])
-def test_gradient_dtypes_with_coordinates(dtype, coords, edge_order):
+def _gradient_dtypes_with_coordinates_case(dtype, coords, edge_order):
     grad = (0,) if dtype in ("float64", "complex128") else ()
     p, q = np.array([0, 2, 3, 7]).astype(coords), np.array([0, 1, 3, 4, 7]).astype(coords)
     check(torch, lambda L, a, p, q: L.gradient(a, spacing=(p, q), edge_order=edge_order),
           _samples(dtype), p, q, grad=grad, label=f"gradient {dtype} {coords}")
+
+
+def test_gradient_dtypes_with_coordinates():
+    each_case(_gradient_dtypes_with_coordinates_case, grid(
+        ("edge_order", [1, 2]),
+        ("coords", ["int64", "int32", "float64", "float32"]),
+        ("dtype", SAMPLE_DTYPES),
+    ))
 
 
 @pytest.mark.parametrize("dtype", SAMPLE_DTYPES)
@@ -139,10 +145,7 @@ def test_float32_scan_gradients(dtype):
         check(torch, SCANS[name], a, grad=(0,), rtol=1e-5, label=f"{name} {dtype}")
 
 
-@pytest.mark.parametrize("dim", [0, 1, (0, 1)])
-@pytest.mark.parametrize("fn", ["var", "std", "var_mean", "std_mean"])
-@pytest.mark.parametrize("dtype", ["float32", "complex64"])
-def test_float32_variance_accumulates_in_float64(dim, fn, dtype):
+def _float32_variance_accumulates_in_float64_case(dim, fn, dtype):
     rng = np.random.default_rng(6)
     a = (rng.random((400, 50)) * 0.01 + 1e5).astype("float32")
     if dtype == "complex64":
@@ -156,6 +159,14 @@ def test_float32_variance_accumulates_in_float64(dim, fn, dtype):
     np.testing.assert_allclose(c.numpy(), exact.numpy(), rtol=2e-7)
     if dim != (0, 1):  # (PyTorch's float32 variance over every element loses them itself)
         check(torch, lambda L, x: getattr(L, fn)(x, dim), a, rtol=2e-7, label=fn)
+
+
+def test_float32_variance_accumulates_in_float64():
+    each_case(_float32_variance_accumulates_in_float64_case, grid(
+        ("dtype", ["float32", "complex64"]),
+        ("fn", ["var", "std", "var_mean", "std_mean"]),
+        ("dim", [0, 1, (0, 1)]),
+    ))
 
 
 SUMS = {"sum": lambda L, a: L.sum(a, 0), "mean": lambda L, a: L.mean(a, 0),

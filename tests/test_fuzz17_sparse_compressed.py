@@ -10,6 +10,8 @@ import pytest
 
 import chainrule as cr
 
+from ._case_loop import each_case, grid
+
 torch = pytest.importorskip("torch")
 
 
@@ -42,10 +44,7 @@ def _made(lib, dense, layout, how):
     return other.to_sparse_csr() if layout == "csr" else other.to_sparse_csc()
 
 
-@pytest.mark.parametrize("seed", range(10))
-@pytest.mark.parametrize("layout", ["csr", "csc"])
-@pytest.mark.parametrize("how", ["dense", "coo", "layout", "other"])
-def test_conversions_match_pytorch(seed, layout, how):
+def _conversions_match_pytorch_case(seed, layout, how):
     dense = _matrix(np.random.default_rng(seed))
     c, t = _made(cr, dense, layout, how), _made(torch, dense, layout, how)
     names = ("crow_indices", "col_indices") if layout == "csr" else ("ccol_indices",
@@ -61,6 +60,14 @@ def test_conversions_match_pytorch(seed, layout, how):
     assert back.is_sparse and back.is_coalesced() == t_back.is_coalesced()  # CSC's: not
     np.testing.assert_array_equal(_np(back._indices()), _np(t_back._indices()))
     np.testing.assert_array_equal(_np(back._values()), _np(t_back._values()))
+
+
+def test_conversions_match_pytorch():
+    each_case(_conversions_match_pytorch_case, grid(
+        ("how", ["dense", "coo", "layout", "other"]),
+        ("layout", ["csr", "csc"]),
+        ("seed", range(10)),
+    ))
 
 
 def _product(lib, layout, idx_a, idx_b, vals, right, vector):

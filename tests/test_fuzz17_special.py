@@ -9,6 +9,8 @@ import pytest
 
 import chainrule as cr
 
+from ._case_loop import each_case, grid
+
 torch = pytest.importorskip("torch")
 
 
@@ -147,9 +149,7 @@ UNARY = {
 }
 
 
-@pytest.mark.parametrize("name", sorted(UNARY))
-@pytest.mark.parametrize("dtype", ["float64", "float32", "int64", "bool"])
-def test_unary_edges_match_pytorch(name, dtype):
+def _unary_edges_match_pytorch_case(name, dtype):
     fn, _ = UNARY[name]
     if dtype == "int64":
         x = np.array([0, 1, -1, 2, -2, 3, 5, -5, 10, 100])
@@ -167,9 +167,14 @@ def test_unary_edges_match_pytorch(name, dtype):
     _check(fn, x, rtol=1e-12 if dtype == "float64" else 1e-6, label=f"{name} {dtype}")
 
 
-@pytest.mark.parametrize("seed", range(4))
-@pytest.mark.parametrize("name", sorted(k for k, (_, diff) in UNARY.items() if diff))
-def test_unary_gradients_match_pytorch(name, seed):
+def test_unary_edges_match_pytorch():
+    each_case(_unary_edges_match_pytorch_case, grid(
+        ("dtype", ["float64", "float32", "int64", "bool"]),
+        ("name", sorted(UNARY)),
+    ))
+
+
+def _unary_gradients_match_pytorch_case(name, seed):
     fn, _ = UNARY[name]
     rng = np.random.default_rng(seed)
     x = np.concatenate([rng.uniform(0.02, 0.98, 4), rng.uniform(-6, 6, 4), rng.uniform(1, 40, 3)])
@@ -186,6 +191,13 @@ def test_unary_gradients_match_pytorch(name, seed):
         np.testing.assert_allclose(t.grad.numpy(), scipy_special.polygamma(1, x), rtol=1e-13)
         return
     _check(fn, x, grad=(0,), rtol=1e-10, label=f"{name} grad")
+
+
+def test_unary_gradients_match_pytorch():
+    each_case(_unary_gradients_match_pytorch_case, grid(
+        ("name", sorted(k for k, (_, diff) in UNARY.items() if diff)),
+        ("seed", range(4)),
+    ))
 
 
 def test_mvlgamma_refuses_bool_as_pytorch():

@@ -14,6 +14,7 @@ import pytest
 
 import chainrule as cr
 
+from ._case_loop import each_case, grid
 from ._fuzz12_check import check
 
 torch = pytest.importorskip("torch")
@@ -77,8 +78,7 @@ def _complex(seed):
     return (rng.standard_normal((3, 4)) + 1j * rng.standard_normal((3, 4))).astype(dtype)
 
 
-@pytest.mark.parametrize("name", sorted(ORDERING))
-def test_ordering_ops_refuse_complex_as_pytorch(name):
+def _ordering_ops_refuse_complex_as_pytorch_case(name):
     fn = ORDERING[name]
     for seed in range(2):
         z = _complex(seed)
@@ -93,9 +93,11 @@ def test_ordering_ops_refuse_complex_as_pytorch(name):
         assert "complex" in str(got.value) and str(z.dtype) in str(got.value)
 
 
-@pytest.mark.parametrize("name", sorted(set(ORDERING) - {"real < complex",
-                                                         "minimum real other"}))
-def test_ordering_ops_still_agree_on_real_input(name):
+def test_ordering_ops_refuse_complex_as_pytorch():
+    each_case(_ordering_ops_refuse_complex_as_pytorch_case, grid(("name", sorted(ORDERING))))
+
+
+def _ordering_ops_still_agree_on_real_input_case(name):
     rng = np.random.default_rng(len(name))
     for dtype in (np.float64, np.float32, np.int64):
         x = rng.integers(-3, 4, (3, 4)).astype(dtype)
@@ -104,6 +106,13 @@ def test_ordering_ops_still_agree_on_real_input(name):
         # the index PyTorch's mode and topk name among tied entries is not defined
         check(torch, ORDERING[name], x, skip=(1,) if name in ("mode", "topk") else (),
               label=f"{name} {dtype.__name__}")
+
+
+def test_ordering_ops_still_agree_on_real_input():
+    each_case(_ordering_ops_still_agree_on_real_input_case, grid(
+        ("name", sorted(set(ORDERING) - {"real < complex",
+                                         "minimum real other"})),
+    ))
 
 
 def test_complex_ordering_message_names_the_op():

@@ -11,6 +11,8 @@ torch = pytest.importorskip("torch")
 
 import chainrule as cr  # noqa: E402
 
+from ._case_loop import each_case, grid  # noqa: E402
+
 # (0, 2, 1) and (1, 0, 1) listed twice: uncoalesced
 IDX = np.array([[0, 1, 1, 0, 1], [2, 0, 0, 2, 1], [1, 1, 1, 1, 0]])
 VALS = np.array([1.0, -2.0, 3.0, 0.5, 4.0])
@@ -72,10 +74,7 @@ def test_bool_is_the_one_elements_truth_else_ambiguous():
             bool(_coo(cr, IDX[:2, :0], VALS[:0], shape))
 
 
-@pytest.mark.parametrize("dim", [0, 1, -1, 2])
-@pytest.mark.parametrize("index", [0, -1, 1])
-@pytest.mark.parametrize("hybrid", [False, True])
-def test_select_is_pytorchs(dim, index, hybrid):
+def _select_is_pytorchs_case(dim, index, hybrid):
     # was: AttributeError; entries kept in order, the axis dropped, coalesced flag when nnz <= 1
     if hybrid:  # (2, 3) sparse, one dense axis of 2
         idx, vals, shape = IDX[:2], np.stack([VALS, -VALS], 1), (2, 3, 2)
@@ -86,6 +85,14 @@ def test_select_is_pytorchs(dim, index, hybrid):
         if coalesce:
             c, t = c.coalesce(), t.coalesce()
         _same(c.select(dim, index), t.select(dim, index))
+
+
+def test_select_is_pytorchs():
+    each_case(_select_is_pytorchs_case, grid(
+        ("hybrid", [False, True]),
+        ("index", [0, -1, 1]),
+        ("dim", [0, 1, -1, 2]),
+    ))
 
 
 def test_getitem_len_and_iteration_are_pytorchs():

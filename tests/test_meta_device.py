@@ -13,6 +13,8 @@ import pytest
 import chainrule as cr
 from chainrule.backend import MetaArray
 
+from ._case_loop import each_case, grid
+
 torch = pytest.importorskip("torch")
 
 
@@ -94,10 +96,15 @@ CASES = {
 }
 
 
-@pytest.mark.parametrize("name", sorted(CASES))
-def test_ops_on_meta_tensors_give_pytorchs_shapes_dtypes_and_device(name):
+def _ops_on_meta_tensors_give_pytorchs_shapes_dtypes_and_device_case(name):
     ours, theirs = _both(CASES[name])
     _same_meta(ours, theirs)
+
+
+def test_ops_on_meta_tensors_give_pytorchs_shapes_dtypes_and_device():
+    each_case(_ops_on_meta_tensors_give_pytorchs_shapes_dtypes_and_device_case, grid(
+        ("name", sorted(CASES)),
+    ))
 
 
 def test_layers_built_on_meta_run_forward_and_backward_with_pytorchs_shapes():

@@ -10,6 +10,8 @@ import pytest
 import chainrule as cr
 from chainrule.testing import assert_close, make_tensor
 
+from ._case_loop import each_case, grid
+
 
 class T:
     """A tensor in a case: built as a chainrule Tensor or a torch.Tensor of the same array."""
@@ -107,9 +109,7 @@ def _figures(text: str) -> list[float]:
     return [float(f) for f in re.findall(r"-?(?:\d+\.?\d*(?:e[-+]?\d+)?|inf|nan)", text)]
 
 
-@pytest.mark.torch
-@pytest.mark.parametrize("name", list(CASES))
-def test_assert_close_agrees_with_torch(name):
+def _assert_close_agrees_with_torch_case(name):
     torch = pytest.importorskip("torch")
     actual, expected, kwargs = CASES[name]
     ours = _outcome(assert_close, _build(actual, "cr"), _build(expected, "cr"), kwargs)
@@ -119,6 +119,11 @@ def test_assert_close_agrees_with_torch(name):
     if ours[0] is AssertionError:
         assert _words(ours[1]) == _words(theirs[1])
         np.testing.assert_allclose(_figures(ours[1]), _figures(theirs[1]), rtol=1e-6)
+
+
+@pytest.mark.torch
+def test_assert_close_agrees_with_torch():
+    each_case(_assert_close_agrees_with_torch_case, grid(("name", list(CASES))))
 
 
 @pytest.mark.torch

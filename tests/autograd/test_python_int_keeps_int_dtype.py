@@ -9,6 +9,8 @@ import pytest
 
 import chainrule as cr
 
+from .._case_loop import each_case, grid
+
 CALLS = {
     "mul": lambda m, t: t * 2,
     "radd": lambda m, t: 1 + t,
@@ -23,16 +25,21 @@ CALLS = {
 }
 
 
-@pytest.mark.torch
-@pytest.mark.parametrize("dtype", ["uint8", "int8", "int16", "int32", "int64"])
-@pytest.mark.parametrize("name", sorted(CALLS))
-def test_matches_pytorchs_dtype_and_values(name, dtype):
+def _matches_pytorchs_dtype_and_values_case(name, dtype):
     torch = pytest.importorskip("torch")
     data = np.array([0, 3, 9, 100, 127], dtype=dtype)
     ours = CALLS[name](cr, cr.tensor(data))
     theirs = CALLS[name](torch, torch.tensor(data))
     assert str(ours.dtype) == str(theirs.dtype).replace("torch.", ""), (name, dtype)
     np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
+
+
+@pytest.mark.torch
+def test_matches_pytorchs_dtype_and_values():
+    each_case(_matches_pytorchs_dtype_and_values_case, grid(
+        ("name", sorted(CALLS)),
+        ("dtype", ["uint8", "int8", "int16", "int32", "int64"]),
+    ))
 
 
 def test_an_int_that_does_not_fit_is_refused_naming_both():

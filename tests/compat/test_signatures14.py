@@ -12,6 +12,7 @@ import pytest
 import chainrule as cr
 import chainrule.nn.functional as F
 
+from .._case_loop import each_case, grid
 from .torch_signature import _doc_params
 
 torch = pytest.importorskip("torch")
@@ -44,8 +45,7 @@ def _shared_functional():
     return names
 
 
-@pytest.mark.parametrize("name, params", _shared_functional(), ids=lambda v: str(v)[:30])
-def test_functional_takes_pytorchs_positional_names_in_order(name, params):
+def _functional_takes_pytorchs_positional_names_in_order_case(name, params):
     """Each F function shared with PyTorch binds PyTorch's positional parameters by the same
     names in the same order (``input`` first, not ``x``), so keyword calls port unchanged."""
     ours = inspect.signature(getattr(F, name))
@@ -58,6 +58,12 @@ def test_functional_takes_pytorchs_positional_names_in_order(name, params):
     mine = [p.name for p in ours.parameters.values() if not p.name.startswith("_")
             and p.kind in (p.POSITIONAL_OR_KEYWORD, p.POSITIONAL_ONLY)]
     assert mine[:len(theirs)] == theirs, f"F.{name}: ours {mine}, PyTorch's {theirs}"
+
+
+def test_functional_takes_pytorchs_positional_names_in_order():
+    each_case(_functional_takes_pytorchs_positional_names_in_order_case, grid(
+        ("name, params", _shared_functional(), lambda v: str(v)[:30]),
+    ))
 
 
 @pytest.mark.parametrize("name", ["max_pool1d", "max_pool2d", "max_pool3d",
@@ -210,8 +216,7 @@ _ALIASES = {"axis": "dim", "start_axis": "start_dim", "end_axis": "end_dim",
             "sizes": "unflattened_size"}
 
 
-@pytest.mark.parametrize("name", _shared_modules())
-def test_module_constructor_takes_pytorchs_positional_order(name):
+def _module_constructor_takes_pytorchs_positional_order_case(name):
     """``nn.X(a, b, c)`` binds as PyTorch's does: each of PyTorch's positional parameters (but
     ``device``/``dtype`` and Hardtanh's deprecated ``min_value``/``max_value``) is at the same
     position in chainrule's, by PyTorch's name or a NumPy-style alias taking it by keyword."""
@@ -227,6 +232,12 @@ def test_module_constructor_takes_pytorchs_positional_order(name):
     keywords = {p.name for p in ours}
     got = [_ALIASES.get(n, n) if _ALIASES.get(n) in keywords else n for n in mine[:len(want)]]
     assert got == want, f"nn.{name}: ours {mine}, PyTorch's {want}"
+
+
+def test_module_constructor_takes_pytorchs_positional_order():
+    each_case(_module_constructor_takes_pytorchs_positional_order_case, grid(
+        ("name", _shared_modules()),
+    ))
 
 
 def test_embedding_bag_positional_order_matches_pytorch(rng):

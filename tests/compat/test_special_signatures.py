@@ -5,6 +5,7 @@ import pytest
 
 import chainrule as cr
 
+from .._case_loop import each_case, grid
 from .torch_signature import check_signature
 
 torch = pytest.importorskip("torch")
@@ -20,9 +21,12 @@ SPECIAL = ["gammainc", "gammaincc", "zeta", "airy_ai", "bessel_j0", "bessel_j1",
            "laguerre_polynomial_l", "legendre_polynomial_p"]
 
 
-@pytest.mark.parametrize("name", SPECIAL)
-def test_special_signatures(name):
+def _special_signatures_case(name):
     check_signature(name, getattr(cr.special, name), getattr(torch.special, name))
+
+
+def test_special_signatures():
+    each_case(_special_signatures_case, grid(("name", SPECIAL)))
 
 
 def test_linalg_matmul_signature():

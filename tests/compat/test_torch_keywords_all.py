@@ -13,6 +13,7 @@ import pytest
 
 import chainrule as cr
 
+from .._case_loop import each_case, grid, with_rng
 from .torch_signature import _doc_params
 
 torch = pytest.importorskip("torch")
@@ -80,10 +81,14 @@ def _missing(name):
     return {p for p in want if re.fullmatch(r"[A-Za-z_]\w*", p)} - keywords - EVERYWHERE
 
 
-@pytest.mark.parametrize("name", _shared())
-def test_pytorch_parameter_names_are_keywords(name):
+def _keywords_of(name):
     missing = _missing(name) - EXCEPTIONS.get(name, set())
     assert not missing, (name, sorted(missing))
+
+
+def test_pytorch_parameter_names_are_keywords():
+    # one item for the ~430 names (tests/_case_loop.py); a failure lists each name and its misses
+    each_case(_keywords_of, [{"name": name} for name in _shared()])
 
 
 def test_the_lists_name_shared_functions():
@@ -175,8 +180,7 @@ def _outputs(result):
     return list(result) if isinstance(result, (tuple, list)) else [result]
 
 
-@pytest.mark.parametrize("name", list(CALLS))
-def test_keyword_calls_match_pytorch(rng, name):
+def _keyword_calls_match_pytorch_case(rng, name):
     x, y = _data(rng)
     ours_in = [cr.tensor(x, requires_grad=True), cr.tensor(y, requires_grad=True)]
     theirs_in = [torch.tensor(x, requires_grad=True), torch.tensor(y, requires_grad=True)]
@@ -199,6 +203,12 @@ def test_keyword_calls_match_pytorch(rng, name):
         got = np.zeros(a.shape) if a.grad is None else a.grad.numpy()
         want = np.zeros(a.shape) if b.grad is None else b.grad.numpy()
         np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
+
+
+def test_keyword_calls_match_pytorch():
+    each_case(with_rng(_keyword_calls_match_pytorch_case), grid(
+        ("name", list(CALLS)),
+    ))
 
 
 def test_mm_and_bmm_take_the_ranks_pytorch_takes():

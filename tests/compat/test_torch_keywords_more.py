@@ -11,6 +11,8 @@ import pytest
 
 import chainrule as cr
 
+from .._case_loop import each_case, grid, with_rng
+
 torch = pytest.importorskip("torch")
 pytestmark = pytest.mark.torch
 
@@ -94,8 +96,7 @@ def _arrays(result):
     return [result.detach().numpy() if hasattr(result, "detach") else np.asarray(result)]
 
 
-@pytest.mark.parametrize("name", list(CALLS))
-def test_pytorch_keywords_give_pytorchs_results(rng, name):
+def _pytorch_keywords_give_pytorchs_results_case(rng, name):
     a = rng.standard_normal((3, 4))
     v, i = rng.standard_normal(4), np.array([2, 0])
     results = []
@@ -110,3 +111,9 @@ def test_pytorch_keywords_give_pytorchs_results(rng, name):
         assert o.dtype == t.dtype or (o.dtype == np.float32 and t.dtype == np.float32), name
         tol = 2e-6 if o.dtype == np.float32 else 1e-12  # PyTorch computes float32 in float32
         np.testing.assert_allclose(o, t, rtol=tol, atol=tol / 100)
+
+
+def test_pytorch_keywords_give_pytorchs_results():
+    each_case(with_rng(_pytorch_keywords_give_pytorchs_results_case), grid(
+        ("name", list(CALLS)),
+    ))

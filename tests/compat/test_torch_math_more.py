@@ -11,6 +11,7 @@ import pytest
 
 import chainrule as cr
 
+from .._case_loop import each_case, grid
 from .torch_signature import check_signature
 
 torch = pytest.importorskip("torch")
@@ -22,11 +23,14 @@ NAMES = ["addcmul", "addcdiv", "ldexp", "logaddexp2", "frexp", "gcd", "lcm", "ne
          "is_same_size", "is_signed", "ger", "vander"]
 
 
-@pytest.mark.parametrize("name", NAMES)
-def test_signatures_follow_pytorch(name):
+def _signatures_follow_pytorch_case(name):
     undocumented = {"is_neg": "is_neg(input)", "is_same_size": "is_same_size(input, other)",
                     "is_signed": "is_signed(input)"}  # PyTorch's docstrings do not say
     check_signature(name, getattr(cr, name), undocumented.get(name, getattr(torch, name)))
+
+
+def test_signatures_follow_pytorch():
+    each_case(_signatures_follow_pytorch_case, grid(("name", NAMES)))
 
 
 def _pair(rng, *shapes, shift=0.0):

@@ -8,6 +8,7 @@ import pytest
 
 import chainrule as cr
 
+from .._case_loop import each_case, grid, with_rng
 from .torch_signature import check_signature
 
 torch = pytest.importorskip("torch")
@@ -21,18 +22,19 @@ TOP = ["eq", "ne", "gt", "ge", "lt", "le", "greater", "greater_equal", "less", "
        "concatenate", "moveaxis", "select", "all", "any", "range"]  # broadcast_to: keyword test
 
 
-@pytest.mark.parametrize("name", TOP)
-def test_signatures_follow_pytorch(name):
+def _signatures_follow_pytorch_case(name):
     check_signature(name, getattr(cr, name), getattr(torch, name))
+
+
+def test_signatures_follow_pytorch():
+    each_case(_signatures_follow_pytorch_case, grid(("name", TOP)))
 
 
 COMPARE = ["eq", "ne", "gt", "ge", "lt", "le", "greater", "greater_equal", "less", "less_equal",
            "not_equal", "logical_and", "logical_or", "logical_xor"]
 
 
-@pytest.mark.parametrize("name", COMPARE)
-@pytest.mark.parametrize("other", ["tensor", "scalar", "int_tensor"])
-def test_comparisons_and_logical_give_pytorchs_bools(rng, name, other):
+def _comparisons_and_logical_give_pytorchs_bools_case(rng, name, other):
     a = np.round(rng.standard_normal((3, 4)), 1)
     a[0, :2] = 0.0
     b = {"tensor": np.where(rng.random((3, 4)) < 0.5, a, np.round(rng.standard_normal(4), 1)),
@@ -48,6 +50,13 @@ def test_comparisons_and_logical_give_pytorchs_bools(rng, name, other):
                     "logical_xor"):
         np.testing.assert_array_equal(getattr(cr.tensor(a), name)(wrap(cr, b)).numpy(),
                                       theirs.numpy())
+
+
+def test_comparisons_and_logical_give_pytorchs_bools():
+    each_case(with_rng(_comparisons_and_logical_give_pytorchs_bools_case), grid(
+        ("other", ["tensor", "scalar", "int_tensor"]),
+        ("name", COMPARE),
+    ))
 
 
 def test_logical_not_and_all_any(rng):

@@ -14,6 +14,8 @@ import chainrule.nn.functional as F
 from chainrule.nn import _toplevel as nn_toplevel
 from chainrule.nn import _toplevel_more as nn_toplevel_more
 
+from .._case_loop import each_case, grid
+
 torch = pytest.importorskip("torch")
 pytestmark = pytest.mark.torch
 
@@ -207,10 +209,13 @@ def _f(m):
     return F if m is cr else torch.nn.functional
 
 
-@pytest.mark.parametrize("name", list(CASES))
-def test_matches_pytorch(name):
+def _matches_pytorch_case(name):
     call, args = CASES[name]
     _compare(call, args)
+
+
+def test_matches_pytorch():
+    each_case(_matches_pytorch_case, grid(("name", list(CASES))))
 
 
 _POOLS = [k for k in CASES if "pool" in k]
@@ -239,11 +244,16 @@ def _schema(name):
             for a in schemas[0].arguments]
 
 
-@pytest.mark.parametrize("name", sorted(set(nn_toplevel.__all__) | set(nn_toplevel_more.__all__)))
-def test_signature_is_pytorchs(name):
+def _signature_is_pytorchs_case(name):
     ours = [(p.name, p.default is not inspect.Parameter.empty, p.kind is p.KEYWORD_ONLY)
             for p in inspect.signature(getattr(cr, name)).parameters.values()]
     assert ours == _schema(name)
+
+
+def test_signature_is_pytorchs():
+    each_case(_signature_is_pytorchs_case, grid(
+        ("name", sorted(set(nn_toplevel.__all__) | set(nn_toplevel_more.__all__))),
+    ))
 
 
 def test_the_new_names_are_exported_at_the_top_level():

@@ -8,6 +8,8 @@ import pytest
 import chainrule as cr
 from chainrule import nn
 
+from .._case_loop import each_case, grid, with_rng
+
 
 def _t(rng, *shape, requires_grad=True):
     return cr.tensor(rng.standard_normal(shape), requires_grad=requires_grad)
@@ -182,11 +184,7 @@ def test_reductions_and_picking_match_torch(rng):
                                   torch.topk(torch.tensor(a), 2, dim=0).indices.numpy())
 
 
-@pytest.mark.torch
-@pytest.mark.parametrize("name", ["CrossEntropyLoss", "NLLLoss", "BCELoss", "BCEWithLogitsLoss",
-                                  "MSELoss", "L1Loss", "HuberLoss", "SmoothL1Loss"])
-@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
-def test_loss_modules_match_torch(rng, name, reduction):
+def _loss_modules_match_torch_case(rng, name, reduction):
     torch = pytest.importorskip("torch")
     z = rng.standard_normal((6, 4))
     if name in ("CrossEntropyLoss", "NLLLoss"):
@@ -209,6 +207,15 @@ def test_loss_modules_match_torch(rng, name, reduction):
     ours.backward(cr.tensor(g))
     theirs.backward(torch.tensor(g))
     np.testing.assert_allclose(x.grad.numpy(), t.grad.numpy(), rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.torch
+def test_loss_modules_match_torch():
+    each_case(with_rng(_loss_modules_match_torch_case), grid(
+        ("reduction", ["mean", "sum", "none"]),
+        ("name", ["CrossEntropyLoss", "NLLLoss", "BCELoss", "BCEWithLogitsLoss",
+                  "MSELoss", "L1Loss", "HuberLoss", "SmoothL1Loss"]),
+    ))
 
 
 @pytest.mark.torch

@@ -11,6 +11,7 @@ import pytest
 
 import chainrule as cr
 
+from .._case_loop import each_case, grid, with_rng
 from .torch_signature import check_signature
 
 torch = pytest.importorskip("torch")
@@ -65,9 +66,7 @@ CALLS = {
 }
 
 
-@pytest.mark.parametrize("mode", ["fast", "reference"])
-@pytest.mark.parametrize("name", list(CALLS))
-def test_matches_pytorch_forward_and_backward(rng, name, mode):
+def _matches_pytorch_forward_and_backward_case(rng, name, mode):
     a, b = rng.standard_normal((4, 5)), rng.standard_normal((5, 5))
     x, s = cr.tensor(a, requires_grad=True), cr.tensor(b, requires_grad=True)
     tx, ts = torch.tensor(a, requires_grad=True), torch.tensor(b, requires_grad=True)
@@ -82,6 +81,13 @@ def test_matches_pytorch_forward_and_backward(rng, name, mode):
         want = np.zeros(tv.shape) if tv.grad is None else tv.grad.numpy()
         have = np.zeros(v.shape) if v.grad is None else v.grad.numpy()
         np.testing.assert_allclose(have, want, rtol=1e-12, atol=1e-14)
+
+
+def test_matches_pytorch_forward_and_backward():
+    each_case(with_rng(_matches_pytorch_forward_and_backward_case), grid(
+        ("name", list(CALLS)),
+        ("mode", ["fast", "reference"]),
+    ))
 
 
 @pytest.mark.parametrize("name", ["diagonal_scatter-offset", "select_scatter", "slice_scatter",

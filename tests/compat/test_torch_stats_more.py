@@ -11,6 +11,7 @@ import pytest
 
 import chainrule as cr
 
+from .._case_loop import each_case, grid
 from .torch_signature import check_signature
 
 torch = pytest.importorskip("torch")
@@ -145,16 +146,21 @@ WINDOWS = ["hann_window", "hamming_window", "blackman_window", "bartlett_window"
            "kaiser_window"]
 
 
-@pytest.mark.parametrize("name", WINDOWS)
-@pytest.mark.parametrize("n", [0, 1, 2, 7, 16])
-@pytest.mark.parametrize("periodic", [True, False])
-def test_windows_match_pytorch(name, n, periodic):
+def _windows_match_pytorch_case(name, n, periodic):
     ours, theirs = getattr(cr, name)(n, periodic), getattr(torch, name)(n, periodic)
     assert ours.dtype == np.float32 and ours.shape == tuple(theirs.shape)
     np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=2e-6, atol=2e-7)
     ours = getattr(cr, name)(n, periodic, dtype=cr.float64)
     theirs = getattr(torch, name)(n, periodic, dtype=torch.float64)
     np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-13, atol=1e-15)
+
+
+def test_windows_match_pytorch():
+    each_case(_windows_match_pytorch_case, grid(
+        ("periodic", [True, False]),
+        ("n", [0, 1, 2, 7, 16]),
+        ("name", WINDOWS),
+    ))
 
 
 def test_window_parameters_and_errors():

@@ -12,6 +12,8 @@ import chainrule as cr
 from chainrule.data import DataLoader, collate
 from chainrule.utils.data import default_collate, default_convert
 
+from .._case_loop import each_case, grid
+
 Point = collections.namedtuple("Point", "x y")
 
 
@@ -73,12 +75,15 @@ BATCHES = {
 }
 
 
-@pytest.mark.torch
-@pytest.mark.parametrize("name", list(BATCHES))
-def test_default_collate_matches_pytorch(name):
+def _default_collate_matches_pytorch_case(name):
     torch = pytest.importorskip("torch")
     batch = BATCHES[name]
     _same(default_collate(batch), torch.utils.data.default_collate(batch), torch)
+
+
+@pytest.mark.torch
+def test_default_collate_matches_pytorch():
+    each_case(_default_collate_matches_pytorch_case, grid(("name", list(BATCHES))))
 
 
 @pytest.mark.torch

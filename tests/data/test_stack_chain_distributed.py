@@ -16,6 +16,8 @@ from chainrule.utils.data import (
     TensorDataset,
 )
 
+from .._case_loop import each_case, grid
+
 
 class Upto(IterableDataset):
     def __init__(self, n, sized=True):
@@ -140,11 +142,7 @@ def test_stack_dataset_errors_name_the_lengths():
         StackDataset(Upto(2))
 
 
-@pytest.mark.torch
-@pytest.mark.parametrize("n", [0, 1, 5, 10, 11])
-@pytest.mark.parametrize("replicas", [1, 2, 3, 4])
-@pytest.mark.parametrize("drop_last", [False, True])
-def test_distributed_sampler_without_shuffle_is_pytorchs(n, replicas, drop_last):
+def _distributed_sampler_without_shuffle_is_pytorchs_case(n, replicas, drop_last):
     tud = pytest.importorskip("torch.utils.data")
     for rank in range(replicas):
         ours = DistributedSampler(range(n), replicas, rank, shuffle=False, drop_last=drop_last)
@@ -153,6 +151,15 @@ def test_distributed_sampler_without_shuffle_is_pytorchs(n, replicas, drop_last)
         assert list(ours) == list(theirs)
         assert len(ours) == len(theirs) == ours.num_samples == theirs.num_samples
         assert ours.total_size == theirs.total_size
+
+
+@pytest.mark.torch
+def test_distributed_sampler_without_shuffle_is_pytorchs():
+    each_case(_distributed_sampler_without_shuffle_is_pytorchs_case, grid(
+        ("drop_last", [False, True]),
+        ("replicas", [1, 2, 3, 4]),
+        ("n", [0, 1, 5, 10, 11]),
+    ))
 
 
 @pytest.mark.parametrize("n, replicas, drop_last", [(10, 3, False), (10, 3, True), (12, 4, False),

@@ -23,6 +23,7 @@ from chainrule.train import (
 )
 from chainrule.train import callbacks as callbacks_module
 
+from .._case_loop import each_case, grid
 from .conftest import make_blobs, make_mlp
 
 
@@ -63,8 +64,7 @@ def _keras3(values, patience, min_delta, mode):
     return None, best_epoch
 
 
-@pytest.mark.parametrize("seed", range(40))
-def test_early_stopping_stops_where_keras_does(seed):
+def _early_stopping_stops_where_keras_does_case(seed):
     rng = np.random.default_rng(seed)
     mode = ["min", "max"][seed % 2]
     patience, min_delta = int(rng.integers(1, 4)), float(rng.choice([0.0, 0.01, 0.1]))
@@ -76,6 +76,10 @@ def test_early_stopping_stops_where_keras_does(seed):
     assert stopper.stopped_epoch == stop
     assert ran[-1] == (len(values) - 1 if stop is None else stop)
     assert stopper.best_epoch == best
+
+
+def test_early_stopping_stops_where_keras_does():
+    each_case(_early_stopping_stops_where_keras_does_case, grid(("seed", range(40))))
 
 
 def test_auto_mode_follows_the_name():
@@ -440,8 +444,7 @@ def test_a_single_callback_or_a_bad_resume_path_is_named():
     assert len(_plain_trainer(callbacks=(c for c in [EarlyStopping()])).callbacks) == 1
 
 
-@pytest.mark.parametrize("seed", range(30))
-def test_reduce_lr_on_plateau_steps_as_pytorchs_on_random_curves(seed):
+def _reduce_lr_on_plateau_steps_as_pytorchs_on_random_curves_case(seed):
     """lr, best, bad epochs and cooldown after every step, NaN and inf values included."""
     torch = pytest.importorskip("torch")
     rng = np.random.default_rng(seed)
@@ -461,3 +464,9 @@ def test_reduce_lr_on_plateau_steps_as_pytorchs_on_random_curves(seed):
         assert (ours.num_bad_epochs, ours.cooldown_counter) == (theirs.num_bad_epochs,
                                                                 theirs.cooldown_counter)
         assert ours.best == theirs.best or (math.isnan(ours.best) and math.isnan(theirs.best))
+
+
+def test_reduce_lr_on_plateau_steps_as_pytorchs_on_random_curves():
+    each_case(_reduce_lr_on_plateau_steps_as_pytorchs_on_random_curves_case, grid(
+        ("seed", range(30)),
+    ))
