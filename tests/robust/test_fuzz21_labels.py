@@ -87,3 +87,21 @@ def test_a_model_of_one_output_is_refused_not_reported_robust(name):
         r"got 1 output",
     ):
         ONE_OUTPUT[name](model, x, y)
+
+
+def test_counts_and_batch_sizes_are_checked(setup):
+    """Before, confident_mistakes(k=0) returned every mistake (it stopped only at len == k) and
+    a batch_size of 0 or -1 failed in range() or concatenate."""
+    model, x, y = setup
+    calls = {
+        "confident_mistakes: k": lambda: robust.confident_mistakes(model, x, y, [0.0], k=0),
+        "pose_curves: batch_size": lambda: robust.pose_curves(model, x, y, batch_size=0),
+        "logits_of: batch_size": lambda: robust.ood.logits_of(model, x, batch_size=-1),
+        "patch_success: batch_size": lambda: robust.patch_success(
+            model, x, y, np.ones((1, 2, 2)), 1, batch_size=0
+        ),
+    }
+    for message, call in calls.items():
+        with pytest.raises(ValueError, match=f"{message} must be an int >= 1"):
+            call()
+    assert len(robust.confident_mistakes(model, x, y, [0.0, 90.0], k=1)) == 1

@@ -14,7 +14,7 @@ import numbers
 from ..autograd import Tensor, no_grad
 from ..backend import get_array_module
 from ..ops import logsumexp, softmax
-from ._core import check_eps, in_eval_mode
+from ._core import check_eps, check_int, in_eval_mode
 
 __all__ = ["auroc", "energy_score", "fpr_at_tpr", "logits_of", "msp_score", "ood_scores",
            "SCORES"]
@@ -128,6 +128,7 @@ def fpr_at_tpr(scores_in, scores_out, tpr: float = 0.95) -> float:
 @in_eval_mode
 def logits_of(model, x, *, batch_size: int = 500):
     """The model's logits for ``x``, batch by batch, without a graph."""
+    check_int("logits_of", "batch_size", batch_size)
     xp = get_array_module(x)
     with no_grad():
         return xp.concatenate([model(Tensor(x[i:i + batch_size]))._data

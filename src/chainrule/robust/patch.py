@@ -206,6 +206,7 @@ def patch_success(model, x, y, patch, target: int, *, max_rotation: float = 45.0
         calls ``target``, how many were scored, and the share it calls ``target`` unpatched.
     """
     who = "patch_success"
+    check_int(who, "batch_size", batch_size)
     x, target = _check_images(who, model, x, target)
     xp = get_array_module(x)
     y = xp.asarray(y._data if isinstance(y, Tensor) else y)

@@ -9,7 +9,7 @@ from ..autograd import Tensor, no_grad
 from ..backend import get_array_module
 from ..data.transforms import elastic_distortion
 from ..ops import softmax
-from ._core import cast_to_model, in_eval_mode, resolve_rng
+from ._core import cast_to_model, check_int, in_eval_mode, resolve_rng
 
 __all__ = ["POSES", "confident_mistakes", "pose_curves", "transform_images", "warp"]
 
@@ -118,6 +118,7 @@ def pose_curves(model, x, y, poses=None, *, rng=None, batch_size: int = 500) -> 
         ``confidence_wrong`` is the mean confidence of the wrong answers (NaN when none).
     """
     x, y = _images_and_labels("pose_curves", model, x, y)
+    check_int("pose_curves", "batch_size", batch_size)
     rng = resolve_rng(rng)
     curves = {}
     for kind, values in (poses or POSES).items():
@@ -143,6 +144,8 @@ def confident_mistakes(model, x, y, angles, *, k: int = 20, batch_size: int = 50
         ``predicted``, ``confidence`` and ``image`` (the rotated image).
     """
     x, y = _images_and_labels("confident_mistakes", model, x, y)
+    check_int("confident_mistakes", "k", k)  # k = 0 returned every mistake (it never hit len k)
+    check_int("confident_mistakes", "batch_size", batch_size)
     found = []
     for angle in angles:
         p = _probabilities(model, warp(x, angle=angle), batch_size)
