@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import chainrule as cr
-from chainrule.generative import GANTrainer
+from chainrule.generative import GANTrainer, gradient_penalty
 from chainrule.models import MLPGAN
 
 
@@ -69,3 +69,25 @@ def test_data_range_follows_the_generator_and_none_turns_the_check_off(pixels):
     for bad in ((1, -1), (0, float("inf")), "wide", (0,), (float("nan"), 1)):
         with pytest.raises(ValueError, match="data_range must be"):
             GANTrainer(gan, opt(gan.generator), opt(gan.discriminator), data_range=bad)
+
+
+def test_gradient_penalty_of_integer_real_images_keeps_alpha():
+    # int images made alpha int (0 or 1): the penalty was taken at the fake images
+    g = np.random.default_rng(1)
+    w = g.normal(size=6)
+    real, fake = g.integers(-1, 2, (4, 1, 2, 3)), g.uniform(-1, 1, (4, 1, 2, 3))
+    alpha = np.array([0.25, 0.5, 0.75, 0.1])
+
+    def critic(x):
+        return (x.reshape(x.shape[0], -1) @ cr.tensor(w)) ** 2
+
+    x_hat = (alpha[:, None, None, None] * real + (1 - alpha[:, None, None, None]) * fake).reshape(
+        4, -1
+    )
+    norms = 2 * np.abs(x_hat @ w) * np.linalg.norm(w)  # |grad of (x.w)^2| = 2 |x.w| ||w||
+    want = np.mean((np.sqrt(norms**2 + 1e-12) - 1) ** 2)
+    assert gradient_penalty(critic, real, fake, alpha=alpha).item() == pytest.approx(
+        want, rel=1e-12
+    )
+    got = gradient_penalty(critic, real.astype(np.float64), fake, alpha=alpha).item()
+    assert got == pytest.approx(want, rel=1e-12)

@@ -100,6 +100,8 @@ def gradient_penalty(critic, real, fake, *, labels=None, rng=None, alpha=None) -
         raise ValueError(f"gradient_penalty: real and fake must be batches of one shape, got "
                          f"{tuple(r.shape)} and {tuple(f.shape)}")
     xp = get_array_module(r)
+    if r.dtype.kind != "f":  # int images made alpha int: 0 or 1, the penalty at the wrong points
+        r = r.astype(f.dtype if f.dtype.kind == "f" else "float64")
     n = r.shape[0]
     if alpha is None:
         if rng is None:
