@@ -62,3 +62,22 @@ def test_deepfool_finds_the_distance_whatever_the_logits_scale(scale):
     res = robust.deepfool(model, x, z.argmax(axis=1), overshoot=0.0, bounds=(-9.0, 9.0))
     assert res.success.all()
     np.testing.assert_allclose(res.norms, distance + 1e-4, rtol=1e-7)  # ||w|| + 1e-12 in it
+
+
+@pytest.mark.parametrize(
+    "tpr, key",
+    [
+        (0.95, "fpr_at_95tpr"),
+        (0.999, "fpr_at_99.9tpr"),
+        (0.57, "fpr_at_57tpr"),
+        (1.0, "fpr_at_100tpr"),
+    ],
+)
+def test_ood_scores_name_the_tpr_it_measured_at(tpr, key):
+    """Before, the key was round(tpr * 100): FPR at 99.9% TPR was reported as fpr_at_100tpr."""
+    rng = np.random.default_rng(0)
+    logits_in, logits_out = rng.normal(size=(9, 3)) * 3, rng.normal(size=(7, 3))
+    res = robust.ood_scores(logits_in, logits_out, tpr=tpr)
+    for name, score in robust.SCORES.items():
+        assert set(res[name]) == {"auroc", key}
+        assert res[name][key] == robust.fpr_at_tpr(score(logits_in), score(logits_out), tpr)

@@ -137,11 +137,13 @@ def logits_of(model, x, *, batch_size: int = 500):
 
 def ood_scores(logits_in, logits_out, *, tpr: float = 0.95) -> dict:
     """AUROC and FPR at ``tpr`` of each score in ``SCORES`` for in- against out-of-distribution
-    logits, with the mean maximum softmax probability of each set."""
+    logits, with the mean maximum softmax probability of each set. The FPR's key names the TPR
+    in percent: ``fpr_at_95tpr``, ``fpr_at_99.9tpr``."""
     out = {}
     for name, score in SCORES.items():
         s_in, s_out = score(logits_in), score(logits_out)
-        out[name] = {"auroc": auroc(s_in, s_out), f"fpr_at_{round(tpr * 100)}tpr":
+        # 0.999 is "99.9", not round()'s "100" (a TPR of 100% it was not measured at)
+        out[name] = {"auroc": auroc(s_in, s_out), f"fpr_at_{tpr * 100:g}tpr":
                      fpr_at_tpr(s_in, s_out, tpr)}
     out["mean_confidence_in"] = float(msp_score(logits_in).mean())
     out["mean_confidence_out"] = float(msp_score(logits_out).mean())
