@@ -85,3 +85,14 @@ def test_saved_chains_follow_the_weights_dtype():
     state = rbm.state_dict()
     assert state["_extra_state"].dtype == np.float64 == state["weight"].dtype
     np.testing.assert_array_equal(state["_extra_state"]._data, rbm.chain)
+
+
+def test_log_likelihood_needs_binary_data():
+    rbm = RBM(4, 3, rng=0, dtype="float64")
+    grey = np.full((2, 4), 0.5)
+    with pytest.raises(ValueError, match=r"log_likelihood: v must be binary \(0 or 1\)"):
+        rbm.log_likelihood(grey)
+    # binary data: the exact mean log p(v) over all 16 states sums to log 1 = 0
+    states = ((np.arange(16)[:, None] >> np.arange(4)) & 1).astype(np.float64)
+    logp = [rbm.log_likelihood(s[None]) for s in states]
+    assert np.log(np.exp(logp).sum()) == pytest.approx(0.0, abs=1e-12)

@@ -259,9 +259,17 @@ class RBM(nn.Module):
         return float(top + xp.log(xp.exp(neg_f - top).sum()))
 
     def log_likelihood(self, v) -> float:
-        """Mean log p(v) = -F(v) - log Z over the batch (exact; small RBMs only)."""
+        """Mean log p(v) = -F(v) - log Z over the batch (exact; small RBMs only).
+
+        ``v`` must be binary: p is a distribution over binary states, and grey values in (0, 1)
+        gave a number that is no log-likelihood, silently; they raise.
+        """
+        a = self._data("RBM.log_likelihood", v)
+        if not bool(get_array_module(a).all((a == 0) | (a == 1))):
+            raise ValueError("RBM.log_likelihood: v must be binary (0 or 1): p(v) is a "
+                             "distribution over binary states (threshold grey values first)")
         with no_grad():
-            f = self.free_energy(v)._data.astype("float64")
+            f = self.free_energy(a)._data.astype("float64")
         return float(-f.mean() - self.log_partition())
 
     def reconstruction_error(self, v) -> float:
