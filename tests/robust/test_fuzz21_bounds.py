@@ -81,3 +81,23 @@ def test_ood_scores_name_the_tpr_it_measured_at(tpr, key):
     for name, score in robust.SCORES.items():
         assert set(res[name]) == {"auroc", key}
         assert res[name][key] == robust.fpr_at_tpr(score(logits_in), score(logits_out), tpr)
+
+
+def test_project_checks_its_arguments_and_keeps_x_dtype():
+    """Before, robust.project took eps NaN (returning NaN), bounds (1, 0), and an x outside the
+    box (returning points outside it too), and returned float64 for a float64 x_adv around a
+    float32 x."""
+    rng = np.random.default_rng(0)
+    x = rng.uniform(0.2, 0.8, size=(3, 5)).astype(np.float32)
+    far = x + rng.normal(size=x.shape)
+    adv = robust.project(far, x, 0.1, "linf", (0.2, 0.8))
+    assert adv.dtype == np.float32 and (adv >= np.float32(0.2)).all() and (adv <= 0.8).all()
+    assert np.abs(adv.astype(np.float64) - x).max() <= 0.1
+    for eps, bounds, inputs, message in [
+        (float("nan"), (0, 1), x, "eps must be a finite number >= 0, got nan"),
+        (-0.1, (0, 1), x, "eps must be a finite number >= 0, got -0.1"),
+        (0.1, (1, 0), x, "bounds must be finite with low < high"),
+        (0.1, (0.3, 0.8), x, r"x must lie inside bounds \(0.3, 0.8\)"),
+    ]:
+        with pytest.raises(ValueError, match=f"project: {message}"):
+            robust.project(far, inputs, eps, "l2", bounds)

@@ -22,7 +22,7 @@ from ._core import (
     result,
     success_of,
 )
-from .attacks import _random_start, _step, project
+from .attacks import _project, _random_start, _step
 from .dlr import dlr_gradient
 
 __all__ = ["apgd", "apgd_checkpoints"]
@@ -108,8 +108,8 @@ def _runs(model, x, labels, targeted, eps, steps, bounds, gradient, restarts, rn
     xp = get_array_module(x)
     best, best_loss, found = kept
     for _ in range(restarts):
-        start = x if rng is None else project(x + _random_start(x, eps, "linf", rng), x, eps,
-                                              "linf", bounds)
+        start = x if rng is None else _project(x + _random_start(x, eps, "linf", rng), x, eps,
+                                               "linf", bounds)
         adv, hit, x_max, f_max = _one_run(model, x, start, labels, targeted, eps, steps, bounds,
                                           gradient)
         new = hit & ~found
@@ -136,8 +136,8 @@ def _one_run(model, x, start, labels, targeted, eps, steps, bounds, gradient=inp
         return loss.astype("float64"), g
 
     f_prev, g = evaluate(start)
-    x_prev, x_cur = start, project(start + eta.reshape(expand) * _step(g, "linf"), x, eps,
-                                   "linf", bounds)
+    x_prev, x_cur = start, _project(start + eta.reshape(expand) * _step(g, "linf"), x, eps,
+                                    "linf", bounds)
     f_cur, g_cur = evaluate(x_cur)
     better = f_cur > f_prev
     x_max = xp.where(better.reshape(expand), x_cur, start)
@@ -149,9 +149,9 @@ def _one_run(model, x, start, labels, targeted, eps, steps, bounds, gradient=inp
     f_max_last = f_max.copy()
     g = g_cur
     for k in range(1, steps):
-        z = project(x_cur + eta.reshape(expand) * _step(g, "linf"), x, eps, "linf", bounds)
+        z = _project(x_cur + eta.reshape(expand) * _step(g, "linf"), x, eps, "linf", bounds)
         moved = x_cur + MOMENTUM * (z - x_cur) + (1 - MOMENTUM) * (x_cur - x_prev)
-        x_prev, x_cur = x_cur, project(moved, x, eps, "linf", bounds)
+        x_prev, x_cur = x_cur, _project(moved, x, eps, "linf", bounds)
         f_new, g = evaluate(x_cur)
         rise = f_new > f_cur  # f(x^(k+1)) > f(x^(k)): step k, counted in the next window
         f_cur = f_new

@@ -12,6 +12,7 @@ from __future__ import annotations
 from ..backend import get_array_module
 from ._core import (
     AttackResult,
+    check_bounds,
     check_eps,
     check_int,
     in_eval_mode,
@@ -47,9 +48,20 @@ def project(x_adv, x, eps: float, norm: str, bounds):
     The projection is exact: every example ends at most ``eps`` from ``x``, measured in float64
     (``within_linf``, ``within_l2``). For L2 the ball's projection comes first and the box's
     clipping second, which keeps the point inside both (clipping only shortens the perturbation).
+    ``x`` must lie inside ``bounds`` (else the ball may miss the box); the result has its dtype.
     """
     if norm not in NORMS:  # any other name would be projected as L2
         raise ValueError(f"project: norm must be one of {NORMS}, got {norm!r}")
+    eps, bounds = check_eps("project", eps), check_bounds("project", bounds)
+    xp = get_array_module(x)
+    if bool((x < bounds[0]).any()) or bool((x > bounds[1]).any()):
+        raise ValueError(f"project: x must lie inside bounds {bounds}, got values from "
+                         f"{float(x.min()):g} to {float(x.max()):g}")
+    return _project(xp.asarray(x_adv).astype(x.dtype, copy=False), x, eps, norm, bounds)
+
+
+def _project(x_adv, x, eps: float, norm: str, bounds):
+    """``project`` for the attacks' checked arguments."""
     xp = get_array_module(x)
     delta = x_adv - x
     if norm == "linf":
@@ -179,10 +191,10 @@ def fgsm_points(model, x, labels, targeted, eps, bounds, rng=None, alpha=None):
     """FGSM's adversarial inputs alone, for checked arrays (a random start when ``rng``)."""
     start = x
     if rng is not None:
-        start = project(x + _random_start(x, eps, "linf", rng), x, eps, "linf", bounds)
+        start = _project(x + _random_start(x, eps, "linf", rng), x, eps, "linf", bounds)
     _, g, _ = input_gradient(model, start, labels, targeted=targeted)
     step = eps if rng is None else alpha
-    return project(start + step * _step(g, "linf"), x, eps, "linf", bounds)
+    return _project(start + step * _step(g, "linf"), x, eps, "linf", bounds)
 
 
 @in_eval_mode
@@ -233,11 +245,11 @@ def pgd_points(model, x, labels, targeted, eps, norm, steps, alpha, restarts, bo
     xp = get_array_module(x)
     best, best_loss, best_success = x.copy(), None, xp.zeros(x.shape[0], dtype=bool)
     for _ in range(restarts):
-        adv = x if rng is None else project(x + _random_start(x, eps, norm, rng), x, eps, norm,
-                                             bounds)
+        adv = x if rng is None else _project(x + _random_start(x, eps, norm, rng), x, eps,
+                                              norm, bounds)
         for _ in range(steps):
             _, g, _ = input_gradient(model, adv, labels, targeted=targeted)
-            adv = project(adv + alpha * _step(g, norm), x, eps, norm, bounds)
+            adv = _project(adv + alpha * _step(g, norm), x, eps, norm, bounds)
         if restarts == 1:
             return adv
         loss, logits = loss_and_logits(model, adv, labels, targeted=targeted)

@@ -19,7 +19,7 @@ from ..autograd import Tensor, grad
 from ..backend import get_array_module
 from ..ops import cross_entropy
 from ._core import check_bounds, check_eps, check_int, input_gradient, prepare, resolve_rng
-from .attacks import _TINY, _random_start, _step, fgsm_points, pgd_points, project
+from .attacks import _TINY, _project, _random_start, _step, fgsm_points, pgd_points
 
 __all__ = ["ADVERSARIAL_METHODS", "AdversarialTraining"]
 
@@ -102,7 +102,7 @@ class AdversarialTraining:
             else:  # Wong et al.'s MNIST code: the gradient at x + delta, even outside the box
                 start = x + _random_start(x, self.eps, "linf", self.rng)
                 _, g, _ = input_gradient(model, start, labels, targeted=False)
-                adv = project(start + alpha * _step(g, "linf"), x, self.eps, "linf", self.bounds)
+                adv = _project(start + alpha * _step(g, "linf"), x, self.eps, "linf", self.bounds)
         elif self.method == "n_fgsm":
             alpha = self.eps if self.alpha is None else self.alpha
             start = x
