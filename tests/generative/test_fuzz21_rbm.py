@@ -11,7 +11,7 @@ float32.
 import numpy as np
 import pytest
 
-from chainrule.generative import RBM, train_rbm
+from chainrule.generative import RBM, cd_statistics, train_rbm
 
 
 def _data(n=6, nv=5, seed=0):
@@ -96,3 +96,19 @@ def test_log_likelihood_needs_binary_data():
     states = ((np.arange(16)[:, None] >> np.arange(4)) & 1).astype(np.float64)
     logp = [rbm.log_likelihood(s[None]) for s in states]
     assert np.log(np.exp(logp).sum()) == pytest.approx(0.0, abs=1e-12)
+
+
+def test_cd_statistics_checks_k_shapes_and_takes_a_seed():
+    rbm = RBM(5, 3, rng=0, dtype="float64")
+    W, b, c = (p._data for p in (rbm.weight, rbm.visible_bias, rbm.hidden_bias))
+    v = _data(4)
+    with pytest.raises(ValueError, match=r"k \(Gibbs steps\) must be at least 1, got 0"):
+        cd_statistics(W, b, c, v, 0, np.random.default_rng(0))  # was UnboundLocalError
+    for args in ((W, b, c, v[:, :4]), (W, b[:4], c, v), (W, b, c, v[0])):
+        with pytest.raises(ValueError, match=r"cd_statistics: expected W \(n_visible, n_hidden\)"):
+            cd_statistics(*args, 1, np.random.default_rng(0))
+    with pytest.raises(ValueError, match=r"chain \(2, 4\)"):
+        cd_statistics(W, b, c, v, 1, 0, persistent=True, chain=np.zeros((2, 4)))
+    seeded = cd_statistics(W, b, c, v, 2, 7)
+    for a, want in zip(seeded[:4], cd_statistics(W, b, c, v, 2, np.random.default_rng(7))[:4]):
+        np.testing.assert_array_equal(a, want)

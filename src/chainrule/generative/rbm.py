@@ -89,7 +89,8 @@ def cd_statistics(W, b, c, v0, k, rng, *, sample_visible=False, persistent=False
         W, b, c: the RBM's weight (n_visible, n_hidden), visible and hidden bias arrays.
         v0: the data batch (batch, n_visible), values in [0, 1].
         k: Gibbs steps (>= 1).
-        rng: the Generator the uniform draws come from (order: see the module docstring).
+        rng: the Generator (or int seed) the uniform draws come from (order: see the module
+            docstring).
         sample_visible: sample the visible units in the chain instead of using probabilities.
         persistent: PCD: the negative phase continues ``chain`` instead of starting at the data.
         chain: the persistent chains' hidden states (n_chains, n_hidden); None with
@@ -101,6 +102,16 @@ def cd_statistics(W, b, c, v0, k, rng, *, sample_visible=False, persistent=False
         reconstruction p(v | h0) of the data, and the chains' new hidden states (binary samples
         of the last step; None for CD).
     """
+    who = "cd_statistics"
+    k, rng = _check_k(who, k), as_generator(rng)  # k=0 failed with UnboundLocalError, seeds too
+    nv, nh = W.shape if W.ndim == 2 else (-1, -1)
+    if nv < 1 or b.shape != (nv,) or c.shape != (nh,) or v0.ndim != 2 or v0.shape[1] != nv or \
+            (persistent and chain is not None and (chain.ndim != 2 or chain.shape[1] != nh)):
+        raise ValueError(f"{who}: expected W (n_visible, n_hidden), b (n_visible,), c (n_hidden,),"
+                         f" v0 (batch, n_visible) and chain (n_chains, n_hidden), got W "
+                         f"{tuple(W.shape)}, b {tuple(b.shape)}, c {tuple(c.shape)}, v0 "
+                         f"{tuple(v0.shape)}, chain "
+                         f"{None if chain is None else tuple(chain.shape)}")
     xp = get_array_module(v0)
     ph0 = _sigmoid(xp, v0 @ W + c)
     h = _bernoulli(xp, ph0, rng)
