@@ -23,11 +23,21 @@ from chainrule.backend import gpu, jit, threads
 from chainrule.backend.settings import SETTINGS, Config, PrintOptions, from_environment
 from chainrule.data.download import data_home
 
+from ._case_loop import each_case, grid
+
 SRC = Path(__file__).resolve().parents[1] / "src" / "chainrule"
 DOCS = Path(__file__).resolve().parents[1] / "docs"
 
 
-@pytest.mark.parametrize("variable, text, name, expected", [
+def _every_variable_is_parsed_case(variable, text, name, expected):
+    config = from_environment({variable: text})
+    assert getattr(config, name) == expected
+    assert config.environment == {variable: text}
+
+
+def test_every_variable_is_parsed():
+    each_case(_every_variable_is_parsed_case, grid(
+        ("variable, text, name, expected", [
     ("CHAINRULE_NUM_THREADS", "3", "threads", 3),
     ("CHAINRULE_NUM_THREADS", "Auto", "threads", "auto"),
     ("CHAINRULE_JIT", "0", "jit", False),
@@ -46,11 +56,8 @@ DOCS = Path(__file__).resolve().parents[1] / "docs"
      PrintOptions(precision=4, linewidth=80)),
     ("CHAINRULE_PRINT_OPTIONS", "threshold=inf,sci_mode=on", "print_options",
      PrintOptions(threshold=float("inf"), sci_mode=True)),
-])
-def test_every_variable_is_parsed(variable, text, name, expected):
-    config = from_environment({variable: text})
-    assert getattr(config, name) == expected
-    assert config.environment == {variable: text}
+]),
+    ))
 
 
 def test_defaults_and_unset_or_empty_variables():
@@ -132,7 +139,16 @@ def test_good_values_reach_a_fresh_process_and_the_modules_that_use_them(tmp_pat
     assert second == str(tmp_path)
 
 
-@pytest.mark.parametrize("name, bad, expected", [
+def _setting_from_python_checks_the_value_and_names_the_setting_case(name, bad, expected):
+    before = getattr(cr.config, name)
+    with pytest.raises(ValueError, match=rf"chainrule\.config\.{name}: .*{re.escape(expected)}"):
+        setattr(cr.config, name, bad)
+    assert getattr(cr.config, name) == before
+
+
+def test_setting_from_python_checks_the_value_and_names_the_setting():
+    each_case(_setting_from_python_checks_the_value_and_names_the_setting_case, grid(
+        ("name, bad, expected", [
     ("threads", 0, "a positive integer or 'auto'"),
     ("threads", "many", "a positive integer or 'auto'"),
     ("jit", 1, "expected True or False, got 1"),
@@ -147,12 +163,8 @@ def test_good_values_reach_a_fresh_process_and_the_modules_that_use_them(tmp_pat
     ("print_options", {"precision": -1}, "expected precision an int >= 0, got -1"),
     ("print_options", {"sci_mode": 1}, "expected sci_mode True, False or None, got 1"),
     ("print_options", {"width": 80}, "a mapping of some of ['precision'"),
-])
-def test_setting_from_python_checks_the_value_and_names_the_setting(name, bad, expected):
-    before = getattr(cr.config, name)
-    with pytest.raises(ValueError, match=rf"chainrule\.config\.{name}: .*{re.escape(expected)}"):
-        setattr(cr.config, name, bad)
-    assert getattr(cr.config, name) == before
+]),
+    ))
 
 
 def test_unknown_settings_are_refused():

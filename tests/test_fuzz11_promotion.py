@@ -147,8 +147,7 @@ def test_documented_extensions_where_pytorch_raises():
         cr.dot(cr.tensor(ints), cr.tensor(ints.astype(np.float32)))
 
 
-@pytest.mark.parametrize("seed", range(12))
-def test_mixed_einsum_promotes_as_pytorch(seed):
+def _mixed_einsum_promotes_as_pytorch_case(seed):
     rng = np.random.default_rng(seed)
     names = ["uint8", "int8", "int32", "int64", "float16", "float32", "float64"]
     d1, d2 = (str(d) for d in rng.choice(names, 2, replace=False))
@@ -160,6 +159,10 @@ def test_mixed_einsum_promotes_as_pytorch(seed):
     _same(out, torch.einsum("ij,jk->ik", t1.to(want), t2.to(want)))
 
 
+def test_mixed_einsum_promotes_as_pytorch():
+    each_case(_mixed_einsum_promotes_as_pytorch_case, grid(("seed", range(12))))
+
+
 def test_mixed_einsum_gradient_in_each_operand_dtype():
     x = cr.tensor(np.ones(3, np.float32), requires_grad=True)
     y = cr.tensor(np.arange(3.0), requires_grad=True)
@@ -168,14 +171,16 @@ def test_mixed_einsum_gradient_in_each_operand_dtype():
     np.testing.assert_array_equal(x.grad.numpy(), [0.0, 1.0, 2.0])
 
 
-@pytest.mark.parametrize("name", ["all", "any"])
-@pytest.mark.parametrize("src", DTYPES)
-def test_all_any_method_dtype(name, src):
+def _all_any_method_dtype_case(name, src):
     """``x.all(dim=1)`` of a uint8 tensor was bool (``torch.all`` gave uint8, as PyTorch's)."""
     c, t = _both(src, (3, 4), 60 + DTYPES.index(src))
     _same(getattr(c, name)(dim=1), getattr(t, name)(dim=1))
     _same(getattr(c, name)(), getattr(t, name)())
     _same(getattr(cr, name)(c, 0), getattr(torch, name)(t, 0))
+
+
+def test_all_any_method_dtype():
+    each_case(_all_any_method_dtype_case, grid(("src", DTYPES), ("name", ["all", "any"])))
 
 
 @pytest.mark.parametrize("src", DTYPES)
@@ -245,10 +250,7 @@ def test_addcmul_value_takes_the_tensors_dtype():
     ))
 
 
-@pytest.mark.parametrize("alpha", [2, -1, 2.5, True])
-@pytest.mark.parametrize("dtypes", [("bool", "bool"), ("int64", "int64"), ("int32", "bool"),
-                                    ("int64", "float32"), ("float32", "float32")])
-def test_add_alpha_takes_the_result_dtype(alpha, dtypes):
+def _add_alpha_takes_the_result_dtype_case(alpha, dtypes):
     """``add(bool, bool, alpha=2)`` gave int64 (PyTorch: bool), and a float alpha with integer
     tensors promoted to float32 (PyTorch's RuntimeError)."""
     a = np.array([1, 0, 3])
@@ -260,3 +262,11 @@ def test_add_alpha_takes_the_result_dtype(alpha, dtypes):
             cr.add(cr.tensor(x1), cr.tensor(x2), alpha=alpha)
         return
     _same(cr.add(cr.tensor(x1), cr.tensor(x2), alpha=alpha), t)
+
+
+def test_add_alpha_takes_the_result_dtype():
+    each_case(_add_alpha_takes_the_result_dtype_case, grid(
+        ("dtypes", [("bool", "bool"), ("int64", "int64"), ("int32", "bool"),
+                    ("int64", "float32"), ("float32", "float32")]),
+        ("alpha", [2, -1, 2.5, True]),
+    ))

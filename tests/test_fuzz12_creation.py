@@ -113,17 +113,22 @@ def test_tensor_from_nested_lists_of_numbers_and_numpy_scalars():
         _same(lambda L: L.tensor(data, dtype=L.float64), f"tensor({data!r}, float64)")
 
 
-@pytest.mark.parametrize("data", [[1, 2], [1, 2.0], [True, 2], [True, False], [True, 2.5],
-                                  [[1, 2], [3, 4.5]], [], [[]], [[], []], [1 + 2j, 1], [2 ** 40],
-                                  [-2 ** 63], [0.1], 3, 3.5, True, [float("nan")],
-                                  [np.complex128(1j)], [np.complex64(1j), 2.0],
-                                  [np.float64(1), 1j], [[np.float64(1.0)], [2.0]]])
-def test_tensor_dtype_inference(data):
+def _tensor_dtype_inference_case(data):
     _same(lambda L: L.tensor(data), f"tensor({data!r})")
     if "np." in repr(data):
         return  # PyTorch refuses a NumPy float scalar with an integer dtype; NumPy casts it
     for dtype in ("float64", "int32", "bool", "complex64"):
         _same(lambda L: L.tensor(data, dtype=getattr(L, dtype)), f"tensor({data!r}, {dtype})")
+
+
+def test_tensor_dtype_inference():
+    each_case(_tensor_dtype_inference_case, grid(
+        ("data", [[1, 2], [1, 2.0], [True, 2], [True, False], [True, 2.5],
+                  [[1, 2], [3, 4.5]], [], [[]], [[], []], [1 + 2j, 1], [2 ** 40],
+                  [-2 ** 63], [0.1], 3, 3.5, True, [float("nan")],
+                  [np.complex128(1j)], [np.complex64(1j), 2.0],
+                  [np.float64(1), 1j], [[np.float64(1.0)], [2.0]]]),
+    ))
 
 
 def test_tensor_from_a_list_of_tensors_keeps_their_dtype():
@@ -208,8 +213,7 @@ RANDINT = [(0, 256, "uint8"), (0, 257, "uint8"), (-1, 5, "uint8"), (-128, 128, "
            (0, 2 ** 40, None), (250, 300, "uint8")]
 
 
-@pytest.mark.parametrize("low, high, dtype", RANDINT)
-def test_randint_range_and_dtype(low, high, dtype):
+def _randint_range_and_dtype_case(low, high, dtype):
     def draw(L):
         L.manual_seed(3)
         kw = {} if dtype is None else {"dtype": getattr(L, dtype)}
@@ -225,17 +229,11 @@ def test_randint_range_and_dtype(low, high, dtype):
     np.testing.assert_array_equal(draw(cr).numpy(), c.numpy())  # manual_seed repeats it
 
 
-@pytest.mark.parametrize("make", [
-    lambda L: L.rand(3, 4), lambda L: L.randn(2, 3, dtype=L.float64),
-    lambda L: L.rand(5, dtype=L.float16), lambda L: L.randperm(10),
-    lambda L: L.randperm(0), lambda L: L.randperm(6, dtype=L.int32),
-    lambda L: L.randint(5, (7,)), lambda L: L.randint(-3, 3, (2, 2), dtype=L.int8),
-    lambda L: L.randint_like(L.zeros(3, dtype=L.int32), 5), lambda L: L.rand(3, dtype=L.int64),
-    lambda L: L.rand_like(L.zeros(3, dtype=L.int32)), lambda L: L.randperm(-1),
-    lambda L: L.normal(0.0, 1.0, (3,)), lambda L: L.bernoulli(L.full((4,), 0.5)),
-    lambda L: L.randn(3, dtype=L.complex64), lambda L: L.rand(()),
-])
-def test_random_factories_dtype_shape_and_seed(make):
+def test_randint_range_and_dtype():
+    each_case(_randint_range_and_dtype_case, grid(("low, high, dtype", RANDINT)))
+
+
+def _random_factories_dtype_shape_and_seed_case(make):
     def draw(L):
         L.manual_seed(11)
         return make(L)
@@ -254,12 +252,26 @@ def test_random_factories_dtype_shape_and_seed(make):
         np.testing.assert_array_equal(np.sort(c.numpy()), np.arange(c.numel()))
 
 
+def test_random_factories_dtype_shape_and_seed():
+    each_case(_random_factories_dtype_shape_and_seed_case, grid(
+        ("make", [
+    lambda L: L.rand(3, 4), lambda L: L.randn(2, 3, dtype=L.float64),
+    lambda L: L.rand(5, dtype=L.float16), lambda L: L.randperm(10),
+    lambda L: L.randperm(0), lambda L: L.randperm(6, dtype=L.int32),
+    lambda L: L.randint(5, (7,)), lambda L: L.randint(-3, 3, (2, 2), dtype=L.int8),
+    lambda L: L.randint_like(L.zeros(3, dtype=L.int32), 5), lambda L: L.rand(3, dtype=L.int64),
+    lambda L: L.rand_like(L.zeros(3, dtype=L.int32)), lambda L: L.randperm(-1),
+    lambda L: L.normal(0.0, 1.0, (3,)), lambda L: L.bernoulli(L.full((4,), 0.5)),
+    lambda L: L.randn(3, dtype=L.complex64), lambda L: L.rand(()),
+]),
+    ))
+
+
 NP_DTYPES = ["int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "float16",
              "float32", "float64", "bool", "complex64", "complex128"]
 
 
-@pytest.mark.parametrize("dtype", NP_DTYPES)
-def test_from_numpy_arrays_of_every_dtype(dtype):
+def _from_numpy_arrays_of_every_dtype_case(dtype):
     base = np.arange(6).reshape(2, 3).astype(dtype)
     for make in (lambda L, a: L.tensor(a), lambda L, a: L.as_tensor(a),
                  lambda L, a: L.from_numpy(a), lambda L, a: L.tensor(a.T),
@@ -272,3 +284,7 @@ def test_from_numpy_arrays_of_every_dtype(dtype):
         a[0, 0] = 1
         assert shared[0, 0].item() == 1 and shared2[0, 0].item() == 1
         assert copied[0, 0].item() == 0
+
+
+def test_from_numpy_arrays_of_every_dtype():
+    each_case(_from_numpy_arrays_of_every_dtype_case, grid(("dtype", NP_DTYPES)))

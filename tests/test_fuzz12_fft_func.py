@@ -20,6 +20,8 @@ import pytest
 import chainrule as cr
 import chainrule.func as cfunc
 
+from ._case_loop import each_case, grid
+
 torch = pytest.importorskip("torch")
 tfunc = torch.func
 # PyTorch's jacfwd/jvp script a helper on first use, which warns in 2.13
@@ -119,14 +121,19 @@ def test_second_order_gradients(name, kw, complex_input):
     _close(xc.grad, xt.grad, rtol=1e-8)
 
 
-@pytest.mark.parametrize("name", ONE_D)
-@pytest.mark.parametrize("n", [0, -1, -4])
-def test_one_dimensional_n_below_one_is_refused(name, n):
+def _one_dimensional_n_below_one_is_refused_case(name, n):
     x = np.arange(8.0) + (1j if name not in ("rfft", "ihfft") else 0)
     with pytest.raises(RuntimeError, match="Invalid number of data points"):
         getattr(torch.fft, name)(torch.tensor(x), n=n)
     with pytest.raises(ValueError, match=f"invalid number of data points \\({n}\\)"):
         getattr(cr.fft, name)(cr.tensor(x), n=n)  # n=-1 was taken as the input's length
+
+
+def test_one_dimensional_n_below_one_is_refused():
+    each_case(_one_dimensional_n_below_one_is_refused_case, grid(
+        ("n", [0, -1, -4]),
+        ("name", ONE_D),
+    ))
 
 
 def test_shifts_and_frequencies():
@@ -380,8 +387,7 @@ JVP_OPS = {
 }
 
 
-@pytest.mark.parametrize("name", sorted(JVP_OPS))
-def test_jvp_through_ops_with_value_dependent_backwards(name):
+def _jvp_through_ops_with_value_dependent_backwards_case(name):
     """jvp differentiates each backward at zero cotangents: a backward that skips a term (or
     masks by sign) where its cotangent's value is 0 gets the Jacobian wrong; central finite
     differences of PyTorch's function are the reference."""
@@ -393,3 +399,7 @@ def test_jvp_through_ops_with_value_dependent_backwards(name):
         2 * eps)
     got = cfunc.jvp(ours_fn, (cr.tensor(x),), (cr.tensor(v),))[1]
     np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-5, atol=1e-6)
+
+
+def test_jvp_through_ops_with_value_dependent_backwards():
+    each_case(_jvp_through_ops_with_value_dependent_backwards_case, grid(("name", sorted(JVP_OPS))))

@@ -27,8 +27,7 @@ INITS = ["uniform_", "normal_", "trunc_normal_", "constant_", "ones_", "zeros_",
          "orthogonal_", "sparse_"]
 
 
-@pytest.mark.parametrize("name", INITS + ["_calculate_fan_in_and_fan_out"])
-def test_first_parameter_is_named_tensor_as_pytorchs(name):
+def _first_parameter_is_named_tensor_as_pytorchs_case(name):
     theirs = list(inspect.signature(getattr(ti, name)).parameters)
     assert list(inspect.signature(getattr(ci, name)).parameters)[:len(theirs)] == theirs
     w = cr.empty(4, 3, 3)
@@ -37,6 +36,12 @@ def test_first_parameter_is_named_tensor_as_pytorchs(name):
         w = cr.empty(4, 3)
     out = getattr(ci, name)(tensor=w, **kwargs)
     assert out == (9, 12) if name.startswith("_") else out is w
+
+
+def test_first_parameter_is_named_tensor_as_pytorchs():
+    each_case(_first_parameter_is_named_tensor_as_pytorchs_case, grid(
+        ("name", INITS + ["_calculate_fan_in_and_fan_out"]),
+    ))
 
 
 NONLINEARITIES = ["linear", "conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d",
@@ -81,10 +86,13 @@ def _outcome(fn):
             return "error"
 
 
-@pytest.mark.parametrize("shape", SHAPES)
-def test_fans(shape):
+def _fans_case(shape):
     theirs = _outcome(lambda: ti._calculate_fan_in_and_fan_out(torch.empty(shape)))
     assert _outcome(lambda: ci._calculate_fan_in_and_fan_out(cr.empty(shape))) == theirs
+
+
+def test_fans():
+    each_case(_fans_case, grid(("shape", SHAPES)))
 
 
 def _calls(m):
@@ -101,8 +109,7 @@ def _calls(m):
     }
 
 
-@pytest.mark.parametrize("name", list(_calls(ti)))
-def test_shapes_taken_or_refused_as_pytorchs(name):
+def _shapes_taken_or_refused_as_pytorchs_case(name):
     for shape in SHAPES:
         if name.startswith("xavier") and shape == (5, 4, 0):
             continue  # PyTorch: ZeroDivisionError on fan_out 0 of an empty tensor; chainrule: skip
@@ -110,6 +117,10 @@ def test_shapes_taken_or_refused_as_pytorchs(name):
         theirs = _outcome(lambda t=t: _calls(ti)[name](t) is t)
         ours = _outcome(lambda c=c: _calls(ci)[name](c) is c)
         assert ours == theirs, shape
+
+
+def test_shapes_taken_or_refused_as_pytorchs():
+    each_case(_shapes_taken_or_refused_as_pytorchs_case, grid(("name", list(_calls(ti)))))
 
 
 @pytest.mark.parametrize(("shape", "groups"), [((3, 5), None), ((5, 3), None), ((4, 2, 3), 1),
@@ -125,9 +136,7 @@ def test_eye_and_dirac_as_pytorchs(shape, groups):
     np.testing.assert_array_equal(c.numpy(), t.numpy())
 
 
-@pytest.mark.parametrize("shape", [(30, 20), (20, 30), (4, 3, 5), (6, 2, 2, 2), (1, 7), (7, 1)])
-@pytest.mark.parametrize("dtype", ["float32", "float64"])
-def test_orthogonal(shape, dtype):
+def _orthogonal_case(shape, dtype):
     w = cr.empty(shape, dtype=getattr(cr, dtype))
     ci.orthogonal_(w, gain=1.5)
     a = w.numpy().reshape(shape[0], -1).astype(np.float64)
@@ -135,6 +144,13 @@ def test_orthogonal(shape, dtype):
     tol = 1e-5 if dtype == "float32" else 1e-12
     np.testing.assert_allclose(q, 2.25 * np.eye(len(q)), atol=tol)
     assert w.dtype == getattr(cr, dtype)
+
+
+def test_orthogonal():
+    each_case(_orthogonal_case, grid(
+        ("dtype", ["float32", "float64"]),
+        ("shape", [(30, 20), (20, 30), (4, 3, 5), (6, 2, 2, 2), (1, 7), (7, 1)]),
+    ))
 
 
 @pytest.mark.parametrize(("rows", "sparsity"), [(10, 0.35), (7, 0.0), (5, 1.0), (9, 0.5)])

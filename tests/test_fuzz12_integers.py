@@ -64,14 +64,19 @@ def test_round_integers_with_decimals():
     ))
 
 
-@pytest.mark.parametrize("dtype", ["float32", "float64"])
-@pytest.mark.parametrize("decimals", [-3, -2, -1, 0, 1, 2, 3])
-def test_round_floats_with_decimals(dtype, decimals):
+def _round_floats_with_decimals_case(dtype, decimals):
     rng = np.random.default_rng(decimals + 10)
     a = np.concatenate([rng.standard_normal(40) * 10.0 ** rng.integers(-3, 31, 40),
                         [0.5, 1.5, 2.5, -0.5, -2.5, 0.25, 1.25, 125.0, 250.0, np.inf, -np.inf,
                          np.nan, -0.0]]).astype(dtype)
     _same(lambda L, x: L.round(x, decimals=decimals), a, label=f"round {dtype} {decimals}")
+
+
+def test_round_floats_with_decimals():
+    each_case(_round_floats_with_decimals_case, grid(
+        ("decimals", [-3, -2, -1, 0, 1, 2, 3]),
+        ("dtype", ["float32", "float64"]),
+    ))
 
 
 SPECIAL = [0.5, 1.5, 2.5, -0.5, -1.5, -2.5, np.inf, -np.inf, np.nan, 0.0, -0.0, 3.7, -3.2, 1e30]

@@ -9,6 +9,8 @@ import pytest
 import chainrule as cr
 from chainrule.nn import utils as cu
 
+from ._case_loop import each_case, grid
+
 torch = pytest.importorskip("torch")
 torch_prune = pytest.importorskip("torch.nn.utils.prune")  # torch.nn.utils leaves it out
 
@@ -112,10 +114,7 @@ def test_spectral_norm_power_iteration_runs_once_per_forward(layer, args, name, 
 _LENGTHS = [[3, 5, 1, 4], [2], [4, 4, 2], [1, 3]]
 
 
-@pytest.mark.parametrize("lengths", _LENGTHS)
-@pytest.mark.parametrize("batch_first", [False, True])
-@pytest.mark.parametrize("side", ["right", "left"])
-def test_pad_sequence_sides_and_values(lengths, batch_first, side):
+def _pad_sequence_sides_and_values_case(lengths, batch_first, side):
     rng = np.random.default_rng(len(lengths))
     seqs = [rng.normal(size=(n, 2)) for n in lengths]
     expected = torch.nn.utils.rnn.pad_sequence([torch.tensor(s) for s in seqs], batch_first,
@@ -123,6 +122,14 @@ def test_pad_sequence_sides_and_values(lengths, batch_first, side):
     got = cu.rnn.pad_sequence([cr.tensor(s) for s in seqs], batch_first=batch_first,
                               padding_value=-1.5, padding_side=side)
     np.testing.assert_array_equal(got.numpy(), expected.numpy())
+
+
+def test_pad_sequence_sides_and_values():
+    each_case(_pad_sequence_sides_and_values_case, grid(
+        ("side", ["right", "left"]),
+        ("batch_first", [False, True]),
+        ("lengths", _LENGTHS),
+    ))
 
 
 @pytest.mark.parametrize("lengths", _LENGTHS)
@@ -201,9 +208,7 @@ def test_orthogonal_maps_values_and_gradients(orthogonal_map, shape):
         np.testing.assert_allclose(q.grad.numpy(), p.grad.numpy(), atol=1e-9, err_msg=name)
 
 
-@pytest.mark.parametrize("n", [1, 2, math.inf, -math.inf, -1, 3])
-@pytest.mark.parametrize("dim", [0, 1, -1])
-def test_ln_structured_orders_and_dims(n, dim):
+def _ln_structured_orders_and_dims_case(n, dim):
     values = np.random.default_rng(4).permutation(np.arange(1, 21)) * 0.1  # no ties
     w = (values * np.where(np.arange(20) % 3 == 0, -1, 1)).reshape(4, 5)
     theirs, ours = torch.nn.Linear(5, 4).double(), cr.nn.Linear(5, 4, dtype=cr.float64)
@@ -214,6 +219,13 @@ def test_ln_structured_orders_and_dims(n, dim):
     cu.prune.ln_structured(ours, "weight", 0.5, n, dim)
     assert sorted(ours.state_dict()) == sorted(theirs.state_dict())
     np.testing.assert_array_equal(ours.weight_mask.numpy(), theirs.weight_mask.numpy())
+
+
+def test_ln_structured_orders_and_dims():
+    each_case(_ln_structured_orders_and_dims_case, grid(
+        ("dim", [0, 1, -1]),
+        ("n", [1, 2, math.inf, -math.inf, -1, 3]),
+    ))
 
 
 @pytest.mark.parametrize("limit", [0.5, 2, 10.0])

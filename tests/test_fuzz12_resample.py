@@ -16,6 +16,9 @@ import pytest
 
 import chainrule as cr
 
+from ._case_loop import each_case
+from ._case_loop import grid as case_grid
+
 torch = pytest.importorskip("torch")
 F, TF = cr.nn.functional, torch.nn.functional
 
@@ -73,18 +76,23 @@ def test_interpolate(mode, ndim):
                x)
 
 
-@pytest.mark.parametrize("kw", [
-    dict(size=3, scale_factor=2), dict(), dict(size=(3, 4, 5)), dict(mode="linear", size=3),
-    dict(mode="nearest", size=3, align_corners=True), dict(mode="bilinear", size=0),
-    dict(mode="bilinear", scale_factor=-1.0), dict(mode="bogus", size=3), dict(size=(3,)),
-    dict(size=(3, 4), recompute_scale_factor=True),
-])
-def test_interpolate_errors(kw):
+def _interpolate_errors_case(kw):
     x = np.random.default_rng(0).normal(size=(1, 2, 5, 6))
     with pytest.raises((ValueError, RuntimeError, NotImplementedError)):
         TF.interpolate(torch.tensor(x), **kw)
     with pytest.raises((ValueError, TypeError, NotImplementedError)):
         F.interpolate(cr.tensor(x), **kw)
+
+
+def test_interpolate_errors():
+    each_case(_interpolate_errors_case, case_grid(
+        ("kw", [
+    dict(size=3, scale_factor=2), dict(), dict(size=(3, 4, 5)), dict(mode="linear", size=3),
+    dict(mode="nearest", size=3, align_corners=True), dict(mode="bilinear", size=0),
+    dict(mode="bilinear", scale_factor=-1.0), dict(mode="bogus", size=3), dict(size=(3,)),
+    dict(size=(3, 4), recompute_scale_factor=True),
+]),
+    ))
 
 
 def test_interpolate_float32():

@@ -24,6 +24,8 @@ import pytest
 
 import chainrule as cr
 
+from ._case_loop import each_case, grid
+
 torch = pytest.importorskip("torch")
 pytestmark = pytest.mark.filterwarnings(
     "ignore:`torch.jit.script` is deprecated:DeprecationWarning")
@@ -344,8 +346,7 @@ def test_jvp_matches_pytorch_forward_mode(name):
     _same(dual[1], want[1], what=f"{name} forward_ad tangent")
 
 
-@pytest.mark.parametrize("name", sorted(FINITE_DIFFERENCES))
-def test_jvp_where_pytorch_has_no_forward_formula(name):
+def _jvp_where_pytorch_has_no_forward_formula_case(name):
     fn, *inputs = FINITE_DIFFERENCES[name]
     rng = np.random.default_rng(len(name))
     tangents = [rng.normal(size=np.shape(x)) for x in inputs]
@@ -361,6 +362,12 @@ def test_jvp_where_pytorch_has_no_forward_formula(name):
     got = cr.func.jvp(lambda *a: fn(cr, *a), tuple(cr.tensor(x) for x in inputs),
                       tuple(cr.tensor(t) for t in tangents))[1]
     np.testing.assert_allclose(got.numpy(), want, rtol=1e-6, atol=1e-7)
+
+
+def test_jvp_where_pytorch_has_no_forward_formula():
+    each_case(_jvp_where_pytorch_has_no_forward_formula_case, grid(
+        ("name", sorted(FINITE_DIFFERENCES)),
+    ))
 
 
 def _net(L, x, w):

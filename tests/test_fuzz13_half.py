@@ -227,8 +227,7 @@ CONTRACTIONS = {  # a is (3, n), b is (n, 4)
 }
 
 
-@pytest.mark.parametrize("name", sorted(CONTRACTIONS))
-def test_float16_contractions_accumulate_in_float32(name):
+def _float16_contractions_accumulate_in_float32_case(name):
     rng = np.random.default_rng(len(name))
     n = int(rng.integers(500, 2000))
     a, b = rng.standard_normal((3, n)), rng.standard_normal((n, 4))
@@ -236,6 +235,12 @@ def test_float16_contractions_accumulate_in_float32(name):
     # as NumPy's einsum took over a middle index, was off by 25 units)
     for k, (c, t, e) in enumerate(_three_ways(CONTRACTIONS[name], [a, b])):
         _no_worse(c, t, e, 1, f"{name} output/grad {k}")
+
+
+def test_float16_contractions_accumulate_in_float32():
+    each_case(_float16_contractions_accumulate_in_float32_case, grid(
+        ("name", sorted(CONTRACTIONS)),
+    ))
 
 
 @pytest.mark.parametrize("seed", range(8))
@@ -254,9 +259,7 @@ def test_float16_interpolate_in_float32(seed):
         _no_worse(c, t, e, 1, f"interpolate {kw} output/grad {k}")
 
 
-@pytest.mark.parametrize("name", ["addcmul", "addcdiv", "addcmul_", "addcdiv_"])
-@pytest.mark.parametrize("seed", range(3))
-def test_float16_addcmul_addcdiv_in_float32(name, seed):
+def _float16_addcmul_addcdiv_in_float32_case(name, seed):
     rng = np.random.default_rng(seed)
     shape = (3, 50)
     x, t1 = _values(rng, *shape), (rng.standard_normal(shape) * 300).astype(H)
@@ -271,6 +274,13 @@ def test_float16_addcmul_addcdiv_in_float32(name, seed):
     for k, (c, t, e) in enumerate(_three_ways(fn, [x, t1, t2])):
         _no_worse(c, t, e, 1, f"{name}(value={value}) output/grad {k}")
     assert np.isfinite(fn(cr, *(cr.tensor(a) for a in (x, t1, t2))).numpy()).all()
+
+
+def test_float16_addcmul_addcdiv_in_float32():
+    each_case(_float16_addcmul_addcdiv_in_float32_case, grid(
+        ("seed", range(3)),
+        ("name", ["addcmul", "addcdiv", "addcmul_", "addcdiv_"]),
+    ))
 
 
 OPTIMIZERS = [("Adam", {"lr": 1e-2}), ("AdamW", {"lr": 1e-2, "weight_decay": 0.1}),
@@ -317,14 +327,19 @@ SUMS = {
 }
 
 
-@pytest.mark.parametrize("name", sorted(SUMS))
-@pytest.mark.parametrize("loc", [0.0, 3.0])
-def test_float16_sums_accumulate_in_float32(name, loc):
+def _float16_sums_accumulate_in_float32_case(name, loc):
     rng = np.random.default_rng(7)
     x = rng.standard_normal((int(rng.integers(500, 2000)), 3)) + loc
     # a column sum (NumPy's float16 loop off by tens of units for 1000 values near 3)
     for k, (c, t, e) in enumerate(_three_ways(SUMS[name], [x])):
         _no_worse(c, t, e, 1, f"{name} output/grad {k}")
+
+
+def test_float16_sums_accumulate_in_float32():
+    each_case(_float16_sums_accumulate_in_float32_case, grid(
+        ("loc", [0.0, 3.0]),
+        ("name", sorted(SUMS)),
+    ))
 
 
 NORMS = {  # sums of squares of values near 100 pass 65504: inf norms, NaN gradients before

@@ -11,6 +11,8 @@ import pytest
 
 import chainrule as cr
 
+from ._case_loop import each_case, grid
+
 torch = pytest.importorskip("torch")
 
 ERRORS = (RuntimeError, TypeError, ValueError, IndexError, NotImplementedError,
@@ -212,7 +214,13 @@ def _returns(lib, make_grad, n_inputs=1):
     return x.grad
 
 
-@pytest.mark.parametrize("label, make_grad, n_inputs", [
+def _gradients_returned_by_a_custom_backward_are_taken_as_pytorch_case(label, make_grad, n_inputs):
+    both(lambda lib: _returns(lib, make_grad, n_inputs), label)
+
+
+def test_gradients_returned_by_a_custom_backward_are_taken_as_pytorch():
+    each_case(_gradients_returned_by_a_custom_backward_are_taken_as_pytorch_case, grid(
+        ("label, make_grad, n_inputs", [
     # PyTorch takes gradients past the inputs' count when they are None; chainrule refused
     ("extra None", lambda L, g: (g * L.ones(3, dtype=L.float64), None), 1),
     ("two extra Nones", lambda L, g: (g * L.ones(3, dtype=L.float64), None, None), 2),
@@ -225,9 +233,8 @@ def _returns(lib, make_grad, n_inputs=1):
     ("not broadcastable", lambda L, g: g * L.ones(3, 2, dtype=L.float64), 1),
     ("smaller", lambda L, g: g * L.ones(1, dtype=L.float64), 1),
     ("scalar", lambda L, g: g, 1),
-])
-def test_gradients_returned_by_a_custom_backward_are_taken_as_pytorch(label, make_grad, n_inputs):
-    both(lambda lib: _returns(lib, make_grad, n_inputs), label)
+]),
+    ))
 
 
 def test_broadcast_gradient_is_summed_for_a_size_one_input_and_differentiates_again():
@@ -428,8 +435,7 @@ _CHANGES = [("mul", lambda x, k: x.mul_(k), lambda g, x, k: g * k),
             ("square", lambda x, k: x.mul_(x), None)]
 
 
-@pytest.mark.parametrize("seed", range(40))
-def test_random_mark_dirty_functions_match_pytorch(seed):
+def _random_mark_dirty_functions_match_pytorch_case(seed):
     # a custom Function changing its (non-leaf) input in place with ctx.mark_dirty: what made
     # the input (some of which saved it), a second reader of the input before the change,
     # saving the changed input, and whether forward marks before or after changing
@@ -485,6 +491,10 @@ def test_random_mark_dirty_functions_match_pytorch(seed):
         _same(_plain(program(cr)), _plain(program(torch, clone=True)), label)
     else:
         both(program, label)
+
+
+def test_random_mark_dirty_functions_match_pytorch():
+    each_case(_random_mark_dirty_functions_match_pytorch_case, grid(("seed", range(40))))
 
 
 def _scaled(lib, factor, noise=0.0, shift=0.0):

@@ -65,8 +65,7 @@ def _tensor(lib, values, dtype=None):
 # --- TensorDataset -------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("seed", range(12))
-def test_tensor_dataset_samples_are_tensors(seed):
+def _tensor_dataset_samples_are_tensors_case(seed):
     rng = np.random.default_rng(seed)
     n = int(rng.integers(1, 6))
     arrays = [rng.standard_normal((n, 2)).astype("float32"), rng.integers(0, 5, n),
@@ -79,6 +78,10 @@ def test_tensor_dataset_samples_are_tensors(seed):
         return _norm(ds[index]), len(ds), _norm(list(ds.tensors))
 
     _both(sample, errors_alike=True)
+
+
+def test_tensor_dataset_samples_are_tensors():
+    each_case(_tensor_dataset_samples_are_tensors_case, grid(("seed", range(12))))
 
 
 def test_tensor_dataset_keeps_the_given_tensors():
@@ -226,8 +229,7 @@ def test_random_split_takes_tensor_lengths_refuses_negative_ones_and_repeats():
     assert runs[0] == runs[1] and sorted(sum(runs[0], [])) == list(range(20))
 
 
-@pytest.mark.parametrize("seed", range(20))
-def test_subset_of_random_indices_and_positions(seed):
+def _subset_of_random_indices_and_positions_case(seed):
     rng = np.random.default_rng(seed)
     n = int(rng.integers(1, 8))
     indices = rng.integers(-n, n, int(rng.integers(0, 5))).tolist()
@@ -243,6 +245,10 @@ def test_subset_of_random_indices_and_positions(seed):
         return len(sub), _norm(sub[where]), _norm(sub.__getitems__(indices and [0, -1]))
 
     _both(read, errors_alike=True)
+
+
+def test_subset_of_random_indices_and_positions():
+    each_case(_subset_of_random_indices_and_positions_case, grid(("seed", range(20))))
 
 
 def test_subset_getitems_reads_the_dataset_in_one_call():
@@ -263,8 +269,7 @@ def test_subset_getitems_reads_the_dataset_in_one_call():
     assert sub.__getitems__([2, 0]) == [10, 50] and Batched.calls == [[1, 5]]
 
 
-@pytest.mark.parametrize("seed", range(20))
-def test_concat_dataset_indices_lengths_and_nesting(seed):
+def _concat_dataset_indices_lengths_and_nesting_case(seed):
     rng = np.random.default_rng(seed)
     parts = [list(range(10 * p, 10 * p + int(rng.integers(0, 4)))) for p in
              range(int(rng.integers(1, 4)))]
@@ -284,6 +289,10 @@ def test_concat_dataset_indices_lengths_and_nesting(seed):
         return len(flat), flat.cumulative_sizes, got
 
     _both(read)
+
+
+def test_concat_dataset_indices_lengths_and_nesting():
+    each_case(_concat_dataset_indices_lengths_and_nesting_case, grid(("seed", range(20))))
 
 
 def test_stack_dataset_tuples_dicts_and_batches():

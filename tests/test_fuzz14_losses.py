@@ -311,8 +311,7 @@ _ELEMENTWISE_MEAN = {
 }
 
 
-@pytest.mark.parametrize("name", sorted(_ELEMENTWISE_MEAN))
-def test_elementwise_mean_is_the_deprecated_name_of_mean(name):
+def _elementwise_mean_is_the_deprecated_name_of_mean_case(name):
     # PyTorch 0.4's reduction name was refused ("reduction must be one of ...")
     fn, kind = _ELEMENTWISE_MEAN[name]
     rng = np.random.default_rng(14)
@@ -326,6 +325,12 @@ def test_elementwise_mean_is_the_deprecated_name_of_mean(name):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)  # kl_div's about "mean"
             assert got.item() == fn(lib.nn.functional, a, b, "mean").item()
+
+
+def test_elementwise_mean_is_the_deprecated_name_of_mean():
+    each_case(_elementwise_mean_is_the_deprecated_name_of_mean_case, grid(
+        ("name", sorted(_ELEMENTWISE_MEAN)),
+    ))
 
 
 def test_elementwise_mean_in_modules_and_ctc():

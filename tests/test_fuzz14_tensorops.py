@@ -127,10 +127,7 @@ def test_flips_rotations_and_rolls(seed):
         check(torch, fn, x, grad=g, label=f"{name} {label}")
 
 
-@pytest.mark.parametrize("args", [((1,),), ((-2,), None), (1, ()), (3, []), ((), ()), ([], 0),
-                                  ((1, 2),), ((1, 2), ()), (1.5,), (True,), ((1, 2), (0, 0)),
-                                  (1, 2), ((1,), (0, 1))])
-def test_roll_arguments_as_pytorch(args):
+def _roll_arguments_as_pytorch_case(args):
     """One shift without dims rolls the flattened tensor; no shift, a float or a bool shift is
     refused."""
     x = np.arange(6.0).reshape(2, 3)
@@ -138,8 +135,15 @@ def test_roll_arguments_as_pytorch(args):
     same_outcome(torch, lambda L, t: t.roll(*args), [x], label=f"method {args}")
 
 
-@pytest.mark.parametrize("seed", range(27))
-def test_vander(seed):
+def test_roll_arguments_as_pytorch():
+    each_case(_roll_arguments_as_pytorch_case, grid(
+        ("args", [((1,),), ((-2,), None), (1, ()), (3, []), ((), ()), ([], 0),
+                  ((1, 2),), ((1, 2), ()), (1.5,), (True,), ((1, 2), (0, 0)),
+                  (1, 2), ((1,), (0, 1))]),
+    ))
+
+
+def _vander_case(seed):
     rng = np.random.default_rng(seed)
     dtype = DTYPES[seed % len(DTYPES)]
     x = _array(rng, (int(rng.integers(0, 5)),), dtype)
@@ -150,6 +154,10 @@ def test_vander(seed):
     for v in (x, batch):
         check(torch, lambda L, t: L.linalg.vander(t, N=n), v, grad=_grad(dtype, 0),
               label=f"linalg {label} {v.shape}")
+
+
+def test_vander():
+    each_case(_vander_case, grid(("seed", range(27))))
 
 
 def test_vander_of_small_integers_is_int64():
@@ -265,15 +273,20 @@ def test_einsum_stray_dots_refused(equation):
                  else L.einsum(equation, t), [x], label=equation)
 
 
-@pytest.mark.parametrize("dims", [([0, 1], [0]), ([0, 0], [0, 1]), ([0, -3], [0, 1]), ([3], [0]),
-                                  ([0], [1]), 4, -1, 3, ([], []), ([2, 1], [0, 1]),
-                                  ([-1, 1], [0, -2])])
-def test_tensordot_dims_checked_as_pytorch(dims):
+def _tensordot_dims_checked_as_pytorch_case(dims):
     a = np.arange(24.0).reshape(2, 3, 4)
     cube = np.random.default_rng(0).standard_normal((3, 3, 3))
     for x, y in [(a, a.transpose(2, 1, 0).copy()), (cube, cube * 0.5 + 1)]:
         check(torch, lambda L, p, q: L.tensordot(p, q, dims), x, y, grad=(0, 1),
               label=f"{dims} {x.shape}")
+
+
+def test_tensordot_dims_checked_as_pytorch():
+    each_case(_tensordot_dims_checked_as_pytorch_case, grid(
+        ("dims", [([0, 1], [0]), ([0, 0], [0, 1]), ([0, -3], [0, 1]), ([3], [0]),
+                  ([0], [1]), 4, -1, 3, ([], []), ([2, 1], [0, 1]),
+                  ([-1, 1], [0, -2])]),
+    ))
 
 
 @pytest.mark.parametrize("seed", range(36))
@@ -507,11 +520,7 @@ def test_distances_of_points_without_coordinates(p):
           label=f"pdist {p}")
 
 
-@pytest.mark.parametrize("dtypes", [("int32", "float64"), ("float32", "float64"),
-                                    ("float32", "int64"), ("float32", "bool"), ("int64", "int64"),
-                                    ("uint8", "int64")])
-@pytest.mark.parametrize("accumulate", [False, True])
-def test_index_put_values_of_another_dtype_refused_as_pytorch(dtypes, accumulate):
+def _index_put_values_of_another_dtype_refused_as_pytorch_case(dtypes, accumulate):
     x, v = np.zeros((2, 3), dtypes[0]), np.array(np.inf).astype(dtypes[1]) \
         if dtypes[1].startswith("float") else np.ones((), dtypes[1])
     index = np.array([0, 1])
@@ -519,6 +528,15 @@ def test_index_put_values_of_another_dtype_refused_as_pytorch(dtypes, accumulate
                  label=f"{dtypes} {accumulate}")
     same_outcome(torch, lambda L, t, i, u: t.index_put_((i,), u, accumulate=accumulate),
                  [x, index, v], label=f"in place {dtypes} {accumulate}")
+
+
+def test_index_put_values_of_another_dtype_refused_as_pytorch():
+    each_case(_index_put_values_of_another_dtype_refused_as_pytorch_case, grid(
+        ("accumulate", [False, True]),
+        ("dtypes", [("int32", "float64"), ("float32", "float64"),
+                    ("float32", "int64"), ("float32", "bool"), ("int64", "int64"),
+                    ("uint8", "int64")]),
+    ))
 
 
 @pytest.mark.parametrize("dtypes", [("float32", "float64", None), ("float64", "float32", None),

@@ -17,6 +17,7 @@ import pytest
 
 import chainrule as cr
 
+from ._case_loop import each_case, grid
 from ._fuzz12_check import check
 
 torch = pytest.importorskip("torch")
@@ -160,9 +161,12 @@ OUT_DIMS = {  # out_dims nested, as dicts, as (d,) for one output, bools: each w
 }
 
 
-@pytest.mark.parametrize("name", sorted(OUT_DIMS))
-def test_vmap_out_dims_structures(name):
+def _vmap_out_dims_structures_case(name):
     same(OUT_DIMS[name], name)
+
+
+def test_vmap_out_dims_structures():
+    each_case(_vmap_out_dims_structures_case, grid(("name", sorted(OUT_DIMS))))
 
 
 def test_vmap_out_dims_errors_name_the_structures():

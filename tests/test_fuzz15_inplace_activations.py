@@ -10,6 +10,8 @@ import chainrule.nn as nn
 import chainrule.nn.functional as F
 from chainrule.autograd.gradcheck import gradcheck
 
+from ._case_loop import each_case, grid
+
 torch = pytest.importorskip("torch")
 TF = torch.nn.functional
 tnn = torch.nn
@@ -49,8 +51,7 @@ def _drop_shape(name):
     return {"dropout2d": (2, 3, 4, 5), "dropout3d": (2, 3, 4, 5, 2)}.get(name, (2, 3, 4))
 
 
-@pytest.mark.parametrize("name,args", FUNCS)
-def test_function_changes_and_returns_its_input(name, args):
+def _function_changes_and_returns_its_input_case(name, args):
     v = _values()
     x, tx = cr.tensor(v), torch.tensor(v)
     y = getattr(F, name)(x, *args, inplace=True)
@@ -59,8 +60,11 @@ def test_function_changes_and_returns_its_input(name, args):
     np.testing.assert_allclose(x.numpy(), tx.numpy(), rtol=1e-12, atol=1e-12)
 
 
-@pytest.mark.parametrize("name,args", MODULES)
-def test_module_changes_and_returns_its_input(name, args):
+def test_function_changes_and_returns_its_input():
+    each_case(_function_changes_and_returns_its_input_case, grid(("name,args", FUNCS)))
+
+
+def _module_changes_and_returns_its_input_case(name, args):
     v = _values()
     m, tm = getattr(nn, name)(*args, inplace=True).eval(), getattr(tnn, name)(*args, inplace=True)
     tm.eval()
@@ -70,8 +74,11 @@ def test_module_changes_and_returns_its_input(name, args):
     np.testing.assert_allclose(x.numpy(), tx.numpy(), rtol=1e-12, atol=1e-12)
 
 
-@pytest.mark.parametrize("name,args", FUNCS)
-def test_leaf_that_requires_grad_is_refused_and_no_grad_changes_it(name, args):
+def test_module_changes_and_returns_its_input():
+    each_case(_module_changes_and_returns_its_input_case, grid(("name,args", MODULES)))
+
+
+def _leaf_that_requires_grad_is_refused_and_no_grad_changes_it_case(name, args):
     v = _values()
     x, tx = cr.tensor(v, requires_grad=True), torch.tensor(v, requires_grad=True)
     with pytest.raises(RuntimeError, match="leaf"):
@@ -85,6 +92,12 @@ def test_leaf_that_requires_grad_is_refused_and_no_grad_changes_it(name, args):
         getattr(TF, name)(tx, *args, inplace=True)
     np.testing.assert_allclose(x.numpy(), tx.detach().numpy(), rtol=1e-12, atol=1e-12)
     assert x.requires_grad and x.is_leaf
+
+
+def test_leaf_that_requires_grad_is_refused_and_no_grad_changes_it():
+    each_case(_leaf_that_requires_grad_is_refused_and_no_grad_changes_it_case, grid(
+        ("name,args", FUNCS),
+    ))
 
 
 @pytest.mark.parametrize("name,args", FUNCS)

@@ -238,12 +238,15 @@ MULTINOMIAL = {
 }
 
 
-@pytest.mark.parametrize("name", list(MULTINOMIAL))
-def test_multinomial_outcomes(name):
+def _multinomial_outcomes_case(name):
     """Before: no rows crashed in NumPy's min, 0 samples and integer weights were accepted."""
     got = _same_call(MULTINOMIAL[name], f"multinomial {name}")
     if got is not None and "replacement" not in name and got.size:
         assert all(len(set(row)) == len(row) for row in got.reshape(-1, got.shape[-1]))
+
+
+def test_multinomial_outcomes():
+    each_case(_multinomial_outcomes_case, grid(("name", list(MULTINOMIAL))))
 
 
 def test_multinomial_frequencies_unnormalized():
@@ -298,11 +301,14 @@ NORMAL = {
 }
 
 
-@pytest.mark.parametrize("name", list(NORMAL))
-def test_normal_overloads(name):
+def _normal_overloads_case(name):
     """normal(int64 tensor, ...) gave int64 draws (truncated); PyTorch refuses an integer first
     tensor. normal(t, t, size) is refused as by PyTorch."""
     _same_call(NORMAL[name], f"normal{name}")
+
+
+def test_normal_overloads():
+    each_case(_normal_overloads_case, grid(("name", list(NORMAL))))
 
 
 def test_normal_broadcast_statistics():

@@ -34,6 +34,8 @@ import pytest
 import chainrule as cr
 import chainrule.distributions as D
 
+from ._case_loop import each_case, grid
+
 torch = pytest.importorskip("torch")
 TD = torch.distributions
 
@@ -92,8 +94,7 @@ WITH_CACHE = [
 ]
 
 
-@pytest.mark.parametrize("name,build", WITH_CACHE, ids=[n for n, _ in WITH_CACHE])
-def test_with_cache_as_pytorch(name, build):
+def _with_cache_as_pytorch_case(name, build):
     for M in (TD, D):
         lib = _lib(M)
         t = build(M.transforms, lib)
@@ -104,6 +105,12 @@ def test_with_cache_as_pytorch(name, build):
         y = cached(x)
         assert cached.inv(y) is x
         np.testing.assert_allclose(np.asarray(y.numpy()), np.asarray(t(x).numpy()))
+
+
+def test_with_cache_as_pytorch():
+    each_case(_with_cache_as_pytorch_case, grid(
+        ("name,build", WITH_CACHE, [n for n, _ in WITH_CACHE]),
+    ))
 
 
 def test_with_cache_of_a_user_transform_with_its_own_constructor_raises():

@@ -292,8 +292,7 @@ FLAG_CASES = [("SGD", dict(foreach=True)), ("Adam", dict(fused=True)), ("AdamW",
               ("Adafactor", dict(foreach=False)), ("SparseAdam", {}), ("LBFGS", {})]
 
 
-@pytest.mark.parametrize(("name", "flags"), FLAG_CASES, ids=[c[0] for c in FLAG_CASES])
-def test_implementation_flags_kept_in_param_groups_as_pytorchs(name, flags):
+def _implementation_flags_kept_in_param_groups_as_pytorchs_case(name, flags):
     """PyTorch keeps foreach, fused, capturable and differentiable (those each optimizer takes)
     in every param group, its repr and its state dicts; chainrule's took them and dropped
     them, so its groups' keys and repr differed (foreach=True read back as missing)."""
@@ -308,6 +307,12 @@ def test_implementation_flags_kept_in_param_groups_as_pytorchs(name, flags):
         assert sorted(ours) == sorted(theirs)
         for k in ("foreach", "fused", "capturable", "differentiable"):
             assert ours.get(k, "absent") == theirs.get(k, "absent"), k
+
+
+def test_implementation_flags_kept_in_param_groups_as_pytorchs():
+    each_case(_implementation_flags_kept_in_param_groups_as_pytorchs_case, grid(
+        (("name", "flags"), FLAG_CASES, [c[0] for c in FLAG_CASES]),
+    ))
 
 
 def test_checkpoint_checks_take_a_flag_saved_otherwise():

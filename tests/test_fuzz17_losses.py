@@ -53,6 +53,7 @@ import chainrule as cr
 from ._fuzz12_check import check
 
 torch = pytest.importorskip("torch")  # before the import below: that module skips without torch
+from ._case_loop import each_case, grid  # noqa: E402
 from .test_fuzz14_losses import _second_order  # noqa: E402
 
 pytestmark = pytest.mark.torch
@@ -293,15 +294,18 @@ _HALF = {
 }
 
 
-@pytest.mark.filterwarnings("ignore:reduction. 'mean' divides")  # kl_div's, in both
-@pytest.mark.parametrize("name", sorted(_HALF))
-def test_float16_losses_against_pytorch(name):
+def _float16_losses_against_pytorch_case(name):
     rng = np.random.default_rng(1790)
     a, b = (rng.standard_normal((3, 4)).astype("float16") for _ in range(2))
     p = rng.random((3, 4)).astype("float16")
     for red in REDUCTIONS:
         check(torch, lambda lib, x, y, q: _HALF[name](lib, x, y, q, red), a, b, p, rtol=2e-3,
               label=f"{name} {red}")
+
+
+@pytest.mark.filterwarnings("ignore:reduction. 'mean' divides")
+def test_float16_losses_against_pytorch():
+    each_case(_float16_losses_against_pytorch_case, grid(("name", sorted(_HALF))))
 
 
 @pytest.mark.parametrize("weight", [[-1.0], [-1.0, 0.5, 0.25], [2.0, -3.0, 1.0], [-1.0, 1.0, 0.5]])

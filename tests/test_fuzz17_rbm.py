@@ -15,6 +15,8 @@ import pytest
 import chainrule as cr
 from chainrule.generative import RBM, cd_statistics, free_energy, train_rbm
 
+from ._case_loop import each_case, grid
+
 SEEDS = range(12)
 
 
@@ -52,8 +54,7 @@ def _numpy_chain(W, b, c, v0, k, g, sample_visible, persistent, chain):
     return pos - neg, (v0.mean(0) - v.mean(0)), (ph0.mean(0) - ph.mean(0)), v, h
 
 
-@pytest.mark.parametrize("seed", SEEDS)
-def test_free_energy_and_log_z_brute_force(seed):
+def _free_energy_and_log_z_brute_force_case(seed):
     g = np.random.default_rng(seed)
     rbm = _random_rbm(g, "float64")
     W, b, c = _params(rbm)
@@ -64,6 +65,10 @@ def test_free_energy_and_log_z_brute_force(seed):
                                -np.logaddexp.reduce(neg_e, axis=1), rtol=1e-12, atol=1e-12)
     assert rbm.log_partition() == pytest.approx(np.logaddexp.reduce(neg_e.ravel()), rel=1e-12,
                                                 abs=1e-12)
+
+
+def test_free_energy_and_log_z_brute_force():
+    each_case(_free_energy_and_log_z_brute_force_case, grid(("seed", SEEDS)))
 
 
 @pytest.mark.parametrize("seed", SEEDS)

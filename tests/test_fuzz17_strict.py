@@ -196,8 +196,7 @@ INTEGER_REFUSALS = {
 }
 
 
-@pytest.mark.parametrize("name", sorted(INTEGER_REFUSALS))
-def test_integer_and_bool_inputs_pytorch_refuses(name):
+def _integer_and_bool_inputs_pytorch_refuses_case(name):
     fn, x = INTEGER_REFUSALS[name]
     with pytest.raises(RuntimeError) as expected:
         fn(torch, torch.tensor(x))
@@ -205,6 +204,12 @@ def test_integer_and_bool_inputs_pytorch_refuses(name):
         fn(cr, cr.tensor(x))
     assert type(got.value) is type(expected.value), (name, got.value, expected.value)
     assert "bool" in str(got.value) or "int" in str(got.value)
+
+
+def test_integer_and_bool_inputs_pytorch_refuses():
+    each_case(_integer_and_bool_inputs_pytorch_refuses_case, grid(
+        ("name", sorted(INTEGER_REFUSALS)),
+    ))
 
 
 MIXED_STILL_COMPUTED = {
@@ -227,10 +232,15 @@ MIXED_STILL_COMPUTED = {
 }
 
 
-@pytest.mark.parametrize("name", sorted(MIXED_STILL_COMPUTED))
-def test_integer_and_bool_inputs_pytorch_computes_still_agree(name):
+def _integer_and_bool_inputs_pytorch_computes_still_agree_case(name):
     fn, x = MIXED_STILL_COMPUTED[name]
     check(torch, fn, x, label=name)
+
+
+def test_integer_and_bool_inputs_pytorch_computes_still_agree():
+    each_case(_integer_and_bool_inputs_pytorch_computes_still_agree_case, grid(
+        ("name", sorted(MIXED_STILL_COMPUTED)),
+    ))
 
 
 # * Products of two tensors of different dtypes: dot, vdot, inner, mv, tensordot, cdist,
@@ -259,8 +269,7 @@ _PAIRS = [("float32", "float64"), ("float64", "float32"), ("float64", "complex12
           ("int64", "float32"), ("float64", "float64"), ("float32", "float32")]
 
 
-@pytest.mark.parametrize("name", sorted(PRODUCTS))
-def test_products_of_mixed_dtypes_as_pytorch(name):
+def _products_of_mixed_dtypes_as_pytorch_case(name):
     for da, db in _PAIRS:
         a, b = _A.astype(da), (_A[::-1] * 0.5).astype(db)
         check(torch, lambda L, x, y: PRODUCTS[name](L, x, y), a, b, rtol=1e-6,
@@ -271,3 +280,7 @@ def test_products_of_mixed_dtypes_as_pytorch(name):
                                            r"the same dtype, got "
                                            r"float32 and float64"):
         PRODUCTS[name](cr, cr.tensor(_A.astype("float32")), cr.tensor(_A))
+
+
+def test_products_of_mixed_dtypes_as_pytorch():
+    each_case(_products_of_mixed_dtypes_as_pytorch_case, grid(("name", sorted(PRODUCTS))))

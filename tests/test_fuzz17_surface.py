@@ -6,6 +6,7 @@ import pytest
 
 import chainrule as cr
 
+from ._case_loop import each_case, grid
 from ._fuzz12_check import check
 
 UNFLATTEN = [((3, 0, 3), 1, (2, -1)), ((3, 0, 3), 0, (1, -1)), ((1, 0, 1), 2, (1, -1)),
@@ -14,13 +15,18 @@ UNFLATTEN = [((3, 0, 3), 1, (2, -1)), ((3, 0, 3), 0, (1, -1)), ((1, 0, 1), 2, (1
              ((3, 4), 1, (3, 2)), ((2, 6), 1, (3, 2))]
 
 
-@pytest.mark.torch
-@pytest.mark.parametrize("shape,dim,sizes", UNFLATTEN)
-def test_unflatten_infers_minus_one_from_the_axis_alone(shape, dim, sizes):
+def _unflatten_infers_minus_one_from_the_axis_alone_case(shape, dim, sizes):
     # chainrule worked -1 out of the whole shape, so a tensor with another empty axis refused it
     torch = pytest.importorskip("torch")
     x = np.random.default_rng(0).standard_normal(shape)
     check(torch, lambda L, t: t.unflatten(dim, sizes), x, grad=(0,), label=f"{shape} {sizes}")
+
+
+@pytest.mark.torch
+def test_unflatten_infers_minus_one_from_the_axis_alone():
+    each_case(_unflatten_infers_minus_one_from_the_axis_alone_case, grid(
+        ("shape,dim,sizes", UNFLATTEN),
+    ))
 
 
 def test_unflatten_errors_name_the_sizes():
@@ -69,19 +75,24 @@ def test_logaddexp2_promotes_an_integer_tensor_to_the_float_one(da, db):
     check(torch, lambda L, x, y: L.logaddexp2(x, y), a, b, grad=grad, rtol=1e-6)
 
 
-@pytest.mark.torch
-@pytest.mark.parametrize("op", ["add_", "sub_"])
-@pytest.mark.parametrize("dself,dother,alpha", [("int64", "int64", 0.5), ("int32", "bool", 1.5),
-                                                ("bool", "bool", 0.5), ("int64", "int64", 1.0),
-                                                ("float32", "int64", 0.5), ("int64", "int64", 2),
-                                                ("float64", "float64", -1.5)])
-def test_in_place_add_refuses_a_float_alpha_for_an_integer_result(op, dself, dother, alpha):
+def _in_place_add_refuses_a_float_alpha_for_an_integer_result_case(op, dself, dother, alpha):
     # chainrule truncated: int_tensor.add_(x, alpha=0.5) added 0 where PyTorch raises, as
     # chainrule's out-of-place add already did
     torch = pytest.importorskip("torch")
     a, b = np.array([1, 0, 3]).astype(dself), np.array([2, 1, 0]).astype(dother)
     check(torch, lambda L, x, y: getattr(x.clone(), op)(y, alpha=alpha), a, b)
     check(torch, lambda L, x: getattr(x.clone(), op)(2, alpha=alpha), a)
+
+
+@pytest.mark.torch
+def test_in_place_add_refuses_a_float_alpha_for_an_integer_result():
+    each_case(_in_place_add_refuses_a_float_alpha_for_an_integer_result_case, grid(
+        ("dself,dother,alpha", [("int64", "int64", 0.5), ("int32", "bool", 1.5),
+                                ("bool", "bool", 0.5), ("int64", "int64", 1.0),
+                                ("float32", "int64", 0.5), ("int64", "int64", 2),
+                                ("float64", "float64", -1.5)]),
+        ("op", ["add_", "sub_"]),
+    ))
 
 
 @pytest.mark.torch

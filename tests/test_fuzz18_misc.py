@@ -14,6 +14,8 @@ import chainrule as cr  # noqa: E402
 import chainrule.nn.functional as F  # noqa: E402
 from chainrule.utils.checkpoint import checkpoint  # noqa: E402
 
+from ._case_loop import each_case, grid  # noqa: E402
+
 rng = np.random.default_rng(1818)
 Z, T = rng.standard_normal((4, 3)), np.array([0, 2, 1, 2])
 _LOSSES = {
@@ -26,11 +28,7 @@ _LOSSES = {
 }
 
 
-@pytest.mark.parametrize(
-    "xd, wd", [("float64", "float32"), ("float32", "float64"), ("float32", "int64")]
-)
-@pytest.mark.parametrize("name", sorted(_LOSSES))
-def test_a_class_weight_of_another_dtype_is_refused_as_pytorch(name, xd, wd):
+def _a_class_weight_of_another_dtype_is_refused_as_pytorch_case(name, xd, wd):
     fn, w = _LOSSES[name], np.array([0.5, 2.0, 1.0])
     with pytest.raises(RuntimeError, match="expected scalar type"):
         fn(
@@ -41,6 +39,13 @@ def test_a_class_weight_of_another_dtype_is_refused_as_pytorch(name, xd, wd):
         )
     with pytest.raises(TypeError, match=f"weight has dtype {wd} but input has dtype {xd}"):
         fn(F, cr.tensor(Z.astype(xd)), cr.tensor(T), cr.tensor(w.astype(wd)))
+
+
+def test_a_class_weight_of_another_dtype_is_refused_as_pytorch():
+    each_case(_a_class_weight_of_another_dtype_is_refused_as_pytorch_case, grid(
+        ("name", sorted(_LOSSES)),
+        ("xd, wd", [("float64", "float32"), ("float32", "float64"), ("float32", "int64")]),
+    ))
 
 
 @pytest.mark.parametrize("name", sorted(_LOSSES))

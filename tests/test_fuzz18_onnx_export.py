@@ -15,6 +15,8 @@ import chainrule as cr
 onnx = pytest.importorskip("onnx")
 from chainrule.onnx import UnsupportedOperatorError, export  # noqa: E402
 
+from ._case_loop import each_case, grid  # noqa: E402
+
 R = np.random.default_rng(18)
 FLOATS = np.round(R.standard_normal((4, 6)) * 2).astype(np.float32)
 IDS = R.integers(0, 5, 12)
@@ -35,21 +37,27 @@ CASES = {
 }
 
 
-@pytest.mark.parametrize("case", CASES)
-def test_export_refuses_what_it_cannot_compute_again(case):
+def _export_refuses_what_it_cannot_compute_again_case(case):
     fn, example, name = CASES[case]
     with pytest.raises(UnsupportedOperatorError, match=f"non-differentiable op .*{name}"):
         export(fn, (cr.tensor(example),), io.BytesIO())
 
 
-@pytest.mark.parametrize("case", CASES)
-def test_trace_computes_them_again(case):
+def test_export_refuses_what_it_cannot_compute_again():
+    each_case(_export_refuses_what_it_cannot_compute_again_case, grid(("case", CASES)))
+
+
+def _trace_computes_them_again_case(case):
     fn, example, _ = CASES[case]
     other = example + 3 if case != "bincount" else R.integers(0, 9, 20)
     traced = cr.trace(fn, cr.tensor(example))
     got, want = traced(cr.tensor(other)), fn(cr.tensor(other))
     assert got.dtype == want.dtype
     np.testing.assert_array_equal(got.numpy(), want.numpy())
+
+
+def test_trace_computes_them_again():
+    each_case(_trace_computes_them_again_case, grid(("case", CASES)))
 
 
 def test_bincount_weights_follow_the_trace():

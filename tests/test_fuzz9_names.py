@@ -10,6 +10,8 @@ import pytest
 
 import chainrule as cr
 
+from ._case_loop import each_case, grid
+
 torch = pytest.importorskip("torch")
 pytestmark = [pytest.mark.torch, pytest.mark.filterwarnings("ignore")]
 _ERRORS = (RuntimeError, ValueError, TypeError, IndexError)
@@ -124,8 +126,7 @@ def test_gradient_as_pytorchs():
         assert str(got) == str(want), seed
 
 
-@pytest.mark.parametrize("name", sorted(_COPIES))
-def test_copy_functions_as_pytorchs(name):
+def _copy_functions_as_pytorchs_case(name):
     data = np.random.default_rng(0).standard_normal((2, 3, 4))
     results = []
     for lib in (torch, cr):
@@ -137,6 +138,10 @@ def test_copy_functions_as_pytorchs(name):
             (grad,) = lib.autograd.grad(sum((t * t * 1.5).sum() for t in outs), x)
         results.append((_val(outs), _val(grad)))
     assert str(results[1]) == str(results[0])
+
+
+def test_copy_functions_as_pytorchs():
+    each_case(_copy_functions_as_pytorchs_case, grid(("name", sorted(_COPIES))))
 
 
 def test_binomial_and_poisson_arguments_as_pytorchs():

@@ -7,6 +7,8 @@ import chainrule as cr
 from chainrule.backend import cuda_available
 from chainrule.ops import sum_to
 
+from .._case_loop import each_case, grid
+
 
 def total(x):
     """Sum of all elements, using only the engine's broadcast helper (no reduce ops needed)."""
@@ -175,29 +177,31 @@ def test_ndarray_on_the_left_dispatches_to_tensor(expr):
     assert t.grad is not None and t.grad.shape == (2,)
 
 
-@pytest.mark.parametrize(
-    "expr",
-    [
-        lambda t: t + 1.5,
-        lambda t: 1.5 + t,
-        lambda t: t - 2,
-        lambda t: 2 - t,
-        lambda t: t * 0.1,
-        lambda t: 0.1 * t,
-        lambda t: t / 3,
-        lambda t: 3.0 / t,
-        lambda t: t**2,
-        lambda t: t**0.5,
-        lambda t: 2.0**t,
-        lambda t: t * np.float64(0.5),
-    ],
-)
-def test_python_scalars_keep_the_tensor_dtype(expr):
+def _python_scalars_keep_the_tensor_dtype_case(expr):
     for dtype in (np.float32, np.float64):
         t = cr.tensor(np.array([1.0, 2.0], dtype=dtype), requires_grad=True)
         out = expr(t)
         assert out.dtype == dtype
         np.testing.assert_allclose(out.numpy(), expr(t.numpy()), rtol=1e-6)
+
+
+def test_python_scalars_keep_the_tensor_dtype():
+    each_case(_python_scalars_keep_the_tensor_dtype_case, grid(
+        ("expr", [
+                     lambda t: t + 1.5,
+                     lambda t: 1.5 + t,
+                     lambda t: t - 2,
+                     lambda t: 2 - t,
+                     lambda t: t * 0.1,
+                     lambda t: 0.1 * t,
+                     lambda t: t / 3,
+                     lambda t: 3.0 / t,
+                     lambda t: t**2,
+                     lambda t: t**0.5,
+                     lambda t: 2.0**t,
+                     lambda t: t * np.float64(0.5),
+                 ]),
+    ))
 
 
 def test_to_cpu_is_identity():

@@ -10,13 +10,13 @@ import chainrule as cr
 import chainrule.nn.functional as F
 from chainrule import nn
 
+from .._case_loop import each_case, grid
+
 OLD = ["uniform", "normal", "constant", "xavier_uniform", "xavier_normal", "kaiming_uniform",
        "kaiming_normal", "orthogonal", "sparse", "eye", "dirac"]
 
 
-@pytest.mark.torch
-@pytest.mark.parametrize("name", OLD)
-def test_nn_init_deprecated_names_warn_and_call_the_new_ones(name):
+def _nn_init_deprecated_names_warn_and_call_the_new_ones_case(name):
     torch = pytest.importorskip("torch")
     shape = (3, 3, 3) if name == "dirac" else (4, 3)
     args = {"constant": (0.25,), "sparse": (0.5,)}.get(name, ())
@@ -30,6 +30,11 @@ def test_nn_init_deprecated_names_warn_and_call_the_new_ones(name):
     assert out is w and getattr(nn.init, name).__name__ == name
     if name in ("constant", "eye", "dirac"):  # deterministic: the same values as PyTorch's
         np.testing.assert_array_equal(w.detach().numpy(), tw.numpy())
+
+
+@pytest.mark.torch
+def test_nn_init_deprecated_names_warn_and_call_the_new_ones():
+    each_case(_nn_init_deprecated_names_warn_and_call_the_new_ones_case, grid(("name", OLD)))
 
 
 @pytest.mark.torch

@@ -12,6 +12,8 @@ import pytest
 import chainrule as cr
 import chainrule.nn.functional as F
 
+from .._case_loop import each_case, grid, with_rng
+
 torch = pytest.importorskip("torch")
 TF = torch.nn.functional
 
@@ -28,9 +30,7 @@ def _check(ours, theirs, x, tx):
     np.testing.assert_allclose(x.grad.numpy(), tx.grad.numpy(), rtol=1e-12, atol=1e-12)
 
 
-@pytest.mark.parametrize("shape", [(5,), (4, 5), (2, 3, 4), (2, 3, 4, 5)])
-@pytest.mark.parametrize("name", ["softmax", "log_softmax", "Softmax", "LogSoftmax"])
-def test_softmax_without_dim_takes_pytorchs_implicit_axis(rng, shape, name):
+def _softmax_without_dim_takes_pytorchs_implicit_axis_case(rng, shape, name):
     """F.softmax(x) and nn.Softmax() of 3-D input normalise axis 0 in PyTorch, of 4-D input axis 1
     (not the last axis), with a deprecation warning."""
     x, tx = _pair(rng.standard_normal(shape))
@@ -41,6 +41,13 @@ def test_softmax_without_dim_takes_pytorchs_implicit_axis(rng, shape, name):
     with pytest.warns(UserWarning, match="Implicit dimension choice"):
         theirs = theirs_fn(tx)
     _check(ours, theirs, x, tx)
+
+
+def test_softmax_without_dim_takes_pytorchs_implicit_axis():
+    each_case(with_rng(_softmax_without_dim_takes_pytorchs_implicit_axis_case), grid(
+        ("name", ["softmax", "log_softmax", "Softmax", "LogSoftmax"]),
+        ("shape", [(5,), (4, 5), (2, 3, 4), (2, 3, 4, 5)]),
+    ))
 
 
 def test_numpy_style_softmax_keeps_the_last_axis(rng):

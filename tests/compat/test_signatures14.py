@@ -12,7 +12,7 @@ import pytest
 import chainrule as cr
 import chainrule.nn.functional as F
 
-from .._case_loop import each_case, grid
+from .._case_loop import each_case, grid, with_rng
 from .torch_signature import _doc_params
 
 torch = pytest.importorskip("torch")
@@ -87,8 +87,7 @@ _ACTIVATIONS = [("relu", {}), ("relu6", {}), ("elu", {"alpha": 0.7}), ("selu", {
                 ("hardtanh", {"min_val": -0.5, "max_val": 0.5}), ("sigmoid", {}), ("tanh", {})]
 
 
-@pytest.mark.parametrize("name, kwargs", _ACTIVATIONS, ids=[a for a, _ in _ACTIVATIONS])
-def test_activation_input_keyword_matches_pytorch(rng, name, kwargs):
+def _activation_input_keyword_matches_pytorch_case(rng, name, kwargs):
     data = rng.standard_normal((3, 4))
     x, tx = cr.tensor(data, requires_grad=True), torch.tensor(data, requires_grad=True)
     ours, theirs = getattr(F, name)(input=x, **kwargs), getattr(TF, name)(input=tx, **kwargs)
@@ -96,6 +95,12 @@ def test_activation_input_keyword_matches_pytorch(rng, name, kwargs):
     ours.sum().backward()
     theirs.sum().backward()
     np.testing.assert_allclose(x.grad.numpy(), tx.grad.numpy(), rtol=1e-12, atol=1e-12)
+
+
+def test_activation_input_keyword_matches_pytorch():
+    each_case(with_rng(_activation_input_keyword_matches_pytorch_case), grid(
+        ("name, kwargs", _ACTIVATIONS, [a for a, _ in _ACTIVATIONS]),
+    ))
 
 
 _CONVS = [("conv1d", (2, 3, 7), (4, 3, 3)), ("conv2d", (2, 3, 5, 6), (4, 3, 3, 2)),

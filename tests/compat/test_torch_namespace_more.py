@@ -71,10 +71,7 @@ def test_logical_not_and_all_any(rng):
             np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
 
 
-@pytest.mark.parametrize("name", ["bitwise_and", "bitwise_or", "bitwise_xor",
-                                  "bitwise_left_shift", "bitwise_right_shift"])
-@pytest.mark.parametrize("dtype", ["int32", "int64", "uint8", "bool"])
-def test_bitwise_ops_match_pytorch(rng, name, dtype):
+def _bitwise_ops_match_pytorch_case(rng, name, dtype):
     a = rng.integers(0, 60, (2, 5)).astype(dtype)
     b = rng.integers(0, 5, (5,)).astype(dtype)
     if "shift" in name and dtype == "bool":
@@ -95,6 +92,14 @@ def test_bitwise_ops_match_pytorch(rng, name, dtype):
                                   torch.bitwise_not(torch.tensor(a)).numpy())
     np.testing.assert_array_equal(cr.tensor(a).bitwise_not().numpy(),
                                   torch.bitwise_not(torch.tensor(a)).numpy())
+
+
+def test_bitwise_ops_match_pytorch():
+    each_case(with_rng(_bitwise_ops_match_pytorch_case), grid(
+        ("dtype", ["int32", "int64", "uint8", "bool"]),
+        ("name", ["bitwise_and", "bitwise_or", "bitwise_xor",
+                  "bitwise_left_shift", "bitwise_right_shift"]),
+    ))
 
 
 def test_bitwise_refuses_floats():
@@ -121,7 +126,14 @@ def _same(ours, theirs, xs, txs, rng):
         np.testing.assert_allclose(have, want, rtol=1e-12, atol=1e-13)
 
 
-@pytest.mark.parametrize("call", [
+def _differentiable_aliases_match_pytorch_case(rng, call):
+    (a, b), (ta, tb) = _grad_pair(rng, (3, 4), (4,))
+    _same(call(cr, a, b), call(torch, ta, tb), [a, b], [ta, tb], rng)
+
+
+def test_differentiable_aliases_match_pytorch():
+    each_case(with_rng(_differentiable_aliases_match_pytorch_case), grid(
+        ("call", [
     lambda m, a, b: m.divide(a, b),
     lambda m, a, b: m.divide(a, b, rounding_mode="trunc"),
     lambda m, a, b: m.divide(a, b, rounding_mode="floor"),
@@ -140,12 +152,10 @@ def _same(ours, theirs, xs, txs, rng):
     lambda m, a, b: m.moveaxis(m.broadcast_to(a, (2, 3, 4)), 0, -1),
     lambda m, a, b: m.select(a, 1, -2).sum() * m.select(a, 0, 1) + a.select(0, 2),
     lambda m, a, b: m.maximum(a, b) + a.maximum(b) - a.minimum(b),
-], ids=["divide", "trunc", "floor", "div-floor", "method-trunc", "multiply", "subtract", "rsub",
+], ["divide", "trunc", "floor", "div-floor", "method-trunc", "multiply", "subtract", "rsub",
         "rsub-scalar", "methods", "positive", "arc", "concatenate", "concatenate-axis",
-        "broadcast_to", "moveaxis", "select", "maximum"])
-def test_differentiable_aliases_match_pytorch(rng, call):
-    (a, b), (ta, tb) = _grad_pair(rng, (3, 4), (4,))
-    _same(call(cr, a, b), call(torch, ta, tb), [a, b], [ta, tb], rng)
+        "broadcast_to", "moveaxis", "select", "maximum"]),
+    ))
 
 
 @pytest.mark.parametrize("mode", [None, "trunc", "floor"])

@@ -23,9 +23,12 @@ NAMES = ["cov", "corrcoef", "renorm", "trapezoid", "trapz", "cumulative_trapezoi
          "kaiser_window"]
 
 
-@pytest.mark.parametrize("name", NAMES)
-def test_signatures_follow_pytorch(name):
+def _signatures_follow_pytorch_case(name):
     check_signature(name, getattr(cr, name), getattr(torch, name))
+
+
+def test_signatures_follow_pytorch():
+    each_case(_signatures_follow_pytorch_case, grid(("name", NAMES)))
 
 
 def test_signatures_of_the_overloaded_ones():

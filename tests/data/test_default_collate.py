@@ -153,15 +153,20 @@ def test_bad_batches_are_refused_and_tensors_that_require_grad_keep_it():
     assert batch.requires_grad and w.grad.tolist() == [4.0, 4.0]
 
 
+def _default_convert_matches_pytorch_case(data):
+    torch = pytest.importorskip("torch")
+    _same(default_convert(data), torch.utils.data.default_convert(data), torch)
+
+
 @pytest.mark.torch
-@pytest.mark.parametrize("data", [
+def test_default_convert_matches_pytorch():
+    each_case(_default_convert_matches_pytorch_case, grid(
+        ("data", [
     [1, 2], np.zeros(2), np.float32(3), np.bool_(True), np.array(1.5), "s", b"x",
     {"a": np.ones(1), "b": [np.zeros(1), 1.5]}, collections.OrderedDict(a=np.zeros(1)),
     Point(np.zeros(1), 2), (np.zeros(1), "a"), np.array(["a"]), range(2), [1, np.zeros(1)],
-], ids=repr)
-def test_default_convert_matches_pytorch(data):
-    torch = pytest.importorskip("torch")
-    _same(default_convert(data), torch.utils.data.default_convert(data), torch)
+], repr),
+    ))
 
 
 def test_default_convert_leaves_tensors_and_objects_alone():

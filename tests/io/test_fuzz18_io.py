@@ -14,6 +14,8 @@ torch = pytest.importorskip("torch")
 import chainrule as cr  # noqa: E402
 from chainrule.io.safetensors_file import digests, pack_complex, write_file  # noqa: E402
 
+from .._case_loop import each_case, grid  # noqa: E402
+
 
 def _saved(obj, legacy=False) -> bytes:
     buf = io.BytesIO()
@@ -39,22 +41,24 @@ def test_a_bare_storage_is_refused_not_returned_as_a_record(make, legacy):
         cr.load(io.BytesIO(data))
 
 
-@pytest.mark.parametrize("legacy", [False, True])
-@pytest.mark.parametrize(
-    "obj",
-    [
-        torch.Tensor,
-        torch.FloatStorage,
-        torch.Size,
-        collections.OrderedDict,
-        {"a": [torch.nn.Parameter]},
-    ],
-)
-def test_a_class_torch_save_refers_to_is_refused_not_returned_as_a_name(obj, legacy):
+def _a_class_torch_save_refers_to_is_refused_not_returned_as_a_name_case(obj, legacy):
     data = _saved(obj, legacy)
     torch.load(io.BytesIO(data), weights_only=True)  # torch reads it: gives the class
     with pytest.raises(ValueError, match="itself \\(a class or function, not a value\\)"):
         cr.load(io.BytesIO(data))
+
+
+def test_a_class_torch_save_refers_to_is_refused_not_returned_as_a_name():
+    each_case(_a_class_torch_save_refers_to_is_refused_not_returned_as_a_name_case, grid(
+        ("obj", [
+                    torch.Tensor,
+                    torch.FloatStorage,
+                    torch.Size,
+                    collections.OrderedDict,
+                    {"a": [torch.nn.Parameter]},
+                ]),
+        ("legacy", [False, True]),
+    ))
 
 
 def test_tensors_and_values_still_load_beside_the_check():
@@ -115,29 +119,31 @@ def _crafted(structure: str) -> io.BytesIO:
     return buf
 
 
-@pytest.mark.parametrize(
-    "structure",
-    [
-        '{"__dict__": [[[1, 2], 3]]}',  # an unhashable key
-        '{"__dict__": [[1]]}',
-        '{"__dict__": 5}',
-        '{"__array__": "t9"}',  # a tensor the file does not hold
-        '{"__array__": "t0", "kind": "weird"}',
-        '{"__size__": [2, -1]}',  # was Size([2, -1])
-        '{"__size__": "ab"}',  # was Size(['a', 'b'])
-        '{"__complex__": [1]}',  # was (1+0j)
-        '{"__bytes__": 5}',
-        '{"__set__": [[1]]}',
-        '{"__device__": 3}',
-        '{"other": 1}',
-        '{"__tuple__": [], "__set__": []}',
-        "[" * 5000 + "]" * 5000,
-        "{not json",
-    ],
-)
-def test_a_hand_made_structure_is_a_value_error_never_a_wrong_value(structure):
+def _a_hand_made_structure_is_a_value_error_never_a_wrong_value_case(structure):
     with pytest.raises(ValueError, match="(structure|JSON).*damaged or hand-made"):
         cr.load(_crafted(structure))
+
+
+def test_a_hand_made_structure_is_a_value_error_never_a_wrong_value():
+    each_case(_a_hand_made_structure_is_a_value_error_never_a_wrong_value_case, grid(
+        ("structure", [
+                          '{"__dict__": [[[1, 2], 3]]}',  # an unhashable key
+                          '{"__dict__": [[1]]}',
+                          '{"__dict__": 5}',
+                          '{"__array__": "t9"}',  # a tensor the file does not hold
+                          '{"__array__": "t0", "kind": "weird"}',
+                          '{"__size__": [2, -1]}',  # was Size([2, -1])
+                          '{"__size__": "ab"}',  # was Size(['a', 'b'])
+                          '{"__complex__": [1]}',  # was (1+0j)
+                          '{"__bytes__": 5}',
+                          '{"__set__": [[1]]}',
+                          '{"__device__": 3}',
+                          '{"other": 1}',
+                          '{"__tuple__": [], "__set__": []}',
+                          "[" * 5000 + "]" * 5000,
+                          "{not json",
+                      ]),
+    ))
 
 
 def test_a_crafted_structure_of_every_kind_still_loads():

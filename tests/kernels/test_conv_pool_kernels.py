@@ -15,6 +15,8 @@ from chainrule.backend import jit as _jit
 from chainrule.kernels import convolution, im2col, layout, pooling
 from chainrule.ops import _windows
 
+from .._case_loop import each_case, grid, with_rng
+
 F32, F64 = np.float32, np.float64
 
 # (x shape, w shape, stride, padding, dilation, groups)
@@ -188,9 +190,7 @@ def test_extremum_pool_and_routing_equal_their_references(rng, monkeypatch, case
     assert np.isclose(np.vdot(gathered, g), np.vdot(v, expected.astype(F64)), rtol=1e-6)
 
 
-@pytest.mark.parametrize("case", POOLS)
-@pytest.mark.parametrize("count_include_pad", [True, False])
-def test_average_pool_and_its_adjoint_equal_their_references(rng, case, count_include_pad):
+def _average_pool_and_its_adjoint_equal_their_references_case(rng, case, count_include_pad):
     kernel, stride, padding, shape = case
     geom = _windows.pool_setup("avg_pool2d", 2, True, shape, np.dtype(F32), False, kernel,
                                stride, padding)
@@ -202,6 +202,13 @@ def test_average_pool_and_its_adjoint_equal_their_references(rng, case, count_in
     np.testing.assert_allclose(pooling.spread_over_windows(g, geom, count_include_pad),
                                pooling.spread_over_windows_reference(g, geom, count_include_pad),
                                rtol=1e-6, atol=1e-6)
+
+
+def test_average_pool_and_its_adjoint_equal_their_references():
+    each_case(with_rng(_average_pool_and_its_adjoint_equal_their_references_case), grid(
+        ("count_include_pad", [True, False]),
+        ("case", POOLS),
+    ))
 
 
 def _forbid(monkeypatch, module, names):

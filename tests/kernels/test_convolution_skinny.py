@@ -15,6 +15,8 @@ from chainrule import F, models
 from chainrule.backend import jit as _jit
 from chainrule.kernels import convolution, convolution_skinny
 
+from .._case_loop import each_case, grid, with_rng
+
 pytestmark = pytest.mark.skipif(_jit.convolve_skinny is None,
                                 reason="numba not installed or CHAINRULE_JIT=0")
 
@@ -151,10 +153,7 @@ def test_an_output_larger_than_the_input_allows_is_an_error_not_a_read_out_of_bo
         convolution_skinny.skinny_convolve(x, w, None, (ho + 1, wo), geom, False)
 
 
-@pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("c, k, stride, dilation", [(1, 5, 1, 1), (2, 3, 2, 1), (3, 2, 1, 2),
-                                                    (1, 1, 1, 1), (5, 3, 1, 1)])
-def test_sweep_adds_the_taps_one_by_one_in_order(rng, dtype, c, k, stride, dilation):
+def _sweep_adds_the_taps_one_by_one_in_order_case(rng, dtype, c, k, stride, dilation):
     """Four taps per statement (``backend/jit_images.py``) still add them one at a time, in the
     reference's order: equal bit for bit to accumulating tap after tap in NumPy, for tap counts
     (1, 12, 18, 25, 45) with and without a remainder of four."""
@@ -172,3 +171,11 @@ def test_sweep_adds_the_taps_one_by_one_in_order(rng, dtype, c, k, stride, dilat
                 rows = x[ci, i * dilation::stride][:ho, j * dilation::stride][:, :ho]
                 acc = acc + w[:, ci, i, j, None, None, None] * rows
     np.testing.assert_array_equal(y, acc + b[:, None, None, None])
+
+
+def test_sweep_adds_the_taps_one_by_one_in_order():
+    each_case(with_rng(_sweep_adds_the_taps_one_by_one_in_order_case), grid(
+        ("c, k, stride, dilation", [(1, 5, 1, 1), (2, 3, 2, 1), (3, 2, 1, 2),
+                                    (1, 1, 1, 1), (5, 3, 1, 1)]),
+        ("dtype", [np.float32, np.float64]),
+    ))

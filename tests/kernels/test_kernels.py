@@ -8,16 +8,15 @@ import pytest
 import chainrule as cr
 from chainrule.kernels import gemm, relu
 
+from .._case_loop import each_case, grid, with_rng
+
 
 def _orders(a):
     """``a`` row-major, column-major (a batch-last view) and as a strided view."""
     return [np.ascontiguousarray(a), np.asfortranarray(a), np.repeat(a, 2, axis=0)[::2]]
 
 
-@pytest.mark.parametrize("m,k,n", [(128, 784, 256), (256, 128, 10), (10, 1, 128), (1, 50, 84),
-                                   (6, 40, 40), (40, 33, 40)])
-@pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_matmul_routes_equal_the_reference(rng, m, k, n, dtype):
+def _matmul_routes_equal_the_reference_case(rng, m, k, n, dtype):
     a0 = rng.standard_normal((m, k)).astype(dtype)
     b0 = rng.standard_normal((k, n)).astype(dtype)
     tol = 1e-5 if dtype == np.float32 else 1e-12
@@ -26,6 +25,14 @@ def test_matmul_routes_equal_the_reference(rng, m, k, n, dtype):
             out = gemm.matmul(a, b)
             assert out.dtype == dtype and out.shape == (m, n)
             np.testing.assert_allclose(out, gemm.matmul_reference(a, b), rtol=tol, atol=tol * k)
+
+
+def test_matmul_routes_equal_the_reference():
+    each_case(with_rng(_matmul_routes_equal_the_reference_case), grid(
+        ("dtype", [np.float32, np.float64]),
+        ("m,k,n", [(128, 784, 256), (256, 128, 10), (10, 1, 128), (1, 50, 84),
+                   (6, 40, 40), (40, 33, 40)]),
+    ))
 
 
 def test_matmul_batch_last_is_the_product_laid_out_batch_last(rng):

@@ -8,8 +8,17 @@ from chainrule.train import EarlyStopping, LearningRateScheduler, ModelCheckpoin
 from chainrule.train._monitor import Monitor, auto_mode
 from chainrule.train.metrics import get_metric
 
+from .._case_loop import each_case, grid
 
-@pytest.mark.parametrize("name, mode", [
+
+def _known_names_case(name, mode):
+    assert auto_mode("EarlyStopping", name) == mode
+    assert EarlyStopping(name)._monitor.mode == mode
+
+
+def test_known_names():
+    each_case(_known_names_case, grid(
+        ("name, mode", [
     ("loss", "min"), ("val_loss", "min"), ("d_loss", "min"), ("val_g_loss", "min"),
     ("mse", "min"), ("val_mae", "min"), ("mean_squared_error", "min"),
     ("binary_crossentropy", "min"), ("reconstruction_error", "min"),
@@ -17,10 +26,8 @@ from chainrule.train.metrics import get_metric
     ("top_5_accuracy", "max"), ("val_top5_accuracy", "max"), ("binary_acc", "max"),
     ("auc", "max"), ("val_precision", "max"), ("recall", "max"), ("f1", "max"),
     ("val_f1_score", "max"),
-])
-def test_known_names(name, mode):
-    assert auto_mode("EarlyStopping", name) == mode
-    assert EarlyStopping(name)._monitor.mode == mode
+]),
+    ))
 
 
 @pytest.mark.parametrize("spec", ["accuracy", "acc", "mse", "mae", "top_3_accuracy"])

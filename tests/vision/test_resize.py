@@ -11,11 +11,10 @@ import chainrule as cr
 from chainrule.vision import transforms
 from chainrule.vision.transforms import v2
 
+from .._case_loop import each_case, grid, with_rng
 
-@pytest.mark.torch
-@pytest.mark.parametrize("out", [(8, 11), (25, 7), (5, 5), (17, 23), (40, 3)])
-@pytest.mark.parametrize("antialias", [True, False])
-def test_float_tensors_resize_as_pytorchs_bilinear_interpolate(rng, out, antialias):
+
+def _float_tensors_resize_as_pytorchs_bilinear_interpolate_case(rng, out, antialias):
     torch = pytest.importorskip("torch")
     x = rng.standard_normal((2, 3, 17, 23))
     ours = transforms.Resize(out, antialias=antialias)(cr.tensor(x))
@@ -25,6 +24,14 @@ def test_float_tensors_resize_as_pytorchs_bilinear_interpolate(rng, out, antiali
     near = transforms.Resize(out, interpolation=transforms.InterpolationMode.NEAREST)
     theirs = torch.nn.functional.interpolate(torch.tensor(x), size=out, mode="nearest")
     np.testing.assert_array_equal(near(cr.tensor(x)).numpy(), theirs.numpy())
+
+
+@pytest.mark.torch
+def test_float_tensors_resize_as_pytorchs_bilinear_interpolate():
+    each_case(with_rng(_float_tensors_resize_as_pytorchs_bilinear_interpolate_case), grid(
+        ("antialias", [True, False]),
+        ("out", [(8, 11), (25, 7), (5, 5), (17, 23), (40, 3)]),
+    ))
 
 
 @pytest.mark.torch
