@@ -105,3 +105,22 @@ def test_counts_and_batch_sizes_are_checked(setup):
         with pytest.raises(ValueError, match=f"{message} must be an int >= 1"):
             call()
     assert len(robust.confident_mistakes(model, x, y, [0.0, 90.0], k=1)) == 1
+
+
+@pytest.mark.parametrize(
+    "pose, message",
+    [
+        (dict(scale=0.0), "scale must be a finite number > 0, got 0.0"),
+        (dict(scale=-1.0), "scale must be a finite number > 0, got -1.0"),
+        (dict(angle=float("nan")), "angle must be a finite number of degrees, got nan"),
+        (dict(shift=(float("inf"), 0.0)), "shift must be a pair"),
+        (dict(shift=(1.0,)), "shift must be a pair"),
+    ],
+)
+def test_warp_refuses_poses_that_give_an_image_of_nothing(setup, pose, message):
+    """Before, scale 0 and angle NaN gave black images (and pose curves of them) silently."""
+    _, x, _ = setup
+    with pytest.raises(ValueError, match=f"warp: {message}"):
+        robust.warp(x, **pose)
+    shifted = robust.warp(x, angle=np.float32(30.0), shift=np.array([1.0, -2.0]))
+    np.testing.assert_array_equal(shifted, robust.warp(x, angle=30.0, shift=(1.0, -2.0)))

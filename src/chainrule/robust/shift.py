@@ -4,6 +4,7 @@ shifted and distorted, and the most confident mistakes ("a 6 upside down is a 9 
 from __future__ import annotations
 
 import math
+import numbers
 
 from ..autograd import Tensor, no_grad
 from ..backend import get_array_module
@@ -33,6 +34,7 @@ def warp(images, *, angle: float = 0.0, scale: float = 1.0, shift=(0.0, 0.0)):
     Returns:
         An array of the same shape and dtype.
     """
+    _check_pose(angle, scale, shift)
     xp = get_array_module(images)
     n, c, h, w = images.shape
     cy, cx = (h - 1) / 2, (w - 1) / 2
@@ -54,6 +56,25 @@ def warp(images, *, angle: float = 0.0, scale: float = 1.0, shift=(0.0, 0.0)):
             taken = images[:, :, xp.clip(r, 0, h - 1), xp.clip(col, 0, w - 1)]
             out += taken * xp.where(inside, weight, 0.0)
     return out.astype(images.dtype)
+
+
+def _check_pose(angle, scale, shift) -> None:
+    """Refuse a pose that would give a plausible image of nothing: a NaN or infinite angle,
+    scale or shift, or a scale <= 0 (scale 0 gave a black image, angle NaN one too)."""
+    def finite(v):
+        return isinstance(v, numbers.Real) and not isinstance(v, bool) and math.isfinite(v)
+
+    if not finite(angle):
+        raise ValueError(f"warp: angle must be a finite number of degrees, got {angle!r}")
+    if not finite(scale) or scale <= 0:
+        raise ValueError(f"warp: scale must be a finite number > 0, got {scale!r}")
+    try:
+        pair = tuple(shift)
+    except TypeError:
+        pair = ()
+    if len(pair) != 2 or not all(map(finite, pair)):
+        raise ValueError(f"warp: shift must be a pair (rows, columns) of finite numbers, got "
+                         f"{shift!r}")
 
 
 def transform_images(images, kind: str, value: float, *, rng=None):
