@@ -63,3 +63,14 @@ def test_complex_inputs_raise_instead_of_dropping_the_imaginary_part(rng, call):
     a = rng.normal(size=(6, 3))
     with pytest.raises(TypeError, match="must hold real numbers, got dtype complex"):
         call(a)
+
+
+def test_psnr_refuses_a_data_range_smaller_than_the_clean_images_span(rng):
+    clean = rng.integers(0, 256, (3, 1, 4, 4)).astype(np.uint8)
+    noisy = np.clip(clean + rng.normal(0, 5, clean.shape), 0, 255)
+    with pytest.raises(ValueError, match=r"clean images span 2\d\d, more than data_range=1"):
+        psnr(clean, noisy)  # the default range 1 gave about -8 dB instead of about 34
+    mse = ((clean - noisy) ** 2).reshape(3, -1).mean(1)
+    want = np.mean(10 * np.log10(255.0**2 / mse))
+    assert psnr(clean, noisy, data_range=255) == pytest.approx(want, rel=1e-12)
+    assert psnr(clean / 255, noisy / 255) == pytest.approx(want, rel=1e-12)

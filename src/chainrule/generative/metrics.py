@@ -62,7 +62,8 @@ def psnr(y_true, y_pred, *, data_range: float = 1.0) -> float:
     Args:
         y_true: clean images (N, ...).
         y_pred: reconstructions of the same shape.
-        data_range: the largest possible pixel value minus the smallest (1 for [0, 1] images).
+        data_range: the largest possible pixel value minus the smallest (1 for [0, 1] images);
+            clean images spanning more than it raise a ValueError.
 
     >>> import numpy as np
     >>> round(psnr(np.zeros((1, 4)), np.full((1, 4), 0.1)), 6)
@@ -70,8 +71,12 @@ def psnr(y_true, y_pred, *, data_range: float = 1.0) -> float:
     """
     if not 0 < data_range < math.inf:  # inf gave the 100 dB of identical images
         raise ValueError(f"psnr: data_range must be a finite positive number, got {data_range}")
-    per = mse_per_image(y_true, y_pred)
-    xp = get_array_module(per)
+    xp, a, b = _pair("psnr", y_true, y_pred)
+    span = float(a.max() - a.min())
+    if span > data_range * (1 + 1e-6):  # 0..255 images with the default 1 gave dB far too low
+        raise ValueError(f"psnr: the clean images span {span:g}, more than data_range="
+                         f"{data_range:g}; pass data_range (e.g. 255 for 0..255 pixels)")
+    per = ((a - b) ** 2).reshape(len(a), -1).mean(axis=1)
     db = 10 * xp.log10(data_range ** 2 / xp.maximum(per, 1e-10))
     return float(xp.minimum(db, 100.0).mean())
 
