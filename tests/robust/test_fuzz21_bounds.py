@@ -101,3 +101,24 @@ def test_project_checks_its_arguments_and_keeps_x_dtype():
     ]:
         with pytest.raises(ValueError, match=f"project: {message}"):
             robust.project(far, inputs, eps, "l2", bounds)
+
+
+def test_float16_models_give_finite_attacks():
+    """Before, in float16 PGD-L2's step divided a zero gradient by 0 + 1e-12 (which is 0 there)
+    and returned NaN points, and Carlini & Wagner's constants (1 - 1e-6, Adam's 1e-8, the 1e9
+    mask) rounded to 1, 0 and inf: w went NaN and no example was ever fooled (reported robust)."""
+    rng = np.random.default_rng(0)
+    flat = nn.Linear(6, 3).to(dtype=np.float16)
+    flat.load_state_dict(
+        {"weight": np.zeros((3, 6), np.float16), "bias": np.array([5, 0, 0], np.float16)}
+    )
+    x = rng.uniform(size=(2, 6)).astype(np.float16)
+    res = robust.pgd(flat, x, np.zeros(2, int), eps=0.5, norm="l2", steps=2, random_start=False)
+    np.testing.assert_array_equal(res.adversarial, x)  # no gradient, no step
+    model = nn.Linear(16, 4, rng=rng).to(dtype=np.float16)
+    x = rng.uniform(size=(3, 16)).astype(np.float16)
+    x[:, :2] = 0, 1  # on the box's edges, where atanh is infinite
+    y = model(Tensor(x))._data.argmax(axis=1)
+    res = robust.cw_l2(model, x, y, steps=20, binary_steps=2)
+    assert res.adversarial.dtype == np.float16 and np.isfinite(res.adversarial).all()
+    assert res.success.all() and (res.norms > 0).all()

@@ -68,7 +68,8 @@ def _project(x_adv, x, eps: float, norm: str, bounds):
         delta = xp.clip(delta, -eps, eps)
         return within_linf(xp.clip(x + delta, bounds[0], bounds[1]), x, eps)
     length = per_example_norm(delta, "l2")
-    shrink = xp.where(length > eps, eps / xp.maximum(length, _TINY), 1.0)
+    outside = length > eps  # (a floor of 1e-12 under length is 0 in float16: eps / 0)
+    shrink = xp.where(outside, eps / xp.where(outside, length, 1), 1.0)
     delta = delta * _expand(shrink, delta).astype(x.dtype)
     return within_l2(xp.clip(x + delta, bounds[0], bounds[1]), x, eps)
 
@@ -134,7 +135,8 @@ def _step(g, norm: str):
     xp = get_array_module(g)
     if norm == "linf":
         return xp.sign(g)
-    return g / _expand(per_example_norm(g, "l2") + _TINY, g).astype(g.dtype)
+    length = per_example_norm(g, "l2")  # a zero gradient stays zero (float16: 1e-12 is 0)
+    return g / _expand(xp.where(length == 0, 1, length + _TINY), g).astype(g.dtype)
 
 
 def _random_start(x, eps: float, norm: str, rng):

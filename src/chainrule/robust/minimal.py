@@ -145,7 +145,12 @@ def cw_l2(model, x, y=None, *, c: float = 1.0, kappa: float = 0.0, steps: int = 
     low, high = bounds
     n = x.shape[0]
     # atanh of the input; inputs on the box's edge are pulled in a hair to keep it finite
-    unit = xp.clip((x - low) / (high - low) * 2 - 1, -1 + 1e-6, 1 - 1e-6)
+    # (in float16, 1 - 1e-6 rounds to 1, atanh to inf, and Adam's 1e-8 to 0: w went NaN and
+    # nothing was fooled; the dtype's own resolution keeps them finite, float32/64 unchanged)
+    info = xp.finfo(x.dtype)
+    edge, adam_eps = max(1e-6, float(info.eps)), max(1e-8, float(info.tiny))
+    big = min(1e9, float(info.max) / 4)  # 1e9 is inf in float16, and 0 * inf NaN
+    unit = xp.clip((x - low) / (high - low) * 2 - 1, -1 + edge, 1 - edge)
     w0 = xp.arctanh(unit)
     c_now = xp.full(n, c, dtype=x.dtype)
     c_low, c_high = xp.zeros(n, dtype=x.dtype), xp.full(n, xp.inf, dtype=x.dtype)
@@ -161,7 +166,7 @@ def cw_l2(model, x, y=None, *, c: float = 1.0, kappa: float = 0.0, steps: int = 
             adv_t = (wt.tanh() + 1) * ((high - low) / 2) + low
             logits = model(adv_t)
             real = (logits * Tensor(onehot)).sum(axis=1)
-            other = (logits - Tensor(onehot * 1e9)).max(axis=1)
+            other = (logits - Tensor(onehot * big)).max(axis=1)
             margin = (other - real) if targeted else (real - other)
             term = relu(margin + kappa) - kappa  # max(margin, -kappa)
             dist = ((adv_t - Tensor(x)) ** 2).reshape(n, -1).sum(axis=1)
@@ -176,7 +181,7 @@ def cw_l2(model, x, y=None, *, c: float = 1.0, kappa: float = 0.0, steps: int = 
             succeeded |= fooled
             m = 0.9 * m + 0.1 * g._data  # Adam, as Carlini & Wagner optimize w
             v = 0.999 * v + 0.001 * g._data ** 2
-            w = w - lr * (m / (1 - 0.9 ** t)) / (xp.sqrt(v / (1 - 0.999 ** t)) + 1e-8)
+            w = w - lr * (m / (1 - 0.9 ** t)) / (xp.sqrt(v / (1 - 0.999 ** t)) + adam_eps)
         c_high = xp.where(succeeded, xp.minimum(c_high, c_now), c_high)
         c_low = xp.where(succeeded, c_low, xp.maximum(c_low, c_now))
         bisect = (c_low + c_high) / 2
