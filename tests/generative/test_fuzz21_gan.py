@@ -91,3 +91,13 @@ def test_gradient_penalty_of_integer_real_images_keeps_alpha():
     )
     got = gradient_penalty(critic, real.astype(np.float64), fake, alpha=alpha).item()
     assert got == pytest.approx(want, rel=1e-12)
+
+
+def test_n_critic_as_a_numpy_integer_is_an_int():
+    gan, _ = _trainer()
+    opt = lambda m: cr.optim.SGD(m.parameters(), lr=1e-2)  # noqa: E731
+    trainer = GANTrainer(gan, opt(gan.generator), opt(gan.discriminator), n_critic=np.int64(2))
+    assert trainer.n_critic == 2 and type(trainer.n_critic) is int
+    for bad in (np.float64(2.0), True, np.int64(0)):
+        with pytest.raises(ValueError, match="n_critic must be a positive int"):
+            GANTrainer(gan, opt(gan.generator), opt(gan.discriminator), n_critic=bad)

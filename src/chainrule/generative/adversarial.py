@@ -162,7 +162,8 @@ class GANTrainer(Trainer):
         if not 0 <= label_smoothing < 0.5:
             raise ValueError(f"GANTrainer: label_smoothing must be in [0, 0.5), got "
                              f"{label_smoothing}")
-        if isinstance(n_critic, bool) or not isinstance(n_critic, int) or n_critic < 1:
+        if isinstance(n_critic, bool) or not isinstance(n_critic, numbers.Integral) or \
+                n_critic < 1:  # np.int64(5), read from a config array, is an int too
             raise ValueError(f"GANTrainer: n_critic must be a positive int, got {n_critic!r}")
         if isinstance(gp_weight, bool) or not isinstance(gp_weight, numbers.Real) or \
                 not 0 <= gp_weight < float("inf"):  # nan passed and made every loss nan
@@ -173,7 +174,7 @@ class GANTrainer(Trainer):
                          device=device)
         self.gan = gan
         self.loss_name, self.label_smoothing = loss, float(label_smoothing)
-        self.gp_weight, self.n_critic = float(gp_weight), n_critic
+        self.gp_weight, self.n_critic = float(gp_weight), int(n_critic)
         self.rng = as_generator(rng)
 
     def train_step(self, batch) -> dict:
