@@ -46,3 +46,16 @@ def test_an_attack_under_no_grad_is_the_attack_outside(name):
         out, got = getattr(outside, "adversarial", outside), getattr(inside, "adversarial", inside)
         np.testing.assert_array_equal(got, out)
     assert all(p.grad is None for p in model.parameters())
+
+
+@pytest.mark.parametrize("method", ["fgsm", "pgd", "n_fgsm"])
+def test_the_adversarial_training_hook_under_no_grad(method):
+    """Before, the hook failed in grad inside ``no_grad`` (a loop making adversarial data)."""
+    rng = np.random.default_rng(0)
+    model = nn.Sequential(nn.Flatten(), nn.Linear(16, 4, rng=rng))
+    x, y = Tensor(rng.uniform(size=(3, 1, 4, 4)).astype(np.float32)), Tensor(np.arange(3))
+    outside = robust.AdversarialTraining(method, eps=0.1, steps=2, rng=0)(model, (x,), y)
+    with cr.no_grad():
+        inside = robust.AdversarialTraining(method, eps=0.1, steps=2, rng=0)(model, (x,), y)
+        assert not cr.is_grad_enabled()
+    np.testing.assert_array_equal(inside[0]._data, outside[0]._data)

@@ -15,7 +15,7 @@ inputs by their adversarial version before the step.
 
 from __future__ import annotations
 
-from ..autograd import Tensor, grad
+from ..autograd import Tensor, enable_grad, grad
 from ..backend import get_array_module
 from ..ops import cross_entropy
 from ._core import check_bounds, check_eps, check_int, input_gradient, prepare, resolve_rng
@@ -88,7 +88,12 @@ class AdversarialTraining:
         self.rng = resolve_rng(rng)
 
     def __call__(self, model, inputs, target):
-        """The adversarial version of ``inputs`` (a tuple holding one Tensor) for ``target``."""
+        """The adversarial version of ``inputs`` (a tuple holding one Tensor) for ``target``
+        (also under ``no_grad``: the attack records its own graph, as the attacks do)."""
+        with enable_grad():
+            return self._perturb(model, inputs, target)
+
+    def _perturb(self, model, inputs, target):
         if len(inputs) != 1:
             raise ValueError(f"AdversarialTraining: the model must take one input, got "
                              f"{len(inputs)}")
