@@ -12,15 +12,20 @@ import pytest
 import chainrule as cr
 from chainrule.distributions._families import FAMILIES
 
+from .._case_loop import each_case, grid
 
-@pytest.mark.kernel_free
-@pytest.mark.parametrize("name", sorted(FAMILIES))
-def test_each_family_module_holds_the_packages_classes(name):
+
+def _each_family_module_holds_the_packages_classes_case(name):
     module = getattr(cr.distributions, name)
     assert isinstance(module, types.ModuleType)
     assert importlib.import_module(f"chainrule.distributions.{name}") is module
     for cls in FAMILIES[name]:
         assert getattr(module, cls) is getattr(cr.distributions, cls)
+
+
+@pytest.mark.kernel_free
+def test_each_family_module_holds_the_packages_classes():
+    each_case(_each_family_module_holds_the_packages_classes_case, grid(("name", sorted(FAMILIES))))
 
 
 @pytest.mark.kernel_free

@@ -9,6 +9,7 @@ import pytest
 import chainrule as cr
 from chainrule import distributions as D
 
+from .._case_loop import each_case, grid
 from ._oracle import compare, compare_grads, leaves
 
 R = np.random.default_rng(17)
@@ -188,8 +189,7 @@ def test_manual_seed_repeats_draws_and_expand_keeps_shapes(name):
     assert tuple(e.log_prob(e.sample()).shape) == (4, 2)
 
 
-@pytest.mark.kernel_free
-@pytest.mark.parametrize("make, value, match", [
+_BAD_PARAMETERS_AND_VALUES_ARE_REFUSED = [
     (lambda: D.ContinuousBernoulli(probs=cr.tensor([1.5])), None, "probs"),
     (lambda: D.ContinuousBernoulli(), None, "exactly one of probs or logits"),
     (lambda: D.ContinuousBernoulli(cr.tensor([0.3])), cr.tensor([1.2]), "support"),
@@ -204,10 +204,19 @@ def test_manual_seed_repeats_draws_and_expand_keeps_shapes(name):
      r"cov_diag of shape \(2,\)"),
     (lambda: D.LowRankMultivariateNormal(cr.zeros(3), cr.ones(3), cr.ones(3)), None,
      "cov_factor must be a Tensor of at least 2 dimensions"),
-])
-def test_bad_parameters_and_values_are_refused(make, value, match):
+]
+
+
+def _bad_parameters_and_values_are_refused_case(make, value, match):
     with pytest.raises(ValueError, match=match):
         make().log_prob(value)
+
+
+@pytest.mark.kernel_free
+def test_bad_parameters_and_values_are_refused():
+    each_case(_bad_parameters_and_values_are_refused_case, grid(
+        ("make, value, match", _BAD_PARAMETERS_AND_VALUES_ARE_REFUSED),
+    ))
 
 
 GP_C = np.array([[-0.5, 0.0, 0.3], [-1.0, 2e-9, 0.8]])

@@ -10,6 +10,7 @@ import pytest
 import chainrule as cr
 from chainrule import distributions as D
 
+from .._case_loop import each_case, grid
 from ._oracle import compare, compare_grads, leaves
 
 R = np.random.default_rng(5)
@@ -211,8 +212,7 @@ def test_expand_broadcasts_the_parameters_too():
     assert tuple(m.sample().shape) == (5, 2)
 
 
-@pytest.mark.kernel_free
-@pytest.mark.parametrize("make, value, match", [
+_BAD_PARAMETERS_AND_VALUES_ARE_REFUSED = [
     (lambda: D.Gumbel(0.0, -1.0), None, "scale"),
     (lambda: D.Weibull(1.0, 0.0), None, "concentration"),
     (lambda: D.Pareto(1.0, -2.0), None, "alpha"),
@@ -230,10 +230,19 @@ def test_expand_broadcasts_the_parameters_too():
     (lambda: D.HalfCauchy(1.0), cr.tensor([-0.5]), "support"),
     (lambda: D.NegativeBinomial(2.0, probs=0.5), cr.tensor([1.5]), "support"),
     (lambda: D.Multinomial(3, probs=cr.tensor([0.5, 0.5])), cr.tensor([3.0, 1.0]), "support"),
-])
-def test_bad_parameters_and_values_are_refused(make, value, match):
+]
+
+
+def _bad_parameters_and_values_are_refused_case(make, value, match):
     with pytest.raises(ValueError, match=match):
         make().log_prob(value)
+
+
+@pytest.mark.kernel_free
+def test_bad_parameters_and_values_are_refused():
+    each_case(_bad_parameters_and_values_are_refused_case, grid(
+        ("make, value, match", _BAD_PARAMETERS_AND_VALUES_ARE_REFUSED),
+    ))
 
 
 @pytest.mark.kernel_free

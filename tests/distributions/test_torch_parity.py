@@ -7,6 +7,7 @@ import pytest
 
 import chainrule as cr
 
+from .._case_loop import each_case, grid
 from ._oracle import compare, compare_grads, leaves
 
 torch = pytest.importorskip("torch")
@@ -60,9 +61,7 @@ def _value(lib, value):
     return lib.tensor(np.asarray(value, dtype=np.float64))
 
 
-@pytest.mark.kernel_free
-@pytest.mark.parametrize("name", list(CASES))
-def test_shapes_and_moments_match(name):
+def _shapes_and_moments_match_case(name):
     ours, theirs, *_ = _pair(name)
     assert tuple(ours.batch_shape) == tuple(theirs.batch_shape)
     assert tuple(ours.event_shape) == tuple(theirs.event_shape)
@@ -70,6 +69,11 @@ def test_shapes_and_moments_match(name):
     assert ours.has_enumerate_support == theirs.has_enumerate_support
     for prop in ("mean", "variance", "stddev", "mode"):
         compare(getattr(ours, prop), getattr(theirs, prop))
+
+
+@pytest.mark.kernel_free
+def test_shapes_and_moments_match():
+    each_case(_shapes_and_moments_match_case, grid(("name", list(CASES))))
 
 
 @pytest.mark.kernel_free

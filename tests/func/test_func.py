@@ -21,6 +21,8 @@ from chainrule.func import (
     vmap,
 )
 
+from .._case_loop import each_case, grid
+
 # torch.func's forward-mode transforms script a helper with the deprecated torch.jit.script.
 _TORCH_JIT = pytest.mark.filterwarnings(
     "ignore:`torch.jit.script` is deprecated:DeprecationWarning")
@@ -371,11 +373,11 @@ def test_errors_name_what_was_received():
     assert hessian(lambda a: (a ** 2).sum())(cr.ones(2)).tolist() == [[2.0, 0.0], [0.0, 2.0]]
 
 
-@pytest.mark.kernel_free
-@pytest.mark.torch
-@pytest.mark.parametrize("name", ["functional_call", "grad", "grad_and_value", "vjp", "jvp",
-                                  "jacrev", "jacfwd", "hessian", "vmap", "stack_module_state"])
-def test_signatures_are_torch_funcs(name):
+_SIGNATURES_ARE_TORCH_FUNCS = ["functional_call", "grad", "grad_and_value", "vjp", "jvp",
+                                  "jacrev", "jacfwd", "hessian", "vmap", "stack_module_state"]
+
+
+def _signatures_are_torch_funcs_case(name):
     torch = pytest.importorskip("torch")
     import inspect
 
@@ -384,3 +386,9 @@ def test_signatures_are_torch_funcs(name):
     ours, theirs = params(getattr(cr.func, name)), params(getattr(torch.func, name))
     assert [p[:2] for p in ours] == [p[:2] for p in theirs]
     assert [p[2] for p in ours] == [p[2] for p in theirs]
+
+
+@pytest.mark.kernel_free
+@pytest.mark.torch
+def test_signatures_are_torch_funcs():
+    each_case(_signatures_are_torch_funcs_case, grid(("name", _SIGNATURES_ARE_TORCH_FUNCS)))

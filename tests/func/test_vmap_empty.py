@@ -9,6 +9,8 @@ import pytest
 import chainrule as cr
 from chainrule.func import grad, vmap
 
+from .._case_loop import each_case, grid
+
 CASES = {  # name: (function, in_dims, out_dims, input shapes); the same code for both libraries
     "sum": (lambda L: lambda a: a.sum(), 0, 0, [(0, 3)]),
     "scale": (lambda L: lambda a: a * 2, 0, 0, [(0, 3)]),
@@ -26,9 +28,7 @@ CASES = {  # name: (function, in_dims, out_dims, input shapes); the same code fo
 }
 
 
-@pytest.mark.torch
-@pytest.mark.parametrize("name", list(CASES))
-def test_matches_torch(name):
+def _matches_torch_case(name):
     torch = pytest.importorskip("torch")
     make, in_dims, out_dims, shapes = CASES[name]
     ours = vmap(make(cr), in_dims, out_dims)(*[cr.zeros(s, dtype=cr.float64) for s in shapes])
@@ -39,6 +39,11 @@ def test_matches_torch(name):
     for o, t in zip(ours, theirs, strict=True):
         assert o.shape == tuple(t.shape) and o.dtype == np.dtype(str(t.dtype)[6:])
         np.testing.assert_array_equal(o.numpy(), t.numpy())
+
+
+@pytest.mark.torch
+def test_matches_torch():
+    each_case(_matches_torch_case, grid(("name", list(CASES))))
 
 
 def test_gradients_reach_the_inputs_as_zeros():

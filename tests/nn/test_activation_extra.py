@@ -10,6 +10,7 @@ import chainrule as cr
 import chainrule.nn.functional as F  # noqa: N812 - PyTorch's spelling
 from chainrule import nn
 
+from .._case_loop import each_case, grid, with_rng
 from ._torch_compare import compare
 
 torch = pytest.importorskip("torch")
@@ -61,11 +62,16 @@ def test_hardsigmoid_matches_torch_and_its_exact_derivative(rng):
     assert cr.gradcheck(F.hardsigmoid, [cr.tensor(x[:2], requires_grad=True)])
 
 
-@pytest.mark.parametrize("name, args", MODULES, ids=[m for m, _ in MODULES])
-def test_modules_match_torch(rng, name, args):
+def _modules_match_torch_case(rng, name, args):
     x = _input(rng, (2, 4, 3, 2))
     compare(getattr(nn, name)(*args), getattr(torch.nn, name)(*args), [x], rng)
     assert repr(getattr(nn, name)(*args)) == repr(getattr(torch.nn, name)(*args))
+
+
+def test_modules_match_torch():
+    each_case(with_rng(_modules_match_torch_case), grid(
+        ("name, args", MODULES, [m for m, _ in MODULES]),
+    ))
 
 
 @pytest.mark.parametrize("shape, n", [((3, 4, 5), 4), ((3, 4), 1), ((5,), 1), ((2, 3, 2, 2), 3)])

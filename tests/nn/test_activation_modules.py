@@ -8,6 +8,8 @@ from chainrule import nn
 from chainrule.ops import activation as A  # noqa: N812
 from chainrule.ops.softmax import log_softmax, softmax
 
+from .._case_loop import each_case, grid, with_rng
+
 # (module, the functional call it must equal, whether it is smooth enough for gradgradcheck);
 # smooth=None: the gradient is an estimator by design (straight-through), not the derivative.
 CASES = [
@@ -42,13 +44,18 @@ def _away_from_kinks(rng, shape, dtype):
     return cr.tensor(x.astype(dtype), requires_grad=True)
 
 
-@pytest.mark.parametrize("module, fn, smooth", CASES, ids=IDS)
-def test_forward_equals_functional(rng, module, fn, smooth):
+def _forward_equals_functional_case(rng, module, fn, smooth):
     x = _away_from_kinks(rng, (4, 5), "float32")
     y = module(x)
     assert y.shape == x.shape and y.dtype == np.float32
     np.testing.assert_array_equal(y._data, fn(x)._data)
     assert list(module.parameters()) == [] and module.state_dict() == {}
+
+
+def test_forward_equals_functional():
+    each_case(with_rng(_forward_equals_functional_case), grid(
+        ("module, fn, smooth", CASES, IDS),
+    ))
 
 
 @pytest.mark.parametrize("module, fn, smooth", [c for c in CASES if c[2] is not None],
@@ -113,9 +120,7 @@ TORCH_CASES = [
 ]
 
 
-@pytest.mark.torch
-@pytest.mark.parametrize("module, torch_expr", TORCH_CASES, ids=[t for _, t in TORCH_CASES])
-def test_matches_torch(rng, module, torch_expr):
+def _matches_torch_case(rng, module, torch_expr):
     torch = pytest.importorskip("torch")
     theirs = eval("torch.nn." + torch_expr, {"torch": torch})
     x = _away_from_kinks(rng, (4, 5), "float32")
@@ -128,6 +133,13 @@ def test_matches_torch(rng, module, torch_expr):
     np.testing.assert_allclose(x.grad._data, tx.grad.numpy(), rtol=1e-5, atol=1e-5)
     if "Softmax" not in torch_expr:  # torch says dim=, we say axis=
         assert repr(module) == repr(theirs)
+
+
+@pytest.mark.torch
+def test_matches_torch():
+    each_case(with_rng(_matches_torch_case), grid(
+        ("module, torch_expr", TORCH_CASES, [t for _, t in TORCH_CASES]),
+    ))
 
 
 @pytest.mark.kernel_free

@@ -9,6 +9,8 @@ import chainrule as cr
 from chainrule import nn
 from chainrule.ops import conv as C  # noqa: N812
 
+from .._case_loop import each_case, grid, with_rng
+
 # (layer class, positional args, keyword args, input shape)
 CONFIGS = [
     (nn.Conv1d, (3, 4, 3), {}, (2, 3, 9)),
@@ -40,8 +42,7 @@ def _functional(layer, x):
               layer.groups)
 
 
-@pytest.mark.parametrize("cls, args, kwargs, shape", CONFIGS, ids=IDS)
-def test_forward_equals_functional(rng, cls, args, kwargs, shape):
+def _forward_equals_functional_case(rng, cls, args, kwargs, shape):
     layer = cls(*args, **kwargs, rng=rng)
     x = _x(rng, shape)
     y = layer(x)
@@ -49,6 +50,12 @@ def test_forward_equals_functional(rng, cls, args, kwargs, shape):
     assert y.shape[:2] == (shape[0], args[1]) and y.dtype == np.float32
     if kwargs.get("padding") == "same":
         assert y.shape[2:] == shape[2:]
+
+
+def test_forward_equals_functional():
+    each_case(with_rng(_forward_equals_functional_case), grid(
+        ("cls, args, kwargs, shape", CONFIGS, IDS),
+    ))
 
 
 @pytest.mark.kernel_free
@@ -90,8 +97,7 @@ def test_float64(rng):
     assert layer(_x(rng, (1, 2, 5, 5), "float64")).dtype == np.float64
 
 
-@pytest.mark.kernel_free
-@pytest.mark.parametrize("build, error, match", [
+_CONSTRUCTOR_VALIDATION = [
     (lambda: nn.Conv2d(3, 8, 0), ValueError, "Conv2d: kernel_size must be at least 1, got 0"),
     (lambda: nn.Conv2d(-3, 8, 3), ValueError, "Conv2d: in_channels must be at least 1, got -3"),
     (lambda: nn.Conv2d(3, 8, 3, stride=0), ValueError, "Conv2d: stride must be at least 1"),
@@ -110,10 +116,17 @@ def test_float64(rng):
     (lambda: nn.ConvTranspose2d(3, 8, 3, stride=2, output_padding=2), ValueError,
      "output_padding \\(2, 2\\) must be smaller than stride"),
     (lambda: nn.Conv2d(3, 8, 3, dtype="int64"), TypeError, "dtype must be floating-point"),
-])
-def test_constructor_validation(build, error, match):
+]
+
+
+def _constructor_validation_case(build, error, match):
     with pytest.raises(error, match=match):
         build()
+
+
+@pytest.mark.kernel_free
+def test_constructor_validation():
+    each_case(_constructor_validation_case, grid(("build, error, match", _CONSTRUCTOR_VALIDATION)))
 
 
 @pytest.mark.kernel_free

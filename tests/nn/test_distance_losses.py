@@ -10,6 +10,7 @@ import chainrule as cr
 import chainrule.nn.functional as F  # noqa: N812 - PyTorch's spelling
 from chainrule import nn
 
+from .._case_loop import each_case, grid
 from ._torch_compare import compare
 
 torch = pytest.importorskip("torch")
@@ -237,20 +238,25 @@ def test_multilabel_soft_margin_loss_weight(rng):
     np.testing.assert_allclose(module(cr.tensor(x), cr.tensor(t)).item(), want.item(), rtol=1e-12)
 
 
-@pytest.mark.kernel_free
-@pytest.mark.parametrize("name", ["kl_div", "gaussian_nll_loss", "poisson_nll_loss",
+_SIGNATURES_FOLLOW_PYTORCH = ["kl_div", "gaussian_nll_loss", "poisson_nll_loss",
                                   "margin_ranking_loss", "hinge_embedding_loss",
                                   "cosine_embedding_loss", "soft_margin_loss",
                                   "multilabel_soft_margin_loss", "triplet_margin_loss",
-                                  "normalize", "embedding"])
-def test_signatures_follow_pytorch(name):
+                                  "normalize", "embedding"]
+
+
+def _signatures_follow_pytorch_case(name):
     ours = list(inspect.signature(getattr(F, name)).parameters)
     theirs = list(inspect.signature(getattr(TF, name)).parameters)
     assert ours == theirs
 
 
 @pytest.mark.kernel_free
-@pytest.mark.parametrize("call, err, match", [
+def test_signatures_follow_pytorch():
+    each_case(_signatures_follow_pytorch_case, grid(("name", _SIGNATURES_FOLLOW_PYTORCH)))
+
+
+_BAD_ARGUMENTS_ARE_NAMED = [
     (lambda x: F.kl_div(x, x, reduction="avg"), ValueError, "'batchmean'.*got 'avg'"),
     (lambda x: F.gaussian_nll_loss(x, x, cr.tensor(np.ones(3))), ValueError,
      r"var must have the input's shape \(2, 3\).*got \(3,\)"),
@@ -268,10 +274,17 @@ def test_signatures_follow_pytorch(name):
     (lambda x: F.pairwise_distance(x, x, p=float("nan")), ValueError, "p must be a real number"),
     (lambda x: F.normalize(x, dim=2), ValueError, "axis"),
     (lambda x: nn.KLDivLoss(reduction="avg"), ValueError, "got 'avg'"),
-])
-def test_bad_arguments_are_named(call, err, match):
+]
+
+
+def _bad_arguments_are_named_case(call, err, match):
     with pytest.raises(err, match=match):
         call(cr.tensor(np.ones((2, 3))))
+
+
+@pytest.mark.kernel_free
+def test_bad_arguments_are_named():
+    each_case(_bad_arguments_are_named_case, grid(("call, err, match", _BAD_ARGUMENTS_ARE_NAMED)))
 
 
 @pytest.mark.parametrize("p", [1, 2])

@@ -12,6 +12,8 @@ import chainrule as cr
 from chainrule import nn
 from chainrule.backend import cuda_available
 
+from .._case_loop import each_case, grid
+
 # The smallest constructor arguments of each layer that PyTorch builds with device=/dtype=.
 ARGS = {
     "AdaptiveLogSoftmaxWithLoss": (8, 10, [4]),
@@ -188,11 +190,12 @@ def _positional(sig):
             if p.kind is inspect.Parameter.POSITIONAL_OR_KEYWORD]
 
 
-@pytest.mark.kernel_free
-@pytest.mark.parametrize("name", sorted(set(ARGS) - {"Embedding", "EmbeddingBag", "RNNBase",
+_POSITIONAL_NAMES = sorted(set(ARGS) - {"Embedding", "EmbeddingBag", "RNNBase",
                                                      "RNN", "GRU",  # keyword-only in PyTorch:
-                                                     "LinearCrossEntropyLoss"}))
-def test_device_and_dtype_are_taken_positionally_after_the_other_arguments(name):
+                                                     "LinearCrossEntropyLoss"})
+
+
+def _device_and_dtype_are_taken_positionally_after_the_other_arguments_case(name):
     """As PyTorch's: ``nn.Linear(3, 4, True, "cpu", torch.float64)``, as a subclass's
     ``super().__init__(in_features, out_features, bias, device, dtype)`` writes it."""
     torch = pytest.importorskip("torch")
@@ -208,6 +211,13 @@ def test_device_and_dtype_are_taken_positionally_after_the_other_arguments(name)
     assert [str(p.dtype) for p in ours.parameters()] == [
         str(p.dtype).replace("torch.", "") for p in built.parameters()]
     assert all(p.dtype == cr.float64 for p in ours.parameters())
+
+
+@pytest.mark.kernel_free
+def test_device_and_dtype_are_taken_positionally_after_the_other_arguments():
+    each_case(_device_and_dtype_are_taken_positionally_after_the_other_arguments_case, grid(
+        ("name", _POSITIONAL_NAMES),
+    ))
 
 
 @pytest.mark.kernel_free

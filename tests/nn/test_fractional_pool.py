@@ -13,6 +13,8 @@ import chainrule as cr
 import chainrule.nn.functional as F
 from chainrule import nn
 
+from .._case_loop import each_case, grid, with_rng
+
 torch = pytest.importorskip("torch")
 
 pytestmark = pytest.mark.kernel_free
@@ -48,15 +50,20 @@ def _both(nd, x, s, *args, dtype="float64"):
                                                     b.grad.numpy())
 
 
-@pytest.mark.torch
-@pytest.mark.parametrize("dtype", ["float64", "float32"])
-@pytest.mark.parametrize("nd, shape, kernel, size, ratio", CASES, ids=IDS)
-def test_matches_pytorch_for_the_same_samples(rng, dtype, nd, shape, kernel, size, ratio):
+def _matches_pytorch_for_the_same_samples_case(rng, dtype, nd, shape, kernel, size, ratio):
     x = rng.standard_normal(shape).astype(dtype)
     ours, theirs = _both(nd, x, _samples(rng, nd, shape, dtype), kernel, size, ratio, dtype=dtype)
     for o, t in zip(ours, theirs, strict=True):
         assert o.shape == t.shape and o.dtype == t.dtype
         np.testing.assert_array_equal(o, t)
+
+
+@pytest.mark.torch
+def test_matches_pytorch_for_the_same_samples():
+    each_case(with_rng(_matches_pytorch_for_the_same_samples_case), grid(
+        ("nd, shape, kernel, size, ratio", CASES, IDS),
+        ("dtype", ["float64", "float32"]),
+    ))
 
 
 @pytest.mark.torch
@@ -137,7 +144,7 @@ def test_modules_follow_pytorch(rng):
             getattr(torch.nn, name)).parameters.values()]
 
 
-@pytest.mark.parametrize("call, kind, match", [
+_BAD_INPUT_IS_A_CLEAR_ERROR = [
     (lambda x: F.fractional_max_pool2d(x, 2), ValueError,
      "requires specifying either an output_size or an output_ratio"),
     (lambda x: nn.FractionalMaxPool2d(2, 3, 0.5), ValueError,
@@ -159,7 +166,15 @@ def test_modules_follow_pytorch(rng):
     (lambda x: F.fractional_max_pool2d(x, 2, 3, _random_samples=cr.ones(2, 3, 2,
                                                                          dtype=cr.float64)),
      ValueError, r"_random_samples must lie in \[0, 1\)"),
-])
-def test_bad_input_is_a_clear_error(rng, call, kind, match):
+]
+
+
+def _bad_input_is_a_clear_error_case(rng, call, kind, match):
     with pytest.raises(kind, match=match):
         call(cr.tensor(rng.standard_normal((2, 3, 8, 9))))
+
+
+def test_bad_input_is_a_clear_error():
+    each_case(with_rng(_bad_input_is_a_clear_error_case), grid(
+        ("call, kind, match", _BAD_INPUT_IS_A_CLEAR_ERROR),
+    ))

@@ -7,6 +7,8 @@ import pytest
 import chainrule as cr
 import chainrule.nn.functional as F  # noqa: N812 - PyTorch's spelling
 
+from .._case_loop import each_case, grid, with_rng
+
 CASES = [
     ((2, 3), (1, 2), "constant"),
     ((1, 2, 5, 6), (1, 1, 2, 0), "reflect"),
@@ -18,8 +20,7 @@ CASES = [
 ]
 
 
-@pytest.mark.parametrize("shape, pad, mode", CASES)
-def test_pad_pads_the_last_axes_first_as_in_torch(shape, pad, mode, rng):
+def _pad_pads_the_last_axes_first_as_in_torch_case(shape, pad, mode, rng):
     torch = pytest.importorskip("torch")
     x = rng.standard_normal(shape)
     ours = cr.tensor(x, requires_grad=True)
@@ -31,6 +32,12 @@ def test_pad_pads_the_last_axes_first_as_in_torch(shape, pad, mode, rng):
     (y * cr.tensor(g)).sum().backward()
     (want * torch.tensor(g)).sum().backward()
     np.testing.assert_allclose(ours.grad.numpy(), theirs.grad.numpy(), rtol=1e-12, atol=1e-12)
+
+
+def test_pad_pads_the_last_axes_first_as_in_torch():
+    each_case(with_rng(_pad_pads_the_last_axes_first_as_in_torch_case), grid(
+        ("shape, pad, mode", CASES),
+    ))
 
 
 def test_pad_values_and_gradients():

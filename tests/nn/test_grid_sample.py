@@ -10,16 +10,14 @@ import pytest
 import chainrule as cr
 import chainrule.nn.functional as F  # noqa: N812 - PyTorch's spelling
 
+from .._case_loop import each_case, grid, with_rng
 from ._torch_compare import compare
 
 torch = pytest.importorskip("torch")
 TF = torch.nn.functional
 
 
-@pytest.mark.kernel_free
-@pytest.mark.parametrize("size", [(2, 3, 4, 5), (1, 1, 1, 3), (2, 1, 3, 1)])
-@pytest.mark.parametrize("align_corners", [False, True])
-def test_affine_grid_matches_torch(rng, size, align_corners):
+def _affine_grid_matches_torch_case(rng, size, align_corners):
     theta = rng.standard_normal((size[0], 2, 3))
     unit = align_corners and min(size[2:]) == 1  # both warn about a unit-size aligned grid
     if unit:
@@ -30,6 +28,14 @@ def test_affine_grid_matches_torch(rng, size, align_corners):
             warnings.simplefilter("ignore", UserWarning)
         compare(lambda t: F.affine_grid(t, size, align_corners),
                 lambda t: TF.affine_grid(t, size, align_corners), [theta], rng)
+
+
+@pytest.mark.kernel_free
+def test_affine_grid_matches_torch():
+    each_case(with_rng(_affine_grid_matches_torch_case), grid(
+        ("align_corners", [False, True]),
+        ("size", [(2, 3, 4, 5), (1, 1, 1, 3), (2, 1, 3, 1)]),
+    ))
 
 
 @pytest.mark.kernel_free
@@ -98,8 +104,7 @@ def test_default_align_corners_warns_like_torch():
             list(inspect.signature(getattr(TF, name)).parameters)
 
 
-@pytest.mark.kernel_free
-@pytest.mark.parametrize("call, err, match", [
+_BAD_ARGUMENTS_ARE_NAMED = [
     (lambda x, g: F.grid_sample(x, g, "area", align_corners=False), ValueError,
      "mode must be 'bilinear', 'nearest' or 'bicubic', got 'area'"),
     (lambda x, g: F.grid_sample(x, g, padding_mode="circular", align_corners=False),
@@ -117,11 +122,18 @@ def test_default_align_corners_warns_like_torch():
      r"theta must have shape \(N, 3, 4\)"),
     (lambda x, g: F.grid_sample(x, cr.zeros((1, 3, 3, 3, 3), dtype=cr.float64),
                                 align_corners=False), ValueError, r"\(N, C, D, H, W\) with grid"),
-])
-def test_bad_arguments_are_named(call, err, match):
+]
+
+
+def _bad_arguments_are_named_case(call, err, match):
     x, g = cr.tensor(np.zeros((1, 2, 3, 4))), cr.tensor(np.zeros((1, 3, 3, 2)))
     with pytest.raises(err, match=match):
         call(x, g)
+
+
+@pytest.mark.kernel_free
+def test_bad_arguments_are_named():
+    each_case(_bad_arguments_are_named_case, grid(("call, err, match", _BAD_ARGUMENTS_ARE_NAMED)))
 
 
 @pytest.mark.kernel_free

@@ -7,15 +7,14 @@ import pytest
 import chainrule as cr
 import chainrule.nn.functional as F
 
+from .._case_loop import each_case, grid
+
 torch = pytest.importorskip("torch")
 
 pytestmark = pytest.mark.kernel_free
 
 
-@pytest.mark.parametrize("nd", [2, 3])
-@pytest.mark.parametrize("padding_mode", ["zeros", "border", "reflection"])
-@pytest.mark.parametrize("align_corners", [False, True])
-def test_the_grids_gradient_is_zeros_and_the_inputs_is_torchs(nd, padding_mode, align_corners):
+def _the_grids_gradient_is_zeros_and_the_inputs_is_torchs_case(nd, padding_mode, align_corners):
     rng = np.random.default_rng(nd)
     x0 = rng.standard_normal((2, 3, *(4,) * nd))
     g0 = rng.uniform(-1.3, 1.3, (2, *(3,) * nd, nd))
@@ -32,6 +31,14 @@ def test_the_grids_gradient_is_zeros_and_the_inputs_is_torchs(nd, padding_mode, 
     for a, b in zip(got, want, strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-15, atol=0)
     assert not got[2].any()
+
+
+def test_the_grids_gradient_is_zeros_and_the_inputs_is_torchs():
+    each_case(_the_grids_gradient_is_zeros_and_the_inputs_is_torchs_case, grid(
+        ("align_corners", [False, True]),
+        ("padding_mode", ["zeros", "border", "reflection"]),
+        ("nd", [2, 3]),
+    ))
 
 
 def test_only_the_grid_needs_a_gradient():

@@ -8,6 +8,8 @@ import pytest
 from chainrule import nn
 from chainrule.nn import init
 
+from .._case_loop import each_case, grid
+
 pytestmark = pytest.mark.kernel_free
 
 
@@ -109,11 +111,13 @@ def test_orthogonal_rejects_vectors(rng):
         init.orthogonal_(_param(4), rng=rng)
 
 
-@pytest.mark.parametrize("fn", [init.uniform_, init.normal_, init.small_random_,
+_DETERMINISTIC_GIVEN_SEED_AND_FILLS_IN_PLACE = [init.uniform_, init.normal_, init.small_random_,
                                 init.xavier_uniform_, init.xavier_normal_, init.kaiming_uniform_,
                                 init.kaiming_normal_, init.lecun_uniform_, init.lecun_normal_,
-                                init.orthogonal_])
-def test_deterministic_given_seed_and_fills_in_place(fn):
+                                init.orthogonal_]
+
+
+def _deterministic_given_seed_and_fills_in_place_case(fn):
     a = _param(7, 5)
     data = a._data
     fn(a, rng=np.random.default_rng(3))
@@ -122,6 +126,12 @@ def test_deterministic_given_seed_and_fills_in_place(fn):
     assert a._data is data
     np.testing.assert_array_equal(a._data, b._data)
     assert not np.array_equal(a._data, c._data)
+
+
+def test_deterministic_given_seed_and_fills_in_place():
+    each_case(_deterministic_given_seed_and_fills_in_place_case, grid(
+        ("fn", _DETERMINISTIC_GIVEN_SEED_AND_FILLS_IN_PLACE),
+    ))
 
 
 def test_float64_and_zero_size(rng):

@@ -12,6 +12,8 @@ import chainrule as cr
 from chainrule import nn
 from chainrule.nn import init
 
+from .._case_loop import each_case, grid
+
 torch = pytest.importorskip("torch")
 
 
@@ -134,8 +136,7 @@ def test_positional_order_matches_torch(name):
         assert ours["rng"].kind is inspect.Parameter.KEYWORD_ONLY
 
 
-@pytest.mark.kernel_free
-@pytest.mark.parametrize(("call", "match"), [
+_BAD_ARGUMENTS_ARE_NAMED = [
     (lambda: init.trunc_normal_(_param(2, 2), a=1.0, b=-1.0), "a must not exceed b"),
     (lambda: init.trunc_normal_(_param(2, 2), std=-1.0), "std must be non-negative"),
     (lambda: init.trunc_normal_(_param(2, 2), mean="0"), "mean must be a number"),
@@ -146,10 +147,17 @@ def test_positional_order_matches_torch(name):
     (lambda: init.sparse_(_param(4), 0.5), "only 2-D tensors"),
     (lambda: init.sparse_(_param(4, 4), 1.5), r"sparsity must be in \[0, 1\], got 1.5"),
     (lambda: init.sparse_(_param(4, 4), 0.5, -0.1), "std must be non-negative"),
-])
-def test_bad_arguments_are_named(call, match):
+]
+
+
+def _bad_arguments_are_named_case(call, match):
     with pytest.raises((ValueError, TypeError), match=match):
         call()
+
+
+@pytest.mark.kernel_free
+def test_bad_arguments_are_named():
+    each_case(_bad_arguments_are_named_case, grid((("call", "match"), _BAD_ARGUMENTS_ARE_NAMED)))
 
 
 @pytest.mark.kernel_free

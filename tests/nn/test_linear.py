@@ -9,14 +9,14 @@ import chainrule as cr
 from chainrule import nn
 from chainrule.ops.linalg import linear
 
+from .._case_loop import each_case, grid, with_rng
+
 
 def _x(rng, *shape, dtype="float32", requires_grad=False):
     return cr.tensor(rng.standard_normal(shape).astype(dtype), requires_grad=requires_grad)
 
 
-@pytest.mark.parametrize("shape", [(5, 4), (4,), (2, 3, 4)])
-@pytest.mark.parametrize("bias", [True, False])
-def test_forward_matches_formula_and_functional(rng, shape, bias):
+def _forward_matches_formula_and_functional_case(rng, shape, bias):
     layer = nn.Linear(4, 3, bias, rng=rng)
     x = _x(rng, *shape)
     y = layer(x)
@@ -24,6 +24,13 @@ def test_forward_matches_formula_and_functional(rng, shape, bias):
     assert y.shape == shape[:-1] + (3,) and y.dtype == np.float32
     np.testing.assert_allclose(y._data, expected, rtol=1e-5, atol=1e-6)
     np.testing.assert_array_equal(y._data, linear(x, layer.weight, layer.bias)._data)
+
+
+def test_forward_matches_formula_and_functional():
+    each_case(with_rng(_forward_matches_formula_and_functional_case), grid(
+        ("bias", [True, False]),
+        ("shape", [(5, 4), (4,), (2, 3, 4)]),
+    ))
 
 
 @pytest.mark.kernel_free

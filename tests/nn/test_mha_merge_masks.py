@@ -5,15 +5,14 @@ import pytest
 
 import chainrule as cr
 
+from .._case_loop import each_case, grid
+
 torch = pytest.importorskip("torch")
 
 pytestmark = pytest.mark.kernel_free
 
 
-@pytest.mark.parametrize("attn", [None, "2d", "3d"])
-@pytest.mark.parametrize("padding", [None, "given"])
-@pytest.mark.parametrize("as_bool", [True, False])
-def test_merge_masks_is_torchs(attn, padding, as_bool):
+def _merge_masks_is_torchs_case(attn, padding, as_bool):
     rng = np.random.default_rng(0)
     n, h, length, e = 2, 2, 3, 4
     shapes = {"2d": (length, length), "3d": (n * h, length, length)}
@@ -36,3 +35,11 @@ def test_merge_masks_is_torchs(attn, padding, as_bool):
     else:
         assert got.dtype == want.dtype
         np.testing.assert_array_equal(got, want)
+
+
+def test_merge_masks_is_torchs():
+    each_case(_merge_masks_is_torchs_case, grid(
+        ("as_bool", [True, False]),
+        ("padding", [None, "given"]),
+        ("attn", [None, "2d", "3d"]),
+    ))

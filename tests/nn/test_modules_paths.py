@@ -11,6 +11,8 @@ import pytest
 import chainrule
 from chainrule.nn.modules._paths import PATHS
 
+from .._case_loop import each_case, grid
+
 pytestmark = pytest.mark.kernel_free
 
 
@@ -27,8 +29,7 @@ def test_from_import_of_a_private_base_and_isinstance():
     assert not isinstance(chainrule.nn.Linear(1, 1), _BatchNorm)
 
 
-@pytest.mark.parametrize("kind", sorted(PATHS))
-def test_each_submodule_holds_nn_classes_as_pytorch_file_does(kind):
+def _each_submodule_holds_nn_classes_as_pytorch_file_does_case(kind):
     pytest.importorskip("torch")
     ours = importlib.import_module(f"chainrule.nn.modules.{kind}")
     theirs = importlib.import_module(f"torch.nn.modules.{kind}")
@@ -37,3 +38,9 @@ def test_each_submodule_holds_nn_classes_as_pytorch_file_does(kind):
         assert hasattr(theirs, name), (kind, name)
         if not name.startswith("_"):
             assert getattr(ours, name) is getattr(chainrule.nn, name)
+
+
+def test_each_submodule_holds_nn_classes_as_pytorch_file_does():
+    each_case(_each_submodule_holds_nn_classes_as_pytorch_file_does_case, grid(
+        ("kind", sorted(PATHS)),
+    ))

@@ -8,17 +8,24 @@ import pytest
 import chainrule as cr
 from chainrule.nn.modules import utils
 
+from .._case_loop import each_case, grid
+
 pytestmark = pytest.mark.kernel_free
 
 
-@pytest.mark.parametrize("name", ["_single", "_pair", "_triple", "_quadruple"])
-@pytest.mark.parametrize("value", [3, (1, 2), [4, 5, 6], "ab", 2.5])
-def test_ntuple_helpers_as_pytorch(name, value):
+def _ntuple_helpers_as_pytorch_case(name, value):
     pytest.importorskip("torch")
     import torch.nn.modules.utils as theirs
 
     assert getattr(utils, name)(value) == getattr(theirs, name)(value)
     assert getattr(cr.nn.modules.utils, name) is getattr(utils, name)
+
+
+def test_ntuple_helpers_as_pytorch():
+    each_case(_ntuple_helpers_as_pytorch_case, grid(
+        ("value", [3, (1, 2), [4, 5, 6], "ab", 2.5]),
+        ("name", ["_single", "_pair", "_triple", "_quadruple"]),
+    ))
 
 
 def test_reverse_repeat_and_list_with_default_as_pytorch():

@@ -11,6 +11,8 @@ import pytest
 import chainrule as cr
 from chainrule import nn
 
+from .._case_loop import each_case, grid, with_rng
+
 torch = pytest.importorskip("torch")
 # PyTorch warns about its own lazy instance norm without state (num_features stays 0)
 pytestmark = [pytest.mark.torch, pytest.mark.filterwarnings("ignore:Lazy modules are a new"),
@@ -19,10 +21,7 @@ pytestmark = [pytest.mark.torch, pytest.mark.filterwarnings("ignore:Lazy modules
 PADS = ["ZeroPad3d", "ConstantPad3d", "ReflectionPad3d", "ReplicationPad3d", "CircularPad3d"]
 
 
-@pytest.mark.parametrize("name", PADS)
-@pytest.mark.parametrize("padding", [1, (1, 2, 0, 1, 2, 1)], ids=["int", "tuple"])
-@pytest.mark.parametrize("shape", [(2, 2, 3, 4, 5), (2, 3, 4, 5)], ids=["batched", "unbatched"])
-def test_3d_pads_match_pytorch(rng, name, padding, shape):
+def _3d_pads_match_pytorch_case(rng, name, padding, shape):
     args = (padding, 1.5) if name == "ConstantPad3d" else (padding,)
     ours, theirs = getattr(nn, name)(*args), getattr(torch.nn, name)(*args)
     assert repr(ours) == repr(theirs)
@@ -34,6 +33,14 @@ def test_3d_pads_match_pytorch(rng, name, padding, shape):
     y.backward(cr.tensor(g))
     t.backward(torch.tensor(g))
     np.testing.assert_allclose(a.grad.numpy(), b.grad.numpy(), rtol=1e-13, atol=1e-14)
+
+
+def test_3d_pads_match_pytorch():
+    each_case(with_rng(_3d_pads_match_pytorch_case), grid(
+        ("shape", [(2, 2, 3, 4, 5), (2, 3, 4, 5)], ["batched", "unbatched"]),
+        ("padding", [1, (1, 2, 0, 1, 2, 1)], ["int", "tuple"]),
+        ("name", PADS),
+    ))
 
 
 @pytest.mark.kernel_free
@@ -99,9 +106,9 @@ def test_lazy_layers_become_pytorchs_plain_layers(rng, lazy, plain, args, kwargs
         np.testing.assert_allclose(ours.state_dict()[k].numpy(), v, rtol=1e-12, err_msg=k)
 
 
-@pytest.mark.parametrize("lazy, plain, args, kwargs, shape", LAZY, ids=IDS)
-def test_lazy_layers_load_a_pytorch_state_before_the_first_call(rng, lazy, plain, args, kwargs,
-                                                                shape):
+def _lazy_layers_load_a_pytorch_state_before_the_first_call_case(
+    rng, lazy, plain, args, kwargs, shape
+):
     theirs = getattr(torch.nn, lazy)(*args, **kwargs, dtype=torch.float64)
     theirs(torch.zeros(shape, dtype=torch.float64))  # PyTorch's own lazy layer, materialized
     with torch.no_grad():
@@ -116,6 +123,12 @@ def test_lazy_layers_load_a_pytorch_state_before_the_first_call(rng, lazy, plain
     np.testing.assert_allclose(ours(cr.tensor(x)).numpy(), theirs(torch.tensor(x)).detach().numpy(),
                                rtol=1e-12, atol=1e-12)
     assert type(ours) is getattr(nn, plain) and repr(ours) == repr(theirs)
+
+
+def test_lazy_layers_load_a_pytorch_state_before_the_first_call():
+    each_case(with_rng(_lazy_layers_load_a_pytorch_state_before_the_first_call_case), grid(
+        ("lazy, plain, args, kwargs, shape", LAZY, IDS),
+    ))
 
 
 @pytest.mark.kernel_free
@@ -200,9 +213,7 @@ def test_rnncellbase_takes_pytorchs_num_chunks(rng):
 NEW = PADS + [c for c, *_ in LAZY] + ["RNNBase", "RNNCellBase"]
 
 
-@pytest.mark.kernel_free
-@pytest.mark.parametrize("name", NEW)
-def test_signatures_are_pytorchs(name):
+def _signatures_are_pytorchs_case(name):
     """The same names, order and defaults; ``device``/``dtype`` (keyword-only in chainrule, as
     for every layer: docs/pytorch.md) and chainrule's ``rng`` aside."""
     def params(cls, skip):
@@ -211,3 +222,8 @@ def test_signatures_are_pytorchs(name):
 
     skip = {"device", "dtype", "rng", "nonlinearity" if name == "RNNCellBase" else ""}
     assert params(getattr(nn, name), skip) == params(getattr(torch.nn, name), skip)
+
+
+@pytest.mark.kernel_free
+def test_signatures_are_pytorchs():
+    each_case(_signatures_are_pytorchs_case, grid(("name", NEW)))

@@ -8,6 +8,8 @@ from chainrule import functional as F  # noqa: N812
 from chainrule import nn
 from chainrule.ops import pool as P  # noqa: N812
 
+from .._case_loop import each_case, grid, with_rng
+
 # (layer, the functional call it must equal, input shape)
 CASES = [
     (nn.MaxPool1d(2), lambda x: P.max_pool1d(x, 2), (2, 3, 8)),
@@ -38,13 +40,18 @@ def _distinct(rng, shape, dtype):
     return cr.tensor(values.astype(dtype), requires_grad=True)
 
 
-@pytest.mark.parametrize("layer, fn, shape", CASES, ids=IDS)
-def test_forward_equals_functional(rng, layer, fn, shape):
+def _forward_equals_functional_case(rng, layer, fn, shape):
     x = _distinct(rng, shape, "float32")
     y = layer(x)
     np.testing.assert_array_equal(y._data, fn(x)._data)
     assert y.shape[:2] == shape[:2] and y.dtype == np.float32
     assert list(layer.parameters()) == [] and layer.state_dict() == {}
+
+
+def test_forward_equals_functional():
+    each_case(with_rng(_forward_equals_functional_case), grid(
+        ("layer, fn, shape", CASES, IDS),
+    ))
 
 
 @pytest.mark.parametrize("layer, fn, shape", CASES, ids=IDS)
@@ -114,9 +121,7 @@ TORCH_CASES = [
 ]
 
 
-@pytest.mark.torch
-@pytest.mark.parametrize("layer, expr, shape", TORCH_CASES, ids=[e for _, e, _ in TORCH_CASES])
-def test_matches_torch(rng, layer, expr, shape):
+def _matches_torch_case(rng, layer, expr, shape):
     torch = pytest.importorskip("torch")
     if expr == "MinPool2d":  # torch has no min pooling: min_pool(x) = -max_pool(-x)
         pool = torch.nn.MaxPool2d(2, 1)
@@ -133,6 +138,13 @@ def test_matches_torch(rng, layer, expr, shape):
     y.backward(g)
     ty.backward(torch.from_numpy(g))
     np.testing.assert_allclose(x.grad._data, tx.grad.numpy(), rtol=1e-6, atol=1e-6)
+
+
+@pytest.mark.torch
+def test_matches_torch():
+    each_case(with_rng(_matches_torch_case), grid(
+        ("layer, expr, shape", TORCH_CASES, [e for _, e, _ in TORCH_CASES]),
+    ))
 
 
 def test_pytorch_pooling_arguments_are_accepted_at_their_defaults():

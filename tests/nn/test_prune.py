@@ -13,6 +13,8 @@ import chainrule as cr
 from chainrule import nn
 from chainrule.nn.utils import prune
 
+from .._case_loop import each_case, grid
+
 # Continuous random weights: no two magnitudes (or channel norms) are equal, so the masks do not
 # depend on how ties are broken (torch.topk's order among ties is unspecified).
 
@@ -227,9 +229,7 @@ def _signature(fn):
     return [(p.name, p.default, p.kind) for p in inspect.signature(fn).parameters.values()]
 
 
-@pytest.mark.kernel_free
-@pytest.mark.torch
-@pytest.mark.parametrize("name", ["identity", "random_unstructured", "l1_unstructured",
+_SIGNATURES_MATCH_TORCH = ["identity", "random_unstructured", "l1_unstructured",
                                   "random_structured", "ln_structured", "global_unstructured",
                                   "custom_from_mask", "remove", "is_pruned", "Identity.apply",
                                   "RandomUnstructured", "L1Unstructured", "RandomStructured",
@@ -238,8 +238,10 @@ def _signature(fn):
                                   "BasePruningMethod.apply", "BasePruningMethod.prune",
                                   "PruningContainer.compute_mask", "CustomFromMask.apply",
                                   "PruningContainer.add_pruning_method",
-                                  "RandomUnstructured.apply"])
-def test_signatures_match_torch(name):
+                                  "RandomUnstructured.apply"]
+
+
+def _signatures_match_torch_case(name):
     _torch()
     import torch.nn.utils.prune as tprune
 
@@ -253,7 +255,12 @@ def test_signatures_match_torch(name):
 
 
 @pytest.mark.kernel_free
-@pytest.mark.parametrize(("call", "error", "match"), [
+@pytest.mark.torch
+def test_signatures_match_torch():
+    each_case(_signatures_match_torch_case, grid(("name", _SIGNATURES_MATCH_TORCH)))
+
+
+_BAD_ARGUMENTS_ARE_REFUSED_AND_LEAVE_THE_MODULE_ALONE = [
     (lambda m: prune.l1_unstructured(m, "weight", "half"), TypeError,
      "Invalid type for amount: half. Must be int or float."),
     (lambda m: prune.l1_unstructured(m, "weight", -1), ValueError,
@@ -288,8 +295,10 @@ def test_signatures_match_torch(name):
      "Parameter 'weight' of module Linear has to be pruned before pruning can be removed"),
     (lambda m: prune.PruningContainer(prune.Identity(), 3), TypeError,
      "is not a BasePruningMethod subclass"),
-])
-def test_bad_arguments_are_refused_and_leave_the_module_alone(call, error, match):
+]
+
+
+def _bad_arguments_are_refused_and_leave_the_module_alone_case(call, error, match):
     layer = nn.Linear(4, 3)
     before = {k: v.numpy().copy() for k, v in layer.state_dict().items()}
     with pytest.raises(error, match=match):
@@ -297,3 +306,10 @@ def test_bad_arguments_are_refused_and_leave_the_module_alone(call, error, match
     assert not prune.is_pruned(layer) and list(layer.state_dict()) == list(before)
     for k, v in layer.state_dict().items():
         np.testing.assert_array_equal(v.numpy(), before[k])
+
+
+@pytest.mark.kernel_free
+def test_bad_arguments_are_refused_and_leave_the_module_alone():
+    each_case(_bad_arguments_are_refused_and_leave_the_module_alone_case, grid(
+        (("call", "error", "match"), _BAD_ARGUMENTS_ARE_REFUSED_AND_LEAVE_THE_MODULE_ALONE),
+    ))

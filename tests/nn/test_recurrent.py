@@ -6,6 +6,8 @@ import pytest
 import chainrule as cr
 from chainrule.nn.recurrent import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell
 
+from .._case_loop import each_case, grid, with_rng
+
 SEQUENCES = {"RNN": RNN, "LSTM": LSTM, "GRU": GRU}
 CELLS = {"RNNCell": RNNCell, "LSTMCell": LSTMCell, "GRUCell": GRUCell}
 
@@ -166,8 +168,7 @@ def test_default_state_is_zeros(rng):
     assert h.dtype == np.float32 and c.shape == (2, 4)
 
 
-@pytest.mark.parametrize("cls", [RNN, LSTM, GRU, RNNCell, LSTMCell, GRUCell])
-def test_cast_with_to_takes_float64_inputs(rng, cls):
+def _cast_with_to_takes_float64_inputs_case(rng, cls):
     """Module.to(dtype=...) casts the weights, and the layer then checks inputs against that."""
     layer = cls(3, 4, rng=rng).to(dtype="float64")
     out = layer(cr.tensor(rng.standard_normal((2, 3))))
@@ -175,6 +176,12 @@ def test_cast_with_to_takes_float64_inputs(rng, cls):
     assert first.dtype == np.float64
     with pytest.raises(TypeError, match="input has dtype float32 but the parameters have float64"):
         layer(cr.tensor(np.ones((2, 3), "float32")))
+
+
+def test_cast_with_to_takes_float64_inputs():
+    each_case(with_rng(_cast_with_to_takes_float64_inputs_case), grid(
+        ("cls", [RNN, LSTM, GRU, RNNCell, LSTMCell, GRUCell]),
+    ))
 
 
 @pytest.mark.parametrize("name", ["RNN", "LSTM", "GRU"])
@@ -258,8 +265,7 @@ def test_recurrent_errors(rng):
         LSTMCell(3, 4)(np.zeros((2, 3), "float32"))
 
 
-@pytest.mark.parametrize("name", [*SEQUENCES, *CELLS])
-def test_forward_takes_pytorchs_keyword_names(rng, name):
+def _forward_takes_pytorchs_keyword_names_case(rng, name):
     """PyTorch's forward is forward(input, hx=None): programs call rnn(input=x, hx=h)."""
     cls = {**SEQUENCES, **CELLS}[name]
     m = cls(3, 4, rng=rng, dtype="float64")
@@ -270,6 +276,12 @@ def test_forward_takes_pytorchs_keyword_names(rng, name):
     got, want = m(input=x, hx=hx), m(x, hx)
     for a, b in zip(_flat_any(got), _flat_any(want), strict=True):
         np.testing.assert_array_equal(a.numpy(), b.numpy())
+
+
+def test_forward_takes_pytorchs_keyword_names():
+    each_case(with_rng(_forward_takes_pytorchs_keyword_names_case), grid(
+        ("name", [*SEQUENCES, *CELLS]),
+    ))
 
 
 def _flat_any(out):

@@ -9,6 +9,7 @@ import chainrule as cr
 import chainrule.nn.functional as F  # noqa: N812 - PyTorch's spelling
 from chainrule import nn
 
+from .._case_loop import each_case, grid, with_rng
 from ._torch_compare import compare
 
 torch = pytest.importorskip("torch")
@@ -43,10 +44,15 @@ CASES = [
 ]
 
 
-@pytest.mark.parametrize("shape, kw", CASES, ids=[f"{s}-{k}" for s, k in CASES])
-def test_interpolate_matches_torch(rng, shape, kw):
+def _interpolate_matches_torch_case(rng, shape, kw):
     x = rng.standard_normal(shape)
     compare(lambda a: F.interpolate(a, **kw), lambda a: TF.interpolate(a, **kw), [x], rng)
+
+
+def test_interpolate_matches_torch():
+    each_case(with_rng(_interpolate_matches_torch_case), grid(
+        ("shape, kw", CASES, [f"{s}-{k}" for s, k in CASES]),
+    ))
 
 
 @pytest.mark.kernel_free
@@ -187,8 +193,7 @@ def test_signatures_follow_pytorch():
         TF.interpolate(torch.tensor(x), None, 2.0, "bilinear", True).numpy(), rtol=1e-12)
 
 
-@pytest.mark.kernel_free
-@pytest.mark.parametrize("call, err, match", [
+_BAD_ARGUMENTS_ARE_NAMED = [
     (lambda x: F.interpolate(x, scale_factor=2, mode="cubic"), NotImplementedError, "'cubic'"),
     (lambda x: F.interpolate(x, scale_factor=2, mode="trilinear"), ValueError,
      r"mode 'trilinear' needs 5-D input, got shape \(1, 1, 3, 4\)"),
@@ -211,10 +216,17 @@ def test_signatures_follow_pytorch():
     (lambda x: F.pixel_shuffle(x, 2), ValueError, r"\(\*, C \* 4, H, W\).*\(1, 1, 3, 4\)"),
     (lambda x: F.pixel_unshuffle(x, 2), ValueError, r"got shape \(1, 1, 3, 4\)"),
     (lambda x: F.pixel_shuffle(x, 0), ValueError, "upscale_factor must be a positive int"),
-])
-def test_bad_arguments_are_named(call, err, match):
+]
+
+
+def _bad_arguments_are_named_case(call, err, match):
     with pytest.raises(err, match=match):
         call(cr.tensor(np.zeros((1, 1, 3, 4))))
+
+
+@pytest.mark.kernel_free
+def test_bad_arguments_are_named():
+    each_case(_bad_arguments_are_named_case, grid(("call, err, match", _BAD_ARGUMENTS_ARE_NAMED)))
 
 
 @pytest.mark.kernel_free

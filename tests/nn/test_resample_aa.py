@@ -8,6 +8,7 @@ import pytest
 import chainrule as cr
 import chainrule.nn.functional as F  # noqa: N812 - PyTorch's spelling
 
+from .._case_loop import each_case, grid, with_rng
 from ._torch_compare import compare
 
 torch = pytest.importorskip("torch")
@@ -27,14 +28,19 @@ CASES = [
 ]
 
 
-@pytest.mark.parametrize("mode", ["bilinear", "bicubic"])
-@pytest.mark.parametrize("shape, kw", CASES, ids=[f"{s}-{k}" for s, k in CASES])
-def test_antialiased_interpolate_matches_torch(rng, shape, kw, mode):
+def _antialiased_interpolate_matches_torch_case(rng, shape, kw, mode):
     # antialias=True was a NotImplementedError; timm resamples a ViT's position embedding
     # with F.interpolate(mode="bicubic", antialias=True)
     x = rng.standard_normal(shape)
     compare(lambda a: F.interpolate(a, mode=mode, antialias=True, **kw),
             lambda a: TF.interpolate(a, mode=mode, antialias=True, **kw), [x], rng, tol=1e-12)
+
+
+def test_antialiased_interpolate_matches_torch():
+    each_case(with_rng(_antialiased_interpolate_matches_torch_case), grid(
+        ("shape, kw", CASES, [f"{s}-{k}" for s, k in CASES]),
+        ("mode", ["bilinear", "bicubic"]),
+    ))
 
 
 @pytest.mark.parametrize("mode", ["bilinear", "bicubic"])

@@ -11,6 +11,8 @@ import chainrule as cr
 import chainrule.nn.functional as F
 from chainrule import nn
 
+from .._case_loop import each_case, grid, with_rng
+
 
 @pytest.fixture(autouse=True)
 def _modes(kernel_mode):
@@ -124,20 +126,30 @@ def _same_with_and_without_batch(fn, nd, rng):
     np.testing.assert_allclose(x.grad.numpy(), xb.grad.numpy()[0], rtol=1e-13, atol=1e-13)
 
 
-@pytest.mark.parametrize("name, nd, fn", FUNCTIONS, ids=[f[0] for f in FUNCTIONS])
-def test_functions_take_an_unbatched_sample(name, nd, fn):
+def _functions_take_an_unbatched_sample_case(name, nd, fn):
     seed = sum(map(ord, name))
     _same_with_and_without_batch(lambda x: fn(x, np.random.default_rng(seed)), nd,
                                  np.random.default_rng(0))
 
 
-@pytest.mark.parametrize("name", list(LAYERS))
-def test_layers_take_an_unbatched_sample(name, rng):
+def test_functions_take_an_unbatched_sample():
+    each_case(_functions_take_an_unbatched_sample_case, grid(
+        ("name, nd, fn", FUNCTIONS, [f[0] for f in FUNCTIONS]),
+    ))
+
+
+def _layers_take_an_unbatched_sample_case(name, rng):
     layer = _layer(name, rng)
     if name == "LazyConv2d":  # its channels are read off the unbatched input (shape[0])
         layer(cr.tensor(rng.standard_normal((C,) + SPATIAL[2])))
         assert layer.weight.shape == (3, C, 2, 2)
     _same_with_and_without_batch(layer, LAYERS[name], rng)
+
+
+def test_layers_take_an_unbatched_sample():
+    each_case(with_rng(_layers_take_an_unbatched_sample_case), grid(
+        ("name", list(LAYERS)),
+    ))
 
 
 @pytest.mark.parametrize("nd", [1, 2, 3])
@@ -188,10 +200,11 @@ def test_a_wrong_rank_to_a_layer_names_both_layouts():
         F.max_unpool1d(cr.zeros(4, 2), cr.zeros(4, 1, dtype=cr.int64), 2)
 
 
-@pytest.mark.torch
-@pytest.mark.parametrize("case", ["Conv2d", "ConvTranspose1d", "MaxPool2d+MaxUnpool2d",
-                                  "AdaptiveAvgPool3d", "LPPool1d", "avg_pool3d"])
-def test_unbatched_matches_torch(case, rng):
+_UNBATCHED_MATCHES_TORCH = ["Conv2d", "ConvTranspose1d", "MaxPool2d+MaxUnpool2d",
+                                  "AdaptiveAvgPool3d", "LPPool1d", "avg_pool3d"]
+
+
+def _unbatched_matches_torch_case(case, rng):
     torch = pytest.importorskip("torch")
     nd = {"Conv2d": 2, "ConvTranspose1d": 1, "MaxPool2d+MaxUnpool2d": 2, "AdaptiveAvgPool3d": 3,
           "LPPool1d": 1, "avg_pool3d": 3}[case]
@@ -223,3 +236,10 @@ def test_unbatched_matches_torch(case, rng):
     y.backward(cr.tensor(g))
     ty.backward(torch.tensor(g))
     np.testing.assert_allclose(x.grad.numpy(), tx.grad.numpy(), rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.torch
+def test_unbatched_matches_torch():
+    each_case(with_rng(_unbatched_matches_torch_case), grid(
+        ("case", _UNBATCHED_MATCHES_TORCH),
+    ))

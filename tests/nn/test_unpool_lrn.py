@@ -8,6 +8,8 @@ import chainrule as cr
 import chainrule.nn.functional as F
 from chainrule import nn
 
+from .._case_loop import each_case, grid, with_rng
+
 
 def _compare(ours, theirs, x, rng, *, tol=1e-12):
     torch = pytest.importorskip("torch")
@@ -42,10 +44,7 @@ MODULES = [
 ]
 
 
-@pytest.mark.torch
-@pytest.mark.parametrize("name, args, kwargs, shape", MODULES,
-                         ids=[f"{n}{a}{k}" for n, a, k, _ in MODULES])
-def test_modules_match_torch(rng, name, args, kwargs, shape):
+def _modules_match_torch_case(rng, name, args, kwargs, shape):
     torch = pytest.importorskip("torch")
     ours, theirs = getattr(nn, name)(*args, **kwargs), getattr(torch.nn, name)(*args, **kwargs)
     if not name.startswith(("MaxPool", "AvgPool")):  # whose reprs list fewer arguments
@@ -59,7 +58,13 @@ def test_modules_match_torch(rng, name, args, kwargs, shape):
 
 
 @pytest.mark.torch
-@pytest.mark.parametrize("nd, kernel, stride, padding, shape, output_size", [
+def test_modules_match_torch():
+    each_case(with_rng(_modules_match_torch_case), grid(
+        ("name, args, kwargs, shape", MODULES, [f"{n}{a}{k}" for n, a, k, _ in MODULES]),
+    ))
+
+
+_MAX_UNPOOL_MATCHES_TORCH = [
     (1, 3, 2, 1, (2, 3, 9), None),
     (1, 2, None, 0, (1, 2, 7), (1, 2, 7)),
     (2, 3, 2, 1, (2, 2, 7, 6), (7, 6)),
@@ -67,8 +72,10 @@ def test_modules_match_torch(rng, name, args, kwargs, shape):
     (2, (2, 3), (2, 1), 0, (1, 2, 7, 6), (7, 6)),
     (3, 2, 2, 0, (1, 2, 5, 4, 5), (5, 4, 5)),
     (3, (3, 2, 2), (2, 1, 2), (1, 0, 1), (1, 2, 5, 4, 6), None),
-])
-def test_max_unpool_matches_torch(rng, nd, kernel, stride, padding, shape, output_size):
+]
+
+
+def _max_unpool_matches_torch_case(rng, nd, kernel, stride, padding, shape, output_size):
     torch = pytest.importorskip("torch")
     pool, unpool = f"MaxPool{nd}d", f"MaxUnpool{nd}d"
     x = rng.standard_normal(shape)
@@ -83,6 +90,13 @@ def test_max_unpool_matches_torch(rng, nd, kernel, stride, padding, shape, outpu
     fn = getattr(F, f"max_unpool{nd}d")
     np.testing.assert_array_equal(fn(y, i, kernel, stride, padding, output_size).numpy(),
                                   ours(y, i, output_size).numpy())
+
+
+@pytest.mark.torch
+def test_max_unpool_matches_torch():
+    each_case(with_rng(_max_unpool_matches_torch_case), grid(
+        ("nd, kernel, stride, padding, shape, output_size", _MAX_UNPOOL_MATCHES_TORCH),
+    ))
 
 
 def test_unpool_gradients_of_first_and_second_order(rng):
@@ -107,10 +121,7 @@ def test_gradcheck(rng, fn, args, shape):
     assert cr.gradgradcheck(lambda x: fn(x, *args), [x])
 
 
-@pytest.mark.torch
-@pytest.mark.parametrize("fn, nd", [(F.lp_pool1d, 1), (F.lp_pool2d, 2), (F.lp_pool3d, 3)])
-@pytest.mark.parametrize("p", [1.5, 2.0, 3.0])
-def test_lp_pool_window_of_zeros_matches_torch(rng, fn, nd, p):
+def _lp_pool_window_of_zeros_matches_torch_case(rng, fn, nd, p):
     # A window of zeros (after a ReLU, say) has PyTorch's zero gradient, not NaN (inf * 0); found
     # by the fifth fuzz wave.
     torch = pytest.importorskip("torch")
@@ -119,6 +130,14 @@ def test_lp_pool_window_of_zeros_matches_torch(rng, fn, nd, p):
     kernel = (1,) * (nd - 1) + (3,) if nd > 1 else 3  # PyTorch's lp_pool1d takes an int only
     _compare(lambda a: fn(a, p, kernel),
              lambda a: getattr(torch.nn.functional, fn.__name__)(a, p, kernel), x, rng)
+
+
+@pytest.mark.torch
+def test_lp_pool_window_of_zeros_matches_torch():
+    each_case(with_rng(_lp_pool_window_of_zeros_matches_torch_case), grid(
+        ("p", [1.5, 2.0, 3.0]),
+        ("fn, nd", [(F.lp_pool1d, 1), (F.lp_pool2d, 2), (F.lp_pool3d, 3)]),
+    ))
 
 
 def test_errors(rng):

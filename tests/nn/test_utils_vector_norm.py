@@ -10,6 +10,8 @@ import pytest
 import chainrule as cr
 from chainrule import nn
 
+from .._case_loop import each_case, grid
+
 torch = pytest.importorskip("torch")
 
 pytestmark = pytest.mark.kernel_free
@@ -46,9 +48,7 @@ def test_vector_to_parameters_round_trip_matches_torch():
     np.testing.assert_array_equal(nn.utils.parameters_to_vector(ours).numpy(), vec)
 
 
-@pytest.mark.parametrize("norm_type", [2.0, 1.0, 3.5, math.inf, "inf", 0.5])
-@pytest.mark.parametrize("dtype", ["float32", "float64"])
-def test_get_total_norm_matches_torch(norm_type, dtype):
+def _get_total_norm_matches_torch_case(norm_type, dtype):
     ours, theirs = _pair(3, dtype)
     got = nn.utils.get_total_norm(ours, norm_type)
     want = torch.nn.utils.get_total_norm(theirs, norm_type)
@@ -59,6 +59,13 @@ def test_get_total_norm_matches_torch(norm_type, dtype):
     single = nn.utils.get_total_norm(ours[0], norm_type).item()
     assert single == pytest.approx(torch.nn.utils.get_total_norm(theirs[0], norm_type).item(),
                                    rel=1e-6)
+
+
+def test_get_total_norm_matches_torch():
+    each_case(_get_total_norm_matches_torch_case, grid(
+        ("dtype", ["float32", "float64"]),
+        ("norm_type", [2.0, 1.0, 3.5, math.inf, "inf", 0.5]),
+    ))
 
 
 @pytest.mark.parametrize("max_norm", [0.5, 1e6, 0.0])
@@ -106,7 +113,7 @@ def test_signature_matches_torch(name):
     assert [p.default for p in ours.values()] == [p.default for p in theirs.values()]
 
 
-@pytest.mark.parametrize(("call", "match"), [
+_BAD_ARGUMENTS_ARE_NAMED = [
     (lambda ps: nn.utils.vector_to_parameters([1.0], ps), "expected vec to be a Tensor, got list"),
     (lambda ps: nn.utils.vector_to_parameters(cr.zeros(5), ps), "vec has 5 elements but the "
                                                                  "parameters hold 23"),
@@ -121,10 +128,16 @@ def test_signature_matches_torch(name):
     (lambda ps: nn.utils.clip_grads_with_norm_(ps, 1.0, "2"), "total_norm must be a Tensor"),
     (lambda ps: nn.utils.clip_grads_with_norm_(ps, 1.0, cr.ones(2)), "one number"),
     (lambda ps: nn.utils.get_total_norm(ps, foreach="yes"), "foreach must be None"),
-])
-def test_bad_arguments_are_named(call, match):
+]
+
+
+def _bad_arguments_are_named_case(call, match):
     with pytest.raises((TypeError, ValueError), match=match):
         call(_pair(7)[0])
+
+
+def test_bad_arguments_are_named():
+    each_case(_bad_arguments_are_named_case, grid((("call", "match"), _BAD_ARGUMENTS_ARE_NAMED)))
 
 
 def test_nonfinite_total_norm():

@@ -10,6 +10,8 @@ import pytest
 import chainrule as cr
 from chainrule import nn
 
+from .._case_loop import each_case, grid
+
 torch = pytest.importorskip("torch")
 pytestmark = pytest.mark.torch
 
@@ -156,8 +158,7 @@ def test_signature_matches_torch(name):
     assert [ours[k].default for k in theirs] == [p.default for p in theirs.values()]
 
 
-@pytest.mark.kernel_free
-@pytest.mark.parametrize(("call", "match"), [
+_BAD_ARGUMENTS_ARE_NAMED = [
     (lambda: nn.utils.weight_norm(nn.Linear(2, 2), "bias2"), "has no parameter 'bias2'"),
     (lambda: nn.utils.weight_norm(nn.Linear(2, 2), dim=2), "dim must be None, -1 or a dim"),
     (lambda: nn.utils.weight_norm(nn.utils.weight_norm(nn.Linear(2, 2))), "two weight_norm"),
@@ -171,7 +172,14 @@ def test_signature_matches_torch(name):
      "two spectral_norm"),
     (lambda: nn.utils.remove_spectral_norm(nn.Linear(2, 2)), "spectral_norm of 'weight' not"),
     (lambda: nn.utils.spectral_norm(nn.Linear(2, 2), rng=3), "Generator"),
-])
-def test_bad_arguments_are_named(call, match):
+]
+
+
+def _bad_arguments_are_named_case(call, match):
     with pytest.raises((TypeError, ValueError, RuntimeError, NotImplementedError), match=match):
         call()
+
+
+@pytest.mark.kernel_free
+def test_bad_arguments_are_named():
+    each_case(_bad_arguments_are_named_case, grid((("call", "match"), _BAD_ARGUMENTS_ARE_NAMED)))

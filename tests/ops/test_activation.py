@@ -9,6 +9,7 @@ import chainrule as cr
 from chainrule import F
 from chainrule.ops import _special
 
+from .._case_loop import each_case, grid, with_rng
 from ._kernel_cases import once_unless
 
 SELU_ALPHA = 1.6732632423543772848170429916717
@@ -90,9 +91,7 @@ ACTIVATIONS = {
 SHAPES = [(7,), (3, 4), (2, 3, 4)]
 
 
-@pytest.mark.parametrize("name", ACTIVATIONS)
-@pytest.mark.parametrize("dtype", ["float32", "float64"])
-def test_forward_matches_closed_form(name, dtype, rng):
+def _forward_matches_closed_form_case(name, dtype, rng):
     fn, ref, sample, _ = ACTIVATIONS[name]
     x = sample(rng, (4, 5))
     y = fn(cr.tensor(x, dtype=dtype))
@@ -100,6 +99,13 @@ def test_forward_matches_closed_form(name, dtype, rng):
     assert y.shape == x.shape
     tol = 1e-12 if dtype == "float64" else 2e-6
     np.testing.assert_allclose(y.numpy(), ref(x), rtol=tol, atol=tol)
+
+
+def test_forward_matches_closed_form():
+    each_case(with_rng(_forward_matches_closed_form_case), grid(
+        ("dtype", ["float32", "float64"]),
+        ("name", ACTIVATIONS),
+    ))
 
 
 # cases that call a kernel of chainrule.kernels.K: both kernel modes; the rest once
@@ -129,10 +135,7 @@ def test_gradgradcheck(name, shape, rng):
     assert cr.gradgradcheck(fn, [x])
 
 
-@pytest.mark.torch
-@pytest.mark.parametrize("name", ACTIVATIONS)
-@pytest.mark.parametrize("dtype", ["float32", "float64"])
-def test_torch_parity(name, dtype, rng):
+def _torch_parity_case(name, dtype, rng):
     torch = pytest.importorskip("torch")
     fn, _, sample, torch_fn = ACTIVATIONS[name]
     x = sample(rng, (3, 4, 5)).astype(dtype)
@@ -148,13 +151,19 @@ def test_torch_parity(name, dtype, rng):
     np.testing.assert_allclose(ours.grad.numpy(), theirs.grad.numpy(), **tol)
 
 
+@pytest.mark.torch
+def test_torch_parity():
+    each_case(with_rng(_torch_parity_case), grid(
+        ("dtype", ["float32", "float64"]),
+        ("name", ACTIVATIONS),
+    ))
+
+
 
 ELEMENTWISE = [n for n in ACTIVATIONS if "softmax" not in n]
 
 
-@pytest.mark.parametrize("name", ELEMENTWISE)
-@pytest.mark.parametrize("dtype", ["float32", "float64"])
-def test_zero_dim_input(name, dtype):
+def _zero_dim_input_case(name, dtype):
     # A 0-d array's arithmetic gives NumPy scalars, which an ``out=`` cannot take: sigmoid, silu,
     # logsigmoid (through sigmoid in backward) and leaky_relu with a slope in (0, 1] once failed.
     fn, ref, _, _ = ACTIVATIONS[name]
@@ -167,6 +176,10 @@ def test_zero_dim_input(name, dtype):
     tol = 1e-12 if dtype == "float64" else 2e-6
     np.testing.assert_allclose(y.item(), ref(np.array([-0.7]))[0], rtol=tol)
     np.testing.assert_allclose(x.grad.item(), x1.grad.numpy()[0], rtol=tol)
+
+
+def test_zero_dim_input():
+    each_case(_zero_dim_input_case, grid(("dtype", ["float32", "float64"]), ("name", ELEMENTWISE)))
 
 
 
@@ -261,16 +274,21 @@ LARGE = ["sigmoid", "tanh", "softplus", "elu", "selu", "gelu", "gelu_tanh", "sil
          "logsigmoid", "softmax", "log_softmax"]
 
 
-@pytest.mark.kernel_free
-@pytest.mark.parametrize("name", LARGE)
-@pytest.mark.parametrize("dtype", ["float32", "float64"])
-def test_stable_for_inputs_of_magnitude_1e4(name, dtype):
+def _stable_for_inputs_of_magnitude_1e4_case(name, dtype):
     fn = ACTIVATIONS[name][0]
     x = cr.tensor([-1e4, -50.0, 0.0, 50.0, 1e4], dtype=dtype, requires_grad=True)
     y = fn(x)
     assert np.all(np.isfinite(y.numpy()))
     y.sum().backward()
     assert np.all(np.isfinite(x.grad.numpy()))
+
+
+@pytest.mark.kernel_free
+def test_stable_for_inputs_of_magnitude_1e4():
+    each_case(_stable_for_inputs_of_magnitude_1e4_case, grid(
+        ("dtype", ["float32", "float64"]),
+        ("name", LARGE),
+    ))
 
 
 @pytest.mark.kernel_free

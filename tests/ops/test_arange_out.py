@@ -10,6 +10,8 @@ import pytest
 
 import chainrule as cr
 
+from .._case_loop import each_case, grid
+
 torch = pytest.importorskip("torch")
 
 pytestmark = pytest.mark.kernel_free
@@ -44,10 +46,11 @@ def test_mask_from_lengths_with_out():
     np.testing.assert_array_equal(masks[0].numpy(), masks[1].numpy())
 
 
-@pytest.mark.parametrize("out_shape, args", [((5,), (0, 2.5, 0.5)), ((2,), (0, 2.5, 0.5)),
-                                             ((0,), (3,)), ((2, 2), (4,))])
-@pytest.mark.parametrize("dtype", ["float64", "int64", "float32"])
-def test_out_is_written_in_its_dtype_and_resized_as_pytorch(out_shape, args, dtype):
+_OUT_SHAPE_ARGS = [((5,), (0, 2.5, 0.5)), ((2,), (0, 2.5, 0.5)),
+                                             ((0,), (3,)), ((2, 2), (4,))]
+
+
+def _out_is_written_in_its_dtype_and_resized_as_pytorch_case(out_shape, args, dtype):
     if dtype == "int64" and any(isinstance(a, float) for a in args):
         pytest.skip("PyTorch casts fractional bounds to the integer dtype first (test_fuzz12)")
     results = []
@@ -61,6 +64,13 @@ def test_out_is_written_in_its_dtype_and_resized_as_pytorch(out_shape, args, dty
     _same(results[0][0], results[1][0])
     # as many entries: out keeps its shape; else resized, with a warning unless it was empty
     assert results[0][1] == results[1][1]
+
+
+def test_out_is_written_in_its_dtype_and_resized_as_pytorch():
+    each_case(_out_is_written_in_its_dtype_and_resized_as_pytorch_case, grid(
+        ("dtype", ["float64", "int64", "float32"]),
+        ("out_shape, args", _OUT_SHAPE_ARGS),
+    ))
 
 
 def test_out_errors_as_pytorch():

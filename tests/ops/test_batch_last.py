@@ -11,6 +11,8 @@ import pytest
 import chainrule as cr
 from chainrule import F
 
+from .._case_loop import each_case, grid, with_rng
+
 
 def _batch_last(a):
     return np.ascontiguousarray(a.transpose(1, 2, 3, 0)).transpose(3, 0, 1, 2)
@@ -31,8 +33,7 @@ OPS = {
 }
 
 
-@pytest.mark.parametrize("name", sorted(OPS))
-def test_outputs_and_gradients_do_not_depend_on_the_input_layout(rng, name):
+def _outputs_and_gradients_do_not_depend_on_the_input_layout_case(rng, name):
     xs = rng.standard_normal((5, 3, 8, 8))
     ws = rng.standard_normal((4, 3, 3, 3))
     results = []
@@ -45,6 +46,12 @@ def test_outputs_and_gradients_do_not_depend_on_the_input_layout(rng, name):
         results.append((y.numpy(), g, x.grad.numpy(), w.grad.numpy() if w.grad is not None else 0))
     for a, b in zip(results[0], results[1]):
         np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
+
+
+def test_outputs_and_gradients_do_not_depend_on_the_input_layout():
+    each_case(with_rng(_outputs_and_gradients_do_not_depend_on_the_input_layout_case), grid(
+        ("name", sorted(OPS)),
+    ))
 
 
 @pytest.mark.fast_kernels

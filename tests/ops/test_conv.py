@@ -8,6 +8,8 @@ import pytest
 import chainrule as cr
 from chainrule import F
 
+from .._case_loop import each_case, grid, with_rng
+
 
 def leaf(rng, shape, dtype=np.float64):
     return cr.tensor(rng.standard_normal(shape).astype(dtype), requires_grad=True)
@@ -240,10 +242,11 @@ def _torch_pair(torch, arrays):
     return [torch.tensor(a, requires_grad=True) for a in arrays]
 
 
-@pytest.mark.torch
-@pytest.mark.parametrize("xs, ws, kw", CONV2D + [((2, 3, 7, 6), (4, 3, 4, 3),
-                                                  dict(padding="same", dilation=(1, 2)))])
-def test_conv2d_matches_torch(rng, xs, ws, kw):
+_CONV2D_MATCHES_TORCH = CONV2D + [((2, 3, 7, 6), (4, 3, 4, 3),
+                                                  dict(padding="same", dilation=(1, 2)))]
+
+
+def _conv2d_matches_torch_case(rng, xs, ws, kw):
     torch = pytest.importorskip("torch")
     arrays = [rng.standard_normal(xs), rng.standard_normal(ws), rng.standard_normal(ws[0])]
     ours = [cr.tensor(a, requires_grad=True) for a in arrays]
@@ -261,8 +264,13 @@ def test_conv2d_matches_torch(rng, xs, ws, kw):
 
 
 @pytest.mark.torch
-@pytest.mark.parametrize("xs, ws, kw", CONV_T2D)
-def test_conv_transpose2d_matches_torch(rng, xs, ws, kw):
+def test_conv2d_matches_torch():
+    each_case(with_rng(_conv2d_matches_torch_case), grid(
+        ("xs, ws, kw", _CONV2D_MATCHES_TORCH),
+    ))
+
+
+def _conv_transpose2d_matches_torch_case(rng, xs, ws, kw):
     torch = pytest.importorskip("torch")
     arrays = [rng.standard_normal(xs), rng.standard_normal(ws),
               rng.standard_normal(ws[1] * kw.get("groups", 1))]
@@ -276,6 +284,13 @@ def test_conv_transpose2d_matches_torch(rng, xs, ws, kw):
     np.testing.assert_allclose(y.numpy(), ty.detach().numpy(), rtol=1e-10, atol=1e-12)
     for a, t in zip(ours, theirs):
         np.testing.assert_allclose(a.grad.numpy(), t.grad.numpy(), rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.torch
+def test_conv_transpose2d_matches_torch():
+    each_case(with_rng(_conv_transpose2d_matches_torch_case), grid(
+        ("xs, ws, kw", CONV_T2D),
+    ))
 
 
 @pytest.mark.torch
@@ -309,8 +324,7 @@ def _t(shape, dtype=np.float32):
     return cr.tensor(np.zeros(shape, dtype=dtype))
 
 
-@pytest.mark.kernel_free
-@pytest.mark.parametrize("call, message", [
+_ERRORS_NAME_THE_FUNCTION_AND_SHOW_THE_VALUES = [
     (lambda: F.conv2d(_t((28, 28)), _t((6, 1, 5, 5))),
      r"conv2d: input must be 3-D \(C, H, W\) or 4-D \(N, C, H, W\), got shape \(28, 28\)"),
     (lambda: F.conv1d(_t((2, 3, 4, 5)), _t((6, 3, 3))),
@@ -368,10 +382,19 @@ def _t(shape, dtype=np.float32):
      r"conv_transpose2d: input must have a non-empty spatial size, got shape \(2, 3, 0, 5\)"),
     (lambda: F.conv2d(_t((2, 3, 0, 5)), _t((4, 3, 1, 1)), padding=1),
      r"conv2d: input must have a non-empty spatial size"),
-])
-def test_errors_name_the_function_and_show_the_values(call, message):
+]
+
+
+def _errors_name_the_function_and_show_the_values_case(call, message):
     with pytest.raises((ValueError, TypeError), match=message):
         call()
+
+
+@pytest.mark.kernel_free
+def test_errors_name_the_function_and_show_the_values():
+    each_case(_errors_name_the_function_and_show_the_values_case, grid(
+        ("call, message", _ERRORS_NAME_THE_FUNCTION_AND_SHOW_THE_VALUES),
+    ))
 
 
 @pytest.mark.parametrize("transposed", [False, True])

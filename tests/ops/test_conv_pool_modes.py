@@ -13,6 +13,8 @@ import pytest
 import chainrule as cr
 from chainrule import F, models, optim
 
+from .._case_loop import each_case, grid, with_rng
+
 OPS = {  # name: (function of x and w, x shape, w shape or None)
     "conv1d": (lambda x, w: F.conv1d(x, w, padding=2, stride=2), (17, 3, 20), (4, 3, 5)),
     "conv2d": (lambda x, w: F.conv2d(x, w, padding=1, dilation=(1, 2)), (17, 4, 9, 8),
@@ -56,8 +58,7 @@ def _run(fn, x, w, g):
     return y.numpy(), grads, y._data
 
 
-@pytest.mark.parametrize("name", OPS)
-def test_default_and_reference_mode_agree(rng, name):
+def _default_and_reference_mode_agree_case(rng, name):
     fn, x, w = _inputs(name, rng, np.float32)
     with cr.no_grad():
         shape = fn(cr.tensor(x), None if w is None else cr.tensor(w)).shape
@@ -69,6 +70,12 @@ def test_default_and_reference_mode_agree(rng, name):
     np.testing.assert_allclose(y, y_ref, rtol=1e-5, atol=1e-5)
     for a, b in zip(grads, grads_ref, strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-4)
+
+
+def test_default_and_reference_mode_agree():
+    each_case(with_rng(_default_and_reference_mode_agree_case), grid(
+        ("name", OPS),
+    ))
 
 
 @pytest.mark.parametrize("name", OPS)

@@ -6,6 +6,8 @@ import pytest
 
 import chainrule as cr
 
+from .._case_loop import each_case, grid
+
 pytestmark = pytest.mark.kernel_free
 
 CALLS = {
@@ -22,9 +24,7 @@ CALLS = {
 }
 
 
-@pytest.mark.torch
-@pytest.mark.parametrize("name", sorted(CALLS))
-def test_matches_pytorch(name):
+def _matches_pytorch_case(name):
     torch = pytest.importorskip("torch")
     x0 = np.random.default_rng(len(name)).standard_normal((2, 3, 4))
     x, t = cr.tensor(x0, requires_grad=True), torch.tensor(x0, requires_grad=True)
@@ -35,6 +35,11 @@ def test_matches_pytorch(name):
     (y * cr.tensor(w)).sum().backward()
     (u * torch.tensor(w)).sum().backward()
     np.testing.assert_array_equal(x.grad.numpy(), t.grad.numpy())
+
+
+@pytest.mark.torch
+def test_matches_pytorch():
+    each_case(_matches_pytorch_case, grid(("name", sorted(CALLS))))
 
 
 @pytest.mark.parametrize("name", ["diagonal_offset_dims", "diag_embed_offset_dims"])

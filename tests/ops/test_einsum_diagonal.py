@@ -7,6 +7,8 @@ import pytest
 
 import chainrule as cr
 
+from .._case_loop import each_case, grid
+
 pytestmark = pytest.mark.kernel_free
 
 CASES = {  # equation: operand shapes
@@ -24,9 +26,7 @@ CASES = {  # equation: operand shapes
 }
 
 
-@pytest.mark.torch
-@pytest.mark.parametrize("equation", list(CASES))
-def test_einsum_with_a_repeated_index_matches_pytorch(equation):
+def _einsum_with_a_repeated_index_matches_pytorch_case(equation):
     # a repeated index in an operand that requires grad was a ValueError ("has no gradient in
     # chainrule"); a continuous normalizing flow takes its exact trace by einsum("ibi->b")
     torch = pytest.importorskip("torch")
@@ -42,6 +42,11 @@ def test_einsum_with_a_repeated_index_matches_pytorch(equation):
     for a, b in zip(out["chainrule"], out["torch"]):
         assert a.shape == b.shape
         np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.torch
+def test_einsum_with_a_repeated_index_matches_pytorch():
+    each_case(_einsum_with_a_repeated_index_matches_pytorch_case, grid(("equation", list(CASES))))
 
 
 @pytest.mark.parametrize("equation", ["ii->", "ibi->b", "ij,jj->i", "ijij->ij"])

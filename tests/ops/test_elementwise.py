@@ -9,6 +9,8 @@ from hypothesis.extra import numpy as hnp
 import chainrule as cr
 from chainrule import F
 
+from .._case_loop import each_case, grid, with_rng
+
 pytestmark = pytest.mark.kernel_free
 
 
@@ -71,9 +73,7 @@ def leaf(values, dtype=np.float64):
     return cr.tensor(np.asarray(values).astype(dtype), requires_grad=True)
 
 
-@pytest.mark.parametrize("name", UNARY)
-@pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_unary_forward_matches_numpy(rng, name, dtype):
+def _unary_forward_matches_numpy_case(rng, name, dtype):
     fn, ref, sample, _ = UNARY[name]
     x = sample(rng, (3, 4)).astype(dtype)
     out = fn(cr.tensor(x))
@@ -81,14 +81,26 @@ def test_unary_forward_matches_numpy(rng, name, dtype):
     np.testing.assert_allclose(out.numpy(), ref(x), rtol=1e-6 if dtype == np.float32 else 1e-14)
 
 
-@pytest.mark.parametrize("name", BINARY)
-@pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_binary_forward_matches_numpy(rng, name, dtype):
+def test_unary_forward_matches_numpy():
+    each_case(with_rng(_unary_forward_matches_numpy_case), grid(
+        ("dtype", [np.float32, np.float64]),
+        ("name", UNARY),
+    ))
+
+
+def _binary_forward_matches_numpy_case(rng, name, dtype):
     fn, ref, sample_a, sample_b, _ = BINARY[name]
     a, b = sample_a(rng, (2, 3)).astype(dtype), sample_b(rng, (3,)).astype(dtype)
     out = fn(cr.tensor(a), cr.tensor(b))
     assert out.dtype == dtype and out.shape == (2, 3)
     np.testing.assert_allclose(out.numpy(), ref(a, b), rtol=1e-6 if dtype == np.float32 else 1e-14)
+
+
+def test_binary_forward_matches_numpy():
+    each_case(with_rng(_binary_forward_matches_numpy_case), grid(
+        ("dtype", [np.float32, np.float64]),
+        ("name", BINARY),
+    ))
 
 
 @pytest.mark.parametrize("name", UNARY)
@@ -321,9 +333,7 @@ def test_to_device_op_on_the_cpu_passes_gradients():
     np.testing.assert_allclose(x.grad.numpy(), [2.0, 4.0])
 
 
-@pytest.mark.torch
-@pytest.mark.parametrize("name", UNARY)
-def test_unary_matches_torch(rng, name):
+def _unary_matches_torch_case(rng, name):
     torch = pytest.importorskip("torch")
     fn, _, sample, torch_fn = UNARY[name]
     x = sample(rng, (3, 4))
@@ -336,6 +346,13 @@ def test_unary_matches_torch(rng, name):
     expected.backward(torch.tensor(g))
     np.testing.assert_allclose(out.numpy(), expected.detach().numpy(), rtol=1e-12)
     np.testing.assert_allclose(ours.grad.numpy(), theirs.grad.numpy(), rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.torch
+def test_unary_matches_torch():
+    each_case(with_rng(_unary_matches_torch_case), grid(
+        ("name", UNARY),
+    ))
 
 
 @pytest.mark.torch

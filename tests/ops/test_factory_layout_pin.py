@@ -15,6 +15,8 @@ import pytest
 import chainrule as cr
 from chainrule.ops import _layout
 
+from .._case_loop import each_case, grid
+
 torch = pytest.importorskip("torch")
 pytestmark = [pytest.mark.torch, pytest.mark.kernel_free]
 
@@ -48,8 +50,7 @@ RANDOM = {"rand", "randn", "rand_like", "randn_like", "randint", "randint_like",
 NAMES = sorted(_calls(cr))
 
 
-@pytest.mark.parametrize("name", NAMES)
-def test_strided_and_unpinned_make_the_same_tensor_as_pytorch(name):
+def _strided_and_unpinned_make_the_same_tensor_as_pytorch_case(name):
     ours, theirs = _calls(cr)[name], _calls(torch)[name]
     for kw in ({"layout": None}, {"layout": None, "pin_memory": False}):
         kw_ours = {**kw, "layout": cr.strided if kw["layout"] is None else kw["layout"]}
@@ -59,6 +60,10 @@ def test_strided_and_unpinned_make_the_same_tensor_as_pytorch(name):
         if name not in RANDOM:  # the same values as without the keywords
             np.testing.assert_array_equal(a.numpy(), ours[0](*ours[1]).numpy())
         assert a.layout is cr.strided and not a.is_pinned()
+
+
+def test_strided_and_unpinned_make_the_same_tensor_as_pytorch():
+    each_case(_strided_and_unpinned_make_the_same_tensor_as_pytorch_case, grid(("name", NAMES)))
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -76,8 +81,7 @@ def test_pin_memory_true_without_a_gpu_is_pytorchs_error(name, monkeypatch):
     assert not ours[0](*ours[1], pin_memory=True).is_pinned()
 
 
-@pytest.mark.parametrize("name", NAMES)
-def test_other_layouts_are_refused_with_the_argument_named(name):
+def _other_layouts_are_refused_with_the_argument_named_case(name):
     fn, args = _calls(cr)[name]
     with pytest.raises(NotImplementedError, match=r"layout=chainrule.sparse_coo is not "
                                                   "supported.*sparse_coo_tensor"):
@@ -86,6 +90,10 @@ def test_other_layouts_are_refused_with_the_argument_named(name):
         fn(*args, layout="strided")
     with pytest.raises(TypeError, match="pin_memory must be True or False, got 1"):
         fn(*args, pin_memory=1)
+
+
+def test_other_layouts_are_refused_with_the_argument_named():
+    each_case(_other_layouts_are_refused_with_the_argument_named_case, grid(("name", NAMES)))
 
 
 def test_range_and_sparse_coo_tensor_take_their_pytorch_keywords(monkeypatch):

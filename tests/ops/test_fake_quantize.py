@@ -11,6 +11,8 @@ import pytest
 
 import chainrule as cr
 
+from .._case_loop import each_case, grid
+
 torch = pytest.importorskip("torch")
 
 pytestmark = pytest.mark.kernel_free
@@ -103,9 +105,7 @@ def test_edge_values_empty_and_strided_input():
     assert np.isnan(y.numpy()[2])  # PyTorch's would give quant_min's value
 
 
-@pytest.mark.parametrize(
-    ("call", "error", "match"),
-    [
+_REFUSALS_NAME_THE_ARGUMENT = [
         (
             lambda: cr.fake_quantize_per_tensor_affine(cr.ones(2), 0.1, 3, 5, 2),
             ValueError,
@@ -178,8 +178,15 @@ def test_edge_values_empty_and_strided_input():
             ValueError,
             "zero_point must be between quant_min and quant_max",
         ),
-    ],
-)
-def test_refusals_name_the_argument(call, error, match):
+    ]
+
+
+def _refusals_name_the_argument_case(call, error, match):
     with pytest.raises(error, match=match):
         call()
+
+
+def test_refusals_name_the_argument():
+    each_case(_refusals_name_the_argument_case, grid(
+        (("call", "error", "match"), _REFUSALS_NAME_THE_ARGUMENT),
+    ))

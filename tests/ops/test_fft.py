@@ -8,6 +8,8 @@ import pytest
 import chainrule as cr
 from chainrule.autograd.gradcheck import gradcheck, gradgradcheck
 
+from .._case_loop import each_case, grid
+
 torch = pytest.importorskip("torch")
 
 pytestmark = pytest.mark.kernel_free
@@ -71,9 +73,7 @@ def _leaf(module, a):
     return torch.tensor(a, requires_grad=True)
 
 
-@pytest.mark.parametrize("norm", NORMS)
-@pytest.mark.parametrize("name", sorted(CASES))
-def test_values_and_gradients_match_pytorch(name, norm):
+def _values_and_gradients_match_pytorch_case(name, norm):
     fn, make, shape = CASES[name]
     rng = np.random.default_rng(len(name))
     a = make(rng, shape)
@@ -91,6 +91,13 @@ def test_values_and_gradients_match_pytorch(name, norm):
     assert x.grad.dtype == x.dtype
     want = t.grad.resolve_conj().numpy()
     np.testing.assert_allclose(x.grad.numpy(), want, rtol=1e-10, atol=1e-12)
+
+
+def test_values_and_gradients_match_pytorch():
+    each_case(_values_and_gradients_match_pytorch_case, grid(
+        ("name", sorted(CASES)),
+        ("norm", NORMS),
+    ))
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
@@ -161,7 +168,7 @@ def test_module_path_and_names():
     assert set(cr.fft.__all__) == set(wanted) | {"fftfreq", "rfftfreq", "fftshift", "ifftshift"}
 
 
-@pytest.mark.parametrize("call, error, match", [
+_BAD_ARGUMENTS_ARE_NAMED = [
     (lambda x: cr.fft.fft(x, n=0), ValueError, r"fft: invalid number of data points \(0\)"),
     (lambda x: cr.fft.fft(x, dim=2), IndexError, r"fft: dim 2 is out of range"),
     (lambda x: cr.fft.fft(x, norm="bad"), ValueError, r"fft: norm must be .* got 'bad'"),
@@ -178,7 +185,13 @@ def test_module_path_and_names():
     (lambda x: cr.fft.fftfreq(0), ValueError, "fftfreq: n must be a positive int"),
     (lambda x: cr.fft.rfftfreq(4, "a"), TypeError, "rfftfreq: d must be a number"),
     (lambda x: cr.fft.fftshift(x, dim=3), ValueError, "fftshift: axis 3 is out of range"),
-])
-def test_bad_arguments_are_named(call, error, match):
+]
+
+
+def _bad_arguments_are_named_case(call, error, match):
     with pytest.raises(error, match=match):
         call(cr.tensor(np.ones((3, 4))))
+
+
+def test_bad_arguments_are_named():
+    each_case(_bad_arguments_are_named_case, grid(("call, error, match", _BAD_ARGUMENTS_ARE_NAMED)))

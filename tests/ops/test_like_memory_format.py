@@ -10,6 +10,8 @@ import pytest
 
 import chainrule
 
+from .._case_loop import each_case, grid
+
 torch = pytest.importorskip("torch")
 
 pytestmark = pytest.mark.kernel_free
@@ -17,12 +19,13 @@ pytestmark = pytest.mark.kernel_free
 FORMATS = ["preserve_format", "contiguous_format", "channels_last"]
 
 
-@pytest.mark.parametrize("fmt", FORMATS)
-@pytest.mark.parametrize("name, extra", [("zeros_like", ()), ("ones_like", ()),
+_LIKE_FACTORIES_TAKE_MEMORY_FORMAT_AS_PYTORCH_NAME_EXTRA = [("zeros_like", ()), ("ones_like", ()),
                                          ("empty_like", ()), ("full_like", (2.5,)),
                                          ("rand_like", ()), ("randn_like", ()),
-                                         ("randint_like", (7,))])
-def test_like_factories_take_memory_format_as_pytorch(name, extra, fmt):
+                                         ("randint_like", (7,))]
+
+
+def _like_factories_take_memory_format_as_pytorch_case(name, extra, fmt):
     x = np.arange(24, dtype=np.float64).reshape(1, 2, 3, 4)
     ours = getattr(chainrule, name)(chainrule.tensor(x), *extra,
                                     memory_format=getattr(chainrule, fmt))
@@ -31,6 +34,13 @@ def test_like_factories_take_memory_format_as_pytorch(name, extra, fmt):
     assert str(ours.dtype) == str(theirs.dtype).replace("torch.", "")
     if name in ("zeros_like", "ones_like", "full_like"):
         np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
+
+
+def test_like_factories_take_memory_format_as_pytorch():
+    each_case(_like_factories_take_memory_format_as_pytorch_case, grid(
+        ("name, extra", _LIKE_FACTORIES_TAKE_MEMORY_FORMAT_AS_PYTORCH_NAME_EXTRA),
+        ("fmt", FORMATS),
+    ))
 
 
 def test_like_factories_refuse_what_is_not_a_memory_format():

@@ -9,6 +9,8 @@ from hypothesis.extra import numpy as hnp
 import chainrule as cr
 from chainrule import F
 
+from .._case_loop import each_case, grid, with_rng
+
 
 def leaf(rng, shape, dtype=np.float64):
     return cr.tensor(rng.standard_normal(shape).astype(dtype), requires_grad=True)
@@ -28,13 +30,18 @@ MATMUL_SHAPES = [
 ]
 
 
-@pytest.mark.parametrize("sa, sb", MATMUL_SHAPES)
-def test_matmul_forward_matches_numpy(rng, sa, sb):
+def _matmul_forward_matches_numpy_case(rng, sa, sb):
     a, b = leaf(rng, sa), leaf(rng, sb)
     out = a @ b
     expected = np.matmul(a.numpy(), b.numpy())
     assert out.shape == expected.shape
     np.testing.assert_allclose(out.numpy(), expected, rtol=1e-12)
+
+
+def test_matmul_forward_matches_numpy():
+    each_case(with_rng(_matmul_forward_matches_numpy_case), grid(
+        ("sa, sb", MATMUL_SHAPES),
+    ))
 
 
 @pytest.mark.parametrize("sa, sb", MATMUL_SHAPES)
@@ -110,15 +117,20 @@ def test_matmul_rejects_non_arrays():
 LINEAR_SHAPES = [(4,), (3, 4), (2, 3, 4), (2, 1, 3, 4)]
 
 
-@pytest.mark.parametrize("xshape", LINEAR_SHAPES)
-@pytest.mark.parametrize("with_bias", [True, False])
-def test_linear_forward_matches_numpy(rng, xshape, with_bias):
+def _linear_forward_matches_numpy_case(rng, xshape, with_bias):
     x, w = leaf(rng, xshape), leaf(rng, (5, 4))
     b = leaf(rng, (5,)) if with_bias else None
     out = F.linear(x, w, b)
     expected = x.numpy() @ w.numpy().T + (b.numpy() if with_bias else 0.0)
     assert out.shape == xshape[:-1] + (5,)
     np.testing.assert_allclose(out.numpy(), expected, rtol=1e-12)
+
+
+def test_linear_forward_matches_numpy():
+    each_case(with_rng(_linear_forward_matches_numpy_case), grid(
+        ("with_bias", [True, False]),
+        ("xshape", LINEAR_SHAPES),
+    ))
 
 
 @pytest.mark.parametrize("xshape", LINEAR_SHAPES)
@@ -173,9 +185,7 @@ def test_linear_errors():
         F.linear(cr.tensor(np.float64(1.0)), cr.tensor(np.ones((5, 1))))
 
 
-@pytest.mark.torch
-@pytest.mark.parametrize("sa, sb", MATMUL_SHAPES)
-def test_matmul_matches_torch(rng, sa, sb):
+def _matmul_matches_torch_case(rng, sa, sb):
     torch = pytest.importorskip("torch")
     a, b = leaf(rng, sa), leaf(rng, sb)
     out = a @ b
@@ -188,6 +198,13 @@ def test_matmul_matches_torch(rng, sa, sb):
     np.testing.assert_allclose(out.numpy(), tout.detach().numpy(), rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(a.grad.numpy(), ta.grad.numpy(), rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(b.grad.numpy(), tb.grad.numpy(), rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.torch
+def test_matmul_matches_torch():
+    each_case(with_rng(_matmul_matches_torch_case), grid(
+        ("sa, sb", MATMUL_SHAPES),
+    ))
 
 
 @pytest.mark.torch

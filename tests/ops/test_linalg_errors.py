@@ -6,6 +6,8 @@ import pytest
 
 import chainrule as cr
 
+from .._case_loop import each_case, grid
+
 SINGULAR = np.array([[1.0, 2.0], [2.0, 4.0]])
 INDEFINITE = np.array([[1.0, 2.0], [2.0, 1.0]])
 NAN = np.array([[np.nan, 0.0], [0.0, 1.0]])
@@ -25,9 +27,7 @@ CASES = {
 }
 
 
-@pytest.mark.kernel_free
-@pytest.mark.parametrize("name", list(CASES))
-def test_failures_raise_linalg_error(name):
+def _failures_raise_linalg_error_case(name):
     call, match = CASES[name]
     with pytest.raises(cr.linalg.LinAlgError, match=match) as info:
         call(cr.linalg, cr.tensor)
@@ -36,14 +36,22 @@ def test_failures_raise_linalg_error(name):
 
 
 @pytest.mark.kernel_free
-@pytest.mark.torch
-@pytest.mark.parametrize("name", list(CASES))
-def test_pytorch_raises_its_linalg_error_on_the_same_inputs(name):
+def test_failures_raise_linalg_error():
+    each_case(_failures_raise_linalg_error_case, grid(("name", list(CASES))))
+
+
+def _pytorch_raises_its_linalg_error_on_the_same_inputs_case(name):
     torch = pytest.importorskip("torch")
     call, _ = CASES[name]
     with pytest.raises(torch.linalg.LinAlgError):
         call(torch.linalg, torch.tensor)
     assert issubclass(torch.linalg.LinAlgError, RuntimeError)
+
+
+@pytest.mark.kernel_free
+@pytest.mark.torch
+def test_pytorch_raises_its_linalg_error_on_the_same_inputs():
+    each_case(_pytorch_raises_its_linalg_error_on_the_same_inputs_case, grid(("name", list(CASES))))
 
 
 @pytest.mark.kernel_free

@@ -6,6 +6,8 @@ import pytest
 import chainrule as cr
 from chainrule import F
 
+from .._case_loop import each_case, grid, with_rng
+
 REDUCTIONS = ["mean", "sum", "none"]
 
 
@@ -301,11 +303,7 @@ def test_nll_loss_matches_cross_entropy(rng):
         assert cr.gradgradcheck(fn, [logp])
 
 
-@pytest.mark.torch
-@pytest.mark.parametrize("case", CE_CASES)
-@pytest.mark.parametrize("reduction", REDUCTIONS)
-@pytest.mark.parametrize("shape", [(5, 4), (2, 4, 3)])
-def test_cross_entropy_and_nll_torch_parity(case, reduction, shape, rng):
+def _cross_entropy_and_nll_torch_parity_case(case, reduction, shape, rng):
     torch = pytest.importorskip("torch")
     opts = dict(CE_CASES[case])
     z = rng.standard_normal(shape)
@@ -325,6 +323,15 @@ def test_cross_entropy_and_nll_torch_parity(case, reduction, shape, rng):
         ref = torch.nn.functional.nll_loss(torch.tensor(logp), torch.tensor(lab),
                                            reduction=reduction, **t_opts)
         np.testing.assert_allclose(ours.numpy(), ref.numpy(), rtol=1e-12, atol=1e-15)
+
+
+@pytest.mark.torch
+def test_cross_entropy_and_nll_torch_parity():
+    each_case(with_rng(_cross_entropy_and_nll_torch_parity_case), grid(
+        ("shape", [(5, 4), (2, 4, 3)]),
+        ("reduction", REDUCTIONS),
+        ("case", CE_CASES),
+    ))
 
 
 @pytest.mark.kernel_free
@@ -347,10 +354,7 @@ def test_cross_entropy_probabilities_torch_parity(reduction, rng):
         np.testing.assert_allclose(a.grad.numpy(), b.grad.numpy(), rtol=1e-12, atol=1e-15)
 
 
-@pytest.mark.kernel_free
-@pytest.mark.parametrize(
-    "call, error, match",
-    [
+_CROSS_ENTROPY_ERRORS = [
         (lambda z: F.cross_entropy(z, np.array([1, 12, 3, 0])), ValueError,
          r"cross_entropy: target contains class 12 but input has 10 classes"),
         (lambda z: F.cross_entropy(z, np.array([1, -3, 3, 0])), ValueError,
@@ -373,11 +377,17 @@ def test_cross_entropy_probabilities_torch_parity(reduction, rng):
          r"nll_loss: target has floating-point dtype float32 and shape \(4, 10\)"),
         (lambda z: F.cross_entropy(z, np.array(["a", "b", "c", "d"])), TypeError,
          r"target must hold integer class labels"),
-    ],
-)
-def test_cross_entropy_errors(call, error, match):
+    ]
+
+
+def _cross_entropy_errors_case(call, error, match):
     with pytest.raises(error, match=match):
         call(cr.tensor(np.zeros((4, 10), dtype=np.float32)))
+
+
+@pytest.mark.kernel_free
+def test_cross_entropy_errors():
+    each_case(_cross_entropy_errors_case, grid(("call, error, match", _CROSS_ENTROPY_ERRORS)))
 
 
 def test_ignore_index_can_be_a_valid_class(rng):

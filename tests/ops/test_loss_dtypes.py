@@ -10,6 +10,8 @@ import pytest
 
 import chainrule as cr
 
+from .._case_loop import each_case, grid
+
 torch = pytest.importorskip("torch")
 
 pytestmark = pytest.mark.kernel_free
@@ -34,10 +36,11 @@ def _run(lib, name, kwargs, x_dtype, t_dtype):
     return out, x.grad, t.grad
 
 
-@pytest.mark.parametrize("x_dtype, t_dtype", [("float64", "float32"), ("float32", "float64"),
-                                              ("float16", "float32")])
-@pytest.mark.parametrize("name, kwargs", CASES)
-def test_mixed_float_dtypes_are_promoted_as_pytorch(name, kwargs, x_dtype, t_dtype):
+_MIXED_X_T_DTYPES = [("float64", "float32"), ("float32", "float64"),
+                                              ("float16", "float32")]
+
+
+def _mixed_float_dtypes_are_promoted_as_pytorch_case(name, kwargs, x_dtype, t_dtype):
     ours = _run(cr, name, kwargs, x_dtype, t_dtype)
     theirs = _run(torch, name, kwargs, x_dtype, t_dtype)
     for a, b in zip(ours, theirs):
@@ -49,6 +52,13 @@ def test_mixed_float_dtypes_are_promoted_as_pytorch(name, kwargs, x_dtype, t_dty
         tol = 1e-12 if "float16" not in (x_dtype, t_dtype) else 1e-3
         tol = max(tol, 1e-6) if "float32" in (x_dtype, t_dtype) else tol
         np.testing.assert_allclose(a.numpy()[keep], b[keep], rtol=tol, atol=tol)
+
+
+def test_mixed_float_dtypes_are_promoted_as_pytorch():
+    each_case(_mixed_float_dtypes_are_promoted_as_pytorch_case, grid(
+        ("name, kwargs", CASES),
+        ("x_dtype, t_dtype", _MIXED_X_T_DTYPES),
+    ))
 
 
 def test_huber_loss_promotes_too_and_bad_targets_are_still_refused():

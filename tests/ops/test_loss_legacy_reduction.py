@@ -12,6 +12,8 @@ import pytest
 
 import chainrule as cr
 
+from .._case_loop import each_case, grid
+
 torch = pytest.importorskip("torch")
 
 R = np.random.default_rng(0)
@@ -43,9 +45,7 @@ def _value(lib, fn):
     return out.detach().numpy()
 
 
-@pytest.mark.parametrize("combo", COMBOS, ids=str)
-@pytest.mark.parametrize("name", sorted(FUNCTIONAL))
-def test_functional_losses_read_size_average_and_reduce_as_pytorch(name, combo):
+def _functional_losses_read_size_average_and_reduce_as_pytorch_case(name, combo):
     size_average, reduce = combo
     ours, theirs = (_value(lib, lambda lib=lib: getattr(lib.nn.functional, name)(
         *FUNCTIONAL[name](lib), size_average=size_average, reduce=reduce, reduction="mean"))
@@ -53,17 +53,32 @@ def test_functional_losses_read_size_average_and_reduce_as_pytorch(name, combo):
     np.testing.assert_allclose(ours, theirs, rtol=1e-12, atol=1e-14)
 
 
-@pytest.mark.parametrize("combo", COMBOS, ids=str)
-@pytest.mark.parametrize("name, args", [("CrossEntropyLoss", "cross_entropy"),
+def test_functional_losses_read_size_average_and_reduce_as_pytorch():
+    each_case(_functional_losses_read_size_average_and_reduce_as_pytorch_case, grid(
+        ("name", sorted(FUNCTIONAL)),
+        ("combo", COMBOS, str),
+    ))
+
+
+_LOSS_MODULES_READ_THEM_AS_PYTORCH_NAME_ARGS = [("CrossEntropyLoss", "cross_entropy"),
                                         ("MSELoss", "mse_loss"), ("BCELoss",
                                                                   "binary_cross_entropy"),
-                                        ("KLDivLoss", "kl_div"), ("NLLLoss", "nll_loss")])
-def test_loss_modules_read_them_as_pytorch(name, args, combo):
+                                        ("KLDivLoss", "kl_div"), ("NLLLoss", "nll_loss")]
+
+
+def _loss_modules_read_them_as_pytorch_case(name, args, combo):
     size_average, reduce = combo
     ours, theirs = (_value(lib, lambda lib=lib: getattr(lib.nn, name)(
         size_average=size_average, reduce=reduce)(*FUNCTIONAL[args](lib)))
         for lib in (cr, torch))
     np.testing.assert_allclose(ours, theirs, rtol=1e-12, atol=1e-14)
+
+
+def test_loss_modules_read_them_as_pytorch():
+    each_case(_loss_modules_read_them_as_pytorch_case, grid(
+        ("name, args", _LOSS_MODULES_READ_THEM_AS_PYTORCH_NAME_ARGS),
+        ("combo", COMBOS, str),
+    ))
 
 
 @pytest.mark.kernel_free

@@ -8,6 +8,8 @@ import pytest
 import chainrule as cr
 from chainrule.ops.out_arg import NAMES
 
+from .._case_loop import each_case, grid
+
 F32 = np.float32
 
 
@@ -60,9 +62,7 @@ CASES = [  # name, args, kwargs, [(out shape, out dtype)]
 ]
 
 
-@pytest.mark.parametrize("name, args, kwargs, out_spec", CASES,
-                         ids=[f"{c[0]}-{i}" for i, c in enumerate(CASES)])
-def test_out_writes_as_pytorch(name, args, kwargs, out_spec):
+def _out_writes_as_pytorch_case(name, args, kwargs, out_spec):
     torch = pytest.importorskip("torch")
     args = tuple(a.astype(bool) if isinstance(a, np.ndarray) and a is not None and
                  name == "where" and i == 0 else a for i, a in enumerate(args))
@@ -81,6 +81,12 @@ def test_out_writes_as_pytorch(name, args, kwargs, out_spec):
         assert r_cr is outs_cr[0]  # out itself comes back
     else:
         assert all(a is b for a, b in zip(r_cr, outs_cr))
+
+
+def test_out_writes_as_pytorch():
+    each_case(_out_writes_as_pytorch_case, grid(
+        ("name, args, kwargs, out_spec", CASES, [f"{c[0]}-{i}" for i, c in enumerate(CASES)]),
+    ))
 
 
 @pytest.mark.kernel_free

@@ -8,6 +8,7 @@ import pytest
 import chainrule as cr
 from chainrule import F
 
+from .._case_loop import each_case, grid, with_rng
 from ._kernel_cases import once_unless
 
 
@@ -129,9 +130,7 @@ def test_avg_pool_count_include_pad(rng, count_include_pad):
     np.testing.assert_allclose(t.grad.numpy(), ref_grad, atol=1e-12)
 
 
-@pytest.mark.parametrize("kind", ["max", "min", "avg"])
-@pytest.mark.parametrize("k, s, p", [(3, 2, 1), (2, None, 0), (20, None, 0), (4, 3, 2)])
-def test_pool1d_matches_the_2d_reference(rng, kind, k, s, p):
+def _pool1d_matches_the_2d_reference_case(rng, kind, k, s, p):
     x = rng.standard_normal((2, 3, 41))
     t = cr.tensor(x, requires_grad=True)
     y = POOL_FNS[kind][1](t, k, s, p)
@@ -141,6 +140,13 @@ def test_pool1d_matches_the_2d_reference(rng, kind, k, s, p):
                                  g=g[:, :, None])
     np.testing.assert_allclose(y.numpy(), ref[:, :, 0], atol=1e-12)
     np.testing.assert_allclose(t.grad.numpy(), ref_grad[:, :, 0], atol=1e-12)
+
+
+def test_pool1d_matches_the_2d_reference():
+    each_case(with_rng(_pool1d_matches_the_2d_reference_case), grid(
+        ("k, s, p", [(3, 2, 1), (2, None, 0), (20, None, 0), (4, 3, 2)]),
+        ("kind", ["max", "min", "avg"]),
+    ))
 
 
 def test_ties_route_the_gradient_to_the_first_extremum_and_overlaps_add_up():
@@ -201,9 +207,7 @@ def test_adaptive_pool2d_matches_naive_loops(rng, xp, kind, xs, out):
     np.testing.assert_allclose(t.grad.numpy(), ref_grad, atol=1e-12)
 
 
-@pytest.mark.parametrize("kind", ["max", "avg"])
-@pytest.mark.parametrize("length, out", [(10, 4), (3, 7), (196, 1), (12, 3)])
-def test_adaptive_pool1d_matches_naive_loops(rng, kind, length, out):
+def _adaptive_pool1d_matches_naive_loops_case(rng, kind, length, out):
     x = rng.standard_normal((2, 3, length))
     t = cr.tensor(x, requires_grad=True)
     fn = F.adaptive_max_pool1d if kind == "max" else F.adaptive_avg_pool1d
@@ -213,6 +217,13 @@ def test_adaptive_pool1d_matches_naive_loops(rng, kind, length, out):
     ref, ref_grad = naive_adaptive2d(x[:, :, None], (1, out), kind, g[:, :, None])
     np.testing.assert_allclose(y.numpy(), ref[:, :, 0], atol=1e-12)
     np.testing.assert_allclose(t.grad.numpy(), ref_grad[:, :, 0], atol=1e-12)
+
+
+def test_adaptive_pool1d_matches_naive_loops():
+    each_case(with_rng(_adaptive_pool1d_matches_naive_loops_case), grid(
+        ("length, out", [(10, 4), (3, 7), (196, 1), (12, 3)]),
+        ("kind", ["max", "avg"]),
+    ))
 
 
 GRADCHECK = {
@@ -268,10 +279,7 @@ def test_float32_stays_float32(rng):
     assert x.grad.dtype == np.float32
 
 
-@pytest.mark.torch
-@pytest.mark.parametrize("kind", ["max", "min", "avg"])
-@pytest.mark.parametrize("xs, k, s, p", POOL2D + [((2, 3, 21), 3, 2, 1), ((2, 3, 40), 20, None, 0)])
-def test_pools_match_torch(rng, kind, xs, k, s, p):
+def _pools_match_torch_case(rng, kind, xs, k, s, p):
     torch = pytest.importorskip("torch")
     tf = torch.nn.functional
     nd = len(xs) - 2
@@ -294,9 +302,14 @@ def test_pools_match_torch(rng, kind, xs, k, s, p):
 
 
 @pytest.mark.torch
-@pytest.mark.parametrize("kind", ["max", "avg"])
-@pytest.mark.parametrize("xs, out", ADAPTIVE + [((2, 3, 10), 4), ((2, 3, 3), 7)])
-def test_adaptive_pools_match_torch(rng, kind, xs, out):
+def test_pools_match_torch():
+    each_case(with_rng(_pools_match_torch_case), grid(
+        ("xs, k, s, p", POOL2D + [((2, 3, 21), 3, 2, 1), ((2, 3, 40), 20, None, 0)]),
+        ("kind", ["max", "min", "avg"]),
+    ))
+
+
+def _adaptive_pools_match_torch_case(rng, kind, xs, out):
     torch = pytest.importorskip("torch")
     nd = len(xs) - 2
     name = f"adaptive_{kind}_pool{nd}d"
@@ -309,6 +322,14 @@ def test_adaptive_pools_match_torch(rng, kind, xs, out):
     ty.backward(torch.tensor(g))
     np.testing.assert_allclose(y.numpy(), ty.detach().numpy(), atol=1e-12)
     np.testing.assert_allclose(ours.grad.numpy(), theirs.grad.numpy(), atol=1e-12)
+
+
+@pytest.mark.torch
+def test_adaptive_pools_match_torch():
+    each_case(with_rng(_adaptive_pools_match_torch_case), grid(
+        ("xs, out", ADAPTIVE + [((2, 3, 10), 4), ((2, 3, 3), 7)]),
+        ("kind", ["max", "avg"]),
+    ))
 
 
 @pytest.mark.torch
@@ -332,8 +353,7 @@ def _t(shape, dtype=np.float32):
     return cr.tensor(np.zeros(shape, dtype=dtype))
 
 
-@pytest.mark.kernel_free
-@pytest.mark.parametrize("call, message", [
+_ERRORS_NAME_THE_FUNCTION_AND_SHOW_THE_VALUES = [
     (lambda: F.max_pool2d(_t((28,)), 2), r"max_pool2d: input must be 3-D \(C, H, W\) or 4-D "
                                          r"\(N, C, H, W\), got shape \(28,\)"),
     (lambda: F.avg_pool1d(_t((1, 2, 3, 4)), 2), r"avg_pool1d: input must be 2-D \(C, L\) or 3-D "
@@ -349,10 +369,19 @@ def _t(shape, dtype=np.float32):
     (lambda: F.adaptive_max_pool1d(_t((4,)), 2), r"adaptive_max_pool1d: input must be 2-D"),
     (lambda: F.adaptive_max_pool2d(_t((1, 1, 4, 4)), (2, 2.5)),
      r"output_size must be an int or a tuple of 2 ints"),
-])
-def test_errors_name_the_function_and_show_the_values(call, message):
+]
+
+
+def _errors_name_the_function_and_show_the_values_case(call, message):
     with pytest.raises((ValueError, TypeError), match=message):
         call()
+
+
+@pytest.mark.kernel_free
+def test_errors_name_the_function_and_show_the_values():
+    each_case(_errors_name_the_function_and_show_the_values_case, grid(
+        ("call, message", _ERRORS_NAME_THE_FUNCTION_AND_SHOW_THE_VALUES),
+    ))
 
 
 @pytest.mark.torch

@@ -7,6 +7,8 @@ import pytest
 import chainrule as cr
 import chainrule.nn.functional as F
 
+from .._case_loop import each_case, grid, with_rng
+
 
 def _both(name, x, args, kwargs, rng):
     """Our F.<name> and PyTorch's on x: values, indices (when returned) and gradients agree."""
@@ -59,16 +61,24 @@ def test_ties_go_to_the_first_maximum_as_in_torch(rng, name, args, kwargs):
     _both(name, np.round(rng.standard_normal(shape)), args, kwargs, rng)
 
 
-@pytest.mark.torch
-@pytest.mark.parametrize("name, shape, args, kwargs", [
+_1D_AND_2D_INDICES_MATCH_TORCH = [
     ("max_pool2d", (2, 3, 7, 6), (3, 2, 1), {"return_indices": True}),
     ("max_pool2d", (2, 3, 7, 6), (3, 2, 1), {"ceil_mode": True, "return_indices": True}),
     ("max_pool1d", (2, 3, 7), (3, 2, 1), {"ceil_mode": True, "return_indices": True}),
     ("adaptive_max_pool2d", (2, 3, 7, 6), ((4, 5), True), {}),
     ("adaptive_max_pool1d", (2, 3, 7), (4,), {"return_indices": True}),
-])
-def test_1d_and_2d_indices_match_torch(rng, name, shape, args, kwargs):
+]
+
+
+def _1d_and_2d_indices_match_torch_case(rng, name, shape, args, kwargs):
     _both(name, rng.standard_normal(shape), args, kwargs, rng)
+
+
+@pytest.mark.torch
+def test_1d_and_2d_indices_match_torch():
+    each_case(with_rng(_1d_and_2d_indices_match_torch_case), grid(
+        ("name, shape, args, kwargs", _1D_AND_2D_INDICES_MATCH_TORCH),
+    ))
 
 
 @pytest.mark.kernel_free

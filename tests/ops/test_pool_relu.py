@@ -8,6 +8,8 @@ import pytest
 import chainrule as cr
 from chainrule import F
 
+from .._case_loop import each_case, grid, with_rng
+
 CASES = [  # kernel, stride, padding, input shape
     (2, None, 0, (17, 3, 8, 10)),  # LeNet's: disjoint windows, a batch the compiled kernels take
     (3, 2, 1, (4, 3, 9, 10)),      # overlapping and padded
@@ -23,10 +25,7 @@ def _grads(fn, x, g):
     return y.numpy(), t.grad.numpy()
 
 
-@pytest.mark.parametrize("case", CASES)
-@pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("reference", [False, True])
-def test_equals_relu_then_max_pool_bit_for_bit(rng, case, dtype, reference):
+def _equals_relu_then_max_pool_bit_for_bit_case(rng, case, dtype, reference):
     kernel, stride, padding, shape = case
     x = np.round(rng.standard_normal(shape) * 2).astype(dtype)  # ties, zeros, negative windows
     x[0, 0] = -1  # a channel whose windows are all negative
@@ -40,6 +39,14 @@ def test_equals_relu_then_max_pool_bit_for_bit(rng, case, dtype, reference):
     for a, b in zip(fused, plain, strict=True):
         assert a.dtype == b.dtype and a.shape == b.shape
         np.testing.assert_array_equal(a, b)
+
+
+def test_equals_relu_then_max_pool_bit_for_bit():
+    each_case(with_rng(_equals_relu_then_max_pool_bit_for_bit_case), grid(
+        ("reference", [False, True]),
+        ("dtype", [np.float32, np.float64]),
+        ("case", CASES),
+    ))
 
 
 def test_one_dimensional_version_equals_relu_then_max_pool(rng):

@@ -9,6 +9,8 @@ from hypothesis.extra import numpy as hnp
 import chainrule as cr
 from chainrule import F
 
+from .._case_loop import each_case, grid, with_rng
+
 
 def leaf(rng, shape, dtype=np.float64):
     return cr.tensor(rng.standard_normal(shape).astype(dtype), requires_grad=True)
@@ -33,17 +35,22 @@ OPS = list(NUMPY)
 AXES = [None, 0, -1, (0, 2), (-1, 0), (0, 1, 2), ()]
 
 
-@pytest.mark.kernel_free
-@pytest.mark.parametrize("op", OPS)
-@pytest.mark.parametrize("axis", AXES)
-@pytest.mark.parametrize("keepdims", [False, True])
-def test_forward_matches_numpy(rng, op, axis, keepdims):
+def _forward_matches_numpy_case(rng, op, axis, keepdims):
     x = leaf(rng, (2, 3, 4))
     spread = {"ddof": 0} if op in ("var", "std") else {}  # NumPy's default (chainrule's: 1)
     out = getattr(x, op)(axis=axis, keepdims=keepdims, **spread)
     expected = NUMPY[op](x.numpy(), axis=axis, keepdims=keepdims)
     assert out.shape == np.shape(expected)
     np.testing.assert_allclose(out.numpy(), expected, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.kernel_free
+def test_forward_matches_numpy():
+    each_case(with_rng(_forward_matches_numpy_case), grid(
+        ("keepdims", [False, True]),
+        ("axis", AXES),
+        ("op", OPS),
+    ))
 
 
 GRAD_CASES = [
@@ -165,11 +172,7 @@ def test_var_gradient_closed_form(rng):
     np.testing.assert_allclose(x.grad.numpy(), 2 * (xn - xn.mean(axis=1, keepdims=True)) / 5)
 
 
-@pytest.mark.kernel_free
-@pytest.mark.parametrize("op", ["argmax", "argmin"])
-@pytest.mark.parametrize("axis", [None, 0, 1, -1])
-@pytest.mark.parametrize("keepdims", [False, True])
-def test_argmax_argmin_match_numpy(rng, op, axis, keepdims):
+def _argmax_argmin_match_numpy_case(rng, op, axis, keepdims):
     x = leaf(rng, (3, 4))
     out = getattr(x, op)(axis=axis, keepdims=keepdims)
     expected = getattr(np, op)(x.numpy(), axis=axis, keepdims=keepdims)
@@ -177,6 +180,15 @@ def test_argmax_argmin_match_numpy(rng, op, axis, keepdims):
     assert not out.requires_grad
     np.testing.assert_array_equal(out.numpy(), expected)
     assert out.shape == np.shape(expected)
+
+
+@pytest.mark.kernel_free
+def test_argmax_argmin_match_numpy():
+    each_case(with_rng(_argmax_argmin_match_numpy_case), grid(
+        ("keepdims", [False, True]),
+        ("axis", [None, 0, 1, -1]),
+        ("op", ["argmax", "argmin"]),
+    ))
 
 
 @pytest.mark.kernel_free
@@ -238,11 +250,7 @@ def _torch_call(torch, op, t, axis, keepdims):
     return getattr(torch, op)(t, dim=dim, keepdim=keepdims)
 
 
-@pytest.mark.kernel_free
-@pytest.mark.torch
-@pytest.mark.parametrize("op", OPS)
-@pytest.mark.parametrize("axis, keepdims", [(None, False), (1, True), ((0, 2), False), (-1, False)])
-def test_matches_torch(rng, op, axis, keepdims):
+def _matches_torch_case(rng, op, axis, keepdims):
     torch = pytest.importorskip("torch")
     x = leaf(rng, (2, 3, 4))
     out = getattr(x, op)(axis=axis, keepdims=keepdims)
@@ -253,6 +261,15 @@ def test_matches_torch(rng, op, axis, keepdims):
     tout.backward(torch.tensor(g))
     np.testing.assert_allclose(out.numpy(), tout.detach().numpy(), rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(x.grad.numpy(), tx.grad.numpy(), rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.kernel_free
+@pytest.mark.torch
+def test_matches_torch():
+    each_case(with_rng(_matches_torch_case), grid(
+        ("axis, keepdims", [(None, False), (1, True), ((0, 2), False), (-1, False)]),
+        ("op", OPS),
+    ))
 
 
 @pytest.mark.kernel_free
@@ -328,12 +345,7 @@ EMPTY_DIM = {
 }
 
 
-@pytest.mark.kernel_free
-@pytest.mark.torch
-@pytest.mark.parametrize("op", list(EMPTY_DIM))
-@pytest.mark.parametrize("dim", [(), []])
-@pytest.mark.parametrize("keepdim", [False, True])
-def test_an_empty_dim_reduces_every_dimension_as_pytorchs(op, dim, keepdim):
+def _an_empty_dim_reduces_every_dimension_as_pytorchs_case(op, dim, keepdim):
     # PyTorch reduces over all dimensions for dim=() or dim=[]; chainrule reduced over none and
     # returned the input unchanged (found by the fifth fuzz wave). NumPy's axis=() keeps NumPy's
     # rule.
@@ -353,6 +365,16 @@ def test_an_empty_dim_reduces_every_dimension_as_pytorchs(op, dim, keepdim):
 
 @pytest.mark.kernel_free
 @pytest.mark.torch
+def test_an_empty_dim_reduces_every_dimension_as_pytorchs():
+    each_case(_an_empty_dim_reduces_every_dimension_as_pytorchs_case, grid(
+        ("keepdim", [False, True]),
+        ("dim", [(), []]),
+        ("op", list(EMPTY_DIM)),
+    ))
+
+
+@pytest.mark.kernel_free
+@pytest.mark.torch
 @pytest.mark.parametrize("stable", [True, False])
 @pytest.mark.parametrize("descending", [True, False])
 def test_sort_and_argsort_take_pytorchs_stable_keyword(stable, descending):
@@ -368,12 +390,12 @@ def test_sort_and_argsort_take_pytorchs_stable_keyword(stable, descending):
         torch.tensor(x0).argsort(dim=0, descending=descending, stable=True).numpy())
 
 
-@pytest.mark.kernel_free
-@pytest.mark.parametrize("op", ["var", "std"])
-@pytest.mark.parametrize("shape, kwargs", [((1,), {}), ((2,), {"correction": 2}),
+_NO_DOF_SHAPE_KWARGS = [((1,), {}), ((2,), {"correction": 2}),
                                            ((3, 1), {"dim": 1}), ((0,), {}),
-                                           ((2, 3), {"dim": 0, "correction": 3})])
-def test_no_degrees_of_freedom_is_inf_or_nan_as_pytorch(op, shape, kwargs):
+                                           ((2, 3), {"dim": 0, "correction": 3})]
+
+
+def _no_degrees_of_freedom_is_inf_or_nan_as_pytorch_case(op, shape, kwargs):
     """n - ddof <= 0: PyTorch's inf or nan (a quotient by 0) and its warning, and nan
     gradients; this was a ValueError, which stopped programs PyTorch runs (one-element stds)."""
     torch = pytest.importorskip("torch")
@@ -388,3 +410,11 @@ def test_no_degrees_of_freedom_is_inf_or_nan_as_pytorch(op, shape, kwargs):
         got.sum().backward()
         want.sum().backward()
         np.testing.assert_array_equal(x.grad.numpy(), xt.grad.numpy())
+
+
+@pytest.mark.kernel_free
+def test_no_degrees_of_freedom_is_inf_or_nan_as_pytorch():
+    each_case(_no_degrees_of_freedom_is_inf_or_nan_as_pytorch_case, grid(
+        ("shape, kwargs", _NO_DOF_SHAPE_KWARGS),
+        ("op", ["var", "std"]),
+    ))

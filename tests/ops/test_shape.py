@@ -7,6 +7,8 @@ import pytest
 import chainrule as cr
 from chainrule import F
 
+from .._case_loop import each_case, grid, with_rng
+
 
 def leaf(rng, shape, dtype=np.float64):
     return cr.tensor(rng.standard_normal(shape).astype(dtype), requires_grad=True)
@@ -404,9 +406,7 @@ TORCH_CASES = [
 ]
 
 
-@pytest.mark.torch
-@pytest.mark.parametrize("name, ours, theirs", TORCH_CASES, ids=[c[0] for c in TORCH_CASES])
-def test_matches_torch(rng, name, ours, theirs):
+def _matches_torch_case(rng, name, ours, theirs):
     torch = pytest.importorskip("torch")
     x = leaf(rng, (2, 3, 4))
     out = ours(x)
@@ -417,6 +417,13 @@ def test_matches_torch(rng, name, ours, theirs):
     tout.backward(torch.tensor(g))
     np.testing.assert_array_equal(out.numpy(), tout.detach().numpy())
     np.testing.assert_allclose(x.grad.numpy(), tx.grad.numpy(), rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.torch
+def test_matches_torch():
+    each_case(with_rng(_matches_torch_case), grid(
+        ("name, ours, theirs", TORCH_CASES, [c[0] for c in TORCH_CASES]),
+    ))
 
 
 @pytest.mark.torch

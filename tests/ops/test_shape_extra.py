@@ -7,6 +7,8 @@ import pytest
 
 import chainrule as cr
 
+from .._case_loop import each_case, grid
+
 MASK = np.array([[True, False, True, True], [False, True, False, False],
                  [True, True, True, True]])
 
@@ -39,9 +41,7 @@ CASES = {
 }
 
 
-@pytest.mark.torch
-@pytest.mark.parametrize("name", sorted(CASES))
-def test_matches_pytorch_forward_and_backward(name):
+def _matches_pytorch_forward_and_backward_case(name):
     torch = pytest.importorskip("torch")
     fn, shapes = CASES[name]
     rng = np.random.default_rng(len(name))
@@ -56,6 +56,11 @@ def test_matches_pytorch_forward_and_backward(name):
     (u * torch.tensor(w)).sum().backward()
     for a, b in zip(ours, theirs):
         np.testing.assert_allclose(a.grad.numpy(), b.grad.numpy(), rtol=1e-14, atol=1e-15)
+
+
+@pytest.mark.torch
+def test_matches_pytorch_forward_and_backward():
+    each_case(_matches_pytorch_forward_and_backward_case, grid(("name", sorted(CASES))))
 
 
 @pytest.mark.parametrize("name", ["rot90", "tensor_split", "masked_scatter", "put", "put_acc"])

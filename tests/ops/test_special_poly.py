@@ -8,6 +8,8 @@ import pytest
 import chainrule as cr
 from chainrule import special
 
+from .._case_loop import each_case, grid
+
 pytestmark = pytest.mark.kernel_free
 
 NAMES = ["chebyshev_polynomial_t", "chebyshev_polynomial_u", "chebyshev_polynomial_v",
@@ -72,8 +74,7 @@ def test_values_match_scipy_and_the_definitions(name):
                                    err_msg=f"{name} n={n}")
 
 
-@pytest.mark.parametrize("name", NAMES)
-def test_degrees_as_pytorch_reads_them(name):
+def _degrees_as_pytorch_reads_them_case(name):
     """Truncated to an integer; negative, NaN or infinite degrees give 0."""
     fn = getattr(special, name)
     x = cr.tensor(np.array([-0.7, 0.2, 0.9, 1.7]))
@@ -84,16 +85,22 @@ def test_degrees_as_pytorch_reads_them(name):
     np.testing.assert_array_equal(fn(x, 0).numpy(), 1.0)
 
 
-@pytest.mark.parametrize("name", NAMES)
-def test_nan_input_gives_nan(name):
+def test_degrees_as_pytorch_reads_them():
+    each_case(_degrees_as_pytorch_reads_them_case, grid(("name", NAMES)))
+
+
+def _nan_input_gives_nan_case(name):
     """PyTorch 2.13's CPU kernels return finite numbers for some NaN inputs (docs/pytorch.md);
     the polynomial of NaN is NaN here, for every degree but 0 (1, as PyTorch)."""
     out = getattr(special, name)(cr.tensor(np.full(6, np.nan)), cr.tensor([0, 1, 2, 5, 9, 12]))
     assert out.numpy()[0] == 1.0 and np.isnan(out.numpy()[1:]).all()
 
 
-@pytest.mark.parametrize("name", NAMES)
-def test_dtypes_and_no_gradient(name):
+def test_nan_input_gives_nan():
+    each_case(_nan_input_gives_nan_case, grid(("name", NAMES)))
+
+
+def _dtypes_and_no_gradient_case(name):
     fn = getattr(special, name)
     x32 = cr.tensor(np.array([0.3, -0.4], np.float32), requires_grad=True)
     out = fn(x32, cr.tensor([3, 4]))
@@ -103,6 +110,10 @@ def test_dtypes_and_no_gradient(name):
     assert fn(0.5, cr.tensor([3, 4])).dtype == cr.get_default_dtype()
     np.testing.assert_allclose(out.numpy(), fn(cr.tensor([0.3, -0.4], dtype=cr.float64),
                                                 cr.tensor([3, 4])).numpy(), rtol=1e-6)
+
+
+def test_dtypes_and_no_gradient():
+    each_case(_dtypes_and_no_gradient_case, grid(("name", NAMES)))
 
 
 def test_large_degrees():

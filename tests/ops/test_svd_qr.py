@@ -6,6 +6,8 @@ import pytest
 
 import chainrule as cr
 
+from .._case_loop import each_case, grid
+
 SHAPES = [(4, 3), (3, 5), (2, 3, 3), (2, 4, 2)]
 
 
@@ -44,10 +46,7 @@ def test_svd_factorizes_with_orthonormal_factors(shape, full):
     np.testing.assert_allclose(cr.linalg.svdvals(cr.tensor(a0)).numpy(), s, rtol=1e-13)
 
 
-@pytest.mark.kernel_free
-@pytest.mark.parametrize("mode", ["reduced", "complete", "r"])
-@pytest.mark.parametrize("shape", SHAPES)
-def test_qr_factorizes_with_lapacks_signs(shape, mode):
+def _qr_factorizes_with_lapacks_signs_case(shape, mode):
     a0 = _mats(1, shape)
     Q, R = cr.linalg.qr(cr.tensor(a0), mode=mode)  # noqa: N806
     m, n = shape[-2:]
@@ -63,6 +62,14 @@ def test_qr_factorizes_with_lapacks_signs(shape, mode):
     _assert_orthonormal_columns(q)
     # geqrf's Householder convention: R's diagonal is -sign(pivot column's first entry) * norm
     assert np.all(np.sign(r[..., 0, 0]) == -np.sign(a0[..., 0, 0]))
+
+
+@pytest.mark.kernel_free
+def test_qr_factorizes_with_lapacks_signs():
+    each_case(_qr_factorizes_with_lapacks_signs_case, grid(
+        ("shape", SHAPES),
+        ("mode", ["reduced", "complete", "r"]),
+    ))
 
 
 @pytest.mark.parametrize("shape", SHAPES)

@@ -9,14 +9,12 @@ import pytest
 
 import chainrule as cr
 
+from .._case_loop import each_case, grid
+
 pytestmark = pytest.mark.kernel_free
 
 
-@pytest.mark.torch
-@pytest.mark.parametrize("name", ["xlogy", "xlog1py"])
-@pytest.mark.parametrize("fdtype", [np.float64, np.float32])
-@pytest.mark.parametrize("idtype", [np.uint8, np.int8, np.int16, np.bool_])
-def test_the_log_of_an_integer_other_is_taken_in_the_floats_precision(name, fdtype, idtype):
+def _the_log_of_an_integer_other_is_taken_in_the_floats_precision_case(name, fdtype, idtype):
     torch = pytest.importorskip("torch")
     x = np.array([1.5, 2.0, 0.0, -0.75, 3.0], dtype=fdtype)
     y = np.array([3, 117, 0, 1, 2]).astype(idtype)
@@ -25,6 +23,15 @@ def test_the_log_of_an_integer_other_is_taken_in_the_floats_precision(name, fdty
     assert ours.dtype == fdtype
     tol = 1e-15 if fdtype == np.float64 else 1e-7
     np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=tol, atol=0)
+
+
+@pytest.mark.torch
+def test_the_log_of_an_integer_other_is_taken_in_the_floats_precision():
+    each_case(_the_log_of_an_integer_other_is_taken_in_the_floats_precision_case, grid(
+        ("idtype", [np.uint8, np.int8, np.int16, np.bool_]),
+        ("fdtype", [np.float64, np.float32]),
+        ("name", ["xlogy", "xlog1py"]),
+    ))
 
 
 def test_the_gradient_of_x_uses_the_same_log():

@@ -8,6 +8,8 @@ import pytest
 import chainrule as cr
 import chainrule.nn.functional as CF
 
+from .._case_loop import each_case, grid
+
 torch = pytest.importorskip("torch")
 pytestmark = pytest.mark.filterwarnings("ignore:index_reduce\\(\\) is in beta")  # PyTorch's
 TF = torch.nn.functional
@@ -124,26 +126,36 @@ def test_matches_pytorch_forward_and_float64_gradient(name, dim):
     assert cr.gradcheck(lambda t: _parts(f(cr, CF, t, dim))[0], [xg])
 
 
-@pytest.mark.kernel_free
-@pytest.mark.parametrize("dim", [0, -1])
-@pytest.mark.parametrize("name", sorted(NONDIFF))
-@pytest.mark.parametrize("value", [0.0, 2.5])
-def test_logical_and_counting_reductions_match_pytorch(name, dim, value):
+def _logical_and_counting_reductions_match_pytorch_case(name, dim, value):
     f = NONDIFF[name]
     _check(f(cr, CF, cr.tensor(value, dtype="float64"), dim),
            f(torch, TF, torch.tensor(value, dtype=torch.float64), dim))
 
 
 @pytest.mark.kernel_free
-@pytest.mark.parametrize("name", sorted(set(OPS) - {"unsqueeze", "stack"}) + sorted(NONDIFF))
-@pytest.mark.parametrize("dim", [1, -2])
-def test_other_dims_of_a_0d_tensor_are_refused_as_in_pytorch(name, dim):
+def test_logical_and_counting_reductions_match_pytorch():
+    each_case(_logical_and_counting_reductions_match_pytorch_case, grid(
+        ("value", [0.0, 2.5]),
+        ("name", sorted(NONDIFF)),
+        ("dim", [0, -1]),
+    ))
+
+
+def _other_dims_of_a_0d_tensor_are_refused_as_in_pytorch_case(name, dim):
     f = {**OPS, **NONDIFF}[name]
     with pytest.raises((IndexError, RuntimeError)):
         f(torch, TF, torch.tensor(0.7, dtype=torch.float64), dim)
     with pytest.raises((ValueError, IndexError, TypeError)) as err:
         f(cr, CF, cr.tensor(0.7, dtype="float64"), dim)
     assert str(dim) in str(err.value)
+
+
+@pytest.mark.kernel_free
+def test_other_dims_of_a_0d_tensor_are_refused_as_in_pytorch():
+    each_case(_other_dims_of_a_0d_tensor_are_refused_as_in_pytorch_case, grid(
+        ("dim", [1, -2]),
+        ("name", sorted(set(OPS) - {"unsqueeze", "stack"}) + sorted(NONDIFF)),
+    ))
 
 
 @pytest.mark.kernel_free
@@ -198,10 +210,7 @@ INPLACE = {
 }
 
 
-@pytest.mark.kernel_free
-@pytest.mark.parametrize("dim", [0, -1])
-@pytest.mark.parametrize("name", sorted(INPLACE))
-def test_in_place_methods_match_pytorch(name, dim):
+def _in_place_methods_match_pytorch_case(name, dim):
     f = INPLACE[name]
     x = cr.tensor(0.7, dtype="float64", requires_grad=True)
     xt = torch.tensor(0.7, dtype=torch.float64, requires_grad=True)
@@ -215,6 +224,14 @@ def test_in_place_methods_match_pytorch(name, dim):
             f(torch, torch.tensor(0.7, dtype=torch.float64), 1)
         with pytest.raises((ValueError, IndexError)):
             f(cr, cr.tensor(0.7, dtype="float64"), 1)
+
+
+@pytest.mark.kernel_free
+def test_in_place_methods_match_pytorch():
+    each_case(_in_place_methods_match_pytorch_case, grid(
+        ("name", sorted(INPLACE)),
+        ("dim", [0, -1]),
+    ))
 
 
 @pytest.mark.kernel_free
@@ -244,12 +261,17 @@ REFUSED_BY_BOTH = {  # ops that need a real axis: PyTorch refuses dim 0 of a 0-d
 }
 
 
-@pytest.mark.kernel_free
-@pytest.mark.parametrize("dim", [0, -1])
-@pytest.mark.parametrize("name", sorted(REFUSED_BY_BOTH))
-def test_ops_that_need_a_real_axis_refuse_a_0d_tensor_as_pytorch(name, dim):
+def _ops_that_need_a_real_axis_refuse_a_0d_tensor_as_pytorch_case(name, dim):
     f = REFUSED_BY_BOTH[name]
     with pytest.raises((IndexError, RuntimeError)):
         f(torch, torch.tensor(0.7), dim)
     with pytest.raises((ValueError, IndexError)):
         f(cr, cr.tensor(0.7), dim)
+
+
+@pytest.mark.kernel_free
+def test_ops_that_need_a_real_axis_refuse_a_0d_tensor_as_pytorch():
+    each_case(_ops_that_need_a_real_axis_refuse_a_0d_tensor_as_pytorch_case, grid(
+        ("name", sorted(REFUSED_BY_BOTH)),
+        ("dim", [0, -1]),
+    ))

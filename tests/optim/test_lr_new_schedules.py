@@ -12,6 +12,8 @@ import chainrule as cr
 from chainrule import optim
 from chainrule.optim import lr_scheduler as sched
 
+from .._case_loop import each_case, grid
+
 torch = pytest.importorskip("torch")
 pytestmark = pytest.mark.torch
 
@@ -182,8 +184,7 @@ def test_polynomial_reaches_zero_and_stays():
     np.testing.assert_allclose(got, [0.1, 0.075, 0.05, 0.025, 0, 0, 0], atol=1e-17)
 
 
-@pytest.mark.kernel_free
-@pytest.mark.parametrize(("make", "match"), [
+_BAD_ARGUMENTS_ARE_NAMED = [
     (lambda o: sched.CyclicLR(o, 0.01, 0.1, mode="triangle"), "mode must be"),
     (lambda o: sched.CyclicLR(o, 0.01, 0.1, scale_mode="epoch", scale_fn=_ln), "scale_mode"),
     (lambda o: sched.CyclicLR(o, [0.01], 0.1), "expected 2 values for base_lr"),
@@ -203,10 +204,17 @@ def test_polynomial_reaches_zero_and_stays():
      "same optimizer"),
     (lambda o: sched.SequentialLR(o, [sched.ChainedScheduler([sched.StepLR(o, 2)]),
                                       sched.StepLR(o, 2)], [3]), "ChainedScheduler cannot be"),
-])
-def test_bad_arguments_are_named(make, match):
+]
+
+
+def _bad_arguments_are_named_case(make, match):
     with pytest.raises((ValueError, TypeError), match=match):
         make(_opts()[0])
+
+
+@pytest.mark.kernel_free
+def test_bad_arguments_are_named():
+    each_case(_bad_arguments_are_named_case, grid((("make", "match"), _BAD_ARGUMENTS_ARE_NAMED)))
 
 
 @pytest.mark.kernel_free

@@ -9,6 +9,8 @@ import chainrule as cr
 from chainrule import optim
 from chainrule.optim import lr_scheduler as sched
 
+from .._case_loop import each_case, grid
+
 
 def _opt(lrs=(0.1,)):
     groups = [{"params": [cr.tensor([0.0], requires_grad=True)], "lr": lr} for lr in lrs]
@@ -130,8 +132,7 @@ def test_scheduler_state_dict_roundtrip_for_plateau():
         sched.StepLR(_opt(), 2).load_state_dict(saved)
 
 
-@pytest.mark.kernel_free
-@pytest.mark.parametrize(("make", "error", "match"), [
+_INVALID_ARGUMENTS = [
     (lambda o: sched.StepLR(o, 0), ValueError, "StepLR: step_size must be an int >= 1, got 0"),
     (lambda o: sched.StepLR(o, 2, gamma=-0.5), ValueError, "StepLR: gamma must be a number >= 0"),
     (lambda o: sched.StepLR("opt", 2), TypeError, "optimizer must be a chainrule Optimizer"),
@@ -147,10 +148,17 @@ def test_scheduler_state_dict_roundtrip_for_plateau():
      r"factor must be a number in \[0, 1\), got 1.0"),
     (lambda o: sched.ReduceLROnPlateau(o, min_lr=[0.0, 0.1]), ValueError, "expected 1 min_lr"),
     (lambda o: sched.ReduceLROnPlateau(o, threshold_mode="x"), ValueError, "threshold_mode"),
-])
-def test_invalid_arguments(make, error, match):
+]
+
+
+def _invalid_arguments_case(make, error, match):
     with pytest.raises(error, match=match):
         make(_opt())
+
+
+@pytest.mark.kernel_free
+def test_invalid_arguments():
+    each_case(_invalid_arguments_case, grid((("make", "error", "match"), _INVALID_ARGUMENTS)))
 
 
 def test_adding_a_group_after_the_scheduler_is_reported():
@@ -196,14 +204,17 @@ PARITY = {
 }
 
 
-@pytest.mark.torch
-@pytest.mark.parametrize("name", list(PARITY))
-def test_schedules_match_torch(name):
+def _schedules_match_torch_case(name):
     torch = pytest.importorskip("torch")
     steps = 25  # past T_max for the cosine, which then rises again in both
     ours = _our_lrs(PARITY[name], (0.1, 0.02), steps)
     theirs = _torch_lrs(torch, PARITY[name], (0.1, 0.02), steps)
     np.testing.assert_allclose(ours, theirs, rtol=1e-12, atol=1e-17)
+
+
+@pytest.mark.torch
+def test_schedules_match_torch():
+    each_case(_schedules_match_torch_case, grid(("name", list(PARITY))))
 
 
 @pytest.mark.torch

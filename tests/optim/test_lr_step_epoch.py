@@ -12,6 +12,8 @@ import pytest
 
 import chainrule as cr
 
+from .._case_loop import each_case, grid
+
 torch = pytest.importorskip("torch")
 
 SCHEDULES = {
@@ -26,8 +28,7 @@ SCHEDULES = {
 }
 
 
-@pytest.mark.parametrize("name", sorted(SCHEDULES))
-def test_step_with_an_epoch_jumps_to_it_as_pytorch(name):
+def _step_with_an_epoch_jumps_to_it_as_pytorch_case(name):
     epochs = [1, 2, 3, 5, 5, 8, 0, 4]
     out = []
     for lib in (cr, torch):
@@ -48,6 +49,10 @@ def test_step_with_an_epoch_jumps_to_it_as_pytorch(name):
     np.testing.assert_allclose(out[0][0], out[1][0], rtol=1e-12, atol=1e-15)
     assert out[0][1] == out[1][1]
     np.testing.assert_allclose(out[0][2], out[1][2], rtol=1e-12)
+
+
+def test_step_with_an_epoch_jumps_to_it_as_pytorch():
+    each_case(_step_with_an_epoch_jumps_to_it_as_pytorch_case, grid(("name", sorted(SCHEDULES))))
 
 
 def test_schedules_without_a_closed_form_still_refuse_an_epoch():

@@ -9,6 +9,8 @@ import pytest
 import chainrule as cr
 from chainrule.optim import lr_scheduler as crs
 
+from .._case_loop import each_case, grid
+
 torch = pytest.importorskip("torch")
 
 MAKERS = {
@@ -43,13 +45,18 @@ def _run(lib, make, order):
     return [(w.category, str(w.message)) for w in caught], lrs
 
 
-@pytest.mark.parametrize("name", sorted(MAKERS))
-@pytest.mark.parametrize("order", ["s", "os", "so", "sss", "ssos", "osss", "oso"])
-def test_the_warnings_are_pytorchs(name, order):
+def _the_warnings_are_pytorchs_case(name, order):
     want = _run(torch, MAKERS[name], order)
     got = _run(cr, MAKERS[name], order)
     assert got[0] == want[0]
     assert got[1] == pytest.approx(want[1], rel=1e-12)
+
+
+def test_the_warnings_are_pytorchs():
+    each_case(_the_warnings_are_pytorchs_case, grid(
+        ("order", ["s", "os", "so", "sss", "ssos", "osss", "oso"]),
+        ("name", sorted(MAKERS)),
+    ))
 
 
 @pytest.mark.kernel_free

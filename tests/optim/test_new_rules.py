@@ -10,6 +10,8 @@ import pytest
 import chainrule as cr
 from chainrule import optim
 
+from .._case_loop import each_case, grid
+
 torch = pytest.importorskip("torch")
 pytestmark = [pytest.mark.torch, pytest.mark.kernel_free]
 
@@ -147,7 +149,7 @@ def test_signature_matches_torch(name):
     assert "maximize" in ours
 
 
-@pytest.mark.parametrize(("make", "match"), [
+_BAD_ARGUMENTS_ARE_NAMED = [
     (lambda ps: optim.NAdam(ps, lr=-1.0), "NAdam: lr must be a number >= 0, got -1.0"),
     (lambda ps: optim.NAdam(ps, betas=(0.9, 1.0)), r"betas\[1\] must be a number in \[0, 1\)"),
     (lambda ps: optim.NAdam(ps, momentum_decay=-0.1), "momentum_decay must be a number >= 0"),
@@ -162,10 +164,16 @@ def test_signature_matches_torch(name):
     (lambda ps: optim.ASGD(ps, alpha=-1), "alpha must be a number >= 0"),
     (lambda ps: optim.ASGD(ps, maximize="no"), "maximize must be True or False"),
     (lambda ps: optim.NAdam([{"params": ps, "betas": (2, 0.9)}]), r"param group 0"),
-])
-def test_bad_arguments_are_named(make, match):
+]
+
+
+def _bad_arguments_are_named_case(make, match):
     with pytest.raises((ValueError, TypeError), match=match):
         make([cr.tensor([1.0], requires_grad=True)])
+
+
+def test_bad_arguments_are_named():
+    each_case(_bad_arguments_are_named_case, grid((("make", "match"), _BAD_ARGUMENTS_ARE_NAMED)))
 
 
 def test_rprop_ignores_later_lr_changes_as_torch():

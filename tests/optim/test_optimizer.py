@@ -8,6 +8,8 @@ import pytest
 import chainrule as cr
 from chainrule import optim
 
+from .._case_loop import each_case, grid, with_rng
+
 ALL = [
     (optim.SGD, {"lr": 0.05, "momentum": 0.9, "nesterov": True, "weight_decay": 0.01}),
     (optim.SGD, {"lr": 0.05, "momentum": 0.5, "dampening": 0.5, "maximize": True}),
@@ -55,10 +57,7 @@ def test_add_param_group():
     assert len(opt.param_groups) == 2
 
 
-@pytest.mark.kernel_free
-@pytest.mark.parametrize(
-    ("make", "error", "match"),
-    [
+_INVALID_ARGUMENTS_ARE_NAMED = [
         (lambda p: optim.SGD([p, p]), ValueError, r"SGD: params\[1\] appears twice"),
         (lambda p: optim.SGD([{"params": [p]}, {"params": [p]}]), ValueError,
          r"params\[0\] \(param group 1\) is already in another parameter group"),
@@ -89,11 +88,19 @@ def test_add_param_group():
         (lambda p: optim.Adagrad([p], lr_decay=-1), ValueError, "Adagrad: lr_decay must be"),
         (lambda p: optim.Adagrad([p], initial_accumulator_value=-1), ValueError,
          "Adagrad: initial_accumulator_value must be"),
-    ],
-)
-def test_invalid_arguments_are_named(make, error, match):
+    ]
+
+
+def _invalid_arguments_are_named_case(make, error, match):
     with pytest.raises(error, match=match):
         make(_leaf([1.0, 2.0]))
+
+
+@pytest.mark.kernel_free
+def test_invalid_arguments_are_named():
+    each_case(_invalid_arguments_are_named_case, grid(
+        (("make", "error", "match"), _INVALID_ARGUMENTS_ARE_NAMED),
+    ))
 
 
 @pytest.mark.kernel_free
@@ -110,9 +117,7 @@ def test_zero_grad():
     # sees the zeros (torch: p.grad.zero_())
 
 
-@pytest.mark.parametrize(("cls", "kwargs"), ALL, ids=IDS)
-@pytest.mark.parametrize("dtype", ["float32", "float64"])
-def test_step_updates_in_place_and_leaves_grads_alone(cls, kwargs, dtype, rng):
+def _step_updates_in_place_and_leaves_grads_alone_case(cls, kwargs, dtype, rng):
     p = _leaf(rng.standard_normal((3, 2)), dtype)
     q = _leaf(rng.standard_normal((3, 2)), dtype)
     idle = _leaf(rng.standard_normal(4), dtype)
@@ -135,6 +140,13 @@ def test_step_updates_in_place_and_leaves_grads_alone(cls, kwargs, dtype, rng):
         assert idle not in opt.state
     for value in opt.state[p].values():
         assert isinstance(value, cr.Tensor) and not np.shares_memory(value._data, g)
+
+
+def test_step_updates_in_place_and_leaves_grads_alone():
+    each_case(with_rng(_step_updates_in_place_and_leaves_grads_alone_case), grid(
+        ("dtype", ["float32", "float64"]),
+        (("cls", "kwargs"), ALL, IDS),
+    ))
 
 
 @pytest.mark.kernel_free

@@ -6,6 +6,8 @@ import pytest
 import chainrule as cr
 from chainrule import optim
 
+from .._case_loop import each_case, grid, with_rng
+
 CONFIGS = [
     ("SGD", {"lr": 0.1}),
     ("SGD", {"lr": 0.05, "momentum": 0.9}),
@@ -79,9 +81,7 @@ def test_param_groups_match_torch(problem, name):
             np.testing.assert_allclose(a, b, **TOL[np.float64])
 
 
-@pytest.mark.torch
-@pytest.mark.parametrize(("name", "kwargs"), CONFIGS[1::3], ids=IDS[1::3])
-def test_state_dict_layout_matches_torch(rng, name, kwargs):
+def _state_dict_layout_matches_torch_case(rng, name, kwargs):
     torch = pytest.importorskip("torch")
     init = [rng.standard_normal((2, 3)), rng.standard_normal(3)]
     ours = [cr.tensor(a, requires_grad=True) for a in init]
@@ -102,6 +102,13 @@ def test_state_dict_layout_matches_torch(rng, name, kwargs):
     assert sd["param_groups"][0]["params"] == tsd["param_groups"][0]["params"]
     for key, value in sd["param_groups"][0].items():
         assert tsd["param_groups"][0][key] == value
+
+
+@pytest.mark.torch
+def test_state_dict_layout_matches_torch():
+    each_case(with_rng(_state_dict_layout_matches_torch_case), grid(
+        (("name", "kwargs"), CONFIGS[1::3], IDS[1::3]),
+    ))
 
 
 @pytest.mark.torch
