@@ -62,12 +62,16 @@ def test_fit_curve_refuses_a_diverged_fit():
 
 def test_pretrain_layerwise_refuses_a_diverged_autoencoder():
     x = np.random.default_rng(0).random((8, 6)).astype(np.float32)
-    x[2, 1] = np.inf
     mlp = MLP((6, 4, 3), activation="sigmoid", rng=np.random.default_rng(0))
     before = [p.numpy().copy() for p in mlp.parameters()]
+    bad = x.copy()
+    bad[2, 1] = np.inf  # an infinite input is refused before any training now (6db43bc8)
+    with pytest.raises(ValueError, match=r"x must have values in \[0, 1\].*inf"):
+        _quiet(pretrain_layerwise, mlp, bad, epochs=1, batch_size=4, rng=0)
+    # Adam's step is about lr whatever the gradient: 1e38 overflows float32 weights to inf, nan loss
     with pytest.raises(TrainingDivergedError, match=r"pretrain_layerwise: the autoencoder of "
                                                     r"layer 1"):
-        _quiet(pretrain_layerwise, mlp, x, epochs=1, batch_size=4, rng=0)
+        _quiet(pretrain_layerwise, mlp, x, epochs=1, batch_size=4, rng=0, lr=1e38)
     # the diverged encoder's weights were copied into the MLP before the check
     for p, b in zip(mlp.parameters(), before):
         np.testing.assert_array_equal(p.numpy(), b)
