@@ -81,8 +81,7 @@ def test_float32_in_float32_out(rng, op):
     assert x.grad.dtype == np.float32
 
 
-@pytest.mark.kernel_free
-@given(
+@given(  # not kernel_free: a draw that sums a matrix over its rows reads K.column_sums
     shape=hnp.array_shapes(min_dims=1, max_dims=4, min_side=1, max_side=4),
     data=st.data(),
     keepdims=st.booleans(),
