@@ -36,8 +36,9 @@ def energy_score(logits, temperature: float = 1.0):
     temperature = check_eps("energy_score", temperature, name="temperature", positive=True)
     with no_grad():
         z = Tensor(logits)
-        _refuse_log_probabilities(z._data, logsumexp(z, axis=1)._data)
-        return temperature * logsumexp(z / temperature, axis=1)._data
+        lse = logsumexp(z, axis=1)._data
+        _refuse_log_probabilities(z._data, lse)
+        return lse if temperature == 1 else temperature * logsumexp(z / temperature, axis=1)._data
 
 
 def _refuse_log_probabilities(z, lse):
