@@ -34,6 +34,11 @@ def add_train_arguments(t, int_type, float_type) -> None:
     a.add_argument("--adv-grad-align", type=float_type(0), default=0.0, metavar="LAMBDA",
                    help="add GradAlign's gradient-alignment penalty with this weight to the loss "
                    "(Andriushchenko & Flammarion 2020) (default 0: off)")
+    a.add_argument("--adv-grad-align-variant", choices=("symmetric", "authors"),
+                   default="symmetric",
+                   help="symmetric (default): both input gradients differentiated, the noisy "
+                   "point clipped into [0, 1]; authors: as the authors' code, the clean gradient "
+                   "a constant, the noisy point unclipped, zero gradients left out")
     a.add_argument("--adv-check", type=int_type(0), default=0, metavar="N",
                    help="after every epoch, PGD-10 accuracy on the first N training images "
                    "(metrics.csv: pgd_accuracy); a fall of more than 0.2 below the best stops "
@@ -51,10 +56,14 @@ def adversarial_settings(args, generative_tasks) -> dict | None:
     if args.adv_noise is not None and args.adversarial != "n_fgsm":
         raise ValueError(f"--adv-noise is for --adversarial n_fgsm, got --adversarial "
                          f"{args.adversarial}")
+    variant = args.adv_grad_align_variant
+    if variant != "symmetric" and not args.adv_grad_align:
+        raise ValueError(f"--adv-grad-align-variant {variant} needs --adv-grad-align LAMBDA > 0")
     return {"method": args.adversarial, "eps": args.eps, "alpha": args.adv_alpha,
             "steps": args.adv_steps, "clip_start": args.adv_clip_start,
             **({"noise": args.adv_noise} if args.adv_noise is not None else {}),
             **({"grad_align": args.adv_grad_align} if args.adv_grad_align else {}),
+            **({"grad_align_variant": variant} if variant != "symmetric" else {}),
             **({"check": args.adv_check} if args.adv_check else {})}
 
 

@@ -21,9 +21,10 @@ from ..ops import cross_entropy
 from ._core import check_bounds, check_eps, check_int, input_gradient, prepare, resolve_rng
 from .attacks import _TINY, _project, _random_start, _step, fgsm_points, pgd_points
 
-__all__ = ["ADVERSARIAL_METHODS", "AdversarialTraining"]
+__all__ = ["ADVERSARIAL_METHODS", "GRAD_ALIGN_VARIANTS", "AdversarialTraining"]
 
 ADVERSARIAL_METHODS = ("fgsm", "pgd", "n_fgsm")
+GRAD_ALIGN_VARIANTS = ("symmetric", "authors")
 
 
 class AdversarialTraining:
@@ -57,6 +58,12 @@ class AdversarialTraining:
             uniform in the eps ball (the point clipped into ``bounds``). It keeps the loss
             locally linear, the condition a single-step attack needs; it costs two
             double-backward passes per batch. Any method can use it.
+        grad_align_variant: how the penalty is taken. "symmetric" (the default, used for the
+            results in docs/robustness.md): both input gradients are on the graph, the noisy
+            point is clipped into ``bounds``, and every example counts in the mean. "authors":
+            as Andriushchenko & Flammarion's code: the clean gradient is a constant (only the
+            noisy one is differentiated), ``x + eta`` is not clipped, and examples whose
+            gradient is zero at either point are left out of the mean (0 when none is left).
 
     The model stays in training mode while the attack runs, as in both papers; its parameter
     gradients are untouched (the attack differentiates with ``grad``, not ``backward``).
@@ -64,7 +71,8 @@ class AdversarialTraining:
 
     def __init__(self, method: str = "fgsm", *, eps: float = 0.3, alpha: float | None = None,
                  steps: int = 10, bounds=(0.0, 1.0), rng=None, clip_start: bool | None = None,
-                 noise: float | None = None, grad_align: float = 0.0):
+                 noise: float | None = None, grad_align: float = 0.0,
+                 grad_align_variant: str = "symmetric"):
         who = "AdversarialTraining"
         if method not in ADVERSARIAL_METHODS:
             raise ValueError(f"{who}: method must be one of {ADVERSARIAL_METHODS}, got "
@@ -85,6 +93,13 @@ class AdversarialTraining:
         self.noise = None if method != "n_fgsm" else (
             2.0 if noise is None else check_eps(who, noise, name="noise"))
         self.grad_align = check_eps(who, grad_align, name="grad_align")
+        if grad_align_variant not in GRAD_ALIGN_VARIANTS:
+            raise ValueError(f"{who}: grad_align_variant must be one of {GRAD_ALIGN_VARIANTS}, "
+                             f"got {grad_align_variant!r}")
+        if grad_align_variant != "symmetric" and not self.grad_align:
+            raise ValueError(f"{who}: grad_align_variant={grad_align_variant!r} needs a "
+                             f"grad_align weight > 0, got grad_align={grad_align!r}")
+        self.grad_align_variant = grad_align_variant
         self.rng = resolve_rng(rng)
 
     def __call__(self, model, inputs, target):
@@ -133,34 +148,41 @@ class AdversarialTraining:
                                   self.bounds, ignored_ok=True)
         xp = get_array_module(x)
         eta = _random_start(x, self.eps, "linf", self.rng)
-        g_clean = _flat_input_gradient(model, x, labels)
-        g_noisy = _flat_input_gradient(model, xp.clip(x + eta, self.bounds[0], self.bounds[1]),
-                                       labels)
-        dot = (g_clean * g_noisy).sum(axis=1)
+        authors = self.grad_align_variant == "authors"
+        noisy = x + eta if authors else xp.clip(x + eta, self.bounds[0], self.bounds[1])
+        g_clean = _flat_input_gradient(model, x, labels, create_graph=not authors)
+        g_noisy = _flat_input_gradient(model, noisy, labels)
+        clean_sq, noisy_sq = (g_clean * g_clean).sum(axis=1), (g_noisy * g_noisy).sum(axis=1)
         # the tiny term inside the root keeps a zero gradient's derivative finite (sqrt'(0) = inf)
-        norms = ((g_clean * g_clean).sum(axis=1) * (g_noisy * g_noisy).sum(axis=1)
-                 + _TINY ** 2).sqrt()
-        cos = dot / norms
-        return (1.0 - cos).mean() * self.grad_align
+        cos = (g_clean * g_noisy).sum(axis=1) / (clean_sq * noisy_sq + _TINY ** 2).sqrt()
+        if not authors:
+            return (1.0 - cos).mean() * self.grad_align
+        kept = Tensor(((clean_sq._data != 0) & (noisy_sq._data != 0)).astype(x.dtype))
+        return ((1.0 - cos) * kept).sum() * (self.grad_align / max(float(kept._data.sum()), 1.0))
 
     def config(self) -> dict:
         """The settings, for a run's config.json."""
         return {"method": self.method, "eps": self.eps, "alpha": self.alpha,
                 "steps": self.steps, "bounds": list(self.bounds), "clip_start": self.clip_start,
                 **({"noise": self.noise} if self.method == "n_fgsm" else {}),
-                **({"grad_align": self.grad_align} if self.grad_align else {})}
+                **({"grad_align": self.grad_align} if self.grad_align else {}),
+                **({"grad_align_variant": self.grad_align_variant}
+                   if self.grad_align_variant != "symmetric" else {})}
 
     def __repr__(self) -> str:
         noise = f", noise={self.noise:g}" if self.method == "n_fgsm" else ""
         noise += f", grad_align={self.grad_align:g}" if self.grad_align else ""
+        if self.grad_align_variant != "symmetric":
+            noise += f", grad_align_variant={self.grad_align_variant!r}"
         return (f"AdversarialTraining({self.method!r}, eps={self.eps:g}, alpha={self.alpha}, "
                 f"clip_start={self.clip_start}{noise})")
 
 
-def _flat_input_gradient(model, x, labels):
+def _flat_input_gradient(model, x, labels, create_graph=True):
     """Each example's cross-entropy gradient with respect to its input, (N, D), on the graph
-    (``create_graph``), so that a penalty on it can be differentiated for the parameters."""
+    (``create_graph``), so that a penalty on it can be differentiated for the parameters;
+    a constant without ``create_graph``."""
     xt = Tensor(x, requires_grad=True)
     loss = cross_entropy(model(xt), Tensor(labels), reduction="sum")
-    (g,) = grad(loss, xt, create_graph=True)
+    (g,) = grad(loss, xt, create_graph=create_graph)
     return g.reshape(x.shape[0], -1)
