@@ -443,6 +443,10 @@ def test_integer_division_by_zero_raises():
         with pytest.raises(ZeroDivisionError, match="integer division by zero"):
             call()
     assert (7 // x).numpy().tolist() == (7 // torch.tensor([5, -3])).tolist()
+    for mode in ("floor", "trunc"):  # the error names the call made, not floor_divide
+        with pytest.raises(ZeroDivisionError, match=rf"divide\(rounding_mode='{mode}'\): "
+                           "integer division by zero"):
+            cr.div(x, cr.tensor([1, 0]), rounding_mode=mode)
 
 
 @pytest.mark.kernel_free

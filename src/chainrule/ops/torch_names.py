@@ -21,7 +21,7 @@ from ._wide import call_in_float32
 from .creation import _dtype, _leaf
 from .elementwise import cast, div, maximum, minimum, mul, sub
 from .join import cat
-from .math import acos, asin, atan, atan2, floor_divide
+from .math import _no_int_zero, acos, asin, atan, atan2, floor_divide
 from .rearrange import movedim
 from .shape import _one_axis, getitem
 from .shape import broadcast_to as _numpy_broadcast
@@ -192,6 +192,7 @@ def divide(input, other, *, rounding_mode=None, out=None) -> Tensor:  # noqa: A0
         return call_in_float32(divide, (input, other), {"rounding_mode": rounding_mode})
     if input.dtype.kind not in "iub":
         return _RoundedQuotient.apply(input, other, mode=rounding_mode)
+    _no_int_zero(f"divide(rounding_mode={rounding_mode!r})", input._data, other._data)
     q = floor_divide(input, other)
     if rounding_mode == "floor":
         return q
