@@ -59,7 +59,6 @@ __all__ = ["KFACLaplace"]
 _LIKELIHOODS = ("classification", "regression")
 _CONV_APPROXIMATIONS = ("expand", "reduce")
 _LAYERS = (Linear, Conv2d)
-_NUMPY_PAD_MODES = {"reflect": "reflect", "replicate": "edge"}
 
 
 class KFACLaplace:
@@ -169,15 +168,14 @@ class KFACLaplace:
             # stride, padding (and padding mode) and dilation.
             k = layer.weight.shape[1:]
             eye = xp.eye(math.prod(k)).reshape(-1, *k)
-            padding = layer.padding
-            mode = getattr(layer, "padding_mode", "zeros")
-            if mode != "zeros":  # the layer pads with its mode first, then convolves unpadded
-                pads = ((0, 0), (0, 0)) + tuple((p, p) for p in padding)
-                a, padding = xp.pad(a, pads, mode=_NUMPY_PAD_MODES[mode]), 0
+            padding, a = layer.padding, Tensor(a)
             with no_grad():
-                cols = conv2d(Tensor(a), Tensor(eye), None, layer.stride, padding,
-                              layer.dilation)._data
-            a = cols.reshape(len(a), len(eye), -1).transpose(0, 2, 1)
+                if getattr(layer, "padding_mode", "zeros") != "zeros":
+                    # the layer pads with its mode first (its own split of padding="same"),
+                    # then convolves unpadded
+                    a, padding = layer._padded(a)
+                cols = conv2d(a, Tensor(eye), None, layer.stride, padding, layer.dilation)._data
+            a = cols.reshape(cols.shape[0], len(eye), -1).transpose(0, 2, 1)
         else:
             a = a[:, None, :]
         if layer.bias is None:
