@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import functools
 import math
-import numbers
 from dataclasses import dataclass
 from typing import Any
 
 from ..autograd import Tensor, enable_grad, grad, no_grad
 from ..backend import asnumpy, get_array_module
 from ..data import as_generator
+from ..data.arguments import check_int, check_number
 from ..nn import Module
 from ..ops import cross_entropy
 from .streams import ExampleStreams
@@ -74,20 +74,8 @@ def in_eval_mode(fn):
 
 
 def check_eps(who: str, eps, *, name: str = "eps", positive: bool = False) -> float:
-    """``eps`` as a float: finite and >= 0 (> 0 with ``positive``); NumPy scalars too (an
-    ``np.float32(8 / 255)`` was refused as not a number)."""
-    ok = isinstance(eps, numbers.Real) and not isinstance(eps, bool) and math.isfinite(eps)
-    if not ok or eps < 0 or (positive and eps == 0):
-        bound = "> 0" if positive else ">= 0"
-        raise ValueError(f"{who}: {name} must be a finite number {bound}, got {eps!r}")
-    return float(eps)
-
-
-def check_int(who: str, name: str, value, *, low: int = 1) -> int:
-    """``value`` as an int >= ``low`` (a NumPy integer too)."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low:
-        raise ValueError(f"{who}: {name} must be an int >= {low}, got {value!r}")
-    return int(value)
+    """``eps`` as a float: finite and >= 0 (> 0 with ``positive``); NumPy scalars too."""
+    return check_number(who, name, eps, low=None if positive else 0, above=0 if positive else None)
 
 
 def check_bounds(who: str, bounds) -> tuple[float, float]:
