@@ -22,6 +22,7 @@ from ._checks import (
     resolve_rng,
     restore_modes,
 )
+from ._state import check_unchanged, model_state
 
 __all__ = ["DiagonalLaplace"]
 
@@ -80,6 +81,7 @@ class DiagonalLaplace:
         self.ggn = acc
         self.variance = [1.0 / (a + self.prior_precision) for a in acc]
         self.mean = [p._data.copy() for p in self.params]
+        self._state = model_state(self.model)  # predicting after it changed is refused
         return self
 
     def _check_output(self, out) -> None:
@@ -101,11 +103,12 @@ class DiagonalLaplace:
     def sample_outputs(self, x, *, samples: int = 30, rng=None):
         """The model's outputs for ``x`` under ``samples`` weight draws: an array (S, N, ...).
 
-        The model's weights are given back afterwards as they were before the call (the MAP
-        values, or what training made of them since ``fit``).
+        The model's weights are given back afterwards as they were before the call. A model
+        changed since ``fit`` (trained on, weights loaded) is refused: call ``fit`` again.
         """
         if not hasattr(self, "variance"):
             raise RuntimeError("DiagonalLaplace.sample_outputs: call fit(x) first")
+        check_unchanged("DiagonalLaplace.sample_outputs", self.model, self._state)
         check_int("DiagonalLaplace.sample_outputs", "samples", samples)
         rng = resolve_rng("DiagonalLaplace.sample_outputs", rng)
         x = Tensor(asnumpy(x))

@@ -52,6 +52,7 @@ from ._checks import (
     resolve_rng,
     restore_modes,
 )
+from ._state import check_unchanged, model_state
 from .calibration import softmax_probs
 
 __all__ = ["KFACLaplace"]
@@ -244,6 +245,7 @@ class KFACLaplace:
             xp = get_array_module(w)
             self.mean.append(w if layer.bias is None else xp.concatenate(
                 [w, asnumpy(layer.bias._data).astype("float64")[:, None]], axis=1))
+        self._state = model_state(self.model)  # predicting after it changed is refused
         return self.set_prior_precision(self.prior_precision)
 
     def _b_term(self, g, p):
@@ -287,6 +289,7 @@ class KFACLaplace:
         check_int("KFACLaplace.logits_distribution", "batch_size", batch_size)
         x = check_batch("KFACLaplace.logits_distribution", "x", x)
         layers = self.layers  # unfused before the modes are recorded (unfusing makes modules)
+        check_unchanged("KFACLaplace.logits_distribution", self.model, self._state)
         modes = eval_modes(self.model)
         means, covs = [], []
         try:
@@ -324,14 +327,15 @@ class KFACLaplace:
 
         Each draw sets every layer's ``[W | b]`` to ``mean + U_B (E * sqrt(scale)) U_A^T``, E
         standard normal: a sample of the Kronecker-factored posterior. The model's weights are given
-        back afterwards as they were before the call (the trained values, or what training made of
-        them since ``fit``).
+        back afterwards as they were before the call. A model changed since ``fit`` (trained on,
+        weights loaded) is refused: call ``fit`` again.
         """
         self._check_fitted("sample_outputs")
         check_int("KFACLaplace.sample_outputs", "samples", samples)
         rng = resolve_rng("KFACLaplace.sample_outputs", rng)
         xt = Tensor(asnumpy(x))
         layers = self.layers
+        check_unchanged("KFACLaplace.sample_outputs", self.model, self._state)
         saved = [[p._data.copy() for p in (layer.weight, layer.bias) if p is not None]
                  for layer in layers]
         modes = eval_modes(self.model)

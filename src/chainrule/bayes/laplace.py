@@ -28,6 +28,7 @@ from ._checks import (
     resolve_rng,
     restore_modes,
 )
+from ._state import check_unchanged, model_state
 from .calibration import softmax_probs
 
 __all__ = ["hessian", "split_last_layer", "LastLayerLaplace"]
@@ -169,6 +170,7 @@ class LastLayerLaplace:
         self._check_split(x[:16], phi[:16])
         # one eigendecomposition serves every prior precision (set_prior_precision)
         self._eigenvalues, self._eigenvectors = xp.linalg.eigh(self.ggn)
+        self._state = model_state(self.model)  # predicting after it changed is refused
         return self.set_prior_precision(self.prior_precision)
 
     def _check_split(self, x, phi) -> None:
@@ -204,6 +206,7 @@ class LastLayerLaplace:
     def _check_fitted(self, who: str) -> None:
         if not hasattr(self, "covariance"):
             raise RuntimeError(f"LastLayerLaplace.{who}: call fit(x, y) first")
+        check_unchanged(f"LastLayerLaplace.{who}", self.model, self._state)
 
     def logits_distribution(self, x):
         """Mean (N, C) and covariance (N, C, C) of the last layer's outputs under the posterior."""
@@ -230,6 +233,7 @@ class LastLayerLaplace:
         if link not in ("probit", "mc"):
             raise ValueError(f"LastLayerLaplace.predict: link must be 'probit' or 'mc', got "
                              f"{link!r}")
+        self._check_fitted("predict")
         if link == "mc":
             check_int("LastLayerLaplace.predict", "samples", samples)
             rng = resolve_rng("LastLayerLaplace.predict", rng)

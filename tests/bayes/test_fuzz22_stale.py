@@ -1,0 +1,68 @@
+"""A Laplace posterior belongs to the model as it was at ``fit``: predicting after the model changed
+is refused (float64).
+
+Before, a changed model was used silently: ``LastLayerLaplace`` put the fit-time head on the new
+features (predictive and evidence of no model), ``KFACLaplace``'s probit predictive used the new
+weights with the old factors while its Monte Carlo one sampled around the old weights (the two
+predictives of one posterior 0.1 apart), ``DiagonalLaplace`` sampled around the old weights with
+the new buffers. Giving the model its fit-time values back, or fitting again, works.
+"""
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+from chainrule import nn
+from chainrule.bayes import DiagonalLaplace, KFACLaplace, LastLayerLaplace
+
+
+def _net():
+    rng = np.random.default_rng(0)
+    return nn.Sequential(
+        nn.Linear(3, 4, rng=rng, dtype="float64"),
+        nn.BatchNorm1d(4, dtype="float64"),
+        nn.Tanh(),
+        nn.Linear(4, 3, rng=rng, dtype="float64"),
+    )
+
+
+def _predict(la, x):
+    return la.predict(x, rng=0) if isinstance(la, DiagonalLaplace) else la.predict(x)
+
+
+@pytest.mark.parametrize("cls", [LastLayerLaplace, DiagonalLaplace, KFACLaplace])
+def test_a_model_changed_since_fit_is_refused_until_restored_or_refitted(cls):
+    rng = np.random.default_rng(1)
+    x, y = rng.standard_normal((8, 3)), rng.integers(0, 3, 8)
+    net = _net()
+    net.train()
+    net(cr.tensor(x))  # running statistics away from their initial values
+    saved = {k: v.numpy().copy() for k, v in net.state_dict().items()}
+    la = cls(net).fit(x, y)
+    before = _predict(la, x)
+    changes = {
+        "0.weight": lambda: net[0].weight.copy_(net[0].weight.numpy() * 1.5),
+        "1.running_mean": lambda: net(cr.tensor(x + 1.0)),  # a forward in train mode
+        "3.bias": lambda: net[3].bias.copy_(net[3].bias.numpy() + 0.5),
+    }
+    for name, change in changes.items():
+        with cr.no_grad():
+            change()
+        with pytest.raises(
+            RuntimeError,
+            match=rf"changed since fit \('{name}' is not what it "
+            "was\\).*call fit again",
+        ):
+            _predict(la, x)
+        if isinstance(la, LastLayerLaplace):
+            with pytest.raises(RuntimeError, match="log_marginal_likelihood: the model changed"):
+                la.log_marginal_likelihood(x, y)
+        if isinstance(la, KFACLaplace):
+            with pytest.raises(RuntimeError, match="sample_outputs: the model changed"):
+                la.predict(x, link="mc", samples=2, rng=0)
+        net.load_state_dict(saved)  # the fit-time values: the posterior applies again
+        np.testing.assert_array_equal(_predict(la, x), before)
+    with cr.no_grad():
+        net[0].weight.copy_(net[0].weight.numpy() * 1.5)
+    after = _predict(la.fit(x, y), x)  # fitting again is the way on
+    assert after.shape == before.shape and not np.allclose(after, before)
