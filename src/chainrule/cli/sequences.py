@@ -51,6 +51,8 @@ def add_parsers(sub, train_parser, debug, int_type, float_type) -> None:
     s.add_argument("--prime", default="", help="text to start from (default: one random "
                    "character of the vocabulary)")
     s.add_argument("--seed", type=int_type(0), default=0, help="seeds the sampling, >= 0")
+    s.add_argument("--top-k", type=int_type(1), default=None, metavar="K",
+                   help="draw only among the K likeliest characters (1: greedy; default: all)")
 
 
 def train(args, model_kwargs: dict) -> None:
@@ -105,7 +107,7 @@ def _train_lm(args, model_kwargs: dict) -> None:
 
 def _sample(args) -> None:
     print(args.prime + sample_text(args.run, length=args.length, temperature=args.temperature,
-                                   prime=args.prime, seed=args.seed))
+                                   prime=args.prime, seed=args.seed, top_k=args.top_k))
 
 
 def evaluate(args) -> bool:

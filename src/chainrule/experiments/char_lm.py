@@ -185,9 +185,10 @@ def train_char_lm(text_path, *, hidden_size: int = 256, num_layers: int = 2,
 
 
 def sample_text(run, *, length: int = 500, temperature: float = 1.0, prime: str = "",
-                seed: int = 0) -> str:
+                seed: int = 0, top_k: int | None = None) -> str:
     """``length`` characters from the char_lm saved in ``run`` (a run folder or its
-    model.safetensors), after ``prime``, at ``temperature``; the same seed gives the same text."""
+    model.safetensors), after ``prime``, at ``temperature``, among the ``top_k`` likeliest
+    characters (None: all); the same seed gives the same text."""
     net, config = load_model(run)
     if config.get("kind") != "char_lm" or not hasattr(net, "sample"):
         raise ValueError(f"{run}: not a character language model (train one with `chainrule "
@@ -195,4 +196,5 @@ def sample_text(run, *, length: int = 500, temperature: float = 1.0, prime: str 
     check_int("sample", "length", length)
     check_int("sample", "seed", seed, low=0)
     check_float("sample", "temperature", temperature, low_ok=False)
-    return net.sample(length, prime=prime, temperature=temperature, rng=as_generator(seed))
+    return net.sample(length, prime=prime, temperature=temperature, rng=as_generator(seed),
+                      top_k=top_k)

@@ -81,9 +81,11 @@ class CharTransformer(nn.Module):
             h = layer(h, src_mask=mask, is_causal=True)
         return self.head(self.norm(h)), None
 
-    def sample(self, length: int, *, prime: str = "", temperature: float = 1.0, rng=None) -> str:
-        """``length`` characters drawn one at a time after ``prime``, at ``temperature``; each
-        step reads the last ``block`` characters (see ``CharLM.sample`` for the drawing)."""
+    def sample(self, length: int, *, prime: str = "", temperature: float = 1.0, rng=None,
+               top_k: int | None = None) -> str:
+        """``length`` characters drawn one at a time after ``prime``, at ``temperature`` (among
+        the ``top_k`` likeliest); each step reads the last ``block`` characters (see
+        ``CharLM.sample`` for the drawing)."""
         xp = get_array_module(self.head.weight._data)
 
         def step(ids, new, state):  # attention rereads the whole window every time
@@ -91,4 +93,4 @@ class CharTransformer(nn.Module):
             return self(window)[0][0, -1], None
 
         return sample_characters(self, "CharTransformer.sample", step, length, prime,
-                                 temperature, rng)
+                                 temperature, rng, top_k)

@@ -129,38 +129,53 @@ class CharLM(nn.Module):
         out, state = self.lstm(self.embedding(x), state)
         return self.fc(self.dropout(out)), state
 
-    def sample(self, length: int, *, prime: str = "", temperature: float = 1.0, rng=None) -> str:
+    def sample(self, length: int, *, prime: str = "", temperature: float = 1.0, rng=None,
+               top_k: int | None = None) -> str:
         """``length`` characters drawn one at a time after ``prime``, at ``temperature``.
 
         Each character is drawn from softmax(logits / temperature): below 1 the likelier
-        characters gain, above 1 the distribution flattens. The same ``rng`` seed gives the same
-        text. An empty ``prime`` starts from a character drawn uniformly from the vocabulary.
+        characters gain, above 1 the distribution flattens. ``top_k``: draw only among the
+        ``top_k`` likeliest characters (those tied with the k-th too; more than the vocabulary
+        is all of it; 1 is greedy decoding), as nanoGPT's ``generate``. The same ``rng`` seed
+        gives the same text. An empty ``prime`` starts from a character drawn uniformly from
+        the vocabulary.
 
         Raises:
-            ValueError: a non-positive length or temperature, or a prime character outside the
-                vocabulary.
+            ValueError: a non-positive length, temperature or top_k, or a prime character
+                outside the vocabulary.
+
+        >>> import numpy as np
+        >>> lm = CharLM("ab", 2, 3, 1, rng=np.random.default_rng(0))
+        >>> lm.sample(4, prime="a", top_k=1) == lm.sample(4, prime="a", temperature=1e-9)
+        True
         """
         def step(ids, new, state):  # the LSTM reads only the new characters, its state the rest
             logits, state = self(Tensor(xp.asarray([ids[-new:]], dtype=xp.int64)), state)
             return logits[0, -1], state
 
         xp = get_array_module(self.fc.weight._data)
-        return sample_characters(self, "CharLM.sample", step, length, prime, temperature, rng)
+        return sample_characters(self, "CharLM.sample", step, length, prime, temperature, rng,
+                                 top_k)
 
 
-def sample_characters(model, who, step, length, prime, temperature, rng) -> str:
+def sample_characters(model, who, step, length, prime, temperature, rng, top_k=None) -> str:
     """``length`` characters after ``prime`` from a character model (``model.vocabulary``).
 
     ``step(ids, new, state) -> (logits of the next character, state)`` runs the model after the
     ids so far, of which the last ``new`` are not yet read (``state``: what the model carries
     between calls, None at first). Each character is drawn from softmax(logits / temperature)
-    with ``rng``; an empty ``prime`` starts from a uniformly drawn character.
+    with ``rng``, among the ``top_k`` likeliest only (and those tied with the k-th) unless
+    ``top_k`` is None; an empty ``prime`` starts from a uniformly drawn character.
     """
     if isinstance(length, bool) or not isinstance(length, numbers.Integral) or length < 1:
         raise ValueError(f"{who}: length must be a positive int, got {length!r}")
     if (isinstance(temperature, bool) or not isinstance(temperature, numbers.Real)
             or not math.isfinite(temperature) or temperature <= 0):
-        raise ValueError(f"{who}: temperature must be a number > 0, got {temperature!r}")
+        raise ValueError(f"{who}: temperature must be a number > 0, got {temperature!r} "
+                         "(for greedy decoding pass top_k=1)")
+    if top_k is not None and (isinstance(top_k, bool) or not isinstance(top_k, numbers.Integral)
+                              or top_k < 1):
+        raise ValueError(f"{who}: top_k must be a positive int or None, got {top_k!r}")
     vocabulary = model.vocabulary
     bad = [c for c in prime if c not in vocabulary]
     if bad:
@@ -181,7 +196,13 @@ def sample_characters(model, who, step, length, prime, temperature, rng) -> str:
                     p = softmax(logits / temperature, axis=-1).numpy().astype("float64")
                 else:  # logits / temperature would overflow (nan probabilities drew id 0
                     p = (z == z.max()).astype("float64")  # every time): the limit, argmax
-                nxt = min(int((p.cumsum() < rng.random() * p.sum()).sum()), len(p) - 1)
+                if top_k is not None and top_k < len(p):  # nanoGPT's: below the k-th, none
+                    kth = z.copy()
+                    kth.partition(len(p) - top_k)
+                    p = p * (z >= kth[len(p) - top_k])
+                # the first cumulative sum above the draw: an entry of p 0 is never drawn
+                cum = p.cumsum()
+                nxt = min(int(cum.searchsorted(rng.random() * cum[-1], side="right")), len(p) - 1)
                 out.append(vocabulary[nxt])
                 ids.append(nxt)
                 new = 1
