@@ -55,6 +55,11 @@ class Ensemble(Module):
         outs = self.member_outputs(*inputs)
         if self.output == "mean":
             return mean(outs, axis=0)
+        if outs.ndim < 2 or outs.shape[-1] < 2:  # softmax over one class: 0 for every input
+            raise ValueError("Ensemble: output='log_probs' averages the softmax over the members' "
+                             "last axis (the classes), which needs at least 2 entries; the "
+                             f"members' outputs have shape {tuple(outs.shape[1:])} (for "
+                             "regression use output='mean')")
         return logsumexp(log_softmax(outs, axis=-1), axis=0) - math.log(len(self.members))
 
     def extra_repr(self) -> str:
