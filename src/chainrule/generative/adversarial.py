@@ -29,6 +29,7 @@ from ..ops.loss import binary_cross_entropy_with_logits
 from ..ops.reduce import mean
 from ..ops.reduce import sum as _sum
 from ..train import Trainer
+from ..train._checks import training_mode
 
 __all__ = ["GAN_LOSSES", "GANOptimizers", "GANTrainer", "frozen", "gradient_penalty"]
 
@@ -184,10 +185,11 @@ class GANTrainer(Trainer):
         if self.data_range is not None:
             _check_real_range(real, *self.data_range)
         labels = batch[1] if self.gan.num_classes else None
-        logs = self.discriminator_step(real, labels)
-        self.optimizer.d_steps += 1
-        if self.optimizer.d_steps % self.n_critic == 0:
-            logs.update(self.generator_step(len(real), labels))
+        with training_mode(self.gan):  # a GAN left in eval (after sampling) trains in train mode
+            logs = self.discriminator_step(real, labels)
+            self.optimizer.d_steps += 1
+            if self.optimizer.d_steps % self.n_critic == 0:
+                logs.update(self.generator_step(len(real), labels))
         return logs
 
     def discriminator_step(self, real, labels=None) -> dict:

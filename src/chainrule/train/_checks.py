@@ -15,7 +15,8 @@ from ..data import DataLoader, Dataset, IterableDataset
 
 __all__ = ["NO_BATCHES", "batch_count", "batch_fields", "check_batch", "check_callbacks",
            "check_coverage", "check_flags", "check_path", "check_weights", "eval_mode",
-           "keras_arguments", "non_finite_weights", "resolve_loss", "split_validation"]
+           "keras_arguments", "non_finite_weights", "resolve_loss", "split_validation",
+           "training_mode"]
 
 NO_BATCHES = ("fit: train_data yields no batches (is it empty, or drop_last with fewer samples "
               "than batch_size?)")
@@ -187,13 +188,36 @@ def batch_fields(who: str, batch):
 
 @contextlib.contextmanager
 def eval_mode(model):
-    """The model in eval mode inside the block, its own mode again after it."""
-    was_training = model.training
-    model.eval()
+    """The model in eval mode inside the block; after it, every module in its own mode again
+    (``model.train(was)`` would also switch a BatchNorm the user froze in eval back to training,
+    as Lightning before 2.2 did after each validation)."""
+    with _modes_kept(model):
+        model.eval()
+        yield
+
+
+@contextlib.contextmanager
+def training_mode(model):
+    """A ``train_step`` trains in training mode, as Keras' (``training=True``): a model left in
+    eval mode (a direct call after ``predict`` or sampling) is put in training mode for the step
+    and every module gets its own mode back after it. A model in training mode is left as it is,
+    with any submodule the user keeps in eval (a frozen BatchNorm)."""
+    if model.training:
+        yield
+        return
+    with _modes_kept(model):
+        model.train()
+        yield
+
+
+@contextlib.contextmanager
+def _modes_kept(model):
+    modes = [(m, m.training) for m in model.modules()]
     try:
         yield
     finally:
-        model.train(was_training)
+        for m, mode in modes:
+            m.training = mode
 
 
 def check_callbacks(callbacks) -> list:

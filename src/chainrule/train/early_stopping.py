@@ -14,7 +14,9 @@ class EarlyStopping(Callback):
 
     Args:
         monitor: the log to watch ("val_loss", "val_accuracy", "loss"...).
-        patience: epochs without improvement after which training stops.
+        patience: epochs without improvement after which training stops; as Keras' (2 and 3),
+            never at epoch 0, so ``patience=0`` with a baseline the first epoch misses stops
+            after epoch 1, not 0.
         min_delta: the least change that counts as an improvement.
         mode: "min", "max", or "auto": Keras 3's rule (losses and errors min, accuracies, "auc",
             "precision", "recall", "f1"... max; any other name raises ValueError asking for mode).
@@ -78,7 +80,7 @@ class EarlyStopping(Callback):
                 self.wait = 0
                 return
         self.wait += 1
-        if self.wait >= self.patience:
+        if self.wait >= self.patience and epoch > 0:  # as Keras: never at the first epoch
             self.stopped_epoch = epoch
             self.trainer.stop_training = True
 

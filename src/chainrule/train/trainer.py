@@ -31,9 +31,11 @@ from ._checks import (
     non_finite_weights,
     resolve_loss,
     split_validation,
+    training_mode,
 )
 from ._grad_options import GradOptions
 from ._loading import make_loader
+from ._predict import empty_prediction
 from .callbacks import LAST_STATE, Callback, CallbackList, LearningRateScheduler, TerminateOnNaN
 from .history import History
 from .metrics import MeanTracker, as_log, metric_list
@@ -226,7 +228,8 @@ class Trainer:
                     break
                 self._open_epoch = epoch  # until recorded: no checkpoint of a half epoch
                 callbacks.on_epoch_begin(epoch)
-                self.model.train()
+                if not self.model.training:  # a submodule kept in eval stays so (Lightning 2.2)
+                    self.model.train()
                 tracker, step = MeanTracker(), -1
                 for step, batch in self.grad_options.batches(loader, callbacks):
                     callbacks.on_batch_begin(step)
@@ -268,15 +271,16 @@ class Trainer:
         self._check_steps("train_step")
         inputs, target = batch_fields("train_step", batch)
         penalty = None
-        if self.perturb is not None:
-            clean, inputs = inputs, tuple(self.perturb(self.model, inputs, target))
-            if hasattr(self.perturb, "penalty"):
-                penalty = self.perturb.penalty(self.model, clean, target)
-        output = self.model(*inputs)
-        loss = self.loss(output, target)
-        if penalty is not None:
-            loss = loss + penalty
-        self.grad_options.backward_step(self, loss)  # zero_grad, backward, (clip,) step
+        with training_mode(self.model):  # called directly on a model in eval mode: trains
+            if self.perturb is not None:
+                clean, inputs = inputs, tuple(self.perturb(self.model, inputs, target))
+                if hasattr(self.perturb, "penalty"):
+                    penalty = self.perturb.penalty(self.model, clean, target)
+            output = self.model(*inputs)
+            loss = self.loss(output, target)
+            if penalty is not None:
+                loss = loss + penalty
+            self.grad_options.backward_step(self, loss)  # zero_grad, backward, (clip,) step
         return {"loss": loss.item(), **self.compute_metrics(target, output)}
 
     def eval_step(self, batch) -> dict:
@@ -336,7 +340,9 @@ class Trainer:
                 inputs = batch[:-1] if drop_target and len(batch) > 1 else batch
                 check_batch("predict", inputs, i, ("input",) * len(inputs))
                 outputs.append(asnumpy(self.model(*inputs)._data))
-        return numpy.concatenate(outputs) if outputs else numpy.empty((0,), "float32")
+        if not outputs:  # (0, *output), as PyTorch's model(x[:0]); not a shapeless (0,)
+            return empty_prediction(self, loader, drop_target)
+        return numpy.concatenate(outputs)
 
     def non_finite_weights(self) -> dict:
         """Parameter and float buffer names -> how many of their values are NaN or infinite."""

@@ -1,0 +1,177 @@
+"""Fuzz wave 22: the Trainer's loose ends, decided as a Keras / Lightning user expects them.
+
+- ``predict`` of no samples returns ``(0, *output)`` in the output's dtype (PyTorch's
+  ``model(x[:0])``), not a shapeless float32 ``(0,)``; an empty Dataset without arrays is an error.
+- ``train_step`` trains in training mode (Keras' ``training=True``) when called directly on a
+  model left in eval mode, the GANTrainer's too, and gives every module its own mode back.
+- ``evaluate``/``predict``/validation give every module its own mode back (Lightning 2.2), so a
+  BatchNorm the user froze in eval stays frozen through ``fit``.
+- EarlyStopping never stops at epoch 0 (Keras 2 and 3), with a baseline and ``patience=0`` too.
+"""
+
+import math
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+from chainrule import nn, optim
+from chainrule.data import ArrayDataset, Dataset
+from chainrule.generative import GANTrainer
+from chainrule.models import DCGAN
+from chainrule.train import EarlyStopping, History, Trainer
+
+from .conftest import make_blobs, make_mlp
+
+
+def _bn_model(seed=0, dtype=cr.float32):
+    rng = np.random.default_rng(seed)
+    return nn.Sequential(
+        nn.Linear(2, 6, rng=rng), nn.BatchNorm1d(6), nn.Tanh(), nn.Linear(6, 3, rng=rng)
+    ).to(dtype=dtype)
+
+
+@pytest.mark.parametrize("dtype", [cr.float32, cr.float64])
+def test_predict_of_no_samples_has_the_shape_and_dtype_of_a_non_empty_one(dtype):
+    trainer = Trainer(_bn_model(dtype=dtype), "cross_entropy", None)
+    x = np.random.default_rng(1).normal(size=(5, 2))
+    full = trainer.predict(x)
+    for empty in (x[:0], (x[:0],), ArrayDataset(x[:0], np.zeros(0, np.int64))):
+        out = trainer.predict(empty)
+        assert out.shape == (0, *full.shape[1:]) and out.dtype == full.dtype
+
+
+class _Pair(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.a, self.b = nn.Linear(2, 4, rng=np.random.default_rng(0)), nn.Linear(3, 4)
+
+    def forward(self, u, v):
+        return (self.a(u) + self.b(v)).reshape(-1, 2, 2)
+
+
+class _NoSamples(Dataset):
+    def __len__(self):
+        return 0
+
+    def __getitem__(self, i):
+        raise IndexError(i)
+
+
+def test_predict_of_no_samples_for_several_inputs_and_the_errors():
+    trainer = Trainer(_Pair(), "mse_loss", None)
+    out = trainer.predict((np.zeros((0, 2)), np.zeros((0, 3))))
+    assert out.shape == (0, 2, 2) and out.dtype == np.float32
+    with pytest.raises(ValueError, match=r"cannot run an empty batch of shape \(0, 5\), \(0, 3\)"):
+        trainer.predict((np.zeros((0, 5)), np.zeros((0, 3))))  # wrong width: not a (0,) array
+    with pytest.raises(ValueError, match=r"x yields no batches \(_NoSamples of length 0\?\)"):
+        trainer.predict(_NoSamples())
+
+
+def _modes(model):
+    return [m.training for m in model.modules()]
+
+
+def test_train_step_on_a_model_in_eval_mode_trains_in_training_mode_and_restores_it():
+    x, y = make_blobs(16, seed=3)
+    batch = (cr.tensor(x[:8]), cr.tensor(y[:8]))
+    reference = _bn_model()  # the same step with the model in training mode
+    Trainer(reference, "cross_entropy", optim.SGD(reference.parameters(), lr=0.1)).train_step(batch)
+    model = _bn_model()
+    model.eval()
+    model[1].train()  # a mixed state the caller chose: given back as it was
+    before = _modes(model)
+    logs = Trainer(model, "cross_entropy", optim.SGD(model.parameters(), lr=0.1)).train_step(batch)
+    assert _modes(model) == before
+    for (name, got), want in zip(model.state_dict().items(), reference.state_dict().values()):
+        np.testing.assert_array_equal(got._data, want._data, err_msg=name)  # running stats too
+    assert math.isfinite(logs["loss"])
+
+
+def _gan():
+    return DCGAN(3, (4, 2), (2, 4), image_size=8, d_norm="batch", rng=np.random.default_rng(4))
+
+
+def test_gan_train_step_on_a_gan_in_eval_mode_trains_in_training_mode_and_restores_it():
+    images = cr.tensor(np.random.default_rng(5).uniform(-1, 1, (4, 1, 8, 8)).astype(np.float32))
+    runs = []
+    for eval_first in (False, True):
+        gan = _gan()
+        trainer = GANTrainer(
+            gan,
+            optim.Adam(gan.generator.parameters(), lr=0.01),
+            optim.Adam(gan.discriminator.parameters(), lr=0.01),
+            rng=7,
+        )
+        if eval_first:
+            gan.eval()  # as after sampling images
+        logs = trainer.train_step((images,))
+        assert gan.training is not eval_first and set(_modes(gan)) == {not eval_first}
+        runs.append((logs, {k: v._data.copy() for k, v in gan.state_dict().items()}))
+    (logs_train, weights_train), (logs_eval, weights_eval) = runs
+    assert logs_eval == logs_train
+    for name, value in weights_train.items():
+        np.testing.assert_array_equal(weights_eval[name], value, err_msg=name)
+
+
+def test_a_submodule_frozen_in_eval_stays_frozen_through_fit_evaluate_and_predict():
+    x, y = make_blobs(40, seed=2)
+    model = _bn_model()
+    model[1].eval()  # a frozen BatchNorm: its running statistics must not move
+    stats = {k: model[1].state_dict()[k]._data.copy() for k in ("running_mean", "running_var")}
+    trainer = Trainer(model, "cross_entropy", optim.SGD(model.parameters(), lr=0.1))
+    trainer.fit((x, y), (x[:8], y[:8]), epochs=2, batch_size=8, rng=0, verbose=0)
+    trainer.evaluate((x, y))
+    trainer.predict(x)
+    assert model.training and not model[1].training
+    for name, value in stats.items():
+        np.testing.assert_array_equal(model[1].state_dict()[name]._data, value, err_msg=name)
+
+
+class _Stub:
+    def __init__(self):
+        self.model, self.stop_training, self.history = make_mlp(), False, History()
+
+
+def _keras(values, patience, baseline, min_delta=0.0):
+    """Keras 3's EarlyStopping.on_epoch_end (mode min), except that an epoch improving on the
+    best but not on the baseline counts towards patience as Keras 2's did (docs/training.md):
+    the epoch it stops at, or None."""
+    best, wait = math.inf, 0
+    for epoch, v in enumerate(values):
+        wait += 1
+        if v - min_delta < best:
+            best = v
+            if baseline is None or v - min_delta < baseline:
+                wait = 0
+                continue
+        if wait >= patience and epoch > 0:
+            return epoch
+    return None
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_early_stopping_with_a_baseline_stops_where_keras_does_never_at_epoch_0(seed):
+    rng = np.random.default_rng(seed)
+    values = [float(v) for v in np.round(1 + rng.normal(size=8).cumsum() * 0.1, 2)]
+    for patience in (0, 1, 2):
+        for baseline in (None, values[0] - 0.05, values[0] + 0.05, min(values) - 0.01):
+            stopper = EarlyStopping(patience=patience, baseline=baseline, verbose=0)
+            stopper.set_trainer(_Stub())
+            stopper.on_train_begin()
+            for epoch, v in enumerate(values):
+                stopper.on_epoch_end(epoch, {"val_loss": v})
+                if stopper.trainer.stop_training:
+                    break
+            assert stopper.stopped_epoch == _keras(values, patience, baseline), (patience, baseline)
+
+
+def test_early_stopping_patience_0_with_a_missed_baseline_runs_two_epochs_in_fit():
+    x, y = make_blobs(32, seed=1)
+    model = make_mlp()
+    stopper = EarlyStopping("loss", patience=0, baseline=1e-9, verbose=0)
+    trainer = Trainer(
+        model, "cross_entropy", optim.SGD(model.parameters(), lr=0.1), callbacks=[stopper]
+    )
+    history = trainer.fit((x, y), epochs=5, batch_size=16, rng=0, verbose=0)
+    assert history.epoch == [0, 1] and stopper.stopped_epoch == 1
