@@ -84,7 +84,9 @@ def _reliability(who: str, probs, labels, n_bins: int) -> dict:
     xp = get_array_module(probs)
     conf = probs.max(axis=1)
     correct = (probs.argmax(axis=1) == labels).astype(float)
-    edges = xp.linspace(0.0, 1.0, n_bins + 1)
+    # k / n_bins correctly rounded: linspace's k * (1 / n_bins) fell an ulp below it for some k
+    # (5/6, 5/7, ...), so a confidence exactly on that edge went to the bin above
+    edges = xp.arange(n_bins + 1) / n_bins
     which = xp.clip(xp.searchsorted(edges, conf, side="left") - 1, 0, n_bins - 1)
     count = xp.bincount(which, minlength=n_bins)
     with_any = xp.maximum(count, 1)
