@@ -37,9 +37,8 @@ def check_int(who: str, name: str, value, *, low: int = 1, high: int | None = No
 def check_float(who: str, name: str, value, *, low: float = 0.0, low_ok: bool = True,
                 high: float | None = None) -> float:
     """``value`` as a finite float in [low, high) (or (low, high) without ``low_ok``)."""
-    above = value >= low if low_ok else value > low
     ok = (isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-          and above and (high is None or value < high))
+          and (value >= low if low_ok else value > low) and (high is None or value < high))
     if not ok:
         bound = f"{'>=' if low_ok else '>'} {low:g}" + ("" if high is None else f" and < {high:g}")
         raise ValueError(f"{who}: {name} must be a finite number {bound}, got {value!r}")

@@ -29,7 +29,7 @@ from ..ops import cat, cross_entropy
 from ..train import TrainingDivergedError, confusion_matrix
 from ..train.callbacks import blew_up
 from ..viz import plot_confusion_matrix, plot_history
-from .checks import build_model, check_model_kwargs, lr_hint
+from .checks import build_model, check_float, check_int, check_model_kwargs, lr_hint
 from .classify import OPTIMIZERS, _check_run_settings, load_model
 from .runs import RunFolder, run_path
 from .schedules import epoch_scheduler as _schedule
@@ -62,17 +62,27 @@ def fit_text_model(model: str, texts, y, num_classes: int, *, ngram_range: int =
     Returns:
         ``(net, features, history)``: the trained model, the fitted ``TfidfFeatures`` and a dict
         of per-epoch lists (``loss``, ``accuracy``, ``seconds`` and the ``val_`` ones).
+
+    Raises:
+        ValueError: not one integer label in [0, num_classes) per text (``texts``, ``y`` and
+            ``validation``), a negative ``weight_decay``, or no n-gram kept by ``min_count``.
     """
     if model not in TEXT_MODELS:
         raise ValueError(f"unknown text model {model!r}; expected one of {list(TEXT_MODELS)}")
     _check_run_settings("fit_text_model", epochs, batch_size, lr, seed)
     if optimizer not in OPTIMIZERS:
         raise ValueError(f"unknown optimizer {optimizer!r}; known: {', '.join(OPTIMIZERS)}")
+    check_float("fit_text_model", "weight_decay", weight_decay)  # < 0 would reward big weights
+    texts, y = _labelled("texts and y", texts, y, num_classes)
+    if validation is not None:
+        validation = _labelled("validation", *validation, num_classes)
     model_rng, data_rng = as_generator(seed).spawn(2)
-    y = _host.asarray(y, dtype=_host.int64)
     start = time.process_time()
     features = TfidfFeatures(ngram_range, min_count=min_count, max_size=max_features,
                              weighting=TEXT_MODELS[model]["weighting"]).fit(texts)
+    if features.n_features == 1:  # <unk> only: every text an empty bag, nothing to learn
+        raise ValueError(f"fit_text_model: no n-gram of the {len(texts)} training texts is "
+                         f"seen min_count={min_count} times; lower min_count")
     bags = features.transform(texts)
     kwargs = {"num_features": features.n_features, "num_classes": num_classes,
               **(model_kwargs or {})}
@@ -80,8 +90,7 @@ def fit_text_model(model: str, texts, y, num_classes: int, *, ngram_range: int =
     opt_cls, defaults = OPTIMIZERS[optimizer]
     opt = opt_cls(net.parameters(), **{**defaults, "lr": lr or TEXT_MODELS[model]["lr"]})
     scheduler = _schedule(schedule, opt, epochs)
-    val = None if validation is None else (features.transform(validation[0]),
-                                           _host.asarray(validation[1]))
+    val = None if validation is None else (features.transform(validation[0]), validation[1])
     featurize = time.process_time() - start
     history = {"loss": [], "accuracy": [], "seconds": []}
     elapsed, first = featurize, None
@@ -114,6 +123,21 @@ def fit_text_model(model: str, texts, y, num_classes: int, *, ngram_range: int =
         if on_epoch is not None:
             on_epoch(epoch, row)
     return net.eval(), features, history
+
+
+def _labelled(what: str, texts, y, num_classes) -> tuple:
+    """``(texts, y)`` checked: one integer label in [0, num_classes) per text, at least one text
+    (a shorter ``y`` trained on the first texts only, a float label was truncated)."""
+    texts, raw = list(texts), _host.asarray(y)
+    check_int("fit_text_model", "num_classes", num_classes)
+    with _host.errstate(invalid="ignore"):  # NaN: refused below, as 1.5 is
+        y = raw.astype(_host.int64) if raw.dtype.kind in "iuf" else raw
+    if (raw.ndim != 1 or len(raw) != len(texts) or not len(texts) or raw.dtype.kind not in "iuf"
+            or (raw != y).any() or (y < 0).any() or (y >= num_classes).any()):
+        raise ValueError(f"fit_text_model: {what} must be a non-empty list of texts and as many "
+                         f"integer labels in [0, {num_classes}), got {len(texts)} texts and "
+                         f"labels {raw.dtype} of shape {raw.shape}: {raw.ravel()[:6].tolist()}")
+    return texts, y
 
 
 def _check_diverged(loss: float, first: float, epoch: int, step: int, lr: float) -> None:

@@ -1,0 +1,59 @@
+"""Fuzz wave 22, text: ``experiments.text.fit_text_model`` (the loop of `chainrule train ngram |
+fasttext`) refuses what it used to train on silently: labels fewer than the texts (it trained on
+the first texts only), fractional labels (1.5 was read as 1), a negative weight decay (a reward
+for large weights), and a vocabulary left empty by min_count (every text an empty bag: a model
+that learns nothing, reported as trained)."""
+
+import pytest
+
+from chainrule.experiments.checks import check_float
+from chainrule.experiments.text import fit_text_model
+
+TEXTS = ["free prize call now", "win cash now", "see you at lunch", "lunch moved to noon"]
+LABELS = [1, 1, 0, 0]
+LABELS_OF = r"texts and y must be a non-empty list of texts and as many integer labels in \[0, 2\)"
+
+
+@pytest.mark.parametrize(
+    "change, match",
+    [
+        ({"y": LABELS[:3]}, LABELS_OF + r", got 4 texts and labels int64 of shape \(3,\)"),
+        ({"y": LABELS + [0]}, LABELS_OF),
+        ({"y": [1.5, 1, 0, 0]}, LABELS_OF + r".*float64 of shape \(4,\): \[1.5,"),
+        ({"y": [float("nan"), 1, 0, 0]}, LABELS_OF),
+        ({"y": [2, 1, 0, 0]}, LABELS_OF),
+        ({"y": [-1, 1, 0, 0]}, LABELS_OF),
+        ({"y": [[1], [1], [0], [0]]}, LABELS_OF + r".*shape \(4, 1\)"),
+        ({"y": ["spam", "spam", "ham", "ham"]}, LABELS_OF),
+        ({"texts": [], "y": []}, LABELS_OF + ", got 0 texts"),
+        ({"validation": (["win now"], [1, 0])}, "validation must be a non-empty list"),
+        ({"weight_decay": -0.1}, "weight_decay must be a finite number >= 0, got -0.1"),
+        ({"weight_decay": True}, "weight_decay must be a finite number >= 0, got True"),
+        ({"weight_decay": "0.1"}, "weight_decay must be a finite number >= 0, got '0.1'"),
+        ({"min_count": 3}, "no n-gram of the 4 training texts is seen min_count=3 times"),
+    ],
+)
+def test_refuses_what_it_trained_on_silently(change, match):
+    args = {"texts": TEXTS, "y": LABELS, **change}
+    texts, y = args.pop("texts"), args.pop("y")
+    with pytest.raises(ValueError, match=match):
+        fit_text_model("ngram", texts, y, 2, epochs=1, batch_size=2, **args)
+
+
+def test_integral_float_labels_and_a_validation_part_still_train():
+    net, features, history = fit_text_model(
+        "ngram",
+        TEXTS,
+        [1.0, 1.0, 0.0, 0.0],
+        2,
+        epochs=1,
+        batch_size=2,
+        min_count=2,
+        validation=(["free lunch now"], [1]),
+    )
+    assert features.n_features > 1 and len(history["val_accuracy"]) == 1
+
+
+def test_check_float_names_a_string_rather_than_failing_to_compare_it():
+    with pytest.raises(ValueError, match="lr must be a finite number > 0, got '1e-3'"):
+        check_float("t", "lr", "1e-3", low_ok=False)
