@@ -109,7 +109,7 @@ def sample_predict(model, x, *, samples: int = 10, batch_size: int = 512):
     for m in layers:
         m.sampling = True
     try:
-        return probability_draws(model, x, samples, batch_size)
+        return probability_draws(model, x, samples, batch_size, "sample_predict")
     finally:
         for m, flag in zip(layers, sampling):
             m.sampling = flag

@@ -211,18 +211,28 @@ def mc_dropout_predict(model, x, *, samples: int = 20, batch_size: int = 512) ->
     for m in layers:
         m.train()
     try:
-        return probability_draws(model, x, samples, batch_size)
+        return probability_draws(model, x, samples, batch_size, "mc_dropout_predict")
     finally:
         restore_modes(modes)
 
 
-def probability_draws(model, x, samples: int, batch_size: int):
+def probability_draws(model, x, samples: int, batch_size: int, who: str):
     """Softmax outputs of ``samples`` forward passes of ``model`` as it is set (its random
     layers drawing), in batches, without recording: an array (S, N, C)."""
     xs, out = asnumpy(x), []
     with no_grad():
         for _ in range(samples):
-            parts = [softmax(model(Tensor(xs[i:i + batch_size])), axis=-1)._data
+            parts = [softmax(_logits(who, model(Tensor(xs[i:i + batch_size]))), axis=-1)._data
                      for i in range(0, len(xs), batch_size)]
             out.append(get_array_module(parts[0]).concatenate(parts))
     return get_array_module(out[0]).stack(out)
+
+
+def _logits(who: str, out):
+    """``out`` if it holds 2 or more classes along its last axis (softmax over one entry is 1
+    whatever the input: every sampled probability would be 1)."""
+    if out.ndim < 2 or out.shape[-1] < 2:
+        raise ValueError(f"{who}: the model's outputs must be logits (N, C) with C >= 2 to take "
+                         f"their softmax, got shape {tuple(out.shape)} (a regression model's "
+                         "samples are its outputs: draw them with the model in that mode)")
+    return out

@@ -1,0 +1,30 @@
+"""Sampled predictives (MC dropout, Bayes by Backprop) take the softmax of the model's outputs.
+
+A model with one output per example (a regressor) gave probabilities that were all exactly 1,
+whatever the input: softmax over one entry. It is refused, naming the output shape, and the
+model's modes (and the Bayesian layers' ``sampling`` flags) are given back.
+"""
+
+import numpy as np
+import pytest
+
+from chainrule.bayes import bayesian_mlp, mc_dropout_predict, sample_predict
+from chainrule.models import MLP
+
+
+def test_one_output_per_example_is_refused_and_the_modes_given_back():
+    x = np.random.default_rng(0).standard_normal((4, 3)).astype("float32")
+    dropout = MLP((3, 8, 1), dropout=0.5, rng=np.random.default_rng(1)).train()
+    bbb = bayesian_mlp([3, 4, 1], rng=0).eval()
+    for fn, model in ((mc_dropout_predict, dropout), (sample_predict, bbb)):
+        modes = [m.training for m in model.modules()]
+        with pytest.raises(
+            ValueError,
+            match=rf"{fn.__name__}: the model's outputs must be "
+            r"logits \(N, C\) with C >= 2 .*got shape \(4, 1\)",
+        ):
+            fn(model, x, samples=2)
+        assert [m.training for m in model.modules()] == modes
+    assert not any(getattr(m, "sampling", False) for m in bbb.modules())
+    two = sample_predict(bayesian_mlp([3, 4, 2], rng=0), x, samples=3)
+    assert two.shape == (3, 4, 2) and np.allclose(two.sum(-1), 1.0)
