@@ -34,7 +34,8 @@ class TextRNN(nn.Module):
     Texts come as a batch of ids padded at the end with ``padding_idx`` (``data.sequences``):
     each text's length is the count of ids before its padding, and the batch is packed
     (``nn.utils.rnn.pack_padded_sequence``), so the padding changes nothing. A text of padding
-    only is read as one padding step.
+    only is read as one padding step, in a batch of empty texts only (T = 0) too. ``lengths``
+    given to ``forward`` must be N numbers from 1 to T.
 
     Args:
         vocab_size: ids 0 .. vocab_size - 1 (72: ``data.sequences.CHARACTER_VOCABULARY_SIZE``).
@@ -72,15 +73,22 @@ class TextRNN(nn.Module):
             raise ValueError("TextRNN: input must be an int Tensor of ids, shape (N, T), got "
                              f"{getattr(x, 'dtype', type(x).__name__)} "
                              f"{getattr(x, 'shape', '')}")
+        xp = get_array_module(x._data)
+        if x.shape[1] == 0:  # only empty texts (pad_batch([""])): each one padding step
+            x = Tensor(xp.full((x.shape[0], 1), self.padding_idx, dtype=x.dtype))
         if lengths is None:
-            xp = get_array_module(x._data)
             real = x._data != self.padding_idx
             last = x.shape[1] - xp.argmax(real[:, ::-1], axis=1)
             lengths = xp.where(real.any(axis=1), last, 1)
             lengths = lengths.get() if hasattr(lengths, "get") else lengths
         else:
             lengths = get_array_module().asarray(getattr(lengths, "data", lengths))
-        if int(lengths.min()) == x.shape[1]:  # no padding: packing would change nothing
+            if lengths.shape != x.shape[:1] or (lengths.size and not (
+                    1 <= lengths.min() and lengths.max() <= x.shape[1])):  # not ignored
+                raise ValueError(f"TextRNN: lengths must be {x.shape[0]} numbers from 1 to "
+                                 f"T={x.shape[1]}, one per text of ids {tuple(x.shape)}, got "
+                                 f"{lengths.tolist()!r:.80}")
+        if not lengths.size or int(lengths.min()) == x.shape[1]:  # packing would change nothing
             _, h = self.rnn(self.embedding(x))
         else:
             _, h = self.rnn(nn.utils.rnn.pack_padded_sequence(

@@ -1,0 +1,52 @@
+"""Fuzz wave 22, text: the LSTM/GRU text classifier (``models.TextRNN``, ``lstm_text``).
+
+Found: lengths longer than the batch's T, or more lengths than texts, were ignored whenever the
+shortest one equalled T (the batch was read unpacked); a batch of empty texts only (ids of shape
+(N, 0), what ``pad_batch([""])`` gives) failed inside numpy's argmax, so `chainrule predict` of an
+lstm_text run on "" did too; an empty batch failed in a reduction."""
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+from chainrule.data.sequences import encode_characters, pad_batch
+from chainrule.experiments.text_classify import predict_text_logits
+
+
+def _net(cell="lstm", bidirectional=False):
+    return cr.models.build(
+        "lstm_text",
+        num_classes=3,
+        hidden_size=4,
+        embedding_dim=3,
+        cell=cell,
+        bidirectional=bidirectional,
+        rng=np.random.default_rng(0),
+    ).eval()
+
+
+@pytest.mark.parametrize("lengths", [[3, 5], [4, 4], [3, 3, 3], [[3], [3]], [3, 0], [3, np.nan]])
+def test_lengths_that_do_not_fit_the_batch_are_refused(lengths):
+    ids = cr.tensor(np.array([[5, 6, 7], [8, 9, 0]]))
+    with pytest.raises(
+        ValueError,
+        match=r"TextRNN: lengths must be 2 numbers from 1 to T=3, "
+        r"one per text of ids \(2, 3\), got",
+    ):
+        _net()(ids, lengths)
+
+
+@pytest.mark.parametrize("cell, bidirectional", [("lstm", False), ("gru", True)])
+def test_empty_texts_alone_read_as_beside_others(cell, bidirectional):
+    net = _net(cell, bidirectional)
+    with cr.no_grad():
+        mixed, _, _ = pad_batch(encode_characters(["a text", ""]))
+        empty, _, _ = pad_batch(encode_characters(["", ""]))
+        assert empty.shape == (2, 0)
+        beside = net(cr.tensor(mixed)).numpy()[1]
+        alone = net(cr.tensor(empty)).numpy()
+        np.testing.assert_allclose(alone, np.stack([beside, beside]), rtol=1e-6, atol=1e-7)
+        assert net(cr.tensor(np.zeros((0, 4), np.int64))).shape == (0, 3)
+    config = {"model": {"name": "lstm_text"}, "max_length": 300}
+    logits = predict_text_logits(net, config, [""])
+    np.testing.assert_allclose(logits[0], beside, rtol=1e-6, atol=1e-7)
