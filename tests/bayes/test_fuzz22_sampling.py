@@ -28,3 +28,26 @@ def test_one_output_per_example_is_refused_and_the_modes_given_back():
     assert not any(getattr(m, "sampling", False) for m in bbb.modules())
     two = sample_predict(bayesian_mlp([3, 4, 2], rng=0), x, samples=3)
     assert two.shape == (3, 4, 2) and np.allclose(two.sum(-1), 1.0)
+
+
+def test_entropies_refuse_logits_and_match_a_hand_formula():
+    from chainrule.bayes import mutual_information, predictive_entropy
+
+    rng = np.random.default_rng(2)
+    logits = rng.standard_normal((3, 5, 4))
+    # logits given for probabilities gave a number of nothing (here 1.06 nats, negative inputs)
+    for fn, arg, name in (
+        (predictive_entropy, logits[0], "probs"),
+        (mutual_information, logits, "sample_probs"),
+    ):
+        with pytest.raises(
+            ValueError,
+            match=rf"{fn.__name__}: {name} must be finite, "
+            r"non-negative and sum to 1 .*not logits",
+        ):
+            fn(arg)
+    p = np.exp(logits) / np.exp(logits).sum(-1, keepdims=True)
+    h = lambda q: -(q * np.log(q)).sum(-1)  # noqa: E731
+    np.testing.assert_allclose(predictive_entropy(p[0]), h(p[0]), rtol=1e-12)
+    np.testing.assert_allclose(mutual_information(p), h(p.mean(0)) - h(p).mean(0), rtol=1e-10)
+    assert predictive_entropy(np.zeros((0, 4))).shape == (0,)

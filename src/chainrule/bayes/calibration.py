@@ -168,9 +168,29 @@ class TemperatureScaling:
 
 def predictive_entropy(probs) -> object:
     """Entropy ``-sum_c p_c log p_c`` of each row of averaged probabilities (N, C), in nats."""
-    probs = asnumpy(probs)
+    probs = _distributions("predictive_entropy", "probs", asnumpy(probs))
     xp = get_array_module(probs)
     return -(probs * xp.log(xp.maximum(probs, _floor(probs)))).sum(axis=-1)
+
+
+def _distributions(who: str, name: str, probs):
+    """``probs`` if its last axis holds probability distributions (real, finite, >= 0, summing
+    to 1), else a ValueError: the entropy of logits or of unnormalized scores is a number of
+    nothing."""
+    xp = get_array_module(probs)
+    if probs.ndim == 0 or probs.shape[-1] == 0 or probs.dtype.kind not in "fiub":
+        raise ValueError(f"{who}: {name} must be real probabilities along a last axis of at least "
+                         f"one class, got shape {probs.shape} and dtype {probs.dtype}")
+    if not probs.size:  # no example: an empty answer
+        return probs
+    sums = probs.sum(axis=-1)
+    if (not bool(xp.isfinite(probs).all()) or probs.min() < 0
+            or float(abs(sums - 1).max()) > 1e-3):
+        raise ValueError(f"{who}: {name} must be finite, non-negative and sum to 1 over the last "
+                         f"axis (softmax outputs, not logits); got values "
+                         f"{float(probs.min()):.4g}..{float(probs.max()):.4g}, sums "
+                         f"{float(sums.min()):.4g}..{float(sums.max()):.4g}")
+    return probs
 
 
 def mutual_information(sample_probs) -> object:
@@ -183,6 +203,7 @@ def mutual_information(sample_probs) -> object:
     if sample_probs.ndim != 3:
         raise ValueError("mutual_information: sample_probs must be 3-D (samples, N, C), got "
                          f"shape {sample_probs.shape}")
+    _distributions("mutual_information", "sample_probs", sample_probs)
     return predictive_entropy(sample_probs.mean(axis=0)) - predictive_entropy(sample_probs).mean(0)
 
 
