@@ -139,3 +139,21 @@ def test_command_line_samples_with_top_k(tmp_path, capsys):
     with pytest.raises(SystemExit):
         main(["sample", str(tmp_path), "--top-k", "0"])
     assert "argument --top-k: expected an integer >= 1, got '0'" in capsys.readouterr().err
+
+
+def test_char_transformer_training_refuses_the_lstms_sizes(tmp_path):
+    # Before: hidden_size, num_layers, embedding_dim and dropout were ignored for
+    # char_transformer (its 4 default layers trained where num_layers=1 was asked for).
+    from chainrule.experiments.char_lm import train_char_lm
+
+    text = tmp_path / "t.txt"
+    text.write_text("a text to learn from, " * 10)
+    with pytest.raises(
+        ValueError,
+        match=r"num_layers=1, dropout=0.2 set the char_lm's LSTM; "
+        r"char_transformer takes its sizes in model_kwargs",
+    ):
+        train_char_lm(
+            text, model="char_transformer", num_layers=1, dropout=0.2, out=tmp_path / "run"
+        )
+    assert not (tmp_path / "run").exists()

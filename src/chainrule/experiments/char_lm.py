@@ -111,6 +111,13 @@ def train_char_lm(text_path, *, hidden_size: int = 256, num_layers: int = 2,
     if model_kwargs and model == "char_lm":
         raise ValueError(f"{who}: char_lm takes hidden_size, num_layers, embedding_dim and "
                          f"dropout, not model_kwargs {sorted(model_kwargs)}")
+    lstm_only = {name: value for name, value, default in (
+        ("hidden_size", hidden_size, 256), ("num_layers", num_layers, 2),
+        ("embedding_dim", embedding_dim, 64), ("dropout", dropout, 0.0)) if value != default}
+    if lstm_only and model != "char_lm":  # they would be ignored
+        raise ValueError(f"{who}: {', '.join(f'{k}={v!r}' for k, v in lstm_only.items())} set "
+                         f"the char_lm's LSTM; {model} takes its sizes in model_kwargs (d_model, "
+                         "num_layers, nhead, dropout)")
     text = read_text(text_path)
     out = run_path(out, f"{model}-{Path(text_path).stem}", False)
     vocab = CharVocabulary.of(text)
