@@ -66,3 +66,31 @@ def test_a_model_changed_since_fit_is_refused_until_restored_or_refitted(cls):
         net[0].weight.copy_(net[0].weight.numpy() * 1.5)
     after = _predict(la.fit(x, y), x)  # fitting again is the way on
     assert after.shape == before.shape and not np.allclose(after, before)
+
+
+def test_fitting_and_predicting_leave_grads_and_modes_as_they_were():
+    from chainrule.bayes import log_evidence
+
+    rng = np.random.default_rng(2)
+    x, y = rng.standard_normal((6, 3)), rng.integers(0, 3, 6)
+    net = _net()
+    net.train()
+    net[1].eval()  # a module kept in another mode than the model's
+    grads = [rng.standard_normal(p.shape) for p in net.parameters()]
+    for p, g in zip(net.parameters(), grads):
+        p.grad = cr.tensor(g)
+    modes = [m.training for m in net.modules()]
+    for cls in (LastLayerLaplace, DiagonalLaplace, KFACLaplace):
+        la = cls(net).fit(x, y)
+        _predict(la, x)
+        if isinstance(la, KFACLaplace):
+            la.predict(x, link="mc", samples=2, rng=0)
+    LastLayerLaplace(net).fit(x, y).log_marginal_likelihood(x, y)
+    one = nn.Sequential(nn.Linear(3, 1, dtype="float64"))
+    one[0].weight.grad = cr.tensor(np.ones((1, 3)))
+    log_evidence(one, x, rng.standard_normal(6), alpha=1.0, beta=1.0)
+    np.testing.assert_array_equal(one[0].weight.grad.numpy(), np.ones((1, 3)))
+    assert one[0].bias.grad is None
+    assert [m.training for m in net.modules()] == modes
+    for p, g in zip(net.parameters(), grads):
+        np.testing.assert_array_equal(p.grad.numpy(), g)
