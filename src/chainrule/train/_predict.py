@@ -7,10 +7,10 @@ from ..backend import asnumpy
 from ..data import ArrayDataset, DataLoader
 from ._checks import eval_mode
 
-__all__ = ["empty_prediction"]
+__all__ = ["empty_output"]
 
 
-def empty_prediction(trainer, loader: DataLoader, drop_target: bool):
+def empty_output(trainer, loader: DataLoader, drop_target: bool):
     """The model's output for an empty batch, shaped ``(0, *output)`` as a non-empty
     ``predict``'s (PyTorch's ``model(x[:0])``), in the output's dtype; ``drop_target``: the
     last array of a Dataset given to ``predict`` is the target, not an input.

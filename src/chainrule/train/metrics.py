@@ -258,7 +258,7 @@ _TOP_K = re.compile(r"top_?(\d+)_accuracy")
 _COUNTED = re.compile(r"(?:(micro|macro|weighted)_)?(precision|recall|f1|f1_score)")
 
 
-def get_metric(spec):
+def get_metric(spec, threshold: float = 0.5):
     """Resolve a Trainer metric into ``(name, fn)`` with ``fn(y_true, y_pred) -> float``.
 
     Args:
@@ -266,13 +266,17 @@ def get_metric(spec):
             "recall", "f1" (or "f1_score"), binary, or with a "micro_", "macro_" or "weighted_"
             prefix, which are exact over an epoch), a function (named by its ``__name__``), or
             a ``(name, fn)`` pair.
+        threshold: where the named accuracy, precision, recall and F1 cut binary scores (0 for
+            logits: the Trainer passes it for a loss on logits).
 
     >>> get_metric("top_3_accuracy")[0]
     'top_3_accuracy'
     """
     if isinstance(spec, str):
         if spec in _NAMED:
-            return spec, _NAMED[spec]
+            fn = _NAMED[spec]
+            return spec, fn if threshold == 0.5 or fn is not accuracy else functools.partial(
+                accuracy, threshold=threshold)
         match = _TOP_K.fullmatch(spec)
         if match:
             k = int(match.group(1))
@@ -282,7 +286,8 @@ def get_metric(spec):
             from . import classification
 
             fn = getattr(classification, "f1_score" if match.group(2) == "f1" else match.group(2))
-            return spec, functools.partial(fn, average=match.group(1) or "binary")
+            return spec, functools.partial(fn, average=match.group(1) or "binary",
+                                           threshold=threshold)
         raise ValueError(
             f"get_metric: unknown metric {spec!r}; expected one of {sorted(_NAMED)}, "
             "'top_<k>_accuracy', '[micro_|macro_|weighted_]precision' (recall, f1), a function "
@@ -302,9 +307,10 @@ def get_metric(spec):
     raise TypeError(f"get_metric: expected a metric name or function, got {type(spec).__name__}")
 
 
-def metric_list(metrics) -> list:
+def metric_list(metrics, threshold: float = 0.5) -> list:
     """The Trainer's ``metrics`` as ``(name, fn)`` pairs: None (Keras' default) or an empty
-    list is none, a name or function is one, a list lists them (a dict is a TypeError)."""
+    list is none, a name or function is one, a list lists them (a dict is a TypeError);
+    ``threshold``: as ``get_metric``'s."""
     if metrics is None:
         return []
     if isinstance(metrics, str) or (callable(metrics) and not isinstance(metrics, type)):
@@ -312,7 +318,7 @@ def metric_list(metrics) -> list:
     if isinstance(metrics, dict) or not hasattr(metrics, "__iter__"):  # Keras' per-output dict
         raise TypeError(f"Trainer: metrics must be None, a metric (a name or a function) or a "
                         f"list of them, got {type(metrics).__name__} {metrics!r}")
-    return [get_metric(m) for m in metrics]
+    return [get_metric(m, threshold) for m in metrics]
 
 
 class Counted(float):

@@ -30,12 +30,13 @@ from ._checks import (
     keras_arguments,
     non_finite_weights,
     resolve_loss,
+    score_threshold,
     split_validation,
     training_mode,
 )
 from ._grad_options import GradOptions
 from ._loading import make_loader
-from ._predict import empty_prediction
+from ._predict import empty_output
 from .callbacks import LAST_STATE, Callback, CallbackList, LearningRateScheduler, TerminateOnNaN
 from .history import History
 from .metrics import MeanTracker, as_log, metric_list
@@ -123,7 +124,7 @@ class Trainer:
         if fuse:  # in place, the same Parameters: visible in repr(model) (nn.fuse)
             nn_fuse(model)
         self.model, self.loss, self.optimizer = model, resolve_loss(loss), optimizer
-        self.metrics = metric_list(metrics)
+        self.metrics = metric_list(metrics, score_threshold(self.loss))  # 0 for logits
         self.callbacks = list(callbacks)
         if scheduler is not None:
             self.callbacks.insert(0, LearningRateScheduler(scheduler))
@@ -340,9 +341,7 @@ class Trainer:
                 inputs = batch[:-1] if drop_target and len(batch) > 1 else batch
                 check_batch("predict", inputs, i, ("input",) * len(inputs))
                 outputs.append(asnumpy(self.model(*inputs)._data))
-        if not outputs:  # (0, *output), as PyTorch's model(x[:0]); not a shapeless (0,)
-            return empty_prediction(self, loader, drop_target)
-        return numpy.concatenate(outputs)
+        return numpy.concatenate(outputs) if outputs else empty_output(self, loader, drop_target)
 
     def non_finite_weights(self) -> dict:
         """Parameter and float buffer names -> how many of their values are NaN or infinite."""
