@@ -55,7 +55,7 @@ def test_gan_sample_rejects_z_of_another_size():
 
 @pytest.mark.parametrize("kw", [{"strip": 0}, {"ncols": 0}, {"ncols": 2.5}])
 def test_gan_monitor_rejects_bad_sizes(kw, tmp_path):
-    with pytest.raises(ValueError, match=f"GANMonitor: {next(iter(kw))} must be a positive int"):
+    with pytest.raises(ValueError, match=f"GANMonitor: {next(iter(kw))} must be an int >= 1"):
         GANMonitor(tmp_path, **kw)
 
 

@@ -141,7 +141,7 @@ def test_inputs_of_other_shapes_and_bad_values():
         rbm.contrastive_divergence(np.full((2, 4), np.nan))
     with pytest.raises(TypeError, match="dtype"):
         rbm.free_energy(np.array([["a"] * 4]))
-    with pytest.raises(TypeError, match="k .* int, got True"):
+    with pytest.raises(TypeError, match="k .* int >= 1, got True"):
         rbm.contrastive_divergence(np.zeros((2, 4)), k=True)
     with pytest.raises(ValueError, match="lr .* got -0.1"):
         rbm.contrastive_divergence(np.zeros((2, 4)), lr=-0.1)

@@ -12,6 +12,7 @@ import pytest
 
 from chainrule.data.arguments import (
     ArgumentTypeError,
+    check_bounds,
     check_choice,
     check_finite,
     check_int,
@@ -135,3 +136,23 @@ def test_check_within_reports_the_range_found():
     assert check_within("w", "x", y, -1, 1, slack=1e-6) is y
     with pytest.raises(ValueError, match=r"must have values in \[-1, 1\]"):
         check_within("w", "x", y, -1, 1)
+
+
+def test_check_bounds():
+    assert check_bounds("b", "bounds", (np.int8(0), np.float32(1))) == (0.0, 1.0)
+    assert check_bounds("b", "bounds", None, allow_none=True) is None
+    for bad in (None, 1.0, (0, 1, 2), (True, 2), ("0", "1")):
+        with pytest.raises(
+            ArgumentTypeError, match=r"^b: bounds must be a pair of numbers \(low, "
+        ):
+            check_bounds("b", "bounds", bad)
+    for bad in ((1, 0), (0, 0), (0, math.inf), (math.nan, 1)):
+        with pytest.raises(ValueError, match=r"^b: bounds must be finite with low < high, got "):
+            check_bounds("b", "bounds", bad)
+
+
+def test_check_number_says_why():
+    with pytest.raises(
+        ValueError, match=r"^c: m must be a number in \[0, 0.7\] \(a reason\), got 1$"
+    ):
+        check_number("c", "m", 1, low=0, high=0.7, why="a reason")

@@ -34,7 +34,7 @@ def test_empty_images_and_bad_batch_sizes_raise_clearly(setup, fn):
     with pytest.raises(ValueError, match=rf"{fn.__name__}: images must hold at least one image"):
         fn(model, x[:0])
     for bad in (0, -1, 2.0):
-        with pytest.raises(ValueError, match=rf"{fn.__name__}: batch_size must be a positive int"):
+        with pytest.raises(ValueError, match=rf"{fn.__name__}: batch_size must be an int >= 1"):
             fn(model, x, batch_size=bad)
     with pytest.raises(TypeError, match="images must be real numbers, got dtype complex"):
         fn(model, x + 1j)

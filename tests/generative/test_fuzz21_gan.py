@@ -99,5 +99,5 @@ def test_n_critic_as_a_numpy_integer_is_an_int():
     trainer = GANTrainer(gan, opt(gan.generator), opt(gan.discriminator), n_critic=np.int64(2))
     assert trainer.n_critic == 2 and type(trainer.n_critic) is int
     for bad in (np.float64(2.0), True, np.int64(0)):
-        with pytest.raises(ValueError, match="n_critic must be a positive int"):
+        with pytest.raises(ValueError, match="n_critic must be an int >= 1"):
             GANTrainer(gan, opt(gan.generator), opt(gan.discriminator), n_critic=bad)

@@ -64,9 +64,9 @@ def test_init_visible_bias_log_odds_of_clipped_means():
     "kwargs, match",
     [
         (dict(momentum=(0.5, 1.0)), "momentum must be a number in"),
-        (dict(lr=-1.0), "lr must be a number in"),
-        (dict(weight_decay=float("nan")), "weight_decay must be a number in"),
-        (dict(k=0), "k \\(Gibbs steps\\) must be at least 1"),
+        (dict(lr=-1.0), "lr must be a finite number >= 0"),
+        (dict(weight_decay=float("nan")), "weight_decay must be a finite number >= 0"),
+        (dict(k=0), "k \\(Gibbs steps\\) must be an int >= 1"),
     ],
 )
 def test_train_rbm_checks_its_settings_before_any_update(kwargs, match):
@@ -102,7 +102,7 @@ def test_cd_statistics_checks_k_shapes_and_takes_a_seed():
     rbm = RBM(5, 3, rng=0, dtype="float64")
     W, b, c = (p._data for p in (rbm.weight, rbm.visible_bias, rbm.hidden_bias))
     v = _data(4)
-    with pytest.raises(ValueError, match=r"k \(Gibbs steps\) must be at least 1, got 0"):
+    with pytest.raises(ValueError, match=r"k \(Gibbs steps\) must be an int >= 1, got 0"):
         cd_statistics(W, b, c, v, 0, np.random.default_rng(0))  # was UnboundLocalError
     for args in ((W, b, c, v[:, :4]), (W, b[:4], c, v), (W, b, c, v[0])):
         with pytest.raises(ValueError, match=r"cd_statistics: expected W \(n_visible, n_hidden\)"):

@@ -229,9 +229,9 @@ def test_bad_inputs():
         rbm.hidden_probabilities(np.zeros((2, 5)))
     with pytest.raises(ValueError, match=r"h must be \(batch, 4\)"):
         rbm.visible_probabilities(np.zeros((2, 3)))
-    with pytest.raises(ValueError, match="k .* at least 1, got 0"):
+    with pytest.raises(ValueError, match="k .* must be an int >= 1, got 0"):
         rbm.contrastive_divergence(np.zeros((2, 6)), k=0)
-    with pytest.raises(TypeError, match="k .* int, got 1.5"):
+    with pytest.raises(TypeError, match="k .* int >= 1, got 1.5"):
         rbm.contrastive_divergence(np.zeros((2, 6)), k=1.5)
     with pytest.raises(ValueError, match="momentum"):
         rbm.contrastive_divergence(np.zeros((2, 6)), momentum=1.0)

@@ -27,6 +27,7 @@ from ..backend import get_array_module
 
 __all__ = [
     "ArgumentTypeError",
+    "check_bounds",
     "check_choice",
     "check_finite",
     "check_int",
@@ -86,17 +87,20 @@ def check_number(
     below=None,
     allow_none: bool = False,
     what: str = "",
+    why: str = "",
 ) -> float | None:
     """``value`` (a Python or NumPy real, not a bool) as a finite float with ``low <= value <=
     high`` and ``above < value < below`` (each bound None: not checked). ``allow_none`` lets None
-    through; ``what`` says what the number means ("the share of weights to prune")."""
+    through; ``what`` says what the number means ("the share of weights to prune"), ``why``
+    where the bounds come from."""
     if value is None and allow_none:
         return None
     rule = _interval(low, high, above, below)
     number = "a number" if rule.startswith("in") else "a finite number"
     expected = f"{what}, {number}" if what else number
     expected = f"None or {expected}" if allow_none else expected
-    message = f"{who}: {name} must be {expected} {rule}".rstrip() + f", got {value!r}"
+    because = f" ({why})" if why else ""
+    message = f"{who}: {name} must be {expected} {rule}".rstrip() + f"{because}, got {value!r}"
     if not _is_real(value):
         raise ArgumentTypeError(message)
     if not (
@@ -113,6 +117,23 @@ def check_number(
 def check_probability(who: str, name: str, value) -> float:
     """``value`` as a float in [0, 1]."""
     return check_number(who, name, value, low=0, high=1)
+
+
+def check_bounds(who: str, name: str, pair, *, allow_none: bool = False) -> tuple | None:
+    """``pair`` (two Python or NumPy reals) as ``(low, high)`` floats, finite, with low < high;
+    ``allow_none`` lets None through."""
+    if pair is None and allow_none:
+        return None
+    expected = "a pair of numbers (low, high)" + (" or None" if allow_none else "")
+    try:
+        low, high = pair
+    except (TypeError, ValueError):
+        raise ArgumentTypeError(f"{who}: {name} must be {expected}, got {pair!r}") from None
+    if not (_is_real(low) and _is_real(high)):
+        raise ArgumentTypeError(f"{who}: {name} must be {expected}, got {pair!r}")
+    if not (math.isfinite(low) and math.isfinite(high) and low < high):
+        raise ValueError(f"{who}: {name} must be finite with low < high, got {pair!r}")
+    return float(low), float(high)
 
 
 def check_choice(who: str, name: str, value, choices):

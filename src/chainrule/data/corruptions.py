@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .arguments import check_int, check_number, check_within
 from .base import as_generator
 from .transforms import add_gaussian_noise, mask_noise
 
@@ -48,10 +49,7 @@ def _unit_range(who: str, x: np.ndarray) -> np.ndarray:
     [0, 1] in ``colorize_digits`` and a watermark too faint to see; [-1, 1] images (a GAN's range)
     lost their negative half. nan fails the check too.
     """
-    if x.size and not (float(x.min()) >= 0.0 and float(x.max()) <= 1.0):
-        raise ValueError(f"{who}: images must have values in [0, 1] (scale 0..255 pixels by "
-                         f"1/255), got values in [{float(x.min()):g}, {float(x.max()):g}]")
-    return x
+    return check_within(who, "images", x, 0, 1, why="scale 0..255 pixels by 1/255")
 
 
 def parse_corruption(spec: str) -> tuple[str, float]:
@@ -168,11 +166,8 @@ def colorize_digits(images, *, rng, min_contrast: float = 0.3) -> np.ndarray:
     rng = as_generator(rng)
     if x.shape[1] != 1:
         raise ValueError(f"colorize_digits: expected grey images (N, 1, H, W), got shape {x.shape}")
-    if isinstance(min_contrast, bool) or not isinstance(min_contrast, (int, float)) \
-            or not 0 <= min_contrast <= MAX_CONTRAST:
-        raise ValueError(f"colorize_digits: min_contrast must be a number in [0, {MAX_CONTRAST}] "
-                         f"(colours uniform in RGB rarely differ more in luminance: 1 pair in "
-                         f"220 at 0.7), got {min_contrast!r}")
+    check_number("colorize_digits", "min_contrast", min_contrast, low=0, high=MAX_CONTRAST,
+                 why="colours uniform in RGB rarely differ more in luminance: 1 pair in 220 at 0.7")
     fg, bg = _colours(len(x), rng, min_contrast)
     return (x * fg[:, :, None, None] + (1 - x) * bg[:, :, None, None]).astype(np.float32)
 
@@ -249,8 +244,7 @@ def stamp_watermark(images, *, rng, opacity=(0.3, 0.8), texts=WATERMARK_TEXTS,
         low, high = 1.0, 0.0
     if not 0 <= low <= high <= 1:
         raise ValueError(f"stamp_watermark: opacity must be (low, high) in [0, 1], got {opacity}")
-    if isinstance(scale, bool) or not isinstance(scale, int) or scale < 1:
-        raise ValueError(f"stamp_watermark: scale must be a positive int, got {scale!r}")
+    scale = check_int("stamp_watermark", "scale", scale)
     n, _, h, w = x.shape
     stamps = [np.kron(s, np.ones((scale, scale), np.float32)) for s in _stamps(texts)]
     stamps = [s for s in stamps if s.shape[0] <= h and s.shape[1] <= w]  # small images: fewer

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .arguments import check_number
+
 __all__ = [
     "add_gaussian_noise",
     "elastic_distortion",
@@ -81,8 +83,7 @@ def one_hot(labels, num_classes: int, *, dtype=np.float32) -> np.ndarray:
 
 def add_gaussian_noise(x, sigma: float, *, rng, clip=(0.0, 1.0)) -> np.ndarray:
     """``x + N(0, sigma^2)`` noise, clipped to ``clip`` unless it is None; for denoising inputs."""
-    if not sigma >= 0 or sigma == float("inf"):  # nan gave an image of nans
-        raise ValueError(f"add_gaussian_noise: sigma must be a finite number >= 0, got {sigma}")
+    sigma = check_number("add_gaussian_noise", "sigma", sigma, low=0)  # nan: an image of nans
     x = np.asarray(x, dtype=np.float32)
     noisy = x + rng.standard_normal(x.shape, dtype=np.float32) * np.float32(sigma)
     return noisy if clip is None else np.clip(noisy, *clip)
@@ -121,18 +122,6 @@ def _draws(nc, n: int) -> int:
 def _per_channel(values, nc):
     """Per-image values repeated for each channel of the (N * C, H, W) view."""
     return values if nc is None else np.repeat(values, nc[1], axis=0)
-
-
-def _check(name: str, argument: str, value, *, low: str = ">= 0") -> float:
-    """A finite number, >= 0 or > 0 as ``low`` says ("" for any sign), else a ValueError."""
-    real = isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
-    ok = real and np.isfinite(value)
-    if ok and low:
-        ok = value > 0 if low == "> 0" else value >= 0
-    if not ok:
-        raise ValueError(f"{name}: {argument} must be a finite number {low}".rstrip()
-                         + f", got {value!r}")
-    return float(value)
 
 
 def random_shift(images, max_shift: int = 2, *, rng) -> np.ndarray:
@@ -175,9 +164,10 @@ def _bilinear(imgs, ys, xs):
 def random_affine(images, *, rng, degrees: float = 10.0, translate: float = 0.1,
                   scale_range=(0.9, 1.1)) -> np.ndarray:
     """Random rotation (+-degrees), translation (fraction of size) and scaling about the centre."""
-    degrees = _check("random_affine", "degrees", degrees)
-    translate = _check("random_affine", "translate", translate)
-    low, high = (_check("random_affine", "each of scale_range", v, low="> 0") for v in scale_range)
+    degrees = check_number("random_affine", "degrees", degrees, low=0)
+    translate = check_number("random_affine", "translate", translate, low=0)
+    low, high = (check_number("random_affine", "each of scale_range", v, above=0)
+                 for v in scale_range)
     if low > high:
         raise ValueError(f"random_affine: scale_range must be (low, high) with low <= high, "
                          f"got {tuple(scale_range)!r}")
@@ -220,8 +210,8 @@ def elastic_distortion(images, *, rng, alpha: float = 34.0, sigma: float = 4.0) 
     ``alpha`` scales the displacement (pixels), ``sigma`` its smoothness; LeCun et al. (1998) used
     such distortions for their best LeNet-5 result.
     """
-    alpha = _check("elastic_distortion", "alpha", alpha, low="")  # its sign mirrors the field
-    sigma = _check("elastic_distortion", "sigma", sigma, low="> 0")
+    alpha = check_number("elastic_distortion", "alpha", alpha)  # its sign mirrors the field
+    sigma = check_number("elastic_distortion", "sigma", sigma, above=0)
     imgs, nc = _as_nhw(images)
     n, h, w = imgs.shape
     fields = rng.uniform(-1.0, 1.0, size=(2, _draws(nc, n), h, w))

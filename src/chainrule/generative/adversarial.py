@@ -19,12 +19,11 @@ receive gradients). Losses, with logits d = D(x):
 from __future__ import annotations
 
 import contextlib
-import math
-import numbers
 
 from ..autograd import Tensor, enable_grad, grad, no_grad
 from ..backend import get_array_module
 from ..data import as_generator
+from ..data.arguments import check_bounds, check_int, check_number, check_within
 from ..ops.loss import binary_cross_entropy_with_logits
 from ..ops.reduce import mean
 from ..ops.reduce import sum as _sum
@@ -160,17 +159,10 @@ class GANTrainer(Trainer):
                                 f"discriminator and sample_latent), got {type(gan).__name__}")
         if loss not in GAN_LOSSES:
             raise ValueError(f"GANTrainer: loss must be one of {GAN_LOSSES}, got {loss!r}")
-        if not 0 <= label_smoothing < 0.5:
-            raise ValueError(f"GANTrainer: label_smoothing must be in [0, 0.5), got "
-                             f"{label_smoothing}")
-        if isinstance(n_critic, bool) or not isinstance(n_critic, numbers.Integral) or \
-                n_critic < 1:  # np.int64(5), read from a config array, is an int too
-            raise ValueError(f"GANTrainer: n_critic must be a positive int, got {n_critic!r}")
-        if isinstance(gp_weight, bool) or not isinstance(gp_weight, numbers.Real) or \
-                not 0 <= gp_weight < float("inf"):  # nan passed and made every loss nan
-            raise ValueError(f"GANTrainer: gp_weight must be a finite number >= 0, got "
-                             f"{gp_weight!r}")
-        self.data_range = _check_data_range(data_range)
+        check_number("GANTrainer", "label_smoothing", label_smoothing, low=0, below=0.5)
+        check_int("GANTrainer", "n_critic", n_critic)  # np.int64(5), from a config array, too
+        check_number("GANTrainer", "gp_weight", gp_weight, low=0)  # nan made every loss nan
+        self.data_range = check_bounds("GANTrainer", "data_range", data_range, allow_none=True)
         super().__init__(gan, None, GANOptimizers(g_optimizer, d_optimizer), callbacks=callbacks,
                          device=device)
         self.gan = gan
@@ -183,7 +175,14 @@ class GANTrainer(Trainer):
             raise ValueError("GANTrainer: a conditional GAN needs (images, labels) batches")
         real = batch[0]
         if self.data_range is not None:
-            _check_real_range(real, *self.data_range)
+            # 0..255 pixels trained a discriminator that told real from fake by their scale
+            # alone; nan spoiled both players. [0, 1] images pass [-1, 1]: a narrower target.
+            low, high = self.data_range
+            check_within("GANTrainer", "real images", real._data if isinstance(real, Tensor)
+                         else real, low, high, slack=1e-6 * max(1.0, high - low),
+                         why="data_range, the range of the generator's output; scale [0, 1] "
+                         "pixels by x * 2 - 1 for a tanh; data_range=None for a generator with "
+                         "an unbounded output")
         labels = batch[1] if self.gan.num_classes else None
         with training_mode(self.gan):  # a GAN left in eval (after sampling) trains in train mode
             logs = self.discriminator_step(real, labels)
@@ -248,39 +247,6 @@ class GANTrainer(Trainer):
 
     def _generators(self) -> dict:
         return {**super()._generators(), "gan_noise": self.rng}
-
-
-def _check_data_range(data_range):
-    if data_range is None:
-        return None
-    try:
-        low, high = (float(v) for v in data_range)
-    except (TypeError, ValueError):
-        raise ValueError(f"GANTrainer: data_range must be (low, high) or None, got "
-                         f"{data_range!r}") from None
-    if not -math.inf < low < high < math.inf:
-        raise ValueError(f"GANTrainer: data_range must be finite with low < high, got "
-                         f"{data_range!r}")
-    return low, high
-
-
-def _check_real_range(real, low, high):
-    """Real images must lie in the generator's output range ([-1, 1] for a tanh).
-
-    0..255 pixels trained a discriminator that told real from fake by their scale alone, without
-    any error; nan spoiled both players. (Images in [0, 1] pass [-1, 1]: a valid, if narrower,
-    target.)
-    """
-    data = real._data if isinstance(real, Tensor) else real
-    if data.size:
-        seen_low, seen_high = float(data.min()), float(data.max())
-        slack = 1e-6 * max(1.0, high - low)
-        if not (seen_low >= low - slack and seen_high <= high + slack):
-            raise ValueError(f"GANTrainer: real images must have values in [{low:g}, {high:g}] "
-                             f"(data_range, the range of the generator's output; scale [0, 1] "
-                             f"pixels by x * 2 - 1 for a tanh; data_range=None for a generator "
-                             f"with an unbounded output), got values in [{seen_low:g}, "
-                             f"{seen_high:g}]")
 
 
 def _sigmoid_mean(logits):

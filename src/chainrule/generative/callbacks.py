@@ -6,6 +6,7 @@ from pathlib import Path
 
 from ..backend import asnumpy
 from ..data import as_generator
+from ..data.arguments import check_int
 from ..train import Callback
 from .figures import plot_gan_losses, progress_strip, sample_grid
 
@@ -39,11 +40,9 @@ class GANMonitor(Callback):
 
     def __init__(self, directory, *, n_samples: int = 64, strip: int = 10, seed: int = 1234,
                  ncols: int = 10):
-        if isinstance(n_samples, bool) or not isinstance(n_samples, int) or n_samples < 1:
-            raise ValueError(f"GANMonitor: n_samples must be a positive int, got {n_samples!r}")
-        for name, value in (("strip", strip), ("ncols", ncols)):  # 0 failed only at the end
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"GANMonitor: {name} must be a positive int, got {value!r}")
+        # strip or ncols 0 failed only at the end
+        n_samples, strip, ncols = (check_int("GANMonitor", n, v) for n, v in
+                                   (("n_samples", n_samples), ("strip", strip), ("ncols", ncols)))
         self.directory = Path(directory)
         self.n_samples, self.strip, self.seed, self.ncols = n_samples, min(strip, n_samples), \
             seed, ncols

@@ -9,23 +9,15 @@ is left random and which is fine-tuned with backpropagation on the labels as usu
 
 from __future__ import annotations
 
-import math
-import numbers
-
 from .. import nn
 from ..autograd import Tensor, no_grad
 from ..backend import get_array_module
 from ..data import as_generator
+from ..data.arguments import check_int, check_number
 from ..models import MLP
-from .rbm import RBM, _check_k, _check_number
+from .rbm import RBM
 
 __all__ = ["pretrain_rbm_stack", "train_rbm"]
-
-
-def _positive_int(who, name, value):
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-        raise ValueError(f"{who}: {name} must be a positive int, got {value!r}")
-    return int(value)
 
 
 def _schedule(who, momentum, epochs):
@@ -61,14 +53,15 @@ def train_rbm(rbm: RBM, x, *, epochs: int = 10, batch_size: int = 20, lr: float 
     who = "train_rbm"
     if not isinstance(rbm, RBM):
         raise TypeError(f"{who}: rbm must be a generative.RBM, got {type(rbm).__name__}")
-    epochs = _positive_int(who, "epochs", epochs)
-    batch_size = _positive_int(who, "batch_size", batch_size)
+    epochs = check_int(who, "epochs", epochs)
+    batch_size = check_int(who, "batch_size", batch_size)
     # checked before any update: a later momentum of 1.0 failed only after the first epochs
     schedule = _schedule(who, momentum, epochs)
-    for name, value, high in [("lr", lr, math.inf), ("weight_decay", weight_decay, math.inf)] + \
-            [("momentum", m, 1.0) for m in schedule]:
-        _check_number(who, name, value, high=high)
-    _check_k(who, k)
+    check_number(who, "lr", lr, low=0)
+    check_number(who, "weight_decay", weight_decay, low=0)
+    for m in schedule:
+        check_number(who, "momentum", m, low=0, below=1)
+    check_int(who, "k (Gibbs steps)", k)
     data = rbm._data(who, x)
     rng = as_generator(rng)
     if init_bias:

@@ -17,6 +17,7 @@ from .. import nn
 from ..autograd import Tensor, no_grad
 from ..backend import asnumpy, get_array_module, to_device
 from ..data import as_generator
+from ..data.arguments import check_int
 from ..data.corruptions import NOISE_LEVELS, corrupt
 from .metrics import feature_moments, frechet_distance_from_moments, mse_per_image, psnr
 
@@ -46,8 +47,7 @@ def _batches(who: str, model, images, batch_size: int):
     Checked first: no images failed with an IndexError, a batch size of 0 in range(), nested
     lists with an AttributeError and a model without parameters (an identity) with StopIteration.
     """
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-        raise ValueError(f"{who}: batch_size must be a positive int, got {batch_size!r}")
+    batch_size = check_int(who, "batch_size", batch_size)
     data = images._data if isinstance(images, Tensor) else images
     data = get_array_module(data).asarray(data)
     if data.ndim < 1 or len(data) == 0:

@@ -16,6 +16,7 @@ from .. import nn, optim
 from ..autograd import Tensor, no_grad
 from ..backend import get_array_module
 from ..data import ArrayDataset, DataLoader, as_generator
+from ..data.arguments import check_int, check_number, check_within
 from ..data.corruptions import pair_transform
 from ..models import MLP
 from ..ops import cross_entropy, mse_loss
@@ -57,10 +58,8 @@ def _inputs(mlp: MLP, x):
         raise ValueError(f"pretrain_layerwise: x must be real inputs (N, ...) with N >= 1 and "
                          f"{width} values each (mlp.sizes[0]), got shape {tuple(a.shape)} dtype "
                          f"{a.dtype}")
-    if not (float(a.min()) >= 0 and float(a.max()) <= 1):  # nan fails too
-        raise ValueError(f"pretrain_layerwise: x must have values in [0, 1] (the first "
-                         f"autoencoder reconstructs them through a sigmoid), got values in "
-                         f"[{float(a.min()):g}, {float(a.max()):g}]")
+    check_within("pretrain_layerwise", "x", a, 0, 1,
+                 why="the first autoencoder reconstructs them through a sigmoid")
     return a.reshape(len(a), width).astype(mlp.layers[1].weight._data.dtype)
 
 
@@ -85,13 +84,12 @@ def pretrain_layerwise(mlp: MLP, x, *, epochs: int = 3, batch_size: int = 64, lr
     Returns:
         The final reconstruction MSE of each layer's autoencoder.
     """
+    who = "pretrain_layerwise"
     if not isinstance(mlp, MLP):
         raise TypeError(f"pretrain_layerwise: mlp must be a models.MLP, got {type(mlp).__name__}")
-    if not 0 <= corruption < 1:
-        raise ValueError(f"pretrain_layerwise: corruption must be in [0, 1), got {corruption}")
-    for name, value in (("epochs", epochs), ("batch_size", batch_size)):  # epochs=0: KeyError
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ValueError(f"pretrain_layerwise: {name} must be a positive int, got {value!r}")
+    corruption = check_number(who, "corruption", corruption, low=0, below=1)
+    epochs = check_int(who, "epochs", epochs)  # epochs=0: KeyError
+    batch_size = check_int(who, "batch_size", batch_size)
     rng = as_generator(rng)
     linears = [m for m in mlp.layers if isinstance(m, nn.Linear)]
     # the MLP's own precision: float32 autoencoders rounded a float64 MLP's weights to float32

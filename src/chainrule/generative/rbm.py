@@ -30,12 +30,12 @@ its probability.
 from __future__ import annotations
 
 import math
-import numbers
 
 from .. import nn
 from ..autograd import Tensor, no_grad
 from ..backend import get_array_module
 from ..data import as_generator
+from ..data.arguments import check_int, check_number
 from ..nn._checks import float_dtype
 from ..ops import softplus
 
@@ -51,20 +51,6 @@ def _array(x):
 def _sigmoid(xp, a):
     e = xp.exp(-xp.abs(a))  # never overflows; small probabilities keep their relative precision
     return xp.where(a >= 0, 1.0 / (1.0 + e), e / (1.0 + e)).astype(a.dtype)
-
-
-def _check_k(who, k):
-    if isinstance(k, bool) or not isinstance(k, numbers.Integral):
-        raise TypeError(f"{who}: k (Gibbs steps) must be an int, got {k!r}")
-    if k < 1:
-        raise ValueError(f"{who}: k (Gibbs steps) must be at least 1, got {k}")
-    return int(k)
-
-
-def _check_number(who, name, value, low=0.0, high=math.inf):
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not low <= value < high:
-        raise ValueError(f"{who}: {name} must be a number in [{low}, {high}), got {value!r}")
-    return float(value)
 
 
 def _bernoulli(xp, p, rng):
@@ -103,7 +89,8 @@ def cd_statistics(W, b, c, v0, k, rng, *, sample_visible=False, persistent=False
         of the last step; None for CD).
     """
     who = "cd_statistics"
-    k, rng = _check_k(who, k), as_generator(rng)  # k=0 failed with UnboundLocalError, seeds too
+    # k=0 failed with UnboundLocalError, seeds too
+    k, rng = check_int(who, "k (Gibbs steps)", k), as_generator(rng)
     nv, nh = W.shape if W.ndim == 2 else (-1, -1)
     if nv < 1 or b.shape != (nv,) or c.shape != (nh,) or v0.ndim != 2 or v0.shape[1] != nv or \
             (persistent and chain is not None and (chain.ndim != 2 or chain.shape[1] != nh)):
@@ -160,10 +147,8 @@ class RBM(nn.Module):
 
     def __init__(self, n_visible: int, n_hidden: int, *, rng=None, dtype=None):
         super().__init__()
-        for name, value in (("n_visible", n_visible), ("n_hidden", n_hidden)):
-            if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-                raise ValueError(f"RBM: {name} must be a positive int, got {value!r}")
-        self.n_visible, self.n_hidden = int(n_visible), int(n_hidden)
+        self.n_visible = check_int("RBM", "n_visible", n_visible)
+        self.n_hidden = check_int("RBM", "n_hidden", n_hidden)
         xp = get_array_module()
         dt = float_dtype(dtype, "RBM")
         w = as_generator(rng).normal(0.0, 0.01, (self.n_visible, self.n_hidden))
@@ -292,9 +277,7 @@ class RBM(nn.Module):
     def init_visible_bias(self, v, eps: float = 1e-3) -> None:
         """Set b_i = log(p_i / (1 - p_i)), p_i unit i's mean in ``v`` clipped to [eps, 1-eps]."""
         # eps=0 gave -inf biases for units never on; eps >= 0.5 swapped the clip's bounds
-        if isinstance(eps, bool) or not isinstance(eps, numbers.Real) or not 0 < eps < 0.5:
-            raise ValueError(f"RBM.init_visible_bias: eps must be a number in (0, 0.5), got "
-                             f"{eps!r}")
+        check_number("RBM.init_visible_bias", "eps", eps, above=0, below=0.5)
         a = self._data("RBM.init_visible_bias", v)
         p = get_array_module(a).clip(a.mean(axis=0), eps, 1 - eps)
         with no_grad():
@@ -318,10 +301,10 @@ class RBM(nn.Module):
             This batch's reconstruction error: mean squared error of v and p(v | h0).
         """
         who = "RBM.contrastive_divergence"
-        k = _check_k(who, k)
-        lr = _check_number(who, "lr", lr)
-        momentum = _check_number(who, "momentum", momentum, high=1.0)
-        weight_decay = _check_number(who, "weight_decay", weight_decay)
+        k = check_int(who, "k (Gibbs steps)", k)
+        lr, weight_decay = (check_number(who, n, v, low=0) for n, v in
+                            (("lr", lr), ("weight_decay", weight_decay)))
+        momentum = check_number(who, "momentum", momentum, low=0, below=1)
         a = self._data(who, v)
         rng = as_generator(rng)
         W, b, c = self.weight._data, self.visible_bias._data, self.hidden_bias._data

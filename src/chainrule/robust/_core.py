@@ -4,13 +4,13 @@ the result (adversarial inputs, per-example success, perturbation norms)."""
 from __future__ import annotations
 
 import functools
-import math
 from dataclasses import dataclass
 from typing import Any
 
 from ..autograd import Tensor, enable_grad, grad, no_grad
 from ..backend import asnumpy, get_array_module
 from ..data import as_generator
+from ..data.arguments import check_bounds as check_pair
 from ..data.arguments import check_int, check_number
 from ..nn import Module
 from ..ops import cross_entropy
@@ -80,13 +80,7 @@ def check_eps(who: str, eps, *, name: str = "eps", positive: bool = False) -> fl
 
 def check_bounds(who: str, bounds) -> tuple[float, float]:
     """``bounds`` as ``(low, high)`` finite floats with low < high."""
-    try:
-        low, high = (float(b) for b in bounds)
-    except (TypeError, ValueError):
-        raise ValueError(f"{who}: bounds must be a pair (low, high), got {bounds!r}") from None
-    if not (math.isfinite(low) and math.isfinite(high) and low < high):
-        raise ValueError(f"{who}: bounds must be finite with low < high, got {bounds!r}")
-    return low, high
+    return check_pair(who, "bounds", bounds)
 
 
 def resolve_rng(rng):
