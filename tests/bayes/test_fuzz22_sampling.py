@@ -51,3 +51,15 @@ def test_entropies_refuse_logits_and_match_a_hand_formula():
     np.testing.assert_allclose(predictive_entropy(p[0]), h(p[0]), rtol=1e-12)
     np.testing.assert_allclose(mutual_information(p), h(p.mean(0)) - h(p).mean(0), rtol=1e-10)
     assert predictive_entropy(np.zeros((0, 4))).shape == (0,)
+
+
+@pytest.mark.parametrize("bad", [3.7, True, "3", 0])
+def test_bayesian_mlp_widths_must_be_positive_ints(bad):
+    # int() made 3.7 a width of 3, True one of 1 and '3' one of 3, silently
+    with pytest.raises(
+        ValueError,
+        match=rf"bayesian_mlp: sizes\[0\] must be an int >= 1, got "
+        rf"{bad!r}",
+    ):
+        bayesian_mlp([bad, 2])
+    assert bayesian_mlp([3, np.int64(2)], rng=0)[1].out_features == 2

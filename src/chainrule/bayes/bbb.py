@@ -28,8 +28,9 @@ def bayesian_mlp(sizes, *, prior_sigma: float = 1.0, prior_mixture=None, init_rh
                  local_reparameterization: bool = False, activation: str = "relu",
                  rng=None) -> Sequential:
     """Flatten, then ``BayesianLinear`` layers of widths ``sizes`` with ReLU (or tanh) between."""
-    sizes = [int(s) for s in sizes]
-    if len(sizes) < 2 or min(sizes) < 1:
+    # each an int >= 1: int() made 3.7 a width of 3, True one of 1, '3' one of 3, silently
+    sizes = [check_int("bayesian_mlp", f"sizes[{i}]", s) for i, s in enumerate(sizes)]
+    if len(sizes) < 2:
         raise ValueError(f"bayesian_mlp: sizes must list at least two positive widths, got {sizes}")
     if activation not in ("relu", "tanh"):
         raise ValueError(f"bayesian_mlp: activation must be 'relu' or 'tanh', got {activation!r}")
