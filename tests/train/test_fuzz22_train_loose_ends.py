@@ -19,7 +19,7 @@ from chainrule import nn, optim
 from chainrule.data import ArrayDataset, Dataset
 from chainrule.generative import GANTrainer
 from chainrule.models import DCGAN
-from chainrule.train import EarlyStopping, History, Trainer
+from chainrule.train import Callback, EarlyStopping, History, Trainer
 
 from .conftest import make_blobs, make_mlp
 
@@ -175,3 +175,41 @@ def test_early_stopping_patience_0_with_a_missed_baseline_runs_two_epochs_in_fit
     )
     history = trainer.fit((x, y), epochs=5, batch_size=16, rng=0, verbose=0)
     assert history.epoch == [0, 1] and stopper.stopped_epoch == 1
+
+
+class _StopAt(Callback):
+    def __init__(self, batch):
+        self.batch = batch
+
+    def on_batch_end(self, batch, logs=None):
+        if batch == self.batch:
+            self.trainer.stop_training = True
+
+
+def test_a_stop_in_the_middle_of_an_accumulation_group_steps_nothing_of_it():
+    """Documented (docs/training.md): the group's summed gradients are not stepped; the epoch's
+    logs are the means of the batches it ran."""
+    x, y = make_blobs(24, seed=4)
+    model = make_mlp()
+    before = [p.numpy().copy() for p in model.parameters()]
+    losses = []
+    trainer = Trainer(
+        model,
+        "cross_entropy",
+        optim.SGD(model.parameters(), lr=0.5),
+        callbacks=[_StopAt(1), _Losses(losses)],
+        accumulate_grad_batches=4,
+    )
+    history = trainer.fit((x, y), epochs=3, batch_size=4, shuffle=False, verbose=0)
+    for p, value in zip(model.parameters(), before):
+        np.testing.assert_array_equal(p.numpy(), value)
+    assert history.epoch == [0] and len(losses) == 2
+    np.testing.assert_allclose(history["loss"][0], np.mean(losses), rtol=1e-12)
+
+
+class _Losses(Callback):
+    def __init__(self, into):
+        self.into = into
+
+    def on_batch_end(self, batch, logs=None):
+        self.into.append(logs["loss"])
