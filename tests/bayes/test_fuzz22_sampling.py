@@ -63,3 +63,25 @@ def test_bayesian_mlp_widths_must_be_positive_ints(bad):
     ):
         bayesian_mlp([bad, 2])
     assert bayesian_mlp([3, np.int64(2)], rng=0)[1].out_features == 2
+
+
+def test_to_bayesian_keeps_frozen_layers_frozen_and_deterministic():
+    from chainrule import nn
+    from chainrule.bayes import to_bayesian
+
+    # a frozen (pretrained) layer became a Bayesian one whose means and rhos all required grad:
+    # unfrozen, and sampled, silently
+    rng = np.random.default_rng(3)
+    net = nn.Sequential(nn.Linear(3, 4, rng=rng), nn.ReLU(), nn.Linear(4, 2, rng=rng))
+    net[0].requires_grad_(False)
+    to_bayesian(net, rng=0)
+    assert type(net[0]) is nn.Linear and not any(p.requires_grad for p in net[0].parameters())
+    assert type(net[2]).__name__ == "BayesianLinear"
+    assert all(p.requires_grad for p in net[2].parameters())
+    half = nn.Sequential(nn.Linear(3, 2))
+    half[0].bias.requires_grad_(False)
+    with pytest.raises(ValueError, match="has frozen and trainable parameters"):
+        to_bayesian(half)
+    frozen = nn.Sequential(nn.Linear(3, 2)).requires_grad_(False)
+    with pytest.raises(ValueError, match=r"no Linear or Conv2d layer to make Bayesian \(1 frozen"):
+        to_bayesian(frozen)

@@ -44,7 +44,9 @@ def to_bayesian(model: Module, *, prior_sigma: float = 1.0, prior_mixture=None,
     """Replace every ``Linear`` and ``Conv2d`` inside ``model`` by its Bayesian twin, in place.
 
     A fused model (``nn.fuse``: ``LinearReLU``...) is unfused first, so its fused layers are
-    converted too and their ReLUs come back.
+    converted too and their ReLUs come back. A frozen layer (``requires_grad=False`` on its weight
+    and bias) stays as it is, deterministic and frozen, as the Laplace classes leave frozen layers
+    out of the posterior.
 
     Args:
         model: a Module (``model`` itself may not be a Linear/Conv2d: wrap it in a Sequential).
@@ -57,7 +59,8 @@ def to_bayesian(model: Module, *, prior_sigma: float = 1.0, prior_mixture=None,
         layers held ``weight``/``bias``.
 
     Raises:
-        ValueError: no Linear or Conv2d found, a layer without bias, or a grouped/dilated Conv2d.
+        ValueError: no trainable Linear or Conv2d found, a layer without bias or with one of its
+            weight and bias frozen, or a grouped/dilated Conv2d.
     """
     if not isinstance(model, Module) or isinstance(model, (Linear, Conv2d)):
         raise ValueError("to_bayesian: model must be a Module containing Linear/Conv2d layers "
@@ -67,13 +70,23 @@ def to_bayesian(model: Module, *, prior_sigma: float = 1.0, prior_mixture=None,
     unfuse(model)  # a fused LinearReLU/Conv2dReLU is a Linear/Conv2d to convert, and its ReLU
     opts = {"prior_sigma": prior_sigma, "prior_mixture": prior_mixture, "init_rho": init_rho,
             "local_reparameterization": local_reparameterization}
-    swapped = 0
+    swapped = frozen = 0
     for parent in list(model.modules()):
         for name, child in list(parent._modules.items()):
-            if type(child) in (Linear, Conv2d):
-                parent._modules[name] = _bayesian_twin(child, opts, rng)
-                swapped += 1
+            if type(child) not in (Linear, Conv2d):
+                continue
+            trainable = [p.requires_grad for p in child.parameters()]
+            if not any(trainable):  # frozen (a pretrained feature extractor): kept as it is
+                frozen += 1
+                continue
+            if not all(trainable):
+                raise ValueError(f"to_bayesian: {child!r} has frozen and trainable parameters; "
+                                 "its Bayesian twin learns weight and bias together (freeze "
+                                 "both or neither)")
+            parent._modules[name] = _bayesian_twin(child, opts, rng)
+            swapped += 1
     if not swapped:
         raise ValueError(f"to_bayesian: {type(model).__name__} has no Linear or Conv2d layer to "
-                         "make Bayesian")
+                         "make Bayesian" + (f" ({frozen} frozen ones are kept as they are)"
+                                            if frozen else ""))
     return model
