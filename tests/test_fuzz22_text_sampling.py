@@ -139,6 +139,13 @@ def test_command_line_samples_with_top_k(tmp_path, capsys):
     with pytest.raises(SystemExit):
         main(["sample", str(tmp_path), "--top-k", "0"])
     assert "argument --top-k: expected an integer >= 1, got '0'" in capsys.readouterr().err
+    # Before: both reported the image classifiers' missing 'input_shape' entry.
+    for command in (["predict", str(tmp_path), "some text"], ["evaluate", str(tmp_path)]):
+        assert main(command) == 2
+        assert (
+            f"is a character language model's run, which has no classes to {command[0]}; "
+            f"generate text with `chainrule sample {tmp_path}`" in capsys.readouterr().err
+        )
 
 
 def test_char_transformer_training_refuses_the_lstms_sizes(tmp_path):

@@ -307,6 +307,7 @@ def _evaluate(args) -> None:
 
 
 def _predict(args) -> int:
+    seq_cli.refuse_language_model(args.checkpoint, "predict")
     if experiments.is_text_run(args.checkpoint):
         return text_cli.predict(args)
     if args.text_files:

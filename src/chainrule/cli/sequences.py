@@ -16,7 +16,8 @@ from ..experiments.text_classify import (
 )
 from ..io import read_config
 
-__all__ = ["COMMANDS", "TEXT_TASKS", "add_parsers", "add_train_arguments", "evaluate", "train"]
+__all__ = ["COMMANDS", "TEXT_TASKS", "add_parsers", "add_train_arguments", "evaluate",
+           "refuse_language_model", "train"]
 
 TEXT_TASKS = (*TEXT_MODELS, *LANGUAGE_MODELS)
 _LM_ARGS = {"char_lm": ("hidden_size", "num_layers", "embedding_dim", "dropout"),
@@ -110,14 +111,29 @@ def _sample(args) -> None:
                                    prime=args.prime, seed=args.seed, top_k=args.top_k))
 
 
-def evaluate(args) -> bool:
-    """``chainrule evaluate`` of a text classifier's run; False when the run is not one."""
-    path = Path(args.checkpoint)
+def _config(checkpoint):
+    path = Path(checkpoint)
     path = path / "model.safetensors" if path.is_dir() else path
     try:
-        config = read_config(path)
+        return read_config(path)
     except (OSError, ValueError):
-        return False  # the image path reports the problem with the file
+        return None  # the image path reports the problem with the file
+
+
+def refuse_language_model(checkpoint, command: str) -> None:
+    """A ValueError pointing to ``sample`` for a char_lm run given to ``command`` (``predict``,
+    ``evaluate``), which the image classifiers' path refused for a missing input_shape."""
+    config = _config(checkpoint)
+    if isinstance(config, dict) and config.get("kind") == "char_lm":
+        raise ValueError(f"{checkpoint} is a character language model's run, which has no "
+                         f"classes to {command}; generate text with `chainrule sample "
+                         f"{checkpoint}`")
+
+
+def evaluate(args) -> bool:
+    """``chainrule evaluate`` of a text classifier's run; False when the run is not one."""
+    refuse_language_model(args.checkpoint, "evaluate")
+    config = _config(args.checkpoint)
     if not isinstance(config, dict) or "text_encoding" not in config:
         return False
     res = evaluate_text_checkpoint(args.checkpoint, args.dataset, data_dir=args.data_dir,
