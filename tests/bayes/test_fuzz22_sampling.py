@@ -85,3 +85,32 @@ def test_to_bayesian_keeps_frozen_layers_frozen_and_deterministic():
     frozen = nn.Sequential(nn.Linear(3, 2)).requires_grad_(False)
     with pytest.raises(ValueError, match=r"no Linear or Conv2d layer to make Bayesian \(1 frozen"):
         to_bayesian(frozen)
+
+
+def test_elbo_and_sharing_losses_take_a_loss_name_as_trainer_does():
+    import chainrule as cr
+    from chainrule import nn
+    from chainrule.bayes import MixturePrior, elbo_loss, sharing_loss
+
+    # a name ("cross_entropy", as Trainer and train_ensemble take it) was a TypeError at the
+    # first training step ('str' object is not callable)
+    x = cr.tensor(np.ones((2, 3), "float32"))
+    y = cr.tensor(np.array([0, 1]))
+    bbb = bayesian_mlp([3, 2], rng=0).train()
+    net = nn.Sequential(nn.Linear(3, 2, rng=np.random.default_rng(0))).train()
+    prior = MixturePrior([0.0, 0.5])
+    for make, model in (
+        (lambda loss: elbo_loss(bbb, 10, loss=loss), bbb),
+        (lambda loss: sharing_loss(net, prior, 10, loss=loss), net),
+    ):
+        model.eval()  # the data term alone, the same whichever way the loss is given
+        by_name = make("cross_entropy")(model(x), y).item()
+        assert by_name == make(cr.nn.functional.cross_entropy)(model(x), y).item()
+        with pytest.raises(
+            ValueError,
+            match=r"loss must be a callable or the name of a "
+            r"chainrule.ops loss function, got 'crossentropy'",
+        ):
+            make("crossentropy")
+        with pytest.raises(TypeError, match="got int"):
+            make(5)

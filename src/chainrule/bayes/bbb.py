@@ -14,6 +14,7 @@ from ..ops import cross_entropy
 from ._checks import (
     check_batch,
     check_int,
+    check_loss,
     check_positive,
     eval_modes,
     resolve_rng,
@@ -85,8 +86,11 @@ def kl_divergence(model, output=None):
 
 
 def elbo_loss(model, n_train: int, *, loss=cross_entropy, kl_weight: float = 1.0):
-    """A ``Trainer`` loss: ``loss(output, target) + kl_weight * KL / n_train`` (negative ELBO/N)."""
+    """A ``Trainer`` loss: ``loss(output, target) + kl_weight * KL / n_train`` (negative ELBO/N).
+
+    ``loss`` is a callable or the name of a ``chainrule.ops`` loss (``"cross_entropy"``)."""
     check_int("elbo_loss", "n_train", n_train)
+    loss = check_loss("elbo_loss", loss)  # a name too, as Trainer takes it
     kl_weight = check_positive("elbo_loss", "kl_weight", kl_weight, allow_zero=True)
     _ = kl_divergence(model)  # fail here, not in the first step, when there is nothing Bayesian
 

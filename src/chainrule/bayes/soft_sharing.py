@@ -36,7 +36,7 @@ from ..nn import (
 )
 from ..ops import exp, log_softmax, logsumexp, reshape
 from ..ops import sum as total
-from ._checks import check_int, check_positive
+from ._checks import check_int, check_loss, check_positive
 
 __all__ = ["SHARED_LAYERS", "MixturePrior", "shared_weights", "sharing_loss"]
 
@@ -149,6 +149,7 @@ def sharing_loss(model, prior: MixturePrior, n_train: int, *, loss, strength: fl
     """A ``Trainer`` loss: ``loss(output, target) + strength * prior.penalty(weights) / n_train``.
 
     Args:
+        loss: a callable or the name of a ``chainrule.ops`` loss (``"cross_entropy"``).
         params: the weights to share; by default ``shared_weights(model, layers)``.
         layers: the layer classes whose ``weight`` is shared when ``params`` is not given
             (default ``SHARED_LAYERS``: linear and convolution layers; not normalization
@@ -157,6 +158,7 @@ def sharing_loss(model, prior: MixturePrior, n_train: int, *, loss, strength: fl
     The prior's own Parameters must be given to the optimizer too.
     """
     check_int("sharing_loss", "n_train", n_train)
+    loss = check_loss("sharing_loss", loss)  # a name too, as Trainer takes it
     strength = check_positive("sharing_loss", "strength", strength, allow_zero=True)
     given = params is not None
     params = list(params) if given else shared_weights(model, layers)
