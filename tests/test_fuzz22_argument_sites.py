@@ -26,16 +26,10 @@ def test_numpy_integers_are_ints_in_generative_and_data(tmp_path):
     np.testing.assert_array_equal(out, images)
     stamped = stamp_watermark(images, rng=0, scale=np.int64(1))
     assert stamped.shape == images.shape
-    mlp = MLP((4, 3, 2), rng=np.random.default_rng(0))
-    losses = pretrain_layerwise(
-        mlp,
-        images[:, 0, :2, :2],
-        epochs=np.int64(1),
-        batch_size=np.int64(2),
-        corruption=np.float32(0.1),
-        rng=0,
-    )
-    assert len(losses) == 1 and np.isfinite(losses[0])
+    mlp = MLP((4, 2), rng=np.random.default_rng(0))  # no hidden layer: checked, nothing trained
+    x = images[:, 0, :2, :2]
+    kwargs = {"corruption": np.float32(0.1), "rng": 0}
+    assert pretrain_layerwise(mlp, x, epochs=np.int64(1), batch_size=np.int64(2), **kwargs) == []
 
 
 def test_numpy_floats_are_numbers_and_bools_are_not():
@@ -77,3 +71,43 @@ def test_numpy_floats_are_numbers_and_bools_are_not():
         GANTrainer(gan, *opts, data_range=("-1", "1"))  # was float("-1"), float("1")
     trainer = GANTrainer(gan, *opts, label_smoothing=np.float32(0.1), data_range=(np.int8(-1), 1))
     assert trainer.data_range == (-1.0, 1.0)
+
+
+def test_numpy_scalars_in_train():
+    from chainrule.train import (
+        EarlyStopping,
+        ProfileSteps,
+        TerminateOnNaN,
+        Trainer,
+        confusion_matrix,
+        top_k_accuracy,
+    )
+
+    stop = EarlyStopping(
+        patience=np.int64(2),
+        start_from_epoch=np.int32(1),
+        verbose=0,
+        min_delta=np.float32(0.5),
+        baseline=np.float32(1.0),
+    )
+    assert (stop.patience, stop.start_from_epoch, stop.min_delta, stop.baseline) == (2, 1, 0.5, 1.0)
+    assert type(stop.patience) is int
+    with pytest.raises(ValueError, match="EarlyStopping: patience must be an int >= 0, got True"):
+        EarlyStopping(patience=True)
+    with pytest.raises(ValueError, match="mode must be 'auto', 'min' or 'max', got 'MIN'"):
+        EarlyStopping(mode="MIN")
+    y = np.array([0, 1, 1])
+    assert confusion_matrix(y, y, np.int64(2)).tolist() == [[1, 0], [0, 2]]
+    scores = np.eye(2)[y]
+    assert top_k_accuracy(y, scores, k=np.int64(1)) == 1.0
+    with pytest.raises(ValueError, match=r"top_k_accuracy: k must be an int in \[1, 2\], got 3"):
+        top_k_accuracy(y, scores, k=3)
+    assert ProfileSteps(np.int64(1), wait=np.int64(0)).steps == 1
+    assert TerminateOnNaN(growth=np.float32(1e3)).growth == 1e3
+    model = cr.nn.Linear(2, 1)
+    trainer = Trainer(model, cr.nn.MSELoss(), cr.optim.SGD(model.parameters(), lr=0.1))
+    x = np.ones((4, 2), np.float32)
+    history = trainer.fit(x, x[:, :1], epochs=np.int64(0), verbose=0)  # was refused
+    assert history.epoch == []
+    with pytest.raises(ValueError, match=r"fit: epochs must be an int >= 0, got np.float64\(2.0\)"):
+        trainer.fit(x, x[:, :1], epochs=np.float64(2.0), verbose=0)

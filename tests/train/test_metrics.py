@@ -67,7 +67,7 @@ def test_confusion_matrix_counts_pairs(rng):
 def test_confusion_matrix_validates_labels():
     with pytest.raises(ValueError, match=r"y_true must hold integer labels in \[0, 2\)"):
         confusion_matrix(np.array([0, 2]), np.array([0, 1]), 2)
-    with pytest.raises(ValueError, match="num_classes must be a positive int"):
+    with pytest.raises(ValueError, match="num_classes must be an int >= 1"):
         confusion_matrix(np.array([0]), np.array([0]), 0)
 
 

@@ -4,9 +4,10 @@ new value counts as better: Keras' ``monitor``, ``mode`` and ``min_delta``."""
 from __future__ import annotations
 
 import math
-import numbers
 
-__all__ = ["Monitor", "auto_mode", "check_threshold"]
+from ..data.arguments import check_choice, check_number
+
+__all__ = ["Monitor", "auto_mode"]
 
 # Names whose direction "auto" knows (after a "val_" prefix is dropped), as Keras 3's metrics'
 # own directions; anything else needs an explicit mode.
@@ -46,12 +47,9 @@ class Monitor:
         if not isinstance(monitor, str) or not monitor:
             raise ValueError(f"{who}: monitor must be the name of a log, such as 'val_loss', "
                              f"got {monitor!r}")
-        if mode not in ("auto", "min", "max"):
-            raise ValueError(f"{who}: mode must be 'auto', 'min' or 'max', got {mode!r}")
-        if (isinstance(min_delta, bool) or not isinstance(min_delta, numbers.Real)
-                or not 0 <= min_delta < math.inf):
-            raise ValueError(f"{who}: min_delta must be a finite number >= 0, got {min_delta!r}")
-        self.who, self.name, self.min_delta = who, monitor, float(min_delta)
+        check_choice(who, "mode", mode, ("auto", "min", "max"))
+        self.who, self.name = who, monitor
+        self.min_delta = check_number(who, "min_delta", min_delta, low=0)
         if mode != "auto":
             self.mode = mode
         elif compares:
@@ -85,12 +83,3 @@ class Monitor:
             return None
         return min(values) if self.mode == "min" else max(values)
 
-
-def check_threshold(who: str, name: str, value) -> float | None:
-    """None, or a finite number (a baseline, an initial best value), as a float."""
-    if value is None:
-        return None
-    if (isinstance(value, bool) or not isinstance(value, numbers.Real)
-            or not math.isfinite(value)):
-        raise ValueError(f"{who}: {name} must be None or a finite number, got {value!r}")
-    return float(value)

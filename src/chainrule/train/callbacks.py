@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 import warnings
 
+from ..data.arguments import check_number
 from ..optim.lr_scheduler import ReduceLROnPlateau
 from ._monitor import Monitor
 from ._schedule_function import ScheduleFunction
@@ -244,10 +245,7 @@ class TerminateOnNaN(Callback):
     order = -100
 
     def __init__(self, monitor=None, growth: float | None = 1e10):
-        if growth is not None and (isinstance(growth, bool) or not isinstance(growth, (int, float))
-                                   or not growth > 1 or not math.isfinite(growth)):
-            raise ValueError(f"TerminateOnNaN: growth must be None or a finite number > 1, got "
-                             f"{growth!r}")
+        growth = check_number("TerminateOnNaN", "growth", growth, above=1, allow_none=True)
         self.monitor = [monitor] if isinstance(monitor, str) else monitor
         self.growth, self._first = growth, {}
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 import string
 from pathlib import Path
 
+from ..data.arguments import check_number
 from ..io import save_weights
-from ._monitor import Monitor, check_threshold
+from ._monitor import Monitor
 from .callbacks import BEST_WEIGHTS, LAST_STATE, LAST_WEIGHTS, Callback
 
 __all__ = ["ModelCheckpoint"]
@@ -60,8 +61,8 @@ class ModelCheckpoint(Callback):
             raise ValueError(f"ModelCheckpoint: verbose must be 0 or 1, got {verbose!r}")
         self._monitor = Monitor("ModelCheckpoint", monitor, mode, compares=save_best_only)
         self.filename = _check_template(filename)
-        self.threshold = check_threshold("ModelCheckpoint", "initial_value_threshold",
-                                         initial_value_threshold)
+        self.threshold = check_number("ModelCheckpoint", "initial_value_threshold",
+                                      initial_value_threshold, allow_none=True)
         self.directory = Path(directory)
         self.monitor, self.mode, self.save_best_only, self.config = (
             monitor, mode, save_best_only, config)

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from ..data.arguments import check_int, check_number
 from ._callback_state import check_early_stopping_state
-from ._monitor import Monitor, check_threshold
+from ._monitor import Monitor
 from .callbacks import Callback
 
 __all__ = ["EarlyStopping"]
@@ -44,20 +45,16 @@ class EarlyStopping(Callback):
     def __init__(self, monitor: str = "val_loss", patience: int = 5, min_delta: float = 0.0,
                  mode: str = "auto", restore_best_weights: bool = True, verbose: int = 1, *,
                  baseline: float | None = None, start_from_epoch: int = 0):
-        if isinstance(patience, bool) or not isinstance(patience, int) or patience < 0:
-            raise ValueError(f"EarlyStopping: patience must be an int >= 0, got {patience!r}")
+        patience = check_int("EarlyStopping", "patience", patience, low=0)
         if verbose not in (0, 1):
             raise ValueError(f"EarlyStopping: verbose must be 0 or 1, got {verbose!r}")
         if not isinstance(restore_best_weights, bool):  # "no" would be truthy
             raise TypeError(f"EarlyStopping: restore_best_weights must be True or False, got "
                             f"{restore_best_weights!r}")
-        if (isinstance(start_from_epoch, bool) or not isinstance(start_from_epoch, int)
-                or start_from_epoch < 0):
-            raise ValueError(f"EarlyStopping: start_from_epoch must be an int >= 0, got "
-                             f"{start_from_epoch!r}")
+        start_from_epoch = check_int("EarlyStopping", "start_from_epoch", start_from_epoch, low=0)
         self._monitor = Monitor("EarlyStopping", monitor, mode, min_delta)
-        self.baseline = check_threshold("EarlyStopping", "baseline", baseline)
-        self.monitor, self.patience, self.min_delta = monitor, patience, min_delta
+        self.baseline = check_number("EarlyStopping", "baseline", baseline, allow_none=True)
+        self.monitor, self.patience, self.min_delta = monitor, patience, self._monitor.min_delta
         self.mode, self.restore_best_weights, self.verbose = mode, restore_best_weights, verbose
         self.start_from_epoch = start_from_epoch
 

@@ -17,6 +17,7 @@ import re
 
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
+from ..data.arguments import check_int
 
 __all__ = [
     "Counted",
@@ -170,8 +171,7 @@ def top_k_accuracy(y_true, y_score, k: int = 5) -> float:
             f"axis, got shape {tuple(y_score.shape)}"
         )
     classes = y_score.shape[-1]
-    if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= classes:
-        raise ValueError(f"top_k_accuracy: k must be an int in [1, {classes}], got {k!r}")
+    k = check_int("top_k_accuracy", "k", k, low=1, high=classes)
     if y_true.size == 0:
         raise ValueError("top_k_accuracy: got empty arrays")
     _check_classes("top_k_accuracy", xp, y_true, classes)
@@ -199,10 +199,7 @@ def confusion_matrix(y_true, y_pred, num_classes: int):
     >>> confusion_matrix(np.array([0, 1, 1]), np.array([0, 0, 1]), 2).tolist()
     [[1, 0], [1, 1]]
     """
-    if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 1:
-        raise ValueError(
-            f"confusion_matrix: num_classes must be a positive int, got {num_classes!r}"
-        )
+    num_classes = check_int("confusion_matrix", "num_classes", num_classes)
     xp, y_true, y_pred = _labels("confusion_matrix", y_true, y_pred, 0.5)
     y_true, y_pred = y_true.ravel(), y_pred.ravel()
     for name, y in (("y_true", y_true), ("y_pred", y_pred)):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ..data.arguments import check_int
 from ..profiler import ProfilerAction, profile
 from .callbacks import Callback
 
@@ -29,9 +30,8 @@ last of them: validation, if any). The table's text is
 
     def __init__(self, steps: int, *, wait: int = 1, sort_by: str = "self_cpu_time_total",
                  row_limit: int = 20, on_trace_ready=None, **options):
-        for name, value, least in (("steps", steps, 1), ("wait", wait, 0)):
-            if not isinstance(value, int) or isinstance(value, bool) or value < least:
-                raise ValueError(f"ProfileSteps: {name} must be an int >= {least}, got {value!r}")
+        steps = check_int("ProfileSteps", "steps", steps)
+        wait = check_int("ProfileSteps", "wait", wait, low=0)
         self.steps, self.wait, self.sort_by, self.row_limit = steps, wait, sort_by, row_limit
         self.on_trace_ready = on_trace_ready
         self.options = {"with_modules": True, **options}

@@ -12,6 +12,7 @@ from ..autograd import Tensor, no_grad
 from ..backend import asnumpy, numpy, to_device, validate_device
 from ..backend.random import default_generator
 from ..data import DataLoader, Dataset
+from ..data.arguments import check_int
 from ..io import load_training_state, save_training_state
 from ..nn import Module
 from ..nn import fuse as nn_fuse
@@ -191,8 +192,7 @@ class Trainer:
             The History, with one entry per completed epoch of this run (and of the run it
             resumed).
         """
-        if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 0:
-            raise ValueError(f"fit: epochs must be an int >= 0, got {epochs!r}")
+        epochs = check_int("fit", "epochs", epochs, low=0)
         check_flags("fit", shuffle=shuffle, terminate_on_nan=terminate_on_nan)
         train_data, validation_data = split_validation("fit", *keras_arguments(
             "fit", train_data, y, validation_data), validation_split)
