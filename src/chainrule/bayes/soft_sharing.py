@@ -158,8 +158,8 @@ def sharing_loss(model, prior: MixturePrior, n_train: int, *, loss, strength: fl
     The prior's own Parameters must be given to the optimizer too.
     """
     check_int("sharing_loss", "n_train", n_train)
-    loss = check_loss("sharing_loss", loss)  # a name too, as Trainer takes it
     strength = check_positive("sharing_loss", "strength", strength, allow_zero=True)
+    loss = check_loss("sharing_loss", loss)  # a name too, as Trainer takes it
     given = params is not None
     params = list(params) if given else shared_weights(model, layers)
     if not params:
