@@ -88,6 +88,15 @@ def test_a_draw_of_zero_never_picks_a_character_of_probability_zero():
         )
 
 
+def test_a_huge_temperature_draws_uniformly_without_a_warning():
+    # Before: logits / 1e308 cast 1e308 to float32 (inf) with an overflow RuntimeWarning, which
+    # `chainrule sample --temperature 1e308` under -W error reported as an internal error.
+    model = _Fixed("abc", [-1.0, 0.0, 5.0])
+    draws = [0.1, 0.5, 0.9]  # thirds of a uniform distribution
+    got = sample_characters(model, "t", model.step, 3, "a", 1e308, _Draws(draws), None)
+    assert got == "abc"
+
+
 def test_top_k_with_the_language_models():
     rng = np.random.default_rng(0)
     lm = cr.models.CharLM("abcdefgh", 4, 8, 1, rng=rng)

@@ -199,10 +199,10 @@ def sample_characters(model, who, step, length, prime, temperature, rng, top_k=N
         with no_grad():
             for _ in range(length):
                 logits, state = step(ids, new, state)
-                z = logits.numpy()
-                if float(abs(z).max()) < temperature * 1e37:
-                    p = softmax(logits / temperature, axis=-1).numpy().astype("float64")
-                else:  # logits / temperature would overflow (nan probabilities drew id 0
+                z = logits.numpy().astype("float64")  # / 1e308 in float32 overflowed: a warning
+                if float(abs(z).max()) < temperature * 1e300:
+                    p = softmax(Tensor(z / temperature), axis=-1).numpy()
+                else:  # z / temperature would overflow (nan probabilities drew id 0
                     p = (z == z.max()).astype("float64")  # every time): the limit, argmax
                 if top_k is not None and top_k < len(p):  # nanoGPT's: below the k-th, none
                     kth = z.copy()
