@@ -213,3 +213,15 @@ class _Losses(Callback):
 
     def on_batch_end(self, batch, logs=None):
         self.into.append(logs["loss"])
+
+
+def test_non_finite_validation_inputs_are_named_as_fits_validation_data():
+    x, y = make_blobs(12, seed=5)
+    bad = x.copy()
+    bad[3, 1] = np.nan
+    model = make_mlp()
+    trainer = Trainer(model, "cross_entropy", optim.SGD(model.parameters(), lr=0.1))
+    with pytest.raises(ValueError, match=r"^fit: validation_data: input 0 of batch 1 holds 1 non"):
+        trainer.fit((x, y), (bad, y), epochs=1, batch_size=4, verbose=0)
+    with pytest.raises(ValueError, match=r"^evaluate: input 0 of batch 1 holds 1 non-finite"):
+        trainer.evaluate((bad, y))

@@ -88,11 +88,13 @@ def keras_arguments(who: str, data, y, validation_data):
     return (*inputs, y), validation_data
 
 
-def check_batch(who: str, batch, index: int, names) -> None:
-    """Refuse NaN or infinite values in a batch's float fields, naming the field and the count.
+def check_batch(who: str, batch, index: int, names=None) -> None:
+    """Refuse NaN or infinite values in a batch's float fields, naming the field and the count
+    (``names`` None: inputs, then a target).
 
     Batches are counted from 1 in the message, as the progress bar counts epochs.
     """
+    names = ("input",) * (len(batch) - 1) + ("target",) if names is None else names
     for i, (t, name) in enumerate(zip(batch, names, strict=True)):
         a = t._data
         if a.dtype.kind in "fc":

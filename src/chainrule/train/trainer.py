@@ -314,7 +314,7 @@ class Trainer:
         with no_grad(), eval_mode(self.model):
             for i, batch in enumerate(loader):
                 batch = self._to_tensors(batch)
-                check_batch("evaluate", batch, i, ("input",) * (len(batch) - 1) + ("target",))
+                check_batch(what.replace(": data", ""), batch, i)  # fit: validation_data
                 tracker.update(self.eval_step(batch), weight=len(batch[0]))
         if i < 0:  # no numbers to average: an empty result would pass for one without a loss
             raise ValueError(NO_BATCHES.replace("fit: train_data", what))
