@@ -225,3 +225,22 @@ def test_non_finite_validation_inputs_are_named_as_fits_validation_data():
         trainer.fit((x, y), (bad, y), epochs=1, batch_size=4, verbose=0)
     with pytest.raises(ValueError, match=r"^evaluate: input 0 of batch 1 holds 1 non-finite"):
         trainer.evaluate((bad, y))
+
+
+def test_gan_sampling_and_evaluation_keep_each_modules_mode_and_the_data_range():
+    gan = _gan()
+    gan.discriminator.eval()  # frozen while the generator trains: stays so after sampling
+    modes = _modes(gan)
+    gan.sample(2, rng=np.random.default_rng(0))
+    assert _modes(gan) == modes
+    trainer = GANTrainer(
+        gan,
+        optim.SGD(gan.generator.parameters(), lr=0.01),
+        optim.SGD(gan.discriminator.parameters(), lr=0.01),
+        rng=0,
+    )
+    pixels = np.random.default_rng(1).random((4, 1, 8, 8)).astype(np.float32)
+    assert 0 < trainer.evaluate((pixels * 2 - 1,), batch_size=2)["d_real"] < 1
+    with pytest.raises(ValueError, match=r"real images must have values in \[-1, 1\]"):
+        trainer.evaluate((pixels * 255,))  # as train_step refuses them
+    assert _modes(gan) == modes

@@ -174,15 +174,7 @@ class GANTrainer(Trainer):
         if self.gan.num_classes and len(batch) < 2:
             raise ValueError("GANTrainer: a conditional GAN needs (images, labels) batches")
         real = batch[0]
-        if self.data_range is not None:
-            # 0..255 pixels trained a discriminator that told real from fake by their scale
-            # alone; nan spoiled both players. [0, 1] images pass [-1, 1]: a narrower target.
-            low, high = self.data_range
-            check_within("GANTrainer", "real images", real._data if isinstance(real, Tensor)
-                         else real, low, high, slack=1e-6 * max(1.0, high - low),
-                         why="data_range, the range of the generator's output; scale [0, 1] "
-                         "pixels by x * 2 - 1 for a tanh; data_range=None for a generator with "
-                         "an unbounded output")
+        self._check_real(real)
         labels = batch[1] if self.gan.num_classes else None
         with training_mode(self.gan):  # a GAN left in eval (after sampling) trains in train mode
             logs = self.discriminator_step(real, labels)
@@ -190,6 +182,18 @@ class GANTrainer(Trainer):
             if self.optimizer.d_steps % self.n_critic == 0:
                 logs.update(self.generator_step(len(real), labels))
         return logs
+
+    def _check_real(self, real) -> None:
+        """Real images must lie in ``data_range`` (at every train and eval step): 0..255 pixels
+        trained a discriminator that told real from fake by their scale alone (and gave a
+        ``d_real`` of no meaning); nan spoiled both players. [0, 1] images pass [-1, 1]."""
+        if self.data_range is not None:
+            low, high = self.data_range
+            check_within("GANTrainer", "real images", real._data if isinstance(real, Tensor)
+                         else real, low, high, slack=1e-6 * max(1.0, high - low),
+                         why="data_range, the range of the generator's output; scale [0, 1] "
+                         "pixels by x * 2 - 1 for a tanh; data_range=None for a generator with "
+                         "an unbounded output")
 
     def discriminator_step(self, real, labels=None) -> dict:
         """One update of D on ``real`` and as many generated images; G is not touched."""
@@ -241,6 +245,7 @@ class GANTrainer(Trainer):
     def eval_step(self, batch) -> dict:
         """D's view of a batch of real images: the mean probability it gives them of being real."""
         real = batch[0]
+        self._check_real(real)
         labels = batch[1] if self.gan.num_classes else None
         d_real = _call(self.gan.discriminator, real, labels)
         return {"d_real": float(_sigmoid_mean(d_real))}

@@ -307,13 +307,14 @@ class GAN(nn.Module):
                 raise ValueError(f"GAN.sample: labels must be one int or {len(z)} ints, got "
                                  f"shape {tuple(given.shape)} dtype {given.dtype}")
             labels = xp.broadcast_to(given.astype("int64").reshape(-1), (len(z),))
-        was_training = self.training
+        modes = [(m, m.training) for m in self.modules()]  # each its own: a frozen BatchNorm
         self.eval()
         try:
             with no_grad():
                 images = self.generator(z, labels)
         finally:
-            self.train(was_training)
+            for m, mode in modes:
+                m.training = mode
         return (images + 1) * 0.5
 
     def forward(self, z, labels=None):
