@@ -111,3 +111,24 @@ def test_numpy_scalars_in_train():
     assert history.epoch == []
     with pytest.raises(ValueError, match=r"fit: epochs must be an int >= 0, got np.float64\(2.0\)"):
         trainer.fit(x, x[:, :1], epochs=np.float64(2.0), verbose=0)
+
+
+def test_numpy_scalars_in_explain():
+    from chainrule.explain import lrp, noise_tunnel, saliency, sparsity_schedule
+
+    # isinstance(amount, (int, float)) refused np.float32; (int, float, np.floating) refused
+    # np.int64 as lrp's epsilon and noise_tunnel's stdev
+    assert sparsity_schedule(np.float32(0.75), np.int64(2)) == sparsity_schedule(0.75, 2)
+    with pytest.raises(
+        ValueError,
+        match=r"sparsity_schedule: amount must be the share of "
+        r"weights to prune, a number in \[0, 1\), got True",
+    ):
+        sparsity_schedule(True, 2)
+    model = cr.nn.Sequential(cr.nn.Linear(3, 2))
+    x = np.ones((2, 3), np.float32)
+    assert lrp(model, x, target=0, epsilon=np.int64(1)).shape == (2, 3)
+    smooth = noise_tunnel(saliency, model, x, target=0, stdev=np.int64(0), n_samples=np.int64(2))
+    np.testing.assert_allclose(smooth, saliency(model, x, target=0))
+    with pytest.raises(ValueError, match="noise_tunnel: stdev must be a finite number >= 0"):
+        noise_tunnel(saliency, model, x, target=0, stdev=np.nan)

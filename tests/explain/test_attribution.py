@@ -149,7 +149,7 @@ def test_bad_arguments_are_named():
         saliency(model, x, target=[0, 1, 1])
     with pytest.raises(ValueError, match="target 5 is out of range"):
         saliency(model, x, target=5)
-    with pytest.raises(ValueError, match="steps must be an integer >= 1, got 0"):
+    with pytest.raises(ValueError, match="steps must be an int >= 1, got 0"):
         integrated_gradients(model, x, steps=0)
     with pytest.raises(ValueError, match="baseline must be"):
         integrated_gradients(model, x, baseline=np.zeros(4))

@@ -57,12 +57,12 @@ def test_neurorule_with_one_hidden_unit_and_a_constant_column():
 
 
 @pytest.mark.parametrize("kwargs, message", [
-    ({"levels": 1}, "levels must be an integer >= 2, got 1"),
-    ({"levels": 2.5}, "levels must be an integer >= 2, got 2.5"),
+    ({"levels": 1}, "levels must be an int >= 2, got 1"),
+    ({"levels": 2.5}, "levels must be an int >= 2, got 2.5"),
     ({"prune_step": 0}, r"prune_step must be a number in \(0, 1\], got 0"),
     ({"prune_step": 1.5}, r"prune_step must be a number in \(0, 1\], got 1.5"),
     ({"max_accuracy_drop": -0.5}, r"max_accuracy_drop must be a number in \[0, 1\], got -0.5"),
-    ({"epochs": -1}, "epochs must be an integer >= 0, got -1"),
+    ({"epochs": -1}, "epochs must be an int >= 0, got -1"),
     ({"table": "x"}, "table must be 'auto', 'all' or 'seen', got 'x'"),
 ])
 def test_neurorule_refuses_arguments_before_training(kwargs, message):

@@ -124,7 +124,7 @@ def test_shapley_refuses_bad_arguments():
         shapley_value_sampling(ours, x, target, permutations=[[0, 1, 2]])
     with pytest.raises(ValueError, match="permutations is empty"):
         shapley_value_sampling(ours, x, target, permutations=[])
-    with pytest.raises(ValueError, match="n_samples must be an integer >= 1, got 0"):
+    with pytest.raises(ValueError, match="n_samples must be an int >= 1, got 0"):
         shapley_value_sampling(ours, x, target, n_samples=0)
     with pytest.raises(ValueError, match="feature_mask must hold integers"):
         shapley_values(ours, x, target, feature_mask=np.zeros(5))

@@ -310,7 +310,7 @@ def test_bad_rules_are_refused_by_name():
         lrp(model, x, 0, rules={"0": ZBRule(np.zeros(3), 1)})
     assert not any(m._forward_hooks or m._forward_pre_hooks for m in model.modules())
     for make, message in [
-        (lambda: GammaRule(-0.1), r"gamma must be a finite number >= 0.0"),
+        (lambda: GammaRule(-0.1), r"gamma must be a finite number >= 0, got -0.1"),
         (lambda: AlphaBetaRule(2, 0), r"alpha - beta must be 1"),
         (lambda: AlphaBetaRule(0.5, -0.5), r"alpha must be a finite number"),
         (lambda: EpsilonRule(0), r"epsilon must be > 0, got 0; ZeroRule"),

@@ -234,5 +234,5 @@ def test_iterative_pruning_fine_tunes_after_every_step():
     assert [c[0] for c in calls] == [0, 1, 2]
     assert [round(e["sparsity"], 2) for e in log] == [0.37, 0.6, 0.76]
     assert all(e["accuracy"] > 0.5 for e in log) and trainer.epoch == 5
-    with pytest.raises(ValueError, match="steps must be an integer >= 1"):
+    with pytest.raises(ValueError, match="steps must be an int >= 1"):
         sparsity_schedule(0.5, 0)

@@ -14,6 +14,7 @@ import time
 
 from ..autograd import Tensor, grad, no_grad
 from ..backend import asnumpy, numpy
+from ..data.arguments import check_int as check_positive_int  # an int >= low (1 by default)
 from ..ops import softmax
 from ..train.progress import bar_line
 
@@ -22,13 +23,6 @@ __all__ = ["Progress", "as_batch", "baseline_shapes", "batches", "check_positive
            "predict_scores", "resolve_targets", "score_gradients", "scores_of"]
 
 OUTPUTS = ("logit", "probability")
-
-
-def check_positive_int(who: str, name: str, value, *, low: int = 1) -> int:
-    """``value`` as an int >= ``low``, or a ValueError naming the argument and the value."""
-    if isinstance(value, bool) or not isinstance(value, (int, numpy.integer)) or value < low:
-        raise ValueError(f"{who}: {name} must be an integer >= {low}, got {value!r}")
-    return int(value)
 
 
 def model_dtype(model):

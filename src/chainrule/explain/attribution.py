@@ -22,6 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..backend import numpy
+from ..data.arguments import check_number
 from ._common import (
     Progress,
     as_batch,
@@ -131,9 +132,7 @@ def smoothgrad(model, x, target=None, *, n_samples: int = 25, noise: float = 0.1
     n_samples = check_positive_int(who, "n_samples", n_samples)
     batch_size = check_positive_int(who, "batch_size", batch_size)
     for name, v in (("noise", noise), ("stdev", 0.0 if stdev is None else stdev)):
-        if isinstance(v, bool) or not (isinstance(v, (int, float, numpy.floating))
-                                       and numpy.isfinite(v) and v >= 0):
-            raise ValueError(f"{who}: {name} must be a finite number >= 0, got {v!r}")
+        check_number(who, name, v, low=0)
     if nt_type not in NT_TYPES:
         raise ValueError(f"{who}: nt_type must be one of {NT_TYPES}, got {nt_type!r}")
     rng = numpy.random.default_rng(rng)
@@ -316,9 +315,7 @@ def gradient_shap(model, x, target=None, *, baselines=0.0, n_samples: int = 5,
     check_output(who, output)
     n_samples = check_positive_int(who, "n_samples", n_samples)
     batch_size = check_positive_int(who, "batch_size", batch_size)
-    if isinstance(stdev, bool) or not (isinstance(stdev, (int, float, numpy.floating))
-                                       and numpy.isfinite(stdev) and stdev >= 0):
-        raise ValueError(f"{who}: stdev must be a finite number >= 0, got {stdev!r}")
+    check_number(who, "stdev", stdev, low=0)
     pool = numpy.asarray(baselines)
     if pool.dtype.kind not in "fiub" or (pool.shape != () and pool.shape[-(x.ndim - 1):] !=
                                          x.shape[1:]) or pool.ndim not in (0, x.ndim - 1, x.ndim):

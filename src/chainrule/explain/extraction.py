@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from .. import nn, optim
 from ..autograd import Tensor, no_grad
 from ..backend import numpy
+from ..data.arguments import check_choice, check_number, check_probability
 from ..ops import cross_entropy
 from ._common import check_positive_int
 from .prune import apply_mask, masks, reapply_masks
@@ -174,14 +175,9 @@ def neurorule(data: TabularData, *, hidden: int = 4, levels: int = 3, epochs: in
     levels = check_positive_int(who, "levels", levels, low=2)
     epochs = check_positive_int(who, "epochs", epochs, low=0)
     retrain = check_positive_int(who, "retrain", retrain, low=0)
-    for name, v, low, high in (("prune_step", prune_step, 0, 1),
-                               ("max_accuracy_drop", max_accuracy_drop, 0, 1)):
-        if isinstance(v, bool) or not isinstance(v, (int, float, numpy.floating)) or not (
-                low < v <= high if name == "prune_step" else low <= v <= high):
-            span = f"({low}, {high}]" if name == "prune_step" else f"[{low}, {high}]"
-            raise ValueError(f"{who}: {name} must be a number in {span}, got {v!r}")
-    if table not in ("auto", "all", "seen"):
-        raise ValueError(f"{who}: table must be 'auto', 'all' or 'seen', got {table!r}")
+    check_number(who, "prune_step", prune_step, above=0, high=1)
+    check_probability(who, "max_accuracy_drop", max_accuracy_drop)
+    check_choice(who, "table", table, ("auto", "all", "seen"))
     enc = make_encoding(data, levels=levels)
     ltr, lte = enc.levels(data.x_train), enc.levels(data.x_test)
     xtr, xte = enc.encode_levels(ltr), enc.encode_levels(lte)

@@ -18,10 +18,10 @@ sees the computed weight.
 from __future__ import annotations
 
 import contextlib
-import math
 
 from ..autograd import Tensor, grad
 from ..backend import asnumpy, numpy
+from ..data.arguments import check_number
 from ..nn import fuse, unfuse
 from ..nn.fuse import FUSED_LAYERS
 from ._common import (
@@ -115,12 +115,7 @@ def lrp(
             "model.float() (or .double())"
         )
     batch_size = check_positive_int(who, "batch_size", batch_size)
-    if (
-        isinstance(epsilon, bool)
-        or not isinstance(epsilon, (int, float, numpy.floating))
-        or not (math.isfinite(epsilon) and epsilon > 0)
-    ):
-        raise ValueError(f"{who}: epsilon must be a finite number > 0, got {epsilon!r}")
+    check_number(who, "epsilon", epsilon, above=0)
     t = resolve_targets(who, model, x, target, batch_size=batch_size)
     scores = chosen_scores(model, x, t, "logit", batch_size)
     out = numpy.empty(x.shape, dtype=numpy.float64)

@@ -27,10 +27,9 @@ Captum's rules.
 
 from __future__ import annotations
 
-import math
-
 from ..autograd import Function, Tensor
 from ..backend import asnumpy, get_array_module, numpy
+from ..data.arguments import check_number
 from ..nn import (
     AdaptiveAvgPool2d,
     AvgPool2d,
@@ -132,16 +131,6 @@ def _through(module, args, output):
     return _Through.apply(args[0], output)
 
 
-def _number(rule: str, name: str, value, low: float) -> float:
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, (int, float, numpy.integer, numpy.floating))
-        or not (math.isfinite(value) and value >= low)
-    ):
-        raise ValueError(f"{rule}: {name} must be a finite number >= {low}, got {value!r}")
-    return float(value)
-
-
 class LRPRule:
     """A relevance rule for ``lrp``'s ``rules``; ``takes``: the layer types it applies to."""
 
@@ -160,7 +149,7 @@ class EpsilonRule(LRPRule):
     """LRP-epsilon: ``R_i = a_i sum_j w_ij R_j / (z_j + eps sign z_j)``, eps a finite number > 0."""
 
     def __init__(self, epsilon: float = 0.25):
-        self.epsilon = _number(type(self).__name__, "epsilon", epsilon, 0.0)
+        self.epsilon = check_number(type(self).__name__, "epsilon", epsilon, low=0)
         if self.epsilon == 0:
             raise ValueError(
                 f"{type(self).__name__}: epsilon must be > 0, got {epsilon!r}; ZeroRule() is LRP-0"
@@ -259,7 +248,7 @@ class GammaRule(_Weighted):
     ``set_bias_to_zero``)."""
 
     def __init__(self, gamma: float = 0.25, *, bias: bool = True):
-        self.gamma = _number("GammaRule", "gamma", gamma, 0.0)
+        self.gamma = check_number("GammaRule", "gamma", gamma, low=0)
         self.bias = bool(bias)
 
     def terms(self, a, w, b):
@@ -274,8 +263,8 @@ class AlphaBetaRule(_Weighted):
     alpha1-beta0 (z+). ``bias=False`` leaves the bias out of the denominators."""
 
     def __init__(self, alpha: float = 1.0, beta: float = 0.0, *, bias: bool = True):
-        self.alpha = _number("AlphaBetaRule", "alpha", alpha, 1.0)
-        self.beta = _number("AlphaBetaRule", "beta", beta, 0.0)
+        self.alpha = check_number("AlphaBetaRule", "alpha", alpha, low=1)
+        self.beta = check_number("AlphaBetaRule", "beta", beta, low=0)
         if abs(self.alpha - self.beta - 1) > 1e-12:
             raise ValueError(
                 f"AlphaBetaRule: alpha - beta must be 1 (relevance conserved), got "

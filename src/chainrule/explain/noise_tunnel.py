@@ -11,9 +11,8 @@ input, DeepLIFT, guided backpropagation... ``noise_tunnel`` runs ``attribution``
 
 from __future__ import annotations
 
-import math
-
 from ..backend import numpy
+from ..data.arguments import check_number
 from ._common import as_batch, check_positive_int, resolve_targets
 from .attribution import NT_TYPES
 
@@ -52,9 +51,7 @@ def noise_tunnel(attribution, model, x, /, target=None, *, nt_type: str = "smoot
     n_samples = check_positive_int(who, "n_samples", n_samples)
     if nt_type not in NT_TYPES:
         raise ValueError(f"{who}: nt_type must be one of {NT_TYPES}, got {nt_type!r}")
-    if isinstance(stdev, bool) or not isinstance(stdev, (int, float, numpy.floating)) or not (
-            math.isfinite(stdev) and stdev >= 0):
-        raise ValueError(f"{who}: stdev must be a finite number >= 0, got {stdev!r}")
+    check_number(who, "stdev", stdev, low=0)
     t = resolve_targets(who, model, x, target)
     noise = float(stdev) * numpy.random.default_rng(rng).standard_normal((n_samples, *x.shape))
     rows = (x[None] + noise).astype(x.dtype).reshape(-1, *x.shape[1:])

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from ..autograd import Tensor, grad, no_grad
 from ..backend import asnumpy, numpy
+from ..data.arguments import check_number
 from ..io import read_shapes
 from ..nn import Conv1d, Conv2d, Linear
 from ..nn.utils.prune import lowest_indices
@@ -160,10 +161,8 @@ class KeepPruned(Callback):
 
 
 def _check_amount(who: str, amount) -> float:
-    if isinstance(amount, bool) or not isinstance(amount, (int, float)) or not 0 <= amount < 1:
-        raise ValueError(f"{who}: amount must be the share of weights to prune, a number in "
-                         f"[0, 1), got {amount!r}")
-    return float(amount)
+    return check_number(who, "amount", amount, low=0, below=1,
+                        what="the share of weights to prune")
 
 
 def _lowest(scores: numpy.ndarray, alive: numpy.ndarray, n_prune: int) -> numpy.ndarray:
