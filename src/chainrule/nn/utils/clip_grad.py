@@ -58,7 +58,7 @@ def clip_grad_norm_(parameters, max_norm: float, norm_type: float = 2.0,
             f"{who}: the total norm of order {norm_type} of the gradients is {float(total)}, so "
             "they cannot be clipped; pass error_if_nonfinite=False to scale them anyway"
         )
-    _scale(params, max_norm / (total + 1e-6))
+    _scale(params, max_norm, total)
     return Tensor(total)
 
 
@@ -226,7 +226,7 @@ def clip_grads_with_norm_(parameters, max_norm: float, total_norm,
     else:
         raise TypeError(f"{who}: total_norm must be a Tensor or a number, got "
                         f"{type(total_norm).__name__}")
-    _scale(params, max_norm / (total + 1e-6))
+    _scale(params, max_norm, total)
 
 
 def _check_foreach(who: str, foreach) -> None:
@@ -241,8 +241,19 @@ def _total_norm(arrays: list, p: float):
     return ensure_array(_vector_norm(xp.stack(norms), p))
 
 
-def _scale(params: list, coef) -> None:
-    """Give each gradient a new Tensor scaled by ``coef`` unless ``coef >= 1`` (no change)."""
+def _scale(params: list, max_norm: float, total) -> None:
+    """Give each gradient a new Tensor scaled by ``coef = max_norm / (total + 1e-6)`` unless
+    ``coef >= 1`` (no change). A max_norm past float32's range makes a float32 coef inf, as in
+    PyTorch, without numpy's overflow warning (`chainrule train char_lm --clip 1e308`)."""
+    if isinstance(total, float):  # clip_grads_with_norm_'s total_norm given as a number
+        coef = max_norm / (total + 1e-6)
+    else:  # PyTorch's max_norm / t is t.reciprocal() * max_norm, each op rounded to t's dtype
+        xp, kind = get_array_module(total), total.dtype.type
+        wide = xp.float32 if kind == xp.float16 else kind  # and computed in its opmath type
+        with quiet(xp):
+            t = (total.astype(wide) + wide(1e-6)).astype(kind)
+            coef = (xp.asarray(1 / t.astype(wide)).astype(kind).astype(wide) * wide(max_norm))
+            coef = coef.astype(kind)
     if not coef >= 1:  # also true for nan, which PyTorch propagates into the gradients
         for p in params:
             g = p.grad._data
