@@ -114,3 +114,25 @@ def test_elbo_and_sharing_losses_take_a_loss_name_as_trainer_does():
             make("crossentropy")
         with pytest.raises(TypeError, match="got int"):
             make(5)
+
+
+def test_mc_dropout_switches_alpha_dropout_on_too():
+    import chainrule as cr
+    from chainrule import nn
+
+    # AlphaDropout stayed in eval mode: a SELU net with it alone was refused as having no
+    # dropout, and one with both kinds was only partly random, silently
+    rng = np.random.default_rng(4)
+    x = rng.standard_normal((5, 3)).astype("float32")
+    for drop in (nn.AlphaDropout, nn.FeatureAlphaDropout):
+        net = nn.Sequential(
+            nn.Linear(3, 8, rng=rng),
+            nn.SELU(),
+            drop(0.5, rng=np.random.default_rng(5)),
+            nn.Linear(8, 2, rng=rng),
+        )
+        net.eval()
+        draws = mc_dropout_predict(net, x, samples=3)
+        assert not np.allclose(draws[0], draws[1])
+        assert not any(m.training for m in net.modules())
+        np.testing.assert_array_equal(net(cr.tensor(x)).numpy(), net(cr.tensor(x)).numpy())

@@ -15,7 +15,7 @@ import math
 
 from ..autograd import Tensor, grad, no_grad
 from ..backend import asnumpy, get_array_module
-from ..nn import Dropout, Dropout1d, Dropout2d, Dropout3d
+from ..nn import AlphaDropout, Dropout, Dropout1d, Dropout2d, Dropout3d, FeatureAlphaDropout
 from ..ops import cross_entropy, softmax
 from ._checks import (
     check_batch,
@@ -208,11 +208,17 @@ def mutual_information(sample_probs) -> object:
 
 
 def _dropout_layers(model):
-    return [m for m in model.modules() if isinstance(m, (Dropout, Dropout1d, Dropout2d, Dropout3d))]
+    # the alpha dropouts of SELU networks too: left in eval mode they made a model with both
+    # kinds only partly random, silently, and one with alpha dropout only "without dropout"
+    kinds = (Dropout, Dropout1d, Dropout2d, Dropout3d, AlphaDropout, FeatureAlphaDropout)
+    return [m for m in model.modules() if isinstance(m, kinds)]
 
 
 def mc_dropout_predict(model, x, *, samples: int = 20, batch_size: int = 512) -> object:
     """Softmax outputs of ``samples`` forward passes with dropout on: an array (S, N, C).
+
+    Dropout means ``nn.Dropout``, ``Dropout1d/2d/3d`` and the alpha dropouts of SELU networks
+    (``AlphaDropout``, ``FeatureAlphaDropout``).
 
     Everything else runs in eval mode (batch norm uses its running statistics); the dropout
     layers draw from their own generators, so a model built with ``rng=`` repeats bit for bit.
