@@ -173,3 +173,13 @@ def test_char_transformer_training_refuses_the_lstms_sizes(tmp_path):
             text, model="char_transformer", num_layers=1, dropout=0.2, out=tmp_path / "run"
         )
     assert not (tmp_path / "run").exists()
+
+
+def test_read_text_skips_a_byte_order_mark(tmp_path):
+    # Before: the BOM of a file saved by Notepad became a character of the vocabulary, which
+    # sampling from an empty prime could draw.
+    from chainrule.experiments.char_lm import read_text
+
+    path = tmp_path / "bom.txt"
+    path.write_bytes(b"\xef\xbb\xbf" + b"line one\r\nline two\r" * 10)
+    assert read_text(path) == "line one\nline two\n" * 10

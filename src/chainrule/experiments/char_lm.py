@@ -36,7 +36,8 @@ LANGUAGE_MODELS = ("char_lm", "char_transformer")
 
 
 def read_text(path) -> str:
-    """A UTF-8 text file's content, refused when empty, not text or over ``MAX_TEXT_BYTES``."""
+    """A UTF-8 text file's content (less a byte-order mark), refused when empty, not text or over
+    ``MAX_TEXT_BYTES``."""
     path = Path(path)
     with open(path, "rb") as f:  # at most one byte too many: /dev/zero's size reads as 0
         data = f.read(MAX_TEXT_BYTES + 1)
@@ -46,7 +47,8 @@ def read_text(path) -> str:
                          f"than the {MAX_TEXT_BYTES} a character model reads here; cut it (e.g. "
                          "head -c 5M)")
     try:
-        text = data.decode("utf-8").replace("\r\n", "\n").replace("\r", "\n")  # as text mode
+        # utf-8-sig: a byte-order mark is no character of the text (it was one of the vocabulary)
+        text = data.decode("utf-8-sig").replace("\r\n", "\n").replace("\r", "\n")  # as text mode
     except UnicodeDecodeError as err:
         raise ValueError(f"--text {path}: not UTF-8 text ({err.reason} at byte {err.start})") \
             from None
