@@ -18,8 +18,8 @@ import chainrule as cr
 from chainrule import nn, optim
 from chainrule.data import ArrayDataset, Dataset
 from chainrule.generative import GANTrainer
-from chainrule.models import DCGAN
-from chainrule.train import Callback, EarlyStopping, History, Trainer
+from chainrule.models import DCGAN, MLPGAN
+from chainrule.train import Callback, EarlyStopping, History, TerminateOnNaN, Trainer
 
 from .conftest import make_blobs, make_mlp
 
@@ -244,3 +244,34 @@ def test_gan_sampling_and_evaluation_keep_each_modules_mode_and_the_data_range()
     with pytest.raises(ValueError, match=r"real images must have values in \[-1, 1\]"):
         trainer.evaluate((pixels * 255,))  # as train_step refuses them
     assert _modes(gan) == modes
+
+
+def _mlp_gan_trainer(callbacks, n_critic=2):
+    gan = MLPGAN(
+        latent_dim=3,
+        g_hidden=(5,),
+        d_hidden=(6,),
+        image_shape=(1, 2, 3),
+        rng=np.random.default_rng(0),
+    )
+    return GANTrainer(
+        gan,
+        optim.SGD(gan.generator.parameters(), lr=0.01),
+        optim.SGD(gan.discriminator.parameters(), lr=0.01),
+        n_critic=n_critic,
+        rng=0,
+        callbacks=callbacks,
+    )
+
+
+def test_terminate_on_nan_can_watch_a_gans_g_loss_logged_every_n_critic_steps():
+    images = np.random.default_rng(2).uniform(-1, 1, (12, 1, 2, 3)).astype(np.float32)
+    watched = _mlp_gan_trainer([TerminateOnNaN("g_loss")])  # refused at the first step before
+    assert len(watched.fit(images, epochs=2, batch_size=4, verbose=0)) == 2
+    broken = _mlp_gan_trainer([TerminateOnNaN("g_loss")])
+    broken.generator_step = lambda n, labels=None: {"g_loss": float("nan")}
+    with pytest.warns(RuntimeWarning, match="g_loss is nan at epoch 1, batch 2"):
+        broken.fit(images, epochs=2, batch_size=4, verbose=0)
+    assert broken.diverged
+    with pytest.raises(ValueError, match=r"monitor names \['g_los'\], which no training step"):
+        _mlp_gan_trainer([TerminateOnNaN("g_los")]).fit(images, batch_size=4, verbose=0)

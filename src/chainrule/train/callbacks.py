@@ -237,7 +237,8 @@ class TerminateOnNaN(Callback):
         monitor: the names of the batch logs to check (a name or a list), and of the epoch logs
             their "val_" forms; None checks them all.
             A name the first step does not log (a typo, or "val_loss", which no training step
-            logs) is a ValueError then, not a check that never runs.
+            logs) is a ValueError then, not a check that never runs (a GANTrainer's, whose
+            "g_loss" comes every ``n_critic``-th step: none of its first ``n_critic`` steps).
         growth: the growth over the first value that counts as divergence (None: NaN and inf
             only).
     """
@@ -250,7 +251,7 @@ class TerminateOnNaN(Callback):
         self.growth, self._first = growth, {}
 
     def on_train_begin(self, logs=None):
-        self._first = {}
+        self._first, self._seen, self._steps = {}, set(), 0
 
     def on_epoch_begin(self, epoch, logs=None):
         self._epoch, self._batch, self._weights_checked = epoch, -1, False
@@ -258,11 +259,8 @@ class TerminateOnNaN(Callback):
     def on_batch_end(self, batch, logs=None):
         logs = logs or {}
         self._batch = batch
-        absent = [n for n in self.monitor or () if n not in logs]
-        if absent:
-            raise ValueError(f"TerminateOnNaN: monitor names {absent}, which the training step "
-                             f"does not log; it logs {sorted(logs)} (None: all of them)")
-        names = logs if self.monitor is None else self.monitor
+        self._check_monitor(logs)
+        names = logs if self.monitor is None else [n for n in self.monitor if n in logs]
         for name in names:
             if not math.isfinite(logs[name]):
                 return self._diverge(f"{name} is {logs[name]}", batch)
@@ -273,6 +271,19 @@ class TerminateOnNaN(Callback):
         steps = self.trainer.params.get("steps")  # None: a stream, whose last batch is unknown
         if steps is None or batch + 1 >= steps or self.trainer.stop_training:
             self._check_weights(batch)
+
+    def _check_monitor(self, logs) -> None:
+        """A monitored name no step logs is a typo (or "val_loss"): a ValueError, not a check
+        that never runs. A GANTrainer logs "g_loss" on every ``n_critic``-th step only, so the
+        names are judged after the fit's first ``n_critic`` steps (1 for other trainers)."""
+        if not self.monitor:
+            return
+        self._steps = getattr(self, "_steps", 0) + 1
+        self._seen = getattr(self, "_seen", set()) | {n for n in self.monitor if n in logs}
+        absent = [n for n in self.monitor if n not in self._seen]
+        if absent and self._steps >= getattr(self.trainer, "n_critic", 1):
+            raise ValueError(f"TerminateOnNaN: monitor names {absent}, which no training step "
+                             f"logs; the last one logs {sorted(logs)} (None: all of them)")
 
     def _check_weights(self, batch) -> None:
         self._weights_checked = True
