@@ -55,6 +55,7 @@ def test_check_int_refuses_out_of_range_with_the_rule(kwargs, value, rule):
         check_int("g", "k", value, **kwargs)
     assert not isinstance(info.value, TypeError)
     assert check_int("g", "k", -5, low=None) == -5
+    assert check_int("g", "k", 0, 0) == 0  # low may be given by position (bayes' curves do)
 
 
 @pytest.mark.parametrize("value", [0.5, 1, np.float32(0.5), np.float16(0.5), np.int32(1)])

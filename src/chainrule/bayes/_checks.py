@@ -3,27 +3,17 @@
 from __future__ import annotations
 
 import math
-import numbers
 
 from ..data import as_generator
-
-
-def check_int(who: str, name: str, value, low: int = 1) -> int:
-    """``value`` (a Python or NumPy integer) as an int >= ``low``, else a ValueError naming
-    ``name``."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low:
-        raise ValueError(f"{who}: {name} must be an int >= {low}, got {value!r}")
-    return int(value)
+from ..data.arguments import check_finite, check_number
+from ..data.arguments import check_int as check_int  # an int >= low, for the modules here
 
 
 def check_positive(who: str, name: str, value, *, allow_zero: bool = False) -> float:
     """``value`` (a Python or NumPy real) as a finite float > 0 (>= 0 with ``allow_zero``)."""
-    ok = (isinstance(value, numbers.Real) and not isinstance(value, bool)
-          and math.isfinite(value))
-    if not ok or value < 0 or (value == 0 and not allow_zero):
-        bound = ">= 0" if allow_zero else "> 0"
-        raise ValueError(f"{who}: {name} must be a finite number {bound}, got {value!r}")
-    return float(value)
+    if allow_zero:
+        return check_number(who, name, value, low=0)
+    return check_number(who, name, value, above=0)
 
 
 def resolve_rng(who: str, rng):
@@ -65,22 +55,14 @@ def check_batch(who: str, name: str, x):
 def check_finite_batch(who: str, name: str, x):
     """``check_batch``, and for a float or complex ``x`` every value finite (a NaN input makes
     every curvature NaN, silently or as a LinAlgError far from the cause)."""
-    from ..backend import get_array_module
-    x = check_batch(who, name, x)
-    if x.dtype.kind in "fc":
-        bad = ~get_array_module(x).isfinite(x)
-        if bool(bad.any()):
-            raise ValueError(f"{who}: {name} must be finite, got {int(bad.sum())} NaN or "
-                             "infinite values")
-    return x
+    return check_finite(who, name, check_batch(who, name, x))
 
 
 def check_probs(who: str, probs, labels):
     """``(probs, labels)`` checked: probs (N, C), N >= 1, finite rows summing to 1, labels (N,)
     integers (of any dtype) in [0, C)."""
-    from ..backend import asnumpy, get_array_module
+    from ..backend import asnumpy
     probs, labels = asnumpy(probs), asnumpy(labels)
-    xp = get_array_module(probs)
     if probs.ndim != 2:
         raise ValueError(f"{who}: probs must be 2-D (N, C), got shape {probs.shape}")
     if labels.shape != (probs.shape[0],):
@@ -91,9 +73,7 @@ def check_probs(who: str, probs, labels):
                          "score of an empty set is undefined")
     if probs.dtype.kind not in "fiub":
         raise ValueError(f"{who}: probs must be real numbers, got dtype {probs.dtype}")
-    if not bool(xp.isfinite(probs).all()):
-        raise ValueError(f"{who}: probs must be finite, got {int((~xp.isfinite(probs)).sum())} "
-                         "NaN or infinite entries")
+    check_finite(who, "probs", probs)
     if probs.min() < 0 or abs(probs.sum(axis=1) - 1).max() > 1e-3:
         raise ValueError(f"{who}: probs must be non-negative rows summing to 1 (softmax "
                          "outputs); got rows summing to "
@@ -122,7 +102,7 @@ def check_targets(who: str, y, out_shape: tuple, name: str = "y"):
     shape, else a ValueError naming them: real, finite, and either of the outputs' shape or, for
     one output per example, ``(N,)`` or ``(N, 1)`` (any other arrangement of the same number of
     values would pair targets with the wrong outputs)."""
-    from ..backend import asnumpy, get_array_module
+    from ..backend import asnumpy
     y, out_shape = asnumpy(y), tuple(out_shape)
     n = out_shape[0] if out_shape else 1
     column = ((n,), (n, 1))
@@ -133,11 +113,7 @@ def check_targets(who: str, y, out_shape: tuple, name: str = "y"):
                          f"of shape {out_shape}), shape {want}, got shape {y.shape}")
     if y.dtype.kind not in "fiub":
         raise ValueError(f"{who}: {name} must hold real numbers, got dtype {y.dtype}")
-    bad = ~get_array_module(y).isfinite(y)
-    if bool(bad.any()):
-        raise ValueError(f"{who}: {name} must be finite, got {int(bad.sum())} NaN or infinite "
-                         "values")
-    return y.astype("float64").reshape(out_shape)
+    return check_finite(who, name, y).astype("float64").reshape(out_shape)
 
 
 def check_loss(who: str, loss):

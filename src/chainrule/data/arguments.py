@@ -64,7 +64,7 @@ def _is_real(value) -> bool:
     return isinstance(value, numbers.Real) and not isinstance(value, bool)
 
 
-def check_int(who: str, name: str, value, *, low: int | None = 1, high: int | None = None) -> int:
+def check_int(who: str, name: str, value, low: int | None = 1, *, high: int | None = None) -> int:
     """``value`` (a Python or NumPy integer, not a bool) as an int in [``low``, ``high``] (None:
     unbounded on that side)."""
     rule = _interval(low, high, None, None)
