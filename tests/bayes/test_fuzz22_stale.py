@@ -94,3 +94,20 @@ def test_fitting_and_predicting_leave_grads_and_modes_as_they_were():
     assert [m.training for m in net.modules()] == modes
     for p, g in zip(net.parameters(), grads):
         np.testing.assert_array_equal(p.grad.numpy(), g)
+
+
+def test_refitting_after_layers_were_replaced_fits_the_new_layers():
+    # fit used the layers found when the LastLayerLaplace was made: after the model's layers
+    # were replaced it refused the model ("does its forward do more than its Sequential?")
+    rng = np.random.default_rng(3)
+    x, y = rng.standard_normal((8, 3)), rng.integers(0, 3, 8)
+    net = _net()
+    la = LastLayerLaplace(net).fit(x, y)
+    net[0] = nn.Linear(3, 4, rng=rng, dtype="float64")
+    net[3] = nn.Linear(4, 3, rng=rng, dtype="float64")
+    with pytest.raises(RuntimeError, match="changed since fit"):
+        la.predict(x)
+    want = LastLayerLaplace(net).fit(x, y)
+    la.fit(x, y)
+    np.testing.assert_array_equal(la.mean, want.mean)
+    np.testing.assert_array_equal(la.predict(x), want.predict(x))

@@ -114,15 +114,18 @@ class LastLayerLaplace:
         if likelihood not in _LIKELIHOODS:
             raise ValueError(f"LastLayerLaplace: likelihood must be one of {_LIKELIHOODS}, got "
                              f"{likelihood!r}")
-        self.features, self.head = split_last_layer(model)
-        if likelihood == "classification" and self.head.out_features < 2:
-            raise ValueError("LastLayerLaplace: a softmax classifier needs at least 2 outputs, "
-                             f"the last Linear has out_features={self.head.out_features} (its "
-                             "GGN would be zero, the posterior the prior)")
         self.model, self.likelihood = model, likelihood
+        self._split()
         self.prior_precision = check_positive("LastLayerLaplace", "prior_precision",
                                               prior_precision)
         self.sigma_noise = check_positive("LastLayerLaplace", "sigma_noise", sigma_noise)
+
+    def _split(self) -> None:
+        self.features, self.head = split_last_layer(self.model)
+        if self.likelihood == "classification" and self.head.out_features < 2:
+            raise ValueError("LastLayerLaplace: a softmax classifier needs at least 2 outputs, "
+                             f"the last Linear has out_features={self.head.out_features} (its "
+                             "GGN would be zero, the posterior the prior)")
 
     def _phi(self, x, batch_size: int = 1024):
         modes = eval_modes(self.model)
@@ -145,6 +148,7 @@ class LastLayerLaplace:
     def fit(self, x, y) -> LastLayerLaplace:
         """Build the posterior from training inputs ``x`` and targets ``y``; returns self."""
         x = check_batch("LastLayerLaplace.fit", "x", x)
+        self._split()  # the model as it is now (layers replaced since __init__ were the old ones)
         phi = self._phi(x)
         xp = get_array_module(phi)
         w = asnumpy(self.head.weight._data).astype("float64")
