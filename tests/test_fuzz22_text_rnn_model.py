@@ -50,3 +50,19 @@ def test_empty_texts_alone_read_as_beside_others(cell, bidirectional):
     config = {"model": {"name": "lstm_text"}, "max_length": 300}
     logits = predict_text_logits(net, config, [""])
     np.testing.assert_allclose(logits[0], beside, rtol=1e-6, atol=1e-7)
+
+
+def test_training_refuses_a_padding_id_the_texts_are_not_padded_with(tmp_path):
+    # Before: --model-arg padding_idx=1 trained on the padding zeros as characters and took the
+    # unknown character (id 1) for padding.
+    from chainrule.experiments.text_classify import train_text_classifier
+
+    with pytest.raises(
+        ValueError,
+        match=r"lstm_text's texts are padded with id 0 "
+        r"\(data.sequences.PAD\), got padding_idx=1",
+    ):
+        train_text_classifier(
+            "lstm_text", "sms_spam", model_kwargs={"padding_idx": 1}, out=tmp_path / "run"
+        )
+    assert not (tmp_path / "run").exists()

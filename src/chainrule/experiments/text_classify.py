@@ -28,6 +28,7 @@ from ..data import ArrayDataset, DataLoader, as_generator
 from ..data.idx import atomic_write_bytes
 from ..data.sequences import (
     CHARACTER_VOCABULARY_SIZE,
+    PAD,
     one_hot_frames,
     padded_characters,
     trim_padding,
@@ -148,6 +149,9 @@ def train_text_classifier(model: str = "char_cnn", dataset: str = "ag_news", *, 
     if max_length is not None:
         check_int(who, "max_length", max_length)
     check_model_kwargs(model, kwargs)
+    if model == "lstm_text" and kwargs.get("padding_idx", PAD) != PAD:  # padding read as text
+        raise ValueError(f"{who}: lstm_text's texts are padded with id {PAD} "
+                         f"(data.sequences.PAD), got padding_idx={kwargs['padding_idx']!r}")
     check_train_fraction(who, train_fraction)
     out = run_path(out, f"{model}-{dataset}", resume)
     data = load_text_dataset(dataset, data_dir, download=download)
