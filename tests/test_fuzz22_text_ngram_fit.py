@@ -31,6 +31,8 @@ LABELS_OF = r"texts and y must be a non-empty list of texts and as many integer 
         ({"weight_decay": True}, "weight_decay must be a finite number >= 0, got True"),
         ({"weight_decay": "0.1"}, "weight_decay must be a finite number >= 0, got '0.1'"),
         ({"min_count": 3}, "no n-gram of the 4 training texts is seen min_count=3 times"),
+        ({"model_kwargs": {"num_classes": 3}}, "num_classes=3 in model_kwargs, but the data has 2"),
+        ({"model_kwargs": {"num_features": 2}}, r"num_features=2 in model_kwargs, but the data "),
     ],
 )
 def test_refuses_what_it_trained_on_silently(change, match):

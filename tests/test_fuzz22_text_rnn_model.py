@@ -66,3 +66,17 @@ def test_training_refuses_a_padding_id_the_texts_are_not_padded_with(tmp_path):
             "lstm_text", "sms_spam", model_kwargs={"padding_idx": 1}, out=tmp_path / "run"
         )
     assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.parametrize("model", ["lstm_text", "char_cnn"])
+def test_training_refuses_a_class_count_the_data_does_not_have(model, monkeypatch, tmp_path):
+    # Before: num_classes=5 on a 2-class corpus trained three logits of no class, which predict
+    # could name (an IndexError into the class names).
+    from chainrule.experiments import text_classify
+
+    corpus = (["a text", "another text"] * 10, np.array([0, 1] * 10), ("one", "two"))
+    monkeypatch.setitem(text_classify.TEXT_DATASETS, "two", ("test", lambda d, dl: corpus))
+    with pytest.raises(ValueError, match="num_classes=5, but two has 2 classes"):
+        text_classify.train_text_classifier(
+            model, "two", model_kwargs={"num_classes": 5}, out=tmp_path / "run"
+        )

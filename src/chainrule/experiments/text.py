@@ -86,6 +86,10 @@ def fit_text_model(model: str, texts, y, num_classes: int, *, ngram_range: int =
     bags = features.transform(texts)
     kwargs = {"num_features": features.n_features, "num_classes": num_classes,
               **(model_kwargs or {})}
+    for name, value in (("num_features", features.n_features), ("num_classes", num_classes)):
+        if kwargs[name] != value:  # more classes: logits of no class, which predict named
+            raise ValueError(f"fit_text_model: {name}={kwargs[name]!r} in model_kwargs, but the "
+                             f"data has {value}")
     net = build_model(model, kwargs, model_rng)
     opt_cls, defaults = OPTIMIZERS[optimizer]
     opt = opt_cls(net.parameters(), **{**defaults, "lr": lr or TEXT_MODELS[model]["lr"]})

@@ -161,6 +161,9 @@ def train_text_classifier(model: str = "char_cnn", dataset: str = "ag_news", *, 
         data.y_train = data.y_train[keep]
     model_rng, data_rng = as_generator(seed).spawn(2)
     kwargs.setdefault("num_classes", len(data.classes))
+    if kwargs["num_classes"] != len(data.classes):  # more: logits of no class, which predict named
+        raise ValueError(f"{who}: num_classes={kwargs['num_classes']!r}, but {dataset} has "
+                         f"{len(data.classes)} classes")
     if model == "lstm_text":
         kwargs.setdefault("vocab_size", CHARACTER_VOCABULARY_SIZE)
     net = build_model(model, kwargs, model_rng)
