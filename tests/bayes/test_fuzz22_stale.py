@@ -111,3 +111,21 @@ def test_refitting_after_layers_were_replaced_fits_the_new_layers():
     la.fit(x, y)
     np.testing.assert_array_equal(la.mean, want.mean)
     np.testing.assert_array_equal(la.predict(x), want.predict(x))
+
+
+@pytest.mark.parametrize("cls", [DiagonalLaplace, KFACLaplace])
+def test_whole_network_refit_after_layers_were_replaced_samples_the_new_weights(cls):
+    # DiagonalLaplace kept the parameters found in __init__: after the layers were replaced, a
+    # refit sampled those old tensors, which the model no longer used, and every draw was the
+    # same (a predictive without weight uncertainty, silently); KFACLaplace refused to refit
+    rng = np.random.default_rng(4)
+    x = rng.standard_normal((8, 3))
+    net = _net()
+    la = cls(net, prior_precision=0.01).fit(x)
+    net[0] = nn.Linear(3, 4, rng=rng, dtype="float64")
+    net[3] = nn.Linear(4, 3, rng=rng, dtype="float64")
+    draws = la.fit(x).sample_outputs(x, samples=2, rng=0)
+    np.testing.assert_array_equal(
+        draws, cls(net, prior_precision=0.01).fit(x).sample_outputs(x, samples=2, rng=0)
+    )
+    assert not np.allclose(draws[0], draws[1])

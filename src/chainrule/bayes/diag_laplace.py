@@ -56,6 +56,9 @@ class DiagonalLaplace:
     def fit(self, x, y=None) -> DiagonalLaplace:
         """Accumulate the GGN diagonal over the examples ``x`` (labels are not needed)."""
         x = check_finite_batch("DiagonalLaplace.fit", "x", x)
+        # the model as it is now: parameters replaced since __init__ were the old ones, whose
+        # samples the model never saw (a predictive without weight uncertainty, silently)
+        self.params = [p for p in self.model.parameters() if p.requires_grad]
         modes = eval_modes(self.model)
         acc = [p._data.astype("float64") * 0 for p in self.params]
         try:

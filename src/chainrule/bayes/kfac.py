@@ -95,8 +95,14 @@ class KFACLaplace:
                              f"{type(model).__name__}")
         self.model, self.likelihood = unfuse(model), likelihood
         self.conv_approximation = conv_approximation
+        self._collect()
+        self.prior_precision = check_positive("KFACLaplace", "prior_precision", prior_precision)
+        self.sigma_noise = check_positive("KFACLaplace", "sigma_noise", sigma_noise)
+
+    def _collect(self) -> None:
+        """Find the trainable Linear and Conv2d layers of the model as it is now."""
         layers = []
-        for m in model.modules():
+        for m in self.model.modules():
             if not isinstance(m, _LAYERS):
                 continue
             trainable = [p.requires_grad for p in m.parameters()]
@@ -107,15 +113,13 @@ class KFACLaplace:
             if all(trainable):
                 layers.append(m)  # a frozen layer is no part of the posterior
         if not layers:
-            raise ValueError(f"KFACLaplace: {type(model).__name__} has no nn.Linear or nn.Conv2d "
-                             "layer with trainable parameters")
+            raise ValueError(f"KFACLaplace: {type(self.model).__name__} has no nn.Linear or "
+                             "nn.Conv2d layer with trainable parameters")
         for m in layers:
             if isinstance(m, Conv2d) and m.groups != 1:
                 raise ValueError(f"KFACLaplace: a Conv2d with groups={m.groups} has no "
                                  "Kronecker-factored block here (groups=1 only)")
         self._weights = [m.weight for m in layers]
-        self.prior_precision = check_positive("KFACLaplace", "prior_precision", prior_precision)
-        self.sigma_noise = check_positive("KFACLaplace", "sigma_noise", sigma_noise)
 
     @property
     def layers(self) -> list:
@@ -125,7 +129,7 @@ class KFACLaplace:
         by_weight = {id(m.weight): m for m in self.model.modules() if isinstance(m, _LAYERS)}
         if any(id(w) not in by_weight for w in self._weights):
             raise ValueError("KFACLaplace: the model's Linear and Conv2d layers changed since it "
-                             "was made")
+                             "was made or fitted (call fit again)")
         return [by_weight[id(w)] for w in self._weights]
 
     def _capture(self, x):
@@ -211,6 +215,8 @@ class KFACLaplace:
         """Accumulate the Kronecker factors over the inputs ``x`` (labels are not needed)."""
         check_int("KFACLaplace.fit", "batch_size", batch_size)
         x = check_finite_batch("KFACLaplace.fit", "x", x)
+        unfuse(self.model)
+        self._collect()  # the model as it is now (layers replaced since __init__ included)
         layers = self.layers  # unfused before the modes are recorded (unfusing makes modules)
         modes = eval_modes(self.model)
         b_sums, a_sums, counts = None, None, None
