@@ -275,3 +275,17 @@ def test_terminate_on_nan_can_watch_a_gans_g_loss_logged_every_n_critic_steps():
     assert broken.diverged
     with pytest.raises(ValueError, match=r"monitor names \['g_los'\], which no training step"):
         _mlp_gan_trainer([TerminateOnNaN("g_los")]).fit(images, batch_size=4, verbose=0)
+
+
+def test_a_gans_validation_data_may_be_a_one_tuple_as_its_training_data():
+    images = np.random.default_rng(3).uniform(-1, 1, (12, 1, 2, 3)).astype(np.float32)
+    logs = []
+    for how in (
+        {"validation_data": (images[:4],)},
+        {"y": (images[:4],)},
+        {"validation_data": images[:4]},
+    ):
+        trainer = _mlp_gan_trainer([], n_critic=1)
+        history = trainer.fit((images,), epochs=1, batch_size=4, rng=0, verbose=0, **how)
+        logs.append(history["val_d_real"])
+    assert logs[0] == logs[1] == logs[2]

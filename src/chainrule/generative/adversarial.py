@@ -242,6 +242,15 @@ class GANTrainer(Trainer):
             opt.step()
         return {"g_loss": loss.item()}
 
+    def fit(self, train_data, y=None, validation_data=None, **options):
+        """``Trainer.fit``; the validation data may be ``(images,)``, as the training data (a
+        GAN's batches hold no target, which the Trainer asks of a 1-tuple)."""
+        if isinstance(y, tuple) and len(y) == 1 and validation_data is None:
+            y, validation_data = None, y  # fit(x, (x_val,)): a tuple there is validation data
+        if isinstance(validation_data, tuple) and len(validation_data) == 1:
+            validation_data = validation_data[0]
+        return super().fit(train_data, y, validation_data, **options)
+
     def eval_step(self, batch) -> dict:
         """D's view of a batch of real images: the mean probability it gives them of being real."""
         real = batch[0]
