@@ -59,3 +59,25 @@ def test_integral_float_labels_and_a_validation_part_still_train():
 def test_check_float_names_a_string_rather_than_failing_to_compare_it():
     with pytest.raises(ValueError, match="lr must be a finite number > 0, got '1e-3'"):
         check_float("t", "lr", "1e-3", low_ok=False)
+
+
+def test_evaluate_no_download_reaches_the_corpus_reader(monkeypatch):
+    # Before: `chainrule evaluate RUN --no-download` of an n-gram run read its corpus with
+    # download=True, fetching AG News's test.csv where it was missing.
+    import argparse
+
+    from chainrule.cli import text as text_cli
+    from chainrule.experiments import text
+
+    asked = {}
+
+    def splits(name, data_dir=None, *, download=True):
+        asked.update(name=name, download=download)
+        raise LookupError("stop here")
+
+    monkeypatch.setattr(text, "_load_text_run", lambda run: (None, {"dataset": "ag_news"}, None))
+    monkeypatch.setattr(text, "load_text_splits", splits)
+    args = argparse.Namespace(checkpoint="run", data_dir=None, dataset=None, no_download=True)
+    with pytest.raises(LookupError, match="stop here"):
+        text_cli.evaluate(args)
+    assert asked == {"name": "ag_news", "download": False}

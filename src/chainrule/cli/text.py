@@ -97,6 +97,7 @@ def predict(args) -> int:
 
 
 def evaluate(args) -> None:
-    res = text.evaluate_text_run(args.checkpoint, args.data_dir, args.dataset)
+    res = text.evaluate_text_run(args.checkpoint, args.data_dir, args.dataset,
+                                 download=not args.no_download)
     print(f"{res['dataset']} (fixed test split): test accuracy {res['test_accuracy']:.4f} "
           f"({res['test_errors']} errors in {res['n_test']})")

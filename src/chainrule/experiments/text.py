@@ -320,8 +320,10 @@ def predict_texts(checkpoint, texts) -> list[dict]:
             for t, p in zip(texts, probs)]
 
 
-def evaluate_text_run(checkpoint, data_dir=None, dataset: str | None = None) -> dict:
-    """Test accuracy of a trained text model on its dataset's fixed test split.
+def evaluate_text_run(checkpoint, data_dir=None, dataset: str | None = None, *,
+                      download: bool = True) -> dict:
+    """Test accuracy of a trained text model on its dataset's fixed test split (``download``:
+    fetch AG News's test.csv where it is missing, as ``data.text.load_text_corpus``).
 
     Raises:
         ValueError: ``dataset`` names another corpus than the model was trained on (its classes
@@ -331,7 +333,7 @@ def evaluate_text_run(checkpoint, data_dir=None, dataset: str | None = None) -> 
     if dataset is not None and dataset != config["dataset"]:
         raise ValueError(f"{checkpoint} was trained on {config['dataset']!r}; a text model is "
                          f"evaluated on its own corpus's test part, not on {dataset!r}")
-    parts, _ = load_text_splits(config["dataset"], data_dir)
+    parts, _ = load_text_splits(config["dataset"], data_dir, download=download)
     texts, y = parts["test"]
     pred = predict_logits(net, features.transform(texts))._data.argmax(1)
     errors = int((pred != y).sum())
