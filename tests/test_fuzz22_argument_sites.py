@@ -132,3 +132,13 @@ def test_numpy_scalars_in_explain():
     np.testing.assert_allclose(smooth, saliency(model, x, target=0))
     with pytest.raises(ValueError, match="noise_tunnel: stdev must be a finite number >= 0"):
         noise_tunnel(saliency, model, x, target=0, stdev=np.nan)
+
+
+def test_holdout_split_takes_a_numpy_fraction():
+    from chainrule.data.split import holdout_split
+
+    labels = np.array([0, 0, 1, 1])
+    train, val = holdout_split(labels, np.float32(0.5), 0)  # isinstance (int, float) refused it
+    assert len(train) == len(val) == 2
+    with pytest.raises(ValueError, match=r"holdout_split: fraction must be a number in \[0, 1\)"):
+        holdout_split(labels, True, 0)

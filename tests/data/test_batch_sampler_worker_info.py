@@ -39,9 +39,9 @@ def test_batch_sampler_over_a_random_sampler_keeps_every_index_once():
 
 
 def test_batch_sampler_refuses_bad_arguments():
-    with pytest.raises(ValueError, match="batch_size must be a positive int, got 0"):
+    with pytest.raises(ValueError, match="batch_size must be an int >= 1, got 0"):
         BatchSampler(range(3), 0, False)
-    with pytest.raises(ValueError, match="batch_size must be a positive int, got True"):
+    with pytest.raises(ValueError, match="batch_size must be an int >= 1, got True"):
         BatchSampler(range(3), True, False)
     with pytest.raises(ValueError, match="drop_last should be a boolean value, but got "
                                          "drop_last=1"):
@@ -83,7 +83,7 @@ def test_random_sampler_checks_its_arguments_as_pytorch():
     with pytest.raises(TypeError, match="replacement should be a boolean value, but got "
                                         "replacement=1"):
         RandomSampler(range(3), replacement=1)
-    with pytest.raises(ValueError, match="num_samples must be a positive int, got 0"):
+    with pytest.raises(ValueError, match="num_samples must be an int >= 1, got 0"):
         RandomSampler(range(3), num_samples=0)
     with pytest.raises(ValueError, match="num_samples=0 \\(an empty data source\\)"):
         RandomSampler([])

@@ -201,7 +201,7 @@ def test_distributed_sampler_defaults_and_errors():
         DistributedSampler(range(4), num_replicas=2, rank=-1)
     with pytest.raises(ValueError, match="invalid rank 1, .*num_replicas=1, the default"):
         DistributedSampler(range(4), rank=1)
-    with pytest.raises(ValueError, match="num_replicas must be a positive int, got 0"):
+    with pytest.raises(ValueError, match="num_replicas must be an int >= 1, got 0"):
         DistributedSampler(range(4), num_replicas=0)
     with pytest.raises(ValueError, match="epoch must be an int >= 0"):
         s.set_epoch(-1)

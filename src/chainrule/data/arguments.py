@@ -4,8 +4,9 @@ Each check returns the value in its plain Python form (an ``int``, a ``float``) 
 error that names the function (``who``), the argument (``name``), the value received and what was
 expected. NumPy scalars count as the numbers they hold (``np.int64(3)`` is an int,
 ``np.float32(0.5)`` a number); ``True`` and ``False`` are refused where a number is expected, as
-PyTorch refuses them. A value of the wrong type raises ``ArgumentTypeError``, both a TypeError
-(PyTorch's convention) and a ValueError (what these checks raised before they were shared).
+PyTorch refuses them. Every refusal is a ValueError, as the copies these checks replace raised
+(and PyTorch's own Python-level checks, such as its samplers'); ``type_error=TypeError`` makes a
+value of the wrong type a TypeError instead.
 
 >>> import numpy as np
 >>> check_int("fit", "epochs", np.int64(3), low=0)
@@ -26,7 +27,6 @@ import numbers
 from ..backend import get_array_module
 
 __all__ = [
-    "ArgumentTypeError",
     "check_bounds",
     "check_choice",
     "check_finite",
@@ -35,11 +35,6 @@ __all__ = [
     "check_probability",
     "check_within",
 ]
-
-
-class ArgumentTypeError(TypeError, ValueError):
-    """An argument of the wrong type (a float or a bool where an int is expected, a string where
-    a number is): a TypeError and a ValueError both."""
 
 
 def _show(bound) -> str:
@@ -64,13 +59,21 @@ def _is_real(value) -> bool:
     return isinstance(value, numbers.Real) and not isinstance(value, bool)
 
 
-def check_int(who: str, name: str, value, low: int | None = 1, *, high: int | None = None) -> int:
+def check_int(
+    who: str,
+    name: str,
+    value,
+    low: int | None = 1,
+    *,
+    high: int | None = None,
+    type_error=ValueError,
+) -> int:
     """``value`` (a Python or NumPy integer, not a bool) as an int in [``low``, ``high``] (None:
     unbounded on that side)."""
     rule = _interval(low, high, None, None)
     expected = f"must be an int {rule}".rstrip()
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise ArgumentTypeError(f"{who}: {name} {expected}, got {value!r}")
+        raise type_error(f"{who}: {name} {expected}, got {value!r}")
     if (low is not None and value < low) or (high is not None and value > high):
         raise ValueError(f"{who}: {name} {expected}, got {value!r}")
     return int(value)
@@ -88,6 +91,7 @@ def check_number(
     allow_none: bool = False,
     what: str = "",
     why: str = "",
+    type_error=ValueError,
 ) -> float | None:
     """``value`` (a Python or NumPy real, not a bool) as a finite float with ``low <= value <=
     high`` and ``above < value < below`` (each bound None: not checked). ``allow_none`` lets None
@@ -102,7 +106,7 @@ def check_number(
     because = f" ({why})" if why else ""
     message = f"{who}: {name} must be {expected} {rule}".rstrip() + f"{because}, got {value!r}"
     if not _is_real(value):
-        raise ArgumentTypeError(message)
+        raise type_error(message)
     if not (
         math.isfinite(value)
         and (low is None or value >= low)
@@ -128,9 +132,9 @@ def check_bounds(who: str, name: str, pair, *, allow_none: bool = False) -> tupl
     try:
         low, high = pair
     except (TypeError, ValueError):
-        raise ArgumentTypeError(f"{who}: {name} must be {expected}, got {pair!r}") from None
+        raise ValueError(f"{who}: {name} must be {expected}, got {pair!r}") from None
     if not (_is_real(low) and _is_real(high)):
-        raise ArgumentTypeError(f"{who}: {name} must be {expected}, got {pair!r}")
+        raise ValueError(f"{who}: {name} must be {expected}, got {pair!r}")
     if not (math.isfinite(low) and math.isfinite(high) and low < high):
         raise ValueError(f"{who}: {name} must be finite with low < high, got {pair!r}")
     return float(low), float(high)

@@ -14,12 +14,11 @@ no per-sample Python loop); any other ``Dataset`` is batched by collating its sa
 
 from __future__ import annotations
 
-import numbers
-
 import numpy as np
 
 from ..autograd.tensor import Tensor
 from ..backend.random import default_generator, generator_scope
+from .arguments import check_int
 from .base import Dataset, as_generator
 from .collate import collate, default_collate, default_convert, tensors_of
 from .gather import gathered
@@ -251,9 +250,7 @@ class DataLoader:
             raise TypeError(
                 f"DataLoader: transform must be callable, got {type(transform).__name__}"
             )
-        if isinstance(prefetch, bool) or not isinstance(prefetch, numbers.Integral) \
-                or prefetch < 0:
-            raise ValueError(f"DataLoader: prefetch must be an int >= 0, got {prefetch!r}")
+        check_int("DataLoader", "prefetch", prefetch, 0)
         self.dataset = dataset
         self.transform = transform
         self.prefetch = int(prefetch)

@@ -9,6 +9,7 @@ import operator
 
 import numpy as np
 
+from .arguments import check_int
 from .samplers import BatchSampler, RandomSampler, SequentialSampler
 
 __all__ = ["check_batching", "check_stream_options", "check_torch_options", "default_samplers",
@@ -20,9 +21,7 @@ _DEFAULTS = {"pin_memory": False, "timeout": 0, "prefetch_factor": None,
 
 
 def num_workers_of(n) -> int:
-    if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 0:
-        raise ValueError(f"DataLoader: num_workers must be an int >= 0, got {n!r}")
-    return int(n)
+    return check_int("DataLoader", "num_workers", n, 0)
 
 
 def check_torch_options(options: dict, num_workers: int) -> dict:

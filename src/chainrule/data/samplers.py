@@ -14,6 +14,7 @@ import numpy as np
 
 from ..autograd.tensor import Tensor
 from ..backend.random import resolve_rng
+from .arguments import check_int
 from .iterable import IterableDataset
 
 __all__ = ["BatchSampler", "DistributedSampler", "RandomSampler", "Sampler", "SequentialSampler",
@@ -31,12 +32,6 @@ class Sampler:
 
     def __iter__(self):  # pragma: no cover - abstract
         raise NotImplementedError
-
-
-def _count(who: str, name: str, value) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"{who}: {name} must be a positive int, got {value!r}")
-    return int(value)
 
 
 def _indices(who: str, indices) -> list:
@@ -74,7 +69,7 @@ class RandomSampler(Sampler):
             raise TypeError(f"RandomSampler: replacement should be a boolean value, but got "
                             f"replacement={replacement!r}")
         self.data_source, self.replacement, self.generator = data_source, replacement, generator
-        self._num_samples = None if num_samples is None else _count(  # PyTorch's attribute
+        self._num_samples = None if num_samples is None else check_int(  # PyTorch's attribute
             "RandomSampler", "num_samples", num_samples)
         if self.num_samples < 1:  # an empty data source, as PyTorch refuses it
             raise ValueError(f"RandomSampler: num_samples should be a positive integer value, "
@@ -134,7 +129,7 @@ class WeightedRandomSampler(Sampler):
             raise ValueError("WeightedRandomSampler: weights must be a 1-D sequence of finite, "
                              "non-negative numbers with a positive sum")
         self.weights, self.generator = Tensor(w), generator  # float64, as PyTorch's
-        self.num_samples = _count("WeightedRandomSampler", "num_samples", num_samples)
+        self.num_samples = check_int("WeightedRandomSampler", "num_samples", num_samples)
         if not isinstance(replacement, bool):  # bool("False") would draw with replacement
             raise ValueError(f"WeightedRandomSampler: replacement should be a boolean value, "
                              f"but got replacement={replacement!r}")
@@ -163,7 +158,7 @@ class BatchSampler(Sampler):
     """
 
     def __init__(self, sampler, batch_size: int, drop_last: bool):
-        self.batch_size = _count("BatchSampler", "batch_size", batch_size)
+        self.batch_size = check_int("BatchSampler", "batch_size", batch_size)
         if not isinstance(drop_last, bool):
             raise ValueError(f"BatchSampler: drop_last should be a boolean value, but got "
                              f"drop_last={drop_last!r}")
@@ -217,7 +212,7 @@ class DistributedSampler(Sampler):
             raise TypeError(f"DistributedSampler: dataset must define __len__ and be read by "
                             f"index, got {type(dataset).__name__} (an IterableDataset shards "
                             "itself)")
-        self.num_replicas = 1 if num_replicas is None else _count(
+        self.num_replicas = 1 if num_replicas is None else check_int(
             "DistributedSampler", "num_replicas", num_replicas)
         if rank is None:
             rank = 0
@@ -232,10 +227,9 @@ class DistributedSampler(Sampler):
             if not isinstance(value, bool):
                 raise TypeError(f"DistributedSampler: {name} must be True or False, got "
                                 f"{value!r}")
-        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-            raise ValueError(f"DistributedSampler: seed must be an int >= 0, got {seed!r}")
+        self.seed = check_int("DistributedSampler", "seed", seed, 0)
         self.dataset, self.rank, self.shuffle = dataset, int(rank), shuffle
-        self.seed, self.drop_last, self.epoch = int(seed), drop_last, 0
+        self.drop_last, self.epoch = drop_last, 0
 
     @property
     def num_samples(self) -> int:
@@ -250,10 +244,7 @@ class DistributedSampler(Sampler):
 
     def set_epoch(self, epoch: int) -> None:
         """Use the permutation of ``epoch`` (``seed + epoch``) in the next passes."""
-        if isinstance(epoch, bool) or not isinstance(epoch, (int, np.integer)) or epoch < 0:
-            raise ValueError(f"DistributedSampler.set_epoch: epoch must be an int >= 0, got "
-                             f"{epoch!r}")
-        self.epoch = int(epoch)
+        self.epoch = check_int("DistributedSampler.set_epoch", "epoch", epoch, 0)
 
     def __iter__(self):
         n, total = len(self.dataset), self.total_size

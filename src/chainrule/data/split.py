@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .arguments import check_number
+
 __all__ = ["holdout_split", "take_split"]
 
 
@@ -29,10 +31,7 @@ def holdout_split(labels, fraction: float, rng) -> tuple[np.ndarray, np.ndarray]
     >>> len(train), len(val), sorted(int(v) >= 4 for v in val)
     (5, 5, [False, False, True, True, True])
     """
-    ok = (isinstance(fraction, (int, float)) and not isinstance(fraction, bool)
-          and 0.0 <= fraction < 1.0)
-    if not ok:
-        raise ValueError(f"holdout_split: fraction must be a number >= 0 and < 1, got {fraction!r}")
+    fraction = check_number("holdout_split", "fraction", fraction, low=0, below=1)
     labels = np.asarray(labels)
     everything = np.arange(len(labels), dtype=np.int64)
     if fraction == 0:

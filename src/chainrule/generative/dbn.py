@@ -15,7 +15,7 @@ from ..backend import get_array_module
 from ..data import as_generator
 from ..data.arguments import check_int, check_number
 from ..models import MLP
-from .rbm import RBM
+from .rbm import RBM, _check_k
 
 __all__ = ["pretrain_rbm_stack", "train_rbm"]
 
@@ -61,7 +61,7 @@ def train_rbm(rbm: RBM, x, *, epochs: int = 10, batch_size: int = 20, lr: float 
     check_number(who, "weight_decay", weight_decay, low=0)
     for m in schedule:
         check_number(who, "momentum", m, low=0, below=1)
-    check_int(who, "k (Gibbs steps)", k)
+    _check_k(who, k)
     data = rbm._data(who, x)
     rng = as_generator(rng)
     if init_bias:

@@ -53,6 +53,10 @@ def _sigmoid(xp, a):
     return xp.where(a >= 0, 1.0 / (1.0 + e), e / (1.0 + e)).astype(a.dtype)
 
 
+def _check_k(who, k) -> int:
+    return check_int(who, "k (Gibbs steps)", k, type_error=TypeError)  # not an int: TypeError
+
+
 def _bernoulli(xp, p, rng):
     return (xp.asarray(rng.random(p.shape)) < p).astype(p.dtype)
 
@@ -90,7 +94,7 @@ def cd_statistics(W, b, c, v0, k, rng, *, sample_visible=False, persistent=False
     """
     who = "cd_statistics"
     # k=0 failed with UnboundLocalError, seeds too
-    k, rng = check_int(who, "k (Gibbs steps)", k), as_generator(rng)
+    k, rng = _check_k(who, k), as_generator(rng)
     nv, nh = W.shape if W.ndim == 2 else (-1, -1)
     if nv < 1 or b.shape != (nv,) or c.shape != (nh,) or v0.ndim != 2 or v0.shape[1] != nv or \
             (persistent and chain is not None and (chain.ndim != 2 or chain.shape[1] != nh)):
@@ -301,7 +305,7 @@ class RBM(nn.Module):
             This batch's reconstruction error: mean squared error of v and p(v | h0).
         """
         who = "RBM.contrastive_divergence"
-        k = check_int(who, "k (Gibbs steps)", k)
+        k = _check_k(who, k)
         lr, weight_decay = (check_number(who, n, v, low=0) for n, v in
                             (("lr", lr), ("weight_decay", weight_decay)))
         momentum = check_number(who, "momentum", momentum, low=0, below=1)
