@@ -162,6 +162,9 @@ class LearningRateScheduler(Callback):
         if isinstance(scheduler, ReduceLROnPlateau):
             _check_plateau_mode(scheduler, monitor, self._monitor.mode)
 
+    def on_train_begin(self, logs=None):
+        _check_cycle_interval(self.scheduler, self.interval, self.trainer)
+
     def on_epoch_begin(self, epoch, logs=None):
         if isinstance(self.scheduler, ScheduleFunction):
             self.scheduler.apply(epoch, self.trainer.optimizer)
@@ -196,6 +199,24 @@ def _check_plateau_mode(scheduler, monitor: str, direction) -> None:
             f"LearningRateScheduler(scheduler, monitor=...) in callbacks (Trainer(scheduler=...) "
             f"watches 'val_loss'), or build it with mode={direction!r}"
         )
+
+
+def _check_cycle_interval(scheduler, interval: str, trainer) -> None:
+    """A cycle laid out over the run's optimizer steps (a ``OneCycleLR`` whose ``total_steps`` is
+    epochs x steps per epoch) stepped once per epoch would end the run still in its warm-up, a
+    silently wrong schedule (Lightning's default interval is "epoch" too): refuse it."""
+    total = getattr(scheduler, "total_steps", None)
+    params = getattr(trainer, "params", None) or {}
+    epochs, steps = params.get("epochs"), params.get("steps")
+    if interval != "epoch" or not isinstance(total, int) or not epochs or not steps:
+        return
+    per_epoch = -(-steps // getattr(getattr(trainer, "grad_options", None), "accumulate", 1))
+    if total == epochs * per_epoch != epochs:
+        raise ValueError(
+            f"LearningRateScheduler: {type(scheduler).__name__}(total_steps={total}) spans this "
+            f"run's {epochs} epochs x {per_epoch} optimizer steps, but is stepped once per epoch "
+            "(interval='epoch', as Trainer(scheduler=...) steps it), so the run would end in its "
+            "warm-up; pass LearningRateScheduler(scheduler, interval='batch') in callbacks")
 
 
 def blew_up(name: str, value: float, first: float, growth: float | None = 1e10) -> str | None:
