@@ -80,3 +80,34 @@ def test_training_refuses_a_class_count_the_data_does_not_have(model, monkeypatc
         text_classify.train_text_classifier(
             model, "two", model_kwargs={"num_classes": 5}, out=tmp_path / "run"
         )
+
+
+@pytest.mark.parametrize(
+    "rows, batch_sizes, order, match",
+    [
+        (
+            3,
+            [1, 2],
+            None,
+            r"batch_sizes must be non-increasing counts.*3 rows of data, got \[1, 2\]",
+        ),
+        (5, [2, 1], None, r"summing to the 5 rows of data, got \[2, 1\]"),  # PyTorch: first 3
+        (2, [3, -1], None, "batch_sizes must be non-increasing counts"),
+        (0, [], None, "batch_sizes must be non-increasing counts"),
+        (3, [2, 1], [0, 0], r"sorted_indices must be a permutation of the 2 sequences .*\[0, 0\]"),
+        (3, [2, 1], [0, 1, 2], "sorted_indices must be a permutation of the 2 sequences"),
+    ],
+)
+def test_a_packed_sequence_built_by_hand_must_hold_together(rows, batch_sizes, order, match):
+    # Before: sorted_indices [0, 0] ran sequence 0 twice and returned its state for both; the
+    # other faults failed inside numpy's indexing, naming nothing.
+    data = cr.tensor(np.arange(rows * 2, dtype=np.float32).reshape(rows, 2))
+    packed = cr.nn.utils.rnn.PackedSequence(
+        data,
+        cr.tensor(np.array(batch_sizes, dtype=np.int64)),
+        None if order is None else cr.tensor(np.array(order, dtype=np.int64)),
+    )
+    gru = cr.nn.GRU(2, 3, rng=np.random.default_rng(0))
+    for run in (lambda: gru(packed), lambda: cr.nn.utils.rnn.pad_packed_sequence(packed)):
+        with pytest.raises(ValueError, match="PackedSequence: .*" + match):
+            run()

@@ -236,12 +236,33 @@ def _fill_value(who: str, value, dtype):
 def _lengths_of(sequence: PackedSequence):
     """Each sequence's length, in the original batch order."""
     xp = get_array_module()
-    batch_sizes = _host(sequence.batch_sizes)
+    batch_sizes = _checked_sizes(sequence)
     n = int(batch_sizes[0])
     lengths = (batch_sizes[None, :] > xp.arange(n)[:, None]).sum(axis=1).astype(xp.int64)
     if sequence.unsorted_indices is not None:
         lengths = lengths[_host(sequence.unsorted_indices)]
     return lengths
+
+
+def _checked_sizes(sequence: PackedSequence):
+    """``batch_sizes`` as a host array, refused where a PackedSequence built by hand does not hold
+    together (sorted_indices [0, 0] read one sequence twice, silently; other faults failed in
+    numpy's indexing, naming nothing)."""
+    xp = get_array_module()
+    sizes = _host(sequence.batch_sizes)
+    rows = sequence.data.shape[0] if sequence.data.ndim else -1
+    if (sizes.ndim != 1 or not sizes.size or sizes[0] < 1 or (sizes < 0).any()
+            or (sizes[1:] > sizes[:-1]).any() or int(sizes.sum()) != rows):
+        raise ValueError(f"PackedSequence: batch_sizes must be non-increasing counts, the first "
+                         f"at least 1, summing to the {rows} rows of data, got "
+                         f"{sizes.tolist()!r:.80}")
+    n = int(sizes[0])
+    for name in ("sorted_indices", "unsorted_indices"):
+        perm = _host(getattr(sequence, name))
+        if perm is not None and not xp.array_equal(xp.sort(perm.ravel()), xp.arange(n)):
+            raise ValueError(f"PackedSequence: {name} must be a permutation of the {n} "
+                             f"sequences (0 to {n - 1} once each), got {perm.tolist()!r:.80}")
+    return sizes
 
 
 def pad_packed_sequence(sequence: PackedSequence, batch_first: bool = False,
