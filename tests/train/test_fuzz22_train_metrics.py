@@ -70,3 +70,30 @@ def test_probabilities_keep_the_cut_at_one_half():
 
     got = Trainer(Identity(), F.binary_cross_entropy, None, metrics=["acc"]).evaluate((x, y))
     np.testing.assert_allclose(got["acc"], ((x > 0.5) == (y > 0.5)).mean(), rtol=1e-12)
+
+
+@pytest.mark.parametrize("loss", [F.binary_cross_entropy_with_logits, nn.BCELoss()])
+def test_multi_label_targets_are_scored_per_entry_whatever_the_batching(loss):
+    """A batch whose multi-label rows each held one 1 was read as one-hot classes (argmax), so
+    the named accuracy depended on the batch size and precision refused some batches."""
+    x = RNG.normal(size=(40, 4)).astype(np.float32)
+    y = np.zeros((40, 3), np.float32)
+    y[np.arange(40), RNG.integers(0, 3, 40)] = 1
+    y[:8, 0] = 1  # the first batch of 8 is multi-label, the others hold one 1 per row
+    layer = nn.Linear(4, 3, rng=np.random.default_rng(1))
+    probs = isinstance(loss, nn.BCELoss)
+    model = nn.Sequential(layer, nn.Sigmoid()) if probs else layer
+    trainer = Trainer(model, loss, None, metrics=["accuracy", "precision", "recall"])
+    scores = trainer.predict(x)
+    pred = scores > 0.5 if probs else (torch.sigmoid(torch.tensor(scores)) > 0.5).numpy()
+    true = y > 0.5
+    tp = (pred & true).sum()
+    expected = {
+        "accuracy": (pred == true).mean(),
+        "precision": tp / pred.sum(),
+        "recall": tp / true.sum(),
+    }
+    for batch_size in (8, 40):
+        got = trainer.evaluate((x, y), batch_size=batch_size)
+        for name, value in expected.items():
+            np.testing.assert_allclose(got[name], value, rtol=1e-12, err_msg=name)

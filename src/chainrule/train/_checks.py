@@ -12,12 +12,12 @@ from .. import ops
 from ..autograd import Tensor
 from ..backend import asnumpy, get_array_module, numpy
 from ..data import DataLoader, Dataset, IterableDataset
-from ..nn import BCEWithLogitsLoss
+from ..nn import BCELoss, BCEWithLogitsLoss
 
 __all__ = ["NO_BATCHES", "batch_count", "batch_fields", "check_batch", "check_callbacks",
            "check_coverage", "check_flags", "check_path", "check_weights", "eval_mode",
            "keras_arguments", "non_finite_weights", "resolve_loss", "split_validation",
-           "score_threshold", "training_mode"]
+           "score_options", "training_mode"]
 
 NO_BATCHES = ("fit: train_data yields no batches (is it empty, or drop_last with fewer samples "
               "than batch_size?)")
@@ -146,17 +146,21 @@ def resolve_loss(loss):
     return loss
 
 
-def score_threshold(loss) -> float:
-    """Where the Trainer's named accuracy, precision, recall and F1 cut binary scores: 0 when
-    the loss takes logits (``binary_cross_entropy_with_logits``, ``nn.BCEWithLogitsLoss``, a
-    ``functools.partial`` of it), whose positive class is a logit above 0, not above 0.5 (a
-    logit of 0.3 is a probability of 0.57); 0.5 for probabilities. torchmetrics applies a
-    sigmoid to scores outside [0, 1]; Keras' "accuracy" cuts logits at 0.5 (a silent miss)."""
+def score_options(loss) -> dict:
+    """How the Trainer's named accuracy, precision, recall and F1 read binary scores for
+    ``loss``: ``threshold`` 0 when it takes logits (``binary_cross_entropy_with_logits``,
+    ``nn.BCEWithLogitsLoss``, a ``functools.partial`` of them), whose positive class is a logit
+    above 0, not above 0.5 (a logit of 0.3 is a probability of 0.57), else 0.5; ``multilabel``
+    for a BCE loss (with logits or not), whose targets are 0/1 per entry: a batch whose rows
+    each held one 1 was read as one-hot classes, so the value depended on the batching.
+    torchmetrics applies a sigmoid to scores outside [0, 1]; Keras' "accuracy" cuts logits at
+    0.5 (a silent miss)."""
     fn = getattr(loss, "func", loss)
-    logits = isinstance(fn, BCEWithLogitsLoss) or (  # F's, or the torch-style top-level one
-        getattr(fn, "__name__", None) == "binary_cross_entropy_with_logits"
-        and str(getattr(fn, "__module__", "")).startswith("chainrule."))
-    return 0.0 if logits else 0.5
+    name = getattr(fn, "__name__", None) if str(getattr(fn, "__module__", "")).startswith(
+        "chainrule.") else None  # F's, or the torch-style top-level one
+    logits = isinstance(fn, BCEWithLogitsLoss) or name == "binary_cross_entropy_with_logits"
+    bce = logits or isinstance(fn, BCELoss) or name == "binary_cross_entropy"
+    return {"threshold": 0.0 if logits else 0.5, "multilabel": bce}
 
 
 def split_validation(who: str, data, validation_data, split):

@@ -24,15 +24,15 @@ __all__ = ["f1_score", "precision", "recall"]
 _AVERAGES = ("binary", "micro", "macro", "weighted")
 
 
-def _counts(who: str, y_true, y_pred, threshold: float, average: str):
+def _counts(who: str, y_true, y_pred, threshold: float, average: str, multilabel: bool = False):
     """Per-class (true positives, predicted, true) counts, shape (3, C), on the host."""
     if average not in _AVERAGES:
         raise ValueError(f"{who}: average must be one of {list(_AVERAGES)}, got {average!r}")
     raw_true, raw_pred = numpy.asarray(asnumpy(_raw(y_true))), numpy.asarray(asnumpy(_raw(y_pred)))
-    one_hot = raw_pred.shape == raw_true.shape and _is_one_hot(numpy, raw_true)
+    one_hot = not multilabel and raw_pred.shape == raw_true.shape and _is_one_hot(numpy, raw_true)
     scores = raw_pred.ndim == raw_true.ndim + 1 and raw_pred.shape[-1] > 1
     classes = raw_pred.shape[-1] if scores or one_hot else 0  # the score columns count too
-    _, t, p = _labels(who, y_true, y_pred, threshold)
+    _, t, p = _labels(who, y_true, y_pred, threshold, multilabel)
     t, p = asnumpy(t).ravel(), asnumpy(p).ravel()
     if t.size == 0:
         raise ValueError(f"{who}: got empty arrays")
@@ -86,13 +86,14 @@ def _finish(counts, *, kind: str, average: str, zero_division: float) -> float:
     return float((values * weights).sum() / weights.sum())
 
 
-def _metric(kind: str, y_true, y_pred, average: str, threshold: float, zero_division) -> Counted:
+def _metric(kind: str, y_true, y_pred, average: str, threshold: float, zero_division,
+            multilabel: bool = False) -> Counted:
     who = "f1_score" if kind == "f1" else kind
     if isinstance(zero_division, bool) or not (
         zero_division in (0, 1) or (isinstance(zero_division, float) and math.isnan(zero_division))
     ):
         raise ValueError(f"{who}: zero_division must be 0.0, 1.0 or nan, got {zero_division!r}")
-    counts = _counts(who, y_true, y_pred, threshold, average)
+    counts = _counts(who, y_true, y_pred, threshold, average, multilabel)
     finish = functools.partial(
         _finish, kind=kind, average=average, zero_division=float(zero_division)
     )
@@ -100,7 +101,8 @@ def _metric(kind: str, y_true, y_pred, average: str, threshold: float, zero_divi
 
 
 def precision(
-    y_true, y_pred, *, average: str = "binary", threshold: float = 0.5, zero_division: float = 0.0
+    y_true, y_pred, *, average: str = "binary", threshold: float = 0.5, zero_division: float = 0.0,
+    multilabel: bool = False,
 ) -> float:
     """Precision, ``tp / (tp + fp)``, as scikit-learn's ``precision_score``.
 
@@ -111,24 +113,27 @@ def precision(
             "macro" (the mean over the classes found among the labels and predictions) or
             "weighted" (that mean weighted by each class's number of true samples).
         zero_division: the value where nothing was predicted (0.0, 1.0 or nan).
+        multilabel: as ``accuracy``'s (0/1 targets per entry, never read as one-hot rows).
 
     Returns:
         A float, which also carries the counts the Trainer sums over an epoch (``Counted``).
     """
-    return _metric("precision", y_true, y_pred, average, threshold, zero_division)
+    return _metric("precision", y_true, y_pred, average, threshold, zero_division, multilabel)
 
 
 def recall(
-    y_true, y_pred, *, average: str = "binary", threshold: float = 0.5, zero_division: float = 0.0
+    y_true, y_pred, *, average: str = "binary", threshold: float = 0.5, zero_division: float = 0.0,
+    multilabel: bool = False,
 ) -> float:
     """Recall, ``tp / (tp + fn)``, as scikit-learn's ``recall_score`` (arguments as
     ``precision``'s; ``zero_division`` where a class has no true sample)."""
-    return _metric("recall", y_true, y_pred, average, threshold, zero_division)
+    return _metric("recall", y_true, y_pred, average, threshold, zero_division, multilabel)
 
 
 def f1_score(
-    y_true, y_pred, *, average: str = "binary", threshold: float = 0.5, zero_division: float = 0.0
+    y_true, y_pred, *, average: str = "binary", threshold: float = 0.5, zero_division: float = 0.0,
+    multilabel: bool = False,
 ) -> float:
     """F1, ``2 tp / (2 tp + fp + fn)``, as scikit-learn's ``f1_score`` (arguments as
     ``precision``'s; ``zero_division`` where a class has neither true nor predicted samples)."""
-    return _metric("f1", y_true, y_pred, average, threshold, zero_division)
+    return _metric("f1", y_true, y_pred, average, threshold, zero_division, multilabel)

@@ -67,13 +67,14 @@ def _check_classes(who: str, xp, y_true, classes: int) -> None:
         )
 
 
-def _labels(who: str, y_true, y_pred, threshold: float):
-    """``y_true`` and ``y_pred`` as label arrays of one shape (scores reduced or thresholded)."""
+def _labels(who: str, y_true, y_pred, threshold: float, multilabel: bool = False):
+    """``y_true`` and ``y_pred`` as label arrays of one shape (scores reduced or thresholded;
+    ``multilabel``: 0/1 targets per entry, never read as one-hot rows)."""
     y_true, y_pred = _raw(y_true), _raw(y_pred)
     xp = get_array_module(y_true, y_pred)
     y_true, y_pred = xp.asarray(y_true), xp.asarray(y_pred)
     shape = tuple(y_pred.shape)
-    if _is_one_hot(xp, y_true) and y_pred.shape == y_true.shape:
+    if not multilabel and _is_one_hot(xp, y_true) and y_pred.shape == y_true.shape:
         # One-hot (or probability) targets: compare classes, not elementwise thresholds.
         y_true, y_pred = y_true.argmax(axis=-1), y_pred.argmax(axis=-1)
         return xp, y_true, y_pred
@@ -100,7 +101,8 @@ def _labels(who: str, y_true, y_pred, threshold: float):
     return xp, y_true, y_pred
 
 
-def accuracy(y_true, y_pred, *, threshold: float = 0.5, ignore_index: int | None = None) -> float:
+def accuracy(y_true, y_pred, *, threshold: float = 0.5, ignore_index: int | None = None,
+             multilabel: bool = False) -> float:
     """Fraction of correct class predictions.
 
     Args:
@@ -113,13 +115,15 @@ def accuracy(y_true, y_pred, *, threshold: float = 0.5, ignore_index: int | None
             padding) whose positions are left out. The result then carries its counts (a
             ``Counted``), so the Trainer's epoch value is the accuracy over all kept positions
             of the epoch, however many each batch held.
+        multilabel: 0/1 targets per entry (a BCE loss's), each entry a binary decision (Keras'
+            binary_accuracy), never rows read as one-hot (a batch whose rows each held one 1).
 
     Returns:
         The accuracy in [0, 1].
     """
     if ignore_index is not None:
         return _accuracy_ignoring(y_true, y_pred, threshold, ignore_index)
-    xp, y_true, y_pred = _labels("accuracy", y_true, y_pred, threshold)
+    xp, y_true, y_pred = _labels("accuracy", y_true, y_pred, threshold, multilabel)
     if y_true.size == 0:
         raise ValueError("accuracy: got empty arrays")
     return float(xp.mean(y_true == y_pred))
@@ -255,7 +259,7 @@ _TOP_K = re.compile(r"top_?(\d+)_accuracy")
 _COUNTED = re.compile(r"(?:(micro|macro|weighted)_)?(precision|recall|f1|f1_score)")
 
 
-def get_metric(spec, threshold: float = 0.5):
+def get_metric(spec, threshold: float = 0.5, multilabel: bool = False):
     """Resolve a Trainer metric into ``(name, fn)`` with ``fn(y_true, y_pred) -> float``.
 
     Args:
@@ -263,8 +267,8 @@ def get_metric(spec, threshold: float = 0.5):
             "recall", "f1" (or "f1_score"), binary, or with a "micro_", "macro_" or "weighted_"
             prefix, which are exact over an epoch), a function (named by its ``__name__``), or
             a ``(name, fn)`` pair.
-        threshold: where the named accuracy, precision, recall and F1 cut binary scores (0 for
-            logits: the Trainer passes it for a loss on logits).
+        threshold, multilabel: the named accuracy's, precision's, recall's and F1's (the
+            Trainer passes threshold 0 for a loss on logits, multilabel for a BCE loss).
 
     >>> get_metric("top_3_accuracy")[0]
     'top_3_accuracy'
@@ -272,8 +276,9 @@ def get_metric(spec, threshold: float = 0.5):
     if isinstance(spec, str):
         if spec in _NAMED:
             fn = _NAMED[spec]
-            return spec, fn if threshold == 0.5 or fn is not accuracy else functools.partial(
-                accuracy, threshold=threshold)
+            plain = fn is not accuracy or (threshold == 0.5 and not multilabel)
+            return spec, fn if plain else functools.partial(
+                accuracy, threshold=threshold, multilabel=multilabel)
         match = _TOP_K.fullmatch(spec)
         if match:
             k = int(match.group(1))
@@ -284,7 +289,7 @@ def get_metric(spec, threshold: float = 0.5):
 
             fn = getattr(classification, "f1_score" if match.group(2) == "f1" else match.group(2))
             return spec, functools.partial(fn, average=match.group(1) or "binary",
-                                           threshold=threshold)
+                                           threshold=threshold, multilabel=multilabel)
         raise ValueError(
             f"get_metric: unknown metric {spec!r}; expected one of {sorted(_NAMED)}, "
             "'top_<k>_accuracy', '[micro_|macro_|weighted_]precision' (recall, f1), a function "
@@ -304,10 +309,10 @@ def get_metric(spec, threshold: float = 0.5):
     raise TypeError(f"get_metric: expected a metric name or function, got {type(spec).__name__}")
 
 
-def metric_list(metrics, threshold: float = 0.5) -> list:
+def metric_list(metrics, threshold: float = 0.5, multilabel: bool = False) -> list:
     """The Trainer's ``metrics`` as ``(name, fn)`` pairs: None (Keras' default) or an empty
     list is none, a name or function is one, a list lists them (a dict is a TypeError);
-    ``threshold``: as ``get_metric``'s."""
+    ``threshold``, ``multilabel``: as ``get_metric``'s."""
     if metrics is None:
         return []
     if isinstance(metrics, str) or (callable(metrics) and not isinstance(metrics, type)):
@@ -315,7 +320,7 @@ def metric_list(metrics, threshold: float = 0.5) -> list:
     if isinstance(metrics, dict) or not hasattr(metrics, "__iter__"):  # Keras' per-output dict
         raise TypeError(f"Trainer: metrics must be None, a metric (a name or a function) or a "
                         f"list of them, got {type(metrics).__name__} {metrics!r}")
-    return [get_metric(m, threshold) for m in metrics]
+    return [get_metric(m, threshold, multilabel) for m in metrics]
 
 
 class Counted(float):

@@ -31,7 +31,7 @@ from ._checks import (
     keras_arguments,
     non_finite_weights,
     resolve_loss,
-    score_threshold,
+    score_options,
     split_validation,
     training_mode,
 )
@@ -125,7 +125,7 @@ class Trainer:
         if fuse:  # in place, the same Parameters: visible in repr(model) (nn.fuse)
             nn_fuse(model)
         self.model, self.loss, self.optimizer = model, resolve_loss(loss), optimizer
-        self.metrics = metric_list(metrics, score_threshold(self.loss))  # 0 for logits
+        self.metrics = metric_list(metrics, **score_options(self.loss))  # logits, BCE
         self.callbacks = list(callbacks)
         if scheduler is not None:
             self.callbacks.insert(0, LearningRateScheduler(scheduler))
