@@ -81,3 +81,26 @@ def test_evaluate_no_download_reaches_the_corpus_reader(monkeypatch):
     with pytest.raises(LookupError, match="stop here"):
         text_cli.evaluate(args)
     assert asked == {"name": "ag_news", "download": False}
+
+
+def test_zhang_positions_and_frames_check_their_arguments():
+    # Before: zhang_positions([], -1) failed in numpy ("negative dimensions"), ([], 1.5) gave a
+    # (0, 1) array; one_hot_frames of a 1-D array failed inside numpy's indexing.
+    import numpy as np
+
+    from chainrule.data.sequences import one_hot_frames, zhang_positions
+
+    for bad in (-1, 1.5, True):
+        with pytest.raises(
+            ValueError, match=f"zhang_positions: length must be a positive int, got {bad!r}"
+        ):
+            zhang_positions([], bad)
+    assert zhang_positions([], 7).shape == (0, 7)
+    with pytest.raises(
+        ValueError,
+        match=r"one_hot_frames: positions must be a 2-D int array "
+        r"\(N, L\), as zhang_positions gives, got int64 of shape",
+    ):
+        one_hot_frames(np.array([1, 2]))
+    frames = one_hot_frames(zhang_positions(["ab"], 3))
+    assert frames.shape == (1, 70, 3) and frames[0, :, 2].sum() == 0

@@ -247,13 +247,17 @@ def zhang_positions(texts: Sequence[str], length: int) -> np.ndarray:
     if isinstance(texts, str):
         raise TypeError("zhang_positions: texts must be a sequence of strings, got a single str; "
                         "wrap it in a list")
+    length = _positive_int("zhang_positions", "length", length)  # also for no texts
     rows = [character_indices(t, length) for t in texts]
-    return np.stack(rows).astype(np.int8) if rows else np.zeros((0, int(length)), np.int8)
+    return np.stack(rows).astype(np.int8) if rows else np.zeros((0, length), np.int8)
 
 
 def one_hot_frames(positions) -> np.ndarray:
     """The one-hot frames (N, 70, L) float32 of ``zhang_positions``, as ``data.text.quantize``
     makes them from the texts."""
     positions = np.asarray(positions)
+    if positions.ndim != 2 or positions.dtype.kind not in "iu":
+        raise ValueError(f"one_hot_frames: positions must be a 2-D int array (N, L), as "
+                         f"zhang_positions gives, got {positions.dtype} of shape {positions.shape}")
     alphabet = np.arange(len(ALPHABET), dtype=positions.dtype)
     return (positions[:, None, :] == alphabet[None, :, None]).astype(np.float32)
