@@ -117,3 +117,17 @@ def test_linear_evidence_is_the_gaussian_density_and_the_fixed_point_is_stationa
     assert abs(ev(la + h, lb) - ev(la - h, lb)) / (2 * h) < 1e-7
     assert abs(ev(la, lb + h) - ev(la, lb - h)) / (2 * h) < 1e-7
     assert ev(la, lb) > max(ev(la + 0.1, lb), ev(la - 0.1, lb), ev(la, lb + 0.1), ev(la, lb - 0.1))
+
+
+def test_a_fixed_point_not_reached_within_iters_is_reported():
+    # a slow case (170 steps): after 20 alpha is 7% short of the fixed point, and nothing told
+    # the last iterate from the fixed point (iters == the limit either way); where alpha grows
+    # without bound (another seed) 100,000 steps returned alpha ~1e162 as a fixed point
+    rng = np.random.default_rng(19)
+    phi = rng.standard_normal((12, 3))
+    t = phi @ rng.standard_normal(3) * 0.15 + rng.standard_normal(12)
+    with pytest.warns(RuntimeWarning, match=r"no fixed point within iters=20 .*raise iters"):
+        short = evidence_fixed_point(phi, t, iters=20)
+    full = evidence_fixed_point(phi, t, iters=1000)
+    assert not short["converged"] and full["converged"] and 20 < full["iters"] < 1000
+    assert abs(short["alpha"] / full["alpha"] - 1) > 0.05
