@@ -152,3 +152,8 @@ def test_check_number_says_why():
         ValueError, match=r"^c: m must be a number in \[0, 0.7\] \(a reason\), got 1$"
     ):
         check_number("c", "m", 1, low=0, high=0.7, why="a reason")
+
+
+def test_check_int_says_why():
+    with pytest.raises(ValueError, match=r"^t: k must be an int >= 2 \(bins\), got 1$"):
+        check_int("t", "k", 1, 2, why="bins")

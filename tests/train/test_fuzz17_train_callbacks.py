@@ -298,8 +298,7 @@ def test_validation_split_takes_tensors_and_lists():
 
 
 @pytest.mark.parametrize(("kwargs", "message"), [
-    ({"validation_split": 1.0}, r"validation_split must be a number from 0 up to \(not "
-                                r"including\) 1, got 1.0"),
+    ({"validation_split": 1.0}, r"validation_split must be a number in \[0, 1\), got 1.0"),
     ({"validation_split": -0.1}, "validation_split must be a number .* got -0.1"),
     ({"validation_split": math.nan}, "validation_split must be a number .* got nan"),
     ({"validation_split": "0.2"}, "validation_split must be a number .* got '0.2'"),

@@ -137,7 +137,7 @@ def test_a_stream_steps_its_last_short_group(stream):
         ({"clip_grad_norm": 0}, ValueError, "clip_grad_norm must be None .* got 0"),
         ({"clip_grad_norm": -1.0}, ValueError, "finite number > 0, got -1.0"),
         ({"clip_grad_value": float("nan")}, ValueError, "clip_grad_value .* got nan"),
-        ({"clip_grad_norm": "1"}, TypeError, "clip_grad_norm must be None or a number"),
+        ({"clip_grad_norm": "1"}, TypeError, "clip_grad_norm must be None or a finite .* got '1'"),
         ({"accumulate_grad_batches": 0}, ValueError, "accumulate_grad_batches must be an int >= 1"),
         ({"accumulate_grad_batches": 2.0}, ValueError, "accumulate_grad_batches .* got 2.0"),
         ({"accumulate_grad_batches": True}, ValueError, "accumulate_grad_batches .* got True"),

@@ -66,12 +66,13 @@ def check_int(
     low: int | None = 1,
     *,
     high: int | None = None,
+    why: str = "",
     type_error=ValueError,
 ) -> int:
     """``value`` (a Python or NumPy integer, not a bool) as an int in [``low``, ``high``] (None:
-    unbounded on that side)."""
-    rule = _interval(low, high, None, None)
-    expected = f"must be an int {rule}".rstrip()
+    unbounded on that side); ``why`` says what the int counts."""
+    expected = f"must be an int {_interval(low, high, None, None)}".rstrip()
+    expected += f" ({why})" if why else ""
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         raise type_error(f"{who}: {name} {expected}, got {value!r}")
     if (low is not None and value < low) or (high is not None and value > high):

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from itertools import product
 
 from ..backend import numpy
+from ..data.arguments import check_int
 
 __all__ = ["Attribute", "Encoding", "TabularData", "load_tabular", "monk", "TABULAR_DATASETS"]
 
@@ -196,9 +197,7 @@ def load_tabular(name: str, *, test_share: float = 0.3, rng=0) -> TabularData:
 def make_encoding(data: TabularData, *, levels: int = 3) -> Encoding:
     """Attributes for ``data``: its values when categorical, else ``levels`` bins per column
     cut at the training set's quantiles (duplicate cut points merged)."""
-    if isinstance(levels, bool) or not isinstance(levels, (int, numpy.integer)) or levels < 2:
-        raise ValueError(f"make_encoding: levels must be an integer >= 2 (bins per continuous "
-                         f"attribute), got {levels!r}")
+    levels = check_int("make_encoding", "levels", levels, 2, why="bins per continuous attribute")
     attrs = []
     for j, name in enumerate(data.feature_names):
         column = numpy.asarray(data.x_train)[:, j]

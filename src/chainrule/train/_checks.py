@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import math
-import numbers
 import os
 import warnings
 
@@ -12,6 +11,7 @@ from .. import ops
 from ..autograd import Tensor
 from ..backend import asnumpy, get_array_module, numpy
 from ..data import DataLoader, Dataset, IterableDataset
+from ..data.arguments import check_number
 from ..nn import BCELoss, BCEWithLogitsLoss
 
 __all__ = ["NO_BATCHES", "batch_count", "batch_fields", "check_batch", "check_callbacks",
@@ -166,10 +166,7 @@ def score_options(loss) -> dict:
 def split_validation(who: str, data, validation_data, split):
     """Keras' ``validation_split``: hold out the last ``floor(n * split)`` samples of array
     data (before any shuffling) as the validation data; 0 holds out nothing."""
-    if (isinstance(split, bool) or not isinstance(split, numbers.Real) or not math.isfinite(split)
-            or not 0 <= split < 1):
-        raise ValueError(f"{who}: validation_split must be a number from 0 up to (not including) "
-                         f"1, got {split!r}")
+    split = check_number(who, "validation_split", split, low=0, below=1)
     if isinstance(validation_data, (tuple, list)) and len(validation_data) < 2:
         raise ValueError(f"{who}: validation_data must hold the inputs and the targets, (x, y) or "
                          f"(*inputs, y), got {len(validation_data)} field(s)")

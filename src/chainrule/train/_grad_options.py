@@ -16,11 +16,11 @@ together, PyTorch's ``clip_grad_norm_``, Lightning's ``gradient_clip_val`` with
 from __future__ import annotations
 
 import math
-import numbers
 import warnings
 
 from ..autograd import Tensor
 from ..backend import get_array_module
+from ..data.arguments import check_int, check_number
 from ..nn.utils.clip_grad import clip_grad_norm_, clip_grad_value_
 
 __all__ = ["GradOptions"]
@@ -28,17 +28,7 @@ __all__ = ["GradOptions"]
 
 def _bound(name: str, value):
     """None, or a finite number > 0 (0 would zero every gradient: a run that never learns)."""
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(
-            f"Trainer: {name} must be None or a number > 0, got {type(value).__name__} {value!r}"
-        )
-    if not (value > 0 and math.isfinite(value)):
-        raise ValueError(
-            f"Trainer: {name} must be None (no clipping) or a finite number > 0, got {value!r}"
-        )
-    return float(value)
+    return check_number("Trainer", name, value, above=0, allow_none=True, type_error=TypeError)
 
 
 class GradOptions:
@@ -62,11 +52,8 @@ class GradOptions:
         self.clip_norm = _bound("clip_grad_norm", clip_grad_norm)
         self.clip_value = _bound("clip_grad_value", clip_grad_value)
         k = accumulate_grad_batches
-        if isinstance(k, bool) or not isinstance(k, numbers.Integral) or k < 1:
-            raise ValueError(
-                f"Trainer: accumulate_grad_batches must be an int >= 1 (the batches "
-                f"per optimizer step; 1: no accumulation), got {k!r}"
-            )
+        check_int("Trainer", "accumulate_grad_batches", k,
+                  why="the batches per optimizer step; 1: no accumulation")
         if self.clip_norm is not None and self.clip_value is not None:
             raise ValueError(
                 f"Trainer: pass clip_grad_norm or clip_grad_value, not both (got "
