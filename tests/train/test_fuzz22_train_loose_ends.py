@@ -289,3 +289,25 @@ def test_a_gans_validation_data_may_be_a_one_tuple_as_its_training_data():
         history = trainer.fit((images,), epochs=1, batch_size=4, rng=0, verbose=0, **how)
         logs.append(history["val_d_real"])
     assert logs[0] == logs[1] == logs[2]
+
+
+class _TwoHeads(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.a, self.b = nn.Linear(2, 3, rng=np.random.default_rng(0)), nn.Linear(2, 1)
+
+    def forward(self, x):
+        return self.a(x), self.b(x)
+
+
+def test_predict_of_a_model_with_two_outputs_gives_a_tuple_of_arrays():
+    """It failed with "'tuple' object has no attribute '_data'"; Keras returns a list."""
+    model = _TwoHeads()
+    x = np.random.default_rng(0).normal(size=(5, 2)).astype(np.float32)
+    first, second = Trainer(model, "mse_loss", None).predict(x, batch_size=2)
+    with cr.no_grad():
+        a, b = model(cr.tensor(x))
+    np.testing.assert_allclose(first, a.numpy(), rtol=1e-6)
+    np.testing.assert_allclose(second, b.numpy(), rtol=1e-6)
+    empty = Trainer(model, "mse_loss", None).predict(x[:0])
+    assert [e.shape for e in empty] == [(0, 3), (0, 1)]

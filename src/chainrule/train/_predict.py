@@ -1,13 +1,34 @@
-"""What ``Trainer.predict`` returns for inputs that hold no samples."""
+"""What ``Trainer.predict`` returns: the batches' outputs joined, or for no samples the output
+of an empty batch; a model with several outputs gives a tuple of arrays (Keras' list)."""
 
 from __future__ import annotations
 
-from ..autograd import no_grad
-from ..backend import asnumpy
+from ..autograd import Tensor, no_grad
+from ..backend import asnumpy, numpy
 from ..data import ArrayDataset, DataLoader
 from ._checks import eval_mode
 
-__all__ = ["empty_output"]
+__all__ = ["empty_output", "host_output", "join_outputs"]
+
+
+def host_output(out):
+    """One batch's output on the host: an array, or a tuple of arrays for a model that returns
+    a tuple (or list) of Tensors; anything else is a TypeError naming it."""
+    if isinstance(out, (tuple, list)):
+        return tuple(host_output(o) for o in out)
+    if not isinstance(out, Tensor):
+        raise TypeError(
+            f"predict: the model returned {type(out).__name__}; expected a Tensor "
+            "or a tuple of Tensors"
+        )
+    return asnumpy(out._data)
+
+
+def join_outputs(outputs: list):
+    """The batches' outputs concatenated along the batch axis (each output of a tuple)."""
+    if isinstance(outputs[0], tuple):
+        return tuple(join_outputs([o[i] for o in outputs]) for i in range(len(outputs[0])))
+    return numpy.concatenate(outputs)
 
 
 def empty_output(trainer, loader: DataLoader, drop_target: bool):
@@ -30,7 +51,7 @@ def empty_output(trainer, loader: DataLoader, drop_target: bool):
     batch = trainer._to_tensors(tuple(a[:0] for a in arrays))
     try:
         with no_grad(), eval_mode(trainer.model):
-            return asnumpy(trainer.model(*batch)._data)
+            return host_output(trainer.model(*batch))
     except Exception as error:
         shapes = ", ".join(str(tuple(t.shape)) for t in batch)
         raise ValueError(

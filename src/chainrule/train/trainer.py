@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..autograd import Tensor, no_grad
-from ..backend import asnumpy, numpy, to_device, validate_device
+from ..backend import numpy, to_device, validate_device
 from ..backend.random import default_generator
 from ..data import DataLoader, Dataset
 from ..data.arguments import check_int
@@ -37,7 +37,7 @@ from ._checks import (
 )
 from ._grad_options import GradOptions
 from ._loading import make_loader
-from ._predict import empty_output
+from ._predict import empty_output, host_output, join_outputs
 from .callbacks import LAST_STATE, Callback, CallbackList, LearningRateScheduler, TerminateOnNaN
 from .history import History
 from .metrics import MeanTracker, as_log, metric_list
@@ -321,7 +321,7 @@ class Trainer:
         return tracker.result()
 
     def predict(self, x, *, batch_size: int | None = 32):
-        """The model's outputs for ``x`` as one NumPy array, computed batch by batch.
+        """The model's outputs for ``x`` as one NumPy array (a tuple: several), batch by batch.
 
         Non-finite weights or inputs are a ValueError naming the parameter or the batch and
         input, and how many values are bad: a NaN pixel gives no meaningful answer.
@@ -340,8 +340,8 @@ class Trainer:
                 batch = self._to_tensors(batch)
                 inputs = batch[:-1] if drop_target and len(batch) > 1 else batch
                 check_batch("predict", inputs, i, ("input",) * len(inputs))
-                outputs.append(asnumpy(self.model(*inputs)._data))
-        return numpy.concatenate(outputs) if outputs else empty_output(self, loader, drop_target)
+                outputs.append(host_output(self.model(*inputs)))  # several: a tuple (Keras)
+        return join_outputs(outputs) if outputs else empty_output(self, loader, drop_target)
 
     def non_finite_weights(self) -> dict:
         """Parameter and float buffer names -> how many of their values are NaN or infinite."""
