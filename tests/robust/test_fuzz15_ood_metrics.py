@@ -51,5 +51,5 @@ def test_ood_scores_refuse_nan_logits():
 
 
 def test_a_bool_tpr_is_refused():
-    with pytest.raises(ValueError, match="fpr_at_tpr: tpr must be in \\(0, 1\\], got True"):
+    with pytest.raises(ValueError, match=r"fpr_at_tpr: tpr must be a number in \(0, 1\], got True"):
         robust.fpr_at_tpr([1.0, 2.0], [0.0], tpr=True)

@@ -48,7 +48,7 @@ def test_a_float64_patch_on_float32_images_is_scored_as_the_same_patch_in_float3
 @pytest.mark.parametrize(
     "kwargs, message",
     [
-        ({"max_rotation": -5.0}, "max_rotation must be a finite number of degrees >= 0"),
+        ({"max_rotation": -5.0}, r"max_rotation must be a finite number >= 0 \(degrees\)"),
         ({"max_rotation": float("nan")}, "max_rotation must be"),
         ({"scale": (1.1, 0.9)}, r"scale must be a range \(low, high\)"),
         ({"scale": (0.0, 0.0)}, "scale must be"),

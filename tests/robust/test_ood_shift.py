@@ -47,7 +47,7 @@ def test_scores_are_the_softmax_maximum_and_the_logsumexp(rng):
 
 
 def test_bad_arguments_are_named():
-    with pytest.raises(ValueError, match="fpr_at_tpr: tpr must be in \\(0, 1\\], got 1.5"):
+    with pytest.raises(ValueError, match="fpr_at_tpr: tpr must be a number in \\(0, 1\\], got 1.5"):
         robust.fpr_at_tpr([1.0], [0.0], 1.5)
     with pytest.raises(ValueError, match="auroc: scores_in must be non-empty, got no scores"):
         robust.auroc([], [0.0])

@@ -70,6 +70,6 @@ def test_a_trained_patch_fools_the_model_far_more_than_a_random_one(digits_mlp):
 
 
 def test_bad_areas_are_named():
-    with pytest.raises(ValueError, match="area must be a share of the image, 0 < area < 1, "
-                       "got 1.5"):
+    with pytest.raises(ValueError, match=r"area must be a share of the image, a number in "
+                       r"\(0, 1\), got 1.5"):
         robust.patch_side(1.5, 28)

@@ -9,10 +9,10 @@ higher for in-distribution inputs; ``auroc`` and ``fpr_at_tpr`` measure the sepa
 from __future__ import annotations
 
 import math
-import numbers
 
 from ..autograd import Tensor, no_grad
 from ..backend import get_array_module
+from ..data.arguments import check_number
 from ..ops import logsumexp, softmax
 from ._core import check_eps, check_int, in_eval_mode
 
@@ -117,8 +117,7 @@ def fpr_at_tpr(scores_in, scores_out, tpr: float = 0.95) -> float:
     0.3333333333333333
     """
     xp = get_array_module(scores_in)
-    if isinstance(tpr, bool) or not (isinstance(tpr, numbers.Real) and 0 < tpr <= 1):
-        raise ValueError(f"fpr_at_tpr: tpr must be in (0, 1], got {tpr!r}")
+    tpr = check_number("fpr_at_tpr", "tpr", tpr, above=0, high=1)
     a = xp.sort(_scores("fpr_at_tpr", "scores_in", scores_in))[::-1]
     b = _scores("fpr_at_tpr", "scores_out", scores_out)
     keep = math.ceil(round(tpr * len(a), 9))  # accept at least this many positives

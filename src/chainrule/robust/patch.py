@@ -18,6 +18,7 @@ import numbers
 
 from ..autograd import Tensor, grad, no_grad
 from ..backend import get_array_module
+from ..data.arguments import check_number
 from ..nn import Module
 from ..ops import cross_entropy
 from ._core import cast_to_model, check_eps, check_int, in_eval_mode, resolve_rng
@@ -32,8 +33,7 @@ def patch_side(area: float, image_side: int) -> int:
     >>> patch_side(0.09, 28)   # 8 x 8 = 64 of 784 pixels, 8.2%
     8
     """
-    if isinstance(area, bool) or not (isinstance(area, numbers.Real) and 0 < area < 1):
-        raise ValueError(f"patch: area must be a share of the image, 0 < area < 1, got {area!r}")
+    area = check_number("patch", "area", area, above=0, below=1, what="a share of the image")
     return max(1, round(math.sqrt(area * image_side * image_side)))
 
 
@@ -45,11 +45,7 @@ def random_placements(n: int, side: int, image_shape, *, rng, max_rotation: floa
     it fits (a sticker is seen whole).
     """
     h, w = image_shape
-    rotation_ok = isinstance(max_rotation, numbers.Real) and not isinstance(max_rotation, bool) \
-        and math.isfinite(max_rotation) and max_rotation >= 0
-    if not rotation_ok:
-        raise ValueError(f"patch: max_rotation must be a finite number of degrees >= 0, got "
-                         f"{max_rotation!r}")
+    check_number("patch", "max_rotation", max_rotation, low=0, why="degrees")
     try:
         low, high = (float(v) for v in scale)
     except (TypeError, ValueError):
