@@ -111,3 +111,11 @@ def test_a_packed_sequence_built_by_hand_must_hold_together(rows, batch_sizes, o
     for run in (lambda: gru(packed), lambda: cr.nn.utils.rnn.pad_packed_sequence(packed)):
         with pytest.raises(ValueError, match="PackedSequence: .*" + match):
             run()
+
+
+@pytest.mark.parametrize("length, error", [(200.0, TypeError), ("300", TypeError), (0, ValueError)])
+def test_char_cnn_names_a_length_that_is_no_positive_int(length, error):
+    # Before: 200.0 failed in Linear ("in_features must be an int, got 768.0") and "300" in a
+    # subtraction.
+    with pytest.raises(error, match="CharCNN: length must be"):
+        cr.models.CharCNN(length=length)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from .. import nn
+from ..nn._checks import positive_int
 from .registry import register
 
 __all__ = ["CharCNN"]
@@ -38,6 +39,7 @@ class CharCNN(nn.Module):
         super().__init__()
         if size not in _SIZES:
             raise ValueError(f"CharCNN: size must be 'small' or 'large', got {size!r}")
+        length = positive_int("CharCNN", "length", length)  # 200.0 failed in Linear
         frame = ((length - 6) // 3 - 6) // 3 - 8
         if frame // 3 < 1:
             raise ValueError(f"CharCNN: length must be at least 123 characters, got {length}")
