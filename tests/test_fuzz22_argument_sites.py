@@ -142,3 +142,15 @@ def test_holdout_split_takes_a_numpy_fraction():
     assert len(train) == len(val) == 2
     with pytest.raises(ValueError, match=r"holdout_split: fraction must be a number in \[0, 1\)"):
         holdout_split(labels, True, 0)
+
+
+def test_read_image_extent(tmp_path):
+    from chainrule.data.images import read_image
+
+    missing = tmp_path / "none.png"
+    with pytest.raises(FileNotFoundError):  # np.float32 passes the check (was refused)
+        read_image(missing, (1, 4, 4), extent=np.float32(0.5))
+    with pytest.raises(
+        ValueError, match=r"extent must be a fraction, a number in \(0, 1\], got True"
+    ):
+        read_image(missing, (1, 4, 4), extent=True)  # was taken as 1

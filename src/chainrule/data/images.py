@@ -27,6 +27,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .arguments import check_number
+
 __all__ = ["MAX_PIXELS", "RESIZE_MODES", "background_level", "image_statistics", "read_image"]
 
 # A bound on the pixels ``resize`` reads: a 64-megapixel phone photo passes, a 20000x20000 bomb
@@ -84,8 +86,7 @@ def read_image(path, shape, *, resize: str | None = None, extent: float = 1.0,
     if resize is not None and c != 1:
         raise ValueError(f"read_image: resize reads greyscale images, but the model expects "
                          f"{c} channels {(c, h, w)}")
-    if not (isinstance(extent, (int, float)) and 0 < extent <= 1):
-        raise ValueError(f"read_image: extent must be a fraction in (0, 1], got {extent!r}")
+    extent = check_number("read_image", "extent", extent, above=0, high=1, what="a fraction")
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no such image file")
     if path.stat().st_size == 0:
