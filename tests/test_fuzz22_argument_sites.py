@@ -100,6 +100,11 @@ def test_numpy_scalars_in_train():
     assert confusion_matrix(y, y, np.int64(2)).tolist() == [[1, 0], [0, 2]]
     scores = np.eye(2)[y]
     assert top_k_accuracy(y, scores, k=np.int64(1)) == 1.0
+    from chainrule.train import accuracy
+
+    assert accuracy(y, np.array([0, 0, 1]), ignore_index=np.int64(1)) == 1.0  # was refused
+    with pytest.raises(ValueError, match=r"accuracy: ignore_index must be an int \(or None\)"):
+        accuracy(y, y, ignore_index=True)
     with pytest.raises(ValueError, match=r"top_k_accuracy: k must be an int in \[1, 2\], got 3"):
         top_k_accuracy(y, scores, k=3)
     assert ProfileSteps(np.int64(1), wait=np.int64(0)).steps == 1

@@ -130,8 +130,7 @@ def accuracy(y_true, y_pred, *, threshold: float = 0.5, ignore_index: int | None
 
 
 def _accuracy_ignoring(y_true, y_pred, threshold, ignore_index) -> Counted:
-    if isinstance(ignore_index, bool) or not isinstance(ignore_index, int):
-        raise ValueError(f"accuracy: ignore_index must be None or an int, got {ignore_index!r}")
+    ignore_index = check_int("accuracy", "ignore_index", ignore_index, None, why="or None")
     y_true, y_pred = _raw(y_true), _raw(y_pred)
     xp = get_array_module(y_true, y_pred)
     y_true, y_pred = xp.asarray(y_true), xp.asarray(y_pred)
