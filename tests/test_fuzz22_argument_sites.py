@@ -108,6 +108,7 @@ def test_numpy_scalars_in_train():
     with pytest.raises(ValueError, match=r"top_k_accuracy: k must be an int in \[1, 2\], got 3"):
         top_k_accuracy(y, scores, k=3)
     assert ProfileSteps(np.int64(1), wait=np.int64(0)).steps == 1
+    assert cr.train.ProgressBar(width=np.int64(40)).width == 40  # was refused
     assert TerminateOnNaN(growth=np.float32(1e3)).growth == 1e3
     model = cr.nn.Linear(2, 1)
     trainer = Trainer(model, cr.nn.MSELoss(), cr.optim.SGD(model.parameters(), lr=0.1))

@@ -133,7 +133,7 @@ def test_progress_line_interval_is_an_argument(blobs):
     assert len(out.getvalue().splitlines()) == 1
     with pytest.raises(ValueError, match="interval must be a number of seconds >= 0 or None"):
         ProgressBar(interval=-1)
-    with pytest.raises(ValueError, match="width must be a positive int or None, got 0"):
+    with pytest.raises(ValueError, match=r"width must be an int >= 1 \(or None\), got 0"):
         ProgressBar(width=0)
 
 

@@ -11,6 +11,7 @@ import sys
 import warnings
 from pathlib import Path
 
+from ..data.arguments import check_int
 from ..data.idx import atomic_write_bytes
 from .callbacks import Callback
 from .metrics import MeanTracker
@@ -150,9 +151,8 @@ class ProgressBar(Callback):
                 interval, (int, float)) or not interval >= 0):
             raise ValueError(f"ProgressBar: interval must be a number of seconds >= 0 or None, "
                              f"got {interval!r}")
-        if width is not None and (isinstance(width, bool) or not isinstance(width, int)
-                                  or width < 1):
-            raise ValueError(f"ProgressBar: width must be a positive int or None, got {width!r}")
+        if width is not None:
+            width = check_int("ProgressBar", "width", width, why="or None")
         self.verbose, self.file, self.interval, self.width = verbose, file, interval, width
         self._printer = None
 
