@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import numbers
+
 from .. import nn
 from .registry import register
 
@@ -31,8 +33,12 @@ class MLP(nn.Module):
     def __init__(self, sizes=(784, 800, 10), activation: str = "relu", dropout: float = 0.0, *,
                  rng=None):
         super().__init__()
+        sizes = tuple(sizes)
+        for i, s in enumerate(sizes):  # int() would make 3.7 a width of 3 and True one of 1
+            if not isinstance(s, numbers.Integral) or isinstance(s, bool) or s < 1:
+                raise ValueError(f"MLP: sizes[{i}] must be an int >= 1, got {s!r}")
         sizes = tuple(int(s) for s in sizes)
-        if len(sizes) < 2 or min(sizes) < 1:
+        if len(sizes) < 2:
             raise ValueError(f"MLP: sizes must list at least two positive widths, got {sizes}")
         if activation not in _ACTIVATIONS:
             raise ValueError(
