@@ -108,7 +108,10 @@ class TemperatureScaling:
 
     The NLL of ``softmax(z / T)`` is convex in ``1 / T``; ``fit`` finds the zero of its derivative
     (computed by chainrule's autograd) by bisection, so the answer is the exact minimizer to
-    ``tol``. T > 1 softens an over-confident model; argmax, hence accuracy, is unchanged.
+    ``tol``, where it lies in ``fit``'s range [low, high]. Where the NLL still falls at an end of
+    the range, T is that end: validation data that the logits separate (every argmax right) is
+    fitted better the sharper the softmax, so its T is ``low``. T > 1 softens an over-confident
+    model; argmax, hence accuracy, is unchanged.
 
     >>> ts = TemperatureScaling().fit(val_logits, val_labels)    # doctest: +SKIP
     >>> probs = ts.probs(test_logits)                             # doctest: +SKIP
