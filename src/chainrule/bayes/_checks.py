@@ -114,19 +114,3 @@ def check_targets(who: str, y, out_shape: tuple, name: str = "y"):
     if y.dtype.kind not in "fiub":
         raise ValueError(f"{who}: {name} must hold real numbers, got dtype {y.dtype}")
     return check_finite(who, name, y).astype("float64").reshape(out_shape)
-
-
-def check_loss(who: str, loss):
-    """``loss`` as a callable: a callable as is, a name looked up in ``chainrule.ops`` (as
-    ``Trainer`` takes it); else an error at once, not a TypeError at the first training step."""
-    from .. import ops
-    if isinstance(loss, str):
-        fn = getattr(ops, loss, None)
-        if not callable(fn):
-            raise ValueError(f"{who}: loss must be a callable or the name of a chainrule.ops loss "
-                             f"function, got {loss!r}")
-        return fn
-    if not callable(loss):
-        raise TypeError(f"{who}: loss must be a callable or the name of a chainrule.ops loss "
-                        f"function, got {type(loss).__name__}")
-    return loss

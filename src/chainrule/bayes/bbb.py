@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from ..nn import BayesianConv2d, BayesianLinear, Flatten, ReLU, Sequential, Tanh
 from ..ops import cross_entropy
+from ..train._checks import resolve_loss
 from ._checks import (
     check_batch,
     check_int,
-    check_loss,
     check_positive,
     eval_modes,
     resolve_rng,
@@ -90,7 +90,7 @@ def elbo_loss(model, n_train: int, *, loss=cross_entropy, kl_weight: float = 1.0
 
     ``loss`` is a callable or the name of a ``chainrule.ops`` loss (``"cross_entropy"``)."""
     check_int("elbo_loss", "n_train", n_train)
-    loss = check_loss("elbo_loss", loss)  # a name too, as Trainer takes it
+    loss = resolve_loss(loss, "elbo_loss", allow_none=False)  # a name too, as Trainer
     kl_weight = check_positive("elbo_loss", "kl_weight", kl_weight, allow_zero=True)
     _ = kl_divergence(model)  # fail here, not in the first step, when there is nothing Bayesian
 

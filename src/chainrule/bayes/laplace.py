@@ -217,6 +217,9 @@ class LastLayerLaplace:
     def logits_distribution(self, x):
         """Mean (N, C) and covariance (N, C, C) of the last layer's outputs under the posterior."""
         self._check_fitted("logits_distribution")
+        return self._logits_distribution(x)
+
+    def _logits_distribution(self, x):
         phi = self._phi(check_batch("LastLayerLaplace.logits_distribution", "x", x))
         xp = get_array_module(phi)
         c, d = self._shape
@@ -243,7 +246,7 @@ class LastLayerLaplace:
         if link == "mc":
             check_int("LastLayerLaplace.predict", "samples", samples)
             rng = resolve_rng("LastLayerLaplace.predict", rng)
-        mean, cov = self.logits_distribution(x)
+        mean, cov = self._logits_distribution(x)  # fit checked above
         xp = get_array_module(mean)
         if self.likelihood == "regression":
             return mean, xp.diagonal(cov, axis1=1, axis2=2) + self.sigma_noise ** 2

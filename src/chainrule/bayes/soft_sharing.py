@@ -36,7 +36,8 @@ from ..nn import (
 )
 from ..ops import exp, log_softmax, logsumexp, reshape
 from ..ops import sum as total
-from ._checks import check_int, check_loss, check_positive
+from ..train._checks import resolve_loss
+from ._checks import check_int, check_positive
 
 __all__ = ["SHARED_LAYERS", "MixturePrior", "shared_weights", "sharing_loss"]
 
@@ -159,7 +160,7 @@ def sharing_loss(model, prior: MixturePrior, n_train: int, *, loss, strength: fl
     """
     check_int("sharing_loss", "n_train", n_train)
     strength = check_positive("sharing_loss", "strength", strength, allow_zero=True)
-    loss = check_loss("sharing_loss", loss)  # a name too, as Trainer takes it
+    loss = resolve_loss(loss, "sharing_loss", allow_none=False)  # a name too, as Trainer
     given = params is not None
     params = list(params) if given else shared_weights(model, layers)
     if not params:

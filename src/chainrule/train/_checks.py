@@ -135,14 +135,17 @@ def check_coverage(model, optimizer) -> None:
             "to say so and silence this)", UserWarning, stacklevel=3)
 
 
-def resolve_loss(loss):
-    """The loss function: a callable as is, a name looked up in ``chainrule.ops``."""
+def resolve_loss(loss, who: str = "Trainer", *, allow_none: bool = True):
+    """The loss function: a callable as is, a name looked up in ``chainrule.ops`` (None passes
+    with ``allow_none``: a Trainer that only evaluates or predicts)."""
     if isinstance(loss, str):
         if not callable(getattr(ops, loss, None)):
-            raise ValueError(f"Trainer: chainrule.ops has no loss function named {loss!r}")
+            raise ValueError(f"{who}: loss must be a callable or the name of a chainrule.ops loss "
+                             f"function, got {loss!r} (chainrule.ops has no loss function named "
+                             f"{loss!r})")
         return getattr(ops, loss)
-    if loss is not None and not callable(loss):
-        raise TypeError(f"Trainer: loss must be callable or a name, got {type(loss).__name__}")
+    if (loss is not None or not allow_none) and not callable(loss):
+        raise TypeError(f"{who}: loss must be callable or a name, got {type(loss).__name__}")
     return loss
 
 
