@@ -131,10 +131,11 @@ def test_regression_target_conversion_and_errors():
     assert F.mse_loss(x, [0.0, 0.0]).dtype == np.float32  # lists follow the input's dtype
     with pytest.raises(ValueError, match=r"mse_loss: input shape \(2,\) and target shape \(2, 1\)"):
         F.mse_loss(x, cr.tensor([[0.0], [1.0]]))
-    # a float64 target is promoted to, as PyTorch's (test_loss_dtypes.py); an int one refused
+    # a float64 target is promoted to, as PyTorch's (test_loss_dtypes.py); a bool one refused
+    # as PyTorch's (integer ones are taken: test_loss_integer_targets.py)
     assert F.l1_loss(x, cr.tensor([0.0, 1.0], dtype="float64")).dtype == np.float64
     with pytest.raises(TypeError, match="l1_loss: target must have a floating-point dtype"):
-        F.l1_loss(x, cr.tensor([0, 1]))
+        F.l1_loss(x, cr.tensor([False, True]))
     with pytest.raises(ValueError, match="reduction must be one of"):
         F.mse_loss(x, x, reduction="avg")
     with pytest.raises(ValueError, match="huber_loss: delta must be a positive number"):

@@ -82,7 +82,8 @@ def mse_loss(input, target, size_average=None, reduce=None,  # noqa: A002 - torc
     reduction = _torch_loss_args("mse_loss", None, size_average, reduce, reduction)
     _no_weight("mse_loss", weight)
     _check_reduction("mse_loss", reduction)
-    x, target = float_pair("mse_loss", _float_tensor("mse_loss", "input", input), target)
+    x, target = float_pair("mse_loss", _float_tensor("mse_loss", "input", input), target,
+                           integers="biu")
     return SquaredError.apply(x, target, reduction=reduction, weight=None)
 
 
@@ -100,7 +101,8 @@ def l1_loss(input, target, size_average=None, reduce=None,  # noqa: A002 - torch
     _check_reduction("l1_loss", reduction)
     if isinstance(input, Tensor) and input.dtype.kind == "c":
         return _reduce(_abs(input - _complex_target("l1_loss", input, target)), reduction)
-    x, target = float_pair("l1_loss", _float_tensor("l1_loss", "input", input), target)
+    x, target = float_pair("l1_loss", _float_tensor("l1_loss", "input", input), target,
+                           integers="iu")
     return _reduce(_abs(x - target), reduction)
 
 
@@ -154,9 +156,11 @@ def smooth_l1_loss(input, target, size_average=None, reduce=None,  # noqa: A002 
     reduction = _torch_loss_args("smooth_l1_loss", None, size_average, reduce, reduction)
     if not isinstance(beta, numbers.Real) or isinstance(beta, bool) or not beta >= 0:
         raise ValueError(f"smooth_l1_loss: beta must be a non-negative number, got {beta!r}")
+    x, target = float_pair("smooth_l1_loss", _float_tensor("smooth_l1_loss", "input", input),
+                           target, integers="biu")  # named here: huber_loss refuses integers
     if beta == 0:
-        return l1_loss(input, target, reduction=reduction)
-    return huber_loss(input, target, reduction, delta=beta) / beta
+        return l1_loss(x, target, reduction=reduction)
+    return huber_loss(x, target, reduction, delta=beta) / beta
 
 
 # PyTorch's floor of p (1 - p) in binary cross entropy's gradient: a C float 1e-12, so in float64

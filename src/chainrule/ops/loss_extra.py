@@ -161,7 +161,7 @@ def poisson_nll_loss(input, target, log_input: bool = True, full: bool = False, 
     reduction = _start("poisson_nll_loss", size_average, reduce, reduction)
     eps = _real("poisson_nll_loss", "eps", eps)
     x = _float_tensor("poisson_nll_loss", "input", input)
-    x, t = float_pair("poisson_nll_loss", x, target, cast_input=False)
+    x, t = float_pair("poisson_nll_loss", x, target, cast_input=False, integers="biu")
     loss = exp(x) - t * x if log_input else x - t * log(x + eps)
     if full:
         big = t._data > 1
@@ -204,7 +204,10 @@ def soft_margin_loss(input, target, size_average=None, reduce=None,  # noqa: A00
                      reduction: str = "mean") -> Tensor:
     """Two-class logistic loss ``log(1 + exp(-target * input))`` for labels +-1."""
     reduction = _start("soft_margin_loss", size_average, reduce, reduction)
-    x, t = float_pair("soft_margin_loss", _float_tensor("soft_margin_loss", "input", input), target)
+    x = _float_tensor("soft_margin_loss", "input", input)
+    if isinstance(target, Tensor) and target.dtype.kind == "f" and target.dtype != x.dtype:
+        target = target.to(x.dtype)  # PyTorch's result has the input's dtype, not the promoted one
+    x, t = float_pair("soft_margin_loss", x, target, integers="iu")
     return _reduce(softplus(-x * t, 1.0, math.inf), reduction)
 
 
@@ -221,9 +224,7 @@ def multilabel_soft_margin_loss(input, target, weight=None, size_average=None,  
                                  reduction)
     _check_reduction("multilabel_soft_margin_loss", reduction)
     x = _float_tensor("multilabel_soft_margin_loss", "input", input)
-    if isinstance(target, Tensor) and target.dtype.kind in "iu":  # 0/1 labels, as PyTorch
-        target = Tensor(target._data.astype(x.dtype))  # takes them (a constant: no gradient)
-    t = _float_target("multilabel_soft_margin_loss", x, target)
+    x, t = float_pair("multilabel_soft_margin_loss", x, target, integers="iu")  # 0/1 labels
     if x.ndim == 0:
         raise ValueError("multilabel_soft_margin_loss: input must have a class axis, got 0-d")
     loss = -(t * logsigmoid(x) + (1.0 - t) * logsigmoid(-x))
