@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import inspect
 import os
+import re
 import tempfile
 
 from ..autograd.tensor import Tensor
@@ -309,8 +310,25 @@ def _model(onnx, g, main, alt, inputs, input_names, outs, output_names, dynamic_
     if proto.ByteSize() >= 2**31:
         raise ValueError("export: the model is over 2 GB, ONNX's limit for one file (external "
                          "data is not supported)")
-    onnx.checker.check_model(proto, full_check=True)
+    _check(onnx, proto, g.origin)
     return proto
+
+
+def _check(onnx, proto, origin) -> None:
+    """``onnx.checker`` with full shape and type inference. A node it rejects (ONNX's Neg takes
+    no uint8, its MatMul no bool) is refused naming the chainrule op it was written for."""
+    try:
+        onnx.checker.check_model(proto, full_check=True)
+    except (onnx.checker.ValidationError, onnx.shape_inference.InferenceError) as e:
+        text = str(e).strip()
+        found = re.search(r"node name: ([^)\s]+)\)", text)
+        op = origin.get(found.group(1)) if found else None
+        where = f"the node written for chainrule's op {op}" if op else "a node"
+        raise UnsupportedOperatorError(
+            f"export: cannot write the model to ONNX: {where} is not valid ONNX (onnx.checker: "
+            f"{text.splitlines()[0] if text else type(e).__name__}); ONNX's ops take fewer "
+            "dtypes than chainrule's (no bool arithmetic or ordering, no uint8 Neg, no int8 "
+            "MatMul): cast the tensor (x.long(), x.float()) before that op") from e
 
 
 def _write(data: bytes, f) -> None:

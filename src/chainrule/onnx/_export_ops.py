@@ -157,9 +157,14 @@ def _as_output_dtype(g, s, indices):
     return out
 
 
+# ONNX's arithmetic takes no bool: bool + bool (PyTorch's logical or) is Or, bool * bool And.
+_BOOL_FORM = {"Add": "Or", "Mul": "And", "Max": "Or", "Min": "And"}
+
+
 def _binary(op_type):
     def convert(g, s):
-        return [g.op(op_type, _as_output_dtype(g, s, (0, 1)))]
+        kind = _BOOL_FORM.get(op_type, op_type) if s.dtype.kind == "b" else op_type
+        return [g.op(kind, _as_output_dtype(g, s, (0, 1)))]
     return convert
 
 
@@ -202,7 +207,7 @@ def _hardtanh(g, s):
 
 @converts(ew._Extremum)
 def _extremum(g, s):
-    return [g.op("Max" if s["largest"] else "Min", _as_output_dtype(g, s, (0, 1)))]
+    return _binary("Max" if s["largest"] else "Min")(g, s)
 
 
 @converts(ew.Where)

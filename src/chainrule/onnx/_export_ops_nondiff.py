@@ -38,25 +38,35 @@ def _closure(fn) -> dict:
 
 
 def _comparison(s, fn, free):
+    """A comparison in the dtype chainrule compares in (its closure's ``dtype``, PyTorch's
+    promotion: an int tensor beside a float one compares as floats); ONNX's comparisons take
+    one dtype, and its ordered ones no bool (compared as int32, the same order)."""
     name = free.get("name")
     if name not in _COMPARE or len(s.inputs) not in (1, 2):
         return None
     op_type, reference = _COMPARE[name]
+    common = np.dtype(free["dtype"]) if free.get("dtype") is not None else s.in_dtypes[0]
+    if len(s.inputs) == 2 and free.get("dtype") is None and s.in_dtypes[1] != common:
+        return None
     other = None
     if len(s.inputs) == 1:
         other = free.get("other", _MISSING)
-        dtype = s.in_dtypes[0]
         if isinstance(other, bool) or not isinstance(other, (int, float)) or (
-                isinstance(other, float) and dtype.kind != "f"):
-            return None  # only Python numbers that take the array's dtype, as NumPy does
+                isinstance(other, float) and common.kind != "f"):
+            return None  # only Python numbers that take the compared dtype, as NumPy does
+    written = np.dtype(np.int32) if common.kind == "b" and op_type != "Equal" else common
 
     def emit(g):
-        right = s.inputs[1] if other is None else g.scalar(other, dtype)
-        y = g.op(op_type, [s.inputs[0], right])
+        to = g.onnx.helper.np_dtype_to_tensor_dtype(written)
+        xs = [x if dt == written else g.op("Cast", [x], to=to)
+              for x, dt in zip(s.inputs, s.in_dtypes)]
+        right = xs[1] if other is None else g.scalar(other, written)
+        y = g.op(op_type, [xs[0], right])
         return g.op("Not", [y]) if name == "__ne__" else y
 
     def numpy(a, b=None):
-        return reference(a, a.dtype.type(other) if b is None else b)
+        a = a.astype(written)
+        return reference(a, written.type(other) if b is None else b.astype(written))
 
     return emit, numpy
 

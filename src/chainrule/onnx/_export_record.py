@@ -136,6 +136,7 @@ def build_graph(main: Recording, alt: Recording, *, opset, names, input_names, e
     """The graph's nodes and initializers; returns (builder, output value names, parameter
     names that became graph inputs)."""
     g = GraphBuilder(opset)
+    g.origin = {}  # node name -> the chainrule op it was written for (for export's errors)
     rec = main.rec
     clash = set(input_names) & set(names.values())
     if clash:
@@ -201,7 +202,9 @@ def build_graph(main: Recording, alt: Recording, *, opset, names, input_names, e
                    [rec.seen[n]._data for n in sources], [rec.seen[n]._data for n in dests],
                    [alt.rec.seen[n]._data for n in sources],
                    [alt.rec.seen[n]._data for n in dests])
+        before = len(g.nodes)
         outs = entry[0](g, s)
+        g.origin.update((node.name, _op_name(cls, steps[k])) for node in g.nodes[before:])
         if len(outs) != len(dests):  # pragma: no cover - a converter's own bug
             raise RuntimeError(f"export: the converter of {cls.__name__} gave {len(outs)} "
                                f"outputs for {len(dests)}")
@@ -239,6 +242,12 @@ def _needed(steps, out_slots) -> list:
             needed[k] = True
             wanted.update(steps[k][4])
     return needed
+
+
+def _op_name(cls, step) -> str:
+    """The recorded op's name for an error: its class, or a non-differentiable op's function."""
+    fn = step[2].get("fn") if cls.__name__ == "NonDifferentiable" else None
+    return getattr(fn, "__qualname__", cls.__name__)
 
 
 def _converter(cls):
