@@ -390,7 +390,7 @@ class SequentialLR(LRScheduler):
             set_lr(group, group["initial_lr"])
         for s in schedulers:
             s.last_epoch -= 1  # undo the step each took when it was made
-        first = schedulers[0]
+        first = schedulers[bisect.bisect_right(milestones, 0)]  # a milestone 0: the next's
         first._step_count = 0  # its step here is its first, as PyTorch's _initial_step
         first.step()
         self._last_lr = first.get_last_lr()
