@@ -42,3 +42,60 @@ def test_sequential_lr_with_a_milestone_at_zero_as_pytorchs(milestones):
         warnings.simplefilter("ignore")
         ours, theirs = _lrs(cr, make, 7), _lrs(torch, make, 7)
     np.testing.assert_allclose(ours, theirs, rtol=1e-13)
+
+
+def _tensor_betas_run(lib, name, betas, steps=12):
+    rng = np.random.default_rng(5)
+    p = lib.tensor(rng.standard_normal((3, 2)), requires_grad=True)
+    q = lib.tensor(rng.standard_normal(4) + 1j * rng.standard_normal(4), requires_grad=True)
+    opt = getattr(lib.optim, name)([p, q], lr=0.05, betas=betas, weight_decay=0.1)
+    out = []
+    for _ in range(steps):
+        p.grad = lib.tensor(rng.standard_normal((3, 2)))
+        q.grad = lib.tensor(rng.standard_normal(4) + 1j * rng.standard_normal(4))
+        opt.step()
+        out.append(np.concatenate([np.ravel(p.detach().tolist()), np.array(q.detach().tolist())]))
+    return np.array(out), opt
+
+
+@pytest.mark.parametrize("name", ["Adamax", "NAdam", "RAdam"])
+@pytest.mark.parametrize("mixed", [False, True])
+def test_tensor_betas_in_adamax_nadam_radam_as_pytorchs(name, mixed):
+    """PyTorch's Adamax, NAdam and RAdam take one-element Tensor betas (both, or one beside a
+    number); chainrule's refused them ("betas[0] must be a number in [0, 1), got tensor(0.9)").
+    The group keeps the Tensors; the steps equal the number betas' steps and PyTorch's (NAdam's:
+    to its float32 mu_product's rounding, which PyTorch's Tensor mu changes)."""
+    got = {}
+    for lib in (cr, torch):
+        b1 = lib.tensor(0.8, dtype=lib.float64)
+        b2 = 0.99 if mixed else lib.tensor(0.99, dtype=lib.float64)
+        got[lib], opt = _tensor_betas_run(lib, name, (b1, b2))
+        assert isinstance(opt.param_groups[0]["betas"][0], lib.Tensor)
+    plain, _ = _tensor_betas_run(cr, name, (0.8, 0.99))
+    np.testing.assert_array_equal(got[cr], plain)
+    tol = 1e-8 if name == "NAdam" else 1e-12
+    np.testing.assert_allclose(got[cr], got[torch], rtol=tol, atol=tol)
+
+
+@pytest.mark.parametrize("name", ["Adamax", "NAdam", "RAdam"])
+def test_tensor_betas_refusals_name_the_problem(name):
+    """Tensor betas with foreach=True fail inside PyTorch's foreach kernels: refused when made;
+    a Tensor of more than one element or complex is refused as PyTorch refuses it, clearly."""
+    opt = getattr(cr.optim, name)
+    p = cr.zeros(2, requires_grad=True)
+    with pytest.raises(
+        ValueError, match=f"{name}: betas as Tensors are not supported with foreach=True"
+    ):
+        opt([p], betas=(cr.tensor(0.9), cr.tensor(0.99)), foreach=True)
+    with pytest.raises(
+        ValueError,
+        match=r"betas\[0\] as a Tensor must have one real element, "
+        r"got shape \(2,\)",
+    ):
+        opt([p], betas=(cr.tensor([0.9, 0.8]), 0.99))
+    with pytest.raises(ValueError, match=r"betas\[1\] must be a number in \[0, 1\), got 1.5"):
+        opt([p], betas=(0.9, cr.tensor(1.5, dtype=cr.float64)))
+    with pytest.raises(ValueError):  # PyTorch's: Invalid beta parameter at index 1
+        getattr(torch.optim, name)(
+            [torch.zeros(2, requires_grad=True)], betas=(0.9, torch.tensor(1.5))
+        )

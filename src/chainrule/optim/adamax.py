@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from ..backend import get_array_module
+from ._betas import check_betas_or_tensors
 from ._state import advance, scalar, zeros
-from .optimizer import Optimizer, check_betas, check_bool, check_implementation_flags, check_number
+from .optimizer import Optimizer, check_bool, check_implementation_flags, check_number
 
 __all__ = ["Adamax"]
 
@@ -44,7 +45,7 @@ class Adamax(Optimizer):
     def _check_hyperparameters(self, h: dict, where: str) -> None:
         for key in ("lr", "eps", "weight_decay"):
             check_number("Adamax", key, h[key], where)
-        check_betas("Adamax", h["betas"], where)
+        check_betas_or_tensors("Adamax", h, where)
         check_bool("Adamax", "maximize", h["maximize"], where)
 
     def _update(self, param, grad, group, state):

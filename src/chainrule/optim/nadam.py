@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from ..backend import get_array_module
+from ._betas import check_betas_or_tensors
 from ._state import advance, scalar, zeros
-from .optimizer import Optimizer, check_betas, check_bool, check_implementation_flags, check_number
+from .optimizer import Optimizer, check_bool, check_implementation_flags, check_number
 
 __all__ = ["NAdam"]
 
@@ -57,7 +58,7 @@ class NAdam(Optimizer):
     def _check_hyperparameters(self, h: dict, where: str) -> None:
         for key in ("lr", "eps", "weight_decay", "momentum_decay"):
             check_number("NAdam", key, h[key], where)
-        check_betas("NAdam", h["betas"], where)
+        check_betas_or_tensors("NAdam", h, where)
         check_bool("NAdam", "decoupled_weight_decay", h["decoupled_weight_decay"], where)
         check_bool("NAdam", "maximize", h["maximize"], where)
 

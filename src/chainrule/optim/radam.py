@@ -6,8 +6,9 @@ from __future__ import annotations
 import math
 
 from ..backend import get_array_module
+from ._betas import check_betas_or_tensors
 from ._state import advance, scalar, zeros
-from .optimizer import Optimizer, check_betas, check_bool, check_implementation_flags, check_number
+from .optimizer import Optimizer, check_bool, check_implementation_flags, check_number
 
 __all__ = ["RAdam"]
 
@@ -56,7 +57,7 @@ class RAdam(Optimizer):
     def _check_hyperparameters(self, h: dict, where: str) -> None:
         for key in ("lr", "eps", "weight_decay"):
             check_number("RAdam", key, h[key], where)
-        check_betas("RAdam", h["betas"], where)
+        check_betas_or_tensors("RAdam", h, where)
         check_bool("RAdam", "decoupled_weight_decay", h["decoupled_weight_decay"], where)
         check_bool("RAdam", "maximize", h["maximize"], where)
 
