@@ -140,14 +140,16 @@ def save(obj, f, *, format: str = "chainrule") -> None:  # noqa: A002 - the opti
 
 
 def _save_torch(obj, f, writable: bool) -> None:
+    if not writable and not Path(f).parent.is_dir():
+        raise FileNotFoundError(f"save: no such folder: '{Path(f).parent}'")
+    # built whole first: a refused value leaves no file behind, and the archive's offsets count
+    # from its own start (zipfile writes a stream's), so torch.load reads it from where f stood
+    data = io.BytesIO()
+    write_torch_file(obj, data)
     if writable:
-        write_torch_file(obj, f)
+        f.write(data.getbuffer())
         return
     f = Path(f)
-    if not f.parent.is_dir():
-        raise FileNotFoundError(f"save: no such folder: '{f.parent}'")
-    data = io.BytesIO()  # built whole first: a refused value leaves no file behind
-    write_torch_file(obj, data)
     tmp = f.with_name(f".{f.name}.{secrets.token_hex(6)}.tmp")
     try:
         with open(tmp, "xb") as out:

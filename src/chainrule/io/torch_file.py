@@ -22,6 +22,7 @@ from ..backend.device import device as _device
 from ..nn.parameter import Parameter
 from .sparse_entries import rebuild_torch_sparse, torch_layout
 from .torch_pickle import Global, run_pickle, short
+from .zip_span import open_first
 
 __all__ = ["LEGACY_MAGIC", "is_torch_zip", "plain", "read_torch_file"]
 
@@ -365,7 +366,7 @@ def read_torch_file(source, *, map_location=None, upcast_bfloat16=False, who="lo
     stored ``requires_grad``, on ``map_location`` (None: the host).
     """
     try:
-        zf = zipfile.ZipFile(source)
+        zf = open_first(source)  # the first archive of several (two saves into one buffer)
     except (*_ZIP_ERRORS, ValueError) as err:
         shown = f"'{source}'" if isinstance(source, str) or hasattr(source, "__fspath__") else (
             "the file object")  # not its repr, <_io.BytesIO object at 0x...>
