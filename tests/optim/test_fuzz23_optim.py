@@ -99,3 +99,23 @@ def test_tensor_betas_refusals_name_the_problem(name):
         getattr(torch.optim, name)(
             [torch.zeros(2, requires_grad=True)], betas=(0.9, torch.tensor(1.5))
         )
+
+
+@pytest.mark.parametrize("norm_type", [2.0, "inf", 1.0])
+def test_clip_grad_norm_of_an_infinite_gradient_is_silent_as_pytorchs(norm_type):
+    """An inf gradient entry makes the total norm inf and the scale 0: the entry becomes nan
+    (inf * 0), as in PyTorch, which says nothing; chainrule's multiply warned "invalid value
+    encountered in multiply" (an error under -W error, where PyTorch's loop runs on)."""
+    out = []
+    for lib in (cr, torch):
+        p = lib.zeros(3, dtype=lib.float64, requires_grad=True)
+        q = lib.zeros(2, dtype=lib.float32, requires_grad=True)
+        p.grad = lib.tensor([float("inf"), 1.0, -2.0], dtype=lib.float64)
+        q.grad = lib.tensor([3.0, 4.0])
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            total = lib.nn.utils.clip_grad_norm_([p, q], 1.0, norm_type=norm_type)
+        out.append([float(total), p.grad.tolist(), q.grad.tolist()])
+    assert out[0][0] == out[1][0] == float("inf")
+    np.testing.assert_array_equal(np.array(out[0][1]), np.array(out[1][1]))
+    np.testing.assert_array_equal(np.array(out[0][2]), np.array(out[1][2]))

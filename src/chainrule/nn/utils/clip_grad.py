@@ -258,4 +258,5 @@ def _scale(params: list, max_norm: float, total) -> None:
         for p in params:
             g = p.grad._data
             c = coef.astype(g.dtype) if hasattr(coef, "astype") else g.dtype.type(coef)
-            p.grad = Tensor(g * c)
+            with quiet(get_array_module(g)):  # an inf entry times 0 is nan, silently (PyTorch)
+                p.grad = Tensor(g * c)
