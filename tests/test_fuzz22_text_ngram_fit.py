@@ -6,7 +6,6 @@ that learns nothing, reported as trained)."""
 
 import pytest
 
-from chainrule.experiments.checks import check_float
 from chainrule.experiments.text import fit_text_model
 
 TEXTS = ["free prize call now", "win cash now", "see you at lunch", "lunch moved to noon"]
@@ -56,9 +55,11 @@ def test_integral_float_labels_and_a_validation_part_still_train():
     assert features.n_features > 1 and len(history["val_accuracy"]) == 1
 
 
-def test_check_float_names_a_string_rather_than_failing_to_compare_it():
-    with pytest.raises(ValueError, match="lr must be a finite number > 0, got '1e-3'"):
-        check_float("t", "lr", "1e-3", low_ok=False)
+def test_a_string_lr_is_named_rather_than_failing_to_compare_it():
+    with pytest.raises(
+        ValueError, match="fit_text_model: lr must be None or a finite number > 0, got '1e-3'"
+    ):
+        fit_text_model("ngram", TEXTS, LABELS, 2, epochs=1, batch_size=2, lr="1e-3")
 
 
 def test_evaluate_no_download_reaches_the_corpus_reader(monkeypatch):

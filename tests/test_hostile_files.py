@@ -383,6 +383,8 @@ def test_generate_from_a_run_whose_config_is_forged(tmp_path):
 def test_generate_refuses_a_huge_count_before_loading_anything(tmp_path):
     from chainrule.experiments.generative import MAX_GRID_IMAGES, generate_images
 
-    with pytest.raises(ValueError, match=r"n must be an integer from 1 to 4096, got 100000000"):
+    with pytest.raises(
+        ValueError, match=r"generate_images: n must be an int in \[1, 4096\], got 100000000"
+    ):
         generate_images(tmp_path / "no-run-here", n=10**8, out=tmp_path / "g.png")
     assert MAX_GRID_IMAGES == 4096 and not (tmp_path / "g.png").exists()

@@ -17,9 +17,9 @@ import math
 from .. import bayes
 from ..autograd import no_grad
 from ..backend import asnumpy, get_array_module
+from ..data.arguments import check_int, check_number
 from ..ops import cross_entropy
 from ..train import Callback
-from .checks import check_float, check_int
 
 __all__ = ["assemble", "check_options", "member_loss", "quantize_report", "spec_of"]
 
@@ -41,16 +41,16 @@ def check_options(options: dict | None) -> dict:
         out["ensemble"] = check_int(who, "ensemble", options["ensemble"], low=2)
     if options.get("bayes_by_backprop") is not None:
         bbb = {"prior_sigma": 1.0, **options["bayes_by_backprop"]}
-        check_float(who, "prior_sigma", bbb["prior_sigma"], low_ok=False)
-        out["bayes_by_backprop"] = {"prior_sigma": float(bbb["prior_sigma"])}
+        out["bayes_by_backprop"] = {
+            "prior_sigma": check_number(who, "prior_sigma", bbb["prior_sigma"], above=0)}
     if options.get("soft_sharing") is not None:
         if "bayes_by_backprop" in out:
             raise ValueError(f"{who}: soft_sharing and bayes_by_backprop cannot be combined (the "
                              "mixture prior needs point weights)")
         s = {"strength": 1.0, "warmup": 0, **options["soft_sharing"]}
         out["soft_sharing"] = {"components": check_int(who, "components", s["components"], low=2),
-                               "strength": check_float(who, "strength", s["strength"],
-                                                       low_ok=False),
+                               "strength": check_number(who, "strength", s["strength"],
+                                                        above=0),
                                "warmup": check_int(who, "warmup", s["warmup"], low=0)}
     return out
 

@@ -20,12 +20,13 @@ from pathlib import Path
 from .. import optim
 from ..autograd import Tensor, no_grad
 from ..data import as_generator
+from ..data.arguments import check_int, check_number
 from ..data.idx import atomic_write_bytes
 from ..data.sequences import CharVocabulary, bptt_chunks
 from ..io import save_weights
 from ..nn.utils import clip_grad_norm_
 from ..ops import cross_entropy
-from .checks import build_model, check_float, check_int
+from .checks import build_model
 from .classify import load_model
 from .runs import RunFolder, run_path
 
@@ -95,18 +96,19 @@ def train_char_lm(text_path, *, hidden_size: int = 256, num_layers: int = 2,
     same first 40 characters. ``max_steps`` stops training early (None: all ``epochs``).
     """
     who = "train_char_lm"
-    for name, value in (("hidden_size", hidden_size), ("num_layers", num_layers),
-                        ("embedding_dim", embedding_dim), ("batch_size", batch_size),
-                        ("bptt", bptt), ("epochs", epochs), ("sample_length", sample_length)):
-        check_int(who, name, value)
+    hidden_size, num_layers, embedding_dim, batch_size, bptt, epochs, sample_length = (
+        check_int(who, name, value) for name, value in (
+            ("hidden_size", hidden_size), ("num_layers", num_layers),
+            ("embedding_dim", embedding_dim), ("batch_size", batch_size), ("bptt", bptt),
+            ("epochs", epochs), ("sample_length", sample_length)))
     if max_steps is not None:
-        check_int(who, "max_steps", max_steps)
-    check_int(who, "seed", seed, low=0)
-    check_float(who, "lr", lr, low_ok=False)
-    check_float(who, "clip", clip, low_ok=False)
-    check_float(who, "val_fraction", val_fraction, low_ok=False, high=0.5)
-    check_float(who, "dropout", dropout, high=1.0)
-    check_float(who, "temperature", temperature, low_ok=False)
+        max_steps = check_int(who, "max_steps", max_steps)
+    seed = check_int(who, "seed", seed, low=0)
+    lr = check_number(who, "lr", lr, above=0)
+    clip = check_number(who, "clip", clip, above=0)
+    val_fraction = check_number(who, "val_fraction", val_fraction, above=0, below=0.5)
+    dropout = check_number(who, "dropout", dropout, low=0, below=1)
+    temperature = check_number(who, "temperature", temperature, above=0)
     if model not in LANGUAGE_MODELS:
         raise ValueError(f"{who}: model must be one of {', '.join(LANGUAGE_MODELS)}, got "
                          f"{model!r}")
@@ -202,8 +204,8 @@ def sample_text(run, *, length: int = 500, temperature: float = 1.0, prime: str 
     if config.get("kind") != "char_lm" or not hasattr(net, "sample"):
         raise ValueError(f"{run}: not a character language model (train one with `chainrule "
                          "train char_lm --text FILE`)")
-    check_int("sample", "length", length)
-    check_int("sample", "seed", seed, low=0)
-    check_float("sample", "temperature", temperature, low_ok=False)
+    length = check_int("sample", "length", length)
+    seed = check_int("sample", "seed", seed, low=0)
+    temperature = check_number("sample", "temperature", temperature, above=0)
     return net.sample(length, prime=prime, temperature=temperature, rng=as_generator(seed),
                       top_k=top_k)

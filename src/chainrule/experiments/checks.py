@@ -1,6 +1,7 @@
 """Checks of a training run before anything is created, and of how its training ended.
 
-- ``check_int``, ``check_float``: the numbers of a run (epochs, batch size, learning rate...).
+- The numbers of a run (epochs, batch size, learning rate...) are checked by
+  ``data.arguments.check_int`` and ``check_number``, as in every other package.
 - ``parse_model_arg``: ``--model-arg KEY=JSON``; ``check_model_kwargs`` and ``build_model``: the
   model's constructor arguments against its signature; ``check_outputs``: one forward pass of a
   few samples, so a model that does not fit the data fails before a run folder exists.
@@ -12,7 +13,6 @@ from __future__ import annotations
 
 import inspect
 import json
-import math
 import re
 import warnings
 
@@ -20,29 +20,8 @@ from ..autograd import Tensor, no_grad
 from ..models import available, build
 from ..train import TrainingDivergedError
 
-__all__ = ["TrainingDivergedError", "accepted_arguments", "build_model", "check_float",
-           "check_int", "check_model_kwargs", "check_outputs", "fit_watched", "lr_hint",
-           "parse_model_arg"]
-
-
-def check_int(who: str, name: str, value, *, low: int = 1, high: int | None = None) -> int:
-    """``value`` as an int in [low, high], or ValueError naming ``name`` and the value received."""
-    if (isinstance(value, bool) or not isinstance(value, int) or value < low
-            or (high is not None and value > high)):
-        bound = f">= {low}" if high is None else f"from {low} to {high}"
-        raise ValueError(f"{who}: {name} must be an integer {bound}, got {value!r}")
-    return value
-
-
-def check_float(who: str, name: str, value, *, low: float = 0.0, low_ok: bool = True,
-                high: float | None = None) -> float:
-    """``value`` as a finite float in [low, high) (or (low, high) without ``low_ok``)."""
-    ok = (isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-          and (value >= low if low_ok else value > low) and (high is None or value < high))
-    if not ok:
-        bound = f"{'>=' if low_ok else '>'} {low:g}" + ("" if high is None else f" and < {high:g}")
-        raise ValueError(f"{who}: {name} must be a finite number {bound}, got {value!r}")
-    return float(value)
+__all__ = ["TrainingDivergedError", "accepted_arguments", "build_model", "check_model_kwargs",
+           "check_outputs", "fit_watched", "lr_hint", "parse_model_arg"]
 
 
 def _no_constant(text):

@@ -18,6 +18,7 @@ from pathlib import Path
 from .. import optim
 from ..backend import get_array_module, validate_device
 from ..data import ArrayDataset, DataLoader, as_generator, transforms
+from ..data.arguments import check_int, check_number
 from ..data.idx import atomic_write_bytes
 from ..data.images import image_statistics
 from ..data.split import take_split
@@ -34,8 +35,6 @@ from . import bayes_runs
 from .catalog import load_image_dataset
 from .checks import (
     build_model,
-    check_float,
-    check_int,
     check_model_kwargs,
     check_outputs,
     fit_watched,
@@ -120,9 +119,10 @@ def train_classifier(model: str = "small_cnn", dataset: str = "digits", *, epoch
     Trainer's gradient clipping and accumulation; a per-batch schedule counts optimizer steps.
     """
     device = validate_device(device)
-    _check_run_settings("train_classifier", epochs, batch_size, lr, seed)
-    check_float("train_classifier", "weight_decay", weight_decay)
-    check_float("train_classifier", "val_split", val_split, high=1.0)
+    epochs, batch_size, lr, seed = _check_run_settings("train_classifier", epochs, batch_size,
+                                                       lr, seed)
+    weight_decay = check_number("train_classifier", "weight_decay", weight_decay, low=0)
+    val_split = check_number("train_classifier", "val_split", val_split, low=0, below=1)
     if optimizer not in OPTIMIZERS:
         raise ValueError(
             f"unknown optimizer {optimizer!r}; known optimizers: {', '.join(OPTIMIZERS)}"
@@ -135,8 +135,7 @@ def train_classifier(model: str = "small_cnn", dataset: str = "digits", *, epoch
     bayes = bayes_runs.check_options(bayes)
     grad_options = dict(grad_options or {})
     accumulate = GradOptions(**grad_options).accumulate  # checked before any data is read
-    if not isinstance(profile, int) or isinstance(profile, bool) or profile < 0:
-        raise ValueError(f"train_classifier: profile must be an int >= 0, got {profile!r}")
+    profile = check_int("train_classifier", "profile", profile, low=0)
     if "soft_sharing" in bayes and bayes["soft_sharing"]["warmup"] >= epochs:
         raise ValueError(f"--sharing-warmup {bayes['soft_sharing']['warmup']} must be less than "
                          f"--epochs {epochs}: the mixture prior would never be trained")
@@ -244,13 +243,12 @@ def _test_accuracy(net, data) -> float:
     return float((logits.argmax(axis=1) == data.y_test).mean())
 
 
-def _check_run_settings(who: str, epochs, batch_size, lr, seed) -> None:
-    """The settings every training run shares: at least one epoch and one sample per batch."""
-    check_int(who, "epochs", epochs)
-    check_int(who, "batch_size", batch_size)
-    if lr is not None:
-        check_float(who, "lr", lr, low_ok=False)
-    check_int(who, "seed", seed, low=0)
+def _check_run_settings(who: str, epochs, batch_size, lr, seed) -> tuple:
+    """The settings every training run shares, as plain Python numbers ``(epochs, batch_size,
+    lr, seed)``: at least one epoch and one sample per batch, lr > 0 (or None), seed >= 0."""
+    return (check_int(who, "epochs", epochs), check_int(who, "batch_size", batch_size),
+            check_number(who, "lr", lr, above=0, allow_none=True),
+            check_int(who, "seed", seed, low=0))
 
 
 # Test-set predictions in batches of 128: faster than bigger batches, and their arrays stay

@@ -22,6 +22,7 @@ from .. import optim
 from ..backend import asnumpy, get_array_module, validate_device
 from ..data import ArrayDataset, DataLoader, as_generator
 from ..data import corruptions as cor
+from ..data.arguments import check_int, check_number
 from ..io import save_weights
 from ..ops import mse_loss
 from ..train import CSVLogger, ModelCheckpoint, Trainer
@@ -29,8 +30,6 @@ from ..viz import plot_history
 from .catalog import load_image_dataset
 from .checks import (
     build_model,
-    check_float,
-    check_int,
     check_model_kwargs,
     check_outputs,
     fit_watched,
@@ -54,15 +53,13 @@ GENERATIVE_TASKS = tuple(AUTOENCODER_TASKS) + tuple(GAN_MODELS)
 _ARCHS = ("dense", "conv")
 
 
-def _check_common(who: str, epochs, batch_size, lr, seed, n_train, n_eval) -> None:
-    check_int(who, "epochs", epochs)
-    check_int(who, "batch_size", batch_size)
-    if lr is not None:
-        check_float(who, "lr", lr, low_ok=False)
-    check_int(who, "seed", seed, low=0)
-    if n_train is not None:
-        check_int(who, "n_train", n_train)
-    check_int(who, "n_eval", n_eval)
+def _check_common(who: str, epochs, batch_size, lr, seed, n_train, n_eval) -> tuple:
+    """``(epochs, batch_size, lr, seed, n_train, n_eval)`` checked, as plain Python numbers."""
+    return (check_int(who, "epochs", epochs), check_int(who, "batch_size", batch_size),
+            check_number(who, "lr", lr, above=0, allow_none=True),
+            check_int(who, "seed", seed, low=0),
+            None if n_train is None else check_int(who, "n_train", n_train),
+            check_int(who, "n_eval", n_eval))
 
 
 def _subset(x, y, n):
@@ -134,10 +131,11 @@ def train_autoencoder(task: str = "denoising", dataset: str = "mnist", *, arch: 
     if task not in AUTOENCODER_TASKS:
         raise ValueError(f"unknown autoencoder task {task!r}; expected one of "
                          f"{list(AUTOENCODER_TASKS)}")
-    _check_common("train_autoencoder", epochs, batch_size, lr, seed, n_train, n_eval)
-    check_float("train_autoencoder", "val_split", val_split, high=1.0)
+    epochs, batch_size, lr, seed, n_train, n_eval = _check_common(
+        "train_autoencoder", epochs, batch_size, lr, seed, n_train, n_eval)
+    val_split = check_number("train_autoencoder", "val_split", val_split, low=0, below=1)
     if bottleneck is not None:
-        check_int("train_autoencoder", "bottleneck", bottleneck)
+        bottleneck = check_int("train_autoencoder", "bottleneck", bottleneck)
     arch = arch or ("dense" if task in ("autoencoder", "denoising") else "conv")
     if arch not in _ARCHS:
         raise ValueError(f"unknown arch {arch!r}; expected one of {_ARCHS}")
@@ -269,13 +267,14 @@ def train_gan(model: str = "dcgan", dataset: str = "mnist", *, epochs: int = 5,
     if loss not in gen.GAN_LOSSES:
         raise ValueError(f"unknown GAN loss {loss!r}; expected one of {gen.GAN_LOSSES}")
     who = "train_gan"
-    _check_common(who, epochs, batch_size, lr, seed, n_train, n_eval)
-    check_float(who, "beta1", beta1, high=1.0)
-    check_float(who, "label_smoothing", label_smoothing, high=1.0)
-    check_float(who, "gp_weight", gp_weight)
-    check_int(who, "latent_dim", latent_dim)
+    epochs, batch_size, lr, seed, n_train, n_eval = _check_common(
+        who, epochs, batch_size, lr, seed, n_train, n_eval)
+    beta1 = check_number(who, "beta1", beta1, low=0, below=1)
+    label_smoothing = check_number(who, "label_smoothing", label_smoothing, low=0, below=1)
+    gp_weight = check_number(who, "gp_weight", gp_weight, low=0)
+    latent_dim = check_int(who, "latent_dim", latent_dim)
     if n_critic is not None:
-        check_int(who, "n_critic", n_critic)
+        n_critic = check_int(who, "n_critic", n_critic)
     if n_train is not None and n_train < batch_size:
         raise ValueError(f"{who}: n_train {n_train} is fewer than one batch of {batch_size} "
                          "(GAN batches are always full); lower batch_size or raise n_train")
@@ -367,10 +366,10 @@ def generate_images(checkpoint, *, n: int = 64, label: int | None = None, out="g
         ncols: columns of the grid (of one label or an unconditional GAN).
     """
     # A grid is for looking at: more images than this would only fill memory (a hostile --n).
-    check_int("generate_images", "n", n, high=MAX_GRID_IMAGES)
-    check_int("generate_images", "seed", seed, low=0)
+    n = check_int("generate_images", "n", n, high=MAX_GRID_IMAGES)
+    seed = check_int("generate_images", "seed", seed, low=0)
     if label is not None:
-        check_int("generate_images", "label", label, low=0)
+        label = check_int("generate_images", "label", label, low=0)
     if Path(out).is_dir():
         raise ValueError(f"--out {str(out)!r} is a folder; expected the path of the PNG to write")
     if Path(out).suffix.lower() != ".png":  # matplotlib named no flag ("Format 'txt' is not...")

@@ -13,8 +13,8 @@ from __future__ import annotations
 import hashlib
 
 from ..backend import get_num_threads, set_num_threads
+from ..data.arguments import check_number
 from ..data.split import holdout_split
-from .checks import check_float
 
 __all__ = ["run_threads", "validation_split"]
 
@@ -26,7 +26,7 @@ def validation_split(who: str, labels, fraction, rng) -> tuple:
         ValueError: ``fraction`` not in [0, 1), or one that leaves a part empty; the message names
             ``val_split`` and the value received.
     """
-    check_float(who, "val_split", fraction, high=1.0)
+    fraction = check_number(who, "val_split", fraction, low=0, below=1)
     try:
         train, val = holdout_split(labels, fraction, rng)
     except ValueError as err:

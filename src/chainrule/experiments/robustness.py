@@ -14,13 +14,13 @@ from pathlib import Path
 from .. import robust
 from ..backend import asnumpy, get_array_module
 from ..data import as_generator
+from ..data.arguments import check_int
 from ..data.idx import atomic_write_bytes
 from ..robust import figures
 from ..robust.ood import logits_of
 from ..robust.patch import apply_patch, paste_matrices, random_placements
 from ..viz import image_grid
 from .catalog import load_image_dataset
-from .checks import check_int
 from .classify import load_model
 from .runs import RunFolder, run_path
 
@@ -40,7 +40,7 @@ def _setup(checkpoint, data_dir, download, n, who):
     net, config = load_model(checkpoint)
     data = load_image_dataset(config["dataset"], data_dir, download=download)
     if n is not None:
-        check_int(who, "n", n)
+        n = check_int(who, "n", n)
     x, y = data.x_test[:n], data.y_test[:n]
     return net, config, data, x, y
 
@@ -87,7 +87,7 @@ def attack_run(checkpoint, method: str = "pgd", *, eps: float | None = None, nor
         if method == "apgd-t":
             raise ValueError(f"--target {target}: --method apgd-t is untargeted (it picks its "
                              "target classes itself)")
-        check_int("attack", "target", target, low=0)
+        target = check_int("attack", "target", target, low=0)
         if target >= len(data.classes):
             raise ValueError(f"--target {target}: the model has {len(data.classes)} classes")
     settings = {"checkpoint": str(checkpoint), "method": method, "n": len(x), "target": target,
@@ -152,7 +152,7 @@ def patch_run(checkpoint, *, target: int = 0, areas=(0.04, 0.09, 0.16), epochs: 
               seed: int = 0, out=None, data_dir=None, download: bool = True) -> dict:
     """Train a universal targeted patch per area on training images; score it on test images."""
     net, config, data, x, y = _setup(checkpoint, data_dir, download, n, "patch")
-    check_int("patch", "target", target, low=0)
+    target = check_int("patch", "target", target, low=0)
     if target >= len(data.classes):
         raise ValueError(f"--target {target}: the model has {len(data.classes)} classes")
     sides = [robust.patch_side(a, data.input_shape[-1]) for a in areas]

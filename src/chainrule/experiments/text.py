@@ -21,6 +21,7 @@ from pathlib import Path
 from ..autograd.mode import no_grad
 from ..backend import get_array_module
 from ..data import as_generator
+from ..data.arguments import check_int, check_number
 from ..data.idx import atomic_write_bytes
 from ..data.ngrams import TfidfFeatures
 from ..data.text import SPLIT, TEXT_DATASETS, load_text_splits, training_subset
@@ -29,7 +30,7 @@ from ..ops import cat, cross_entropy
 from ..train import TrainingDivergedError, confusion_matrix
 from ..train.callbacks import blew_up
 from ..viz import plot_confusion_matrix, plot_history
-from .checks import build_model, check_float, check_int, check_model_kwargs, lr_hint
+from .checks import build_model, check_model_kwargs, lr_hint
 from .classify import OPTIMIZERS, _check_run_settings, load_model
 from .runs import RunFolder, run_path
 from .schedules import epoch_scheduler as _schedule
@@ -69,10 +70,13 @@ def fit_text_model(model: str, texts, y, num_classes: int, *, ngram_range: int =
     """
     if model not in TEXT_MODELS:
         raise ValueError(f"unknown text model {model!r}; expected one of {list(TEXT_MODELS)}")
-    _check_run_settings("fit_text_model", epochs, batch_size, lr, seed)
+    epochs, batch_size, lr, seed = _check_run_settings("fit_text_model", epochs, batch_size, lr,
+                                                       seed)
     if optimizer not in OPTIMIZERS:
         raise ValueError(f"unknown optimizer {optimizer!r}; known: {', '.join(OPTIMIZERS)}")
-    check_float("fit_text_model", "weight_decay", weight_decay)  # < 0 would reward big weights
+    # < 0 would reward big weights
+    weight_decay = check_number("fit_text_model", "weight_decay", weight_decay, low=0)
+    num_classes = check_int("fit_text_model", "num_classes", num_classes)
     texts, y = _labelled("texts and y", texts, y, num_classes)
     if validation is not None:
         validation = _labelled("validation", *validation, num_classes)
@@ -133,7 +137,6 @@ def _labelled(what: str, texts, y, num_classes) -> tuple:
     """``(texts, y)`` checked: one integer label in [0, num_classes) per text, at least one text
     (a shorter ``y`` trained on the first texts only, a float label was truncated)."""
     texts, raw = list(texts), _host.asarray(y)
-    check_int("fit_text_model", "num_classes", num_classes)
     with _host.errstate(invalid="ignore"):  # NaN: refused below, as 1.5 is
         y = raw.astype(_host.int64) if raw.dtype.kind in "iuf" else raw
     if (raw.ndim != 1 or len(raw) != len(texts) or not len(texts) or raw.dtype.kind not in "iuf"
@@ -193,8 +196,9 @@ def train_text_classifier(model: str = "ngram", dataset: str = "sms_spam", *, ep
         raise ValueError(f"{model} trains on a text dataset ({', '.join(TEXT_DATASETS)}), got "
                          f"{dataset!r}")
     check_model_kwargs(model, model_kwargs or {})
-    _check_run_settings("train_text_classifier", epochs, batch_size, lr, seed)
-    check_train_fraction("train_text_classifier", train_fraction)
+    epochs, batch_size, lr, seed = _check_run_settings("train_text_classifier", epochs,
+                                                       batch_size, lr, seed)
+    train_fraction = check_train_fraction("train_text_classifier", train_fraction)
     out = run_path(out, f"{model}-{dataset}", False)
     parts, classes = load_text_splits(dataset, data_dir, download=download)
     if train_fraction is not None:

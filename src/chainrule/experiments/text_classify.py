@@ -25,6 +25,7 @@ from pathlib import Path
 
 from ..backend import get_array_module
 from ..data import ArrayDataset, DataLoader, as_generator
+from ..data.arguments import check_int, check_number
 from ..data.idx import atomic_write_bytes
 from ..data.sequences import (
     CHARACTER_VOCABULARY_SIZE,
@@ -39,7 +40,7 @@ from ..data.text import TEXT_DATASETS as CORPORA
 from ..io import save_weights
 from ..ops import cross_entropy
 from ..train import CSVLogger, ModelCheckpoint, Trainer
-from .checks import build_model, check_float, check_int, check_model_kwargs, fit_watched, lr_hint
+from .checks import build_model, check_model_kwargs, fit_watched, lr_hint
 from .classify import OPTIMIZERS, load_model
 from .repeat import run_threads
 from .runs import RunFolder, run_path
@@ -137,22 +138,20 @@ def train_text_classifier(model: str = "char_cnn", dataset: str = "ag_news", *, 
     if model not in TEXT_MODELS:
         raise ValueError(f"{who}: model {model!r} does not read text; text models: "
                          f"{', '.join(TEXT_MODELS)}")
-    for name, value in (("epochs", epochs), ("batch_size", batch_size)):
-        check_int(who, name, value)
-    check_int(who, "seed", seed, low=0)
-    if lr is not None:
-        check_float(who, "lr", lr, low_ok=False)
+    epochs, batch_size = check_int(who, "epochs", epochs), check_int(who, "batch_size", batch_size)
+    seed = check_int(who, "seed", seed, low=0)
+    lr = check_number(who, "lr", lr, above=0, allow_none=True)
     if optimizer not in OPTIMIZERS:
         raise ValueError(f"{who}: unknown optimizer {optimizer!r}; known: {', '.join(OPTIMIZERS)}")
     kwargs = dict(model_kwargs or {})
     max_length = kwargs.pop("max_length", LSTM_MAX_LENGTH) if model == "lstm_text" else None
     if max_length is not None:
-        check_int(who, "max_length", max_length)
+        max_length = check_int(who, "max_length", max_length)
     check_model_kwargs(model, kwargs)
     if model == "lstm_text" and kwargs.get("padding_idx", PAD) != PAD:  # padding read as text
         raise ValueError(f"{who}: lstm_text's texts are padded with id {PAD} "
                          f"(data.sequences.PAD), got padding_idx={kwargs['padding_idx']!r}")
-    check_train_fraction(who, train_fraction)
+    train_fraction = check_train_fraction(who, train_fraction)
     out = run_path(out, f"{model}-{dataset}", resume)
     data = load_text_dataset(dataset, data_dir, download=download)
     if train_fraction is not None:
@@ -218,15 +217,13 @@ def train_text_classifier(model: str = "char_cnn", dataset: str = "ag_news", *, 
     return results
 
 
-def check_train_fraction(who: str, fraction) -> None:
-    """``fraction`` must be None or a number in (0, 1] (a learning curve's training fraction)."""
+def check_train_fraction(who: str, fraction) -> float | None:
+    """``fraction``, None or a number in (0, 1] (a learning curve's training fraction), as a
+    float."""
     if fraction is None:
-        return
-    ok = (isinstance(fraction, (int, float)) and not isinstance(fraction, bool)
-          and 0 < fraction <= 1)
-    if not ok:
-        raise ValueError(f"{who}: train_fraction must be a number in (0, 1] (the part of the "
-                         f"training texts to train on), got {fraction!r}")
+        return None
+    return check_number(who, "train_fraction", fraction, above=0, high=1,
+                        why="the part of the training texts to train on")
 
 
 def predict_text_logits(net, config: dict, texts) -> object:

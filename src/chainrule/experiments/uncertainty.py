@@ -20,12 +20,12 @@ from pathlib import Path
 from .. import bayes
 from ..backend import get_array_module
 from ..data import as_generator
+from ..data.arguments import check_int
 from ..data.idx import atomic_write_bytes
 from ..nn import BayesianConv2d, BayesianLinear
 from ..robust.ood import logits_of
 from .calibration import _validation_images, seed_layers
 from .catalog import load_image_dataset
-from .checks import check_int
 from .classify import load_model
 
 __all__ = ["LAPLACE_STRUCTURES", "METHODS", "evaluate_uncertainty"]
@@ -107,7 +107,7 @@ def evaluate_uncertainty(checkpoint, method: str, *, samples: int = 30,
     if structure not in LAPLACE_STRUCTURES:
         raise ValueError(f"--laplace-structure {structure!r}: expected one of "
                          f"{', '.join(LAPLACE_STRUCTURES)}")
-    check_int("evaluate", "samples", samples)
+    samples = check_int("evaluate", "samples", samples)
     folder = Path(checkpoint)
     if not folder.is_dir():
         raise ValueError(f"--uncertainty needs a run folder of `chainrule train` (its results.json "
@@ -141,7 +141,7 @@ def evaluate_uncertainty(checkpoint, method: str, *, samples: int = 30,
     else:
         fit, val = _validation_images(folder, data)
         if fit_size is not None:
-            check_int("evaluate", "fit_size", fit_size)
+            fit_size = check_int("evaluate", "fit_size", fit_size)
             fit = (fit[0][:fit_size], fit[1][:fit_size])
         probs, prior, val_nll = _laplace_samples(net, structure, fit, val, x, samples, seed)
         result.update({"structure": structure, "prior_precision": prior,
