@@ -312,4 +312,6 @@ def _cumsum(ctx, attrs, x, axis):
         y = ops.pad(head, [(1, 0) if a == axis else (0, 0) for a in range(x.ndim)])
     else:
         y = ops.cumsum(x, axis)
+    if y.dtype != x.dtype:  # chainrule sums integers in int64 (PyTorch's), ONNX in x's dtype
+        y = y.astype(x.dtype)
     return ops.flip(y, (axis,)) if reverse else y
