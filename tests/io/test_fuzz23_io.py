@@ -65,3 +65,75 @@ def test_torch_format_written_after_other_bytes_is_read_by_torch_from_there():
         assert out["step"] == 3
         buf.seek(len(prefix))
         assert cr.load(buf)["step"] == 3
+
+
+def _round_trips(obj):
+    """obj through torch.save/torch.load, and through chainrule's two formats."""
+    buf = io.BytesIO()
+    cr.save(obj, buf, format="torch")
+    buf.seek(0)
+    via_torch = torch.load(buf, weights_only=True)
+    buf = io.BytesIO()
+    cr.save(obj, buf)
+    buf.seek(0)
+    return via_torch, cr.load(buf)
+
+
+def test_dtypes_and_bytearrays_from_a_torch_file_can_be_saved_again():
+    # cr.load gives them (torch.load(weights_only=True) does too), but save refused them in
+    # both formats ("obj['dtype'] is a Float16DType"; "a bytearray ... torch.load would refuse")
+    saved = {
+        "dtype": torch.float16,
+        "keys": {torch.int64: 1},
+        "bf": torch.bfloat16,
+        "raw": bytearray(b"a\xff\x00"),
+        "b": b"\x01",
+    }
+    buf = io.BytesIO()
+    torch.save(saved, buf)
+    buf.seek(0)
+    loaded = cr.load(buf)
+    assert loaded["dtype"] == cr.float16 and loaded["bf"] is cr.bfloat16
+    via_torch, via_chainrule = _round_trips(loaded)
+    assert via_torch == saved
+    assert type(via_torch["raw"]) is bytearray and type(via_torch["b"]) is bytes
+    assert via_chainrule == loaded and via_chainrule["bf"] is cr.bfloat16
+    assert type(via_chainrule["raw"]) is bytearray and type(via_chainrule["b"]) is bytes
+
+
+def test_a_dtype_torch_has_not_is_refused_when_saving_and_when_loading():
+    with pytest.raises(TypeError, match=r"obj\['d'\] is a"):
+        cr.save({"d": np.dtype("datetime64[ns]")}, io.BytesIO())
+    from .test_fuzz18_io import _crafted
+
+    with pytest.raises(ValueError, match="not a dtype.*damaged or hand-made"):
+        cr.load(_crafted('{"__dtype__": "object"}'))
+
+
+def test_a_protocol_5_bytearray_is_read():
+    # BYTEARRAY8 was refused, saying torch.save writes it only with protocol 0 or 1
+    obj = {"raw": bytearray(b"xy\x00"), "t": torch.arange(2)}
+    buf = io.BytesIO()
+    torch.save(obj, buf, pickle_protocol=5)
+    buf.seek(0)
+    out = cr.load(buf)
+    assert out["raw"] == obj["raw"] and type(out["raw"]) is bytearray
+    assert out["t"].tolist() == [0, 1]
+
+
+def test_a_truncated_safetensors_file_is_not_called_a_pickle(tmp_path):
+    # a header of 640..1535 bytes starts 80 02..05 00: the hint said "a Python pickle"
+    from chainrule.io.safetensors_file import write_file
+
+    for pad in range(1000):  # a header length of 0x0280 or 0x0380
+        buf = io.BytesIO()
+        write_file(buf, {"weight": np.ones((2, 3), np.float32)}, {"note": "x" * pad})
+        if buf.getvalue()[:3] in (b"\x80\x02\x00", b"\x80\x03\x00"):
+            break
+    else:
+        pytest.fail("no padding gave a header of 0x0280 or 0x0380 bytes")
+    path = tmp_path / "w.safetensors"
+    path.write_bytes(buf.getvalue()[:300])
+    with pytest.raises(ValueError, match="runs past the end") as err:
+        cr.io.load_weights(cr.nn.Linear(3, 2), path)
+    assert "pickle" not in str(err.value)

@@ -130,7 +130,8 @@ def _foreign(path, head: bytes) -> str:
     hint = "; chainrule.load(path) reads PyTorch's files without unpickling them"
     if zipfile.is_zipfile(path):
         return "; it is a zip archive, as torch.save writes" + hint
-    if head[0] == 0x80 and 2 <= head[1] <= 5:
+    # PROTO 2..5, then an opcode (never 0): not a header length of 640..1535 bytes (0x0280...)
+    if head[0] == 0x80 and 2 <= head[1] <= 5 and head[2] != 0:
         return "; it looks like a Python pickle (torch.save's legacy format)" + hint
     return ""
 

@@ -21,7 +21,7 @@ import tempfile
 from pathlib import Path
 
 from ..autograd.tensor import Size, Tensor
-from ..backend import numpy
+from ..backend import dtypes, numpy
 from ..backend.device import device as _device
 from ..nn.parameter import Parameter
 from .checkpoint import _host, _write
@@ -35,7 +35,7 @@ from .safetensors_file import (
     write_file,
 )
 from .sparse_entries import encode_sparse, is_sparse
-from .structure import decode
+from .structure import DTYPE_NAMES, decode
 from .torch_file import is_torch_zip, read_torch_file
 from .torch_legacy import is_legacy, read_legacy_file
 from .torch_write import write_torch_file
@@ -67,8 +67,11 @@ def _encode(value, where: str, arrays: dict):
         return float(value)
     if isinstance(value, numbers.Complex):  # torch.save keeps complex numbers and bytes too
         return {"__complex__": [complex(value).real, complex(value).imag]}
-    if isinstance(value, bytes):
-        return {"__bytes__": value.decode("latin1")}
+    if isinstance(value, (bytes, bytearray)):  # torch.load gives a bytearray back as one
+        text = bytes(value).decode("latin1")
+        return {"__bytes__": text} if isinstance(value, bytes) else {"__bytearray__": text}
+    if value is dtypes.bfloat16 or isinstance(value, numpy.dtype) and value.name in DTYPE_NAMES:
+        return {"__dtype__": value.name}
     if isinstance(value, dict):
         # a key of any type torch.save keeps (a tuple, bytes, a device...) comes back as it was
         items = [[_encode(k, f"{where} key", arrays) if type(k) is not str else k,

@@ -2,13 +2,13 @@
 
 ``serialize.save`` writes the saved object as JSON in the safetensors metadata: lists as lists,
 plain values as themselves, and everything else as a dict with one marker key (``__array__``,
-``__size__``, ``__complex__``, ``__bytes__``, ``__tuple__``, ``__set__``, ``__device__``,
-``__dict__``, ``__sparse__``). ``decode`` rebuilds the object and refuses, with a ValueError
-naming the entry, a structure ``save`` cannot have written (a hand-made or damaged file whose
-checksums were recomputed, or a file without checksums): an unknown marker, a tensor name the
-file does not hold, a Size of negative or non-integer dimensions, an unhashable dict key or set
-item, a sparse tensor whose invariants fail. It never returns a plausible wrong value nor raises
-anything else.
+``__size__``, ``__complex__``, ``__bytes__``, ``__bytearray__``, ``__dtype__``, ``__tuple__``,
+``__set__``, ``__device__``, ``__dict__``, ``__sparse__``). ``decode`` rebuilds the object and
+refuses, with a ValueError naming the entry, a structure ``save`` cannot have written (a
+hand-made or damaged file whose checksums were recomputed, or a file without checksums): an
+unknown marker, a tensor name the file does not hold, a Size of negative or non-integer
+dimensions, an unhashable dict key or set item, a sparse tensor whose invariants fail. It never
+returns a plausible wrong value nor raises anything else.
 """
 
 from __future__ import annotations
@@ -16,19 +16,23 @@ from __future__ import annotations
 import collections
 
 from ..autograd.tensor import Size
+from ..backend import dtypes, numpy
 from ..backend.device import device as _device
 from ..nn.parameter import Parameter
 from .sparse_entries import decode_sparse
+from .torch_file import _DTYPES as TORCH_DTYPES
 from .torch_file import place
 from .torch_pickle import short
 
-__all__ = ["decode"]
+__all__ = ["DTYPE_NAMES", "decode"]
 
 _MARKERS = (
     "__array__",
     "__size__",
     "__complex__",
     "__bytes__",
+    "__bytearray__",
+    "__dtype__",
     "__tuple__",
     "__set__",
     "__device__",
@@ -36,6 +40,7 @@ _MARKERS = (
     "__sparse__",
 )
 _KINDS = ("tensor", "parameter", "ndarray")
+DTYPE_NAMES = (*TORCH_DTYPES, "bfloat16")  # the dtypes a torch file names, which save keeps
 
 
 class _DamagedError(ValueError):
@@ -113,14 +118,19 @@ def _decode(value, arrays: dict, device):
         parts = _list(value, mark)
         _check(len(parts) == 2 and all(map(_number, parts)), value, "a complex number")
         return complex(*parts)
-    if mark == "__bytes__":
+    if mark in ("__bytes__", "__bytearray__"):
         text = value[mark]
         _check(
             isinstance(text, str) and all(ord(c) < 256 for c in text),
             value,
             "bytes (a latin-1 string)",
         )
-        return text.encode("latin1")
+        raw = text.encode("latin1")
+        return raw if mark == "__bytes__" else bytearray(raw)
+    if mark == "__dtype__":
+        name = value[mark]
+        _check(name in DTYPE_NAMES, value, "a dtype (" + ", ".join(DTYPE_NAMES) + ")")
+        return dtypes.bfloat16 if name == "bfloat16" else numpy.dtype(name)
     if mark == "__device__":
         _check(isinstance(value[mark], str), value, "a device")
         try:

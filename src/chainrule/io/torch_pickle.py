@@ -192,6 +192,8 @@ def run_pickle(data: bytes, table: dict, persistent_load, who: str = "load", *,
             stack.append(r.unicode(_UNICODE[op]))
         elif op in _BYTES:
             stack.append(r.take(r.unsigned(_BYTES[op])))
+        elif op == b"\x96":  # BYTEARRAY8: a bytearray, as protocol 5 pickles one
+            stack.append(bytearray(r.take(r.unsigned(8))))
         elif op in _PUT:
             memo[r.unsigned(_PUT[op])] = _top(stack, who)
         elif op == b"\x94":  # MEMOIZE

@@ -5,7 +5,7 @@ tuples of Tensors and plain values) is written as PyTorch's zip archive: the pic
 protocol 2 are generated here, naming only what PyTorch's weights-only reader allows
 (``torch._utils._rebuild_tensor_v2``, ``_rebuild_parameter``, storage types, dtypes,
 ``collections.OrderedDict``, ``torch.device``, ``set``, ``complex``, ``_codecs.encode`` for
-bytes), and each tensor's bytes go to ``archive/data/<key>``, aligned to 64 bytes as
+bytes, ``bytearray``), and each tensor's bytes go to ``archive/data/<key>``, aligned to 64 bytes as
 ``torch.save`` aligns them (so ``torch.load(..., mmap=True)`` maps them).
 """
 
@@ -97,9 +97,11 @@ class _Writer:
                 [self.value(z.real, where), self.value(z.imag, where)]) + b"R"
         if isinstance(obj, str):
             return _str(obj)
-        if isinstance(obj, bytes):  # protocol 2 has no bytes opcode: PyTorch's way
-            return _global("_codecs", "encode") + _str(obj.decode("latin1")) + _str(
+        if isinstance(obj, (bytes, bytearray)):  # protocol 2 has no bytes opcode: pickle's way
+            raw = _global("_codecs", "encode") + _str(bytes(obj).decode("latin1")) + _str(
                 "latin1") + b"\x86R"
+            return raw if isinstance(obj, bytes) else (
+                _global("__builtin__", "bytearray") + raw + b"\x85R")
         if isinstance(obj, Size):  # torch.load gives a torch.Size, as torch.save's file does
             return _global("torch", "Size") + _tuple([_int(int(n)) for n in obj]) + b"\x85R"
         if isinstance(obj, (dict, list, tuple, set)):
@@ -114,7 +116,8 @@ class _Writer:
         raise TypeError(
             f"save: {where} is a {type(obj).__name__}, which a torch file written by chainrule "
             "cannot hold (torch.load(weights_only=True) would refuse it): save Tensors, "
-            "numbers, strings, bytes, None, devices, dtypes and dicts/lists/tuples/sets of "
+            "numbers, strings, bytes, bytearrays, None, devices, dtypes, Sizes and "
+            "dicts/lists/tuples/sets of "
             "them, e.g. model.state_dict() rather than the model")
 
     def container(self, obj, where: str) -> bytes:
