@@ -119,3 +119,33 @@ def test_clip_grad_norm_of_an_infinite_gradient_is_silent_as_pytorchs(norm_type)
     assert out[0][0] == out[1][0] == float("inf")
     np.testing.assert_array_equal(np.array(out[0][1]), np.array(out[1][1]))
     np.testing.assert_array_equal(np.array(out[0][2]), np.array(out[1][2]))
+
+
+def _plateau_run(lib, min_lr, loaded=None):
+    opt = lib.optim.SGD([lib.zeros(1, requires_grad=True)], lr=0.1)
+    sched = lib.optim.lr_scheduler.ReduceLROnPlateau(opt, patience=0, cooldown=1, min_lr=min_lr)
+    if loaded is not None:
+        sched.load_state_dict(loaded)
+    opt.add_param_group({"params": [lib.zeros(1, requires_grad=True)], "lr": 0.5})
+    out = []
+    for metric in [1.0, 2.0, 3.0, 4.0, 5.0]:
+        opt.step()
+        sched.step(metric)
+        out.append([g["lr"] for g in opt.param_groups] + [sched.in_cooldown])
+    return np.array(out, dtype=np.float64), sched
+
+
+def test_plateau_with_a_group_added_later_as_pytorchs():
+    """Fine-tuning adds a group (add_param_group) after ReduceLROnPlateau was made: PyTorch's,
+    given one min_lr, uses it for the new group too (its default_min_lr); chainrule's raised
+    'the optimizer has 2 parameter groups but had 1'. Its state dict now has PyTorch's keys
+    (default_min_lr, mode_worse), so PyTorch's loads with them, and in_cooldown is there."""
+    ours, sched = _plateau_run(cr, 0.02)
+    theirs, tsched = _plateau_run(torch, 0.02)
+    np.testing.assert_allclose(ours, theirs, rtol=1e-14)
+    assert sorted(sched.state_dict()) == sorted(tsched.state_dict())
+    loaded, _ = _plateau_run(cr, 0.3, loaded=tsched.state_dict())  # its min_lr 0.02 comes along
+    again, _ = _plateau_run(torch, 0.3, loaded=tsched.state_dict())
+    np.testing.assert_allclose(loaded, again, rtol=1e-14)
+    with pytest.raises(RuntimeError, match="parameter groups but had 1"):  # one min_lr per group
+        _plateau_run(cr, [0.02])

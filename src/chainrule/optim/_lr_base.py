@@ -214,8 +214,7 @@ class LRScheduler:
 
 # Entries of PyTorch's scheduler state dicts that the closed-form schedules here do not use (its
 # step bookkeeping, what they work out from their arguments); its ``_step_count`` is kept.
-_PYTORCH_ONLY = frozenset({"_is_initial", "_get_lr_called_within_step",
-                           "default_min_lr", "mode_worse", "_scale_fn_ref"})
+_PYTORCH_ONLY = frozenset({"_is_initial", "_get_lr_called_within_step", "_scale_fn_ref"})
 
 
 def _fn_state(fn):

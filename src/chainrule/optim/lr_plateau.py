@@ -62,7 +62,9 @@ class ReduceLROnPlateau(LRScheduler):
         self.mode, self.factor, self.patience = mode, factor, patience
         self.threshold, self.threshold_mode = threshold, threshold_mode
         self.cooldown, self.min_lrs, self.eps = cooldown, min_lrs, eps
-        self.best = math.inf if mode == "min" else -math.inf
+        # PyTorch's: a single min_lr also serves the groups added later (add_param_group)
+        self.default_min_lr = None if isinstance(min_lr, (list, tuple)) else min_lr
+        self.best = self.mode_worse = math.inf if mode == "min" else -math.inf
         self.num_bad_epochs = 0
         self.cooldown_counter = 0
         self.last_epoch = 0
@@ -90,6 +92,9 @@ class ReduceLROnPlateau(LRScheduler):
             self.cooldown_counter -= 1
             self.num_bad_epochs = 0
         if self.num_bad_epochs > self.patience:
+            n = len(self.optimizer.param_groups)
+            if n != len(self.min_lrs) and self.default_min_lr is not None:
+                self.min_lrs = [self.default_min_lr] * n  # groups added since, as PyTorch's
             _check_group_count(self, len(self.min_lrs))
             for group, low in zip(self.optimizer.param_groups, self.min_lrs, strict=True):
                 old = float(group["lr"])
@@ -99,6 +104,11 @@ class ReduceLROnPlateau(LRScheduler):
             self.cooldown_counter = self.cooldown
             self.num_bad_epochs = 0
         self._last_lr = [float(group["lr"]) for group in self.optimizer.param_groups]
+
+    @property
+    def in_cooldown(self) -> bool:
+        """True while the steps after a reduction do not count as bad ones."""
+        return self.cooldown_counter > 0
 
     def _is_better(self, a: float) -> bool:
         if self.mode == "min":
