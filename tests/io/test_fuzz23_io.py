@@ -137,3 +137,21 @@ def test_a_truncated_safetensors_file_is_not_called_a_pickle(tmp_path):
     with pytest.raises(ValueError, match="runs past the end") as err:
         cr.io.load_weights(cr.nn.Linear(3, 2), path)
     assert "pickle" not in str(err.value)
+
+
+def test_each_loader_names_the_one_a_file_needs(tmp_path):
+    # load_weights took a chainrule.save file for weights named t0, t1 (strict=False loaded
+    # nothing, silently); load of a weights file said only what it was not
+    model = cr.nn.Linear(3, 2)
+    cr.save(model.state_dict(), tmp_path / "obj.pt")
+    cr.io.save_weights(model, tmp_path / "w.safetensors")
+    opt = cr.optim.SGD(model.parameters(), lr=0.1)
+    cr.io.save_training_state(tmp_path / "s.safetensors", optimizer=opt, epoch=0)
+    with pytest.raises(ValueError, match=r"chainrule.save file; use chainrule.load\(path\)"):
+        cr.io.load_weights(model, tmp_path / "obj.pt", strict=False)
+    with pytest.raises(ValueError, match=r"2 tensors \(weights\).*load_weights\(model, path\)"):
+        cr.load(tmp_path / "w.safetensors")
+    with pytest.raises(ValueError, match=r"a training state: read it with .*load_training_state"):
+        cr.load(tmp_path / "s.safetensors")
+    with pytest.raises(ValueError, match="chainrule.save's files with chainrule.load"):
+        cr.io.load_training_state(tmp_path / "obj.pt", optimizer=opt)

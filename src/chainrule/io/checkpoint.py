@@ -157,11 +157,11 @@ def load_weights(model, path, strict: bool = True):
     """
     header = read_header("load_weights", path)
     check_metadata("load_weights", header)  # before its kind is trusted
-    if header.metadata.get(_KIND) == "training_state":
-        raise ValueError(
-            f"load_weights: '{path}' is a training-state file; use load_training_state(path, "
-            "model=...) or Trainer.fit(resume_from=...)"
-        )
+    state = header.metadata.get(_KIND) == "training_state"
+    if state or "chainrule.object" in header.metadata:  # not weights under their names
+        raise ValueError(f"load_weights: '{path}' is a " + (
+            "training-state file; use load_training_state(path, model=...) or Trainer.fit("
+            "resume_from=...)" if state else "chainrule.save file; use chainrule.load(path)"))
     tied = tied_names(model.state_dict(), header.tensors)  # left out by safetensors' save_model
     _check_shapes("load_weights", header, model, "", strict, tied)
     arrays = read_tensors("load_weights", header)
@@ -349,7 +349,7 @@ def load_training_state(path, *, model=None, optimizer=None, scheduler=None, rng
     if metadata.get(_KIND) != "training_state" or _STATE not in metadata:
         raise ValueError(
             f"{who}: '{path}' is not a training-state file (no '{_STATE}' metadata); weights files "
-            "are read with load_weights"
+            "are read with load_weights, chainrule.save's files with chainrule.load"
         )
     try:
         saved = json.loads(metadata[_STATE])

@@ -237,7 +237,11 @@ def load(f, map_location=None, *, weights_only=True, mmap=None, upcast_bfloat16=
     except ValueError as err:
         raise ValueError(f"{refusal} ({err})") from None
     if header.metadata.get("format") != _FORMAT or _STRUCTURE not in header.metadata:
-        raise ValueError(refusal)
+        state = header.metadata.get("chainrule.kind") == "training_state"
+        raise ValueError(f"{refusal}; it is a safetensors file of " + (
+            "a training state: read it with chainrule.io.load_training_state(path, ...)" if state
+            else f"{len(header.tensors)} tensors (weights): read them into a model with "
+            "chainrule.io.load_weights(model, path)"))
     check_metadata("load", header)
     arrays = read_tensors("load", header)
     try:
