@@ -324,11 +324,12 @@ def _check(onnx, proto, origin) -> None:
         found = re.search(r"node name: ([^)\s]+)\)", text)
         op = origin.get(found.group(1)) if found else None
         where = f"the node written for chainrule's op {op}" if op else "a node"
+        hint = ("; ONNX's ops take fewer dtypes than chainrule's (no bool arithmetic or "
+                "ordering, no uint8 Neg, no int8 MatMul): cast the tensor (x.long(), x.float()) "
+                "before that op") if "type" in text.lower() else ""
         raise UnsupportedOperatorError(
             f"export: cannot write the model to ONNX: {where} is not valid ONNX (onnx.checker: "
-            f"{text.splitlines()[0] if text else type(e).__name__}); ONNX's ops take fewer "
-            "dtypes than chainrule's (no bool arithmetic or ordering, no uint8 Neg, no int8 "
-            "MatMul): cast the tensor (x.long(), x.float()) before that op") from e
+            f"{text.splitlines()[0] if text else type(e).__name__}){hint}") from e
 
 
 def _write(data: bytes, f) -> None:

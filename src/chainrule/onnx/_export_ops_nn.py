@@ -183,11 +183,18 @@ def _index_gather(g, s):
         end = max((o - 1) * st + d * (k - 1) + 1 - n - p, 0)
         alt = s.alt["pool"] if s.alt is not None else pool
         alt_end = max((alt[4][i] - 1) * st + d * (k - 1) + 1 - s.alt_in_shapes[0][2 + i] - p, 0)
-        if end != alt_end or end >= k:  # onnxruntime refuses pads as large as the kernel
+        if end != alt_end:
             raise s.refuse(f"its padding at the end of axis {2 + i} ({end}) changes with the "
-                           "dynamic axes or reaches the kernel size")
+                           "dynamic axes")
         ends.append(end)
-    return [g.op("MaxPool", s.inputs[:1], kernel_shape=list(kernel), strides=list(stride),
+    x = s.inputs[0]
+    if any(e >= k for e, k in zip(ends, kernel)):  # onnxruntime refuses pads >= the kernel:
+        # the end padding is a Pad of the lowest value instead (no window is all padding)
+        low = -np.inf if s.dtype.kind == "f" else np.iinfo(s.dtype).min
+        x = g.op("Pad", [x, g.ints([0] * len(s.in_shapes[0]) + [0, 0] + ends),
+                         g.scalar(low, s.dtype)])
+        ends = [0] * len(ends)
+    return [g.op("MaxPool", [x], kernel_shape=list(kernel), strides=list(stride),
                  dilations=list(dilation), pads=list(padding) + ends)]
 
 

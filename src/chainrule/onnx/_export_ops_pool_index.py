@@ -36,11 +36,22 @@ def pool_indices(s, fn, free):
         raise s.refuse(f"its output size {s.out_shapes[0][2:]} is not a max pool's of an input "
                        f"of size {s.in_shapes[0][2:]} with either rounding")
     ceil = min(fits)  # ceil_mode=False where both roundings give the recorded sizes
+    # ONNX's ceil_mode keeps a last window that starts in the end padding, which PyTorch's
+    # drops: those axes are cut back to the recorded size (refused where that size is dynamic)
+    cut = _cut(s.in_shapes[0], s.out_shapes[0], kernel, stride, padding, dilation) if ceil else []
+    if ceil and (cut != _cut(s.alt_in_shapes[0], s.alt_out_shapes[0], kernel, stride, padding,
+                             dilation) or any(s.in_shapes[0][a] != s.alt_in_shapes[0][a]
+                                              for a in cut)):
+        raise s.refuse(f"with ceil_mode, its last window along axes {cut} starts in the padding "
+                       "(PyTorch leaves it out, ONNX's MaxPool keeps it) and the axis is dynamic")
 
     def emit(g):
         _, idx = g.op("MaxPool", [s.inputs[0]], n_out=2, kernel_shape=list(kernel),
                       strides=list(stride), pads=list(padding) * 2, dilations=list(dilation),
                       ceil_mode=int(ceil))
+        if cut:
+            idx = g.op("Slice", [idx, g.ints([0] * len(cut)),
+                                 g.ints([s.out_shapes[0][a] for a in cut]), g.ints(cut)])
         spatial = s.in_shapes[0][2:]
         if spatial == s.alt_in_shapes[0][2:]:
             plane = 1
@@ -68,6 +79,13 @@ def _sizes(in_shape, kernel, stride, padding, dilation, ceil) -> tuple:
         size = (n + 2 * p - d * (k - 1) - 1 + (st - 1 if ceil else 0)) // st + 1
         out.append(size - 1 if ceil and (size - 1) * st >= n + p else size)
     return tuple(out)
+
+
+def _cut(in_shape, out_shape, kernel, stride, padding, dilation) -> list:
+    """The axes where ONNX's ceil_mode size (no rule for the last window) exceeds the recorded."""
+    return [2 + a for a, (n, o, k, st, p, d) in enumerate(
+        zip(in_shape[2:], out_shape[2:], kernel, stride, padding, dilation))
+        if (n + 2 * p - d * (k - 1) - 1 + st - 1) // st + 1 != o]
 
 
 def _tiles(in_shape, out_shape):
