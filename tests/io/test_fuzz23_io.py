@@ -155,3 +155,26 @@ def test_each_loader_names_the_one_a_file_needs(tmp_path):
         cr.load(tmp_path / "s.safetensors")
     with pytest.raises(ValueError, match="chainrule.save's files with chainrule.load"):
         cr.io.load_training_state(tmp_path / "obj.pt", optimizer=opt)
+
+
+def test_a_torch_file_saved_without_crcs_loads_and_a_flipped_bit_is_still_caught():
+    # compute_crc32=False writes every CRC-32 as 0: chainrule refused it as damaged
+    from torch.utils.serialization import config
+
+    obj = {"w": torch.arange(64.0).reshape(8, 8), "n": 5}
+    before = config.save.compute_crc32
+    config.save.compute_crc32 = False
+    try:
+        buf = io.BytesIO()
+        torch.save(obj, buf)
+    finally:
+        config.save.compute_crc32 = before
+    out = cr.load(io.BytesIO(buf.getvalue()))
+    np.testing.assert_array_equal(out["w"].numpy(), obj["w"].numpy())
+    assert out["n"] == 5
+    buf = io.BytesIO()
+    torch.save(obj, buf)  # with CRCs: a flipped bit in a storage is refused
+    data = bytearray(buf.getvalue())
+    data[data.find(obj["w"].numpy().tobytes()) + 20] ^= 0x40
+    with pytest.raises(ValueError, match="Bad CRC-32"):
+        cr.load(io.BytesIO(bytes(data)))

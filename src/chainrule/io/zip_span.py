@@ -6,6 +6,7 @@ position) would be read as the second archive: a plausible object, but the wrong
 reads the archive that starts where the file object stands. ``starts_at_zero`` says whether the
 archive ``zipfile`` found begins at the first byte; ``first_archive`` finds the one that does:
 an end record whose central directory lies just before it and whose entries start at byte 0.
+``unchecked_if_zero_crcs`` reads an archive ``torch.save`` wrote without CRC-32s.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import os
 import zipfile
 import zlib
 
-__all__ = ["first_archive", "open_first", "starts_at_zero"]
+__all__ = ["first_archive", "open_first", "starts_at_zero", "unchecked_if_zero_crcs"]
 
 _END = b"PK\x05\x06"  # end of central directory: 22 bytes, then a comment
 _ZIP64_LOCATOR = b"PK\x06\x07"  # 20 bytes, just before the end record of a zip64 archive
@@ -70,6 +71,18 @@ def first_archive(data: bytes) -> bytes | None:
     return None
 
 
+def unchecked_if_zero_crcs(zf: zipfile.ZipFile) -> zipfile.ZipFile:
+    """``torch.save`` under ``torch.utils.serialization.config.save.compute_crc32 = False``
+    writes every entry's CRC-32 as 0, and PyTorch's reader checks none. Where every non-empty
+    entry's is 0 (a real one of ``byteorder`` or ``version`` is not), they are not checked;
+    any other archive's are, as ``zipfile`` checks them."""
+    infos = [info for info in zf.infolist() if info.file_size]
+    if infos and all(info.CRC == 0 for info in infos):
+        for info in infos:
+            del info.CRC  # zipfile compares a CRC only with one the entry has
+    return zf
+
+
 def _all_bytes(source) -> bytes | None:
     try:
         if isinstance(source, (str, os.PathLike)):
@@ -94,7 +107,7 @@ def open_first(source) -> zipfile.ZipFile:
         failure = err
     else:
         if starts_at_zero(zf):
-            return zf
+            return unchecked_if_zero_crcs(zf)
         zf.close()
     data = _all_bytes(source)
     span = first_archive(data) if data else None
@@ -102,4 +115,4 @@ def open_first(source) -> zipfile.ZipFile:
         raise failure or zipfile.BadZipFile(
             "its zip archive does not begin at its first byte, and no other one does"
         )
-    return zipfile.ZipFile(io.BytesIO(span))
+    return unchecked_if_zero_crcs(zipfile.ZipFile(io.BytesIO(span)))
