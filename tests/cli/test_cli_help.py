@@ -31,7 +31,8 @@ def test_train_help_shows_the_common_defaults(capsys):
     assert "--batch-size BATCH_SIZE images per training step (default: 64)" in text
     assert "--seed SEED seeds the weights, the shuffling and the augmentation, >= 0 (default: 0)" \
         in text
-    assert "--optimizer {adagrad,adam,adamw,rmsprop,sgd} the update rule (default: adam)" in text
+    assert ("--optimizer {adagrad,adam,adamw,rmsprop,sgd} the update rule (generative tasks and "
+            "char_lm: Adam) (default: adam)") in text
 
 
 @pytest.mark.parametrize("command", ["train", "evaluate", "generate"])

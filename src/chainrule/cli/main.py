@@ -21,7 +21,7 @@ from ..experiments.checks import TrainingDivergedError
 from ..experiments.runs import RunFolderInUseError
 from . import bayes as bayes_cli
 from . import explain as explain_cli
-from . import fitting
+from . import fitting, train_flags
 from . import robust as robust_cli
 from . import sequences as seq_cli
 from . import text as text_cli
@@ -88,7 +88,7 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--epochs", type=integer(1), default=10, help="epochs to train, >= 1")
     t.add_argument("--batch-size", type=integer(1), default=64, help="images per training step")
     t.add_argument("--optimizer", default="adam", choices=sorted(experiments.OPTIMIZERS),
-                   help="the update rule")
+                   help="the update rule (generative tasks and char_lm: Adam)")
     t.add_argument("--lr", type=number(0, low_ok=False), default=None,
                    help="learning rate, > 0 (default: per optimizer)")
     t.add_argument("--weight-decay", type=number(0), default=0.0,
@@ -96,7 +96,7 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--schedule", default="constant", choices=list(experiments.SCHEDULES),
                    help="learning rate over the epochs (cyclic: per step, 0 up to --lr and down)")
     t.add_argument("--augment", default="none", choices=list(experiments.AUGMENTATIONS),
-                   help="random distortion of the training images")
+                   help="random distortion of the training images (image classifiers)")
     t.add_argument("--seed", type=integer(0), default=0,
                    help="seeds the weights, the shuffling and the augmentation, >= 0")
     t.add_argument("--val-split", type=number(0, high=1), default=None, metavar="F",
@@ -188,6 +188,7 @@ def _parser() -> argparse.ArgumentParser:
     robust_cli.add_parsers(sub, debug, integer, number)
     bayes_cli.add_parsers(sub, debug, integer)
     seq_cli.add_parsers(sub, t, debug, integer, number)
+    train_flags.remember_defaults(t)  # after every train option
     return p
 
 
@@ -220,6 +221,7 @@ def _generative_arguments(t) -> None:
 
 
 def _train(args) -> None:
+    train_flags.refuse_unread(args)
     adversarial = robust_cli.adversarial_settings(args, generative.GENERATIVE_TASKS)
     bayes = bayes_cli.bayes_settings(args, generative.GENERATIVE_TASKS)
     text_cli.check_train_fraction(args)
