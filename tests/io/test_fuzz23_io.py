@@ -178,3 +178,31 @@ def test_a_torch_file_saved_without_crcs_loads_and_a_flipped_bit_is_still_caught
     data[data.find(obj["w"].numpy().tobytes()) + 20] ^= 0x40
     with pytest.raises(ValueError, match="Bad CRC-32"):
         cr.load(io.BytesIO(bytes(data)))
+
+
+def test_a_training_state_with_a_tensor_lr_resumes(tmp_path):
+    # Tensors came back NumPy arrays, which Adam.load_state_dict refuses as an lr
+    # ("lr must be a number >= 0, got array(0.01)"): a run with a Tensor lr could not resume
+    def run(state=None):
+        p = cr.nn.Parameter(cr.ones(2))
+        opt = cr.optim.Adam([p], lr=cr.tensor(0.01), betas=(cr.tensor(0.9), cr.tensor(0.99)))
+        if state is not None:
+            got = cr.io.load_training_state(state, optimizer=opt)
+            assert type(got["extra"]["t"]) is cr.Tensor and type(got["extra"]["a"]) is np.ndarray
+            p.data = got["extra"]["p"]
+        for _ in range(2):
+            p.grad = cr.tensor([0.5, -1.0])
+            opt.step()
+        return p, opt
+
+    p, opt = run()
+    path = tmp_path / "state.safetensors"
+    extra = {"t": cr.arange(3), "a": np.arange(3), "p": p.detach()}
+    cr.io.save_training_state(path, optimizer=opt, epoch=1, extra=extra)
+    assert type(opt.param_groups[0]["lr"]) is cr.Tensor
+    resumed, again = run(path)
+    assert type(again.param_groups[0]["lr"]) is cr.Tensor
+    for _ in range(2):
+        p.grad = cr.tensor([0.5, -1.0])
+        opt.step()
+    np.testing.assert_array_equal(resumed.detach().numpy(), p.detach().numpy())

@@ -190,8 +190,8 @@ def read_config(path) -> dict | None:
 
 def _encode(value, path: str, arrays: dict):
     """``value`` as JSON-ready data; arrays go into ``arrays`` under ``path``, leaving a ref."""
-    if isinstance(value, Tensor):
-        value = value._data
+    tensor = isinstance(value, Tensor)  # comes back one (an optimizer's Tensor lr must)
+    value = value._data if tensor else value
     if value is None or isinstance(value, (bool, int, float, str)):
         return value
     if isinstance(value, numpy.generic):
@@ -201,7 +201,7 @@ def _encode(value, path: str, arrays: dict):
         while key in arrays:
             key += "'"
         arrays[key] = _host(value)
-        return {"__tensor__": key}
+        return {"__tensor__": key, "tensor": True} if tensor else {"__tensor__": key}
     if isinstance(value, tuple):
         return {"__tuple__": [_encode(v, f"{path}/{i}", arrays) for i, v in enumerate(value)]}
     if isinstance(value, list):
@@ -225,7 +225,8 @@ def _decode(value, arrays: dict):
     if not isinstance(value, dict):
         return value
     if "__tensor__" in value:
-        return arrays[value["__tensor__"]]
+        array = arrays[value["__tensor__"]]
+        return Tensor(array) if value.get("tensor") is True else array
     if "__scalar__" in value:
         dtype = numpy.dtype(value["__scalar__"])
         if dtype.kind not in "biuf":
