@@ -149,3 +149,30 @@ def test_plateau_with_a_group_added_later_as_pytorchs():
     np.testing.assert_allclose(loaded, again, rtol=1e-14)
     with pytest.raises(RuntimeError, match="parameter groups but had 1"):  # one min_lr per group
         _plateau_run(cr, [0.02])
+
+
+def test_get_lr_called_by_a_program_is_the_current_lr_documented_difference():
+    """docs/pytorch.md ("Schedulers compute their closed form"): chainrule's get_lr() outside
+    step() is get_last_lr(), silently; PyTorch's warns and, at a StepLR decay step, gives the lr
+    decayed once more."""
+    got = {}
+    for lib in (cr, torch):
+        opt = lib.optim.SGD([lib.zeros(1, requires_grad=True)], lr=0.1)
+        sched = lib.optim.lr_scheduler.StepLR(opt, 2, 0.5)
+        rows = []
+        for _ in range(4):
+            opt.step()
+            sched.step()
+            with warnings.catch_warnings(record=True) as seen:
+                warnings.simplefilter("always")
+                rows.append((sched.get_lr()[0], sched.get_last_lr()[0], len(seen)))
+        got[lib] = rows
+    assert [(a, b) for a, b, _ in got[cr]] == [
+        (0.1, 0.1),
+        (0.05, 0.05),
+        (0.05, 0.05),
+        (0.025, 0.025),
+    ]
+    assert all(n == 0 for *_, n in got[cr]) and all(n == 1 for *_, n in got[torch])
+    assert [b for _, b, _ in got[torch]] == [b for _, b, _ in got[cr]]
+    assert got[torch][1][0] == 0.025  # PyTorch's get_lr() at the decay step: decayed again
