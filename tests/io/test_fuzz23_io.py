@@ -206,3 +206,28 @@ def test_a_training_state_with_a_tensor_lr_resumes(tmp_path):
         p.grad = cr.tensor([0.5, -1.0])
         opt.step()
     np.testing.assert_array_equal(resumed.detach().numpy(), p.detach().numpy())
+
+
+def _pickle_in_archive(body: bytes) -> io.BytesIO:
+    import zipfile
+
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        zf.writestr("archive/data.pkl", body)
+        zf.writestr("archive/byteorder", b"little")
+    buf.seek(0)
+    return buf
+
+
+@pytest.mark.parametrize("as_key", [True, False])
+def test_tuples_nested_too_deep_to_hash_are_refused(as_key):
+    # a dict key of a million nested tuples crashed the interpreter (hashing recurses in C);
+    # torch.load(weights_only=True) crashes on it too
+    def body(depth):
+        tup = b"N" + b"\x85" * depth  # None, then TUPLE1 `depth` times
+        return b"\x80\x02}" + (tup + b"N" if as_key else b"N" + tup) + b"s."
+
+    out = cr.load(_pickle_in_archive(body(1000)))
+    assert len(out) == 1
+    with pytest.raises(ValueError, match="nests tuples more than 1000 deep"):
+        cr.load(_pickle_in_archive(body(1001)))

@@ -181,6 +181,7 @@ def run_pickle(data: bytes, table: dict, persistent_load, who: str = "load", *,
     stack: list = []
     marks: list = []
     memo: dict = {}
+    nests: dict = {}  # id -> (depth, tuple or frozenset), kept alive so that ids are not reused
     while True:
         op = r.take(1)
         if op in _FIXED:
@@ -205,12 +206,12 @@ def run_pickle(data: bytes, table: dict, persistent_load, who: str = "load", *,
             stack.append(memo[key])
         elif op in _TUPLES:
             items = _pop(stack, who, _TUPLES[op])
-            stack.append(tuple(items) if _TUPLES[op] > 1 else (items,))
+            stack.append(_nested(tuple(items) if _TUPLES[op] > 1 else (items,), nests, who))
         elif op == b"(":
             marks.append(len(stack))
             stack.append(_MARK)
         elif op == b"t":
-            stack.append(tuple(_pop_mark(stack, marks, who)[1:]))
+            stack.append(_nested(tuple(_pop_mark(stack, marks, who)[1:]), nests, who))
         elif op == b"l":
             stack.append(_pop_mark(stack, marks, who)[1:])
         elif op == b"d":
@@ -232,7 +233,7 @@ def run_pickle(data: bytes, table: dict, persistent_load, who: str = "load", *,
             _add(_top(stack, who), items, who, list if op == b"e" else set)
         elif op == b"\x91":  # FROZENSET
             items = _pop_mark(stack, marks, who)[1:]
-            stack.append(frozenset(_hashable(items, who)))
+            stack.append(_nested(frozenset(_hashable(items, who)), nests, who))
         elif op == b"G":
             stack.append(struct.unpack(">d", r.take(8))[0])
         elif op in (b"\x8a", b"\x8b"):  # LONG1, LONG4
@@ -276,6 +277,21 @@ def run_pickle(data: bytes, table: dict, persistent_load, who: str = "load", *,
                               "it only with pickle_protocol=0 or 1, whose files "
                               "torch.load(weights_only=True) refuses too: save with the "
                               "default protocol), or the file is damaged")
+
+
+# tuples in tuples (or frozensets) no deeper than this: hashing a deeper one as a dict key or set
+# item recurses in C without a guard and overflows the stack (the interpreter crashes)
+_MAX_NESTING = 1000
+
+
+def _nested(value, nests: dict, who: str):
+    depth = 1 + max((nests[id(v)][0] for v in value if id(v) in nests), default=0)
+    if depth > _MAX_NESTING:
+        raise PickleError(f"{who}: the pickle stream nests tuples more than {_MAX_NESTING} deep "
+                          "(hashing one would crash the interpreter); the file is hostile or "
+                          "damaged")
+    nests[id(value)] = (depth, value)
+    return value
 
 
 def _top(stack: list, who: str):
