@@ -50,7 +50,9 @@ RUNS = [(nd, kw, False) for nd, kw in CASES] + [
 @pytest.mark.parametrize("nd, kw, spatial", RUNS)
 def test_max_pool_indices_match_pytorch_in_onnxruntime(nd, kw, spatial):
     rng = np.random.default_rng(RUNS.index((nd, kw, spatial)))
-    shape = (2, 3, 7, 8) if nd == 2 else (2, 3, 9)
+    # (a dynamic length of 9 with kernel 3, stride 2, padding 1 is refused: at 9 and 19 floor
+    # and ceil_mode give the same sizes, so the export cannot tell which the file must follow)
+    shape = (2, 3, 7, 8) if nd == 2 else (2, 3, 10 if spatial else 9)
     pool = getattr(F, f"max_pool{nd}d")
     tpool = getattr(torch.nn.functional, f"max_pool{nd}d")
 

@@ -20,7 +20,7 @@ ort = pytest.importorskip("onnxruntime")
 
 import chainrule as cr  # noqa: E402
 import chainrule.nn.functional as F  # noqa: E402
-from chainrule.onnx import export  # noqa: E402
+from chainrule.onnx import UnsupportedOperatorError, export  # noqa: E402
 
 CASES = [  # (dims, kernel, stride, padding, dilation, spatial size)
     (2, 2, 2, 1, 3, (7, 9)),  # end padding 2 along both axes, the kernel size
@@ -60,3 +60,56 @@ def test_dilated_max_pool_with_ceil_mode_matches_pytorch_in_onnxruntime(
             assert g.dtype == w.dtype and e.dtype == w.dtype
             np.testing.assert_array_equal(e, w)
             np.testing.assert_array_equal(g, w)
+
+
+# (kernel, stride, padding, dilation, ceil_mode, return_indices), example length -> exports?
+DYNAMIC = [
+    ((2, 3, 1, 2, False, False), 5, False),  # floor: the file dropped a last window at 7, 10...
+    ((2, 3, 1, 2, False, False), 6, True),
+    ((3, 2, 1, 1, True, False), 7, False),  # ceil_mode recorded without its padding
+    ((3, 2, 1, 1, True, True), 7, False),
+    ((3, 2, 1, 1, False, True), 7, False),  # 7 and 15: both roundings agree, the mode unknown
+    ((3, 2, 1, 1, False, False), 8, True),
+    ((3, 2, 1, 1, False, True), 8, True),
+    ((2, 2, 0, 1, False, False), 7, True),
+    ((2, 1, 0, 1, False, True), 7, True),  # stride 1: ceil_mode never changes the size
+    ((2, 2, 1, 2, True, False), 8, False),
+]
+
+
+@pytest.mark.parametrize("setting, length, exports", DYNAMIC)
+def test_max_pool_along_a_dynamic_axis_is_exact_at_every_length_or_refused(
+    setting, length, exports
+):
+    """The file pools a dynamic axis with floor rounding. Max pooling (dilated, with indices)
+    recorded at two lengths where ceil_mode's padding was not needed, or where floor and ceil
+    give the same sizes, exported a file that dropped (or kept) a last window at other lengths:
+    (2, 2, 5) outputs at length 7 where PyTorch gives (2, 2, 3). Such pools are now refused."""
+    kernel, stride, padding, dilation, ceil, indices = setting
+
+    def pool(t, lib):
+        y = lib.max_pool1d(
+            t, kernel, stride, padding, dilation=dilation, ceil_mode=ceil, return_indices=indices
+        )
+        return y[1] if indices else y
+
+    rng = np.random.default_rng(length)
+    x = rng.standard_normal((2, 2, length)).astype(np.float32)
+    if not exports:
+        with pytest.raises(UnsupportedOperatorError, match="along the dynamic axis"):
+            export(
+                lambda t: pool(t, F),
+                (cr.tensor(x),),
+                input_names=["x"],
+                dynamic_axes={"x": {2: "t"}},
+            )
+        return
+    proto = export(
+        lambda t: pool(t, F), (cr.tensor(x),), input_names=["x"], dynamic_axes={"x": {2: "t"}}
+    )
+    session = ort.InferenceSession(proto.SerializeToString(), providers=["CPUExecutionProvider"])
+    for n in range(4, 12):
+        xn = rng.standard_normal((2, 2, n)).astype(np.float32)
+        want = pool(torch.from_numpy(xn), torch.nn.functional).numpy()
+        np.testing.assert_array_equal(pool(cr.tensor(xn), F).numpy(), want)
+        np.testing.assert_array_equal(session.run(None, {"x": xn})[0], want)

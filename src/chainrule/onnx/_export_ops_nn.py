@@ -16,6 +16,7 @@ from ..ops.pool import _AvgPool, _ExtremumPool, _MaxPoolReLU
 from ..ops.reduce import Extreme, LogSumExp, Mean, Sum
 from ..ops.softmax import LogSoftmax, Softmax
 from ._export_ops import UnsupportedOperatorError, converts
+from ._export_ops_pool_index import floor_axes
 
 __all__ = ["conv_transpose3d"]
 
@@ -157,9 +158,12 @@ def _pool_attrs(s):
 @converts(_ExtremumPool, dynamic=("geom",))
 def _extremum_pool(g, s):
     """Max pooling; min pooling is -maxpool(-x) (chainrule's padding never wins either way)."""
+    attrs, geom = _pool_attrs(s), s["geom"]
+    floor_axes(s, geom.kernel, geom.stride, geom.padding, (1,) * len(geom.kernel),
+               ((s.in_shapes[0], s.out_shapes[0]), (s.alt_in_shapes[0], s.alt_out_shapes[0])))
     if s["largest"]:
-        return [g.op("MaxPool", s.inputs[:1], **_pool_attrs(s))]
-    y = g.op("MaxPool", [g.op("Neg", s.inputs[:1])], **_pool_attrs(s))
+        return [g.op("MaxPool", s.inputs[:1], **attrs)]
+    y = g.op("MaxPool", [g.op("Neg", s.inputs[:1])], **attrs)
     return [g.op("Neg", [y])]
 
 
@@ -178,11 +182,15 @@ def _index_gather(g, s):
     kernel, stride, padding, dilation, out = pool
     if s.alt is not None and s.alt["pool"][:4] != pool[:4]:
         raise s.refuse("its window changes with the dynamic axes")
+    alt = s.alt["pool"] if s.alt is not None else pool
+    dynamic = floor_axes(s, kernel, stride, padding, dilation,
+                         ((s.in_shapes[0], (0, 0, *out)), (s.alt_in_shapes[0], (0, 0, *alt[4]))))
     ends = []
     for i, (n, k, st, p, d, o) in enumerate(zip(s.in_shapes[0][2:], *pool)):
         end = max((o - 1) * st + d * (k - 1) + 1 - n - p, 0)
-        alt = s.alt["pool"] if s.alt is not None else pool
         alt_end = max((alt[4][i] - 1) * st + d * (k - 1) + 1 - s.alt_in_shapes[0][2 + i] - p, 0)
+        if 2 + i in dynamic:  # floor rounding at any size: PyTorch's symmetric padding
+            end = alt_end = p
         if end != alt_end:
             raise s.refuse(f"its padding at the end of axis {2 + i} ({end}) changes with the "
                            "dynamic axes")

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from ..ops._pool_index import _winners
 
-__all__ = ["pool_indices"]
+__all__ = ["floor_axes", "pool_indices"]
 
 
 def pool_indices(s, fn, free):
@@ -36,6 +36,12 @@ def pool_indices(s, fn, free):
         raise s.refuse(f"its output size {s.out_shapes[0][2:]} is not a max pool's of an input "
                        f"of size {s.in_shapes[0][2:]} with either rounding")
     ceil = min(fits)  # ceil_mode=False where both roundings give the recorded sizes
+    dynamic = floor_axes(s, kernel, stride, padding, dilation,
+                         ((s.in_shapes[0], s.out_shapes[0]), (s.alt_in_shapes[0],
+                                                               s.alt_out_shapes[0])))
+    if dynamic and ceil:
+        raise s.refuse(f"max pooling's indices with ceil_mode on axes of fixed size and dynamic "
+                       f"axes {dynamic} have no ONNX form here")
     # ONNX's ceil_mode keeps a last window that starts in the end padding, which PyTorch's
     # drops: those axes are cut back to the recorded size (refused where that size is dynamic)
     cut = _cut(s.in_shapes[0], s.out_shapes[0], kernel, stride, padding, dilation) if ceil else []
@@ -74,11 +80,41 @@ def pool_indices(s, fn, free):
 
 def _sizes(in_shape, kernel, stride, padding, dilation, ceil) -> tuple:
     """PyTorch's output sizes (a last window of ceil_mode never starts in the padding)."""
-    out = []
-    for n, k, st, p, d in zip(in_shape[2:], kernel, stride, padding, dilation):
-        size = (n + 2 * p - d * (k - 1) - 1 + (st - 1 if ceil else 0)) // st + 1
-        out.append(size - 1 if ceil and (size - 1) * st >= n + p else size)
-    return tuple(out)
+    return tuple(_size(n, k, st, p, d, ceil)
+                 for n, k, st, p, d in zip(in_shape[2:], kernel, stride, padding, dilation))
+
+
+def _size(n, k, st, p, d, ceil) -> int:
+    size = (n + 2 * p - d * (k - 1) - 1 + (st - 1 if ceil else 0)) // st + 1
+    return size - 1 if ceil and (size - 1) * st >= n + p else size
+
+
+def floor_axes(s, kernel, stride, padding, dilation, shapes) -> list:
+    """The spatial axes whose size changes between the two recordings (``shapes``: input and
+    output shapes of each), once each is checked to be pooled with floor rounding: the file
+    pools them as ONNX's MaxPool with symmetric pads does. A pool with ceil_mode there, or
+    recorded at sizes where both roundings agree (which cannot tell them apart), is refused."""
+    (in_a, out_a), (in_b, out_b) = shapes
+    axes = []
+    for a, (k, st, p, d) in enumerate(zip(kernel, stride, padding, dilation)):
+        first = max(1, d * (k - 1) + 1 - 2 * p)  # both roundings repeat with period st
+        if in_a[2 + a] == in_b[2 + a] or all(
+                _size(n, k, st, p, d, False) == _size(n, k, st, p, d, True)
+                for n in range(first, first + st)):
+            continue  # a fixed size, or one where ceil_mode never changes the output
+        pairs = ((in_a[2 + a], out_a[2 + a]), (in_b[2 + a], out_b[2 + a]))
+        floor = all(_size(n, k, st, p, d, False) == o for n, o in pairs)
+        if not floor or all(_size(n, k, st, p, d, True) == o for n, o in pairs):
+            why = ("it has ceil_mode, whose last partial window depends on the size; export "
+                   "without that dynamic axis" if not floor else
+                   f"at the recorded sizes {in_a[2 + a]} and {in_b[2 + a]} ceil_mode would give "
+                   "the same output sizes, so the recordings cannot tell whether it is on; "
+                   "export with an example size where it would add a last window (one more or "
+                   "less), or without that dynamic axis")
+            raise s.refuse(f"max pooling along the dynamic axis {2 + a}: the file pools with "
+                           f"floor rounding, and {why}")
+        axes.append(2 + a)
+    return axes
 
 
 def _cut(in_shape, out_shape, kernel, stride, padding, dilation) -> list:
