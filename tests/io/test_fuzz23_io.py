@@ -231,3 +231,17 @@ def test_tuples_nested_too_deep_to_hash_are_refused(as_key):
     assert len(out) == 1
     with pytest.raises(ValueError, match="nests tuples more than 1000 deep"):
         cr.load(_pickle_in_archive(body(1001)))
+
+
+def test_two_chainrule_saves_into_one_buffer_load_each_from_its_position():
+    # the reader took everything to the buffer's end: "not written by chainrule.save"
+    buf = io.BytesIO()
+    cr.save({"a": cr.arange(3.0)}, buf)
+    middle = buf.tell()
+    cr.save({"b": cr.ones(2, dtype=cr.int16), "n": 1}, buf)
+    buf.write(b"the caller's own bytes")
+    buf.seek(0)
+    assert cr.load(buf)["a"].tolist() == [0.0, 1.0, 2.0]
+    buf.seek(middle)
+    out = cr.load(buf)
+    assert out["n"] == 1 and out["b"].tolist() == [1, 1] and out["b"].dtype == cr.int16

@@ -38,7 +38,7 @@ from pathlib import Path
 from ..backend import numpy
 
 __all__ = ["MAX_HEADER_BYTES", "Header", "TensorInfo", "check_metadata", "digests",
-           "pack_complex", "read_header", "read_tensors", "write_file"]
+           "pack_complex", "read_header", "read_tensors", "span", "write_file"]
 
 # Ours are a few KB (a training state with a long history some 100 KB); PyTorch's largest models
 # stay under 1 MB. 8 MiB bounds what parsing a hostile header costs: its Python objects take many
@@ -168,6 +168,21 @@ def _tensor_info(name: str, entry) -> TensorInfo:
         raise ValueError(f"tensor {name!r}: {dtype} of shape {tuple(shape)} is {nbytes} bytes, "
                          f"its data_offsets {offsets} span {offsets[1] - offsets[0]}")
     return TensorInfo(dt, tuple(shape), offsets[0], offsets[1], dtype == _BF16)
+
+
+def span(data: bytes) -> int | None:
+    """How many bytes the safetensors file at the start of ``data`` takes (its header's length
+    and the end of its last tensor), or None where its header cannot be parsed; what follows
+    (another file saved after it into one buffer) is not part of it. Nothing is checked here."""
+    n = int.from_bytes(data[:8], "little")
+    if len(data) < 8 or n > MAX_HEADER_BYTES or 8 + n > len(data):
+        return None
+    try:
+        header = json.loads(data[8:8 + n].decode("utf-8"))
+        ends = [e["data_offsets"][1] for k, e in header.items() if k != "__metadata__"]
+    except (ValueError, TypeError, KeyError, IndexError, AttributeError, RecursionError):
+        return None
+    return 8 + n + max(ends, default=0) if all(_is_int(e) and e >= 0 for e in ends) else None
 
 
 def read_header(who: str, path) -> Header:

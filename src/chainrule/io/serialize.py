@@ -32,6 +32,7 @@ from .safetensors_file import (
     pack_complex,
     read_header,
     read_tensors,
+    span,
     write_file,
 )
 from .sparse_entries import encode_sparse, is_sparse
@@ -207,7 +208,7 @@ def load(f, map_location=None, *, weights_only=True, mmap=None, upcast_bfloat16=
                                     upcast_bfloat16=upcast_bfloat16)
         with tempfile.TemporaryDirectory() as folder:  # the file reader checks a file on disk
             copy = Path(folder) / "load.safetensors"
-            copy.write_bytes(data)
+            copy.write_bytes(data[:span(data) or len(data)])  # not what was saved after it
             try:
                 return load(copy, map_location, weights_only=weights_only, mmap=mmap)
             except ValueError as err:  # name the caller's file, not the temporary copy
