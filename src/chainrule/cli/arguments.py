@@ -151,6 +151,10 @@ def _check_run_path(args) -> None:
         if path.is_dir() and not (path / "model.safetensors").exists():
             raise ValueError(f"argument {name}: the folder {value!r} holds no model.safetensors "
                              f"(an unfinished or foreign run?); {expected}")
+    data_dir = getattr(args, "data_dir", None)  # a file was read as a folder to look in
+    if isinstance(data_dir, str) and Path(data_dir).exists() and not Path(data_dir).is_dir():
+        raise ValueError(f"--data-dir {data_dir!r} is a file; expected the folder that holds the "
+                         "dataset files")
 
 
 def thread_count(value: str):

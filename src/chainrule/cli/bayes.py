@@ -6,7 +6,7 @@ from ..experiments import uncertainty
 from ..experiments.calibration import calibrate_run
 
 __all__ = ["COMMANDS", "add_evaluate_arguments", "add_parsers", "add_train_arguments",
-           "bayes_settings", "evaluate_uncertainty"]
+           "bayes_settings", "check_uncertainty_options", "evaluate_uncertainty"]
 
 
 def add_evaluate_arguments(e, int_type) -> None:
@@ -26,6 +26,27 @@ def add_evaluate_arguments(e, int_type) -> None:
     u.add_argument("--bins", type=int_type(1, MAX_BINS), default=15,
                    help=f"confidence bins of the ECE, 1 to {MAX_BINS}")
     u.add_argument("--seed", type=int_type(0), default=0, help="seeds the draws, >= 0")
+    e.set_defaults(_uncertainty_defaults={a.dest: (a.option_strings[0], a.default)
+                                          for a in u._group_actions})
+
+
+_DRAWN = ("mc-dropout", "bayes-by-backprop", "laplace")
+_READ_BY = {"samples": _DRAWN, "seed": _DRAWN, "laplace_structure": ("laplace",),
+            "fit_size": ("laplace",), "bins": uncertainty.METHODS}
+
+
+def check_uncertainty_options(args) -> None:
+    """A ValueError for an option of ``evaluate --uncertainty`` that the method given (or no
+    --uncertainty at all) would not read: before, ``evaluate RUN --samples 100`` printed the
+    plain accuracy and ``--uncertainty mc-dropout --laplace-structure kfac`` dropped the
+    structure, in silence."""
+    for dest, (flag, default) in args._uncertainty_defaults.items():
+        value, methods = getattr(args, dest), _READ_BY.get(dest, ())
+        if dest != "uncertainty" and value != default and args.uncertainty not in methods:
+            given = ("has no effect without --uncertainty" if args.uncertainty is None
+                     else f"is not read by --uncertainty {args.uncertainty}")
+            raise ValueError(f"{flag} {value} {given} (it is for --uncertainty "
+                             f"{', '.join(methods)})")
 
 
 def evaluate_uncertainty(args) -> None:

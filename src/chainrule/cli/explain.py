@@ -6,20 +6,9 @@ import argparse
 
 from ..experiments import explain as runs
 from ..explain import TABULAR_DATASETS
+from .arguments import integer, number
 
 __all__ = ["COMMANDS", "add_parsers"]
-
-
-def _positive(kind):
-    def parse(text):
-        try:
-            value = kind(text)
-        except ValueError:
-            value = None
-        if value is None or not value > 0:
-            raise argparse.ArgumentTypeError(f"expected a {kind.__name__} > 0, got {text!r}")
-        return value
-    return parse
 
 
 def _share(text):
@@ -47,14 +36,14 @@ def add_parsers(sub, debug, threads_option) -> None:
                    "side by side")
     e.add_argument("--target", type=int, default=None,
                    help="the class index to explain (default: each image's predicted class)")
-    e.add_argument("--steps", type=_positive(int), default=50, help="integrated gradients' steps")
-    e.add_argument("--samples", type=_positive(int), default=25,
+    e.add_argument("--steps", type=integer(1), default=50, help="integrated gradients' steps")
+    e.add_argument("--samples", type=integer(1), default=25,
                    help="SmoothGrad's and noise_tunnel's copies, shapley's orderings, "
                    "deeplift_shap's baseline test images")
-    e.add_argument("--window", type=_positive(int), default=4,
+    e.add_argument("--window", type=integer(1), default=4,
                    help="occlusion's square; the superpixels of shapley and feature_permutation")
-    e.add_argument("--stride", type=_positive(int), default=2, help="occlusion's step")
-    e.add_argument("--stdev", type=_positive(float), default=0.15,
+    e.add_argument("--stride", type=integer(1), default=2, help="occlusion's step")
+    e.add_argument("--stdev", type=number(0, low_ok=False), default=0.15,
                    help="noise_tunnel's noise, in pixel units")
     e.add_argument("--layer", default=None, help="layer_ig's convolution layer, a dotted name "
                    "(default: the last Conv2d whose map is larger than 1x1)")
@@ -70,9 +59,9 @@ def add_parsers(sub, debug, threads_option) -> None:
                    help="a layer's dotted name, e.g. features.3 (required: no default)")
     v.add_argument("--channels", type=int, nargs="+", default=None,
                    help="channels to show (default: the first 8)")
-    v.add_argument("--images", type=_positive(int), default=2000,
+    v.add_argument("--images", type=integer(1), default=2000,
                    help="test images searched for the top patches")
-    v.add_argument("--steps", type=_positive(int), default=150,
+    v.add_argument("--steps", type=integer(1), default=150,
                    help="activation maximization steps")
     _common(v)
 
@@ -82,23 +71,24 @@ def add_parsers(sub, debug, threads_option) -> None:
     p.add_argument("--sparsity", type=_share, default=0.9, help="share of weights to remove")
     p.add_argument("--iterative", action="store_true",
                    help="prune in --steps steps, fine-tuning after each (default: one-shot)")
-    p.add_argument("--steps", type=_positive(int), default=5, help="points of the schedule")
+    p.add_argument("--steps", type=integer(1), default=5, help="points of the schedule")
     p.add_argument("--criterion", default="magnitude", choices=["magnitude", "obd"],
                    help="which weights go first: smallest |w|, or Optimal Brain Damage's "
                    "saliency")
     p.add_argument("--scope", default="global", choices=["global", "layer"],
                    help="one ranking over all layers, or the same sparsity in each layer")
-    p.add_argument("--finetune-epochs", type=_positive(int), default=1,
+    p.add_argument("--finetune-epochs", type=integer(1), default=1,
                    help="epochs of fine-tuning after each step (--iterative)")
-    p.add_argument("--lr", type=_positive(float), default=1e-3, help="fine-tuning's Adam step")
+    p.add_argument("--lr", type=number(0, low_ok=False), default=1e-3,
+                   help="fine-tuning's Adam step")
     _common(p)
 
     r = sub.add_parser("rules", parents=[debug], help="NeuroRule: train and prune an MLP on a "
                        "tabular set and extract IF-THEN rules")
     r.add_argument("dataset", choices=list(TABULAR_DATASETS),
                    help="a tabular set: generated MONK-style problems or scikit-learn's")
-    r.add_argument("--hidden", type=_positive(int), default=4, help="hidden units")
-    r.add_argument("--levels", type=_positive(int), default=3,
+    r.add_argument("--hidden", type=integer(1), default=4, help="hidden units")
+    r.add_argument("--levels", type=integer(1), default=3,
                    help="bins per continuous attribute")
     r.add_argument("--max-accuracy-drop", type=float, default=0.01,
                    help="how far pruning may lower the training accuracy")
@@ -147,6 +137,11 @@ def _visualize(args) -> None:
 
 
 def _prune(args) -> None:
+    for flag, value, default in (("--finetune-epochs", args.finetune_epochs, 1),
+                                 ("--lr", args.lr, 1e-3)):
+        if value != default and not args.iterative:  # one-shot pruning read neither
+            raise ValueError(f"{flag} {value:g}: one-shot pruning does not fine-tune; add "
+                             "--iterative")
     res = runs.prune_run(args.run, sparsity=args.sparsity, iterative=args.iterative,
                          steps=args.steps, criterion=args.criterion, scope=args.scope,
                          finetune_epochs=args.finetune_epochs, lr=args.lr, out=args.out,

@@ -290,6 +290,7 @@ def _train_generative(args) -> None:
 
 
 def _evaluate(args) -> None:
+    bayes_cli.check_uncertainty_options(args)
     if seq_cli.evaluate(args):
         return
     if experiments.is_text_run(args.checkpoint):

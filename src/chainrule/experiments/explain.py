@@ -13,6 +13,7 @@ from pathlib import Path
 
 from .. import explain, optim
 from ..backend import numpy
+from ..data.arguments import check_number
 from ..data.idx import atomic_write_bytes
 from ..data.images import read_image
 from ..explain import figures
@@ -233,6 +234,7 @@ def prune_run(run, *, sparsity: float = 0.9, iterative: bool = False, steps: int
         raise ValueError(f"--criterion {criterion!r}: expected 'magnitude' or 'obd'")
     if not 0 < sparsity < 1:
         raise ValueError(f"--sparsity {sparsity!r}: expected a share in (0, 1)")
+    lr = check_number("prune", "lr", lr, above=0)  # inf trained the pruned weights to NaN
     model, config = load_model(run)
     _run_config(Path(run), config, "input_shape", "dataset")
     out = Path(out) if out else Path(run) / f"pruned-{sparsity:g}"
