@@ -78,3 +78,25 @@ def test_a_node_onnx_rejects_is_refused_naming_the_chainrule_op(fn, arrays, op):
         r".*onnx\.checker.*cast the tensor",
     ):
         export(fn, tuple(xs))
+
+
+def test_numpy_integers_for_opset_and_dynamic_axes_as_pytorch():
+    """opset_version=np.int64(17) (PyTorch's exporter takes it) and NumPy axes in dynamic_axes
+    were refused as not ints; NumPy integers are taken, bools still refused."""
+    x = cr.tensor(_F)
+    proto = export(
+        lambda t: t * 2,
+        (x,),
+        opset_version=np.int64(17),
+        input_names=["x"],
+        output_names=["y"],
+        dynamic_axes={"x": {np.int64(0): "b"}, "y": [np.int32(0)]},
+    )
+    assert proto.opset_import[0].version == 17
+    assert proto.graph.input[0].type.tensor_type.shape.dim[0].dim_param == "b"
+    session = ort.InferenceSession(proto.SerializeToString(), providers=["CPUExecutionProvider"])
+    x5 = np.ones((5, 4), np.float32)
+    np.testing.assert_array_equal(session.run(None, {"x": x5})[0], x5 * 2)
+    for bad in (True, np.bool_(True), 17.0):
+        with pytest.raises(ValueError, match="opset_version must be an int"):
+            export(lambda t: t * 2, (x,), opset_version=bad)

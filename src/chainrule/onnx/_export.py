@@ -14,6 +14,7 @@ import inspect
 import os
 import re
 import tempfile
+from numbers import Integral
 
 from ..autograd.tensor import Tensor
 from ..autograd.tracing import Traced
@@ -81,10 +82,11 @@ def export(model, args=(), f=None, *, kwargs=None, verbose=None, input_names=Non
     onnx = _require_onnx()
     _refuse_torch_options(options)
     opset = _MIN_OPSET + 4 if opset_version is None else opset_version
-    if isinstance(opset, bool) or not isinstance(opset, int) or not (
+    if isinstance(opset, bool) or not isinstance(opset, Integral) or not (
             _MIN_OPSET <= opset <= _MAX_OPSET):
         raise ValueError(f"export: opset_version must be an int from {_MIN_OPSET} to "
                          f"{_MAX_OPSET}, got {opset_version!r}")
+    opset = int(opset)  # a NumPy integer too, as PyTorch's
     if getattr(training, "name", training) not in ("eval", "EVAL"):
         raise ValueError(f"export: training must be 'eval' (a recording of training-mode ops "
                          f"such as dropout cannot be replayed), got {training!r}")
@@ -216,13 +218,13 @@ def _dynamic_axes(dynamic_axes, inputs, input_names, output_names) -> dict:
             i = input_names.index(key)
             ndim = inputs[i].ndim
             for a, name in pairs.items():
-                if isinstance(a, bool) or not isinstance(a, int) or not -ndim <= a < ndim:
+                if isinstance(a, bool) or not isinstance(a, Integral) or not -ndim <= a < ndim:
                     raise ValueError(f"export: dynamic_axes[{key!r}] has axis {a!r}, but the "
                                      f"input has shape {inputs[i].shape}")
                 if not isinstance(name, str):
                     raise TypeError(f"export: the name of dynamic axis {a} of {key!r} must be a "
                                     f"str, got {name!r}")
-            dims[i] = {a % ndim: name for a, name in pairs.items()}
+            dims[i] = {int(a) % ndim: name for a, name in pairs.items()}
     return dims
 
 
@@ -296,10 +298,10 @@ def _model(onnx, g, main, alt, inputs, input_names, outs, output_names, dynamic_
         slot = main.out_slots[k]
         ndim = main.rec.seen[slot]._data.ndim
         for a in axes:
-            if isinstance(a, bool) or not isinstance(a, int) or not -ndim <= a < ndim:
+            if isinstance(a, bool) or not isinstance(a, Integral) or not -ndim <= a < ndim:
                 raise ValueError(f"export: dynamic_axes[{name!r}] has axis {a!r}, but the "
                                  f"output has shape {main.rec.seen[slot]._data.shape}")
-        axes = {a % ndim: dim for a, dim in axes.items()}
+        axes = {int(a) % ndim: dim for a, dim in axes.items()}
         graph_outputs.append(info(name, main.rec.seen[slot]._data, alt.rec.seen[slot]._data,
                                   axes))
     graph = helper.make_graph(nodes, "chainrule", graph_inputs, graph_outputs,
