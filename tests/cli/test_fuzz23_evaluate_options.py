@@ -1,10 +1,12 @@
-"""Fuzz wave 23, command line: options that ``evaluate`` and ``prune`` read only in one mode.
+"""Fuzz wave 23, command line: options that ``evaluate``, ``prune`` and ``explain`` read only in
+one mode.
 
 Before, ``evaluate RUN --samples 100`` (or ``--fit-size``, ``--laplace-structure``, ``--bins``,
 ``--seed``) without ``--uncertainty`` printed the plain test accuracy as if the option were not
 there, ``--uncertainty mc-dropout --laplace-structure kfac`` dropped the structure, ``prune --lr``
-and ``--finetune-epochs`` without ``--iterative`` did nothing, and ``prune --lr inf`` or
-``explain --stdev inf`` were accepted (their parser took any float > 0), and a file given as
+and ``--finetune-epochs`` without ``--iterative`` did nothing, ``explain --method saliency
+--steps 200`` (an option of another method) made the same map as without it, ``prune --lr inf``
+or ``explain --stdev inf`` were accepted (their parser took any float > 0), and a file given as
 ``--data-dir`` was searched as a folder ("missing files ... Put them in FILE/mnist"). Each is now
 refused in one line before the run is read, so these tests need no trained run."""
 
@@ -32,6 +34,12 @@ from chainrule.cli import main
         (["prune", "R", "--lr", "inf"], "argument --lr: expected a finite number > 0, got 'inf'"),
         (["explain", "R", "x.npy", "--stdev", "inf"], "argument --stdev: expected a finite number"),
         (["visualize", "R", "--steps", "0"], "argument --steps: expected an integer >= 1, got '0'"),
+        (["explain", "R", "x.npy", "--steps", "9"], "--steps 9: --method saliency does not use it"),
+        (
+            ["explain", "R", "x.npy", "--method", "smoothgrad", "--stdev", "0.5"],
+            "(it is for noise_",
+        ),
+        (["explain", "R", "x.npy", "--method", "all", "--layer", "a.b"], "--method all does not"),
         (["evaluate", "R", "--data-dir", "R/model.safetensors"], "model.safetensors' is a file;"),
         (["train", "mlp", "--data-dir", "R/model.safetensors"], "expected the folder that holds"),
     ],

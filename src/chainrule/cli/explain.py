@@ -110,7 +110,31 @@ def _common(parser) -> None:
                         help="fail instead of downloading missing dataset files")
 
 
+# explain's method options -> (default, the methods that read it); "all" shows the classic seven
+_METHOD_OPTIONS = {
+    "steps": (50, ("ig", "noise_tunnel", "layer_ig")),
+    "samples": (25, ("smoothgrad", "shapley", "noise_tunnel", "deeplift_shap")),
+    "window": (4, ("occlusion", "shapley", "feature_permutation")),
+    "stride": (2, ("occlusion",)),
+    "stdev": (0.15, ("noise_tunnel",)),
+    "layer": (None, ("layer_ig",)),
+}
+
+
+def _check_method_options(args) -> None:
+    """An option the method would not read is a usage error: ``--method saliency --steps 200``
+    or ``--method smoothgrad --stdev 0.5`` (SmoothGrad has its own noise) made the same map as
+    without the option, in silence."""
+    methods = runs.CLASSIC_METHODS if args.method == "all" else (args.method,)
+    for dest, (default, readers) in _METHOD_OPTIONS.items():
+        value = getattr(args, dest)
+        if value != default and not set(methods) & set(readers):
+            raise ValueError(f"--{dest} {value}: --method {args.method} does not use it (it is "
+                             f"for {', '.join(readers)})")
+
+
 def _explain(args) -> None:
+    _check_method_options(args)
     res = runs.explain_images(args.run, args.images, method=args.method, out=args.out,
                               target=args.target, steps=args.steps, n_samples=args.samples,
                               window=args.window, stride=args.stride, stdev=args.stdev,
