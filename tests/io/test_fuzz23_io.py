@@ -245,3 +245,31 @@ def test_two_chainrule_saves_into_one_buffer_load_each_from_its_position():
     buf.seek(middle)
     out = cr.load(buf)
     assert out["n"] == 1 and out["b"].tolist() == [1, 1] and out["b"].dtype == cr.int16
+
+
+@pytest.mark.parametrize("extra", [{"version": 2}, "text", 5])
+def test_a_non_tensor_extra_state_is_refused_by_the_safetensors_writers(tmp_path, extra):
+    # "Cannot change data-type for array of references" / "'int' object has no attribute 'shape'"
+    class Versioned(cr.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.lin = cr.nn.Linear(2, 2)
+
+        def get_extra_state(self):
+            return extra
+
+        def set_extra_state(self, state):
+            self.got = state
+
+    model = Versioned()
+    match = r"'_extra_state' is of type \w+, not a tensor.*chainrule.save\(model.state_dict"
+    with pytest.raises(TypeError, match="save_weights: the state dict.s " + match):
+        cr.io.save_weights(model, tmp_path / "w.safetensors")
+    opt = cr.optim.SGD(model.parameters(), lr=0.1)
+    with pytest.raises(TypeError, match="save_training_state: the state dict.s " + match):
+        cr.io.save_training_state(tmp_path / "s.safetensors", optimizer=opt, epoch=0, model=model)
+    assert list(tmp_path.iterdir()) == []  # nothing written, no temporary file left
+    cr.save(model.state_dict(), tmp_path / "obj.pt")  # the way that keeps it
+    again = Versioned()
+    again.load_state_dict(cr.load(tmp_path / "obj.pt"))
+    assert again.got == extra

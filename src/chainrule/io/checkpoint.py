@@ -30,7 +30,7 @@ from .safetensors_file import (
     write_file,
 )
 from .state_checks import check_training_state
-from .tied import shared_names, tied_names
+from .tied import shared_names, state_arrays, tied_names
 
 __all__ = [
     "load_training_state",
@@ -132,7 +132,7 @@ def save_weights(model, path, *, config: dict | None = None) -> Path:
     left_out = shared_names(state)  # tied weights once, as safetensors.torch.save_model
     for name, kept in left_out.items():
         metadata.setdefault(name, kept)
-    arrays = {key: _host(value) for key, value in state.items() if key not in left_out}
+    arrays = state_arrays("save_weights", state, _host, skip=left_out)
     return _write(path, arrays, metadata)
 
 
@@ -289,7 +289,7 @@ def save_training_state(path, *, optimizer, epoch: int, scheduler=None, rng=None
         raise TypeError(f"save_training_state: epoch must be an int, got {epoch!r}")
     arrays: dict = {}
     if model is not None:
-        arrays.update({f"model/{k}": _host(v) for k, v in model.state_dict().items()})
+        arrays.update(state_arrays("save_training_state", model.state_dict(), _host, "model/"))
     state = {
         "format": _FORMAT,
         "epoch": int(epoch),

@@ -13,7 +13,27 @@ dtype (a Parameter registered under two names); tensors that merely overlap are 
 
 from __future__ import annotations
 
-__all__ = ["shared_names", "tied_names"]
+__all__ = ["shared_names", "state_arrays", "tied_names"]
+
+
+def state_arrays(who: str, state: dict, host, prefix: str = "", skip=()) -> dict:
+    """``{prefix + name: host(value)}`` for the entries of a state dict not in ``skip``, each of
+    which must be a tensor or an array: a module's ``get_extra_state()`` may give anything
+    (PyTorch pickles it), but a safetensors file holds tensors only."""
+    out = {}
+    for name, value in state.items():
+        if name in skip:
+            continue
+        if not any(
+            hasattr(value, a) for a in ("_data", "__array_interface__", "__cuda_array_interface__")
+        ):
+            raise TypeError(
+                f"{who}: the state dict's '{name}' is of type {type(value).__name__}, not a "
+                "tensor (a module's get_extra_state() may return anything); a safetensors file "
+                "holds tensors only: save the state with chainrule.save(model.state_dict(), path)"
+            )
+        out[prefix + name] = host(value)
+    return out
 
 
 def _key(value):
