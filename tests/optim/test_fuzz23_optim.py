@@ -176,3 +176,35 @@ def test_get_lr_called_by_a_program_is_the_current_lr_documented_difference():
     assert all(n == 0 for *_, n in got[cr]) and all(n == 1 for *_, n in got[torch])
     assert [b for _, b, _ in got[torch]] == [b for _, b, _ in got[cr]]
     assert got[torch][1][0] == 0.025  # PyTorch's get_lr() at the decay step: decayed again
+
+
+@pytest.mark.parametrize("name", ["Adam", "AdamW", "Adamax", "NAdam", "RAdam", "SGD"])
+def test_pytorch_state_dict_with_tensor_lr_and_betas_loads(name):
+    """A PyTorch optimizer made with a Tensor lr (torch.compile recipes) or Tensor betas saves
+    them as Tensors in its param groups; chainrule's load_state_dict refused them ("lr must be a
+    number >= 0, got tensor(0.1000, dtype=torch.float64)"). They load as chainrule Tensors and the
+    run goes on as PyTorch's."""
+    betas = name not in ("SGD",)
+    p = torch.tensor([1.0, -2.0, 0.5], dtype=torch.float64, requires_grad=True)
+    kwargs = {"lr": torch.tensor(0.1, dtype=torch.float64)}
+    if betas:
+        kwargs["betas"] = (
+            torch.tensor(0.8, dtype=torch.float64),
+            torch.tensor(0.9, dtype=torch.float64),
+        )
+    opt = getattr(torch.optim, name)([p], **kwargs)
+    p.grad = torch.tensor([1.0, 0.5, -2.0], dtype=torch.float64)
+    opt.step()
+    q = cr.tensor(p.tolist(), dtype=cr.float64, requires_grad=True)
+    ours = getattr(cr.optim, name)([q], lr=0.5)
+    ours.load_state_dict(opt.state_dict())
+    group = ours.param_groups[0]
+    assert isinstance(group["lr"], cr.Tensor) and float(group["lr"]) == 0.1
+    if betas:
+        assert [type(b) for b in group["betas"]] == [cr.Tensor, cr.Tensor]
+    for t in range(3):
+        g = [0.3 * t, -1.0, 2.0]
+        p.grad, q.grad = torch.tensor(g, dtype=torch.float64), cr.tensor(g, dtype=cr.float64)
+        opt.step()
+        ours.step()
+    np.testing.assert_allclose(q.tolist(), p.tolist(), rtol=1e-13, atol=1e-15)

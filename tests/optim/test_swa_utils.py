@@ -134,7 +134,7 @@ def test_averaged_model_errors_and_module_api():
     with pytest.raises(TypeError, match="model must be a chainrule Module, got list"):
         S.AveragedModel([m.weight])
     opt = cr.optim.SGD(m.parameters(), lr=0.1)
-    with pytest.raises(ValueError, match="anneal_strategy must by one of 'cos' or 'linear'"):
+    with pytest.raises(ValueError, match="anneal_strategy must be one of 'cos' or 'linear'"):
         S.SWALR(opt, 0.1, anneal_strategy="step")
     with pytest.raises(ValueError, match="anneal_epochs must be equal or greater than 0, got -1"):
         S.SWALR(opt, 0.1, anneal_epochs=-1)

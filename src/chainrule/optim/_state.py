@@ -122,14 +122,16 @@ def as_complex(r):
 
 
 def copy_entry(value):
-    """A copy of Tensors, arrays and lists (so the saved state does not change under later
-    steps)."""
+    """A copy of Tensors, arrays, lists and tuples (so the saved state does not change under later
+    steps); another library's tensor (a PyTorch state dict's Tensor lr or betas) as a Tensor."""
     if isinstance(value, Tensor):
         return Tensor(value._data.copy())
     if hasattr(value, "copy") and hasattr(value, "dtype"):
         return value.copy()
-    if isinstance(value, list):
-        return [copy_entry(v) for v in value]
+    if isinstance(value, list) or type(value) is tuple:
+        return type(value)(copy_entry(v) for v in value)
+    if hasattr(value, "detach") and hasattr(value, "dtype") and hasattr(value, "numpy"):
+        return Tensor(numpy.array(value.detach().cpu().numpy()))  # PyTorch's Tensor
     return value
 
 

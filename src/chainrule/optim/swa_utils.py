@@ -184,7 +184,7 @@ class SWALR(LRScheduler):
         for group, lr in zip(groups, swa_lrs, strict=True):
             group["swa_lr"] = float(lr)
         if anneal_strategy not in ("cos", "linear"):
-            raise ValueError("anneal_strategy must by one of 'cos' or 'linear', instead got "
+            raise ValueError("anneal_strategy must be one of 'cos' or 'linear', instead got "
                              f"{anneal_strategy!r}")
         if not isinstance(anneal_epochs, int) or isinstance(anneal_epochs, bool) \
                 or anneal_epochs < 0:
