@@ -7,8 +7,9 @@ there, ``--uncertainty mc-dropout --laplace-structure kfac`` dropped the structu
 and ``--finetune-epochs`` without ``--iterative`` did nothing, ``explain --method saliency
 --steps 200`` (an option of another method) made the same map as without it, ``prune --lr inf``
 or ``explain --stdev inf`` were accepted (their parser took any float > 0), and a file given as
-``--data-dir`` was searched as a folder ("missing files ... Put them in FILE/mnist"). Each is now
-refused in one line before the run is read, so these tests need no trained run."""
+``--data-dir`` was searched as a folder ("missing files ... Put them in FILE/mnist"); ``calibrate
+--seed`` without ``--mc-dropout`` seeded nothing. Each is now refused in one line before the run
+is read, so these tests need no trained run."""
 
 import pytest
 
@@ -35,6 +36,8 @@ from chainrule.cli import main
         (["explain", "R", "x.npy", "--stdev", "inf"], "argument --stdev: expected a finite number"),
         (["visualize", "R", "--steps", "0"], "argument --steps: expected an integer >= 1, got '0'"),
         (["explain", "R", "x.npy", "--steps", "9"], "--steps 9: --method saliency does not use it"),
+        (["calibrate", "R", "--seed", "3"], "--seed 3: it seeds the dropout masks of --mc-dropout"),
+        (["train", "ngram", "--resume", "--out", "R"], "error: --resume: text models train on"),
         (
             ["explain", "R", "x.npy", "--method", "smoothgrad", "--stdev", "0.5"],
             "(it is for noise_",

@@ -129,6 +129,9 @@ def add_parsers(sub, debug, int_type) -> None:
 
 
 def _calibrate(args) -> None:
+    if args.seed != 0 and not args.mc_dropout:  # it seeds nothing else
+        raise ValueError(f"--seed {args.seed}: it seeds the dropout masks of --mc-dropout N, "
+                         "which is not given")
     res = calibrate_run(args.checkpoint, bins=args.bins, mc_dropout=args.mc_dropout,
                         laplace=args.laplace, seed=args.seed, out=args.out, data_dir=args.data_dir,
                         download=not args.no_download)

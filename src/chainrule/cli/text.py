@@ -53,7 +53,8 @@ def train(args, model_kwargs: dict) -> None:
                                  ("--resume", args.resume, False),
                                  ("--device", args.device, "cpu")):
         if value != default:
-            raise ValueError(f"{flag} {value}: text models train on the CPU with a fixed "
+            shown = flag if value is True else f"{flag} {value}"  # not "--resume True"
+            raise ValueError(f"{shown}: text models train on the CPU with a fixed "
                              "70/10/20 split, no augmentation and no resume")
     res = text.train_text_classifier(
         args.model, args.dataset or "sms_spam", epochs=args.epochs, batch_size=args.batch_size,
