@@ -113,3 +113,25 @@ def test_max_pool_along_a_dynamic_axis_is_exact_at_every_length_or_refused(
         want = pool(torch.from_numpy(xn), torch.nn.functional).numpy()
         np.testing.assert_array_equal(pool(cr.tensor(xn), F).numpy(), want)
         np.testing.assert_array_equal(session.run(None, {"x": xn})[0], want)
+
+
+def test_adaptive_avg_pool1d_to_one_along_a_dynamic_length():
+    """F.adaptive_avg_pool1d(x, 1) (a mean over the length: a text model's pooling) was
+    refused along a dynamic length as 'adaptive average pooling to a size other than 1'; its
+    one averaging matrix had no GlobalAveragePool form. It is now a ReduceMean."""
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((2, 3, 7)).astype(np.float32)
+    proto = export(
+        lambda t: F.adaptive_avg_pool1d(t, 1),
+        (cr.tensor(x),),
+        input_names=["x"],
+        dynamic_axes={"x": {0: "b", 2: "t"}},
+    )
+    session = ort.InferenceSession(proto.SerializeToString(), providers=["CPUExecutionProvider"])
+    for shape in ((2, 3, 7), (1, 3, 1), (4, 3, 12)):
+        xn = rng.standard_normal(shape).astype(np.float32)
+        want = torch.nn.functional.adaptive_avg_pool1d(torch.from_numpy(xn), 1).numpy()
+        np.testing.assert_allclose(
+            F.adaptive_avg_pool1d(cr.tensor(xn), 1).numpy(), want, rtol=1e-6, atol=1e-7
+        )
+        np.testing.assert_allclose(session.run(None, {"x": xn})[0], want, rtol=1e-6, atol=1e-7)

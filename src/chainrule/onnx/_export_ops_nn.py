@@ -212,6 +212,11 @@ def _avg_pool(g, s):
                  **_pool_attrs(s))]
 
 
+def _each_global(mats) -> bool:
+    """Each axis with a matrix averaged whole (one row of equal weights)."""
+    return all(a is None or (a.shape[0] == 1 and bool(np.all(a == a[0, 0]))) for a in mats)
+
+
 def _is_global(mats) -> bool:
     """Both axes averaged whole: one row of equal weights each."""
     return all(a is not None and a.shape[0] == 1 and bool(np.all(a == a[0, 0])) for a in mats)
@@ -224,6 +229,10 @@ def _adaptive_avg(g, s):
     mats = s["mats"]
     if _is_global(mats) and (s.alt is None or _is_global(s.alt["mats"])):
         return [g.op("GlobalAveragePool", s.inputs[:1])]
+    if _each_global(mats) and (s.alt is None or _each_global(s.alt["mats"])):
+        # a 1-D pool to size 1 (no matrix for H), or (1, None): a mean, at any size
+        axes = [axis for axis, a in zip((-2, -1), mats) if a is not None]
+        return [g.reduce("ReduceMean", s.inputs[0], axes, True)]
     if s.alt is not None and any(
             (a is None) != (b is None) or (a is not None and not np.array_equal(a, b))
             for a, b in zip(mats, s.alt["mats"])):
