@@ -208,3 +208,49 @@ def test_pytorch_state_dict_with_tensor_lr_and_betas_loads(name):
         opt.step()
         ours.step()
     np.testing.assert_allclose(q.tolist(), p.tolist(), rtol=1e-13, atol=1e-15)
+
+
+SCHEDULES_OVER_A_TENSOR_LR = {
+    "step": lambda S, o: S.StepLR(o, 2, 0.5),
+    "cosine": lambda S, o: S.CosineAnnealingLR(o, 5, 0.01),
+    "lambda": lambda S, o: S.LambdaLR(o, lambda e: 0.9**e),
+    "sequential": lambda S, o: S.SequentialLR(
+        o, [S.ConstantLR(o, 0.5, total_iters=2), S.ExponentialLR(o, 0.9)], [3]
+    ),
+    "chained": lambda S, o: S.ChainedScheduler(
+        [S.LinearLR(o, 0.5, total_iters=3), S.ExponentialLR(o, 0.9)]
+    ),
+}
+
+
+@pytest.mark.parametrize("name", list(SCHEDULES_OVER_A_TENSOR_LR))
+def test_pytorch_schedule_state_over_a_tensor_lr_loads(name):
+    """PyTorch's schedules over a Tensor lr save base_lrs and _last_lr as 0-d Tensors; loaded
+    into chainrule's, StepLR's next step failed ("'NotImplementedType' object has no attribute
+    'size'", comparing a chainrule lr with a torch Tensor) and LambdaLR's kept torch Tensors in
+    base_lrs. They load as numbers; the schedule goes on as PyTorch's."""
+    make = SCHEDULES_OVER_A_TENSOR_LR[name]
+    p = torch.zeros(1, requires_grad=True)
+    opt = torch.optim.SGD([p], lr=torch.tensor(0.1, dtype=torch.float64), momentum=0.9)
+    sched = make(torch.optim.lr_scheduler, opt)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for _ in range(3):
+            opt.step()
+            sched.step()
+        ours_opt = cr.optim.SGD(
+            [cr.zeros(1, requires_grad=True)], lr=cr.tensor(0.1, dtype=cr.float64), momentum=0.9
+        )
+        ours = make(cr.optim.lr_scheduler, ours_opt)
+        ours_opt.load_state_dict(opt.state_dict())
+        ours.load_state_dict(sched.state_dict())
+        assert all(type(v) is float for v in ours.get_last_lr())
+        got, want = [], []
+        for _ in range(4):
+            opt.step()
+            sched.step()
+            ours_opt.step()
+            ours.step()
+            want.append(float(opt.param_groups[0]["lr"]))
+            got.append(float(ours_opt.param_groups[0]["lr"]))
+    np.testing.assert_allclose(got, want, rtol=1e-13)

@@ -204,8 +204,7 @@ class LRScheduler:
                 f"{type(self).__name__}.load_state_dict: unexpected keys {unknown}; was the state "
                 "saved from another kind of scheduler?"
             )
-        self.__dict__.update({k: (list(v) if isinstance(v, list) else v)
-                              for k, v in state_dict.items()})
+        self.__dict__.update({k: _plain(v) for k, v in state_dict.items()})
 
     def _from_pytorch(self, state_dict: dict) -> dict:
         """A state dict with PyTorch's form of this scheduler's entries in this library's."""
@@ -215,6 +214,17 @@ class LRScheduler:
 # Entries of PyTorch's scheduler state dicts that the closed-form schedules here do not use (its
 # step bookkeeping, what they work out from their arguments); its ``_step_count`` is kept.
 _PYTORCH_ONLY = frozenset({"_is_initial", "_get_lr_called_within_step", "_scale_fn_ref"})
+
+
+def _plain(value):
+    """A saved entry with its float Tensors as numbers: PyTorch's schedules over a Tensor lr save
+    ``base_lrs``, ``_last_lr`` (and a plateau's ``best``) as 0-d Tensors; lists are copied."""
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if (hasattr(value, "item") and "float" in str(getattr(value, "dtype", ""))
+            and not isinstance(value, float)):
+        return float(value.item())
+    return value
 
 
 def _fn_state(fn):

@@ -5,7 +5,7 @@ schedules together so that their factors compose, as PyTorch's; ``lr_scheduler``
 
 from __future__ import annotations
 
-from ._lr_base import LRScheduler, _check_group_count, _check_int, lr_lambdas
+from ._lr_base import LRScheduler, _check_group_count, _check_int, _plain, lr_lambdas
 from .lr_plateau import ReduceLROnPlateau
 from .optimizer import Optimizer, check_number
 
@@ -169,4 +169,4 @@ class ChainedScheduler(LRScheduler):
                              f"{len(self._schedulers)} here")
         for s, d in zip(self._schedulers, inner, strict=True):
             s.load_state_dict(d)
-        self._last_lr = list(state_dict["_last_lr"])
+        self._last_lr = _plain(list(state_dict["_last_lr"]))

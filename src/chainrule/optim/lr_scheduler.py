@@ -21,7 +21,7 @@ import collections
 import math
 import numbers
 
-from ._lr_base import LRScheduler, _check_group_count, _check_int, lr_lambdas, set_lr
+from ._lr_base import LRScheduler, _check_group_count, _check_int, _plain, lr_lambdas, set_lr
 from .lr_cyclic import CyclicLR, OneCycleLR
 from .lr_factors import ChainedScheduler, ConstantLR, MultiplicativeLR, PolynomialLR
 from .lr_plateau import ReduceLROnPlateau
@@ -420,4 +420,4 @@ class SequentialLR(LRScheduler):
             s.load_state_dict(d)
         self.last_epoch = state_dict["last_epoch"]
         self._milestones = list(state_dict["_milestones"])
-        self._last_lr = list(state_dict["_last_lr"])
+        self._last_lr = _plain(list(state_dict["_last_lr"]))
