@@ -273,3 +273,12 @@ def test_a_non_tensor_extra_state_is_refused_by_the_safetensors_writers(tmp_path
     again = Versioned()
     again.load_state_dict(cr.load(tmp_path / "obj.pt"))
     assert again.got == extra
+
+
+def test_a_complex_numpy_scalar_in_a_training_state_is_kept(tmp_path):
+    # it failed inside json ("Object of type complex is not JSON serializable"), naming nothing
+    opt = cr.optim.SGD([cr.nn.Parameter(cr.ones(1))], lr=0.1)
+    path = tmp_path / "s.safetensors"
+    cr.io.save_training_state(path, optimizer=opt, epoch=0, extra={"z": np.complex64(1 + 2j)})
+    z = cr.io.load_training_state(path)["extra"]["z"]
+    assert z == np.complex64(1 + 2j) and z.dtype == np.complex64

@@ -194,7 +194,7 @@ def _encode(value, path: str, arrays: dict):
     value = value._data if tensor else value
     if value is None or isinstance(value, (bool, int, float, str)):
         return value
-    if isinstance(value, numpy.generic):
+    if isinstance(value, numpy.generic) and value.dtype.kind in "biuf":  # complex: a 0-d array
         return {"__scalar__": value.dtype.name, "value": value.item()}
     if hasattr(value, "__array_interface__") or hasattr(value, "__cuda_array_interface__"):
         key = path
