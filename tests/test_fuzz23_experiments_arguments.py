@@ -10,7 +10,7 @@ import json
 import numpy as np
 import pytest
 
-from chainrule.experiments import bayes_runs
+from chainrule.experiments import bayes_runs, text, text_classify
 from chainrule.experiments.char_lm import train_char_lm
 from chainrule.experiments.classify import train_classifier
 from chainrule.experiments.generative import generate_images, train_gan
@@ -106,3 +106,21 @@ def test_bools_and_bad_values_are_refused_with_the_argument_and_value(call, matc
     with pytest.raises(ValueError, match=match):
         call(tmp_path / "run")
     assert not (tmp_path / "run").exists()  # refused before a run folder was made
+
+
+@pytest.mark.parametrize("module, model", [(text, "ngram"), (text_classify, "char_cnn")])
+def test_a_text_model_refuses_the_cyclic_schedule_before_making_its_run_folder(
+    module, model, tmp_path
+):
+    # Before, it was refused when the optimizer was built: after config.json was written, so the
+    # same command into the same --out then failed with "output folder is not empty".
+    with pytest.raises(ValueError, match="schedule 'cyclic' is laid out over the training steps"):
+        module.train_text_classifier(
+            model,
+            "sms_spam",
+            schedule="cyclic",
+            out=tmp_path / "run",
+            data_dir=tmp_path / "no-data",
+            download=False,
+        )
+    assert not (tmp_path / "run").exists()

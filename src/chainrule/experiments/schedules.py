@@ -13,7 +13,8 @@ from __future__ import annotations
 from .. import optim
 from ..train.callbacks import LearningRateScheduler
 
-__all__ = ["EPOCH_SCHEDULES", "SCHEDULES", "scheduler_callback", "triangular_factor"]
+__all__ = ["EPOCH_SCHEDULES", "SCHEDULES", "check_epoch_schedule", "scheduler_callback",
+           "triangular_factor"]
 
 EPOCH_SCHEDULES = ("constant", "cosine", "step")
 SCHEDULES = (*EPOCH_SCHEDULES, "cyclic")
@@ -34,18 +35,25 @@ def triangular_factor(step: int, total_steps: int, peak: float = CYCLIC_PEAK) ->
     return t / top if t <= top else (total_steps - t) / (total_steps - top)
 
 
+def check_epoch_schedule(name: str) -> str:
+    """``name`` when it is one of EPOCH_SCHEDULES, else a ValueError (``cyclic`` is laid out
+    over the training steps, which only the image classifiers' Trainer runs)."""
+    if name in SCHEDULES and name not in EPOCH_SCHEDULES:
+        raise ValueError(f"schedule {name!r} is laid out over the training steps; only image "
+                         f"classifiers support it (expected one of {EPOCH_SCHEDULES} here)")
+    if name not in SCHEDULES:
+        raise ValueError(f"unknown schedule {name!r}; expected one of {SCHEDULES}")
+    return name
+
+
 def epoch_scheduler(name: str, opt, epochs: int):
     """The scheduler of an epoch-wise schedule (stepped after each epoch), or None (constant)."""
+    check_epoch_schedule(name)
     if name == "constant":
         return None
     if name == "cosine":
         return optim.lr_scheduler.CosineAnnealingLR(opt, T_max=max(epochs, 1))
-    if name == "step":
-        return optim.lr_scheduler.StepLR(opt, step_size=max(epochs // 3, 1), gamma=0.3)
-    if name in SCHEDULES:
-        raise ValueError(f"schedule {name!r} is laid out over the training steps; only image "
-                         f"classifiers support it (expected one of {EPOCH_SCHEDULES} here)")
-    raise ValueError(f"unknown schedule {name!r}; expected one of {SCHEDULES}")
+    return optim.lr_scheduler.StepLR(opt, step_size=max(epochs // 3, 1), gamma=0.3)
 
 
 def scheduler_callback(name: str, opt, epochs: int, steps_per_epoch: int):

@@ -33,6 +33,7 @@ from ..viz import plot_confusion_matrix, plot_history
 from .checks import build_model, check_model_kwargs, lr_hint
 from .classify import OPTIMIZERS, _check_run_settings, load_model
 from .runs import RunFolder, run_path
+from .schedules import check_epoch_schedule
 from .schedules import epoch_scheduler as _schedule
 from .text_classify import check_train_fraction, predict_text_logits
 
@@ -199,6 +200,7 @@ def train_text_classifier(model: str = "ngram", dataset: str = "sms_spam", *, ep
     epochs, batch_size, lr, seed = _check_run_settings("train_text_classifier", epochs,
                                                        batch_size, lr, seed)
     train_fraction = check_train_fraction("train_text_classifier", train_fraction)
+    check_epoch_schedule(schedule)  # cyclic was refused after the run folder was made
     out = run_path(out, f"{model}-{dataset}", False)
     parts, classes = load_text_splits(dataset, data_dir, download=download)
     if train_fraction is not None:

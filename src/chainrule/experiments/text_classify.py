@@ -44,6 +44,7 @@ from .checks import build_model, check_model_kwargs, fit_watched, lr_hint
 from .classify import OPTIMIZERS, load_model
 from .repeat import run_threads
 from .runs import RunFolder, run_path
+from .schedules import check_epoch_schedule
 from .schedules import epoch_scheduler as _schedule
 
 __all__ = ["TEXT_DATASETS", "TEXT_MODELS", "TextData", "encode_for", "evaluate_text_checkpoint",
@@ -152,6 +153,7 @@ def train_text_classifier(model: str = "char_cnn", dataset: str = "ag_news", *, 
         raise ValueError(f"{who}: lstm_text's texts are padded with id {PAD} "
                          f"(data.sequences.PAD), got padding_idx={kwargs['padding_idx']!r}")
     train_fraction = check_train_fraction(who, train_fraction)
+    check_epoch_schedule(schedule)  # cyclic was refused after the run folder was made
     out = run_path(out, f"{model}-{dataset}", resume)
     data = load_text_dataset(dataset, data_dir, download=download)
     if train_fraction is not None:
