@@ -254,3 +254,18 @@ def test_pytorch_schedule_state_over_a_tensor_lr_loads(name):
             want.append(float(opt.param_groups[0]["lr"]))
             got.append(float(ours_opt.param_groups[0]["lr"]))
     np.testing.assert_allclose(got, want, rtol=1e-13)
+
+
+def test_sequential_lr_refuses_a_fractional_milestone():
+    """SequentialLR(milestones=[2.5]): no step is ever the milestone, so PyTorch's goes on with
+    the next schedule's plain step(), which from its undone construction step decays at once;
+    chainrule's first step of it kept the lr (0.01 where PyTorch's is 0.009). A fractional
+    milestone is a slip (steps are counted in ints): refused, naming it."""
+    opt = cr.optim.SGD([cr.zeros(1, requires_grad=True)], lr=0.1)
+    S = cr.optim.lr_scheduler
+    with pytest.raises(
+        ValueError,
+        match=r"increasing milestones \(ints, one per switch\), got "
+        r"\[2.5\]",
+    ):
+        S.SequentialLR(opt, [S.StepLR(opt, 2), S.ExponentialLR(opt, 0.9)], [2.5])

@@ -377,9 +377,10 @@ class SequentialLR(LRScheduler):
                for s in schedulers):
             raise TypeError(f"{who}: ReduceLROnPlateau, SequentialLR and ChainedScheduler cannot "
                             "be sequenced (their step is not a schedule's)")
-        if len(milestones) != len(schedulers) - 1 or milestones != sorted(milestones):
+        if (len(milestones) != len(schedulers) - 1 or milestones != sorted(milestones)
+                or not all(isinstance(m, numbers.Integral) for m in milestones)):
             raise ValueError(f"{who}: expected {len(schedulers) - 1} increasing milestones "
-                             f"(one per switch), got {milestones!r}")
+                             f"(ints, one per switch), got {milestones!r}")
         if last_epoch != -1:
             raise ValueError(f"{who}: resume by load_state_dict, not last_epoch={last_epoch}")
         self.optimizer = optimizer
