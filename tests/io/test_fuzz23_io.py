@@ -1,6 +1,7 @@
 """Wave 23 of differential fuzzing of saving and loading against torch.save/torch.load 2.13."""
 
 import io
+import warnings
 
 import numpy as np
 import pytest
@@ -282,3 +283,19 @@ def test_a_complex_numpy_scalar_in_a_training_state_is_kept(tmp_path):
     cr.io.save_training_state(path, optimizer=opt, epoch=0, extra={"z": np.complex64(1 + 2j)})
     z = cr.io.load_training_state(path)["extra"]["z"]
     assert z == np.complex64(1 + 2j) and z.dtype == np.complex64
+
+
+@pytest.mark.parametrize("layout", ["coo", "csr"])
+def test_a_legacy_format_sparse_tensor_loads_as_torch_loads_it(layout):
+    # the first reading of a legacy file (which builds no tensor) handed the sparse rebuild
+    # None parts: "the file holds a sparse tensor whose parts are not int64 index tensors ...
+    # the file is damaged"
+    dense = torch.tensor([[0.0, 1.5, 0.0], [2.0, 0.0, -3.0]])
+    buf = io.BytesIO()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # CSR is in beta; TypedStorage is deprecated
+        t = dense.to_sparse() if layout == "coo" else dense.to_sparse_csr()
+        torch.save({"t": t, "d": torch.arange(2.0)}, buf, _use_new_zipfile_serialization=False)
+    out = cr.load(io.BytesIO(buf.getvalue()))
+    np.testing.assert_array_equal(out["t"].to_dense().numpy(), dense.numpy())
+    assert out["d"].tolist() == [0.0, 1.0]

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from ..backend import dtypes
 from .torch_file import LEGACY_MAGIC, _Builder, _Storage, _StorageType, _table, plain
-from .torch_pickle import run_pickle, short
+from .torch_pickle import Global, run_pickle, short
 
 __all__ = ["is_legacy", "read_legacy_file"]
 
@@ -76,6 +76,10 @@ class _Dry(_Builder):
         return None
 
 
+def _nothing(*args):
+    return None
+
+
 def _itemsize(storage: _Storage) -> int:
     return 2 if storage.dtype is dtypes.bfloat16 else storage.dtype.itemsize
 
@@ -99,7 +103,9 @@ def read_legacy_file(data: bytes, *, map_location=None, upcast_bfloat16=False, w
     legacy = _Legacy(big, who)
     dry = _Dry(legacy, None, upcast_bfloat16)
     start = pos
-    _, pos = run_pickle(data, _table(dry), legacy.storage, who, start=start, with_end=True)
+    table = _table(dry)  # a sparse tensor's parts are None in this reading: not rebuilt either
+    table["torch._utils._rebuild_sparse_tensor"] = Global("_rebuild_sparse_tensor", _nothing)
+    _, pos = run_pickle(data, table, legacy.storage, who, start=start, with_end=True)
     keys, pos = run_pickle(data, {}, _no_storage, who, start=pos, with_end=True)
     if not (isinstance(keys, list) and all(isinstance(k, str) for k in keys)):
         raise ValueError(f"{who}: the legacy file's list of storages is damaged ({short(keys)})")
