@@ -299,3 +299,17 @@ def test_a_legacy_format_sparse_tensor_loads_as_torch_loads_it(layout):
     out = cr.load(io.BytesIO(buf.getvalue()))
     np.testing.assert_array_equal(out["t"].to_dense().numpy(), dense.numpy())
     assert out["d"].tolist() == [0.0, 1.0]
+
+
+def test_a_legacy_file_of_an_untyped_storage_is_refused_saying_why():
+    # "which is not one PyTorch's legacy format writes" (it does; torch.load fails on it too)
+    buf = io.BytesIO()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.save(
+            {"t": torch.tensor([1, 2], dtype=torch.uint32)},
+            buf,
+            _use_new_zipfile_serialization=False,
+        )
+    with pytest.raises(ValueError, match="untyped storage.*uint16/32/64.*torch.load fails"):
+        cr.load(io.BytesIO(buf.getvalue()))
