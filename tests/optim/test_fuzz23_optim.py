@@ -269,3 +269,20 @@ def test_sequential_lr_refuses_a_fractional_milestone():
         r"\[2.5\]",
     ):
         S.SequentialLR(opt, [S.StepLR(opt, 2), S.ExponentialLR(opt, 0.9)], [2.5])
+
+
+@pytest.mark.parametrize("t_max", [10.0, 7.5, 3.3])
+def test_cosine_annealing_takes_a_float_t_max_as_pytorchs(t_max):
+    """CosineAnnealingLR(opt, T_max=steps / accumulation) with a float T_max: PyTorch's anneals
+    over it (whole or fractional); chainrule's refused it ("T_max must be an int >= 1"). Alone
+    and chained after an ExponentialLR (PyTorch's recursive form), equal over 25 steps."""
+
+    def make(S, opt):
+        return S.ChainedScheduler(
+            [S.CosineAnnealingLR(opt, t_max, 0.01), S.ExponentialLR(opt, 0.9)]
+        )
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for build in (lambda S, o: S.CosineAnnealingLR(o, t_max, 0.01), make):
+            np.testing.assert_allclose(_lrs(cr, build, 25), _lrs(torch, build, 25), rtol=1e-12)

@@ -137,7 +137,7 @@ _INVALID_ARGUMENTS = [
     (lambda o: sched.StepLR(o, 2, gamma=-0.5), ValueError, "StepLR: gamma must be a number >= 0"),
     (lambda o: sched.StepLR("opt", 2), TypeError, "optimizer must be a chainrule Optimizer"),
     (lambda o: sched.MultiStepLR(o, [2, -1]), ValueError, r"milestones\[1\] must be an int >= 0"),
-    (lambda o: sched.CosineAnnealingLR(o, 0), ValueError, "T_max must be an int >= 1"),
+    (lambda o: sched.CosineAnnealingLR(o, 0), ValueError, "T_max must be a number >= 1"),
     (lambda o: sched.WarmupCosine(o, 5, 5), ValueError,
      r"total_steps must be an int >= 6 \(more than warmup_steps=5\), got 5"),
     (lambda o: sched.LambdaLR(o, [abs, abs]), ValueError, "expected 1 lr_lambdas"),

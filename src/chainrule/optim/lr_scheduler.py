@@ -156,7 +156,7 @@ class CosineAnnealingLR(LRScheduler):
 
     Args:
         optimizer: the optimizer whose learning rates it sets.
-        T_max: the number of steps of the descent (a positive int).
+        T_max: the number of steps of the descent (a number >= 1, whole or not).
         eta_min: the lowest learning rate.
         last_epoch: the last step taken (-1 for a new schedule).
     """
@@ -169,7 +169,7 @@ class CosineAnnealingLR(LRScheduler):
 
     def __init__(self, optimizer: Optimizer, T_max: int, eta_min: float = 0.0,
                  last_epoch: int = -1):
-        _check_int("CosineAnnealingLR", "T_max", T_max, low=1)
+        check_number("CosineAnnealingLR", "T_max", T_max, low=1)  # a float too, as PyTorch's
         check_number("CosineAnnealingLR", "eta_min", eta_min)
         self.T_max = T_max
         self.eta_min = eta_min
