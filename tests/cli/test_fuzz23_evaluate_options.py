@@ -37,6 +37,10 @@ from chainrule.cli import main
         (["visualize", "R", "--steps", "0"], "argument --steps: expected an integer >= 1, got '0'"),
         (["explain", "R", "x.npy", "--steps", "9"], "--steps 9: --method saliency does not use it"),
         (["calibrate", "R", "--seed", "3"], "--seed 3: it seeds the dropout masks of --mc-dropout"),
+        (
+            ["explain", "R", "x.npy", "--target", "-1"],
+            "argument --target: expected an integer >= 0",
+        ),
         (["train", "ngram", "--resume", "--out", "R"], "error: --resume: text models train on"),
         (
             ["explain", "R", "x.npy", "--method", "smoothgrad", "--stdev", "0.5"],

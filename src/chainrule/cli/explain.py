@@ -34,7 +34,7 @@ def add_parsers(sub, debug, threads_option) -> None:
     e.add_argument("--method", default="saliency", choices=[*runs.EXPLAIN_METHODS, "all"],
                    help="the attribution method, or all the classic ones (saliency to guided) "
                    "side by side")
-    e.add_argument("--target", type=int, default=None,
+    e.add_argument("--target", type=integer(0), default=None,
                    help="the class index to explain (default: each image's predicted class)")
     e.add_argument("--steps", type=integer(1), default=50, help="integrated gradients' steps")
     e.add_argument("--samples", type=integer(1), default=25,
