@@ -311,5 +311,5 @@ def test_a_legacy_file_of_an_untyped_storage_is_refused_saying_why():
             buf,
             _use_new_zipfile_serialization=False,
         )
-    with pytest.raises(ValueError, match="untyped storage.*uint16/32/64.*torch.load fails"):
+    with pytest.raises(ValueError, match="UntypedStorage.*uint16/32/64.*torch.load fails"):
         cr.load(io.BytesIO(buf.getvalue()))

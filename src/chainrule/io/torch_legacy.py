@@ -43,7 +43,7 @@ class _Legacy:
         if isinstance(pid, tuple) and len(pid) == 6 and isinstance(pid[1], _StorageType) and (
                 pid[1].dtype is None):
             raise ValueError(
-                f"{self.who}: the legacy file holds an untyped storage ({short(pid[2])}: a "
+                f"{self.who}: the legacy file holds an UntypedStorage ({short(pid[2])}: a "
                 "uint16/32/64, float8, float4 or complex32 tensor), which this format cannot "
                 "describe (torch.load fails on it too); save it with torch.save's default format")
         if not (isinstance(pid, tuple) and len(pid) == 6 and pid[0] == "storage"
