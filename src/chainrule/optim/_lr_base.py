@@ -258,6 +258,16 @@ def _check_int(who: str, name: str, value, *, low: int, why: str = "") -> None:
         raise ValueError(f"{who}: {name} must be an int >= {low}{why}, got {value!r}")
 
 
+def _whole(who: str, name: str, value, *, low: int) -> int:
+    """A count of steps as an int: a float with a whole value is taken, as PyTorch takes
+    ``total_iters=4.0`` (``steps / accumulation``); 4.5 is refused (PyTorch's schedule would
+    change at no step a program can name)."""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    _check_int(who, name, value, low=low, why=" (or a float with a whole value)")
+    return int(value)
+
+
 def lr_lambdas(who: str, optimizer, lr_lambda) -> list:
     """``lr_lambda`` as one callable per parameter group (a single one serves every group)."""
     n = len(optimizer.param_groups) if hasattr(optimizer, "param_groups") else 0

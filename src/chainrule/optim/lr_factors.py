@@ -5,7 +5,7 @@ schedules together so that their factors compose, as PyTorch's; ``lr_scheduler``
 
 from __future__ import annotations
 
-from ._lr_base import LRScheduler, _check_group_count, _check_int, _plain, lr_lambdas
+from ._lr_base import LRScheduler, _check_group_count, _plain, _whole, lr_lambdas
 from .lr_plateau import ReduceLROnPlateau
 from .optimizer import Optimizer, check_number
 
@@ -30,7 +30,7 @@ class ConstantLR(LRScheduler):
     def __init__(self, optimizer: Optimizer, factor: float = 1.0 / 3, total_iters: int = 5,
                  last_epoch: int = -1):
         check_number("ConstantLR", "factor", factor, high=1.0)
-        _check_int("ConstantLR", "total_iters", total_iters, low=0)
+        total_iters = _whole("ConstantLR", "total_iters", total_iters, low=0)
         self.factor, self.total_iters = factor, total_iters
         super().__init__(optimizer, last_epoch)
 
@@ -68,7 +68,7 @@ class PolynomialLR(LRScheduler):
 
     def __init__(self, optimizer: Optimizer, total_iters: int = 5, power: float = 1.0,
                  last_epoch: int = -1):
-        _check_int("PolynomialLR", "total_iters", total_iters, low=1)
+        total_iters = _whole("PolynomialLR", "total_iters", total_iters, low=1)
         check_number("PolynomialLR", "power", power)
         self.total_iters, self.power = total_iters, power
         super().__init__(optimizer, last_epoch)

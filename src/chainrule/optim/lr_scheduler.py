@@ -21,6 +21,7 @@ import collections
 import math
 import numbers
 
+from . import _lr_base
 from ._lr_base import LRScheduler, _check_group_count, _check_int, _plain, lr_lambdas, set_lr
 from .lr_cyclic import CyclicLR, OneCycleLR
 from .lr_factors import ChainedScheduler, ConstantLR, MultiplicativeLR, PolynomialLR
@@ -89,9 +90,8 @@ class MultiStepLR(LRScheduler):
     _keeps_lr_at_start = True
 
     def __init__(self, optimizer: Optimizer, milestones, gamma: float = 0.1, last_epoch: int = -1):
-        milestones = list(milestones)
-        for i, m in enumerate(milestones):
-            _check_int("MultiStepLR", f"milestones[{i}]", m, low=0)
+        milestones = [_lr_base._whole("MultiStepLR", f"milestones[{i}]", m, low=0)
+                      for i, m in enumerate(milestones)]
         check_number("MultiStepLR", "gamma", gamma)
         self.milestones = sorted(milestones)
         self.gamma = gamma
@@ -335,7 +335,7 @@ class LinearLR(LRScheduler):
             raise ValueError(f"LinearLR: start_factor must be in (0, 1], got {start_factor!r}")
         if not isinstance(end_factor, numbers.Real) or not 0 <= end_factor <= 1:
             raise ValueError(f"LinearLR: end_factor must be in [0, 1], got {end_factor!r}")
-        _check_int("LinearLR", "total_iters", total_iters, low=1)
+        total_iters = _lr_base._whole("LinearLR", "total_iters", total_iters, low=1)
         self.start_factor, self.end_factor = float(start_factor), float(end_factor)
         self.total_iters = total_iters
         super().__init__(optimizer, last_epoch)
