@@ -101,6 +101,6 @@ def test_grad_takes_pytorchs_materialize_grads():
     with pytest.raises(RuntimeError, match="inputs\\[1\\] .* was not used"):
         cr.grad((x * 2).sum(), [x, y])
     with pytest.raises(TypeError, match="inputs\\[0\\] must be a Tensor"):
-        cr.autograd.functional.jacobian(lambda a: a, [3.0])
+        cr.autograd.functional.jacobian(lambda a: a, (3.0,))
     with pytest.raises(RuntimeError, match="v can be omitted only"):
         cr.autograd.functional.vjp(lambda a: a * 2, cr.ones(2))

@@ -30,8 +30,12 @@ __all__ = ["hessian", "hvp", "jacobian", "jvp", "vhp", "vjp"]
 
 
 def _tuple(who, name, x):
-    """``x`` as a tuple of Tensors, and whether it was given as a tuple."""
-    many = isinstance(x, (tuple, list))
+    """``x`` as a tuple of Tensors, and whether it was given as a tuple (a list is refused, as
+    PyTorch's: its ``jacobian`` of a list would be ambiguous with a Tensor's)."""
+    if isinstance(x, list):
+        raise TypeError(f"{who}: {name} must be a Tensor or a tuple of Tensors (as in PyTorch), "
+                        f"got a list; pass tuple({name})")
+    many = isinstance(x, tuple)
     items = tuple(x) if many else (x,)
     for i, t in enumerate(items):
         if not isinstance(t, Tensor):
@@ -209,8 +213,9 @@ def jacobian(func, inputs, create_graph: bool = False, strict: bool = False,
         rows = _rows("jacobian", o, xs, create_graph, strict, j)
         if forward:
             rows = tuple(r if r.dtype == o.dtype else r.to(o.dtype) for r in rows)
-        per_out.append(_shape_back(rows, many_in))
-    return _shape_back(tuple(per_out), many_out)
+        per_out.append(_shape_back(list(rows) if forward and many_in else rows, many_in))
+    # PyTorch's forward mode gives lists, not tuples, over several inputs (and then outputs)
+    return _shape_back(list(per_out) if forward and many_in else tuple(per_out), many_out)
 
 
 def hessian(func, inputs, create_graph: bool = False, strict: bool = False,

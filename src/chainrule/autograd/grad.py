@@ -97,6 +97,9 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
     outputs = [outputs] if isinstance(outputs, Tensor) else list(outputs)
     single = isinstance(inputs, Tensor) or hasattr(inputs, "_on_pattern")  # or sparse
     leaves = [inputs] if single else list(inputs)  # a sparse leaf: through its values
+    if not leaves:
+        raise RuntimeError("grad: inputs must not be empty (as in PyTorch); give the Tensors to "
+                           "differentiate with respect to")
     inputs = [x._values() if hasattr(x, "_on_pattern") else x for x in leaves]
     if isinstance(grad_outputs, Tensor) or hasattr(grad_outputs, "shape"):
         grad_outputs = [grad_outputs]  # one array or Tensor for a single output
