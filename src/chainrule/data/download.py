@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import hashlib
 import os
-import tempfile
 import urllib.error
 import urllib.request
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from ..backend import config
+from ..backend.files import atomic_file
 
 __all__ = ["RemoteFile", "data_home", "download", "fetch", "sha256_of"]
 
@@ -64,24 +64,17 @@ def download(url: str, path: str, sha256=None, *, timeout: float = 30.0) -> str:
     accepted = (sha256,) if isinstance(sha256, str) else sha256
     if accepted is not None:  # hex digests are compared lower-case: "AB12..." is "ab12..."
         accepted = tuple(d.lower() for d in accepted)
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".download-")
     h = hashlib.sha256()
-    try:
-        with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=timeout) as resp:
-            for chunk in iter(lambda: resp.read(1 << 20), b""):
-                h.update(chunk)
-                out.write(chunk)
-        if accepted is not None and h.hexdigest() not in accepted:
+    with atomic_file(path, make_folder=True) as out, \
+            urllib.request.urlopen(url, timeout=timeout) as resp:
+        for chunk in iter(lambda: resp.read(1 << 20), b""):
+            h.update(chunk)
+            out.write(chunk)
+        if accepted is not None and h.hexdigest() not in accepted:  # the file is not kept
             raise ValueError(
                 f"download: checksum mismatch for {url}: got sha256 {h.hexdigest()}, "
                 f"expected {' or '.join(accepted)}"
             )
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
     return path
 
 

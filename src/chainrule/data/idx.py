@@ -9,10 +9,11 @@ from __future__ import annotations
 import gzip
 import math
 import os
-import secrets
 import zlib
 
 import numpy as np
+
+from ..backend.files import write_atomically
 
 __all__ = ["read_idx", "write_idx"]
 
@@ -131,21 +132,5 @@ def write_idx(path, array, *, compress: bool | None = None) -> None:
 
 
 def atomic_write_bytes(path: str, data: bytes) -> None:
-    """Write ``data`` to ``path`` via a temporary file in the same folder and an atomic rename."""
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    # Not mkstemp, which makes 0600 files: 0o666 lets the umask give the file its usual mode.
-    tmp = os.path.join(folder, f".tmp-{secrets.token_hex(4)}{os.path.basename(path)}")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())  # on disk before the rename makes it visible, as checkpoints
-        os.replace(tmp, path)
-    except BaseException as err:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        if isinstance(err, OSError) and err.strerror and err.filename is None:
-            err.filename = path  # a full disk says which file it could not write
-        raise
+    """Write ``data`` to ``path`` (its folders made) as ``backend.files.atomic_file`` does."""
+    write_atomically(path, data, make_folder=True)

@@ -24,8 +24,8 @@ __all__ = ["CONFIG_FILE", "LOCK_FILE", "RunFolder", "RunFolderInUseError", "clea
 
 LOCK_FILE = ".chainrule.lock"
 CONFIG_FILE = "config.json"
-# What our atomic writers leave when killed mid-write: ``.NAME.<12 hex>.tmp`` (io's safetensors
-# writer) and ``.tmp-<8 characters>NAME`` (data.idx.atomic_write_bytes, viz.save_figure).
+# What our atomic writers leave when killed mid-write: ``.NAME.<12 hex>.tmp`` (backend.files, every
+# writer since wave 23) and ``.tmp-<8 characters>NAME`` (data.idx's and viz's before it).
 _TEMPORARY = re.compile(r"\..+\.[0-9a-f]{12}\.tmp|\.tmp-[a-z0-9_]{8}.+")
 _CONFIG_LIMIT = 1 << 20  # config.json holds a few KB of settings; anything far bigger is not ours
 # config.json entries that record the run's history rather than a setting to compare on resume

@@ -12,13 +12,12 @@ half a file.
 from __future__ import annotations
 
 import json
-import os
-import secrets
 from collections.abc import Mapping
 from pathlib import Path
 
 from ..autograd.tensor import Tensor
 from ..backend import asnumpy, numpy
+from ..backend.files import atomic_file
 from ..nn.state import may_be_missing
 from .safetensors_file import (
     DIGESTS,
@@ -70,22 +69,10 @@ def _json(who: str, what: str, value) -> str:
 def _write(path, arrays: dict, metadata: dict) -> Path:
     """Write a safetensors file atomically: a temporary file beside ``path``, then os.replace."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
     arrays, metadata = pack_complex(arrays, metadata)
     metadata = {**metadata, DIGESTS: digests(arrays, metadata)}
-    try:
-        with open(tmp, "xb") as f:  # mode 0o666 less the umask, as any file the user writes
-            write_file(f, arrays, metadata)
-            f.flush()
-            os.fsync(f.fileno())  # the data must be on disk before the rename makes it visible
-        os.replace(tmp, path)
-    except BaseException as err:
-        tmp.unlink(missing_ok=True)
-        if isinstance(err, OSError) and err.strerror and err.filename2 is None and (
-                err.filename is None or str(err.filename) == str(tmp)):
-            err.filename = str(path)  # a full disk or a read-only folder names the user's file
-        raise
+    with atomic_file(path, make_folder=True) as f:
+        write_file(f, arrays, metadata)
     return path
 
 

@@ -16,13 +16,13 @@ import io
 import json
 import numbers
 import os
-import secrets
 import tempfile
 from pathlib import Path
 
 from ..autograd.tensor import Size, Tensor
 from ..backend import dtypes, numpy
 from ..backend.device import device as _device
+from ..backend.files import write_atomically
 from ..nn.parameter import Parameter
 from .checkpoint import _host, _write
 from .safetensors_file import (
@@ -153,17 +153,7 @@ def _save_torch(obj, f, writable: bool) -> None:
     if writable:
         f.write(data.getbuffer())
         return
-    f = Path(f)
-    tmp = f.with_name(f".{f.name}.{secrets.token_hex(6)}.tmp")
-    try:
-        with open(tmp, "xb") as out:
-            out.write(data.getbuffer())
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(tmp, f)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    write_atomically(f, data.getbuffer())
 
 
 def load(f, map_location=None, *, weights_only=True, mmap=None, upcast_bfloat16=False):

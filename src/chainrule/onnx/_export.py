@@ -13,13 +13,13 @@ from __future__ import annotations
 import inspect
 import os
 import re
-import tempfile
 from numbers import Integral
 
 from ..autograd.tensor import Tensor
 from ..autograd.tracing import Traced
 from ..backend import asnumpy, device_of, to_device
 from ..backend import numpy as np
+from ..backend.files import write_atomically
 from ._export_ops import UnsupportedOperatorError
 from ._export_record import build_graph, compare, record
 
@@ -337,18 +337,7 @@ def _check(onnx, proto, origin) -> None:
 def _write(data: bytes, f) -> None:
     """Write to a path atomically (temporary file beside it, then os.replace) or to a file."""
     if isinstance(f, (str, os.PathLike)):
-        path = os.fspath(f)
-        folder = os.path.dirname(os.path.abspath(path))
-        fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".tmp",
-                                   dir=folder)
-        try:
-            with os.fdopen(fd, "wb") as out:
-                out.write(data)
-            os.replace(tmp, path)
-        except BaseException:
-            if os.path.exists(tmp):
-                os.remove(tmp)
-            raise
+        write_atomically(f, data)
     elif callable(getattr(f, "write", None)):
         f.write(data)
     else:

@@ -10,9 +10,9 @@ from __future__ import annotations
 import gzip
 import json
 import os
-import tempfile
 from typing import NamedTuple
 
+from ..backend.files import atomic_file
 from ._table import build_table
 
 __all__ = ["EventList", "FunctionEvent", "FunctionEventAvg", "Interval"]
@@ -218,17 +218,9 @@ def write_json_atomically(path, obj) -> None:
     the same folder and a rename: a reader never sees half a file, and a failure leaves no
     partial one."""
     path = os.fspath(path)
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".trace-", suffix=".tmp", dir=folder)
-    try:
-        with os.fdopen(fd, "wb") as raw:
-            if path.endswith(".gz"):
-                with gzip.GzipFile(fileobj=raw, mode="wb") as packed:
-                    packed.write(json.dumps(obj).encode("utf-8"))
-            else:
-                raw.write(json.dumps(obj).encode("utf-8"))
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
+    with atomic_file(path) as raw:
+        if path.endswith(".gz"):
+            with gzip.GzipFile(fileobj=raw, mode="wb") as packed:
+                packed.write(json.dumps(obj).encode("utf-8"))
+        else:
+            raw.write(json.dumps(obj).encode("utf-8"))

@@ -15,12 +15,12 @@ import io
 import math
 import numbers
 import os
-import secrets
 
 import numpy as np
 
 from ..autograd.tensor import Tensor
 from ..backend import asnumpy, get_array_module
+from ..backend.files import write_atomically
 from ._draw import draw_bounding_boxes, draw_keypoints, draw_segmentation_masks
 
 __all__ = ["draw_bounding_boxes", "draw_keypoints", "draw_segmentation_masks", "make_grid",
@@ -175,18 +175,4 @@ def save_image(tensor, fp, format: str | None = None, **kwargs) -> None:  # noqa
                              "name the format with format=")
     encoded = io.BytesIO()
     picture.save(encoded, format=format)
-    _write_atomically(encoded.getvalue(), path)
-
-
-def _write_atomically(data: bytes, path: str) -> None:
-    folder = os.path.dirname(os.path.abspath(path))
-    # Not mkstemp, which makes 0600 files: 0o666 lets the umask give the file its usual mode.
-    tmp = os.path.join(folder, f".{os.path.basename(path)}.{secrets.token_hex(4)}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-    try:
-        with os.fdopen(fd, "wb") as out:
-            out.write(data)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
+    write_atomically(path, encoded.getvalue())

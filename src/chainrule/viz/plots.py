@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import os
-import secrets
 import warnings
 
 import numpy as np
+
+from ..backend.files import atomic_file
 
 __all__ = ["image_grid", "plot_confusion_matrix", "plot_history", "pyplot", "save_figure"]
 
@@ -29,27 +30,15 @@ def pyplot(who: str = "chainrule.viz"):
 def save_figure(fig, path) -> str:
     """Save ``fig`` to ``path`` through a temporary file and an atomic rename, then close it."""
     path = os.fspath(path)
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    # Not mkstemp, which makes 0600 files: 0o666 lets the umask give the file its usual mode.
-    suffix = os.path.splitext(path)[1] or ".png"
-    tmp = os.path.join(folder, f".tmp-{secrets.token_hex(4)}{suffix}")
-    os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
+    kind = os.path.splitext(path)[1][1:] or "png"  # the format the name says, PNG without one
     try:
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), atomic_file(path, make_folder=True) as f:
             # matplotlib warns when its search for the best legend place took over a second: a
             # busy machine's clock decides that, not the figure (the legend is drawn the same)
             warnings.filterwarnings("ignore", message='Creating legend with loc="best"',
                                     category=UserWarning)
-            fig.savefig(tmp, dpi=110, bbox_inches="tight")
-        os.replace(tmp, path)
-    except OSError as err:
-        if err.strerror and err.filename is None:
-            err.filename = path  # a full disk says which file it could not write
-        raise
+            fig.savefig(f, format=kind, dpi=110, bbox_inches="tight")
     finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
         pyplot().close(fig)
     return path
 
