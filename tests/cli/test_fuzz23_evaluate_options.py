@@ -13,7 +13,7 @@ is read, so these tests need no trained run."""
 
 import pytest
 
-from chainrule.cli import main
+from .test_cli_errors import _run
 
 
 @pytest.mark.parametrize(
@@ -55,10 +55,5 @@ def test_an_option_the_mode_does_not_read_is_refused(argv, message, capsys, tmp_
     (tmp_path / "R").mkdir()
     (tmp_path / "R" / "model.safetensors").write_bytes(b"")  # never read: refused before
     argv = [str(tmp_path / a) if a.startswith("R") else a for a in argv]
-    capsys.readouterr()
-    try:
-        code = main(argv)
-    except SystemExit as exit_info:  # argparse's usage errors
-        code = exit_info.code
-    err = capsys.readouterr().err
-    assert code == 2 and len(err.strip().splitlines()) == 1 and message in err, err
+    code, err = _run(argv, capsys)  # one line, no traceback
+    assert code == 2 and message in err, err
