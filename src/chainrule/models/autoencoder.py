@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from .. import nn
 from ..backend import get_array_module
+from ..nn._checks import _is_int as is_int
 from ..ops.linalg import matmul
 from .mlp import _ACTIVATIONS
 from .registry import register
@@ -103,9 +104,10 @@ class Autoencoder(nn.Module):
                  output_activation: str = "sigmoid", tied: bool = False, *, rng=None):
         super().__init__()
         sizes = tuple(sizes)
-        if len(sizes) < 2 or not all(isinstance(s, int) and s >= 1 for s in sizes):
+        if len(sizes) < 2 or not all(is_int(s) and s >= 1 for s in sizes):
             raise ValueError(f"Autoencoder: sizes must list at least two positive ints (input "
                              f"width, ..., bottleneck), got {sizes}")
+        sizes = tuple(int(s) for s in sizes)  # NumPy ints as Python ones (the saved config)
         act = _activation("Autoencoder", activation)
         out = _output_layer("Autoencoder", output_activation)
         self.sizes, self.tied = sizes, bool(tied)
@@ -172,16 +174,17 @@ class ConvAutoencoder(nn.Module):
         super().__init__()
         who = "ConvAutoencoder"
         channels = tuple(channels)
-        if not channels or not all(isinstance(c, int) and c >= 1 for c in channels):
+        if not channels or not all(is_int(c) and c >= 1 for c in channels):
             raise ValueError(f"{who}: channels must be a non-empty tuple of positive ints, "
                              f"got {channels}")
         levels = 2 ** len(channels)
-        if not isinstance(input_size, int) or input_size < levels or input_size % levels:
+        if not is_int(input_size) or input_size < levels or input_size % levels:
             raise ValueError(f"{who}: input_size must be a multiple of 2 ** len(channels) = "
                              f"{levels}, got {input_size}")
-        if latent_dim is not None and (isinstance(latent_dim, bool) or
-                                       not isinstance(latent_dim, int) or latent_dim < 1):
+        if latent_dim is not None and (not is_int(latent_dim) or latent_dim < 1):
             raise ValueError(f"{who}: latent_dim must be a positive int or None, got {latent_dim}")
+        channels, input_size = tuple(int(c) for c in channels), int(input_size)
+        latent_dim = None if latent_dim is None else int(latent_dim)
         act = _activation(who, activation)
         out = _output_layer(who, output_activation)
         out_channels = in_channels if out_channels is None else out_channels

@@ -13,6 +13,7 @@ from __future__ import annotations
 from .. import nn
 from ..autograd import Tensor, no_grad
 from ..backend import device_of, get_array_module, to_device
+from ..nn._checks import _is_int as is_int
 from ..ops.join import concat
 from .registry import register
 
@@ -25,15 +26,15 @@ PRIORS = ("normal", "uniform")
 def _ints(who: str, name: str, values, *, allow_empty=False) -> tuple[int, ...]:
     values = tuple(values) if isinstance(values, (tuple, list)) else (values,)
     if (not values and not allow_empty) or not all(
-            isinstance(v, int) and not isinstance(v, bool) and v >= 1 for v in values):
+            is_int(v) and v >= 1 for v in values):
         raise ValueError(f"{who}: {name} must be positive ints, got {values}")
-    return values
+    return tuple(int(v) for v in values)
 
 
 def _num_classes(who: str, n) -> int:
-    if isinstance(n, bool) or not isinstance(n, int) or n < 0 or n == 1:
+    if not is_int(n) or n < 0 or n == 1:
         raise ValueError(f"{who}: num_classes must be 0 (unconditional) or >= 2, got {n!r}")
-    return n
+    return int(n)
 
 
 def _one_hot(who: str, labels, num_classes: int, like) -> Tensor:
@@ -137,10 +138,10 @@ class MLPDiscriminator(nn.Module):
 
 
 def _side(who: str, image_size: int, levels: int) -> int:
-    if not isinstance(image_size, int) or image_size % (2 ** levels) or image_size < 2 ** levels:
+    if not is_int(image_size) or image_size % (2 ** levels) or image_size < 2 ** levels:
         raise ValueError(f"{who}: image_size must be a multiple of 2 ** {levels} (one halving per "
                          f"entry of channels), got {image_size}")
-    return image_size // 2 ** levels
+    return int(image_size) // 2 ** levels
 
 
 class DCGANGenerator(nn.Module):
@@ -218,7 +219,7 @@ class DCGANDiscriminator(nn.Module):
         if norm not in _NORMS:
             raise ValueError(f"{who}: norm must be one of {_NORMS}, got {norm!r}")
         s = _side(who, image_size, len(channels))
-        self.image_size = image_size
+        self.image_size = int(image_size)
         layers, prev, side = [], self.in_channels + self.num_classes, image_size
         for i, c in enumerate(channels):
             layers.append(nn.Conv2d(prev, c, 4, stride=2, padding=1, rng=rng))
@@ -270,9 +271,9 @@ class GAN(nn.Module):
 
     def sample_latent(self, n: int, *, rng) -> Tensor:
         """``n`` noise vectors (n, latent_dim) from the prior, on the model's device and dtype."""
-        if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        if not is_int(n) or n < 1:
             raise ValueError(f"GAN.sample_latent: n must be a positive int, got {n!r}")
-        shape = (n, self.latent_dim)
+        shape = (int(n), self.latent_dim)
         z = rng.standard_normal(shape) if self.prior == "normal" else rng.uniform(-1, 1, shape)
         ref = next(self.generator.parameters())._data
         return Tensor(to_device(z.astype(ref.dtype), device_of(ref)))

@@ -11,6 +11,7 @@ from __future__ import annotations
 from .. import nn
 from ..backend import get_array_module
 from ..nn import init
+from ..nn._checks import _is_int as is_int
 from .registry import register
 
 __all__ = ["FastText", "NGramLogistic"]
@@ -24,7 +25,7 @@ def _unpack(bags, offsets, weights):
 
 def _check_sizes(who, num_features, num_classes):
     for name, value in (("num_features", num_features), ("num_classes", num_classes)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        if not is_int(value) or value < 1:
             raise ValueError(f"{who}: {name} must be a positive int, got {value!r}")
 
 
