@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import operator
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Mapping
 
@@ -16,10 +17,21 @@ def _check_module(who: str, module) -> Module:
     return module
 
 
+def _int_index(who: str, index, expected: str = "an int or a slice") -> int:
+    """``index`` as a Python int: an int, a NumPy int or a 0-d integer tensor, as PyTorch's
+    containers take (``operator.index``); a bool is refused (PyTorch would read True as 1)."""
+    try:
+        if isinstance(index, bool):
+            raise TypeError
+        return operator.index(index)
+    except TypeError:
+        raise TypeError(f"{who}: index must be {expected}, got {type(index).__name__} "
+                        f"{index!r}") from None
+
+
 def _position(who: str, index, n: int) -> int:
     """``index`` (negative counts from the end) as a position in ``range(n)``."""
-    if not isinstance(index, int) or isinstance(index, bool):
-        raise TypeError(f"{who}: index must be an int or a slice, got {type(index).__name__}")
+    index = _int_index(who, index)
     if not -n <= index < n:
         raise IndexError(f"{who}: index {index} is out of range for {n} modules")
     return index % n
@@ -83,8 +95,7 @@ class _IndexedModules(Module):
     def insert(self, index: int, module: Module):
         """Insert ``module`` before position ``index`` (``-len <= index <= len``); returns self."""
         who = type(self).__name__
-        if not isinstance(index, int) or isinstance(index, bool):
-            raise TypeError(f"{who}.insert: index must be an int, got {type(index).__name__}")
+        index = _int_index(f"{who}.insert", index, "an int")
         items = list(self._modules.items())
         if not -len(items) <= index <= len(items):  # PyTorch's IndexError, not list's clamping
             raise IndexError(f"{who}.insert: index {index} is out of range for {len(items)} "

@@ -9,6 +9,7 @@ from collections.abc import Iterable, Mapping
 
 from ..autograd.tensor import Tensor
 from ..ops.torch_misc import typename
+from .containers import _int_index
 from .module import Module
 from .parameter import Parameter
 
@@ -48,8 +49,7 @@ class ParameterList(Module):
 
     def _index(self, index) -> int:
         n = len(self)
-        if isinstance(index, bool) or not isinstance(index, int):
-            raise TypeError(f"ParameterList: index must be an int or a slice, got {index!r}")
+        index = _int_index("ParameterList", index)
         if not -n <= index < n:
             raise IndexError(f"ParameterList: index {index} is out of range for {n} parameters")
         return index % n
