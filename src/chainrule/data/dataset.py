@@ -24,6 +24,7 @@ from .collate import collate, default_collate, default_convert, tensors_of
 from .gather import gathered
 from .iterable import IterableDataset
 from .options import (
+    FROZEN,
     LoaderIterator,
     check_batching,
     check_stream_options,
@@ -31,6 +32,7 @@ from .options import (
     default_samplers,
     keys_of,
     num_workers_of,
+    refuse_setting,
     sampler_keys,
 )
 from .streaming import past_length_warned, stream_batches
@@ -267,6 +269,11 @@ class DataLoader:
             raise ValueError("DataLoader: shuffle=True over an empty dataset: a RandomSampler "
                              "needs at least one sample (num_samples=0), as in PyTorch")
         self._defaults = None
+
+    def __setattr__(self, name, value):
+        if name in FROZEN and "_defaults" in self.__dict__:  # set once __init__ has finished
+            refuse_setting(self, name)
+        object.__setattr__(self, name, value)
 
     @property
     def collate_fn(self):

@@ -12,12 +12,25 @@ import numpy as np
 from .arguments import check_int
 from .samplers import BatchSampler, RandomSampler, SequentialSampler
 
-__all__ = ["check_batching", "check_stream_options", "check_torch_options", "default_samplers",
+__all__ = ["FROZEN", "check_batching", "check_stream_options", "check_torch_options",
+           "default_samplers", "refuse_setting",
            "num_workers_of", "keys_of", "sampler_keys", "LazyKeys"]
 
 _DEFAULTS = {"pin_memory": False, "timeout": 0, "prefetch_factor": None,
              "persistent_workers": False, "worker_init_fn": None, "multiprocessing_context": None,
              "generator": None, "pin_memory_device": "", "in_order": True}
+
+
+FROZEN = ("batch_size", "batch_sampler", "sampler", "drop_last", "persistent_workers")
+
+
+def refuse_setting(loader, name: str) -> None:
+    """PyTorch's ValueError for an option of the batches set on a built loader: its samplers (and
+    ``len(loader)``) were made from the values given, so a new one would not take effect as
+    asked (``batch_size=None`` would still batch). ``loader.dataset`` may change (chainrule's:
+    persistent workers are then forked anew for it)."""
+    raise ValueError(f"{name} attribute should not be set after {type(loader).__name__} is "
+                     f"initialized; make a new DataLoader with {name}=... instead")
 
 
 def num_workers_of(n) -> int:
