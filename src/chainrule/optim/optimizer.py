@@ -31,6 +31,7 @@ from ..autograd.zero_grad import zero_grad_in_place
 from ..backend import asnumpy, device_of, numpy, to_device
 from . import _state
 from ._required import fill_defaults, required  # noqa: F401 - torch.optim.optimizer.required
+from ._saved_groups import fill_later, saved_hyperparameters
 from ._state import as_array, as_complex, as_real, copy_entry, scalar, split_names
 from .hooks import (
     OptimizerHooks,
@@ -301,7 +302,7 @@ class Optimizer(OptimizerHooks):
             for k, p in zip(saved["params"], group["params"], strict=True):
                 by_index[int(k)] = p
             merged = {k: v for k, v in group.items() if k in ("params", "param_names")}
-            merged.update({k: copy_entry(v) for k, v in saved.items() if k != "params"})
+            merged.update(saved_hyperparameters(self, name, i, saved))  # checked
             self._check_hyperparameters({**self.defaults, **merged}, f" (saved param group {i})")
             new_groups.append(merged)
         state: defaultdict[Tensor, dict] = defaultdict(dict)
@@ -311,8 +312,7 @@ class Optimizer(OptimizerHooks):
                 raise ValueError(f"{name}: the state names parameter {k}, which no group holds")
             state[p] = {key: self._restore_entry(name, key, v, p) for key, v in saved.items()}
         self.__setstate__({"state": state, "param_groups": new_groups})  # a subclass's runs too
-        for group in self.param_groups:  # what an older checkpoint lacks, as PyTorch's setdefault
-            group.update({k: v for k, v in self.defaults.items() if k not in group})
+        fill_later(self)  # what an older checkpoint lacks, as PyTorch's setdefault
 
     def _restore_entry(self, name: str, key: str, value, p: Tensor):
         """A saved state entry of ``p`` made ready for it (a rule with other state overrides)."""
