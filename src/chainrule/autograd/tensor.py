@@ -292,6 +292,8 @@ class Tensor:
 
     def requires_grad_(self, requires_grad: bool = True) -> Tensor:
         """Set ``requires_grad`` in place (leaf tensors of a float dtype only); returns self."""
+        if not isinstance(requires_grad, (bool, numpy.bool_)):  # "no" or 0.0: not a silent flag
+            raise TypeError(f"requires_grad_: requires_grad must be a bool, got {requires_grad!r}")
         if requires_grad and self._data.dtype.kind not in _FLOAT_KINDS:
             raise TypeError("only floating-point and complex tensors can require gradients, got "
                             f"dtype {self._data.dtype}")
