@@ -8,6 +8,7 @@ pass starts, in the caller's thread. The random ones draw from ``generator`` (a
 
 from __future__ import annotations
 
+import numbers
 import operator
 
 import numpy as np
@@ -36,14 +37,17 @@ class Sampler:
 
 def _indices(who: str, indices) -> list:
     """``indices`` as Python ints; a float (``1.5``, or ``2.0``) is refused where ``int()`` would
-    truncate it to another sample (PyTorch yields it and the dataset's indexing refuses it)."""
+    truncate it to another sample (PyTorch yields it and the dataset's indexing refuses it).
+    Other keys (the strings of a dict-like dataset) are kept as they are, as PyTorch's."""
     out = []
     for i in indices:
         try:
             out.append(operator.index(i))
         except TypeError:
-            raise TypeError(f"{who}: indices must be integers, got {i!r} "
-                            f"({type(i).__name__}) among them") from None
+            if isinstance(i, numbers.Number) or hasattr(i, "dtype"):  # 1.5, a float Tensor
+                raise TypeError(f"{who}: indices must be integers, got {i!r} "
+                                f"({type(i).__name__}) among them") from None
+            out.append(i)
     return out
 
 
