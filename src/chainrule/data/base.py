@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numbers
+import types
 
 import numpy as np
 
@@ -36,6 +37,9 @@ class Dataset:
     the base has no ``__len__`` (``len()`` of a dataset without one is a TypeError); a loader
     needs it unless a sampler gives the indices.
     """
+
+    # ``Dataset[tuple[Tensor, int]]``, as PyTorch's generic classes: typed code subclasses it
+    __class_getitem__ = classmethod(types.GenericAlias)
 
     def __getitem__(self, index):  # pragma: no cover - abstract
         raise NotImplementedError(f"{type(self).__name__} must define __getitem__")

@@ -14,6 +14,8 @@ no per-sample Python loop); any other ``Dataset`` is batched by collating its sa
 
 from __future__ import annotations
 
+import types
+
 import numpy as np
 
 from ..autograd.tensor import Tensor
@@ -194,6 +196,8 @@ class DataLoader:
             ``shuffle`` a ``RandomSampler`` on ``rng``) and a ``BatchSampler`` over it (None
             with ``batch_size=None``); None over an ``IterableDataset``.
     """
+
+    __class_getitem__ = classmethod(types.GenericAlias)  # ``DataLoader[Tensor]``, as PyTorch's
 
     def __init__(self, dataset, batch_size: int = 1, shuffle: bool = False, sampler=None,
                  batch_sampler=None, num_workers: int = 0, collate_fn=None, pin_memory=False,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numbers
 import operator
+import types
 
 import numpy as np
 
@@ -27,6 +28,8 @@ class Sampler:
     ``__len__`` (as in PyTorch, the base has none: ``len()`` of a sampler without one is a
     TypeError, which ``len(loader)`` and tqdm's progress bar expect).
     """
+
+    __class_getitem__ = classmethod(types.GenericAlias)  # ``Sampler[int]``, as PyTorch's
 
     def __init__(self, data_source=None):  # PyTorch's (deprecated) argument, unused
         pass
