@@ -30,10 +30,12 @@ _REFUSED_KINDS = "SaUO"  # bytes, strings, objects: no Tensor holds them (PyTorc
 
 def _refuse_times(value, who: str) -> None:
     """Dates and durations (NumPy's datetime64 and timedelta64, the latter an integer type to
-    NumPy): no Tensor holds them, PyTorch refuses them with a TypeError."""
-    if isinstance(value, (np.ndarray, np.generic)) and value.dtype.kind in "Mm":
-        raise TypeError(f"{who}: can't convert NumPy values of dtype {value.dtype} (dates or "
-                        "durations) to a Tensor; convert them to numbers in the dataset")
+    NumPy) and records (a structured dtype): no Tensor holds them, PyTorch refuses them with a
+    TypeError."""
+    if isinstance(value, (np.ndarray, np.generic)) and value.dtype.kind in "MmV":
+        what = "records" if value.dtype.kind == "V" else "dates or durations"
+        raise TypeError(f"{who}: can't convert NumPy values of dtype {value.dtype} ({what}) to "
+                        "a Tensor; convert them to numbers in the dataset")
 
 
 def _error(found) -> TypeError:
@@ -82,7 +84,7 @@ def _array_of(value):
         _refuse_times(value, "default_collate")
         if value.dtype.char in _REFUSED_KINDS:
             raise _error(value.dtype)
-        return value
+        return value if type(value) is np.ndarray else np.asarray(value)  # np.matrix: 2-D
     if isinstance(value, (np.bool_, np.number, bool, int, float)):
         return np.asarray(value, dtype=_number_dtype(value))
     raise _error(type(value))
@@ -213,7 +215,7 @@ def default_convert(data):
         return data
     _refuse_times(data, "default_convert")
     if isinstance(data, np.ndarray):
-        return data if data.dtype.char in _REFUSED_KINDS else Tensor(data)
+        return data if data.dtype.char in _REFUSED_KINDS else Tensor(np.asarray(data))
     if isinstance(data, (np.bool_, np.number)):
         return Tensor(np.asarray(data))
     if isinstance(data, collections.abc.Mapping):
