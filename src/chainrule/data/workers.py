@@ -11,6 +11,7 @@ they are those of ``num_workers=0``: every sample draws from its own stream
 from __future__ import annotations
 
 import collections
+import dataclasses
 import json
 import multiprocessing
 import threading
@@ -38,7 +39,17 @@ class WorkerInfo:
     """
 
     def __init__(self, id: int, num_workers: int, seed: int, dataset):  # noqa: A002
-        self.id, self.num_workers, self.seed, self.dataset = id, num_workers, seed, dataset
+        for name, value in (("id", id), ("num_workers", num_workers), ("seed", seed),
+                            ("dataset", dataset)):
+            object.__setattr__(self, name, value)
+
+    def __setattr__(self, name, value):
+        """Refused, as PyTorch's frozen dataclass: the worker's id and count shard a stream, so a
+        stray ``info.id = 0`` would read every worker's share as worker 0's."""
+        raise dataclasses.FrozenInstanceError(f"cannot assign to field {name!r}: a WorkerInfo "
+                                              "describes the running worker")
+
+    __delattr__ = __setattr__
 
     def __repr__(self) -> str:
         return (f"WorkerInfo(id={self.id}, num_workers={self.num_workers}, seed={self.seed}, "
