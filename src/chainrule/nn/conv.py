@@ -97,9 +97,13 @@ class _ConvNd(Module):
             return  # the usual case, checked before any message is formatted (batch 1 feels it)
         who, nd = type(self).__name__, self._nd
         check_input(who, x, (nd + 1, nd + 2), either_layout(nd))  # the ops take (C, *spatial)
-        if x.shape[-nd - 1] != self.in_channels:
-            layout = either_layout(nd).replace("C", str(self.in_channels))
-            raise ValueError(f"{who}: expected input with {self.in_channels} channels, shape "
+        # the weight's channels: a weight replaced by hand (an RGB stem summed into a grayscale
+        # one) rules, as PyTorch's
+        w = self.weight.shape
+        channels = w[0] if self._transposed else w[1] * self.groups
+        if x.shape[-nd - 1] != channels:
+            layout = either_layout(nd).replace("C", str(channels))
+            raise ValueError(f"{who}: expected input with {channels} channels, shape "
                              f"{layout}, got shape {tuple(x.shape)}")
 
     def extra_repr(self) -> str:

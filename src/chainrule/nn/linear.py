@@ -93,9 +93,11 @@ class Linear(Module):
         shape = getattr(x, "shape", None)
         if shape is None:
             raise TypeError(f"Linear: input must be a Tensor, got {type(x).__name__}")
-        if not shape or shape[-1] != self.in_features:
+        # the weight's width: a weight replaced by hand (a model's surgery) rules, as PyTorch's
+        width = self.weight.shape[-1]
+        if not shape or shape[-1] != width:
             raise ValueError(
-                f"Linear: expected input with last dimension {self.in_features}, "
+                f"Linear: expected input with last dimension {width}, "
                 f"got shape {tuple(shape)}"
             )
 
