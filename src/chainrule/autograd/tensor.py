@@ -393,10 +393,9 @@ def tensor(data, *, requires_grad: bool = False, dtype=None, device: str | None 
             arr = arr.astype(typed if typed is not None else config.default_dtype
                              if arr.dtype.kind == "f"
                              else numpy.result_type(config.default_dtype, "F"))
-        elif arr.dtype.kind == "O":
-            raise TypeError(
-                f"tensor(): cannot make a numeric tensor from {type(data).__name__} data"
-            )
+    if arr.dtype.kind in "OV":  # objects, records (a structured array): no op computes on them
+        raise TypeError(f"tensor(): cannot make a numeric tensor from {type(data).__name__} data"
+                        + (f" of dtype {arr.dtype}" if hasattr(data, "dtype") else ""))
     if device is None and config.default_device != "cpu":
         device = config.default_device
     if device is not None:

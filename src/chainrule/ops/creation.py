@@ -287,7 +287,17 @@ def from_numpy(array) -> Tensor:
     """A Tensor sharing ``array``'s memory (a change to one shows in the other)."""
     if not isinstance(array, numpy.ndarray):
         raise TypeError(f"from_numpy: expected a numpy.ndarray, got {type(array).__name__}")
-    return Tensor(array)
+    return Tensor(numeric("from_numpy", array))
+
+
+def numeric(op, array):
+    """``array`` as a plain ndarray of numbers: a subclass (``np.matrix``, which keeps two axes
+    under indexing and reduction) as a view of its data; a record or object array refused,
+    as PyTorch refuses it (no op computes on one)."""
+    if array.dtype.kind in "OV":
+        raise TypeError(f"{op}: cannot make a numeric tensor from an array of dtype {array.dtype}; "
+                        "expected booleans, integers, floats or complex numbers")
+    return array if type(array) is numpy.ndarray else array.view(numpy.ndarray)
 
 
 def _pick(op, rng, generator):

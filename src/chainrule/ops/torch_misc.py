@@ -15,7 +15,7 @@ from ..autograd.tensor import Tensor, tensor
 from ..backend import asnumpy, config, numpy
 from ..backend.random import Generator, default_generator
 from ._layout import check_factory_options
-from .creation import _dtype, _leaf, _size, empty, full_like
+from .creation import _dtype, _leaf, _size, empty, full_like, numeric
 from .elementwise import cast
 from .methods import clone
 from .shape import broadcast_to
@@ -37,6 +37,7 @@ def as_tensor(data, *, dtype=None, device=None) -> Tensor:
         return out if device is None or out.device == device else out.to(device)
     if hasattr(data, "dtype") and hasattr(data, "shape") and (
             dtype is None or data.dtype == numpy.dtype(dtype)):
+        data = numeric("as_tensor", data) if isinstance(data, numpy.ndarray) else data
         return _leaf("as_tensor", data, device, False)
     return tensor(data, dtype=dtype, device=device)
 
