@@ -64,3 +64,21 @@ def test_an_input_that_does_not_fit_the_replaced_weight_names_its_channels():
         lin(cr.ones(1, 3))
     with pytest.raises(ValueError, match=r"Linear: expected input with last dimension 4"):
         lin(cr.ones(1, 5))
+
+
+@pytest.mark.parametrize("scale_grad_by_freq", [False, True])
+def test_an_embedding_given_more_rows_looks_them_up_as_pytorchs(scale_grad_by_freq):
+    # a vocabulary grown by hand: new token ids index the new rows (num_embeddings still says 5)
+    rows = np.random.default_rng(1).standard_normal((8, 3))
+    ids = [[7, 1, 7], [5, 0, 6]]
+    seen = []
+    for lib in (torch, cr):
+        emb = lib.nn.Embedding(5, 3, scale_grad_by_freq=scale_grad_by_freq)
+        emb.weight = lib.nn.Parameter(lib.tensor(rows))
+        out = emb(lib.tensor(ids))
+        (out * lib.tensor(rows[:3])).sum().backward()
+        seen.append((out.detach().numpy(), emb.weight.grad.numpy()))
+    for want, got in zip(*seen):
+        np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
+    with pytest.raises(IndexError, match="id 8 is out of range for 8 embeddings"):
+        emb(cr.tensor([8]))

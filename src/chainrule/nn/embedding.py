@@ -204,9 +204,9 @@ class Embedding(Module):
             out = sparse_lookup(weight, index, who="Embedding", padding_idx=self.padding_idx,
                                 scale_grad_by_freq=self.scale_grad_by_freq)
         else:
-            out = getitem(weight, ids, rows=("Embedding", self.num_embeddings))
+            out = getitem(weight, ids, rows=("Embedding", weight._data.shape[0]))
         if self.scale_grad_by_freq and out.requires_grad:
-            out = scaled_by_frequency(out, index, self.num_embeddings)
+            out = scaled_by_frequency(out, index, weight._data.shape[0])
         if self.padding_idx is not None and out.requires_grad:
             keep = (index != self.padding_idx)[..., None]
             if not bool(keep.all()):
