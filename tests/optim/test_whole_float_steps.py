@@ -1,5 +1,6 @@
 """Step counts given as whole floats, as PyTorch takes them: ``LinearLR(opt, total_iters=4.0)``,
-``ConstantLR``, ``PolynomialLR`` and ``MultiStepLR(milestones=[2.0, 4.0])`` (a count computed as
+``ConstantLR``, ``PolynomialLR``, ``MultiStepLR(milestones=[2.0, 4.0])`` and
+``ReduceLROnPlateau(patience=2.0, cooldown=1.0)`` (a count computed as
 ``steps / accumulation``) were refused ("total_iters must be an int >= 1, got 4.0"); StepLR
 already took ``step_size=1.0``. A fractional count (4.5, a milestone 2.5) is still refused:
 PyTorch's schedule then changes at no step a program can name (noted by the wave-23 optim
@@ -20,6 +21,7 @@ CASES = [
     ("ConstantLR", {"factor": 0.5, "total_iters": 0.0}),
     ("PolynomialLR", {"total_iters": 4.0, "power": 2.0}),
     ("MultiStepLR", {"milestones": [2.0, 4.0, 4], "gamma": 0.5}),
+    ("ReduceLROnPlateau", {"patience": 2.0, "cooldown": 1.0}),
 ]
 
 
@@ -30,7 +32,10 @@ def _lrs(lib, name, kwargs, steps=7):
     out = []
     for _ in range(steps):
         opt.step()
-        schedule.step()
+        if name == "ReduceLROnPlateau":
+            schedule.step(1.0)  # a metric that never improves
+        else:
+            schedule.step()
         out.append(opt.param_groups[0]["lr"])
     return out
 
@@ -46,6 +51,7 @@ def test_whole_float_counts_schedule_as_pytorch(name, kwargs):
     ("LinearLR", {"total_iters": 2.5}, "total_iters must be an int >= 1 .*got 2.5"),
     ("ConstantLR", {"total_iters": True}, "total_iters must be an int >= 0 .*got True"),
     ("MultiStepLR", {"milestones": [2.5]}, r"milestones\[0\] must be an int >= 0 .*got 2.5"),
+    ("ReduceLROnPlateau", {"patience": 1.5}, "patience must be an int >= 0 .*got 1.5"),
 ])
 def test_fractional_counts_are_refused(name, kwargs, message):
     opt = cr.optim.SGD([cr.zeros(2, requires_grad=True)], lr=0.1)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 import warnings
 
-from ._lr_base import LRScheduler, _check_group_count, _check_int, set_lr
+from ._lr_base import LRScheduler, _check_group_count, _check_int, _whole, set_lr
 from .optimizer import Optimizer, check_number
 
 __all__ = ["ReduceLROnPlateau"]
@@ -47,9 +47,9 @@ class ReduceLROnPlateau(LRScheduler):
                 f"{name}: threshold_mode must be 'rel' or 'abs', got {threshold_mode!r}"
             )
         check_number(name, "factor", factor, high=1.0, high_open=True)
-        _check_int(name, "patience", patience, low=0)
+        patience = _whole(name, "patience", patience, low=0)
         check_number(name, "threshold", threshold)
-        _check_int(name, "cooldown", cooldown, low=0)
+        cooldown = _whole(name, "cooldown", cooldown, low=0)
         check_number(name, "eps", eps)
         n = len(optimizer.param_groups)
         min_lrs = list(min_lr) if isinstance(min_lr, (list, tuple)) else [min_lr] * n
