@@ -4,7 +4,8 @@ constrained parameter without constraints (``x = transform_to(c)(u)`` for any re
 
 ``biject_to`` returns bijections (``log_abs_det_jacobian`` exists, as for HMC's change of
 variables); ``transform_to`` may return a transform that is only onto (``SoftmaxTransform`` for
-the simplex, ``LowerCholeskyTransform``, ``PositiveDefiniteTransform``). Both are registries keyed
+the simplex, ``LowerCholeskyTransform``, ``PositiveDefiniteTransform``, also for
+``positive_semidefinite``). Both are registries keyed
 by the constraint's class, with PyTorch's registrations; ``register`` adds one.
 """
 
@@ -108,3 +109,5 @@ biject_to.register(constraints.simplex, lambda c: StickBreakingTransform())
 transform_to.register(constraints.simplex, lambda c: SoftmaxTransform())
 transform_to.register(constraints.lower_cholesky, lambda c: LowerCholeskyTransform())
 transform_to.register(constraints.positive_definite, lambda c: PositiveDefiniteTransform())
+# onto the positive definite matrices, a subset of the semidefinite ones, as PyTorch's
+transform_to.register(constraints.positive_semidefinite, lambda c: PositiveDefiniteTransform())
