@@ -60,8 +60,15 @@ def box_area(boxes: Tensor) -> Tensor:
     return (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
 
 
+def _wide(t: Tensor) -> Tensor:
+    """Integer boxes upcast before their corners are subtracted: torchvision subtracts uint8
+    corners first and wraps around (disjoint boxes got an IoU of -1.00003); floats as they are."""
+    return t if np.dtype(t.dtype).kind == "f" else _upcast(t)
+
+
 def _inter_union(who, boxes1, boxes2):
     boxes1, boxes2 = _boxes(who, boxes1, "boxes1"), _boxes(who, boxes2, "boxes2")
+    boxes1, boxes2 = _wide(boxes1), _wide(boxes2)
     area1, area2 = box_area(boxes1), box_area(boxes2)
     lt = boxes1[:, None, :2].maximum(boxes2[None, :, :2])
     rb = boxes1[:, None, 2:].minimum(boxes2[None, :, 2:])
@@ -78,6 +85,7 @@ def box_iou(boxes1: Tensor, boxes2: Tensor) -> Tensor:
 
 
 def _enclosing(boxes1, boxes2):
+    boxes1, boxes2 = _wide(boxes1), _wide(boxes2)
     lti = boxes1[:, None, :2].minimum(boxes2[None, :, :2])
     rbi = boxes1[:, None, 2:].maximum(boxes2[None, :, 2:])
     return _upcast(rbi - lti).clamp(min=0)
@@ -177,10 +185,17 @@ def remove_small_boxes(boxes: Tensor, min_size: float) -> Tensor:
     return Tensor(np.nonzero(keep)[0].astype(np.int64))
 
 
+def _by_score(scores: np.ndarray) -> np.ndarray:
+    """Positions by decreasing score as PyTorch's descending sort: NaN first (it counts as the
+    largest), ties by position (stable)."""
+    nan = np.isnan(scores)
+    return np.lexsort((-np.where(nan, 0, scores), ~nan))
+
+
 def _greedy_nms(boxes: np.ndarray, scores: np.ndarray, iou_threshold: float) -> np.ndarray:
     """Indices kept by torchvision's CPU kernel: highest score first (a stable sort), each box
     dropping the later ones whose IoU with it is above the threshold."""
-    order = np.argsort(-scores, kind="stable")
+    order = _by_score(scores)
     x1, y1, x2, y2 = (boxes[:, i] for i in range(4))
     areas = (x2 - x1) * (y2 - y1)
     suppressed = np.zeros(len(order), dtype=bool)
@@ -231,8 +246,9 @@ def batched_nms(boxes: Tensor, scores: Tensor, idxs: Tensor, iou_threshold: floa
     kept = [np.nonzero(categories == c)[0][_greedy_nms(b[categories == c], s[categories == c],
                                                       float(iou_threshold))]
             for c in np.unique(categories)]
-    kept = np.concatenate(kept) if kept else np.zeros(0, np.int64)
-    return Tensor(kept[np.argsort(-s[kept], kind="stable")].astype(np.int64))
+    # in index order before the stable sort: equal scores by index, not by category
+    kept = np.sort(np.concatenate(kept)) if kept else np.zeros(0, np.int64)
+    return Tensor(kept[_by_score(s[kept])].astype(np.int64))
 
 
 def sigmoid_focal_loss(inputs: Tensor, targets: Tensor, alpha: float = 0.25, gamma: float = 2,
