@@ -28,10 +28,8 @@ __all__ = ["Node", "backward", "disable_saved_tensors_hooks", "increment_version
 # ``observer(node, call, *args)`` in place of ``call(*args)``, a node's backward. Read once a walk.
 _node_observer = None
 
-_FREED = (
-    "backward: the graph's saved values were already freed by an earlier backward(); "
-    "pass retain_graph=True to the first backward() to go through the same graph twice"
-)
+_FREED = ("backward: the graph's saved values were already freed by an earlier backward(); pass "
+          "retain_graph=True to the first backward() to go through the same graph twice")
 
 
 def backward(tensors, grad_tensors=None, *, retain_graph=False, create_graph=False) -> None:
@@ -136,11 +134,15 @@ def run_backward(tensors, grad_tensors, *, retain_graph, create_graph, targets=N
             g = Tensor(g)
         elif not isinstance(g, Tensor):
             g = Tensor(get_array_module(t._data).asarray(g, dtype=t._data.dtype))
+        elif (g._data.dtype.kind == "c") != (t._data.dtype.kind == "c"):  # as PyTorch refuses
+            raise RuntimeError(f"{who}: grad of dtype {g._data.dtype} for an output of dtype "
+                               f"{t._data.dtype}; a complex output needs a complex grad, a real one"
+                               " a real grad")
         if type(t._data) is MetaArray and type(g._data) is not MetaArray:  # gradients: meta too
             g = Tensor(MetaArray(g._data.shape, g._data.dtype))
         if g._data.shape != t._data.shape:
-            raise ValueError(
-                f"{who}: grad has shape {g._data.shape} but the output has shape {t._data.shape}")
+            raise ValueError(f"{who}: grad has shape {g._data.shape} but the output has shape "
+                             f"{t._data.shape}")
         root_grads[i] = g
         assigned[id(g._data)] = False
 
@@ -248,8 +250,7 @@ def run_backward(tensors, grad_tensors, *, retain_graph, create_graph, targets=N
                 if gd.shape != d.shape:
                     raise RuntimeError(
                         f"{type(fn).__name__}.backward returned a gradient of shape {gd.shape} "
-                        f"for an input of shape {d.shape}"
-                    )
+                        f"for an input of shape {d.shape}")
                 if gd.dtype != d.dtype:  # mixed precision promoted g: it keeps x's dtype
                     g = g.astype(d.dtype)
                 arrivals.append((inp, g))
