@@ -84,6 +84,10 @@ def concat(tensors, axis: int = None, *, dim=None):
     """
     axis = dim_or_axis("concat", axis, dim, 0)
     tensors = _tensor_list("concat", tensors)
+    if any(t.shape == (0,) for t in tensors) and any(t.shape != (0,) for t in tensors):
+        # PyTorch's legacy rule: a 1-D empty tensor is skipped (``out = torch.tensor([])`` grown
+        # by ``cat([out, x])``), after it took part in the dtype promotion above
+        tensors = [t for t in tensors if t.shape != (0,)]
     if tensors and tensors[0].ndim == 0:
         raise ValueError("concat: zero-dimensional tensors cannot be concatenated; use stack")
     ax = _one_axis("concat", axis, tensors[0].ndim) if tensors else 0
