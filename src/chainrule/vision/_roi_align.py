@@ -91,6 +91,10 @@ def _check(who: str, input, output_size, boxes):  # noqa: A002
                          f"got {output_size!r}")
     dtype = np.dtype(input.dtype)
     rois = _rois(boxes, who).astype(dtype)
+    bad = np.nonzero(~np.isfinite(rois).all(1))[0]
+    if len(bad):  # a NaN box failed in int(ceil(nan)) ("cannot convert float NaN to integer")
+        raise ValueError(f"{who}: boxes must be finite, got NaN or infinity in box "
+                         f"{int(bad[0])}: {rois[bad[0]].tolist()}")
     batch = rois[:, 0].astype(np.int64)
     if len(batch) and (batch.min() < 0 or batch.max() >= input.shape[0]):
         raise IndexError(f"{who}: box batch indices must be in [0, {input.shape[0] - 1}], got "

@@ -72,8 +72,11 @@ def pil_loader(path):
         raise ImportError('ImageFolder: reading image files needs Pillow: pip install '
                           '"chainrule[viz]" (or pass loader= to DatasetFolder)') from e
     with open(path, "rb") as f:
-        image = Image.open(f)
-        return image.convert("RGB")
+        try:
+            return Image.open(f).convert("RGB")
+        except OSError as e:  # a truncated file's "image file is truncated" named no file
+            raise type(e)(f"pil_loader: cannot read the image file {os.fspath(path)!r}: "
+                          f"{e}") from e
 
 
 default_loader = pil_loader

@@ -203,10 +203,13 @@ def autocontrast(img):
     work = a.dtype if a.dtype.kind == "f" else np.float32
     low = a.min(axis=(-2, -1), keepdims=True).astype(work)
     high = a.max(axis=(-2, -1), keepdims=True).astype(work)
-    flat = high == low
-    # bound / spread as PyTorch computes a number over a tensor: the reciprocal times it
-    scale = np.where(flat, 1.0, (1.0 / np.where(flat, 1.0, high - low)).astype(work) * bound)
-    scale = scale.astype(work)
+    # bound / spread as PyTorch computes a number over a tensor: the reciprocal times it; where
+    # that is not finite (a flat channel, a NaN in it, a float16 spread too small), torchvision
+    # keeps the channel (scale 1, minimum 0): a NaN pixel made its whole channel NaN here
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        scale = (1.0 / (high - low)).astype(work) * bound
+    flat = ~np.isfinite(scale)
+    scale = np.where(flat, 1.0, scale).astype(work)
     low = np.where(flat, 0.0, low).astype(work)
     out = np.clip((a - low) * scale, 0.0, bound)
     return chw.back(np.trunc(out) if a.dtype.kind != "f" else out)
