@@ -45,7 +45,7 @@ def test_parameters_have_torch_names_shapes_and_init():
     assert list(RNNCell(2, 3).state_dict()) == ["weight_ih", "weight_hh", "bias_ih", "bias_hh"]
     assert repr(LSTM(3, 5, 2, batch_first=True)) == "LSTM(3, 5, num_layers=2, batch_first=True)"
     assert repr(RNNCell(2, 3, bias=False, nonlinearity="relu")) == (
-        "RNNCell(2, 3, bias=False, nonlinearity='relu')"
+        "RNNCell(2, 3, bias=False, nonlinearity=relu)"
     )
 
 

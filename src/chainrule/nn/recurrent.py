@@ -93,7 +93,7 @@ class _Recurrent(Module):
 
     def _repr_flags(self) -> str:
         return (", bias=False" if not self.bias else "") + (
-            ", nonlinearity='relu'" if self._mode == "RNN_RELU" else "")
+            ", nonlinearity=relu" if self._mode == "RNN_RELU" else "")
 
 
 class RNNCellBase(_Recurrent):
