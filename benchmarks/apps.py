@@ -222,9 +222,9 @@ def main(argv=None) -> list[dict]:
     print(text)
     if args.out != "-":
         sys.path.insert(0, str(HERE.parent / "src"))
-        from chainrule.data.idx import atomic_write_bytes
+        from chainrule.backend.files import write_atomically
 
-        atomic_write_bytes(args.out, text.encode())
+        write_atomically(args.out, text.encode(), make_folder=True)
     return rows
 
 

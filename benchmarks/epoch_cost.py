@@ -144,9 +144,9 @@ def main(argv=None) -> dict:
     text = report(result, "python benchmarks/epoch_cost.py " + " ".join(argv))
     print(text)
     if args.out != "-":
-        from chainrule.data.idx import atomic_write_bytes
+        from chainrule.backend.files import write_atomically
 
-        atomic_write_bytes(args.out, text.encode())
+        write_atomically(args.out, text.encode(), make_folder=True)
     if args.figure != "-":
         figure(result, Path(args.figure))
     return result

@@ -352,11 +352,11 @@ def _version(versions, framework) -> str:
 def publish(text: str, out) -> None:
     """Print a results table and, unless ``out`` is "-" or None, write it to ``out`` atomically
     (a temporary file and a rename: an interrupted run never leaves half a table)."""
-    from chainrule.data.idx import atomic_write_bytes
+    from chainrule.backend.files import write_atomically
 
     print("\n" + text)
     if out not in ("-", None):
-        atomic_write_bytes(str(out), text.encode())
+        write_atomically(str(out), text.encode(), make_folder=True)
         print(f"written to {out}")
 
 

@@ -6,13 +6,14 @@ mode is the umask's, and an OSError names the user's path."""
 
 from __future__ import annotations
 
+import json
 import os
 
 import numpy as np
 import pytest
 
 import chainrule as cr
-from chainrule.backend.files import atomic_file, write_atomically
+from chainrule.backend.files import atomic_file, write_atomically, write_json
 
 
 def _writers():
@@ -63,3 +64,13 @@ def test_the_file_mode_is_the_umasks_and_errors_name_the_users_path(tmp_path):
     assert info.value.filename == str(missing)
     write_atomically(missing, b"x", make_folder=True)
     assert missing.read_bytes() == b"x"
+
+
+def test_write_json_keeps_numpy_numbers_numbers_and_makes_the_folder(tmp_path):
+    # the experiments' results files: a NumPy accuracy was written as the string "0.5" before
+    path = tmp_path / "run" / "results.json"
+    write_json(path, {"accuracy": np.float32(0.5), "errors": np.int64(3), "per_class":
+                      np.array([1, 2]), "loss": cr.tensor(0.25).sum(), "out": tmp_path})
+    assert json.loads(path.read_text()) == {"accuracy": 0.5, "errors": 3, "per_class": [1, 2],
+                                            "loss": 0.25, "out": str(tmp_path)}
+    assert path.read_text().endswith("}\n") and os.listdir(path.parent) == ["results.json"]

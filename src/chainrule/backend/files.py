@@ -21,10 +21,11 @@ and no temporary behind. A destination that is a symbolic link is written throug
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import secrets
 
-__all__ = ["atomic_file", "write_atomically"]
+__all__ = ["atomic_file", "write_atomically", "write_json"]
 
 
 @contextlib.contextmanager
@@ -60,3 +61,16 @@ def write_atomically(path, data, *, make_folder: bool = False) -> None:
     """Write the bytes ``data`` (or a buffer) to ``path`` through ``atomic_file``."""
     with atomic_file(path, make_folder=make_folder) as f:
         f.write(data)
+
+
+def write_json(path, obj) -> None:
+    """``obj`` as indented JSON text at ``path`` (its folders made), through ``atomic_file``.
+
+    NumPy scalars and arrays (and Tensors) are written as numbers and lists, anything else that
+    JSON has no type for (a ``Path``) as its ``str``."""
+    text = json.dumps(obj, indent=2, default=_json_plain) + "\n"
+    write_atomically(path, text.encode(), make_folder=True)
+
+
+def _json_plain(value):
+    return value.tolist() if hasattr(value, "tolist") else str(value)

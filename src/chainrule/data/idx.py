@@ -128,9 +128,5 @@ def write_idx(path, array, *, compress: bool | None = None) -> None:
     body = header + np.ascontiguousarray(array, _TYPES[code]).tobytes()
     if compress or (compress is None and path.endswith(".gz")):
         body = gzip.compress(body)
-    atomic_write_bytes(path, body)
+    write_atomically(path, body, make_folder=True)
 
-
-def atomic_write_bytes(path: str, data: bytes) -> None:
-    """Write ``data`` to ``path`` (its folders made) as ``backend.files.atomic_file`` does."""
-    write_atomically(path, data, make_folder=True)

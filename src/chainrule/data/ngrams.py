@@ -38,7 +38,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .idx import atomic_write_bytes
+from ..backend.files import write_atomically
 
 __all__ = ["TOKEN_PATTERN", "UNKNOWN", "Bags", "TfidfFeatures", "Vocabulary", "ngrams",
            "tokenize"]
@@ -135,7 +135,7 @@ class Vocabulary:
 
     def save(self, path) -> None:
         """Write the vocabulary as JSON (atomically)."""
-        atomic_write_bytes(str(path), _json_bytes(self.to_dict()))
+        write_atomically(str(path), _json_bytes(self.to_dict()), make_folder=True)
 
     @classmethod
     def load(cls, path) -> Vocabulary:
@@ -313,7 +313,7 @@ class TfidfFeatures:
 
     def save(self, path) -> None:
         """Write the fitted features (settings, vocabulary, idf) as JSON, atomically."""
-        atomic_write_bytes(str(path), _json_bytes(self.to_dict()))
+        write_atomically(str(path), _json_bytes(self.to_dict()), make_folder=True)
 
     @classmethod
     def load(cls, path) -> TfidfFeatures:

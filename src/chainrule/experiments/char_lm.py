@@ -12,16 +12,15 @@ character (cross-entropy in base 2) over the held-out end of the text, read the 
 
 from __future__ import annotations
 
-import json
 import math
 import time
 from pathlib import Path
 
 from .. import optim
 from ..autograd import Tensor, no_grad
+from ..backend.files import write_atomically, write_json
 from ..data import as_generator
 from ..data.arguments import check_int, check_number
-from ..data.idx import atomic_write_bytes
 from ..data.sequences import CharVocabulary, bptt_chunks
 from ..io import save_weights
 from ..nn.utils import clip_grad_norm_
@@ -73,7 +72,7 @@ def _bits_per_character(net, chunks) -> float:
 
 
 def _write(path: Path, text: str) -> None:
-    atomic_write_bytes(str(path), text.encode("utf-8"))
+    write_atomically(str(path), text.encode("utf-8"), make_folder=True)
 
 
 def train_char_lm(text_path, *, hidden_size: int = 256, num_layers: int = 2,
@@ -146,7 +145,7 @@ def train_char_lm(text_path, *, hidden_size: int = 256, num_layers: int = 2,
     config = {"model": net.config, "kind": "char_lm"}
     rows, step, every = ["step,epoch,train_bits_per_character"], 0, max(len(chunks) // 20, 1)
     with RunFolder(out, settings, resume=False):
-        _write(out / "config.json", json.dumps(settings, indent=2) + "\n")
+        write_json(out / "config.json", settings)
         start, cpu = time.perf_counter(), time.process_time()
         running = []
         for epoch in range(epochs):
@@ -191,7 +190,7 @@ def train_char_lm(text_path, *, hidden_size: int = 256, num_layers: int = 2,
         results = {"val_bits_per_character": round(val_bpc, 4), "steps": step,
                    "vocabulary_size": len(vocab), "train_seconds": round(wall, 1),
                    "train_cpu_seconds": round(cpu, 1), "out": str(out)}
-        _write(out / "results.json", json.dumps(results, indent=2) + "\n")
+        write_json(out / "results.json", results)
     return results
 
 

@@ -9,7 +9,6 @@ images held out from the training set (``val_split``); the test set is used once
 
 from __future__ import annotations
 
-import json
 import math
 import sys
 import time
@@ -17,9 +16,9 @@ from pathlib import Path
 
 from .. import optim
 from ..backend import get_array_module, validate_device
+from ..backend.files import write_json
 from ..data import ArrayDataset, DataLoader, as_generator, transforms
 from ..data.arguments import check_int, check_number
-from ..data.idx import atomic_write_bytes
 from ..data.images import image_statistics
 from ..data.split import take_split
 from ..io import read_config, read_shapes, save_weights
@@ -78,10 +77,6 @@ def _model_kwargs(name: str, input_shape, num_classes: int, overrides: dict) -> 
         "wong_cnn": {"in_channels": c, "num_classes": num_classes, "input_size": h},
     }.get(name, {})
     return {**defaults, **overrides}
-
-
-def _write_json(path: Path, obj) -> None:
-    atomic_write_bytes(str(path), (json.dumps(obj, indent=2, default=str) + "\n").encode())
 
 
 def train_classifier(model: str = "small_cnn", dataset: str = "digits", *, epochs: int = 10,
@@ -186,7 +181,7 @@ def train_classifier(model: str = "small_cnn", dataset: str = "digits", *, epoch
         n_threads, note = run_threads(run, threads)
         if note:
             print(note, file=sys.stderr)
-        _write_json(out / "config.json", {**run.record, "threads": n_threads})
+        write_json(out / "config.json", {**run.record, "threads": n_threads})
         aug = AUGMENTATIONS[augment]
         data_rngs = data_rng.spawn(len(members)) if len(members) > 1 else [data_rng]
         start = time.perf_counter()
@@ -234,7 +229,7 @@ def train_classifier(model: str = "small_cnn", dataset: str = "digits", *, epoch
         results.update({"n_train": len(fit_idx), "n_val": len(val_idx), "val_split": val_split,
                         "epochs": epochs, "threads": n_threads, "train_seconds": round(wall, 1),
                         "out": str(out)})
-        _write_json(out / "results.json", results)
+        write_json(out / "results.json", results)
     return results
 
 

@@ -7,14 +7,13 @@ folder inside the run: ``explain-METHOD``, ``visualize-LAYER``, ``pruned-SPARSIT
 
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
 
 from .. import explain, optim
 from ..backend import numpy
+from ..backend.files import write_atomically, write_json
 from ..data.arguments import check_number
-from ..data.idx import atomic_write_bytes
 from ..data.images import read_image
 from ..explain import figures
 from ..io import save_weights
@@ -31,15 +30,6 @@ __all__ = ["EXPLAIN_METHODS", "LRP_RULES", "explain_images", "prune_run", "rules
 CLASSIC_METHODS = ("saliency", "gradxinput", "smoothgrad", "ig", "occlusion", "deconvnet",
                    "guided")  # what --method all shows side by side
 EXPLAIN_METHODS = CLASSIC_METHODS + MORE_METHODS  # the others: experiments/explain_methods.py
-
-
-def _write_json(path: Path, obj) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write_bytes(str(path), (json.dumps(obj, indent=2, default=_plain) + "\n").encode())
-
-
-def _plain(value):
-    return value.tolist() if hasattr(value, "tolist") else str(value)
 
 
 def _inputs(run, config, images, data_dir, download):
@@ -141,7 +131,7 @@ def explain_images(run, images, *, method: str = "saliency", out=None, target=No
                            "explained_class": classes[t[i]]}
                           for i, (n, lab, p) in enumerate(zip(names, labels, pred))],
                "figure": fig, **{f"{m}_details": e for m, e in extra.items() if e}}
-    _write_json(out / "results.json", results)
+    write_json(out / "results.json", results)
     return results
 
 
@@ -207,7 +197,7 @@ def visualize_layer(run, *, layer: str, out=None, channels=None, n_images: int =
                                     title="activation maximization (jitter 2 px, blur)"))
     results = {"run": str(run), "layer": layer, "channels": summary, "figures": figs,
                "n_images_searched": len(x)}
-    _write_json(out / "results.json", results)
+    write_json(out / "results.json", results)
     return results
 
 
@@ -290,7 +280,7 @@ def prune_run(run, *, sparsity: float = 0.9, iterative: bool = False, steps: int
                "final_sparsity": final, "test_accuracy": curve[-1]["test_accuracy"],
                "unpruned_test_accuracy": base, "seconds": seconds, "figure": fig,
                "out": str(out)}
-    _write_json(out / "results.json", results)
+    write_json(out / "results.json", results)
     return results
 
 
@@ -319,11 +309,11 @@ def rules_run(dataset: str, *, out=None, hidden: int = 4, levels: int = 3,
     lines += ["# hidden clusters -> classes", *res.output_rules.lines(), "",
               "# sensitivity (an MLP on the standardized raw inputs)", *sens["rules"]]
     out.mkdir(parents=True, exist_ok=True)
-    atomic_write_bytes(str(out / "rules.txt"), ("\n".join(lines) + "\n").encode())
-    _write_json(out / "rules.json", res.report())
+    write_atomically(str(out / "rules.txt"), ("\n".join(lines) + "\n").encode(), make_folder=True)
+    write_json(out / "rules.json", res.report())
     results = {**res.metrics, "decision_tree": tree, "sensitivity": sens, "seconds": seconds,
                "notes": data.notes, "out": str(out), "rule_text": res.rules.lines()}
-    _write_json(out / "results.json", results)
+    write_json(out / "results.json", results)
     return results
 
 

@@ -20,6 +20,7 @@ from pathlib import Path
 from .. import generative as gen
 from .. import optim
 from ..backend import asnumpy, get_array_module, validate_device
+from ..backend.files import write_json
 from ..data import ArrayDataset, DataLoader, as_generator
 from ..data import corruptions as cor
 from ..data.arguments import check_int, check_number
@@ -35,7 +36,7 @@ from .checks import (
     fit_watched,
     lr_hint,
 )
-from .classify import _write_json, load_model
+from .classify import load_model
 from .repeat import run_threads, validation_split
 from .runs import RunFolder, run_path
 
@@ -169,7 +170,7 @@ def train_autoencoder(task: str = "denoising", dataset: str = "mnist", *, arch: 
         n_threads, note = run_threads(run, threads)
         if note:
             print(note, file=sys.stderr)
-        _write_json(out / "config.json", {**run.record, "threads": n_threads})
+        write_json(out / "config.json", {**run.record, "threads": n_threads})
         trainer = Trainer(net, mse_loss, optim.Adam(net.parameters(), lr=lr), metrics=[gen.psnr],
                           device=device,
                           callbacks=[CSVLogger(out / "metrics.csv", append=run.resumes),
@@ -191,7 +192,7 @@ def train_autoencoder(task: str = "denoising", dataset: str = "mnist", *, arch: 
                         "n_val": len(x_val), "n_eval": len(x_test), "val_split": val_split,
                         **final, "threads": n_threads, "train_seconds": round(wall, 1),
                         "out": str(out), "parameters": net.num_parameters()})
-        _write_json(out / "results.json", results)
+        write_json(out / "results.json", results)
     return results
 
 
@@ -303,7 +304,7 @@ def train_gan(model: str = "dcgan", dataset: str = "mnist", *, epochs: int = 5,
         n_threads, note = run_threads(run, threads)
         if note:
             print(note, file=sys.stderr)
-        _write_json(out / "config.json", {**run.record, "threads": n_threads})
+        write_json(out / "config.json", {**run.record, "threads": n_threads})
         trainer = gen.GANTrainer(
             net, optim.Adam(net.generator.parameters(), lr=lr, betas=betas),
             optim.Adam(net.discriminator.parameters(), lr=lr, betas=betas), loss=loss,
@@ -327,7 +328,7 @@ def train_gan(model: str = "dcgan", dataset: str = "mnist", *, epochs: int = 5,
                    "final": {k: v[-1] for k, v in trainer.history.history.items()}}
         if classifier is not None:
             results["evaluation"] = _judge(net, classifier, judge, data, n_eval, seed, out)
-        _write_json(out / "results.json", results)
+        write_json(out / "results.json", results)
     return results
 
 

@@ -7,15 +7,13 @@ and writes a run folder of its own: ``config.json`` (the settings), ``results.js
 
 from __future__ import annotations
 
-import json
 import time
-from pathlib import Path
 
 from .. import robust
 from ..backend import asnumpy, get_array_module
+from ..backend.files import write_json
 from ..data import as_generator
 from ..data.arguments import check_int
-from ..data.idx import atomic_write_bytes
 from ..robust import figures
 from ..robust.ood import logits_of
 from ..robust.patch import apply_patch, paste_matrices, random_placements
@@ -29,10 +27,6 @@ __all__ = ["OOD_SETS", "attack_run", "ood_run", "patch_run",
 
 DEFAULT_CURVE = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5)
 OOD_SETS = ("fashion_mnist", "mnist", "noise", "inverted")
-
-
-def _write_json(path: Path, obj) -> None:
-    atomic_write_bytes(str(path), (json.dumps(obj, indent=2, default=str) + "\n").encode())
 
 
 def _setup(checkpoint, data_dir, download, n, who):
@@ -49,12 +43,12 @@ def _run(out, default_name: str, settings: dict, work):
     """Create and lock the run folder, write config.json, run ``work(out)``, write results."""
     out = run_path(out, default_name, False)
     with RunFolder(out, settings, resume=False):
-        _write_json(out / "config.json", settings)
+        write_json(out / "config.json", settings)
         start = time.perf_counter()
         results = work(out)
         results["seconds"] = round(time.perf_counter() - start, 1)
         results["out"] = str(out)
-        _write_json(out / "results.json", results)
+        write_json(out / "results.json", results)
     return results
 
 

@@ -14,15 +14,14 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import time
 from pathlib import Path
 
 from ..autograd.mode import no_grad
 from ..backend import get_array_module
+from ..backend.files import write_atomically, write_json
 from ..data import as_generator
 from ..data.arguments import check_int, check_number
-from ..data.idx import atomic_write_bytes
 from ..data.ngrams import TfidfFeatures
 from ..data.text import SPLIT, TEXT_DATASETS, load_text_splits, training_subset
 from ..io import save_weights
@@ -216,7 +215,7 @@ def train_text_classifier(model: str = "ngram", dataset: str = "sms_spam", *, ep
     if train_fraction is not None:
         settings["train_fraction"] = float(train_fraction)
     with RunFolder(out, settings, resume=False) as run:
-        _write(out / "config.json", run.record)
+        write_json(out / "config.json", run.record)
         log = io.StringIO()
 
         def report(epoch, row):
@@ -242,7 +241,7 @@ def train_text_classifier(model: str = "ngram", dataset: str = "sms_spam", *, ep
         writer.writerow(["epoch", *keys])
         for i in range(epochs):
             writer.writerow([i + 1, *(f"{history[k][i]:.6g}" for k in keys)])
-        atomic_write_bytes(str(out / "metrics.csv"), log.getvalue().encode())
+        write_atomically(str(out / "metrics.csv"), log.getvalue().encode(), make_folder=True)
         test_texts, y_test = parts["test"]
         pred = predict_logits(net, features.transform(test_texts))._data.argmax(1)
         errors = int((pred != y_test).sum())
@@ -259,12 +258,8 @@ def train_text_classifier(model: str = "ngram", dataset: str = "sms_spam", *, ep
                    "train_fraction": 1.0 if train_fraction is None else float(train_fraction),
                    "train_seconds": round(history["seconds"][-1], 1),
                    "wall_seconds": round(wall, 1), "out": str(out)}
-        _write(out / "results.json", results)
+        write_json(out / "results.json", results)
     return results
-
-
-def _write(path: Path, obj) -> None:
-    atomic_write_bytes(str(path), (json.dumps(obj, indent=2, default=str) + "\n").encode())
 
 
 def _run_file(checkpoint) -> Path:

@@ -17,16 +17,14 @@ at once, and padded character ids (each batch padded to its longest text) for ``
 
 from __future__ import annotations
 
-import json
 import sys
 import time
 from dataclasses import dataclass
-from pathlib import Path
 
 from ..backend import get_array_module
+from ..backend.files import write_json
 from ..data import ArrayDataset, DataLoader, as_generator
 from ..data.arguments import check_int, check_number
-from ..data.idx import atomic_write_bytes
 from ..data.sequences import (
     CHARACTER_VOCABULARY_SIZE,
     PAD,
@@ -112,10 +110,6 @@ def _loader(model, x, y, batch_size, *, shuffle=False, rng=None):
                       transform=lambda b, _rng: transform(b), prefetch=2 if shuffle else 0)
 
 
-def _write_json(path: Path, obj) -> None:
-    atomic_write_bytes(str(path), (json.dumps(obj, indent=2, default=str) + "\n").encode())
-
-
 def train_text_classifier(model: str = "char_cnn", dataset: str = "ag_news", *, epochs: int = 5,
                           batch_size: int = 128, optimizer: str = "adam", lr: float | None = None,
                           weight_decay: float = 0.0, schedule: str = "constant", seed: int = 0,
@@ -189,7 +183,7 @@ def train_text_classifier(model: str = "char_cnn", dataset: str = "ag_news", *, 
         n_threads, note = run_threads(run, threads)
         if note:
             print(note, file=sys.stderr)
-        _write_json(out / "config.json", {**run.record, "threads": n_threads})
+        write_json(out / "config.json", {**run.record, "threads": n_threads})
         trainer = Trainer(net, cross_entropy, opt, metrics=["accuracy"], device=device,
                           scheduler=_schedule(schedule, opt, epochs),
                           callbacks=[CSVLogger(out / "metrics.csv", append=run.resumes),
@@ -215,7 +209,7 @@ def train_text_classifier(model: str = "char_cnn", dataset: str = "ag_news", *, 
                         "train_fraction": 1.0 if train_fraction is None else float(train_fraction),
                         "epochs": epochs, "threads": n_threads, "train_seconds": round(wall, 1),
                         "train_cpu_seconds": round(cpu, 1), "out": str(out)})
-        _write_json(out / "results.json", results)
+        write_json(out / "results.json", results)
     return results
 
 

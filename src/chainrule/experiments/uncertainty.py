@@ -19,9 +19,9 @@ from pathlib import Path
 
 from .. import bayes
 from ..backend import get_array_module
+from ..backend.files import write_json
 from ..data import as_generator
 from ..data.arguments import check_int
-from ..data.idx import atomic_write_bytes
 from ..nn import BayesianConv2d, BayesianLinear
 from ..robust.ood import logits_of
 from .calibration import _validation_images, seed_layers
@@ -152,7 +152,7 @@ def evaluate_uncertainty(checkpoint, method: str, *, samples: int = 30,
     results_path = folder / "results.json"
     stored = json.loads(results_path.read_text()) if results_path.is_file() else {}
     stored.setdefault("uncertainty", {})[key] = result
-    atomic_write_bytes(str(results_path), (json.dumps(stored, indent=2) + "\n").encode())
+    write_json(str(results_path), stored)
     return {**result, "dataset": data.name, "n_test": len(y), "results": str(results_path)}
 
 

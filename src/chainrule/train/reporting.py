@@ -11,8 +11,8 @@ import sys
 import warnings
 from pathlib import Path
 
+from ..backend.files import write_atomically
 from ..data.arguments import check_int
-from ..data.idx import atomic_write_bytes
 from .callbacks import Callback
 from .metrics import MeanTracker
 from .progress import ProgressPrinter
@@ -85,7 +85,7 @@ class CSVLogger(Callback):
             return
         text = io.StringIO()
         csv.writer(text, delimiter=self.separator).writerows([self.columns, *kept])
-        atomic_write_bytes(str(self.path), text.getvalue().encode())
+        write_atomically(str(self.path), text.getvalue().encode(), make_folder=True)
 
     def on_epoch_end(self, epoch, logs=None):
         row = {"epoch": epoch, **(logs or {})}
