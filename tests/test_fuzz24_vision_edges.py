@@ -66,3 +66,20 @@ def test_image_folder_names_a_file_it_cannot_read(tmp_path):
         folder[1]
     with pytest.raises(image_module.UnidentifiedImageError, match=r"text\.png"):
         folder[2]
+
+
+def test_make_grid_and_save_image_refuse_what_they_cannot_draw(tmp_path):
+    pytest.importorskip("PIL")
+    from chainrule.vision.utils import make_grid, save_image
+
+    # an empty batch divided by zero (torchvision's ceil(0 / 0) too); Pillow's errors for five
+    # channels and an unknown format named neither ("(1, 1, 5), |u1", KeyError 'NOPE')
+    with pytest.raises(ValueError, match=r"at least one image, got a batch of shape \(0, 3"):
+        make_grid(cr.zeros(0, 3, 4, 4))
+    with pytest.raises(ValueError, match="images of 5 channels have no picture mode"):
+        save_image(cr.rand(2, 5, 4, 4), tmp_path / "five.png")
+    with pytest.raises(ValueError, match="Pillow cannot write the format 'NOPE'; it writes .*PNG"):
+        save_image(cr.rand(3, 4, 4), tmp_path / "x.png", format="NOPE")
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
+    save_image(cr.rand(2, 2, 4, 4), tmp_path / "two.png", format="png")  # grey and alpha
+    assert (tmp_path / "two.png").stat().st_size > 0

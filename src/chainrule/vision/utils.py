@@ -113,6 +113,9 @@ def make_grid(tensor, nrow: int = 8, padding: int = 2, normalize: bool = False,
     if batch.ndim != 4:
         raise ValueError(f"make_grid: expected images (B, C, H, W), (C, H, W) or (H, W), got "
                          f"shape {tuple(batch.shape)}")
+    if batch.shape[0] == 0:  # torchvision's ceil(0 / 0): ZeroDivisionError
+        raise ValueError(f"make_grid: expected at least one image, got a batch of shape "
+                         f"{tuple(batch.shape)}")
     if batch.shape[1] == 1:
         batch = xp.concatenate([batch] * 3, axis=1)
     if normalize:
@@ -158,8 +161,15 @@ def save_image(tensor, fp, format: str | None = None, **kwargs) -> None:  # noqa
                         f"dtype {grid.dtype}; divide integer images by 255 first")
     if np.isnan(grid).any():
         raise ValueError("save_image: the images contain NaN, which has no pixel value")
+    if grid.shape[0] not in (2, 3, 4):  # Pillow's "Cannot handle this data type: (1, 1, 5)"
+        raise ValueError(f"save_image: images of {grid.shape[0]} channels have no picture mode; "
+                         "Pillow writes 1 (grey), 2 (grey and alpha), 3 (RGB) or 4 (RGBA)")
     pixels = np.clip(grid * 255 + 0.5, 0, 255).astype(np.uint8).transpose(1, 2, 0)
     picture = image_module.fromarray(np.ascontiguousarray(pixels))
+    image_module.init()
+    if format is not None and str(format).upper() not in image_module.SAVE:  # else a KeyError
+        raise ValueError(f"save_image: Pillow cannot write the format {format!r}; it writes "
+                         f"{', '.join(sorted(image_module.SAVE))}")
     if not isinstance(fp, (str, os.PathLike)):
         if not callable(getattr(fp, "write", None)):
             raise TypeError(f"save_image: fp must be a path or a binary file object, got "
