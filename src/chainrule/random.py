@@ -34,9 +34,11 @@ def fork_rng(devices=None, enabled: bool = True, _caller: str = "fork_rng",
     if not enabled:
         yield
         return
-    bits = default_generator().bit_generator
-    state = bits.state
+    gen = default_generator()
+    state, seed = gen.bit_generator.state, getattr(gen, "_seed", None)
     try:
         yield
-    finally:
-        bits.state = state
+    finally:  # the seed too, as PyTorch's state holds it: initial_seed() is as before
+        gen.bit_generator.state = state
+        if seed is not None:
+            gen._seed = seed

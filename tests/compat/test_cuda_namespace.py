@@ -59,7 +59,7 @@ def test_with_a_gpu_they_reach_cupy(monkeypatch):
 
 
 def test_seed_must_be_an_int():
-    with pytest.raises(TypeError, match=r"cuda.manual_seed: seed must be an int, got 1.5"):
+    with pytest.raises(ValueError, match=r"cuda.manual_seed: seed must be a whole number, got 1.5"):
         cr.cuda.manual_seed(1.5)
 
 

@@ -138,10 +138,9 @@ def _cuda_manual_seed(seed) -> None:
     """Seed what GPU tensors' random draws come from. chainrule draws every random number on
     the host from its one default generator (backend/random.py), so with a GPU this seeds that
     generator (CPU draws included); without one it does nothing, as PyTorch's."""
-    from .random import manual_seed
+    from .random import manual_seed, seed_argument
 
-    if isinstance(seed, bool) or not isinstance(seed, int):
-        raise TypeError(f"cuda.manual_seed: seed must be an int, got {seed!r}")
+    seed = seed_argument("cuda.manual_seed", seed)
     if _cupy() is not None:
         manual_seed(seed)
 

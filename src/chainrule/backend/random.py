@@ -14,6 +14,7 @@ so that random transforms draw the same numbers whether one thread or several pr
 
 from __future__ import annotations
 
+import math
 import numbers
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -21,7 +22,7 @@ from contextvars import ContextVar
 import numpy
 
 __all__ = ["Generator", "default_generator", "fill_draws", "generator_scope", "initial_seed",
-           "manual_seed", "note_draw", "resolve_rng", "seed", "watch_draws"]
+           "manual_seed", "note_draw", "resolve_rng", "seed", "seed_argument", "watch_draws"]
 
 class _Lazy:
     """A generator made on first use (most samples of most datasets draw nothing)."""
@@ -67,6 +68,33 @@ def _seed_value(who: str, seed) -> int:
             or not -2**63 <= seed < 2**64:
         raise ValueError(f"{who}: seed must be an int in [-2**63, 2**64), got {seed!r}")
     return int(seed) % 2**64
+
+
+def seed_argument(who: str, seed) -> int:
+    """What ``torch.manual_seed`` (and ``torch.cuda.manual_seed``) take, ``int(seed)``, checked:
+    an int, a whole float (``42.0`` from a config file), a string of digits (an argparse option
+    without ``type=int``), a one-element Tensor or array. A fraction is refused, where PyTorch
+    would drop it silently (``manual_seed(2.5)`` seeding 2)."""
+    value = seed
+    if not isinstance(value, (numbers.Number, str, bytes)) and callable(getattr(value, "item",
+                                                                                None)):
+        try:  # a one-element Tensor or array; a longer one is refused below
+            value = value.item()
+        except (ValueError, RuntimeError):
+            pass
+    if isinstance(value, (str, bytes)):
+        try:
+            value = int(value)
+        except ValueError:
+            raise ValueError(f"{who}: seed must be an int, got the string {seed!r}") from None
+    elif isinstance(value, numbers.Real) and not isinstance(value, (bool, numbers.Integral)):
+        if not (math.isfinite(value) and value == int(value)):
+            raise ValueError(f"{who}: seed must be a whole number, got {seed!r} (PyTorch "
+                             f"would seed with int(seed) and drop the fraction)")
+        value = int(value)
+    if not isinstance(value, numbers.Integral) or isinstance(value, bool):
+        raise TypeError(f"{who}: seed must be an int, got {type(seed).__name__} {seed!r}")
+    return _seed_value(who, value)
 
 
 class Generator(numpy.random.Generator):
@@ -138,15 +166,17 @@ def manual_seed(seed: int) -> numpy.random.Generator:
     """Seed the default generator (what every ``rng=None`` draws from); returns it.
 
     Args:
-        seed: an int in [-2**63, 2**64) (a negative one is taken modulo 2**64, as PyTorch).
+        seed: an int in [-2**63, 2**64) (a negative one is taken modulo 2**64, as PyTorch), or
+            what ``seed_argument`` turns into one (``"42"``, ``42.0``, a one-element Tensor).
     """
     # Reseeded in place (the state of ``default_rng(seed)``), so that a layer or loader that
     # already holds the default generator follows the new seed. In a DataLoader worker thread
     # (a worker_init_fn's torch.manual_seed(seed + worker_id)) only the worker's seed changes,
     # as only the worker process's generator does in PyTorch: the caller's generator, which
     # orders the next passes and drives the model's dropout, is left alone.
+    seed = seed_argument("manual_seed", seed)
     if _worker_seed.get() is not None:
-        _worker_seed.set(_seed_value("manual_seed", seed))
+        _worker_seed.set(seed)
         return default_generator
     return default_generator.manual_seed(seed)
 
