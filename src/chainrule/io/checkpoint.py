@@ -18,6 +18,7 @@ from pathlib import Path
 from ..autograd.tensor import Tensor
 from ..backend import asnumpy, numpy
 from ..backend.files import atomic_file
+from ..backend.meta import MetaArray, NoDataError
 from ..nn.state import may_be_missing
 from .safetensors_file import (
     DIGESTS,
@@ -46,10 +47,15 @@ _STATE = "chainrule.state"
 _FORMAT = 1  # the training-state layout; a newer one is refused, not misread
 
 
-def _host(value):
-    """A Tensor or array as a C-contiguous NumPy array (copied only from a GPU or a view)."""
+def _host(value, what: str = "a tensor"):
+    """A Tensor or array as a C-contiguous NumPy array (copied only from a GPU or a view).
+    ``what`` names it in the error for a meta tensor, which has no values to write."""
     if isinstance(value, Tensor):
         value = value._data
+    if isinstance(value, MetaArray):
+        raise NoDataError(f"{what} is a meta tensor (a shape and a dtype, no values), which a "
+                          "file of values cannot hold: give it values first (module.to_empty("
+                          "device='cpu') and an init) or leave it out")
     array = asnumpy(value)
     if array.dtype.byteorder == ">":  # safetensors is little-endian, and so are the checksums
         array = array.astype(array.dtype.newbyteorder("<"))
@@ -187,7 +193,7 @@ def _encode(value, path: str, arrays: dict):
         key = path
         while key in arrays:
             key += "'"
-        arrays[key] = _host(value)
+        arrays[key] = _host(value, f"save_training_state: {path}")
         return {"__tensor__": key, "tensor": True} if tensor else {"__tensor__": key}
     if isinstance(value, tuple):
         return {"__tuple__": [_encode(v, f"{path}/{i}", arrays) for i, v in enumerate(value)]}

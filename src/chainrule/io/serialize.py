@@ -50,7 +50,7 @@ _FORMAT = "chainrule.save"
 def _encode(value, where: str, arrays: dict):
     if isinstance(value, (Tensor, numpy.ndarray)):
         key = f"t{len(arrays)}"
-        arrays[key] = _host(value)
+        arrays[key] = _host(value, f"save: {where}")
         if not isinstance(value, Tensor):
             return {"__array__": key, "kind": "ndarray"}
         # as torch.save: a Parameter stays one, and requires_grad is kept

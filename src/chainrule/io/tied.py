@@ -32,7 +32,7 @@ def state_arrays(who: str, state: dict, host, prefix: str = "", skip=()) -> dict
                 "tensor (a module's get_extra_state() may return anything); a safetensors file "
                 "holds tensors only: save the state with chainrule.save(model.state_dict(), path)"
             )
-        out[prefix + name] = host(value)
+        out[prefix + name] = host(value, f"{who}: the state dict's '{name}'")
     return out
 
 

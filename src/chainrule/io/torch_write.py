@@ -143,7 +143,7 @@ class _Writer:
         return out
 
     def tensor(self, t: Tensor, where: str) -> bytes:
-        array = _host(t)
+        array = _host(t, f"save: {where}")
         name = array.dtype.name
         if name not in _STORAGES and name not in _UNTYPED:
             raise TypeError(f"save: {where} is a {name} tensor, which a torch file cannot hold")
