@@ -317,10 +317,14 @@ class ToPILImage:
             a = a if a.ndim == 2 else a.transpose(1, 2, 0)
         else:
             a = np.asarray(image)
-        if a.dtype.kind == "f" and self.mode != "F":  # mode "F" keeps the floats
-            a = (a * 255).astype(np.uint8)
+        if a.ndim == 3 and a.shape[2] > 4:  # else Pillow's "Cannot handle this data type"
+            raise ValueError(f"ToPILImage: pic should not have > 4 channels, got {a.shape[2]}")
+        if a.dtype.kind == "f":  # mode "F" keeps the floats, as float32: Pillow read a float64
+            a = (a * 255).astype(np.uint8) if self.mode != "F" else a.astype(np.float32)
         if a.ndim == 3 and a.shape[2] == 1:
             a = a[:, :, 0]
+        if a.dtype == np.bool_ and a.ndim == 2 and self.mode == "1":  # Pillow's mode="1" read
+            return Image.fromarray(np.ascontiguousarray(a))  # the bools as 0 bits
         if a.ndim == 2 and a.dtype == np.int16 and self.mode in (None, "I;16"):
             # torchvision's mode for int16: "I;16" (its 16 bits read unsigned)
             return Image.fromarray(np.ascontiguousarray(a).view(np.uint16))
