@@ -8,9 +8,8 @@ does not require grad, so ``torch.is_inference(t)`` has no counterpart (docs/pyt
 from __future__ import annotations
 
 import contextvars
-import functools
 
-from .mode import _GradMode
+from .mode import _GradMode, decorate
 
 __all__ = ["inference_mode", "is_inference_mode_enabled"]
 
@@ -54,9 +53,4 @@ class inference_mode(_GradMode):  # noqa: N801 - PyTorch's name
         return False
 
     def __call__(self, fn):
-        @functools.wraps(fn)
-        def wrapper(*args, **kwargs):
-            with inference_mode(self.inference):
-                return fn(*args, **kwargs)
-
-        return wrapper
+        return decorate(fn, lambda: inference_mode(self.inference))

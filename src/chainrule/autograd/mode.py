@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextvars
 import functools
+import inspect
 
 __all__ = ["enable_grad", "is_grad_enabled", "no_grad", "set_grad_enabled"]
 
@@ -35,12 +36,58 @@ class _GradMode:
         return False
 
     def __call__(self, fn):
+        return decorate(fn, lambda: _GradMode(self.mode))
+
+
+def decorate(fn, make):
+    """``fn`` run under ``make()``, a new context manager for each call. A generator function's
+    generator runs each of its steps under one (as PyTorch's decorators do), not only its
+    creation: ``@no_grad()`` on a generator records nothing between its yields either."""
+    if not inspect.isgeneratorfunction(fn):
+
         @functools.wraps(fn)
         def wrapper(*args, **kwargs):
-            with _GradMode(self.mode):
+            with make():
                 return fn(*args, **kwargs)
 
         return wrapper
+
+    @functools.wraps(fn)
+    def generator(*args, **kwargs):
+        gen = fn(*args, **kwargs)
+        try:
+            with make():
+                response = gen.send(None)
+            while True:
+                try:
+                    request = yield response
+                except GeneratorExit:
+                    with make():
+                        gen.close()
+                    raise
+                except BaseException as exc:  # noqa: BLE001 - thrown in: passed on, in the mode
+                    with make():
+                        response = gen.throw(exc)
+                else:
+                    with make():
+                        response = gen.send(request)
+        except StopIteration as stop:
+            return stop.value
+
+    return generator
+
+
+class _Bare(_GradMode):
+    """``no_grad`` and ``enable_grad`` also decorate without the call (``@no_grad``), as
+    PyTorch's."""
+
+    def __new__(cls, fn=None):
+        if fn is None:
+            return super().__new__(cls)
+        if not callable(fn):
+            raise TypeError(f"{cls.__name__}() takes no arguments (or a function to decorate), "
+                            f"got {type(fn).__name__} {fn!r}")
+        return cls()(fn)
 
 
 class set_grad_enabled(_GradMode):  # noqa: N801 - named like torch.set_grad_enabled
@@ -49,6 +96,9 @@ class set_grad_enabled(_GradMode):  # noqa: N801 - named like torch.set_grad_ena
     script), a switch that takes effect at once and stays, as PyTorch's."""
 
     def __init__(self, mode: bool):
+        if not isinstance(mode, bool):  # "no" or 0: PyTorch's TypeError, not a truthiness
+            raise TypeError(f"set_grad_enabled(): mode must be a bool, got {type(mode).__name__} "
+                            f"{mode!r}")
         super().__init__(mode)
         self._prev = _grad_enabled.get()
         _grad_enabled.set(self.mode)
@@ -63,7 +113,7 @@ class set_grad_enabled(_GradMode):  # noqa: N801 - named like torch.set_grad_ena
         return super().__call__(fn)
 
 
-class no_grad(_GradMode):  # noqa: N801
+class no_grad(_Bare):  # noqa: N801
     """Record nothing inside this block: for evaluation, inference and parameter updates.
 
     >>> import chainrule as cr
@@ -74,15 +124,15 @@ class no_grad(_GradMode):  # noqa: N801
     False
     """
 
-    def __init__(self):  # set_grad_enabled(False), without a second call: every step pays for it
+    def __init__(self, fn=None):  # set_grad_enabled(False), without a second call: every step pays
         self.mode = False
         self._tokens = []
 
 
-class enable_grad(_GradMode):  # noqa: N801
+class enable_grad(_Bare):  # noqa: N801
     """Record operations inside this block even where an outer ``no_grad`` turned recording off."""
 
-    def __init__(self):
+    def __init__(self, fn=None):
         super().__init__(True)
 
 # (pack_hook, unpack_hook) of the innermost active ``saved_tensors_hooks``
