@@ -17,7 +17,7 @@ from ..ops import abs as _abs
 from ..ops import arange, cat, exp, expm1, eye, log, logsigmoid, ones_like, sigmoid, zeros
 from . import constraints
 from ._utils import finfo, softplus, sum_rightmost
-from .transforms import Transform, _with_parameters
+from .transforms import Transform, _clip_unit, _with_parameters
 
 __all__ = ["AbsTransform", "ComposeTransform", "CumulativeDistributionTransform",
            "IndependentTransform", "LowerCholeskyTransform", "PowerTransform", "ReshapeTransform",
@@ -117,7 +117,7 @@ class StickBreakingTransform(Transform):
 
     def _call(self, x):
         k = x.shape[-1]
-        z = sigmoid(x - _offsets(x, k))
+        z = _clip_unit(sigmoid(x - _offsets(x, k)))  # as PyTorch's: no 0 for log_abs_det_jacobian
         left = (1 - z).cumprod(-1)
         one = ones_like(x[..., :1])
         return cat([z, one], -1) * cat([one, left], -1)
@@ -218,6 +218,12 @@ class ReshapeTransform(Transform):
         return f"ReshapeTransform(in_shape={self.in_shape}, out_shape={self.out_shape})"
 
 
+def _enough_dims(value, event_dim):
+    if value.ndim < event_dim:
+        raise ValueError(f"IndependentTransform: too few dimensions on input: got shape "
+                         f"{tuple(value.shape)}, expected at least {event_dim} (its event_dim)")
+
+
 class IndependentTransform(Transform):
     """``base_transform`` with its ``reinterpreted_batch_ndims`` rightmost batch dimensions read
     as event dimensions: the log-Jacobian sums over them."""
@@ -248,12 +254,15 @@ class IndependentTransform(Transform):
         return self.base_transform.sign
 
     def _call(self, x):
+        _enough_dims(x, self.domain.event_dim)
         return self.base_transform(x)
 
     def _inverse(self, y):
+        _enough_dims(y, self.codomain.event_dim)
         return self.base_transform.inv(y)
 
     def log_abs_det_jacobian(self, x, y):
+        _enough_dims(x, self.domain.event_dim)
         return sum_rightmost(self.base_transform.log_abs_det_jacobian(x, y),
                              self.reinterpreted_batch_ndims)
 
