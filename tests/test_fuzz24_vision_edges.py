@@ -83,3 +83,38 @@ def test_make_grid_and_save_image_refuse_what_they_cannot_draw(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == []
     save_image(cr.rand(2, 2, 4, 4), tmp_path / "two.png", format="png")  # grey and alpha
     assert (tmp_path / "two.png").stat().st_size > 0
+
+
+class _Drawn:
+    """pyplot and its axes in one, keeping the mosaic that image_grid shows (nothing drawn)."""
+
+    def __init__(self):
+        self.mosaics = []
+
+    def __getattr__(self, name):
+        return lambda *args, **kwargs: None
+
+    def subplots(self, *args, **kwargs):
+        return None, self
+
+    def get_cmap(self, name):
+        return lambda mosaic, **kwargs: mosaic
+
+    def imshow(self, mosaic, **kwargs):
+        self.mosaics.append(mosaic)
+
+
+def test_viz_image_grid_reads_uint8_as_0_to_255_and_names_a_bad_shape(monkeypatch):
+    from chainrule.viz import plots
+
+    drawn = _Drawn()
+    monkeypatch.setattr(plots, "pyplot", lambda *args: drawn)
+    monkeypatch.setattr(plots, "save_figure", lambda fig, path: path)
+    # uint8 digits were clipped to [0, 1] as floats: every pixel above 0 drawn white
+    digits = np.random.default_rng(3).integers(0, 256, (4, 1, 6, 6)).astype(np.uint8)
+    plots.image_grid(digits, "bytes.png", ncols=2)
+    plots.image_grid(digits / np.float32(255), "floats.png", ncols=2)
+    assert len(drawn.mosaics) == 2 and 0 < drawn.mosaics[0].mean() < 1
+    np.testing.assert_array_equal(drawn.mosaics[0], drawn.mosaics[1])
+    with pytest.raises(ValueError, match=r"image_grid: images must be .* got shape \(2, 5, 5, 3\)"):
+        plots.image_grid(np.zeros((2, 5, 5, 3)), "last.png")  # channels last

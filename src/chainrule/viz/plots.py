@@ -98,13 +98,20 @@ def _mosaic(images, ncols: int, pad: int, fill: float):
 
 def image_grid(images, path, *, titles=None, ncols: int = 10, cmap: str = "gray",
                suptitle: str = "") -> str:
-    """A grid of images (N, H, W), (N, 1, H, W) or (N, 3, H, W) with optional per-image titles.
+    """A grid of images (N, H, W), (N, 1, H, W) or (N, 3, H, W) with optional per-image titles;
+    float values in [0, 1] (clipped to it), uint8 in 0..255.
 
     The grid is drawn as one image (one ``imshow``), so even hundreds of digits take well under
     a second; titles are text placed above each cell.
     """
     plt = pyplot()
-    images = np.clip(np.asarray(images, dtype=np.float32), 0, 1)
+    images = np.asarray(images)
+    if images.dtype == np.uint8:  # 0..255, as imshow reads uint8: clipped to [0, 1], all white
+        images = images / np.float32(255)
+    images = np.clip(images.astype(np.float32), 0, 1)
+    if images.ndim not in (3, 4) or (images.ndim == 4 and images.shape[1] not in (1, 3, 4)):
+        raise ValueError(f"image_grid: images must be (N, H, W) or (N, C, H, W) with C 1, 3 or "
+                         f"4, got shape {images.shape}")
     if images.ndim == 4:
         images = images[:, 0] if images.shape[1] == 1 else images.transpose(0, 2, 3, 1)
     if len(images) == 0:
