@@ -274,7 +274,8 @@ def equalize_v2(img):
             raise TypeError(f"equalize: expected a uint8 or float image, got dtype {chw.dtype}")
         planes = a.reshape(-1, *a.shape[-2:])
         return chw.back(np.stack([_equalize_plane(p) for p in planes]).reshape(a.shape))
-    as_uint8 = np.clip(a * chw.dtype.type(255 + 1.0 - 1e-3), 0, 255).astype(np.uint8)
+    work = a.astype(np.float32) if a.dtype.itemsize < 4 else a  # as convert_image_dtype
+    as_uint8 = np.clip(work * work.dtype.type(255 + 1.0 - 1e-3), 0, 255).astype(np.uint8)
     planes = as_uint8.reshape(-1, *a.shape[-2:])
     out = np.stack([_equalize_plane(p) for p in planes]).reshape(a.shape)
     return chw.back(out.astype(chw.dtype) * chw.dtype.type(1.0 / 255))
@@ -348,7 +349,10 @@ def convert_image_dtype(image, dtype=np.float32):
                 (source == np.float64 and target == np.int64):
             raise RuntimeError(f"convert_image_dtype: the cast from {source} to {target} cannot "
                                "be performed safely")
-        return Tensor((a * (np.iinfo(target).max + 1.0 - 1e-3)).astype(target))
+        # float16 in float32: 255.999 rounds to 256 in float16, so white (1.0) became 0
+        # (torchvision's own result, deliberately not followed) and 0.5 became 128
+        work = a.astype(np.float32) if source.itemsize < 4 else a
+        return Tensor((work * (np.iinfo(target).max + 1.0 - 1e-3)).astype(target))
     in_max = int(np.iinfo(source).max)
     if target.kind == "f":
         return Tensor(a.astype(target) / target.type(in_max))

@@ -182,7 +182,8 @@ class ToDtype:
                 raise ValueError(f"ToDtype: scaling float values to {target} needs them in "
                                  f"[0, 1], got values in [{a.min()}, {a.max()}]")
             top = float(2 ** _value_bits(target) - 1)
-            return Tensor((a * (top + 1.0 - 1e-3)).astype(target))
+            work = a.astype(np.float32) if source.itemsize < 4 else a  # as convert_image_dtype
+            return Tensor((work * (top + 1.0 - 1e-3)).astype(target))
         if target.kind == "f":
             return Tensor(a.astype(target) * (1.0 / (2 ** _value_bits(source) - 1)))
         shift = _value_bits(source) - _value_bits(target)
