@@ -67,6 +67,9 @@ class LKJCholesky(Distribution):
     def log_prob(self, value):
         if self._validate_args:
             self._validate_sample(value)
+        if tuple(value.shape[-2:]) != (self.dim, self.dim):  # also unvalidated: no silent broadcast
+            raise ValueError(f"LKJCholesky.log_prob: value must end in the event shape "
+                             f"({self.dim}, {self.dim}), got shape {tuple(value.shape)}")
         identity = eye(self.dim, dtype=value.dtype, device=value.device)
         diagonal = (value * identity).sum(-1)[..., 1:]
         order = 2 * (self.concentration - 1).unsqueeze(-1) + self.dim - tensor(
