@@ -1,6 +1,9 @@
 """Twenty-fourth fuzz wave, the less common layers: each built in PyTorch and chainrule with the
 same arguments, their reprs, outputs and gradients compared."""
 
+import warnings
+
+import numpy as np
 import pytest
 
 torch = pytest.importorskip("torch")
@@ -26,3 +29,40 @@ REPRS = [
 @pytest.mark.parametrize(("name", "args", "kw"), REPRS)
 def test_reprs_are_pytorchs(name, args, kw):
     assert repr(getattr(cr.nn, name)(*args, **kw)) == repr(getattr(torch.nn, name)(*args, **kw))
+
+
+def _instance_norm_step(lib, shape):
+    m = lib.nn.InstanceNorm2d(3, track_running_stats=True, momentum=0.3)
+    m.load_state_dict(
+        {
+            "running_mean": lib.tensor([0.5, -1.0, 2.0]),
+            "running_var": lib.tensor([1.5, 0.25, 3.0]),
+            "num_batches_tracked": lib.tensor(0),
+        }
+    )
+    y = m(lib.tensor(np.random.default_rng(0).standard_normal(shape).astype(np.float32)))
+    return tuple(y.shape), m.running_mean.numpy(), m.running_var.numpy()
+
+
+def test_instance_norm_of_an_input_without_positions_keeps_its_running_statistics():
+    # they became NaN (a mean over no positions); PyTorch's keep their values
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        got = _instance_norm_step(cr, (2, 3, 0, 4))
+    want = _instance_norm_step(torch, (2, 3, 0, 4))
+    assert got[0] == want[0]
+    np.testing.assert_array_equal(got[1], want[1])
+    np.testing.assert_array_equal(got[2], want[2])
+
+
+def test_instance_norm_of_an_empty_batch_keeps_its_running_statistics():
+    # it raised NumPy's "cannot reshape array of size 0"; PyTorch's statistics become NaN
+    # (docs/pytorch.md): chainrule's keep their values, as for an input without positions
+    shape, mean, var = _instance_norm_step(cr, (0, 3, 2, 2))
+    assert shape == (0, 3, 2, 2)
+    np.testing.assert_array_equal(mean, np.float32([0.5, -1.0, 2.0]))
+    np.testing.assert_array_equal(var, np.float32([1.5, 0.25, 3.0]))
+    # and a batch that has elements still moves them as PyTorch's
+    got, want = _instance_norm_step(cr, (2, 3, 2, 2)), _instance_norm_step(torch, (2, 3, 2, 2))
+    np.testing.assert_allclose(got[1], want[1], rtol=1e-6)
+    np.testing.assert_allclose(got[2], want[2], rtol=1e-6)

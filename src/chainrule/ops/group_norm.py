@@ -122,6 +122,8 @@ def instance_norm(input, running_mean=None, running_var=None, weight=None,  # no
 def _update_running(x, running_mean, running_var, momentum):
     """running <- (1 - momentum) running + momentum * (the batch's mean instance statistic)."""
     a = x._data
+    if a.size == 0:  # no samples or no positions: no statistics to blend in (as BatchNorm)
+        return
     flat = a.reshape(a.shape[0], a.shape[1], -1)
     count = flat.shape[-1]
     xp = get_array_module(a)
