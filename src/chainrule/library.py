@@ -58,13 +58,18 @@ class CustomOpDef:
     def _make_node(self):
         op = self
 
-        def forward(*values):
+        def forward(spec, *flat):
+            values = _unflatten(spec, flat)
             n = len(values) - len(op._kwonly)
-            return op._fn(*values[:n], **dict(zip(op._kwonly, values[n:])))
+            out = op._fn(*values[:n], **dict(zip(op._kwonly, values[n:])))
+            _refuse_aliases(op._name, flat, out)
+            return out
 
         def setup_context(ctx, inputs, output):
+            ctx._cr_spec = spec = inputs[0]
             if op._setup_context is None:
                 return
+            inputs = _unflatten(spec, inputs[1:])
             n = len(inputs) - len(op._kwonly)
             if op._kwonly:  # PyTorch's call: keyword-only inputs apart, by name
                 op._setup_context(ctx=ctx, inputs=inputs[:n], output=output,
@@ -79,7 +84,12 @@ class CustomOpDef:
                                    "add one.")
             result = op._backward(ctx, *grads)  # one per positional input, as PyTorch's
             result = result if isinstance(result, tuple) else (result,)
-            return result + (None,) * len(op._kwonly)
+            positional = len(op._signature.parameters) - len(op._kwonly)
+            if len(result) != positional:
+                raise RuntimeError(f"{op._name}: backward returned {len(result)} gradients, but "
+                                   f"the operator takes {positional} positional inputs (one "
+                                   "gradient per input, None for non-Tensors)")
+            return (None, *_flatten_grads(ctx._cr_spec, result + (None,) * len(op._kwonly)))
 
         body = {"forward": staticmethod(forward), "setup_context": staticmethod(setup_context),
                 "backward": staticmethod(backward)}
@@ -91,12 +101,12 @@ class CustomOpDef:
         except TypeError as err:
             raise TypeError(f"{self._name}: {err}") from None
         bound.apply_defaults()
-        values = tuple(bound.arguments.values())
+        spec, flat = _flatten(tuple(bound.arguments.values()))
         if self._mutates:  # no gradient (PyTorch allows none), and it may return None
             with no_grad():
-                out = self._node.forward(*values)
+                out = self._node.forward(spec, *flat)
         else:
-            out = self._node.apply(*values)
+            out = self._node.apply(spec, *flat)
         for name in self._mutates:
             arg = bound.arguments.get(name)
             if isinstance(arg, Tensor):
@@ -130,6 +140,73 @@ class CustomOpDef:
             self._fn = func
             return func
         return register if fn is None else register(fn)
+
+
+def _flatten(values):
+    """The arguments with each list (or tuple) of Tensors spread out, so that the elements are
+    the Function's inputs and get gradients (PyTorch's ``Tensor[]`` parameters), and the spec,
+    one length per list (None for other values), or None when there is no list."""
+    spec, flat = [], []
+    for v in values:
+        if isinstance(v, (list, tuple)) and v and all(isinstance(t, Tensor) for t in v):
+            spec.append((type(v), len(v)))
+            flat.extend(v)
+        else:
+            spec.append(None)
+            flat.append(v)
+    return (tuple(spec) if any(spec) else None), flat
+
+
+def _unflatten(spec, flat) -> tuple:
+    if spec is None:
+        return tuple(flat)
+    values, i = [], 0
+    for entry in spec:
+        if entry is None:
+            values.append(flat[i])
+            i += 1
+        else:
+            kind, n = entry
+            values.append(kind(flat[i:i + n]))
+            i += n
+    return tuple(values)
+
+
+def _flatten_grads(spec, result) -> tuple:
+    """The backward's gradients, a list of them (or None) for a list of Tensors, spread out as
+    the inputs were."""
+    flat = []
+    for entry, g in zip(spec or (None,) * len(result), result):
+        if entry is None and isinstance(g, (list, tuple)):
+            raise RuntimeError(f"backward: returned a list of gradients {g!r} for an input that "
+                               "is not a list of Tensors")
+        if entry is None:
+            flat.append(g)
+        elif g is None:
+            flat.extend([None] * entry[1])
+        elif not isinstance(g, (list, tuple)) or len(g) != entry[1]:
+            raise RuntimeError(f"backward: for a list of {entry[1]} Tensors, return a list of "
+                               f"{entry[1]} gradients (or None), got {g!r}")
+        else:
+            flat.extend(g)
+    return tuple(flat)
+
+
+def _root(array):
+    while getattr(array, "base", None) is not None:
+        array = array.base
+    return array
+
+
+def _refuse_aliases(name, inputs, out):
+    """PyTorch's rule: an operator's outputs may not be its inputs nor views of them."""
+    outs = out if isinstance(out, (tuple, list)) else (out,)
+    roots = {id(_root(t._data)) for t in inputs if isinstance(t, Tensor)}
+    for i, o in enumerate(outs):
+        if isinstance(o, Tensor) and id(_root(o._data)) in roots:
+            raise RuntimeError(f"{name}: output {i} is an input or a view of one; a custom "
+                               f"operator must return new Tensors (return x.clone()), as "
+                               f"PyTorch requires")
 
 
 def _normalize_mutates(mutates_args, fn, name):
