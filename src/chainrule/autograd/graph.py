@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from ..backend import MetaArray, get_array_module, numpy
 from . import anomaly_mode
+from .grad_checks import cast_gradient, shape_error
 from .mode import _grad_enabled
 from .post_accumulate import (
     accumulate_hooked,
@@ -248,11 +249,9 @@ def run_backward(tensors, grad_tensors, *, retain_graph, create_graph, targets=N
                         f"{type(fn).__name__}.backward returned a {type(g).__name__} as a "
                         "gradient; return Tensors (or None)") from None
                 if gd.shape != d.shape:
-                    raise RuntimeError(
-                        f"{type(fn).__name__}.backward returned a gradient of shape {gd.shape} "
-                        f"for an input of shape {d.shape}")
+                    raise shape_error(fn, gd, d)
                 if gd.dtype != d.dtype:  # mixed precision promoted g: it keeps x's dtype
-                    g = g.astype(d.dtype)
+                    g = cast_gradient(fn, g, d)  # unless that loses values (grad_checks.py)
                 arrivals.append((inp, g))
             if not retain_graph:  # free what the node saved (fn.release())
                 fn.__dict__.clear()

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from ..autograd.function import Function, nondiff
+from ..autograd.grad_checks import integer_input_error
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module, to_device, validate_device
 from ._conj import Real
@@ -38,6 +39,8 @@ class Cast(Function):
 
     def backward(self, g):
         x = self.inputs[0]
+        if x._data.dtype.kind not in "fc":  # 2.5 would reach an int tensor as 2: refused
+            raise integer_input_error(self, g._data.dtype, x._data.dtype)
         if g._data.dtype.kind == "c" and x._data.dtype.kind != "c":
             g = Real.apply(g)
         return cast(g, x.dtype)
