@@ -57,3 +57,33 @@ def test_float16_images_scale_to_integers_as_float32_ones_do(target):
         ours = v2.functional.equalize(cr.tensor(image)).numpy().astype(np.float32)
         theirs = v2.functional.equalize(cr.tensor(image.astype(np.float32))).numpy()
         np.testing.assert_array_equal(np.rint(ours * 255), np.rint(theirs * 255))
+
+
+def test_normalize_broadcasts_one_mean_or_std_and_refuses_a_std_that_becomes_zero():
+    torch = pytest.importorskip("torch")
+    x = np.random.default_rng(4).random((2, 3, 4, 5)).astype(np.float32)
+    for mean, std in (([0.5], [0.1, 0.2, 0.3]), ([0.4, 0.5, 0.6], [0.25])):
+        ours = transforms.Normalize(mean, std)(cr.tensor(x)).numpy()
+        theirs = (torch.tensor(x) - torch.tensor(mean).view(-1, 1, 1)) / torch.tensor(std).view(
+            -1, 1, 1
+        )
+        np.testing.assert_allclose(ours, theirs.numpy(), rtol=1e-6)
+    # 1e-50 is 0 in float32: the image became inf (torchvision checks after the conversion)
+    with pytest.raises(ValueError, match=r"std \[1e-50\] evaluated to zero .* float32"):
+        transforms.Normalize([0.5], [1e-50])(cr.tensor(x))
+    with pytest.raises(ValueError, match="one value per channel"):
+        transforms.Normalize([0.5, 0.5], [0.1, 0.2, 0.3])
+
+
+def test_pad_refuses_a_fill_outside_the_integer_dtype_and_crop_a_negative_size():
+    torch = pytest.importorskip("torch")
+    image = np.zeros((1, 3, 3), np.uint8)
+    for fill in (300, -1):  # 300 became 44, -1 became 255
+        with pytest.raises(RuntimeError, match="without overflow"):
+            torch.nn.functional.pad(torch.tensor(image), (1, 1, 1, 1), value=fill)
+        with pytest.raises(ValueError, match=rf"fill {fill} cannot be converted to uint8"):
+            F.pad(cr.tensor(image), 1, fill=fill)
+    assert F.pad(cr.tensor(image), 1, fill=255).numpy()[0, 0].tolist() == [255] * 5
+    # a height of -1 sliced [0:-1] (torchvision's too): all the rows but one
+    with pytest.raises(ValueError, match="height and width must be >= 0, got -1 and 5"):
+        F.crop(cr.rand(3, 6, 8), 0, 0, -1, 5)

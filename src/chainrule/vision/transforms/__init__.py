@@ -137,8 +137,10 @@ class Normalize:
 
     def __init__(self, mean, std, inplace: bool = False):
         self.mean, self.std = tuple(np.atleast_1d(mean)), tuple(np.atleast_1d(std))
-        # torchvision refuses only a zero std (a negative one flips the channel's sign)
-        if len(self.mean) != len(self.std) or not all(s != 0 for s in self.std):
+        # torchvision refuses only a zero std (a negative one flips the channel's sign); one
+        # mean (or std) broadcasts over the other's channels, as its view(-1, 1, 1)s do
+        if len(self.mean) not in (1, len(self.std)) and len(self.std) != 1 or \
+                not all(s != 0 for s in self.std):
             raise ValueError(f"Normalize: mean and std need one value per channel and non-zero "
                              f"stds, got mean={mean!r}, std={std!r}")
         self.inplace = bool(inplace)
@@ -148,11 +150,16 @@ class Normalize:
         if a.dtype.kind != "f":  # as torchvision: a uint8 image would wrap the mean to 0
             raise TypeError(f"Normalize: expected a float image (ToTensor first), got dtype "
                             f"{a.dtype}")
-        if a.ndim < 3 or len(self.mean) not in (1, a.shape[-3]):
-            raise ValueError(f"Normalize: expected a (C, H, W) image with {len(self.mean)} "
+        channels = max(len(self.mean), len(self.std))
+        if a.ndim < 3 or channels not in (1, a.shape[-3]):
+            raise ValueError(f"Normalize: expected a (C, H, W) image with {channels} "
                              f"channel(s) (or a batch of them), got shape {a.shape}")
         mean = np.asarray(self.mean, a.dtype).reshape(-1, 1, 1)
         std = np.asarray(self.std, a.dtype).reshape(-1, 1, 1)
+        if (std == 0).any():  # a std of 1e-50 is 0 in float32: the image became inf
+            raise ValueError(f"Normalize: std {[float(v) for v in self.std]} evaluated to zero "
+                             f"after conversion to {a.dtype}, leading to division by zero "
+                             "(PyTorch's error)")
         if isinstance(x, Tensor) and x.requires_grad and is_grad_enabled():
             # Recorded, as torchvision's (a Normalize in front of a model passes gradients);
             # inplace writes into x through sub_/div_, so a leaf is PyTorch's error.

@@ -265,6 +265,10 @@ def pad(img, padding, fill=0, padding_mode: str = "constant"):
     if padding_mode != "constant":
         return image.back(np.pad(a, widths, mode=padding_mode))
     values = np.atleast_1d(np.asarray(fill))
+    info = np.iinfo(a.dtype) if a.dtype.kind in "ui" else None  # 300 became 44 in uint8
+    if info is not None and not all(info.min <= v <= info.max for v in values.ravel().tolist()):
+        raise ValueError(f"pad: fill {fill!r} cannot be converted to {a.dtype} without overflow "
+                         f"(PyTorch's error): the image holds {info.min}..{info.max}")
     if values.size == 1 or image.c_axis is None:
         return image.back(np.pad(a, widths, constant_values=values.reshape(-1)[0]))
     if values.size != a.shape[image.c_axis]:

@@ -75,6 +75,8 @@ def crop(img, top: int, left: int, height: int, width: int):
     """The ``height`` x ``width`` window at (``top``, ``left``); parts outside the image are
     zero, as torchvision's."""
     image = _Image(img, "crop")
+    if height < 0 or width < 0:  # torchvision's slice [top:top - 1] gave all rows but one
+        raise ValueError(f"crop: height and width must be >= 0, got {height} and {width}")
     h, w = image.size
     if top < 0 or left < 0 or top + height > h or left + width > w:
         padded = pad(img, [max(-left, 0), max(-top, 0), max(left + width - w, 0),
