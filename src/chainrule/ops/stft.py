@@ -86,9 +86,10 @@ def _pad(x, p, mode):
     if mode == "constant":
         zeros = Tensor(xp.zeros(x._data.shape[:-1] + (p,), dtype=x._data.dtype))
         return concat([zeros, x, zeros], -1)
-    if p >= n and mode != "replicate":
-        raise ValueError(f"stft: {mode} padding by n_fft // 2 = {p} needs a signal longer than "
-                         f"{p}, got length {n}; use center=False or pad_mode='constant'")
+    if mode != "replicate" and p >= n + (mode == "circular"):  # circular may wrap once
+        raise ValueError(f"stft: {mode} padding by n_fft // 2 = {p} needs a signal of at least "
+                         f"{p + (mode == 'reflect')} samples, got length {n}; use center=False or "
+                         "pad_mode='constant'")
     return getitem(x, (Ellipsis, _pad_positions(xp, n, p, mode)))
 
 
@@ -174,6 +175,9 @@ def istft(input, n_fft: int, hop_length=None, win_length=None, window=None,  # n
         onesided = freq != n_fft
     if onesided and return_complex:
         raise ValueError("istft: cannot have a onesided input with return_complex=True")
+    if not return_complex and isinstance(window, Tensor) and window._data.dtype.kind == "c":
+        raise ValueError(f"istft: a complex window ({window.dtype}) gives a complex signal; pass "
+                         "return_complex=True (with onesided=False), or a real window")
     want = n_fft // 2 + 1 if onesided else n_fft
     if freq != want:
         raise ValueError(f"istft: expected {want} frequencies for n_fft={n_fft} ("
