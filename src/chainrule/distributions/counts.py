@@ -13,7 +13,7 @@ from ._special import lgamma
 from ._utils import broadcast_all, count_and_param, logits_to_probs, pick_rng, probs_to_logits
 from .discrete import Categorical
 from .distribution import Distribution, lazy_property
-from .gamma import Binomial, Gamma, _draw
+from .gamma import _POISSON_MAX, Binomial, Gamma, _draw
 
 __all__ = ["Chi2", "Multinomial", "NegativeBinomial"]
 
@@ -164,10 +164,16 @@ class NegativeBinomial(Distribution):
         r = xp.broadcast_to(r, shape)
         odds = xp.broadcast_to(xp.exp(asnumpy(self.logits._data).astype("float64")), shape)
         g = pick_rng("NegativeBinomial.sample", rng, generator)
+        rate = xp.where(r > 0, g.gamma(xp.where(r > 0, r, 1.0), odds), 0.0)
+        if rate.size and not bool((rate <= _POISSON_MAX).all()):  # NumPy's limit: a clear error
+            raise ValueError(
+                f"NegativeBinomial.sample: a Gamma(total_count, exp(logits)) rate of "
+                f"{rate[~(rate <= _POISSON_MAX)].flat[0]:.6g} was drawn, beyond "
+                f"{_POISSON_MAX:.6g} (counts beyond it leave the int64 range): probs are too "
+                f"close to 1 (largest logits {xp.max(asnumpy(self.logits._data)):.6g})")
         with no_grad():
             return _draw("NegativeBinomial.sample", g, None, self.total_count,
-                         lambda g: g.poisson(xp.where(r > 0, g.gamma(xp.where(r > 0, r, 1.0),
-                                                                     odds), 0.0)))
+                         lambda g: g.poisson(rate))
 
     def log_prob(self, value):
         if self._validate_args:
