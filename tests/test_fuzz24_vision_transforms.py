@@ -87,3 +87,20 @@ def test_pad_refuses_a_fill_outside_the_integer_dtype_and_crop_a_negative_size()
     # a height of -1 sliced [0:-1] (torchvision's too): all the rows but one
     with pytest.raises(ValueError, match="height and width must be >= 0, got -1 and 5"):
         F.crop(cr.rand(3, 6, 8), 0, 0, -1, 5)
+
+
+def test_random_transforms_refuse_ranges_that_fail_later_by_name():
+    # each failed inside with "too many values to unpack" or "math domain error" (at the first
+    # call, or only at the calls whose draw was negative)
+    with pytest.raises(TypeError, match="brightness should be a single number or a list/tuple"):
+        transforms.ColorJitter(brightness=[0.5, 1.0, 1.5])
+    with pytest.raises(TypeError, match="hue should be a single number or a list/tuple"):
+        transforms.ColorJitter(hue=(0.1,))
+    with pytest.raises(ValueError, match=r"RandomErasing: ratio must be positive, got \(0, 1\)"):
+        transforms.RandomErasing(ratio=(0, 1))
+    with pytest.raises(ValueError, match=r"RandomResizedCrop: scale must be >= 0 and ratio > 0"):
+        transforms.RandomResizedCrop(4, scale=(-1, 1))
+    with pytest.raises(ValueError, match=r"RandomResizedCrop: scale must be >= 0 and ratio > 0"):
+        transforms.RandomResizedCrop(4, ratio=(0, 1))
+    jitter = transforms.ColorJitter(brightness=[0.5, 1.5], hue=[-0.1, 0.1])
+    assert jitter(cr.rand(3, 4, 4)).shape == (3, 4, 4)

@@ -18,14 +18,22 @@ def _factor_range(name, value, centre=1.0):
         if value < 0:
             raise ValueError(f"ColorJitter: {name} must be non-negative, got {value!r}")
         return None if value == 0 else (max(0.0, centre - value), centre + value)
-    lo, hi = value
+    lo, hi = _two(name, value)
     if not 0 <= lo <= hi:
         raise ValueError(f"ColorJitter: {name} range must satisfy 0 <= min <= max, got {value!r}")
     return float(lo), float(hi)
 
 
+def _two(name, value):
+    """A (min, max) pair; three values failed with "too many values to unpack"."""
+    if not isinstance(value, (tuple, list)) or len(value) != 2:
+        raise TypeError(f"ColorJitter: {name} should be a single number or a list/tuple with "
+                        f"length 2, got {value!r}")
+    return value
+
+
 def _hue_range(value):
-    lo, hi = (-value, value) if isinstance(value, numbers.Real) else value
+    lo, hi = (-value, value) if isinstance(value, numbers.Real) else _two("hue", value)
     if not -0.5 <= lo <= hi <= 0.5:
         raise ValueError(f"ColorJitter: hue must be a number in [0, 0.5] or a (min, max) range "
                          f"within [-0.5, 0.5], got {value!r}")

@@ -180,6 +180,8 @@ class RandomErasing:
                              f"{scale!r} and {ratio!r}")
         if scale[0] < 0 or scale[1] > 1:
             raise ValueError(f"RandomErasing: scale must lie in [0, 1], got {scale!r}")
+        if ratio[0] <= 0:  # log(0): a "math domain error" at the first call
+            raise ValueError(f"RandomErasing: ratio must be positive, got {ratio!r}")
         self.scale, self.ratio, self.value = tuple(scale), tuple(ratio), value
         self.inplace, self.rng = bool(inplace), rng
 

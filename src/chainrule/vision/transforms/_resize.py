@@ -236,6 +236,9 @@ class RandomResizedCrop:
         for name, pair in (("scale", scale), ("ratio", ratio)):
             if len(pair) != 2 or pair[0] > pair[1]:
                 raise ValueError(f"RandomResizedCrop: {name} should be (min, max), got {pair!r}")
+        if scale[0] < 0 or ratio[0] <= 0:  # else a "math domain error" (some draws, or all)
+            raise ValueError(f"RandomResizedCrop: scale must be >= 0 and ratio > 0, got "
+                             f"scale={scale!r}, ratio={ratio!r}")
         self.scale, self.ratio = tuple(scale), tuple(ratio)
         self.interpolation = _mode("RandomResizedCrop", interpolation)
         self.antialias, self.rng = bool(antialias), rng
