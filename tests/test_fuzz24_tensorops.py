@@ -37,3 +37,38 @@ def test_cat_grows_from_an_empty_tensor_with_gradients():
     for k in range(3):
         got = cr.cat([got, cr.full((1, 2), k, dtype=cr.int64)])
     assert got.dtype == cr.float32 and got.tolist() == [[0, 0], [1, 1], [2, 2]]
+
+
+_LIST_INDICES = {
+    "lists": lambda L: [[0, 2], [1, 3]],
+    "int and list": lambda L: [1, [0, 3]],
+    "slice and int": lambda L: [slice(None), 2],
+    "None and int": lambda L: [None, 1],
+    "Ellipsis and int": lambda L: [Ellipsis, 1],
+    "ranges": lambda L: [range(2), [3, 1]],
+    "tensors": lambda L: [L.tensor([2, 0]), L.tensor(1)],
+}
+
+
+@pytest.mark.parametrize("name", sorted(_LIST_INDICES))
+def test_a_list_of_sequences_indexes_as_a_tuple_as_pytorch(name):
+    # PyTorch 2.13 reads x[[rows, cols]] as x[rows, cols] (deprecated, with a warning), where
+    # NumPy stacks the lists into one index array: a silently different shape before
+    x = np.arange(60.0).reshape(3, 4, 5)
+    make = _LIST_INDICES[name]
+    with pytest.warns(UserWarning, match="non-tuple sequence"):
+        check(torch, lambda L, t: t[make(L)], x, grad=(0,), label=f"read {name}")
+
+    def write(L, t, v):
+        out = t * 1
+        out[make(L)] = v
+        return out
+
+    with pytest.warns(UserWarning, match="non-tuple sequence"):
+        check(torch, write, x, np.array(-1.0), grad=(0, 1), label=f"write {name}")
+
+
+def test_a_list_of_ints_stays_one_index_array():
+    x = np.arange(12.0).reshape(3, 4)
+    check(torch, lambda L, t: t[[2, 0, 2]], x, grad=(0,), label="ints")
+    check(torch, lambda L, t: t[np.array([[0, 1], [1, 2]])], x, grad=(0,), label="2-D array")

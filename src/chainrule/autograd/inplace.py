@@ -31,7 +31,7 @@ from .mode import _grad_enabled
 from .promotion import check_in_place, dense_beside_sparse, result_type, true_divide_dtype
 from .tensor import Tensor
 from .views import memory_owner, parameter_view_alias, refresh_copies
-from .write import put
+from .write import put, sequence_as_tuple
 
 __all__ = ["drop_empty_ellipsis", "ints_first", "mark_changed", "writable_array"]
 
@@ -170,7 +170,7 @@ def setitem(self, index, value) -> None:
     in PyTorch and as ``t[index]`` reads (``ints_first``). Recorded while gradients are recorded
     and ``t`` or ``value`` requires grad (``inplace_record.record_write``)."""
     xp = get_array_module(self._data)
-    index = drop_empty_ellipsis(_plain_index(index, xp), self._data.ndim)
+    index = drop_empty_ellipsis(_plain_index(sequence_as_tuple(index), xp), self._data.ndim)
     if needs_record(self, (value,)):
         record_write(self, _plain_item(index, xp) if isinstance(index, list) else index, value,
                      "__setitem__")

@@ -10,12 +10,38 @@ this write left alone. A write's backward never reads values, only the index.
 from __future__ import annotations
 
 import math
+import warnings
 
 from ..backend import get_array_module
 from .function import Function
 from .tensor import Tensor
 
-__all__ = ["PutAt", "TakeAt", "WriteInto", "put", "take"]
+__all__ = ["PutAt", "TakeAt", "WriteInto", "put", "sequence_as_tuple", "take"]
+
+
+def _sequence_like(i) -> bool:
+    return (
+        i is None
+        or i is Ellipsis
+        or isinstance(i, (list, tuple, range, slice, Tensor))
+        or (getattr(i, "ndim", 0) > 0)
+    )
+
+
+def sequence_as_tuple(index):
+    """A list index read as PyTorch 2.13 reads it: a list of fewer than 32 items holding a
+    sequence, a Tensor, an array, a slice, None or Ellipsis is a tuple of indices, with PyTorch's
+    deprecation warning (``x[[rows, cols]]`` is ``x[rows, cols]``, where NumPy would stack the
+    two lists into one index array); any other index is returned as it is."""
+    if type(index) is not list or len(index) >= 32 or not any(map(_sequence_like, index)):
+        return index
+    warnings.warn(
+        "Using a non-tuple sequence for multidimensional indexing is deprecated (as in PyTorch, "
+        "which reads it as a tuple, as chainrule does); use x[tuple(seq)] instead of x[seq]",
+        UserWarning,
+        stacklevel=3,
+    )
+    return tuple(index)
 
 
 def take(arr, index):

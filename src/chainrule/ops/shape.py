@@ -13,6 +13,7 @@ import operator
 from ..autograd.function import Function
 from ..autograd.inplace import drop_empty_ellipsis, ints_first
 from ..autograd.tensor import Tensor
+from ..autograd.write import sequence_as_tuple
 from ..backend import MetaArray, get_array_module, numpy
 from ..backend.dtypes import uint8_as_mask
 from ..kernels import K
@@ -360,8 +361,8 @@ class ScatterAdd(Function):
 def getitem(x, index, *, rows=None):
     """``x[index]``: ints, slices, None, Ellipsis, integer arrays, boolean masks.
 
-    NumPy's rules, but an int beside an array selects first, as in PyTorch
-    (``autograd.inplace.ints_first``).
+    NumPy's rules, but an int beside an array selects first, as in PyTorch (``ints_first``), and a
+    list holding sequences is a tuple, as PyTorch 2.13 reads it (``sequence_as_tuple``).
     Basic indexing returns a view. Integer arrays (Tensors, arrays or lists) may repeat positions:
     their gradients add up.
 
@@ -371,13 +372,12 @@ def getitem(x, index, *, rows=None):
     >>> x.grad.tolist()
     [2.0, 0.0, 1.0]
 
-    ``rows=(who, n)``: an integer Tensor index must lie in [0, n), checked by the op itself, so
-    that a traced model checks it too (``nn.Embedding``'s ids); the error names ``who``.
+    ``rows=(who, n)``: integer Tensor ids in [0, n), checked in the op (``nn.Embedding``).
     """
     xp = get_array_module(x._data)
     ids = index if isinstance(index, Tensor) and index._data.dtype.kind in "iu" and \
         index._data.dtype.itemsize + (index._data.dtype.kind == "i") > 1 else None  # not uint8
-    index, accumulate = _convert_index(index, xp)
+    index, accumulate = _convert_index(sequence_as_tuple(index), xp)
     index = drop_empty_ellipsis(index, x._data.ndim)
     if accumulate or isinstance(index, tuple):
         steps = ints_first(index)
