@@ -45,6 +45,10 @@ def set_grad(self: Tensor, value) -> None:
     self._grad = value
 
 
-Tensor.grad = property(attrgetter("_grad"), set_grad, doc=(
+def _del_grad(self: Tensor) -> None:
+    self._grad = None  # ``del t.grad``, as PyTorch's: t.grad is None after it
+
+
+Tensor.grad = property(attrgetter("_grad"), set_grad, _del_grad, doc=(
     "The accumulated gradient (a Tensor) after ``backward()``, else None. Assigning checks it "
     "as PyTorch does: None, or a tensor of this one's shape, dtype and device."))

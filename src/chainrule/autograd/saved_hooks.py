@@ -229,10 +229,20 @@ def pack_saved(fn, given, inputs, outs, hooks) -> None:
 
 def packing(pack, tensors, keys) -> dict:
     """``{key: pack(tensor)}``, the hook run with recording and the hooks off (an op in it is
-    not part of the graph, and does not pack again)."""
+    not part of the graph, and does not pack again); a hook that changes its tensor in place is
+    refused."""
     token = _saved_hooks.set(None)
     try:
         with no_grad():
-            return {k: pack(t) for k, t in zip(keys, tensors)}
+            packed = {}
+            for k, t in zip(keys, tensors):
+                version = t._counter[0]
+                packed[k] = pack(t)
+                if t._counter[0] != version:  # the forward's values changed under the graph
+                    raise RuntimeError(
+                        "saved_tensors_hooks: the pack hook changed its input in place (a tensor "
+                        f"of shape {tuple(t.shape)}, a value of the forward pass), as PyTorch "
+                        "refuses; pack a copy instead (t.clone().mul_(...))")
+            return packed
     finally:
         _saved_hooks.reset(token)
