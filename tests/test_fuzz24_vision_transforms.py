@@ -104,3 +104,14 @@ def test_random_transforms_refuse_ranges_that_fail_later_by_name():
         transforms.RandomResizedCrop(4, ratio=(0, 1))
     jitter = transforms.ColorJitter(brightness=[0.5, 1.5], hue=[-0.1, 0.1])
     assert jitter(cr.rand(3, 4, 4)).shape == (3, 4, 4)
+
+
+def test_only_normalize_records_a_graph_as_documented(tmp_path):
+    from chainrule.vision.folder import make_dataset
+
+    x = cr.rand(3, 6, 6, requires_grad=True)
+    assert transforms.Normalize([0.5], [0.2])(x).requires_grad
+    assert not F.resize(x, [3, 3]).requires_grad and not F.hflip(x).requires_grad
+    # an empty class_to_idx collected nothing without a word (torchvision: ValueError)
+    with pytest.raises(ValueError, match="class_to_idx must have at least one entry"):
+        make_dataset(tmp_path, {}, extensions=(".png",))

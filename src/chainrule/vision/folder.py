@@ -37,6 +37,9 @@ def make_dataset(directory, class_to_idx=None, extensions=None, is_valid_file=No
     directory = os.path.expanduser(os.fspath(directory))
     if class_to_idx is None:
         _, class_to_idx = find_classes(directory)
+    elif not class_to_idx:  # else no sample and no error (torchvision's ValueError)
+        raise ValueError("make_dataset: class_to_idx must have at least one entry to collect any "
+                         "samples")
     if (extensions is None) == (is_valid_file is None):
         raise ValueError("make_dataset: pass exactly one of extensions and is_valid_file")
     if is_valid_file is None:
