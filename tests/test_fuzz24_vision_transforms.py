@@ -115,3 +115,25 @@ def test_only_normalize_records_a_graph_as_documented(tmp_path):
     # an empty class_to_idx collected nothing without a word (torchvision: ValueError)
     with pytest.raises(ValueError, match="class_to_idx must have at least one entry"):
         make_dataset(tmp_path, {}, extensions=(".png",))
+
+
+@pytest.mark.parametrize("inplace", [True, False])
+def test_erase_records_the_window_as_torchvisions_slice_assignment(inplace):
+    torch = pytest.importorskip("torch")
+    # the window was written into the Tensor's data behind autograd's back: gradients flowed
+    # through the erased pixels, and a leaf that requires grad was changed silently
+    rng = np.random.default_rng(5)
+    a, v = rng.random((2, 3, 6, 6)), rng.standard_normal((3, 1, 1))
+    x = cr.tensor(a, requires_grad=True)
+    out = F.erase(x * 2, 1, 2, 2, 3, cr.tensor(v), inplace=inplace)
+    (out**2).sum().backward()
+    tx = torch.tensor(a, requires_grad=True)
+    ty = tx * 2
+    ty = ty if inplace else ty.clone()
+    ty[..., 1:3, 2:5] = torch.tensor(v)
+    (ty**2).sum().backward()
+    np.testing.assert_allclose(out.detach().numpy(), ty.detach().numpy(), rtol=1e-12)
+    np.testing.assert_allclose(x.grad.numpy(), tx.grad.numpy(), rtol=1e-12)
+    if inplace:
+        with pytest.raises(RuntimeError, match="leaf tensor that requires grad"):
+            F.erase(cr.rand(3, 4, 4, requires_grad=True), 0, 0, 2, 2, 0.0, inplace=True)

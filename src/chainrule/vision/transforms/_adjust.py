@@ -12,6 +12,7 @@ import numbers
 
 import numpy as np
 
+from ...autograd.mode import is_grad_enabled
 from ...autograd.tensor import Tensor
 from .._color import ColorJitter
 from .._image import _Image
@@ -323,6 +324,13 @@ def erase(img, i: int, j: int, h: int, w: int, v, inplace: bool = False):
     if not isinstance(img, Tensor):
         raise TypeError(f"erase: expected a Tensor image, got {type(img).__name__}")
     values = v._data if isinstance(v, Tensor) else np.asarray(v)
+    if (img.requires_grad or getattr(v, "requires_grad", False)) and is_grad_enabled():
+        # recorded, as torchvision's slice assignment (a leaf refused, the window's gradient 0);
+        # the data written behind autograd's back gave the old values' gradient silently
+        out = img if inplace else img.clone()
+        out[..., i:i + h, j:j + w] = v if isinstance(v, Tensor) else Tensor(
+            values.astype(np.dtype(img.dtype)))
+        return out
     if inplace:
         img._data[..., i:i + h, j:j + w] = values
         img._mark_changed()
