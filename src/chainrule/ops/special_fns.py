@@ -27,11 +27,12 @@ from . import _bessel, _gamma
 from ._promotion import as_dtype, binary
 from ._special import ndtr as _ndtr
 from ._tail_slopes import erfcx_slope, log_ndtr_slope
-from .elementwise import _check_broadcast, clip, cos, div, exp, fill_where, log, sqrt, where
+from .elementwise import _check_broadcast, cos, div, exp, fill_where, log, sqrt, where
 from .elementwise import pow as _pow
-from .math import _float_input, _real, _Unary, log1p, trunc
+from .math import _float_input, _real, _Unary, trunc
 from .reduce import sum as _sum
 from .shape import sum_to
+from .special_logit import logit
 
 __all__ = ["acosh", "arccosh", "arcsinh", "arctanh", "asinh", "atanh", "copysign", "deg2rad",
     "digamma", "entr", "erfcx", "erfinv", "fix", "float_power", "heaviside", "i0", "lgamma",
@@ -284,27 +285,6 @@ def deg2rad(input):  # noqa: A002
 
 def rad2deg(input):  # noqa: A002
     return _floating("rad2deg", input) * (180 / math.pi)
-
-
-def logit(input, eps=None):  # noqa: A002
-    """log(x / (1 - x)); with ``eps``, x is first clamped to [eps, 1 - eps] (gradient 0
-    outside, as PyTorch's). Without it, x outside [0, 1] gives NaN and a NaN gradient (as
-    PyTorch's), not the finite 1 / (x (1 - x))."""
-    x = _floating("logit", input)
-    d = x._data
-    xp = get_array_module(d)
-    if eps is not None:
-        out = log(clip(x, eps, 1 - eps)) - log1p(-clip(x, eps, 1 - eps))
-        nan = xp.isnan(d)  # clip's gradient is 0 there; PyTorch's logit gives NaN its NaN
-        return out if not nan.any() else out + where(Tensor(nan), x, 0.0) * Tensor(
-            xp.where(nan, xp.nan, 0.0).astype(d.dtype))
-    outside = (d < 0) | (d > 1)
-    if not bool(outside.any()):
-        return log(x) - log1p(-x)
-    # 1/2 (logit 0) in their place, plus x times NaN: the value NaN there, its gradient NaN
-    inside = where(Tensor(outside), 0.5, x)
-    nan_there = Tensor(xp.where(outside, xp.nan, 0.0).astype(d.dtype))
-    return log(inside) - log1p(-inside) + x * nan_there
 
 
 def entr(input):  # noqa: A002

@@ -1,0 +1,42 @@
+"""Fuzz wave 24, special functions: ``logit``'s ``eps`` at its edges, as PyTorch's kernel. A
+negative eps clamps nothing (chainrule clamped to [eps, 1 - eps], giving x outside [0, 1] a
+finite gradient or 0 where PyTorch's is NaN), and an eps above 1/2 sends x below eps to eps and
+the rest to 1 - eps (chainrule sent everything to 1 - eps: the other sign below eps)."""
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+import chainrule as cr  # noqa: E402
+from chainrule.autograd.gradcheck import gradcheck, gradgradcheck  # noqa: E402
+
+X = np.array([0.0, 0.25, 0.3, 0.5, 0.6, 0.7, 0.75, 1.0, 1.05, -0.05, np.nan, np.inf, -np.inf])
+
+
+@pytest.mark.parametrize("eps", [-0.1, 0.6, 1.0, 0.5, 0.25])
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_logit_eps_values_and_gradients_match_pytorch(eps, dtype):
+    out = []
+    for lib in (torch, cr):
+        x = lib.tensor(X.astype(dtype), requires_grad=True)
+        y = lib.special.logit(x, eps=eps)
+        y.backward(lib.ones_like(y))
+        out.append((y.detach().numpy(), x.grad.numpy(), str(y.dtype).replace("torch.", "")))
+    (tv, tg, td), (cv, cg, cd) = out
+    assert cd == td == dtype
+    np.testing.assert_allclose(cv, tv, rtol=1e-6, atol=0, equal_nan=True)
+    np.testing.assert_allclose(cg, tg, rtol=1e-6, atol=0, equal_nan=True)
+
+
+@pytest.mark.parametrize("eps", [-0.1, 0.7])
+def test_logit_eps_edges_differentiate_twice(eps):
+    x = cr.tensor([0.2, 0.45, 0.55, 0.8], dtype=cr.float64, requires_grad=True)
+    assert gradcheck(lambda t: cr.logit(t, eps), (x,))
+    assert gradgradcheck(lambda t: cr.logit(t, eps), (x,))
+
+
+def test_logit_method_and_integer_input_with_eps_above_half():
+    t, c = torch.tensor([0, 1, 2]), cr.tensor([0, 1, 2])
+    np.testing.assert_allclose(c.logit(0.8).numpy(), t.logit(0.8).numpy(), rtol=1e-6)
+    assert str(c.logit(0.8).dtype) == "float32"
