@@ -10,6 +10,8 @@ import functools
 
 from ..backend import get_array_module
 from .graph import run_backward
+from .node_hooks import run_accumulate_post, run_accumulate_pre
+from .post_accumulate import after_accumulate
 from .tensor import Tensor
 
 __all__ = ["backward", "backward_into", "grad", "value_and_grad"]
@@ -35,7 +37,8 @@ def backward_into(tensors, grad_tensors, retain_graph, create_graph, inputs) -> 
     """``backward(..., inputs=...)``: the gradients of ``inputs`` alone (``grad``), each added
     to its tensor's ``.grad`` (a new array the tensor owns; recorded for ``create_graph``);
     the other leaves are left as they are, and an input the outputs do not reach keeps its
-    ``.grad``, as PyTorch's."""
+    ``.grad``, as PyTorch's. An input given twice counts once, and a leaf's AccumulateGrad
+    hooks and post-accumulate hooks run, as in ``backward()``."""
     inputs = (inputs,) if isinstance(inputs, Tensor) else tuple(inputs)
     if not inputs:
         raise RuntimeError("backward: inputs= cannot be empty, as in PyTorch (None accumulates "
@@ -45,6 +48,7 @@ def backward_into(tensors, grad_tensors, retain_graph, create_graph, inputs) -> 
             got = "a Tensor that does not" if isinstance(t, Tensor) else type(t).__name__
             raise RuntimeError(f"backward: every entry of inputs= must be a Tensor that requires "
                                f"grad, got {got}")
+    inputs = tuple({id(t): t for t in inputs}.values())  # one given twice gets its gradient once
     if isinstance(tensors, Tensor):
         tensors, grad_tensors = (tensors,), (grad_tensors,)
     grads = grad(tensors, inputs, grad_tensors, retain_graph=retain_graph,
@@ -52,9 +56,16 @@ def backward_into(tensors, grad_tensors, retain_graph, create_graph, inputs) -> 
     for t, g in zip(inputs, grads):
         if g is None:
             continue
+        leaf = t._ctx is None  # its AccumulateGrad runs, with its hooks, as in backward()
+        if leaf:
+            g = run_accumulate_pre(t, g)
         if not create_graph:
             g = Tensor(g._data.copy())
         t.grad = g if t.grad is None else t.grad + g
+        if leaf:
+            if t._hooks:
+                after_accumulate(t)  # register_post_accumulate_grad_hook's hooks
+            run_accumulate_post(t)
 
 
 def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False,
