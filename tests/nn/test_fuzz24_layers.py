@@ -66,3 +66,42 @@ def test_instance_norm_of_an_empty_batch_keeps_its_running_statistics():
     got, want = _instance_norm_step(cr, (2, 3, 2, 2)), _instance_norm_step(torch, (2, 3, 2, 2))
     np.testing.assert_allclose(got[1], want[1], rtol=1e-6)
     np.testing.assert_allclose(got[2], want[2], rtol=1e-6)
+
+
+def _ported(name, *args):
+    t = getattr(torch.nn, name)(*args).double()
+    c = getattr(cr.nn, name)(*args, dtype=cr.float64)
+    c.load_state_dict({k: cr.tensor(v.detach().numpy()) for k, v in t.state_dict().items()})
+    return t, c
+
+
+def test_rnn_cell_reads_its_nonlinearity_at_every_step():
+    # a nonlinearity changed after construction was ignored: the cell kept its first one
+    t, c = _ported("RNNCell", 3, 4)
+    x = np.random.default_rng(0).standard_normal((2, 3))
+    for name in ("relu", "tanh"):
+        t.nonlinearity = c.nonlinearity = name
+        np.testing.assert_allclose(c(cr.tensor(x)).numpy(), t(torch.tensor(x)).detach().numpy())
+        assert repr(c) == repr(t)
+    c.nonlinearity = "gelu"
+    with pytest.raises(ValueError, match="nonlinearity must be 'tanh' or 'relu', got 'gelu'"):
+        c(cr.tensor(x))
+
+
+@pytest.mark.kernel_free
+def test_flatten_and_unflatten_take_pytorchs_names_set_after_construction():
+    # setting them raised "property 'start_dim' of 'Flatten' object has no setter"
+    x = np.arange(24.0).reshape(2, 4, 3)
+    for lib in (torch, cr):
+        flat, unflat = lib.nn.Flatten(), lib.nn.Unflatten(1, (2, 2))
+        flat.start_dim, flat.end_dim = 0, 1
+        unflat.dim, unflat.unflattened_size = 2, (3, 1)
+        got = flat(lib.tensor(x)).shape, unflat(lib.tensor(x)).shape, repr(flat), repr(unflat)
+        if lib is torch:
+            want = got
+    assert tuple(got[0]) == tuple(want[0]) and tuple(got[1]) == tuple(want[1])
+    assert got[2:] == want[2:]
+    with pytest.raises(ValueError, match="at most one -1"):
+        cr.nn.Unflatten(1, (2, 2)).unflattened_size = (-1, -1)
+    with pytest.raises(TypeError, match="start_dim must be an int"):
+        cr.nn.Flatten().start_dim = 1.5

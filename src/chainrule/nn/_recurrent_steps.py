@@ -195,3 +195,16 @@ class _WeightLists:
     @property
     def _flat_weights(self) -> list:
         return [getattr(self, name) for name in self._flat_weights_names]
+
+
+def _elman_cell_mode(cell) -> str:
+    """An Elman cell's step from its ``nonlinearity`` as it is now: PyTorch's ``RNNCell`` reads
+    the attribute at every step, so one changed after construction takes effect."""
+    if cell.nonlinearity not in ("tanh", "relu"):
+        raise ValueError(f"{type(cell).__name__}: nonlinearity must be 'tanh' or 'relu', got "
+                         f"{cell.nonlinearity!r}")
+    return f"RNN_{cell.nonlinearity.upper()}"
+
+
+# RNNCell's ``_mode``: the shared constructor's assignment is dropped, ``nonlinearity`` holds it
+ELMAN_CELL_MODE = property(_elman_cell_mode, lambda cell, value: None)

@@ -74,13 +74,21 @@ class Flatten(Module):
 
     @property
     def start_dim(self):
-        """PyTorch's name for ``start_axis``."""
+        """PyTorch's name for ``start_axis`` (set it, as in PyTorch, and the next call uses it)."""
         return self.start_axis
+
+    @start_dim.setter
+    def start_dim(self, value):
+        self.start_axis = _int("Flatten", "start_dim", value)
 
     @property
     def end_dim(self):
         """PyTorch's name for ``end_axis``."""
         return self.end_axis
+
+    @end_dim.setter
+    def end_dim(self, value):
+        self.end_axis = _int("Flatten", "end_dim", value)
 
 
 class Unflatten(Module):
@@ -94,15 +102,7 @@ class Unflatten(Module):
                  unflattened_size=None):
         super().__init__()  # dim/unflattened_size: PyTorch's names
         self.axis = _int("Unflatten", "axis", _alias(axis, dim, None))
-        sizes = _alias(sizes, unflattened_size, None)
-        if not isinstance(sizes, (tuple, list)) or not sizes:
-            raise TypeError(f"Unflatten: sizes must be a non-empty tuple of ints, got {sizes!r}")
-        self.sizes = tuple(_int("Unflatten", "sizes", s) for s in sizes)
-        if self.sizes.count(-1) > (0 if 0 in self.sizes else 1) or min(self.sizes) < -1:
-            raise ValueError(  # a 0 (splitting an empty axis, as PyTorch) leaves -1 undefined
-                f"Unflatten: sizes must be positive with at most one -1 (0 only without a -1), "
-                f"got {self.sizes}"
-            )
+        self.sizes = _sizes(_alias(sizes, unflattened_size, None))
 
     def forward(self, x):
         shape = tuple(getattr(x, "shape", ()))
@@ -127,10 +127,31 @@ class Unflatten(Module):
 
     @property
     def dim(self):
-        """PyTorch's name for ``axis``."""
+        """PyTorch's name for ``axis`` (set it, as in PyTorch, and the next call uses it)."""
         return self.axis
+
+    @dim.setter
+    def dim(self, value):
+        self.axis = _int("Unflatten", "dim", value)
 
     @property
     def unflattened_size(self):
         """PyTorch's name for ``sizes``."""
         return self.sizes
+
+    @unflattened_size.setter
+    def unflattened_size(self, value):
+        self.sizes = _sizes(value)
+
+
+def _sizes(sizes) -> tuple:
+    """Unflatten's checked ``sizes``: ints, positive, with at most one -1."""
+    if not isinstance(sizes, (tuple, list)) or not sizes:
+        raise TypeError(f"Unflatten: sizes must be a non-empty tuple of ints, got {sizes!r}")
+    sizes = tuple(_int("Unflatten", "sizes", s) for s in sizes)
+    if sizes.count(-1) > (0 if 0 in sizes else 1) or min(sizes) < -1:
+        raise ValueError(  # a 0 (splitting an empty axis, as PyTorch) leaves -1 undefined
+            f"Unflatten: sizes must be positive with at most one -1 (0 only without a -1), "
+            f"got {sizes}"
+        )
+    return sizes

@@ -27,6 +27,7 @@ from ._checks import float_dtype, positive_int, resolve_rng
 from ._recurrent_steps import (
     _GATES,
     _STEPS,
+    ELMAN_CELL_MODE,
     SEQUENCE_ARGS,
     _check_input,
     _check_proj_size,
@@ -152,6 +153,8 @@ class RNNCell(RNNCellBase):
     Shape:
         input (N, H_in), hx (N, H) -> h' (N, H); unbatched (H_in,), (H,) -> (H,).
     """
+
+    _mode = ELMAN_CELL_MODE
 
     def __init__(self, input_size: int, hidden_size: int, bias: bool = True,
                  nonlinearity: str = "tanh", *, rng=None, dtype=None):
