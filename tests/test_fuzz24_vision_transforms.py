@@ -137,3 +137,36 @@ def test_erase_records_the_window_as_torchvisions_slice_assignment(inplace):
     if inplace:
         with pytest.raises(RuntimeError, match="leaf tensor that requires grad"):
             F.erase(cr.rand(3, 4, 4, requires_grad=True), 0, 0, 2, 2, 0.0, inplace=True)
+
+
+def _torch_expanded_size(torch, matrix, w, h):
+    """torchvision's _compute_affine_output_size, in torch."""
+    pts = torch.tensor(
+        [[-0.5 * w, -0.5 * h, 1.0], [-0.5 * w, 0.5 * h, 1.0], [0.5 * w, 0.5 * h, 1.0]]
+        + [[0.5 * w, -0.5 * h, 1.0]]
+    )
+    moved = torch.matmul(pts, torch.tensor(matrix, dtype=torch.float).view(2, 3).T)
+    low, high = moved.aminmax(dim=0)
+    halfs = torch.tensor((w * 0.5, h * 0.5))
+    low, high = low + halfs, high + halfs
+    cmax = high.mul_(1.0 / 1e-4).trunc_().mul_(1e-4).ceil_()
+    cmin = low.mul_(1.0 / 1e-4).trunc_().mul_(1e-4).floor_()
+    size = cmax - cmin
+    return int(size[1]), int(size[0])
+
+
+def test_rotate_with_expand_takes_torchvisions_output_size():
+    torch = pytest.importorskip("torch")
+    from chainrule.vision.transforms._warp import inverse_affine_matrix
+
+    # numpy's float32 matmul gave -123.50001 where PyTorch's gives -123.5: one row more
+    cases = [(271, 135, 118.1878205634066)]
+    rng = np.random.default_rng(6)
+    cases += [
+        (int(h), int(w), float(a))
+        for h, w, a in zip(*rng.integers(1, 60, (2, 20)), rng.uniform(-360, 360, 20))
+    ]
+    for h, w, angle in cases:
+        matrix = inverse_affine_matrix((0.0, 0.0), -angle, (0.0, 0.0), 1.0, (0.0, 0.0))
+        out = F.rotate(cr.zeros(1, h, w), angle, expand=True)
+        assert tuple(out.shape[1:]) == _torch_expanded_size(torch, matrix, w, h), (h, w, angle)

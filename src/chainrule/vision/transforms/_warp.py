@@ -192,11 +192,13 @@ def rotate(img, angle: float, interpolation=InterpolationMode.NEAREST, expand: b
 def _expanded_size(matrix, w, h):
     corners = np.array([[-0.5 * w, -0.5 * h, 1.0], [-0.5 * w, 0.5 * h, 1.0],
                         [0.5 * w, 0.5 * h, 1.0], [0.5 * w, -0.5 * h, 1.0]], np.float32)
-    moved = corners @ np.asarray(matrix, np.float32).reshape(2, 3).T
+    theta = np.asarray(matrix, np.float32).reshape(2, 3)
+    moved = (corners[:, :, None] * theta.T[None]).sum(1)  # in order, as PyTorch's matmul here
     low = moved.min(axis=0) + np.array([w * 0.5, h * 0.5], np.float32)
     high = moved.max(axis=0) + np.array([w * 0.5, h * 0.5], np.float32)
-    tol = np.float32(1e-4)  # keep a float error of 1e-15 from adding a pixel
-    size = np.ceil(np.trunc(high / tol) * tol) - np.floor(np.trunc(low / tol) * tol)
+    tol, inv = np.float32(1e-4), np.float32(1e4)  # keep a float error of 1e-15 from adding a
+    # pixel; times 1e4 as torchvision's mul_(1 / tol), not / 1e-4 (an edge a pixel apart)
+    size = np.ceil(np.trunc(high * inv) * tol) - np.floor(np.trunc(low * inv) * tol)
     return int(size[0]), int(size[1])
 
 
