@@ -27,6 +27,15 @@ def _data(value):
     return value._data if isinstance(value, Tensor) else value
 
 
+def _ordered(x, who):
+    """``x``, refused when complex: NumPy orders complex numbers lexicographically, PyTorch's
+    comparisons raise (a complex Categorical ``probs`` passed validation)."""
+    if getattr(x, "dtype", None) is not None and x.dtype.kind == "c":
+        raise NotImplementedError(f"{who}.check: a complex value ({x.dtype}) has no order; "
+                                  f"expected a real (floating-point, integer or bool) tensor")
+    return x
+
+
 class Constraint:
     """A set of values. ``is_discrete`` for integer-valued sets; ``event_dim`` is the number of
     rightmost dimensions that together make one element."""
@@ -93,6 +102,7 @@ class _IntegerInterval(Constraint):
         self.lower_bound, self.upper_bound = lower_bound, upper_bound
 
     def _check(self, x):
+        x = _ordered(x, self)
         return (x % 1 == 0) & (_data(self.lower_bound) <= x) & (x <= _data(self.upper_bound))
 
     def __repr__(self):
@@ -106,7 +116,7 @@ class _IntegerGreaterThan(Constraint):
         self.lower_bound = lower_bound
 
     def _check(self, x):
-        return (x % 1 == 0) & (x >= self.lower_bound)
+        return (_ordered(x, self) % 1 == 0) & (x >= self.lower_bound)
 
     def __repr__(self):
         return f"IntegerGreaterThan(lower_bound={self.lower_bound})"
@@ -122,7 +132,7 @@ class _GreaterThan(Constraint):
         self.lower_bound = lower_bound
 
     def _check(self, x):
-        return x > _data(self.lower_bound)
+        return _ordered(x, self) > _data(self.lower_bound)
 
     def __repr__(self):
         return f"GreaterThan(lower_bound={self.lower_bound})"
@@ -130,7 +140,7 @@ class _GreaterThan(Constraint):
 
 class _GreaterThanEq(_GreaterThan):
     def _check(self, x):
-        return x >= _data(self.lower_bound)
+        return _ordered(x, self) >= _data(self.lower_bound)
 
     def __repr__(self):
         return f"GreaterThanEq(lower_bound={self.lower_bound})"
@@ -141,7 +151,7 @@ class _LessThan(Constraint):
         self.upper_bound = upper_bound
 
     def _check(self, x):
-        return x < _data(self.upper_bound)
+        return _ordered(x, self) < _data(self.upper_bound)
 
     def __repr__(self):
         return f"LessThan(upper_bound={self.upper_bound})"
@@ -152,7 +162,7 @@ class _Interval(Constraint):
         self.lower_bound, self.upper_bound = lower_bound, upper_bound
 
     def _check(self, x):
-        return (_data(self.lower_bound) <= x) & (x <= _data(self.upper_bound))
+        return (_data(self.lower_bound) <= _ordered(x, self)) & (x <= _data(self.upper_bound))
 
     def __repr__(self):
         return f"Interval(lower_bound={self.lower_bound}, upper_bound={self.upper_bound})"
@@ -160,7 +170,7 @@ class _Interval(Constraint):
 
 class _HalfOpenInterval(_Interval):
     def _check(self, x):
-        return (_data(self.lower_bound) <= x) & (x < _data(self.upper_bound))
+        return (_data(self.lower_bound) <= _ordered(x, self)) & (x < _data(self.upper_bound))
 
     def __repr__(self):
         return f"HalfOpenInterval(lower_bound={self.lower_bound}, upper_bound={self.upper_bound})"
@@ -191,7 +201,7 @@ class _Simplex(Constraint):
     event_dim = 1
 
     def _check(self, x):
-        return (x >= 0).all(-1) & (abs(x.sum(-1) - 1) < 1e-6)
+        return (_ordered(x, self) >= 0).all(-1) & (abs(x.sum(-1) - 1) < 1e-6)
 
 
 class _LowerCholesky(Constraint):
@@ -200,7 +210,7 @@ class _LowerCholesky(Constraint):
     def _check(self, x):
         xp = get_array_module(x)
         strictly_upper = xp.triu(x, 1)
-        diagonal = xp.diagonal(x, axis1=-2, axis2=-1)
+        diagonal = xp.diagonal(_ordered(x, self), axis1=-2, axis2=-1)
         return (strictly_upper == 0).all((-2, -1)) & (diagonal > 0).all(-1)
 
 

@@ -211,7 +211,7 @@ class Uniform(Distribution):
     def __init__(self, low, high, validate_args=None):
         self.low, self.high = broadcast_all(low, high)
         super().__init__(self.low.shape, (), validate_args)
-        if self._validate_args and not bool((self.low._data < self.high._data).all()):
+        if self._validate_args and not bool((self.low < self.high).all()):
             raise ValueError(f"Uniform: low must be below high everywhere, got low={self.low} "
                              f"and high={self.high}")
 

@@ -49,7 +49,12 @@ class Distribution:
             if self._not_given(param):
                 continue  # the other parameterisation (probs given, logits not yet computed)
             value = getattr(self, param)
-            if not bool(constraint.check(value)._data.all()):
+            try:
+                ok = constraint.check(value)
+            except NotImplementedError as e:  # a complex parameter
+                raise NotImplementedError(
+                    f"parameter {param} of {type(self).__name__}: {e}") from None
+            if not bool(ok._data.all()):
                 raise ValueError(
                     f"Expected parameter {param} ({type(value).__name__} of shape "
                     f"{tuple(value.shape)}) of distribution {self!r} to satisfy the constraint "
