@@ -72,3 +72,33 @@ def test_a_list_of_ints_stays_one_index_array():
     x = np.arange(12.0).reshape(3, 4)
     check(torch, lambda L, t: t[[2, 0, 2]], x, grad=(0,), label="ints")
     check(torch, lambda L, t: t[np.array([[0, 1], [1, 2]])], x, grad=(0,), label="2-D array")
+
+
+def test_take_along_dim_without_dim_refuses_a_negative_index_as_pytorch():
+    # with a dim, PyTorch counts a negative index from the end; without one it refuses it
+    x = np.arange(12.0).reshape(3, 4)
+    check(torch, lambda L, t, i: L.take_along_dim(t, i), x, np.array([11, 0, -1]), label="neg")
+    check(torch, lambda L, t, i: L.take_along_dim(t, i), x, np.array([[11], [0]]), grad=(0,))
+    check(torch, lambda L, t, i: L.take_along_dim(t, i, 1), x, np.array([[-1, 2]]), grad=(0,))
+
+
+@pytest.mark.parametrize("dtype", ["int32", "int64"])
+def test_repeat_interleave_of_counts_keeps_their_dtype(dtype):
+    counts = np.array([1, 0, 3], dtype)
+    check(torch, lambda L, c: L.repeat_interleave(c), counts, label=dtype)
+    check(torch, lambda L, c: L.repeat_interleave(c, output_size=4), counts, label=dtype)
+
+
+def test_masked_fill_takes_a_zero_d_value_tensor_only():
+    x, mask = np.arange(12.0).reshape(3, 4), np.arange(12).reshape(3, 4) % 3 == 0
+    for value in (np.array([1.0]), np.arange(4.0)):  # where would broadcast it
+        check(torch, lambda L, t, m, v: L.masked_fill(t, m, v), x, mask, value, label="1-D")
+        check(torch, lambda L, t, m, v: t.clone().masked_fill_(m, v), x, mask, value, label="_")
+    check(torch, lambda L, t, m, v: L.masked_fill(t, m, v), x, mask, np.array(2.0), grad=(0, 2))
+
+
+def test_split_by_zero_only_on_an_empty_axis():
+    for shape in ((2, 0), (2, 3)):
+        check(torch, lambda L, t: L.split(t, 0, 1), np.zeros(shape), label=f"{shape}")
+        check(torch, lambda L, t: t.split(0, 1), np.zeros(shape), label=f"method {shape}")
+    check(torch, lambda L, t: L.split(t, -1, 1), np.zeros((2, 0)), label="negative")

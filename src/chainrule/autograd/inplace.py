@@ -23,7 +23,7 @@ from __future__ import annotations
 import numbers
 
 from ..backend import device_of, get_array_module, to_device
-from ..backend.dtypes import check_fill, uint8_as_mask
+from ..backend.dtypes import check_fill, check_fill_value, uint8_as_mask
 from ..backend.random import fill_draws
 from . import promotion
 from .inplace_record import change, needs_record, record_write, refuse_trace
@@ -313,8 +313,7 @@ def masked_fill_(self, mask, value) -> Tensor:
     m = mask._data if isinstance(mask, Tensor) else mask
     if getattr(m, "dtype", None) is None or m.dtype.kind != "b":
         raise TypeError("masked_fill_: mask must be a boolean Tensor")
-    if isinstance(value, numbers.Number):  # 1e5 into float16 is PyTorch's error, as fill_'s
-        value = check_fill("masked_fill_", value, self._data.dtype)
+    value = check_fill_value("masked_fill_", value, self._data.dtype)  # 1e5 into float16: refused
 
     def write(arr):
         xp = get_array_module(arr)

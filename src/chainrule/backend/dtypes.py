@@ -77,6 +77,17 @@ def check_fill(op: str, value, dtype):
     return z.real if isinstance(value, complex) and dtype.kind != "c" else value
 
 
+def check_fill_value(op: str, value, dtype):
+    """``masked_fill``'s ``value``: a number as ``check_fill`` writes it, or a 0-d tensor; a
+    tensor of more dimensions is PyTorch's refusal (``where`` would broadcast it instead)."""
+    if isinstance(value, numbers.Number):
+        return check_fill(op, value, dtype)
+    if getattr(value, "ndim", 0) != 0:
+        raise ValueError(f"{op}: value must be a number or a 0-dimensional tensor, as PyTorch's, "
+                         f"got a tensor of shape {tuple(value.shape)}")
+    return value
+
+
 def uint8_as_mask(i, stacklevel: int = 4):
     """A uint8 index array read as the boolean mask PyTorch reads it as, with its deprecation
     warning (``x[(x != pad).byte()]`` in older code; NumPy would read it as integer positions);

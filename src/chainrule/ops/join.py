@@ -135,9 +135,10 @@ def split(tensor, split_size_or_sections, axis: int = None, *, dim=None):
             )
     else:
         size = _as_int("split", "split_size_or_sections", split_size_or_sections)
-        if size <= 0:
-            raise ValueError(f"split: split size must be positive, got {size}")
-        sizes = [min(size, n - start) for start in range(0, n, size)] or [0]
+        if size < 0 or (size == 0 and n):  # 0 splits an empty axis into one piece, as PyTorch's
+            raise ValueError(f"split: split size must be positive, got {size} (0 splits only an "
+                             f"empty axis; axis {ax} has size {n})")
+        sizes = [min(size, n - start) for start in range(0, n, size or 1)] or [0]
     cuts = list(itertools.accumulate(sizes[:-1]))
     return Split.apply(tensor, cuts=cuts, axis=ax)
 

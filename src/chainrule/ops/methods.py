@@ -13,7 +13,7 @@ from ..autograd.function import Function, nondiff
 from ..autograd.tensor import Tensor
 from ..autograd.views import refuse_in_place, track_copy
 from ..backend import ensure_array, get_array_module, numpy, validate_device
-from ..backend.dtypes import _NamedOnly, check_fill
+from ..backend.dtypes import _NamedOnly, check_fill, check_fill_value
 from . import creation
 from ._args import dim_or_axis
 from ._promotion import promoted
@@ -60,6 +60,7 @@ def masked_fill(x, mask, value) -> Tensor:
     if getattr(m, "dtype", None) is None or m.dtype.kind != "b":
         raise TypeError(f"masked_fill: mask must be a boolean Tensor, got "
                         f"{getattr(m, 'dtype', type(mask).__name__)}")
+    value = check_fill_value("masked_fill", value, x.dtype)  # a 0-d tensor, as PyTorch's
     if isinstance(value, Tensor):
         value = value.item() if value.ndim == 0 and not value.requires_grad else value
     if not isinstance(value, Tensor):  # a number x's dtype cannot hold is PyTorch's error

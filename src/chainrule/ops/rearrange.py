@@ -327,7 +327,14 @@ def take(input, index):  # noqa: A002
 def take_along_dim(input, indices, dim=None):  # noqa: A002
     """``gather`` with broadcasting (PyTorch's ``take_along_dim``); ``dim=None``: flattened."""
     if dim is None:
-        return take(input, reshape(indices, -1) if isinstance(indices, Tensor) else indices)
+        flat = reshape(indices, -1) if isinstance(indices, Tensor) else indices
+        xp = get_array_module(input._data)
+        low = flat._data if isinstance(flat, Tensor) else xp.asarray(flat)
+        if low.size and int(low.min()) < 0:  # PyTorch's gathers from the flattened input
+            raise IndexError(f"take_along_dim: index {int(low.min())} is out of bounds for the "
+                             f"flattened input of size {input.numel()} (dim=None counts no index "
+                             "from the end, as PyTorch's)")
+        return take(input, flat)
     axis = _one_axis("take_along_dim", dim, input.ndim)
     idx = indices if isinstance(indices, Tensor) else Tensor(
         get_array_module(input._data).asarray(indices))

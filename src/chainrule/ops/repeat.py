@@ -97,7 +97,9 @@ def repeat_interleave(input, repeats=None, dim=None, *, output_size=None):  # no
         if counts.ndim != 1 or (counts.size and int(counts.min()) < 0):
             raise ValueError("repeat_interleave: a single argument must be a 1-D tensor of "
                              f"counts >= 0, got shape {counts.shape}")
-        return Tensor(xp.repeat(xp.arange(counts.size), counts))
+        # the indices in the counts' dtype, as PyTorch's (int32 counts give int32 indices)
+        kind = xp.int32 if counts.dtype == xp.int32 else xp.int64
+        return Tensor(xp.repeat(xp.arange(counts.size, dtype=kind), counts))
     if dim is None:
         input, axis = reshape(input, -1), 0  # noqa: A001
     else:
