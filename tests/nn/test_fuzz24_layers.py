@@ -105,3 +105,14 @@ def test_flatten_and_unflatten_take_pytorchs_names_set_after_construction():
         cr.nn.Unflatten(1, (2, 2)).unflattened_size = (-1, -1)
     with pytest.raises(TypeError, match="start_dim must be an int"):
         cr.nn.Flatten().start_dim = 1.5
+
+
+def test_relu6_clamps_to_bounds_set_after_construction():
+    # PyTorch's ReLU6 is a Hardtanh(0, 6) and reads min_val/max_val at every call; chainrule's
+    # showed the attributes but kept clamping to [0, 6]
+    x = np.random.default_rng(0).standard_normal((3, 4)) * 3
+    t, c = torch.nn.ReLU6(), cr.nn.ReLU6()
+    t.min_val = c.min_val = -0.5
+    t.max_val = c.max_val = 0.25
+    np.testing.assert_array_equal(c(cr.tensor(x)).numpy(), t(torch.tensor(x)).numpy())
+    assert repr(c) == repr(t)

@@ -107,6 +107,11 @@ class ReLU6(_Elementwise):
     shows_inplace = True
     min_val, max_val = 0.0, 6.0  # PyTorch's (its ReLU6 is a Hardtanh(0, 6))
 
+    def forward(self, x):
+        if (self.min_val, self.max_val) != (0.0, 6.0):  # set by hand: PyTorch's clamps to them
+            return A.hardtanh(x, self.min_val, self.max_val, self.inplace)
+        return super().forward(x)
+
 
 class LogSigmoid(_Elementwise):
     """log(sigmoid(x)), elementwise and without overflow."""
