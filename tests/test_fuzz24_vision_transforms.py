@@ -170,3 +170,19 @@ def test_rotate_with_expand_takes_torchvisions_output_size():
         matrix = inverse_affine_matrix((0.0, 0.0), -angle, (0.0, 0.0), 1.0, (0.0, 0.0))
         out = F.rotate(cr.zeros(1, h, w), angle, expand=True)
         assert tuple(out.shape[1:]) == _torch_expanded_size(torch, matrix, w, h), (h, w, angle)
+
+
+def test_perspective_refuses_corners_that_define_no_transform():
+    torch = pytest.importorskip("torch")
+    start = [[0, 0], [2, 0], [2, 4], [0, 4]]
+    for end in ([[0, -1], [4, -2], [0, 3], [0, 2]], [[2, 0], [5, 1], [2, 0], [2, 4]]):
+        # NumPy's least squares answered a rank-7 system (PyTorch's lstsq, torchvision's
+        # solver, refuses the first and returns its own, other, answer for the second)
+        rows = [
+            r
+            for (x, y), (u, v) in zip(end, start)
+            for r in ([x, y, 1, 0, 0, 0, -u * x, -u * y], [0, 0, 0, x, y, 1, -v * x, -v * y])
+        ]
+        assert int(torch.linalg.matrix_rank(torch.tensor(rows, dtype=torch.float64))) == 7
+        with pytest.raises(ValueError, match="no perspective transform maps endpoints .* rank 7"):
+            F.perspective(cr.rand(1, 5, 3), start, end)
