@@ -27,6 +27,7 @@ def test_clip_grad_norm_scales_to_max_norm(rng, norm_type):
     order = np.inf if norm_type == "inf" else norm_type
     expected = np.linalg.norm(flat, ord=order)
     olds = [p.grad for p in params]
+    arrays = [p.grad._data for p in params]
     total = clip_grad_norm_(params, max_norm=1.5, norm_type=norm_type)
     assert isinstance(total, cr.Tensor) and total.shape == ()
     np.testing.assert_allclose(total.item(), expected, rtol=1e-12)
@@ -34,8 +35,9 @@ def test_clip_grad_norm_scales_to_max_norm(rng, norm_type):
     np.testing.assert_allclose(new, flat * 1.5 / (expected + 1e-6), rtol=1e-12)
     np.testing.assert_allclose(np.linalg.norm(new, ord=order), 1.5, rtol=1e-6)
     for old, p in zip(olds, params, strict=True):
-        assert p.grad is not old  # a new Tensor: the old array may be shared
-    np.testing.assert_array_equal(np.concatenate([o._data.ravel() for o in olds]), flat)
+        assert p.grad is old  # in place, as PyTorch's: a reference held before sees the change
+    # the Tensor holds a new array: the old one, which may be shared, is left as it was
+    np.testing.assert_array_equal(np.concatenate([a.ravel() for a in arrays]), flat)
 
 
 def test_infinite_max_norm_only_measures(rng):

@@ -1,8 +1,11 @@
 """Gradient clipping: rescale (by the total norm) or clamp (elementwise) gradients before a step,
 and the two halves of ``clip_grad_norm_`` (``get_total_norm``, ``clip_grads_with_norm_``).
 
-The functions give each parameter a new ``.grad`` Tensor instead of scaling its array in place,
-because one gradient array may be shared by several tensors.
+As PyTorch's, they change the gradients in place: each ``p.grad`` stays the same Tensor object
+(a reference taken before, ``g = p.grad``, sees the clipped values) and counts a change, once per
+time its parameter is listed (a parameter given twice is scaled twice, as in PyTorch). The
+Tensor is given a new array rather than written into, because one array may be shared by
+several gradients.
 """
 
 from __future__ import annotations
@@ -88,7 +91,7 @@ def clip_grad_value_(parameters, clip_value: float, foreach: bool | None = None)
                             "clip_grad_norm_ (it measures the modulus)")
     for p in params:
         g = p.grad._data
-        p.grad = Tensor(get_array_module(g).clip(g, -clip_value, clip_value))
+        p.grad.data = get_array_module(g).clip(g, -clip_value, clip_value)
 
 
 def _with_grads(who: str, parameters) -> list[Tensor]:
@@ -242,7 +245,7 @@ def _total_norm(arrays: list, p: float):
 
 
 def _scale(params: list, max_norm: float, total) -> None:
-    """Give each gradient a new Tensor scaled by ``coef = max_norm / (total + 1e-6)`` unless
+    """Scale each gradient (in place) by ``coef = max_norm / (total + 1e-6)`` unless
     ``coef >= 1`` (no change). A max_norm past float32's range makes a float32 coef inf, as in
     PyTorch, without numpy's overflow warning (`chainrule train char_lm --clip 1e308`)."""
     if isinstance(total, float):  # clip_grads_with_norm_'s total_norm given as a number
@@ -259,4 +262,4 @@ def _scale(params: list, max_norm: float, total) -> None:
             g = p.grad._data
             c = coef.astype(g.dtype) if hasattr(coef, "astype") else g.dtype.type(coef)
             with quiet(get_array_module(g)):  # an inf entry times 0 is nan, silently (PyTorch)
-                p.grad = Tensor(g * c)
+                p.grad.data = g * c
