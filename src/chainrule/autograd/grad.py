@@ -7,6 +7,8 @@ explanations and gradient penalties want: they never disturb a model's parameter
 from __future__ import annotations
 
 import functools
+import warnings
+from collections.abc import Mapping
 
 from ..backend import get_array_module
 from .graph import run_backward
@@ -17,11 +19,20 @@ from .tensor import Tensor
 __all__ = ["backward", "backward_into", "grad", "value_and_grad"]
 
 
-def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, inputs=None):
+def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False,
+             grad_variables=None, inputs=None):
     """Accumulate d(sum of tensors * grad_tensors)/d(leaf) into every leaf's ``.grad``
     (``torch.autograd.backward``): ``tensors`` is one Tensor or a sequence of them, and
-    ``grad_tensors`` one gradient (a Tensor, or None for a one-element output) for each.
-    ``inputs``: accumulate into these tensors' ``.grad`` only (leaves or not), as PyTorch's."""
+    ``grad_tensors`` one gradient (a Tensor, or None for a one-element output) for each
+    (``grad_variables``: its deprecated name). ``inputs``: accumulate into these tensors'
+    ``.grad`` only (leaves or not; a dict: its values), as PyTorch's."""
+    if grad_variables is not None:
+        warnings.warn("`grad_variables` is deprecated. Use `grad_tensors` instead.",
+                      FutureWarning, stacklevel=2)
+        if grad_tensors is not None:
+            raise RuntimeError("backward: grad_tensors and grad_variables (deprecated) both "
+                               "given; give grad_tensors only")
+        grad_tensors = grad_variables
     if inputs is not None:
         return backward_into(tensors, grad_tensors, retain_graph, create_graph, inputs)
     if isinstance(tensors, Tensor):  # one Tensor, not the sequence of its rows
@@ -39,7 +50,7 @@ def backward_into(tensors, grad_tensors, retain_graph, create_graph, inputs) -> 
     the other leaves are left as they are, and an input the outputs do not reach keeps its
     ``.grad``, as PyTorch's. An input given twice counts once, and a leaf's AccumulateGrad
     hooks and post-accumulate hooks run, as in ``backward()``."""
-    inputs = (inputs,) if isinstance(inputs, Tensor) else tuple(inputs)
+    inputs = (inputs,) if isinstance(inputs, Tensor) else tuple(_values("backward", inputs))
     if not inputs:
         raise RuntimeError("backward: inputs= cannot be empty, as in PyTorch (None accumulates "
                            "into every leaf)")
@@ -74,7 +85,8 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
 
     Args:
         outputs: a Tensor or a sequence of Tensors to differentiate.
-        inputs: a Tensor or a sequence of Tensors to differentiate with respect to.
+        inputs: a Tensor or a sequence of Tensors to differentiate with respect to, or a dict
+            of them (``dict(model.named_parameters())``): the result is then a dict with its keys.
         grad_outputs: weights for each output (the vector in a vector-Jacobian product); may be
             omitted for one-element outputs.
         retain_graph: keep the graph for another backward pass; defaults to ``create_graph``.
@@ -85,10 +97,10 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
             independent vectors; the result has the same first axis, one vector-Jacobian product
             per row (PyTorch vmaps one backward pass over it; here one pass runs per row). The
             usual way to take a Jacobian ``grad(y, x, torch.eye(n), is_grads_batched=True)``.
-        only_inputs: PyTorch's; accepted at its default (True).
+        only_inputs: PyTorch's deprecated argument: ignored (False warns, as PyTorch's).
 
     Returns:
-        A tuple with one gradient Tensor per input.
+        A tuple with one gradient Tensor per input (a dict for a dict of inputs).
 
     >>> import chainrule as cr
     >>> x = cr.tensor(3.0, requires_grad=True)
@@ -97,8 +109,15 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
     >>> float(dx.item()), float(ddx.item())
     (27.0, 18.0)
     """
-    if not only_inputs:
-        raise ValueError("grad: only_inputs=False is not supported")
+    if not only_inputs:  # PyTorch's deprecation: ignored, with its warning
+        warnings.warn("only_inputs argument is deprecated and is ignored now (defaults to True). "
+                      "To accumulate gradient for other parts of the graph, please use "
+                      "chainrule.autograd.backward.", FutureWarning, stacklevel=2)
+    if isinstance(inputs, Mapping):  # dict(model.named_parameters()): a dict of the gradients
+        values = _values("grad", inputs)
+        result = grad(outputs, values, grad_outputs, retain_graph, create_graph, True,
+                      allow_unused, is_grads_batched, materialize_grads)
+        return dict(zip(inputs.keys(), result))
     if materialize_grads and allow_unused is False:
         raise ValueError("grad: materialize_grads=True needs allow_unused (True or None)")
     if is_grads_batched:
@@ -127,8 +146,8 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
     result = []
     for i, x in enumerate(inputs):
         g = captured.get(id(x))
-        if g is None and materialize_grads:
-            g = Tensor(get_array_module(x._data).zeros_like(x._data))
+        if g is None and materialize_grads:  # requires grad with create_graph, as PyTorch's
+            g = Tensor(get_array_module(x._data).zeros_like(x._data), requires_grad=create_graph)
         if g is None and not allow_unused:
             raise RuntimeError(
                 f"grad: inputs[{i}] (shape {x.shape}) was not used to compute the outputs; "
@@ -137,6 +156,16 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
         result.append(g if g is None or not hasattr(leaves[i], "_on_pattern") else
                       leaves[i]._on_pattern(g))  # chainrule.sparse: PyTorch's sparse gradient
     return tuple(result)
+
+
+def _values(who, inputs):
+    """``inputs`` as given, or a dict's values (PyTorch 2.13 takes a dict, no other Mapping)."""
+    if not isinstance(inputs, Mapping):
+        return inputs
+    if type(inputs) is not dict:
+        raise TypeError(f"{who}: inputs must be a dict, not {type(inputs).__name__}; other "
+                        "Mapping types are not supported (as in PyTorch)")
+    return list(inputs.values())
 
 
 def _grad_batched(outputs, inputs, grad_outputs, retain_graph, create_graph, allow_unused,
