@@ -186,3 +186,23 @@ def test_perspective_refuses_corners_that_define_no_transform():
         assert int(torch.linalg.matrix_rank(torch.tensor(rows, dtype=torch.float64))) == 7
         with pytest.raises(ValueError, match="no perspective transform maps endpoints .* rank 7"):
             F.perspective(cr.rand(1, 5, 3), start, end)
+
+
+def test_elastic_transform_samples_torchvisions_float32_grid():
+    torch = pytest.importorskip("torch")
+    # the identity grid came from NumPy's linspace, an ulp away from PyTorch's: displacements
+    # of whole pixels put samples on a rounding edge, and nearest took the neighbouring pixel
+    rng = np.random.default_rng(8)
+    for _ in range(12):
+        h, w = (int(v) for v in rng.integers(5, 25, 2))
+        x = rng.integers(0, 256, (2, h, w)).astype(np.uint8)
+        shift = np.round(rng.standard_normal((1, h, w, 2)) * 2) / np.array([w, h])
+        shift = shift.astype(np.float32)
+        space = [torch.linspace((1 - s) / s, (s - 1) / s, s) for s in (h, w)]
+        grid_y, grid_x = torch.meshgrid(space, indexing="ij")
+        grid = torch.stack([grid_x, grid_y], -1)[None] + torch.tensor(shift)
+        theirs = torch.nn.functional.grid_sample(
+            torch.tensor(x, dtype=torch.float32)[None], grid, "nearest", "zeros", False
+        )[0]
+        ours = F.elastic_transform(cr.tensor(x), cr.tensor(shift), "nearest").numpy()
+        np.testing.assert_array_equal(ours, theirs.to(torch.uint8).numpy())

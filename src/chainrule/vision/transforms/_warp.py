@@ -68,6 +68,17 @@ def perspective_coefficients(startpoints, endpoints) -> list[float]:
     return [float(v) for v in solution.astype(np.float32)]
 
 
+def _linspace32(start: float, end: float, steps: int) -> np.ndarray:
+    """PyTorch's float32 ``linspace``: the step rounded to float32, each half counted from its
+    own end with one rounding (a fused multiply-add; exact in float64, then rounded)."""
+    lo, hi = np.float32(start), np.float32(end)
+    if steps < 2:
+        return np.full(steps, lo)
+    step = np.float64((hi - lo) / np.float32(steps - 1))
+    i = np.arange(steps, dtype=np.float64)
+    return np.where(i < steps // 2, lo + step * i, hi - step * (steps - 1 - i)).astype(np.float32)
+
+
 def _fill_values(who: str, fill, channels: int):
     if fill is None:
         return None
@@ -286,11 +297,17 @@ def elastic_transform(img, displacement, interpolation=InterpolationMode.BILINEA
         raise ValueError(f"elastic_transform: displacement must have shape (1, {h}, {w}, 2), got "
                          f"{shift.shape}")
 
+    # torchvision's grid for a float32 displacement: a float32 identity (PyTorch's linspace:
+    # NumPy's sat an ulp away, and a nearest sample took the neighbouring pixel) plus it; a
+    # float64 one keeps float64 pixel centres (torchvision's are float32's, 1e-8 off)
+    work = np.result_type(np.float32, shift.dtype)
+    space = _linspace32 if work == np.float32 else np.linspace
+
     def grid(dtype):
-        xs = np.linspace((1 - w) / w, (w - 1) / w, w).astype(dtype)  # pixel centres
-        ys = np.linspace((1 - h) / h, (h - 1) / h, h).astype(dtype)
-        gx = xs[None, :] + shift[0, :, :, 0].astype(dtype)
-        gy = ys[:, None] + shift[0, :, :, 1].astype(dtype)
-        return ((gx + 1) * w - 1) / 2, ((gy + 1) * h - 1) / 2
+        xs = space((1 - w) / w, (w - 1) / w, w).astype(work)  # pixel centres
+        ys = space((1 - h) / h, (h - 1) / h, h).astype(work)
+        gx = xs[None, :] + shift[0, :, :, 0].astype(work)
+        gy = ys[:, None] + shift[0, :, :, 1].astype(work)
+        return (((gx + 1) * w - 1) / 2).astype(dtype), (((gy + 1) * h - 1) / 2).astype(dtype)
 
     return _warp_array(image, "elastic_transform", grid, interpolation, fill)
