@@ -15,6 +15,15 @@ from . import constraints
 __all__ = ["Distribution"]
 
 
+def draw_from(method, sample_shape, rng, generator):
+    """``method(sample_shape)`` (a ``sample`` or ``rsample``), given ``rng``/``generator`` only
+    where the caller has one: a distribution written for PyTorch (``rsample(self,
+    sample_shape)``) takes no such keywords."""
+    if rng is None and generator is None:
+        return method(sample_shape)
+    return method(sample_shape, rng=rng, generator=generator)
+
+
 class Distribution:
     """Base class; subclasses set ``arg_constraints``, ``support`` and the methods they define."""
 
@@ -103,14 +112,14 @@ class Distribution:
     def sample(self, sample_shape=(), *, rng=None, generator=None) -> Tensor:
         """A draw of shape ``sample_shape + batch_shape + event_shape``, without gradient."""
         with no_grad():
-            return self.rsample(sample_shape, rng=rng, generator=generator)
+            return draw_from(self.rsample, sample_shape, rng, generator)
 
     def rsample(self, sample_shape=(), *, rng=None, generator=None) -> Tensor:
         """A reparameterised draw: differentiable with respect to the parameters."""
         raise NotImplementedError(f"{type(self).__name__} does not implement rsample")
 
     def sample_n(self, n: int, *, rng=None, generator=None) -> Tensor:
-        return self.sample((n,), rng=rng, generator=generator)
+        return draw_from(self.sample, (n,), rng, generator)
 
     def log_prob(self, value):
         raise NotImplementedError(f"{type(self).__name__} does not implement log_prob")

@@ -6,7 +6,7 @@ from ..autograd import no_grad
 from ..ops import log_softmax, logsumexp
 from . import constraints
 from .discrete import Categorical
-from .distribution import Distribution
+from .distribution import Distribution, draw_from
 
 __all__ = ["MixtureSameFamily"]
 
@@ -104,8 +104,7 @@ class MixtureSameFamily(Distribution):
     def sample(self, sample_shape=(), *, rng=None, generator=None):
         with no_grad():
             index = self._mixture_distribution.sample(sample_shape, rng=rng, generator=generator)
-            comp = self._component_distribution.sample(sample_shape, rng=rng,
-                                                       generator=generator)
+            comp = draw_from(self._component_distribution.sample, sample_shape, rng, generator)
             # weights shared over leading batch dimensions: the choice broadcast over them
             n_sample = comp.ndim - 1 - self._event_ndims - len(self.batch_shape)
             mix_batch = tuple(self._mixture_distribution.batch_shape)

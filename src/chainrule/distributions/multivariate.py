@@ -9,7 +9,7 @@ from ..ops import broadcast_shapes, eye, log, matmul
 from ..ops.decomp import cholesky, inv, solve
 from . import constraints
 from ._utils import draw, one_matrix, sum_rightmost
-from .distribution import Distribution, lazy_property
+from .distribution import Distribution, draw_from, lazy_property
 
 __all__ = ["Independent", "MultivariateNormal"]
 
@@ -70,10 +70,10 @@ class Independent(Distribution):
         return self.base_dist.variance
 
     def sample(self, sample_shape=(), *, rng=None, generator=None):
-        return self.base_dist.sample(sample_shape, rng=rng, generator=generator)
+        return draw_from(self.base_dist.sample, sample_shape, rng, generator)
 
     def rsample(self, sample_shape=(), *, rng=None, generator=None):
-        return self.base_dist.rsample(sample_shape, rng=rng, generator=generator)
+        return draw_from(self.base_dist.rsample, sample_shape, rng, generator)
 
     def log_prob(self, value):
         return sum_rightmost(self.base_dist.log_prob(value), self.reinterpreted_batch_ndims)

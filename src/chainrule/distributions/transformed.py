@@ -7,7 +7,7 @@ from ..ops import exp, expm1
 from . import constraints
 from ._utils import sum_rightmost
 from .continuous import Normal
-from .distribution import Distribution
+from .distribution import Distribution, draw_from
 from .kl import kl_divergence, register_kl
 from .multivariate import Independent
 from .transforms import ComposeTransform, ExpTransform, Transform
@@ -79,13 +79,13 @@ class TransformedDistribution(Distribution):
 
     def sample(self, sample_shape=(), *, rng=None, generator=None):
         with no_grad():
-            x = self.base_dist.sample(sample_shape, rng=rng, generator=generator)
+            x = draw_from(self.base_dist.sample, sample_shape, rng, generator)
             for t in self.transforms:
                 x = t(x)
             return x
 
     def rsample(self, sample_shape=(), *, rng=None, generator=None):
-        x = self.base_dist.rsample(sample_shape, rng=rng, generator=generator)
+        x = draw_from(self.base_dist.rsample, sample_shape, rng, generator)
         for t in self.transforms:
             x = t(x)
         return x
