@@ -102,3 +102,19 @@ def test_split_by_zero_only_on_an_empty_axis():
         check(torch, lambda L, t: L.split(t, 0, 1), np.zeros(shape), label=f"{shape}")
         check(torch, lambda L, t: t.split(0, 1), np.zeros(shape), label=f"method {shape}")
     check(torch, lambda L, t: L.split(t, -1, 1), np.zeros((2, 0)), label="negative")
+
+
+@pytest.mark.parametrize("dtype", ["uint8", "int8", "int64", "float16", "bool"])
+def test_a_number_written_by_setitem_is_cast_as_pytorch(dtype):
+    # -1 into uint8 is 255, 300 or NaN into int8 refused (not NumPy's OverflowError), 1 + 0j is 1,
+    # 1e10 into float16 inf
+    x = (np.arange(12).reshape(3, 4) % 5).astype(dtype)
+    for value in (-1, 300, 1e10, float("nan"), -2.7, 1 + 0j, 1 + 1j):
+        for index in (0, (slice(None), [1, 2])):
+
+            def write(L, t, index=index, value=value):
+                out = t.clone()
+                out[index] = value
+                return out
+
+            check(torch, write, x, label=f"{dtype} {value} {index}")

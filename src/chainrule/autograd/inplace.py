@@ -23,7 +23,7 @@ from __future__ import annotations
 import numbers
 
 from ..backend import device_of, get_array_module, to_device
-from ..backend.dtypes import check_fill, check_fill_value, uint8_as_mask
+from ..backend.dtypes import check_fill, check_fill_value, check_setitem, uint8_as_mask
 from ..backend.random import fill_draws
 from . import promotion
 from .inplace_record import change, needs_record, record_write, refuse_trace
@@ -169,7 +169,7 @@ def setitem(self, index, value) -> None:
     """``t[index] = value``: NumPy's indexing rules, but an int beside an array selects first, as
     in PyTorch and as ``t[index]`` reads (``ints_first``). Recorded while gradients are recorded
     and ``t`` or ``value`` requires grad (``inplace_record.record_write``)."""
-    xp = get_array_module(self._data)
+    xp, value = get_array_module(self._data), check_setitem(value, self._data.dtype)
     index = drop_empty_ellipsis(_plain_index(sequence_as_tuple(index), xp), self._data.ndim)
     if needs_record(self, (value,)):
         record_write(self, _plain_item(index, xp) if isinstance(index, list) else index, value,

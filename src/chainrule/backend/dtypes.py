@@ -6,6 +6,7 @@ chainrule's dtypes are NumPy's, so ``t.dtype == chainrule.float32`` and
 
 from __future__ import annotations
 
+import math
 import numbers
 import warnings
 
@@ -75,6 +76,19 @@ def check_fill(op: str, value, dtype):
         raise RuntimeError(f"{op}: fill value {value!r} cannot be converted to dtype {dtype} "
                            f"without overflow (as PyTorch's)")
     return z.real if isinstance(value, complex) and dtype.kind != "c" else value
+
+
+def check_setitem(value, dtype):
+    """A number written by ``t[i] = value`` as PyTorch writes it: into an integer or bool tensor
+    as ``check_fill`` (-1 into uint8 is 255; 300, inf or NaN refused, not NumPy's OverflowError),
+    a complex number with no imaginary part as its real part; a float tensor takes any real
+    number (1e10 into float16 is inf, as PyTorch's)."""
+    if isinstance(value, numbers.Number) and (dtype.kind in "iub" or isinstance(value, complex)):
+        return check_fill("__setitem__", value, dtype)
+    if dtype.kind == "f" and isinstance(value, numbers.Real) and abs(value) > numpy.finfo(
+            dtype).max.item():
+        return math.copysign(math.inf, value)  # without NumPy's overflow warning
+    return value
 
 
 def check_fill_value(op: str, value, dtype):
