@@ -84,3 +84,16 @@ def test_istft_of_a_complex_window_with_return_complex_matches_pytorch():
     ]
     assert str(out[1].dtype) == "complex128" == str(out[0].dtype)[6:]
     np.testing.assert_allclose(out[1].numpy(), out[0].numpy(), rtol=1e-12, atol=1e-12)
+
+
+def test_two_dimensional_transforms_refuse_dim_none_as_pytorch():
+    # chainrule read dim=None as all axes (fftn's rule): a 3-D transform of a 3-D input
+    x = np.random.default_rng(5).standard_normal((2, 3, 4))
+    for name in ("fft2", "ifft2", "rfft2", "irfft2", "hfft2", "ihfft2"):
+        with pytest.raises(TypeError):
+            getattr(torch.fft, name)(torch.tensor(x), dim=None)
+        with pytest.raises(TypeError, match=rf"{name}: dim must be a sequence .* {name[:-1]}n"):
+            getattr(cr.fft, name)(cr.tensor(x), dim=None)
+        t = getattr(torch.fft, name)(torch.tensor(x), s=(3, 4), dim=(0, 2))
+        c = getattr(cr.fft, name)(cr.tensor(x), s=(3, 4), dim=(0, 2))
+        np.testing.assert_allclose(c.numpy(), t.numpy(), rtol=1e-12, atol=1e-12)

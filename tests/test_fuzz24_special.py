@@ -40,3 +40,23 @@ def test_logit_method_and_integer_input_with_eps_above_half():
     t, c = torch.tensor([0, 1, 2]), cr.tensor([0, 1, 2])
     np.testing.assert_allclose(c.logit(0.8).numpy(), t.logit(0.8).numpy(), rtol=1e-6)
     assert str(c.logit(0.8).dtype) == "float32"
+
+
+def test_multigammaln_takes_p_as_a_0d_integer_tensor_as_pytorch():
+    x = np.array([3.0, 4.5])
+    t, c = torch.tensor(x, requires_grad=True), cr.tensor(x, requires_grad=True)
+    ty, cy = (
+        torch.special.multigammaln(t, torch.tensor(2)),
+        cr.special.multigammaln(c, cr.tensor(2)),
+    )
+    np.testing.assert_allclose(cy.detach().numpy(), ty.detach().numpy(), rtol=1e-12)
+    ty.sum().backward()
+    cy.sum().backward()
+    np.testing.assert_allclose(c.grad.numpy(), t.grad.numpy(), rtol=1e-12)
+    np.testing.assert_allclose(
+        cr.mvlgamma(cr.tensor(x), np.int64(3)).numpy(),
+        torch.mvlgamma(torch.tensor(x), 3).numpy(),
+        rtol=1e-12,
+    )
+    with pytest.raises(ValueError, match="p must be a positive int, got tensor"):
+        cr.mvlgamma(c, cr.tensor(2.0))

@@ -198,13 +198,13 @@ def ifft(input, n=None, dim: int = -1, norm=None, *, out=None) -> Tensor:  # noq
 def fft2(input, s=None, dim=(-2, -1), norm=None, *, out=None) -> Tensor:  # noqa: A002
     """The 2-D discrete Fourier transform over ``dim`` (default the last two axes)."""
     _no_out("fft2", out)
-    return _c2c("fft2", input, s, dim, norm, False)
+    return _c2c("fft2", input, s, two_dims("fft2", dim), norm, False)
 
 
 def ifft2(input, s=None, dim=(-2, -1), norm=None, *, out=None) -> Tensor:  # noqa: A002
     """The 2-D inverse discrete Fourier transform over ``dim`` (default the last two axes)."""
     _no_out("ifft2", out)
-    return _c2c("ifft2", input, s, dim, norm, True)
+    return _c2c("ifft2", input, s, two_dims("ifft2", dim), norm, True)
 
 
 def fftn(input, s=None, dim=None, norm=None, *, out=None) -> Tensor:  # noqa: A002
@@ -218,6 +218,14 @@ def ifftn(input, s=None, dim=None, norm=None, *, out=None) -> Tensor:  # noqa: A
     """The n-D inverse discrete Fourier transform over ``dim`` (as ``fftn``'s)."""
     _no_out("ifftn", out)
     return _c2c("ifftn", input, s, dim, norm, True)
+
+
+def two_dims(op, dim):
+    """A 2-D transform's ``dim``: None is refused, as PyTorch's (it is all axes in fftn)."""
+    if dim is None:
+        raise TypeError(f"{op}: dim must be a sequence of ints (default (-2, -1)), got None; "
+                        f"use {op[:-1]}n for all axes")
+    return dim
 
 
 def _no_out(op, out):

@@ -32,6 +32,7 @@ from .fft import (
     check_norm,
     one_dim,
     resize,
+    two_dims,
 )
 
 __all__ = ["C2R", "R2C", "hfft", "hfft2", "hfftn", "ihfft", "ihfft2", "ihfftn", "irfft", "irfft2",
@@ -127,13 +128,13 @@ def irfft(input, n=None, dim: int = -1, norm=None, *, out=None) -> Tensor:  # no
 def rfft2(input, s=None, dim=(-2, -1), norm=None, *, out=None) -> Tensor:  # noqa: A002
     """The 2-D ``rfftn`` over ``dim`` (the last of them halved)."""
     _no_out("rfft2", out)
-    return _r2c("rfft2", input, s, dim, norm)
+    return _r2c("rfft2", input, s, two_dims("rfft2", dim), norm)
 
 
 def irfft2(input, s=None, dim=(-2, -1), norm=None, *, out=None) -> Tensor:  # noqa: A002
     """The inverse of ``rfft2``."""
     _no_out("irfft2", out)
-    return _c2r("irfft2", input, s, dim, norm)
+    return _c2r("irfft2", input, s, two_dims("irfft2", dim), norm)
 
 
 def rfftn(input, s=None, dim=None, norm=None, *, out=None) -> Tensor:  # noqa: A002
@@ -166,13 +167,14 @@ def ihfft(input, n=None, dim: int = -1, norm=None, *, out=None) -> Tensor:  # no
 def hfft2(input, s=None, dim=(-2, -1), norm=None, *, out=None) -> Tensor:  # noqa: A002
     """The 2-D ``hfftn``."""
     _no_out("hfft2", out)
-    return _c2r("hfft2", input, s, dim, DUAL[check_norm("hfft2", norm)], conj=True)
+    return _c2r("hfft2", input, s, two_dims("hfft2", dim), DUAL[check_norm("hfft2", norm)],
+                conj=True)
 
 
 def ihfft2(input, s=None, dim=(-2, -1), norm=None, *, out=None) -> Tensor:  # noqa: A002
     """The 2-D ``ihfftn``."""
     _no_out("ihfft2", out)
-    return cj(_r2c("ihfft2", input, s, dim, DUAL[check_norm("ihfft2", norm)]))
+    return cj(_r2c("ihfft2", input, s, two_dims("ihfft2", dim), DUAL[check_norm("ihfft2", norm)]))
 
 
 def hfftn(input, s=None, dim=None, norm=None, *, out=None) -> Tensor:  # noqa: A002

@@ -18,6 +18,7 @@ The array work (series, recurrences, Newton steps) is in ``_gamma.py``, ``_besse
 from __future__ import annotations
 
 import math
+import numbers
 
 from ..autograd.function import Function, nondiff
 from ..autograd.tensor import Tensor
@@ -204,8 +205,11 @@ def polygamma(n, input):  # noqa: A002
 
 def mvlgamma(input, p):  # noqa: A002
     """The multivariate log-gamma of dimension p: p(p-1)/4 log(pi) + sum_i lgamma(x - i/2)."""
-    if isinstance(p, bool) or not isinstance(p, int) or p < 1:
+    if isinstance(p, Tensor) and p.ndim == 0 and p._data.dtype.kind in "iu":
+        p = int(p.item())  # a 0-d integer tensor counts as its int, as in PyTorch
+    if isinstance(p, bool) or not isinstance(p, numbers.Integral) or p < 1:
         raise ValueError(f"mvlgamma: p must be a positive int, got {p!r}")
+    p = int(p)
     if isinstance(input, Tensor) and input.dtype == "bool":  # PyTorch refuses bool here only
         raise TypeError("mvlgamma: input may not be a bool tensor (as PyTorch); convert it")
     x = _floating("mvlgamma", input)  # any x, as PyTorch 2.13 (no (p-1)/2 domain check)
