@@ -105,6 +105,7 @@ class ColorJitter:
         if c_axis is None or work.shape[c_axis] == 1:
             return work
         rgb = np.moveaxis(work, c_axis, 0) / (255.0 if integer else 1.0)
+        rgb = rgb.astype(np.float32) if rgb.dtype == np.float16 else rgb  # torchvision's float32
         hsv = rgb_to_hsv(rgb)
         hsv[0] = np.mod(hsv[0] + shift, 1.0)
         out = hsv_to_rgb(hsv)
