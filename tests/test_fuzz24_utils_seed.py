@@ -90,3 +90,27 @@ def test_fork_rng_restores_the_seed_as_torch(raises):
             pass
         seen[lib.__name__] = (inside, lib.initial_seed(), lib.rand(3).tolist() == after)
     assert seen["chainrule"] == seen["torch"] == (5, 1, True)
+
+
+@pytest.mark.torch
+def test_set_rng_state_puts_the_seed_back_as_torch():
+    """The state held the stream only: after ``manual_seed(7)`` then ``set_rng_state(s)`` of a
+    state taken under seed 1, ``initial_seed()`` said 7 (PyTorch: 1, its state holds the seed)."""
+    torch = pytest.importorskip("torch")
+    for lib in (cr, torch):
+        lib.manual_seed(1)
+        state = lib.get_rng_state()
+        first = lib.rand(3).tolist()
+        lib.manual_seed(7)
+        lib.set_rng_state(state)
+        assert lib.initial_seed() == 1 and lib.rand(3).tolist() == first
+        g = lib.Generator().manual_seed(5)
+        g_state = g.get_state()
+        g.manual_seed(9)
+        assert g.set_state(g_state).initial_seed() == 5
+    cr.manual_seed(1)
+    legacy = cr.get_rng_state()[:37]  # a state saved before the seed was part of it
+    first = cr.rand(3).tolist()
+    cr.manual_seed(7)
+    cr.set_rng_state(legacy)
+    assert cr.initial_seed() == 7 and cr.rand(3).tolist() == first

@@ -167,7 +167,10 @@ def is_storage(obj) -> bool:
     return False
 
 
-_STATE_BYTES = 37  # PCG64: 16 (state) + 16 (increment) + 1 (has_uint32) + 4 (uinteger)
+# PCG64: 16 (state) + 16 (increment) + 1 (has_uint32) + 4 (uinteger), then the seed's 8 bytes
+# (PyTorch's state holds the seed: set_rng_state puts initial_seed() back too). A state of the
+# first 37 bytes alone, as written before the seed was added, is still taken.
+_STATE_BYTES, _PCG64_BYTES = 45, 37
 
 
 def _pcg64(name, gen=None):
@@ -189,18 +192,21 @@ def set_rng_state(new_state) -> None:
 
 
 def _state_of(generator, who: str) -> Tensor:
-    state = _pcg64(who, generator).bit_generator.state
+    gen = _pcg64(who, generator)
+    state = gen.bit_generator.state
     inner = state["state"]
     raw = (inner["state"].to_bytes(16, "little") + inner["inc"].to_bytes(16, "little")
-           + bytes([state["has_uint32"]]) + int(state["uinteger"]).to_bytes(4, "little"))
+           + bytes([state["has_uint32"]]) + int(state["uinteger"]).to_bytes(4, "little")
+           + int(getattr(gen, "_seed", 0)).to_bytes(8, "little"))
     return Tensor(numpy.frombuffer(raw, dtype=numpy.uint8).copy())
 
 
 def _put_state(generator, new_state, who: str) -> None:
     if not isinstance(new_state, Tensor) or new_state.dtype != numpy.uint8 \
-            or new_state.shape != (_STATE_BYTES,):
+            or new_state.shape not in ((_STATE_BYTES,), (_PCG64_BYTES,)):
         raise TypeError(f"{who}: new_state must be the uint8 tensor of {_STATE_BYTES} "
-                        "entries that get_rng_state/get_state returns, got "
+                        f"entries (or {_PCG64_BYTES}, without the seed) that "
+                        "get_rng_state/get_state returns, got "
                         f"{getattr(new_state, 'dtype', type(new_state).__name__)} "
                         f"{tuple(getattr(new_state, 'shape', ()))}")
     raw = bytes(asnumpy(new_state._data))
@@ -210,6 +216,8 @@ def _put_state(generator, new_state, who: str) -> None:
         "state": {"state": int.from_bytes(raw[:16], "little"),
                   "inc": int.from_bytes(raw[16:32], "little")},
         "has_uint32": raw[32], "uinteger": int.from_bytes(raw[33:37], "little")}
+    if len(raw) == _STATE_BYTES and hasattr(gen, "_seed"):
+        gen._seed = int.from_bytes(raw[37:], "little")
 
 
 def _clone_state(self) -> Generator:
