@@ -32,3 +32,12 @@ def test_lkj_cholesky_log_prob_of_good_values_is_still_pytorchs():
     np.testing.assert_allclose(
         ours.log_prob(cr.tensor(x.numpy())).numpy(), theirs.log_prob(x).numpy(), rtol=1e-12
     )
+
+
+@pytest.mark.parametrize("n", [-1, 3, 1.0])
+def test_independent_refuses_a_reinterpreted_batch_ndims_out_of_range(n):
+    # PyTorch takes -1 and builds a batch_shape longer than the base's; chainrule refused it
+    # with "Expected reinterpreted_batch_ndims <= ...", a misleading message for -1
+    base = cr.distributions.Normal(cr.tensor(np.zeros((2, 3))), 1.0)
+    with pytest.raises(ValueError, match=r"0 <= reinterpreted_batch_ndims <= len\(.*actual"):
+        cr.distributions.Independent(base, n)

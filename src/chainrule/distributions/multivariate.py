@@ -24,8 +24,9 @@ class Independent(Distribution):
         shape = tuple(base_distribution.batch_shape) + tuple(base_distribution.event_shape)
         batch_ndims = len(base_distribution.batch_shape)
         if not isinstance(n, int) or isinstance(n, bool) or not 0 <= n <= batch_ndims:
-            raise ValueError(f"Expected reinterpreted_batch_ndims <= len(base_distribution."
-                             f"batch_shape), actual {n!r} vs {batch_ndims}")
+            raise ValueError(f"Expected reinterpreted_batch_ndims to be an int with 0 <= "
+                             f"reinterpreted_batch_ndims <= len(base_distribution.batch_shape), "
+                             f"actual {n!r} vs {batch_ndims}")
         self.base_dist = base_distribution
         self.reinterpreted_batch_ndims = n
         event_dim = n + len(base_distribution.event_shape)
