@@ -161,8 +161,10 @@ def resize_image(image, size: tuple[int, int], mode: str, antialias: bool, who: 
                          f"torchvision's tensors: {list(_FLOAT_MODES)}); got a "
                          f"{img.array.dtype} Tensor")
     # an integer Tensor resizes as torchvision's: in float32, bicubic's uint8 clamped to
-    # [0, 255], rounded (half to even) and cast back
-    dtype = img.array.dtype if not integer_tensor else np.dtype(np.float32)
+    # [0, 255], rounded (half to even) and cast back; float16 in float32 too (not float16's
+    # arithmetic, an ulp off), rounded back once
+    source = img.array.dtype
+    dtype = source if source.kind == "f" and source.itemsize >= 4 else np.dtype(np.float32)
     rows = _weights(img.size[0], height, mode, antialias, dtype).astype(dtype)
     cols = _weights(img.size[1], width, mode, antialias, dtype).astype(dtype)
     a = np.moveaxis(img.array, (img.h_axis, img.w_axis), (-2, -1)).astype(dtype, copy=False)
@@ -171,6 +173,8 @@ def resize_image(image, size: tuple[int, int], mode: str, antialias: bool, who: 
         if mode == "bicubic" and img.array.dtype == np.uint8:
             out = np.clip(out, 0, 255)
         out = np.round(out).astype(img.array.dtype)
+    elif dtype != source:
+        out = out.astype(source)
     return img.back(np.moveaxis(out, (-2, -1), (img.h_axis, img.w_axis)))
 
 
