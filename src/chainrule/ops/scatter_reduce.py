@@ -158,6 +158,9 @@ def scatter_reduce(input, dim, index, src, reduce, *, include_self=True):  # noq
     if src.dtype != input.dtype:
         raise TypeError(f"scatter_reduce: src must have input's dtype {input.dtype}, got "
                         f"{src.dtype}")
+    if reduce == "sum" and input.dtype == "float16":  # PyTorch sums in float32, rounds once
+        return scatter_reduce(input.float(), dim, index, src.float(), reduce,
+                              include_self=include_self).half()
     axis = _one_axis("scatter_reduce", dim, input.ndim)
     idx = _index("scatter_reduce", input.shape, axis, index, get_array_module(input._data))._data
     if src.ndim != idx.ndim or any(m > n for m, n in zip(idx.shape, src.shape)):

@@ -136,6 +136,8 @@ def scatter_add(input, dim, index, src):  # noqa: A002
         return scatter_add(input, dim, as_1d(index), as_1d(src))
     axis = _one_axis("scatter_add", dim, input.ndim)
     _same_dtype("scatter_add", input, src)
+    if input.dtype == "float16":  # PyTorch adds float16 in float32 and rounds once
+        return scatter_add(input.float(), dim, index, src.float()).half()
     return input + scatter_add_along(src, axis, index, input.shape)
 
 
@@ -145,6 +147,8 @@ def index_add(input, dim, index, source, *, alpha=1):  # noqa: A002
         return reshape(index_add(as_1d(input), 0, as_1d(index), as_1d(source), alpha=alpha), ())
     axis = _one_axis("index_add", dim, input.ndim)
     _same_dtype("index_add", input, source, "source")
+    if input.dtype == "float16" and alpha == 1:  # PyTorch adds float16 in float32, rounds once
+        return index_add(input.float(), dim, index, source.float()).half()
     idx = _index_args("index_add", input, axis, index, source)
     shape = list(source.shape)
     full = idx.reshape([-1 if d == axis else 1 for d in range(input.ndim)])
