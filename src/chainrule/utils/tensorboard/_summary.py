@@ -108,8 +108,8 @@ def to_hwc(img, dataformats: str):
         hwc = img.transpose([fmt.index(c) for c in "HWC"])
         if hwc.shape[2] == 1:
             hwc = np.concatenate([hwc] * 3, axis=2)
-        if hwc.shape[2] not in (3, 4):
-            raise ValueError(f"add_image: expected 1, 3 or 4 channels, got shape {img.shape}")
+        if hwc.shape[2] not in (2, 3, 4):  # 2: grey and alpha, a PNG as PyTorch's writes
+            raise ValueError(f"add_image: expected 1 to 4 channels, got shape {img.shape}")
         return hwc
     if fmt not in ("HW", "WH"):
         raise ValueError(f"dataformats: a 2-d image needs H and W, got {dataformats!r}")
