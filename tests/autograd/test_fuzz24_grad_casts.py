@@ -2,7 +2,8 @@
 against PyTorch 2.13. A custom Function's backward returning a complex gradient for a real input
 had its imaginary part dropped, and an integer tensor given ``requires_grad = True`` by
 assignment (PyTorch refuses the assignment) received its float gradient truncated (2.5 became
-2); both are RuntimeErrors now. The casts PyTorch makes too still happen."""
+2); both are RuntimeErrors now, as is ``.data`` set to an integer tensor on a tensor that
+requires grad (PyTorch's RuntimeError; it was taken). The casts PyTorch makes too still happen."""
 
 import pytest
 
@@ -78,3 +79,16 @@ def test_integer_tensor_given_requires_grad_by_assignment(dtype):
     with pytest.raises(RuntimeError, match=f"reached an input of dtype {dtype} that requires"):
         (x * 2.5).sum().backward()
     assert x.grad is None
+
+
+@pytest.mark.parametrize("requires_grad", [True, False])
+def test_integer_data_assigned_to_a_tensor(requires_grad):
+    for lib in (torch, cr):
+        x = lib.tensor(X, requires_grad=requires_grad)
+        if requires_grad:
+            with pytest.raises(RuntimeError, match="must be floating point or complex dtype"):
+                x.data = lib.zeros(2, dtype=lib.int64)
+            assert x.dtype == lib.float64
+        else:
+            x.data = lib.zeros(2, dtype=lib.int64)
+            assert x.dtype == lib.int64

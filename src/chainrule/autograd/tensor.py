@@ -100,6 +100,9 @@ class Tensor:
     @data.setter
     def data(self, value):
         array = value._writable() if isinstance(value, Tensor) else value
+        if self.requires_grad and getattr(array, "dtype", self._data.dtype).kind not in "fc":
+            raise RuntimeError(f"data set to a tensor that requires gradients must be floating "
+                               f"point or complex dtype, got {array.dtype} (as PyTorch refuses)")
         if array is not self._data:
             self._set_array(array)
             self._mark_changed()
