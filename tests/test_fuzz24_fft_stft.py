@@ -97,3 +97,15 @@ def test_two_dimensional_transforms_refuse_dim_none_as_pytorch():
         t = getattr(torch.fft, name)(torch.tensor(x), s=(3, 4), dim=(0, 2))
         c = getattr(cr.fft, name)(cr.tensor(x), s=(3, 4), dim=(0, 2))
         np.testing.assert_allclose(c.numpy(), t.numpy(), rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("name", ["fftfreq", "rfftfreq"])
+def test_frequencies_refuse_a_zero_sample_spacing_by_name(name):
+    # PyTorch divides by d (NaN and +-inf); chainrule raised NumPy's bare ZeroDivisionError
+    assert not torch.isfinite(getattr(torch.fft, name)(6, 0.0)).all()
+    with pytest.raises(
+        ValueError, match=rf"{name}: d \(the sample spacing\) must be non-zero, got 0"
+    ):
+        getattr(cr.fft, name)(6, 0.0)
+    t, c = getattr(torch.fft, name)(6, -0.5), getattr(cr.fft, name)(6, -0.5)
+    np.testing.assert_allclose(c.numpy(), t.numpy(), rtol=1e-7)

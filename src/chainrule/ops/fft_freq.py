@@ -21,6 +21,8 @@ def _check_n_d(op, n, d):
         raise ValueError(f"{op}: n must be a positive int, got {n!r}")
     if isinstance(d, bool) or not isinstance(d, numbers.Real):
         raise TypeError(f"{op}: d must be a number (the sample spacing), got {d!r}")
+    if d == 0:  # PyTorch divides by it: NaN and +-inf; NumPy's ZeroDivisionError named nothing
+        raise ValueError(f"{op}: d (the sample spacing) must be non-zero, got {d!r}")
 
 
 def _float(op, dtype):
