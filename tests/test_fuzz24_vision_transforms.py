@@ -237,3 +237,21 @@ def test_resize_of_float16_is_float32_rounded_back_as_torchvision(mode):
         torch.tensor(x).float()[None], size=[7, 17], mode=mode, antialias=True, align_corners=False
     )[0].half()
     assert (ours.numpy() != theirs.numpy()).mean() < 0.02
+
+
+@pytest.mark.parametrize("mode", ["P", "PA", "CMYK", "YCbCr", "RGBX"])
+def test_pil_crops_and_flips_keep_the_images_mode(mode):
+    image_module = pytest.importorskip("PIL.Image")
+    # the result was made from its array alone: a "P" image came back "L" (palette indices as
+    # grey levels), "CMYK" as "RGBA", "YCbCr" as "RGB"; torchvision's PIL path keeps the mode
+    rgb = np.random.default_rng(11).integers(0, 256, (6, 8, 3)).astype(np.uint8)
+    image = image_module.fromarray(rgb).convert(mode)
+    pairs = [
+        (F.hflip(image), image.transpose(image_module.Transpose.FLIP_LEFT_RIGHT)),
+        (F.crop(image, 1, 2, 3, 4), image.crop((2, 1, 6, 4))),
+        (transforms.CenterCrop(4)(image), image.crop((2, 1, 6, 5))),
+    ]
+    for ours, theirs in pairs:
+        assert ours.mode == theirs.mode == mode
+        np.testing.assert_array_equal(np.asarray(ours), np.asarray(theirs))
+        assert ours.getpalette() == theirs.getpalette()

@@ -23,6 +23,7 @@ class _Image:
     def __init__(self, image, who: str):
         self.kind = "tensor" if isinstance(image, Tensor) else "pil" if _is_pil(image) \
             else "array"
+        self.source = image
         self.array = image._data if self.kind == "tensor" else np.asarray(image)
         if self.kind == "tensor":
             if self.array.ndim < 2:
@@ -45,7 +46,16 @@ class _Image:
         if self.kind == "tensor":
             return Tensor(array)
         if self.kind == "pil":
-            return sys.modules["PIL.Image"].fromarray(array)
+            module, source = sys.modules["PIL.Image"], self.source
+            out = module.fromarray(array)
+            if out.mode != source.mode and array.dtype == np.uint8 and \
+                    len(out.getbands()) == len(source.getbands()):
+                # the source's mode, as torchvision's PIL crops and flips keep it: a "P" image
+                # came back "L" (its palette indices as grey), "CMYK" as "RGBA"...
+                out = module.frombytes(source.mode, out.size, array.tobytes())
+                if source.mode in ("P", "PA"):
+                    out.putpalette(source.getpalette())
+            return out
         return array
 
     def window(self, top: int, left: int, height: int, width: int):
