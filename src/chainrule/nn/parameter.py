@@ -48,6 +48,7 @@ class Parameter(Tensor):
             data (PyTorch's ``dtype=torch.cfloat`` weights, e.g. a Fourier layer's) is trained
             by the optimizers as pairs of reals (real and imaginary parts), as PyTorch's.
         requires_grad: False freezes the parameter (it is still saved in the state dict).
+            ``Parameter()`` is an empty one of the default dtype, as PyTorch's.
 
     >>> import chainrule as cr
     >>> p = Parameter(cr.tensor([1.0, 2.0]))
@@ -58,8 +59,8 @@ class Parameter(Tensor):
     # The writable array whose read-only view ``data`` is (the same array on a GPU).
     __slots__ = ("_wdata",)
 
-    def __init__(self, data, requires_grad: bool = True):
-        data = _as_array(data)
+    def __init__(self, data=None, requires_grad: bool = True):
+        data = _as_array([] if data is None else data)  # PyTorch's Parameter(): empty, float
         if data.dtype.kind not in "fc":
             raise TypeError(
                 f"Parameter: data must be floating-point or complex, got dtype {data.dtype}; "

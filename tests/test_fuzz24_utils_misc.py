@@ -1,0 +1,45 @@
+"""Fuzz wave 24, small PyTorch behaviours met while checking the utilities against PyTorch 2.13.
+
+What this wave found (fixed): ``nn.Parameter()`` without data was a TypeError (``missing 1
+required positional argument: 'data'``); PyTorch's is an empty Parameter of the default dtype
+(a placeholder that a later ``.data =`` fills).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+import chainrule as cr
+
+
+@pytest.mark.torch
+def test_a_parameter_without_data_is_empty_as_pytorchs():
+    torch = pytest.importorskip("torch")
+    seen = []
+    for lib in (cr, torch):
+        made = [lib.nn.Parameter(), lib.nn.Parameter(requires_grad=False)]
+        lib.set_default_dtype(lib.float64)
+        try:
+            made.append(lib.nn.Parameter())
+        finally:
+            lib.set_default_dtype(lib.float32)
+        seen.append(
+            [
+                (tuple(p.shape), str(p.dtype).replace("torch.", ""), p.requires_grad, p.is_leaf)
+                for p in made
+            ]
+        )
+    assert (
+        seen[0]
+        == seen[1]
+        == [
+            ((0,), "float32", True, True),
+            ((0,), "float32", False, True),
+            ((0,), "float64", True, True),
+        ]
+    )
+    m = cr.nn.Module()
+    m.w = cr.nn.Parameter()
+    m.w.data = cr.ones(2, 3)
+    assert m.w.shape == (2, 3) and isinstance(m.w, cr.nn.Parameter)
+    assert [n for n, _ in m.named_parameters()] == ["w"]
