@@ -92,3 +92,16 @@ def test_integer_data_assigned_to_a_tensor(requires_grad):
         else:
             x.data = lib.zeros(2, dtype=lib.int64)
             assert x.dtype == lib.int64
+
+
+@pytest.mark.parametrize("dtype", ["int64", "bool"])
+def test_grad_dtype_of_an_integer_dtype_is_refused(dtype):
+    t = torch.tensor(X, dtype=torch.float32, requires_grad=True)
+    t.grad_dtype = getattr(torch, dtype)
+    with pytest.raises(RuntimeError):  # PyTorch's backward fails (an internal assert)
+        (t * 2.5).sum().backward()
+    x = cr.tensor(X, dtype=cr.float32, requires_grad=True)
+    with pytest.raises(RuntimeError, match="grad_dtype must be a floating-point or complex"):
+        x.grad_dtype = getattr(cr, dtype)
+    (x * 2.5).sum().backward()
+    assert x.grad.dtype == cr.float32

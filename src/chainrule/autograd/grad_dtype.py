@@ -62,6 +62,9 @@ def _set(self: Tensor, dtype) -> None:
         if not isinstance(dtype, numpy.dtype):  # PyTorch takes a torch.dtype, not its name
             raise RuntimeError(f"grad_dtype must be a chainrule dtype (chainrule.float64...) or "
                                f"None, but got {type(dtype).__name__} {dtype!r}")
+        if dtype.kind not in "fc":  # a gradient cast to it would be truncated
+            raise RuntimeError(f"grad_dtype must be a floating-point or complex dtype (or None), "
+                               f"got {dtype}; PyTorch's backward fails on it")
     g = self._grad
     if g is not None and dtype is not None and getattr(g, "dtype", dtype) != dtype:
         raise RuntimeError(f"Cannot set grad_dtype to {dtype} because there is already a "
