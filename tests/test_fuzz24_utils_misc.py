@@ -43,3 +43,15 @@ def test_a_parameter_without_data_is_empty_as_pytorchs():
     m.w.data = cr.ones(2, 3)
     assert m.w.shape == (2, 3) and isinstance(m.w, cr.nn.Parameter)
     assert [n for n, _ in m.named_parameters()] == ["w"]
+
+
+@pytest.mark.torch
+def test_vector_to_parameters_keeps_the_parameters_dtype():
+    """Documented difference: PyTorch's replaces each parameter's ``.data`` with a slice of the
+    vector, so a float64 vector turns float32 parameters into float64 ones; chainrule copies."""
+    torch = pytest.importorskip("torch")
+    ours, theirs = cr.nn.Parameter(cr.zeros(2, 2)), torch.nn.Parameter(torch.zeros(2, 2))
+    cr.nn.utils.vector_to_parameters(cr.arange(4, dtype=cr.float64), [ours])
+    torch.nn.utils.vector_to_parameters(torch.arange(4, dtype=torch.float64), [theirs])
+    assert ours.dtype == cr.float32 and theirs.dtype == torch.float64
+    assert ours.tolist() == theirs.tolist() == [[0.0, 1.0], [2.0, 3.0]]
