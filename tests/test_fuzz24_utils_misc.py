@@ -55,3 +55,20 @@ def test_vector_to_parameters_keeps_the_parameters_dtype():
     torch.nn.utils.vector_to_parameters(torch.arange(4, dtype=torch.float64), [theirs])
     assert ours.dtype == cr.float32 and theirs.dtype == torch.float64
     assert ours.tolist() == theirs.tolist() == [[0.0, 1.0], [2.0, 3.0]]
+
+
+@pytest.mark.torch
+def test_stateless_functional_call_warns_as_pytorchs_and_func_does_not():
+    """``nn.utils.stateless.functional_call`` ran silently; PyTorch's gives a FutureWarning
+    (deprecated since 2.0 for ``torch.func.functional_call``, which stays silent)."""
+    torch = pytest.importorskip("torch")
+    for lib in (cr, torch):
+        net = lib.nn.Linear(2, 1)
+        weights = {"weight": lib.ones(1, 2), "bias": lib.zeros(1)}
+        with pytest.warns(
+            FutureWarning,
+            match=r"^`torch.nn.utils.stateless.functional_call` is "
+            r"deprecated as of PyTorch 2.0",
+        ):
+            out = lib.nn.utils.stateless.functional_call(net, weights, (lib.ones(3, 2),))
+        assert out.tolist() == lib.func.functional_call(net, weights, lib.ones(3, 2)).tolist()

@@ -20,7 +20,7 @@ over the mapped dimension (correct, not fast). Per-sample gradients of a model:
 (4, 1, 3)
 """
 
-from ..nn.utils.stateless import functional_call
+from ..nn.utils.stateless import _functional_call as functional_call
 from ._batch_norm import replace_all_batch_norm_modules_
 from ._linearize import debug_unwrap, functionalize, linearize
 from ._transforms import grad, grad_and_value, hessian, jacfwd, jacrev, jvp, vjp

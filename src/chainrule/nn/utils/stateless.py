@@ -14,6 +14,7 @@ the module again for other weights.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping
 
 from ...autograd import Tensor
@@ -102,7 +103,7 @@ def functional_call(module: Module, parameter_and_buffer_dicts, args=None, kwarg
     >>> from chainrule import nn
     >>> lin = nn.Linear(2, 1, rng=cr.Generator().manual_seed(0))
     >>> w = {"weight": cr.tensor([[1.0, 2.0]]), "bias": cr.tensor([0.5])}
-    >>> functional_call(lin, w, (cr.tensor([[1.0, 1.0]]),)).tolist()
+    >>> cr.func.functional_call(lin, w, (cr.tensor([[1.0, 1.0]]),)).tolist()
     [[3.5]]
     """
     if not isinstance(module, Module):
@@ -142,3 +143,18 @@ def functional_call(module: Module, parameter_and_buffer_dicts, args=None, kwarg
     finally:
         for store, name, old in reversed(saved):
             store[name] = old
+
+
+_functional_call = functional_call  # torch.func.functional_call's: chainrule.func imports it
+
+
+def functional_call(module: Module, parameter_and_buffer_dicts, args=None, kwargs=None, *,  # noqa: F811
+                    tie_weights: bool = True, strict: bool = False):
+    """``torch.nn.utils.stateless.functional_call``: ``chainrule.func.functional_call``, with
+    PyTorch's FutureWarning (deprecated since PyTorch 2.0)."""
+    warnings.warn("`torch.nn.utils.stateless.functional_call` is deprecated as of PyTorch 2.0 "
+                  "and will be removed in a future version of PyTorch. Please use "
+                  "`torch.func.functional_call` instead which is a drop-in replacement.",
+                  FutureWarning, stacklevel=2)
+    return _functional_call(module, parameter_and_buffer_dicts, args, kwargs,
+                            tie_weights=tie_weights, strict=strict)
