@@ -54,3 +54,28 @@ def test_grads_of_the_same_kind_are_taken(call, values, grad_dtype):
     got = _outcome(cr, values, grad_dtype, call)
     assert str(got.dtype).split(".")[-1] == str(expected.dtype).split(".")[-1]
     np.testing.assert_allclose(got.numpy(), expected.numpy(), rtol=1e-12)
+
+
+@pytest.mark.filterwarnings("ignore:Using backward.. with create_graph=True")  # PyTorch's
+@pytest.mark.parametrize("how", ["Tensor.backward", "autograd.backward"])
+@pytest.mark.parametrize("retain_graph", [None, False])
+def test_create_graph_frees_the_graph_when_told(how, retain_graph):
+    """retain_graph defaults to create_graph; create_graph=True with retain_graph=False frees
+    the graph, as PyTorch's (chainrule kept it), and the gradient's own graph still works."""
+    outcomes = []
+    for lib in (torch, cr):
+        x = lib.tensor(REAL, requires_grad=True)
+        y = (x**3).sum()
+        if how == "Tensor.backward":
+            y.backward(create_graph=True, retain_graph=retain_graph)
+        else:
+            lib.autograd.backward(y, create_graph=True, retain_graph=retain_graph)
+        (hessian_row,) = lib.autograd.grad(x.grad.sum(), x)
+        try:
+            y.backward()
+            again = "computed"
+        except RuntimeError:
+            again = "refused"
+        outcomes.append((again, hessian_row.detach().numpy()))
+    assert outcomes[1][0] == outcomes[0][0] == ("computed" if retain_graph is None else "refused")
+    np.testing.assert_allclose(outcomes[1][1], outcomes[0][1], rtol=1e-12)

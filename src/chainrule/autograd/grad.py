@@ -40,7 +40,8 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False,
     elif isinstance(grad_tensors, Tensor):
         grad_tensors = (grad_tensors,)
     run_backward(list(tensors), None if grad_tensors is None else list(grad_tensors),
-                 retain_graph=bool(retain_graph) or create_graph, create_graph=create_graph)
+                 retain_graph=bool(create_graph if retain_graph is None else retain_graph),
+                 create_graph=create_graph)
 
 
 

@@ -362,7 +362,7 @@ class Tensor:
 
             return backward_into(self, gradient, retain_graph, create_graph, inputs)
         graph.run_backward([self], None if gradient is None else [gradient],
-                           retain_graph=bool(retain_graph) or create_graph,
+                           retain_graph=create_graph if retain_graph is None else retain_graph,
                            create_graph=create_graph)
 
 
