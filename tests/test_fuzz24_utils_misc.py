@@ -72,3 +72,18 @@ def test_stateless_functional_call_warns_as_pytorchs_and_func_does_not():
         ):
             out = lib.nn.utils.stateless.functional_call(net, weights, (lib.ones(3, 2),))
         assert out.tolist() == lib.func.functional_call(net, weights, lib.ones(3, 2)).tolist()
+
+
+@pytest.mark.torch
+def test_the_hook_based_weight_norm_warns_as_pytorchs():
+    """``nn.utils.weight_norm`` ran silently; PyTorch's gives a FutureWarning pointing to
+    ``parametrizations.weight_norm`` (which stays silent)."""
+    torch = pytest.importorskip("torch")
+    for lib in (cr, torch):
+        with pytest.warns(
+            FutureWarning,
+            match=r"^`torch.nn.utils.weight_norm` is deprecated in "
+            r"favor of `torch.nn.utils.parametrizations",
+        ):
+            lib.nn.utils.weight_norm(lib.nn.Linear(2, 2))
+        lib.nn.utils.parametrizations.weight_norm(lib.nn.Linear(2, 2))

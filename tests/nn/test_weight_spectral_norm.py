@@ -181,5 +181,6 @@ def _bad_arguments_are_named_case(call, match):
 
 
 @pytest.mark.kernel_free
+@pytest.mark.filterwarnings("ignore:`torch.nn.utils.weight_norm` is deprecated:FutureWarning")
 def test_bad_arguments_are_named():
     each_case(_bad_arguments_are_named_case, grid((("call", "match"), _BAD_ARGUMENTS_ARE_NAMED)))

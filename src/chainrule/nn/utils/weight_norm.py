@@ -10,6 +10,7 @@ over the whole tensor for ``dim=None`` (or -1, as in PyTorch). A forward pre-hoo
 from __future__ import annotations
 
 import numbers
+import warnings
 
 from ...autograd import Tensor, no_grad
 from ..module import Module
@@ -85,12 +86,19 @@ def weight_norm(module: Module, name: str = "weight", dim: int | None = 0) -> Mo
         name: the parameter to reparametrize.
         dim: the dimension that keeps its own norm; None (or -1) for one norm of everything.
 
+    As PyTorch's, it gives a FutureWarning: ``parametrizations.weight_norm`` replaces it.
+
+    >>> import warnings
     >>> import chainrule as cr
     >>> from chainrule import nn
-    >>> m = weight_norm(nn.Linear(4, 3, rng=cr.Generator().manual_seed(0)))
+    >>> with warnings.catch_warnings():
+    ...     warnings.simplefilter("ignore", FutureWarning)
+    ...     m = weight_norm(nn.Linear(4, 3, rng=cr.Generator().manual_seed(0)))
     >>> sorted(m.state_dict())
     ['bias', 'weight_g', 'weight_v']
     """
+    warnings.warn("`torch.nn.utils.weight_norm` is deprecated in favor of "
+                  "`torch.nn.utils.parametrizations.weight_norm`.", FutureWarning, stacklevel=2)
     who = "weight_norm"
     weight = _parameter(who, module, name, WeightNorm)
     if dim is None:
