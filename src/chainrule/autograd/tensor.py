@@ -13,6 +13,7 @@ from ..backend import MetaArray, asnumpy, config, device_of, get_array_module, n
 from ..backend.device import check_pin_memory
 from ..backend.device import device as _device
 from .hooks import RemovableHandle, write_watchers
+from .tensor_copy import deepcopy_tensor
 from .tensor_data import Shape, Size, legacy_data
 from .tensor_text import tensor_text
 
@@ -129,8 +130,13 @@ class Tensor:
             for name in getattr(cls, "__slots__", ()):
                 if name not in _NOT_STATE and hasattr(self, name):
                     state[name] = getattr(self, name)
+        if self._ctx is not None:  # pickled, as PyTorch's: a leaf with the values, not the graph
+            state.update(_ctx=None, _out_idx=0, _retains_grad=False)
         state.update(self.__dict__)  # a program's own attributes (never a slot's or data's name)
         return state
+
+    def __deepcopy__(self, memo):  # copy.deepcopy(t) of a leaf only (autograd/tensor_copy.py)
+        return deepcopy_tensor(self, memo)
 
     def __setstate__(self, state):
         if isinstance(state, tuple):  # the default (dict, slots) form of older pickles
