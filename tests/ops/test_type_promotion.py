@@ -344,3 +344,20 @@ def test_cat_and_stack_promote_as_pytorchs():
     assert joined.dtype == np.float64
     joined.sum().backward()
     assert x.grad.dtype == np.float32 and x.grad.tolist() == [1.0, 1.0]
+
+
+def test_comparing_with_what_no_op_takes_is_pythons_answer_as_pytorchs():
+    # t == None was an elementwise tensor of False, and t == <a torch.Tensor> a Tensor holding
+    # NotImplemented that failed when printed ('NotImplementedType' object has no attribute 'dtype')
+    t = cr.ones(2)
+    assert (t == None) is False and (t != "a") is True  # noqa: E711 - what is tested
+    with pytest.raises(TypeError, match="'<' not supported between instances of 'Tensor'"):
+        t < "a"  # noqa: B015
+    with pytest.raises(TypeError, match=r"arrays or numbers, got torch\.Tensor"):
+        t == _Foreign()  # noqa: B015
+    assert (t == [1, 0]).tolist() == [True, False]  # a list is still an operand
+
+
+# another library's tensor (named as torch's): it converts to an array but is not one
+_Foreign = type("Tensor", (), {"__module__": "torch.foreign",
+                               "__array__": lambda self, dtype=None, copy=None: np.ones(2)})

@@ -149,17 +149,25 @@ def binary(op, a, b, *, int_to_float=False, opmath=False):
     return promoted(a, b, int_to_float=int_to_float)
 
 
+def _operand(x) -> bool:
+    """Whether ``x`` is a Tensor, an array (or list) or a number, what an op takes."""
+    return isinstance(x, (Tensor, numbers.Number, numpy.ndarray, numpy.generic, list, tuple)) or \
+        hasattr(x, "__cuda_array_interface__")
+
+
 def _check_operand(op, x) -> None:
     """TypeError for an operand that is not a Tensor, an array (or list) or a number: NumPy would
     make an object array of it, or NaN of None (``t * None``)."""
-    if isinstance(x, (Tensor, numbers.Number, numpy.ndarray, numpy.generic, list, tuple)) or \
-            hasattr(x, "__cuda_array_interface__"):
+    if _operand(x):
         return
     hint = ""
     if getattr(x, "is_sparse", False):
         hint = (" (a sparse tensor: only + and - take one beside a dense tensor of its shape; "
                 "see chainrule.sparse)")
-    raise TypeError(f"{op}: expected Tensors, arrays or numbers, got {type(x).__name__}{hint}")
+    package = type(x).__module__.split(".")[0]
+    kind = f"{package}.{type(x).__name__}" if package not in ("builtins", "chainrule") else \
+        type(x).__name__  # another library's: torch.Tensor, not Tensor
+    raise TypeError(f"{op}: expected Tensors, arrays or numbers, got {kind}{hint}")
 
 
 def comparison(name):
@@ -170,6 +178,10 @@ def comparison(name):
             if other._data.dtype != self._data.dtype:
                 dtype = result_type(self, other)
             return nondiff(lambda a, b: getattr(_in(a, dtype), name)(_in(b, dtype)), self, other)
+        if not _operand(other):  # None, a str, a dict: Python's answer, as PyTorch's (t == None is
+            if hasattr(other, "__array__"):  # False); another library's tensor: a TypeError
+                _check_operand(name.strip("_"), other)
+            return NotImplemented
         if self._data.dtype.kind in "biu":  # an integer tensor beside a float compares as floats
             dtype = result_type(self, other)
         return nondiff(lambda a: getattr(_in(a, dtype), name)(other), self)
