@@ -155,6 +155,11 @@ def _operand(x) -> bool:
         hasattr(x, "__cuda_array_interface__")
 
 
+def _own(x) -> bool:
+    """Whether ``x`` is one of chainrule's own objects (a sparse tensor)."""
+    return type(x).__module__.startswith("chainrule.")
+
+
 def _check_operand(op, x) -> None:
     """TypeError for an operand that is not a Tensor, an array (or list) or a number: NumPy would
     make an object array of it, or NaN of None (``t * None``)."""
@@ -178,8 +183,9 @@ def comparison(name):
             if other._data.dtype != self._data.dtype:
                 dtype = result_type(self, other)
             return nondiff(lambda a, b: getattr(_in(a, dtype), name)(_in(b, dtype)), self, other)
-        if not _operand(other):  # None, a str, a dict: Python's answer, as PyTorch's (t == None is
-            if hasattr(other, "__array__"):  # False); another library's tensor: a TypeError
+        if not _operand(other) and not _own(other):  # None, a str, a dict: Python's answer,
+            if hasattr(other, "__array__"):  # as PyTorch's (t == None is False); another
+                # library's tensor: a TypeError (a sparse tensor's is its own, below)
                 _check_operand(name.strip("_"), other)
             return NotImplemented
         if self._data.dtype.kind in "biu":  # an integer tensor beside a float compares as floats
