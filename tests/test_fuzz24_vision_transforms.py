@@ -106,12 +106,18 @@ def test_random_transforms_refuse_ranges_that_fail_later_by_name():
     assert jitter(cr.rand(3, 4, 4)).shape == (3, 4, 4)
 
 
-def test_only_normalize_records_a_graph_as_documented(tmp_path):
+def test_only_normalize_records_a_graph_the_others_refuse_an_image_that_requires_grad(tmp_path):
     from chainrule.vision.folder import make_dataset
 
     x = cr.rand(3, 6, 6, requires_grad=True)
     assert transforms.Normalize([0.5], [0.2])(x).requires_grad
-    assert not F.resize(x, [3, 3]).requires_grad and not F.hflip(x).requires_grad
+    # the others are refused: their output did not require grad, so a gradient stopped silently
+    for transform in (lambda t: F.resize(t, [3, 3]), F.hflip, lambda t: F.adjust_brightness(t, 2)):
+        with pytest.raises(RuntimeError, match="requires grad, but this transform .* not recorded"):
+            transform(x)
+        with cr.no_grad():
+            assert not transform(x).requires_grad
+        assert not transform(x.detach()).requires_grad
     # an empty class_to_idx collected nothing without a word (torchvision: ValueError)
     with pytest.raises(ValueError, match="class_to_idx must have at least one entry"):
         make_dataset(tmp_path, {}, extensions=(".png",))

@@ -6,6 +6,7 @@ import sys
 
 import numpy as np
 
+from ..autograd.mode import is_grad_enabled
 from ..autograd.tensor import Tensor
 
 __all__ = ["_Image", "_is_pil"]
@@ -23,7 +24,7 @@ class _Image:
     def __init__(self, image, who: str):
         self.kind = "tensor" if isinstance(image, Tensor) else "pil" if _is_pil(image) \
             else "array"
-        self.source = image
+        self.source, self.who = image, who
         self.array = image._data if self.kind == "tensor" else np.asarray(image)
         if self.kind == "tensor":
             if self.array.ndim < 2:
@@ -44,6 +45,13 @@ class _Image:
     def back(self, array):
         array = np.ascontiguousarray(array)
         if self.kind == "tensor":
+            if self.source.requires_grad and is_grad_enabled():
+                raise RuntimeError(
+                    f"{self.who}: the image requires grad, but this transform computes on its "
+                    "values and is not recorded (torchvision's tensor transforms are "
+                    "differentiable), so the gradient would silently stop here. Transform "
+                    "x.detach() (or under no_grad()) for data, or use the recorded ops for a "
+                    "gradient: nn.functional.interpolate, affine_grid/grid_sample, pad, flip")
             return Tensor(array)
         if self.kind == "pil":
             module, source = sys.modules["PIL.Image"], self.source
