@@ -60,12 +60,11 @@ def masked_fill(x, mask, value) -> Tensor:
     if getattr(m, "dtype", None) is None or m.dtype.kind != "b":
         raise TypeError(f"masked_fill: mask must be a boolean Tensor, got "
                         f"{getattr(m, 'dtype', type(mask).__name__)}")
-    value = check_fill_value("masked_fill", value, x.dtype)  # a 0-d tensor, as PyTorch's
-    if isinstance(value, Tensor):
-        value = value.item() if value.ndim == 0 and not value.requires_grad else value
-    if not isinstance(value, Tensor):  # a number x's dtype cannot hold is PyTorch's error
-        value = check_fill("masked_fill", value, x.dtype) if isinstance(
-            value, numbers.Number) else value  # (-1e9 into float16 scores: no silent -inf)
+    # a number, or a 0-d tensor, as PyTorch's; one x's dtype cannot hold is PyTorch's error
+    value = check_fill_value("masked_fill", value, x.dtype)  # (-1e9 into float16: no silent -inf)
+    if isinstance(value, Tensor) and not value.requires_grad:  # its number, checked the same way
+        value = check_fill("masked_fill", value.item(), x.dtype)
+    if not isinstance(value, Tensor):
         value = Tensor(get_array_module(x._data).asarray(value, dtype=x.dtype))
     # the mask Tensor itself (not its array): a recorded comparison stays in the recording
     return where(mask if isinstance(mask, Tensor) else Tensor(m), value, x)

@@ -76,7 +76,7 @@ def _original_of(key: str) -> str:
     return f"{path}.parametrizations.{name}.original".lstrip(".")
 
 
-def functional_call(module: Module, parameter_and_buffer_dicts, args=None, kwargs=None, *,
+def _functional_call(module: Module, parameter_and_buffer_dicts, args=None, kwargs=None, *,
                     tie_weights: bool = True, strict: bool = False):
     """``module(*args, **kwargs)`` with the given tensors in place of its parameters/buffers.
 
@@ -145,10 +145,7 @@ def functional_call(module: Module, parameter_and_buffer_dicts, args=None, kwarg
             store[name] = old
 
 
-_functional_call = functional_call  # torch.func.functional_call's: chainrule.func imports it
-
-
-def functional_call(module: Module, parameter_and_buffer_dicts, args=None, kwargs=None, *,  # noqa: F811
+def functional_call(module: Module, parameter_and_buffer_dicts, args=None, kwargs=None, *,
                     tie_weights: bool = True, strict: bool = False):
     """``torch.nn.utils.stateless.functional_call``: ``chainrule.func.functional_call``, with
     PyTorch's FutureWarning (deprecated since PyTorch 2.0)."""

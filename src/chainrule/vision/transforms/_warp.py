@@ -59,11 +59,12 @@ def perspective_coefficients(startpoints, endpoints) -> list[float]:
         rows.append([x, y, 1, 0, 0, 0, -u * x, -u * y])
         rows.append([0, 0, 0, x, y, 1, -v * x, -v * y])
     system = np.array(rows)
-    if np.linalg.matrix_rank(system) < 8:  # two equal corners, or three on a line: PyTorch's
-        # lstsq (torchvision's) refuses it, or returns its own garbage; NumPy's returned another
+    rank = np.linalg.matrix_rank(system)
+    if rank < 8:  # two equal corners, or three on a line: PyTorch's lstsq (torchvision's)
+        # refuses it, or returns its own garbage; NumPy's returned another
         raise ValueError(f"perspective: no perspective transform maps endpoints {end.tolist()} "
-                         f"to startpoints {start.tolist()} (the system has rank "
-                         f"{np.linalg.matrix_rank(system)} < 8, as when two corners coincide)")
+                         f"to startpoints {start.tolist()} (the system has rank {rank} < 8, as "
+                         "when two corners coincide)")
     solution = np.linalg.lstsq(system, start.reshape(8), rcond=None)[0]
     return [float(v) for v in solution.astype(np.float32)]
 
