@@ -19,6 +19,7 @@ from ..backend import asnumpy, get_array_module, to_device
 from ..data import as_generator
 from ..data.arguments import check_int
 from ..data.corruptions import NOISE_LEVELS, corrupt
+from ..train._checks import eval_mode
 from .metrics import feature_moments, frechet_distance_from_moments, mse_per_image, psnr
 
 __all__ = ["classify", "evaluate_samples", "lenet_frechet_distance", "penultimate_features",
@@ -63,13 +64,10 @@ def _batches(who: str, model, images, batch_size: int):
 
 
 def _run(model, fn):
-    was_training = model.training
-    model.eval()
-    try:
-        with no_grad():
-            return fn()
-    finally:
-        model.train(was_training)
+    """``fn()`` with ``model`` in eval mode, without a graph; every module gets its own mode back
+    (``model.train(was)`` switched a BatchNorm the user froze in eval back to training)."""
+    with eval_mode(model), no_grad():
+        return fn()
 
 
 def penultimate_features(classifier, images, *, batch_size: int = 500):

@@ -193,8 +193,8 @@ def sample_characters(model, who, step, length, prime, temperature, rng, top_k=N
     index = {c: i for i, c in enumerate(vocabulary)}
     ids = [index[c] for c in prime] or [int(rng.integers(len(vocabulary)))]
     out, state, new = [], None, len(ids)
-    was_training = model.training
-    model.eval()
+    modes = [(m, m.training) for m in model.modules()]  # each its own: model.train(was) put
+    model.eval()                                         # a dropout the user froze back on
     try:
         with no_grad():
             for _ in range(length):
@@ -215,5 +215,6 @@ def sample_characters(model, who, step, length, prime, temperature, rng, top_k=N
                 ids.append(nxt)
                 new = 1
     finally:
-        model.train(was_training)
+        for m, mode in modes:
+            m.training = mode
     return "".join(out)
