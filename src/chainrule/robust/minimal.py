@@ -89,7 +89,8 @@ def deepfool(model, x, y=None, *, steps: int = 50, overshoot: float = 0.02, cand
             skip = k == k0
             w = grads[j] - g0
             f = (z[rows, k] - z[rows, k0]).astype("float64")
-            w_norm = per_example_norm(w, "l2").astype("float64") + _TINY
+            # k0 itself (w = 0) takes no step: its 1e-4 / 1e-12 overflowed float16 (a warning)
+            w_norm = xp.where(skip, 1.0, per_example_norm(w, "l2").astype("float64") + _TINY)
             dist = xp.where(skip, xp.inf, xp.abs(f) / w_norm)
             closer = dist < best_dist
             # the authors' code: 1e-4 past the distance along w / ||w|| (1e-4 added to |f|
