@@ -21,16 +21,19 @@ __all__ = ["adam_state", "advance", "as_array", "as_complex", "as_real", "rmspro
            "scalar", "update_in_float32", "zeros"]
 
 
-def update_in_float32(update, param, grad, group: dict, state: dict) -> None:
+def update_in_float32(update, param, grad, group: dict, state: dict,
+                      scalars: frozenset = frozenset()) -> None:
     """``update`` (a rule's ``_update``) of a float16 parameter computed in float32: the
     parameter, its gradient and its float16 state copied to float32 and the results rounded back
-    once, the state kept in float16 (as PyTorch keeps it). PyTorch's float16 steps round at each
-    op but take their products in float32 and order them so that none overflows; a float16 chain
-    of the rule's formulas did (Adam's v / (1 - beta2**t), 160 / 0.001: inf, the step lost)."""
-    def is_half(v):
-        return isinstance(v, Tensor) and v.dtype == numpy.float16 and v.shape == param.shape
+    once, the state kept in float16 (as PyTorch keeps it), whatever its shape (Adafactor's
+    ``row_var``), except the 0-d ``scalars`` (``step``...), which keep PyTorch's scalar dtype
+    also for a 0-d parameter. PyTorch's float16 steps round at each op but take their products
+    in float32 and order them so that none overflows; a float16 chain of the rule's formulas
+    did (Adam's v / (1 - beta2**t), 160 / 0.001: inf, the step lost)."""
+    def is_half(key, v):
+        return isinstance(v, Tensor) and v.dtype == numpy.float16 and key not in scalars
 
-    wide = {k: Tensor(v._data.astype(numpy.float32)) if is_half(v) else v
+    wide = {k: Tensor(v._data.astype(numpy.float32)) if is_half(k, v) else v
             for k, v in state.items()}
     wide_param = param.astype(numpy.float32)
     update(wide_param, grad.astype(numpy.float32), group, wide)
@@ -39,9 +42,9 @@ def update_in_float32(update, param, grad, group: dict, state: dict) -> None:
         old = state.get(key)
         if value is old:  # not float16: changed in place (the step count) or left alone
             continue
-        if is_half(old):
+        if is_half(key, old) and old.shape == value.shape:
             old._data[...] = value._data
-        elif (isinstance(value, Tensor) and value.shape == param.shape
+        elif (isinstance(value, Tensor) and key not in scalars
               and value.dtype == numpy.float32):  # created by this first step
             state[key] = Tensor(value._data.astype(numpy.float16))
         else:

@@ -116,10 +116,10 @@ class Optimizer(OptimizerHooks):
     def _update_complex(self, group: dict, p: Tensor) -> None:
         """``_update`` on the real views of a complex parameter, its gradient and its state (of
         a float16 one: in float32, ``_state.update_in_float32``)."""
-        state = self.state[p]
+        state, param = self.state[p], p._writable()
         if p._data.dtype == numpy.float16:
-            return _state.update_in_float32(self._update, p._writable(), p.grad._data, group, state)
-        param = p._writable()
+            return _state.update_in_float32(self._update, param, p.grad._data, group, state,
+                                            self._scalar_state)
         view = {k: Tensor(as_real(v._data)) if isinstance(v, Tensor) and v.dtype.kind == "c"
                 and v.shape == param.shape else v for k, v in state.items()}
         shared = {k: v for k, v in view.items() if v is not state.get(k)}  # views of state[k]
