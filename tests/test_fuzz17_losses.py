@@ -36,8 +36,8 @@ and over infinite losses without ``zero_infinity``, and after a ``log_softmax`` 
 -inf (masked classes: PyTorch's gradient is NaN over those frames, its formula's -inf + inf;
 chainrule's is the derivative, equal to PyTorch's on the other frames); targets and losses of mixed
 dtypes PyTorch promotes (float targets of ``ctc_loss``, integer targets of the regression losses,
-float32 targets of float64 inputs: refused here, or promoted differently by ``huber_loss``,
-``soft_margin_loss`` and ``margin_ranking_loss``); the gradient of a class loss's NaN mean over
+float32 targets of float64 inputs: refused here, or promoted differently by ``huber_loss`` and
+``soft_margin_loss``); the gradient of a class loss's NaN mean over
 labels whose weights sum to 0 while some are counted (PyTorch's: NaN or inf at the counted samples;
 0 here, as where all are ignored, in both); a uint8 or bool target of ``margin_ranking_loss``
 (PyTorch negates a uint8 target modulo 256); a (T, C) ``ctc_loss`` input with (1, S) targets

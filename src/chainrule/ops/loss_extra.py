@@ -15,7 +15,7 @@ import warnings
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ._class_weight import class_weight
-from ._classification import _check_reduction, _float_target, _float_tensor, _torch_loss_args
+from ._classification import _check_reduction, _float_tensor, _torch_loss_args
 from ._loss_dtypes import float_pair
 from .activation import logsigmoid, relu, softplus
 from .distance import _ClampMinStraight, pairwise_distance
@@ -76,15 +76,6 @@ def _broadcast(op, *named):
     except ValueError:
         listed = ", ".join(f"{name} shape {shape}" for (name, _), shape in zip(named, shapes))
         raise ValueError(f"{op}: {listed} do not broadcast") from None
-
-
-def _float_operand(op, x, other):
-    """``other`` as a float Tensor of ``x``'s dtype, of any shape (broadcast by the caller)."""
-    if not isinstance(other, Tensor):
-        return Tensor(get_array_module(x._data).asarray(other, dtype=x.dtype))
-    if other.dtype.kind != "f" or other.dtype != x.dtype:
-        return _float_target(op, x, other)  # its dtype errors
-    return other
 
 
 def kl_div(input, target, size_average=None, reduce=None, reduction: str = "mean",  # noqa: A002
@@ -178,15 +169,31 @@ def margin_ranking_loss(input1, input2, target, margin: float = 0, size_average=
     reduction = _start("margin_ranking_loss", size_average, reduce, reduction)
     margin = _real("margin_ranking_loss", "margin", margin)
     a = _float_tensor("margin_ranking_loss", "input1", input1)
-    b = _float_operand("margin_ranking_loss", a, input2)
-    y = target._data if isinstance(target, Tensor) else get_array_module(a._data).asarray(target)
+    # PyTorch's composition: the three promote as arithmetic does (a float64 target makes a
+    # float64 loss), and a float target that requires grad gets its gradient
+    b = _operand("margin_ranking_loss", "input2", a, input2)
+    y = _operand("margin_ranking_loss", "target", a, target)
     if not a.ndim == b.ndim == y.ndim:  # PyTorch's rule: same rank, then broadcast
         raise ValueError(f"margin_ranking_loss: input1, input2 and target must have the same "
                          f"number of dimensions, got shapes {tuple(a.shape)}, {tuple(b.shape)} "
                          f"and {tuple(y.shape)}")
     _broadcast("margin_ranking_loss", ("input1", a.shape), ("input2", b.shape),
                ("target", y.shape))
-    return _reduce(clip(Tensor(-y.astype(a.dtype)) * (a - b) + margin, 0.0), reduction)
+    return _reduce(clip(-y * (a - b) + margin, 0.0), reduction)
+
+
+def _operand(op, name, x, value):
+    """A Tensor operand of a loss composed of arithmetic, as given (signed integer and float dtypes
+    promote as arithmetic does); numbers, lists and bool or unsigned labels become constants of
+    ``x``'s dtype (PyTorch negates a uint8 target modulo 256)."""
+    if isinstance(value, Tensor) and value.dtype.kind in "if":
+        return value
+    data = value._data if isinstance(value, Tensor) else value
+    try:
+        return Tensor(get_array_module(x._data).asarray(data, dtype=x.dtype))
+    except (TypeError, ValueError):
+        raise TypeError(f"{op}: {name} must be a real Tensor or numbers, got "
+                        f"{type(value).__name__}") from None
 
 
 def hinge_embedding_loss(input, target, margin: float = 1.0, size_average=None,  # noqa: A002
@@ -252,7 +259,7 @@ def cosine_embedding_loss(input1, input2, target, margin: float = 0, size_averag
     reduction = _start("cosine_embedding_loss", size_average, reduce, reduction)
     margin = _real("cosine_embedding_loss", "margin", margin)
     a = _float_tensor("cosine_embedding_loss", "input1", input1)
-    b = _float_operand("cosine_embedding_loss", a, input2)
+    b = _operand("cosine_embedding_loss", "input2", a, input2)  # promotes, as PyTorch's
     if a.ndim not in (1, 2) or b.ndim != a.ndim:
         raise ValueError(f"cosine_embedding_loss: inputs must be 1-D (D) or 2-D (N, D), got shapes "
                          f"{tuple(a.shape)} and {tuple(b.shape)}")

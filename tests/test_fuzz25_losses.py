@@ -1,0 +1,69 @@
+"""Wave 25 audit of the losses against PyTorch 2.13: what its grids found.
+
+``margin_ranking_loss`` dropped a float target's gradient silently (PyTorch's composition
+``(-target * (input1 - input2) + margin).clamp_min(0)`` differentiates it), and computed in
+``input1``'s dtype where PyTorch promotes the three (a float64 target: a float64 loss); an
+``input2`` of another float dtype was refused with an error naming the target.
+``cosine_embedding_loss`` refused inputs of two float dtypes, which PyTorch promotes.
+"""
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+from chainrule.autograd import gradcheck
+
+F = cr.nn.functional
+
+
+def _pair(lib, arrays, grads):
+    return [lib.tensor(a, requires_grad=g) for a, g in zip(arrays, grads)]
+
+
+@pytest.mark.parametrize("dtypes", [("float64", "float64", "float64"),
+                                    ("float32", "float32", "float64"),
+                                    ("float32", "float64", "float32"),
+                                    ("float32", "float32", "int64")])
+def test_margin_ranking_loss_differentiates_and_promotes_its_target(dtypes):
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(0)
+    arrays = [rng.standard_normal(5).astype(dtypes[0]), rng.standard_normal(5).astype(dtypes[1]),
+              (rng.standard_normal(5) * 2).astype(dtypes[2])]
+    grads = [True, True, dtypes[2] != "int64"]
+    got = []
+    for lib in (cr, torch):
+        xs = _pair(lib, arrays, grads)
+        out = lib.nn.functional.margin_ranking_loss(*xs, margin=0.3, reduction="none")
+        (out * lib.tensor(np.arange(1.0, 6.0).astype(dtypes[0]))).sum().backward()
+        got.append((str(out.dtype).replace("torch.", ""), out.detach().numpy(),
+                    [x.grad.numpy() for x, g in zip(xs, grads) if g]))
+    assert got[0][0] == got[1][0]
+    np.testing.assert_allclose(got[0][1], got[1][1], rtol=1e-6)
+    for g, h in zip(got[0][2], got[1][2]):
+        assert g.dtype == h.dtype
+        np.testing.assert_allclose(g, h, rtol=1e-6)
+
+
+def test_margin_ranking_loss_target_gradcheck():
+    rng = np.random.default_rng(1)
+    a, b, t = (cr.tensor(rng.standard_normal(4), requires_grad=True) for _ in range(3))
+    assert gradcheck(lambda a, b, t: F.margin_ranking_loss(a, b, t, margin=0.1), (a, b, t))
+
+
+def test_cosine_embedding_loss_promotes_inputs_of_two_float_dtypes():
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(2)
+    arrays = [rng.standard_normal((3, 4)).astype(np.float32), rng.standard_normal((3, 4))]
+    y = np.array([1, -1, 1])
+    got = []
+    for lib in (cr, torch):
+        xs = _pair(lib, arrays, (True, True))
+        out = lib.nn.functional.cosine_embedding_loss(*xs, lib.tensor(y), margin=-0.2)
+        out.backward()
+        got.append((str(out.dtype).replace("torch.", ""), out.item(),
+                    [x.grad.numpy() for x in xs]))
+    assert got[0][0] == got[1][0] == "float64"
+    np.testing.assert_allclose(got[0][1], got[1][1], rtol=1e-6)
+    for g, h in zip(got[0][2], got[1][2]):
+        assert g.dtype == h.dtype
+        np.testing.assert_allclose(g, h, rtol=1e-5)
