@@ -33,6 +33,7 @@ class _NormBase(Module):
 
     _ranks: tuple[int, ...] = ()
     _layout = ""
+    _version = 2  # PyTorch's: its state dicts' metadata (since num_batches_tracked) says 2
 
     def __init__(self, num_features: int, eps: float = 1e-5, momentum: float | None = 0.1,
                  affine: bool = True, track_running_stats: bool = True, *, dtype=None,

@@ -37,6 +37,10 @@ EXTRA = "_extra_state"
 class StateHooks:
     """The state-dict hook registrations and extra-state methods of ``Module`` (a base class)."""
 
+    # PyTorch's: a state dict's ``_metadata`` gives each module's version to its load, so that
+    # a class that changed its layout converts older checkpoints (``local_metadata["version"]``).
+    _version: int = 1
+
     def register_state_dict_pre_hook(self, hook):
         """Call ``hook(module, prefix, keep_vars)`` before this module's entries are collected."""
         return self._add_hook("_state_dict_pre_hooks", hook)
@@ -155,18 +159,24 @@ def _post_hooked(module, prefix, missing, unexpected, result) -> None:
                                "returned a value; it must edit the incompatible keys in place")
 
 
-def _pre_hooked(module, state, prefix, errors, missing, unexpected, handled):
+def _local(metadata, prefix: str) -> dict:
+    """The ``local_metadata`` of the module at ``prefix``, as PyTorch's load hands it out."""
+    return {} if metadata is None else metadata.get(prefix[:-1], {})
+
+
+def _pre_hooked(module, state, prefix, errors, missing, unexpected, handled, metadata=None):
     """The state after the load pre-hooks, as PyTorch's recursion gives it: each module's hooks
     see and edit a dictionary of the keys under its prefix only (the root's: a copy of all),
     and its children's dictionaries are taken from it after its hooks ran (a renamed key reaches
     the child that owns it; a key a child's hook moves out of its prefix is dropped)."""
     if type(module)._load_from_state_dict is not StateHooks._load_from_state_dict:
         module.__dict__.pop("_default_load_ran", None)
-        module._load_from_state_dict(state, prefix, {}, True, missing, unexpected, errors)
+        module._load_from_state_dict(state, prefix, _local(metadata, prefix), True, missing,
+                                     unexpected, errors)
         if not module.__dict__.pop("_default_load_ran", False):
             handled.append(prefix)  # the override loaded this module's own entries itself
     for hook in _hooks(module, "_load_state_dict_pre_hooks"):
-        hook(module, state, prefix, {}, True, [], [], errors)  # PyTorch's hooks get True
+        hook(module, state, prefix, _local(metadata, prefix), True, [], [], errors)  # True too
     kids = [(f"{prefix}{name}.", c) for name, c in module._modules.items() if c is not None]
     out = OrderedDict((k, v) for k, v in state.items() if k.startswith(prefix)
                       and not any(k.startswith(p) for p, _ in kids))
@@ -175,13 +185,16 @@ def _pre_hooked(module, state, prefix, errors, missing, unexpected, handled):
                           if not any(k.startswith(p) for p, _ in kids))
     for p, child in kids:
         sub = OrderedDict((k, v) for k, v in state.items() if k.startswith(p))
-        out.update(_pre_hooked(child, sub, p, errors, missing, unexpected, handled))
+        out.update(_pre_hooked(child, sub, p, errors, missing, unexpected, handled, metadata))
     return out
 
 
 def collect_state(module, destination, prefix: str, keep_vars: bool):
     """``module.state_dict()``: see the module docstring."""
-    out = OrderedDict() if destination is None else destination
+    out = destination
+    if destination is None:  # PyTorch's: each module's version, which load_state_dict passes on
+        out = OrderedDict()
+        out._metadata = OrderedDict()
     if not isinstance(out, Mapping):
         raise TypeError(f"state_dict: destination must be a mapping or None, got "
                         f"{type(out).__name__}")
@@ -201,12 +214,15 @@ class _MayReplace:
 def _collect(module, out, prefix, keep_vars):
     for hook in _hooks(module, "_state_dict_pre_hooks"):
         hook(module, prefix, keep_vars)
+    local_metadata = {"version": module._version}
+    if hasattr(out, "_metadata"):
+        out._metadata[prefix[:-1]] = local_metadata
     module._save_to_state_dict(out, prefix, keep_vars)
     for name, child in module._modules.items():
         if child is not None:
             _collect(child, out, f"{prefix}{name}.", keep_vars)
     for hook in _hooks(module, "_state_dict_hooks"):
-        result = hook(module, out, prefix, {})
+        result = hook(module, out, prefix, local_metadata)
         if result is not None and isinstance(hook, _MayReplace):
             out = result
         elif result is not None:
@@ -223,7 +239,7 @@ def load_state(module, state_dict, strict: bool, assign: bool = False) -> Incomp
     tree = list(_tree(module))
     errors, told_missing, told_unexpected, handled = [], [], [], []
     state = _pre_hooked(module, OrderedDict(state_dict), "", errors, told_missing,
-                        told_unexpected, handled)
+                        told_unexpected, handled, getattr(state_dict, "_metadata", None))
     if errors:
         raise ValueError("load_state_dict: a load pre-hook reported (nothing was loaded):\n  "
                          + "\n  ".join(map(str, errors)))
