@@ -78,10 +78,10 @@ def rrelu(input, lower: float = 1.0 / 8, upper: float = 1.0 / 3, training: bool 
 
 
 def _where_positive(data, slopes):
-    """1 where ``data`` > 0, the slope elsewhere (PyTorch gives x <= 0 the random slope)."""
-    out = slopes.copy()
-    out[data > 0] = 1
-    return out
+    """The slope where ``data`` <= 0, else 1, as PyTorch's (a NaN is not <= 0: factor 1, so its
+    gradient passes unscaled). An array for a 0-d input too."""
+    xp = get_array_module(data)
+    return xp.where(data <= 0, slopes, xp.ones((), dtype=data.dtype))
 
 
 def _alpha_masked(op, x, p, training, mask_shape, rng, inplace=False):

@@ -1,0 +1,44 @@
+"""Twenty-fifth fuzz wave, normalisation, embeddings, dropout and activations: the argument
+forms and edge inputs where chainrule differed from PyTorch 2.13 (values, gradients, refusals),
+each checked against PyTorch."""
+
+import contextlib
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+import chainrule.nn.functional as F
+
+torch = pytest.importorskip("torch")
+pytestmark = pytest.mark.torch
+
+
+def _pair(values, dtype="float64"):
+    a = np.asarray(values, dtype=dtype)
+    t = torch.tensor(a, requires_grad=True)
+    c = cr.tensor(a.copy(), requires_grad=True)
+    return t, c
+
+
+@pytest.mark.parametrize("ref", [False, True])
+@pytest.mark.parametrize("values", [-2.0, [-2.0, np.nan, 3.0, 0.0]])
+def test_rrelu_training_zero_d_and_nan(values, ref):
+    # lower == upper: the drawn slope is known. A 0-d input crashed ("numpy.float64 object does
+    # not support item assignment"); a NaN took the random slope where PyTorch's passes 1.
+    t, c = _pair(values)
+    yt = torch.nn.functional.rrelu(t, 0.25, 0.25, training=True)
+    with cr.reference_mode() if ref else contextlib.nullcontext():
+        yc = F.rrelu(c, 0.25, 0.25, training=True)
+    yt.sum().backward()
+    yc.sum().backward()
+    np.testing.assert_array_equal(yc.detach().numpy(), yt.detach().numpy())
+    np.testing.assert_array_equal(c.grad.numpy(), t.grad.numpy())
+    assert yc.shape == tuple(yt.shape)
+
+
+def test_rrelu_module_training_zero_d():
+    m = cr.nn.RReLU(0.5, 0.5)
+    m.train()
+    x = cr.tensor(-3.0, dtype="float32")
+    assert m(x).item() == -1.5
