@@ -42,3 +42,25 @@ def test_rrelu_module_training_zero_d():
     m.train()
     x = cr.tensor(-3.0, dtype="float32")
     assert m(x).item() == -1.5
+
+
+@pytest.mark.parametrize("call", [
+    lambda lib, x: lib.softmax(x, 1, lib.float64),
+    lambda lib, x: lib.log_softmax(x, 0, lib.float64),
+    lambda lib, x: x.softmax(1, lib.float64),
+    lambda lib, x: x.log_softmax(-1, lib.float64),
+    lambda lib, x: lib.special.softmax(x, 1, lib.float64),
+])
+def test_softmax_dtype_third_positional(call):
+    # torch.softmax(x, dim, dtype) and x.softmax(dim, dtype): chainrule took dtype by keyword only
+    # (TypeError: takes from 1 to 2 positional arguments)
+    x = np.array([[0.5, -1.0, 2.0], [3.0, 0.25, -0.5]], dtype=np.float32)
+    t, c = torch.tensor(x, requires_grad=True), cr.tensor(x, requires_grad=True)
+    yt, yc = call(torch, t), call(cr, c)
+    assert yc.dtype == cr.float64 and yt.dtype == torch.float64
+    np.testing.assert_allclose(yc.detach().numpy(), yt.detach().numpy(), rtol=1e-12)
+    w = np.arange(6.0).reshape(2, 3)
+    yt.backward(torch.tensor(w))
+    yc.backward(cr.tensor(w))
+    assert c.grad.dtype == cr.float32
+    np.testing.assert_allclose(c.grad.numpy(), t.grad.numpy(), rtol=1e-6)

@@ -109,7 +109,7 @@ def logsumexp(input, dim, keepdim=False):  # noqa: A002
     return _logsumexp(input, dim=dim, keepdim=keepdim)
 
 
-def softmax(input, dim, *, dtype=None):  # noqa: A002
+def softmax(input, dim, dtype=None):  # noqa: A002 - dtype third, as torch.special's
     """The softmax over ``dim`` (required, as in torch.special)."""
     return _softmax(input, dim=dim, dtype=dtype)
 

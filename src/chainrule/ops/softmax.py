@@ -71,7 +71,7 @@ class LogSoftmax(OutputOnly):
         return g - exp(self.output) * _sum(g, axis=self.axis, keepdims=True)
 
 
-def softmax(input, axis: int = None, *, dim=None, dtype=None) -> Tensor:  # noqa: A002
+def softmax(input, axis: int = None, dtype=None, *, dim=None) -> Tensor:  # noqa: A002
     """Softmax exp(x) / sum(exp(x)) along ``axis``, stable (the maximum is subtracted first).
 
     The backward pass uses the output y: ``g_in = y * (g - sum(g * y, axis))``.
@@ -79,7 +79,8 @@ def softmax(input, axis: int = None, *, dim=None, dtype=None) -> Tensor:  # noqa
     Args:
         x: input Tensor (logits).
         axis: the axis that sums to 1 (default -1; ``dim`` is PyTorch's name for it).
-        dtype: cast ``input`` to this dtype first (PyTorch's option).
+        dtype: cast ``input`` to this dtype first (PyTorch's option; third, as in
+            ``torch.softmax(x, 1, torch.float64)`` and ``x.softmax(1, torch.float64)``).
 
     Shape:
         any -> same
@@ -100,7 +101,7 @@ def softmax(input, axis: int = None, *, dim=None, dtype=None) -> Tensor:  # noqa
     return Softmax.apply(input, axis=normalize_axis("softmax", axis, input.ndim, input.shape))
 
 
-def log_softmax(x, axis: int = None, *, dim=None, dtype=None) -> Tensor:
+def log_softmax(x, axis: int = None, dtype=None, *, dim=None) -> Tensor:
     """log(softmax(x)) along ``axis``, computed stably as ``x - max - log(sum(exp(x - max)))``.
 
     The backward pass uses the output y: ``g_in = g - exp(y) * sum(g, axis)``.
