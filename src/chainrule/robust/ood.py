@@ -46,7 +46,10 @@ def _refuse_log_probabilities(z, lse):
     xp = get_array_module(z)
     if z.ndim != 2 or z.shape[0] < 2 or z.dtype.kind != "f":
         return
-    tol = 64 * float(xp.finfo(z.dtype).eps) * (1 + xp.abs(z).max(axis=1))
+    # the scale of the finite logits: a masked class's -inf made the tolerance inf, and every
+    # row of logits with one was taken for log-probabilities
+    finite = xp.where(xp.isfinite(z), xp.abs(z), 0)
+    tol = 64 * float(xp.finfo(z.dtype).eps) * (1 + finite.max(axis=1))
     if bool((xp.abs(lse) <= tol).all()):
         raise ValueError("energy_score: every row's logsumexp is 0: these are log-probabilities "
                          "(a model ending in log_softmax), whose energy is 0 for every input; "
