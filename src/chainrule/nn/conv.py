@@ -38,6 +38,7 @@ class _ConvNd(Module):
 
     _nd = 0
     _transposed = False
+    transposed = False  # PyTorch's attribute
     _complex = False  # whether a complex dtype is allowed (its op computes complex values)
 
     def __init__(self, in_channels, out_channels, kernel_size, stride, padding, dilation, groups,
@@ -54,6 +55,8 @@ class _ConvNd(Module):
         self.stride = int_tuple(who, "stride", stride, nd, 1)
         self.dilation = int_tuple(who, "dilation", dilation, nd, 1)
         self.padding = self._check_padding(padding)
+        self._reversed_padding_repeated_twice = _reversed_padding(
+            self.padding, self.kernel_size, self.dilation)
         self.output_padding = int_tuple(who, "output_padding", output_padding, nd, 0)
         for op, s, d in zip(self.output_padding, self.stride, self.dilation, strict=True):
             if op >= max(s, d):
@@ -124,6 +127,20 @@ class _ConvNd(Module):
         return s
 
 
+def _reversed_padding(padding, kernel_size, dilation):
+    """PyTorch's ``_reversed_padding_repeated_twice``: F.pad's form of the padding (last axis
+    first, (before, after) each), which subclasses read to pad by hand; "same" puts the odd one
+    of d (k - 1) after."""
+    if not isinstance(padding, str):
+        return tuple(p for p in reversed(padding) for _ in range(2))
+    pads = [0, 0] * len(kernel_size)
+    if padding == "same":
+        for i, (d, k) in enumerate(zip(reversed(dilation), reversed(kernel_size))):
+            total = d * (k - 1)
+            pads[2 * i], pads[2 * i + 1] = total // 2, total - total // 2
+    return pads
+
+
 _PAD_MODES = {"zeros": None, "reflect": "reflect", "replicate": "edge", "circular": "wrap"}
 
 
@@ -172,13 +189,21 @@ class _Conv(_ConvNd):
     def forward(self, x):
         self._check(x)
         p = self._parameters  # one dict instead of two trips through Module.__getattr__
-        padding = self.padding
-        if self.padding_mode != "zeros":
-            x, padding = self._padded(x)
         # nn.utils.weight_norm / spectral_norm make the weight a computed attribute
         w = p["weight"] if "weight" in p else self.weight
         b = p["bias"] if "bias" in p else self.bias  # nn.utils.prune may compute the bias too
-        return type(self)._op(x, w, b, self.stride, padding, self.dilation, self.groups)
+        return self._conv_forward(x, w, b)
+
+    def _conv_forward(self, input, weight, bias):  # noqa: A002 - PyTorch's names
+        """PyTorch's: this layer's convolution (its padding mode too) of ``input`` with
+        ``weight`` and ``bias``. ``forward`` calls it with the layer's parameters, so that a
+        subclass may override it (a padding of its own) or call it with another weight (LoRA's
+        ``weight + B @ A``)."""
+        padding = self.padding
+        if self.padding_mode != "zeros":
+            input, padding = self._padded(input)  # noqa: A001
+        return type(self)._op(input, weight, bias, self.stride, padding, self.dilation,
+                              self.groups)
 
     def forward_relu(self, x):
         """``relu(self(x))`` in one op (``F.conv2d_relu``), what ``nn.fuse``'s layers run."""
@@ -194,7 +219,7 @@ class _Conv(_ConvNd):
 
 class _ConvTranspose(_ConvNd):
     _op = _op_relu = None
-    _transposed = True
+    _transposed = transposed = True
     padding_mode = "zeros"  # PyTorch's attribute; the only mode a transposed one takes
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0,
@@ -212,12 +237,24 @@ class _ConvTranspose(_ConvNd):
         output padding of this call instead of ``output_padding``."""
         self._check(x)
         extra = self.output_padding if output_size is None else self._output_padding(
-            x, output_size)
+            x, output_size, self.stride, self.padding, self.kernel_size, self._nd, self.dilation)
         return type(self)._op(x, self.weight, self.bias, self.stride, self.padding, extra,
                               self.groups, self.dilation)
 
-    def _output_padding(self, x, output_size):
-        who, nd = type(self).__name__, self._nd
+    def _output_padding(self, x, output_size, stride=None, padding=None, kernel_size=None,
+                        num_spatial_dims=None, dilation=None):
+        """PyTorch's: the output padding that gives ``output_size`` (the layer's own
+        ``output_padding`` for None; else a list). Subclasses' forwards call it with PyTorch's
+        arguments (``stride, padding, kernel_size, num_spatial_dims, dilation``): those left out
+        are the layer's own, but a dilation left out is 1, as in PyTorch."""
+        if output_size is None:
+            return self.output_padding
+        who = type(self).__name__
+        nd = self._nd if num_spatial_dims is None else operator.index(num_spatial_dims)
+        stride, padding, kernel_size = (
+            getattr(self, name) if v is None else tuple(v) for name, v in (
+                ("stride", stride), ("padding", padding), ("kernel_size", kernel_size)))
+        dilation = (1,) * nd if dilation is None else tuple(dilation)
         given = tuple(output_size) if isinstance(output_size, (tuple, list)) else None
         lead = "C" if x.ndim == nd + 1 else "N and C"  # PyTorch's: the input's leading axes
         if given is None or len(given) not in (nd, x.ndim) or not all(
@@ -227,14 +264,14 @@ class _ConvTranspose(_ConvNd):
         given = tuple(operator.index(v) for v in given)
         extra = []
         for a, want in enumerate(given[len(given) - nd:]):
-            low = ((x.shape[x.ndim - nd + a] - 1) * self.stride[a] - 2 * self.padding[a]
-                   + self.dilation[a] * (self.kernel_size[a] - 1) + 1)
-            if not low <= want < low + self.stride[a]:
+            low = ((x.shape[x.ndim - nd + a] - 1) * stride[a] - 2 * padding[a]
+                   + dilation[a] * (kernel_size[a] - 1) + 1)
+            if not low <= want < low + stride[a]:
                 raise ValueError(f"{who}: output_size {tuple(given)} is not reachable from input "
                                  f"shape {tuple(x.shape)}: spatial axis {a} must lie in "
-                                 f"[{low}, {low + self.stride[a] - 1}], got {want}")
+                                 f"[{low}, {low + stride[a] - 1}], got {want}")
             extra.append(want - low)
-        return tuple(extra)
+        return extra
 
     def forward_relu(self, x):
         """``relu(self(x))`` in one op (``F.conv_transpose2d_relu``), as ``nn.fuse`` runs it."""

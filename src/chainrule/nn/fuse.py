@@ -97,9 +97,11 @@ _RELU_POOL = {MaxPool1d: MaxPool1dReLU, MaxPool2d: MaxPool2dReLU}
 
 
 def _without_hooks(module: Module) -> bool:
-    """No hooks and no instance-level ``forward``: nothing observes the output inside the pair."""
+    """No hooks and no instance-level ``forward`` (or a convolution's ``_conv_forward``, which
+    its forward calls): nothing observes or changes the output inside the pair."""
     return not (module._forward_pre_hooks or module._forward_hooks or module._backward_hooks
-                or module._backward_pre_hooks or "forward" in module.__dict__)
+                or module._backward_pre_hooks or "forward" in module.__dict__
+                or "_conv_forward" in module.__dict__)
 
 
 def _fused_copy(layer: Module, cls: type) -> Module:

@@ -1,0 +1,102 @@
+"""Fuzz wave 25, convolutions and pools: the parts of PyTorch's convolution layers that subclasses
+and wrappers use (``_conv_forward``, ``_output_padding`` with PyTorch's arguments,
+``_reversed_padding_repeated_twice``, ``transposed``), against PyTorch's."""
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+
+torch = pytest.importorskip("torch")
+pytestmark = pytest.mark.torch
+
+
+def _loaded(lib, m):
+    """``m`` in float64 with the same weights in both libraries."""
+    m = m.double()
+    rng = np.random.default_rng(25)
+    m.load_state_dict({k: lib.tensor(rng.standard_normal(tuple(v.shape)))
+                       for k, v in m.state_dict().items()})
+    return m
+
+
+def _subclasses(lib):
+    F = lib.nn.functional
+
+    class AzimuthConv(lib.nn.Conv2d):  # circular along W, zeros along H (a LiDAR range image)
+        def _conv_forward(self, input, weight, bias):  # noqa: A002
+            r = self._reversed_padding_repeated_twice
+            x = F.pad(F.pad(input, (r[0], r[1], 0, 0), mode="circular"), (0, 0, r[2], r[3]))
+            return F.conv2d(x, weight, bias, self.stride, 0, self.dilation, self.groups)
+
+    class LoRAConv(lib.nn.Module):  # microsoft/LoRA's ConvLoRA: the layer's own convolution
+        def __init__(self):
+            super().__init__()
+            self.conv = lib.nn.Conv2d(2, 3, 3, padding=1, padding_mode="reflect")
+            self.delta = lib.nn.Parameter(lib.full((3, 2, 3, 3), 0.1, dtype=lib.float64))
+
+        def forward(self, x):
+            return self.conv._conv_forward(x, self.conv.weight + self.delta, self.conv.bias)
+
+    class CenteredConvTranspose(lib.nn.ConvTranspose2d):  # a weight-standardized decoder layer
+        def forward(self, x, output_size=None):
+            extra = self._output_padding(x, output_size, self.stride, self.padding,
+                                         self.kernel_size, 2, self.dilation)
+            w = self.weight - self.weight.mean()
+            return F.conv_transpose2d(x, w, self.bias, self.stride, self.padding, extra,
+                                      self.groups, self.dilation)
+
+    return (_loaded(lib, AzimuthConv(2, 3, (3, 5), padding=(1, 2))), _loaded(lib, LoRAConv()),
+            _loaded(lib, CenteredConvTranspose(2, 3, 3, stride=2, padding=1, dilation=2)))
+
+
+def _outputs(lib):
+    az, lora, up = _subclasses(lib)
+    x = lib.tensor(np.random.default_rng(0).standard_normal((2, 2, 5, 6)), requires_grad=True)
+    ys = [az(x), lora(x), up(x), up(x, output_size=[12, 14]), up(x[0], output_size=[11, 13])]
+    sum((y * y).sum() for y in ys).backward()
+    return [y.detach().numpy() for y in ys] + [x.grad.numpy(), lora.delta.grad.numpy()]
+
+
+def test_subclasses_overriding_or_calling_conv_forward_as_in_pytorch():
+    # before: forward never called _conv_forward, so a subclass's override was silently
+    # ignored (AzimuthConv padded zeros on every side); calling it (LoRA) and _output_padding
+    # with PyTorch's arguments raised
+    for ours, theirs in zip(_outputs(cr), _outputs(torch), strict=True):
+        assert ours.shape == theirs.shape
+        np.testing.assert_allclose(ours, theirs, rtol=1e-12, atol=1e-12)
+
+
+def test_padding_fields_as_pytorchs():
+    cases = [("Conv2d", (1, 1, (3, 5)), dict(padding=(1, 2))),
+             ("Conv3d", (1, 1, (2, 3, 4)), dict(padding="same", dilation=(1, 2, 3))),
+             ("Conv1d", (1, 1, 4), dict(padding="same")),
+             ("Conv1d", (1, 1, 3), dict(padding="valid")),
+             ("ConvTranspose2d", (1, 1, 3), dict(padding=(2, 1), output_padding=1, stride=2))]
+    for name, args, kw in cases:
+        ours, theirs = getattr(cr.nn, name)(*args, **kw), getattr(torch.nn, name)(*args, **kw)
+        assert ours._reversed_padding_repeated_twice == theirs._reversed_padding_repeated_twice
+        assert ours.transposed is theirs.transposed
+        if theirs.transposed:
+            x = torch.zeros(1, 1, 3, 4)
+            assert ours._output_padding(cr.zeros(1, 1, 3, 4), None, ours.stride, ours.padding,
+                                        ours.kernel_size, 2) == theirs._output_padding(
+                x, None, theirs.stride, theirs.padding, theirs.kernel_size, 2)
+            for size in ([4, 8], [1, 1, 3, 7], (4, 7)):  # no dilation given: 1, as PyTorch's
+                assert ours._output_padding(cr.zeros(1, 1, 3, 4), size, (2, 2), (2, 1), (3, 3),
+                                            2) == theirs._output_padding(
+                    x, size, (2, 2), (2, 1), (3, 3), 2)
+
+
+def test_fuse_leaves_a_layer_with_its_own_conv_forward():
+    conv = cr.nn.Conv1d(1, 1, 3, padding=1, bias=False)
+    conv.weight.data.fill_(1.0)
+
+    def _conv_forward(self, input, weight, bias):  # noqa: A002 - circular padding by hand
+        x = cr.nn.functional.pad(input, (1, 1), mode="circular")
+        return cr.nn.functional.conv1d(x, weight, bias)
+
+    conv._conv_forward = _conv_forward.__get__(conv)
+    model = cr.nn.fuse(cr.nn.Sequential(conv, cr.nn.ReLU()))
+    y = model(cr.tensor([[[1.0, 2.0, 3.0, 4.0]]]))
+    assert y.tolist() == [[[7.0, 6.0, 9.0, 8.0]]]  # the circular sums, as before fusing
