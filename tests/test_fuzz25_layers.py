@@ -64,3 +64,23 @@ def test_softmax_dtype_third_positional(call):
     yc.backward(cr.tensor(w))
     assert c.grad.dtype == cr.float32
     np.testing.assert_allclose(c.grad.numpy(), t.grad.numpy(), rtol=1e-6)
+
+
+@pytest.mark.parametrize("name", ["dropout", "dropout2d", "alpha_dropout",
+                                  "feature_alpha_dropout"])
+@pytest.mark.parametrize("p", [np.float32(0.0), np.float32(1.0), np.int64(0), np.float32(0.5)])
+def test_dropout_numpy_probability(name, p):
+    # a NumPy number as p (a config or sweep value) was a TypeError in the functional forms
+    x = np.arange(1.0, 25.0).reshape(2, 3, 2, 2)
+    yc = getattr(F, name)(cr.tensor(x), p, True).numpy()
+    yt = getattr(torch.nn.functional, name)(torch.tensor(x), p, True).numpy()
+    if p in (0, 1):
+        np.testing.assert_allclose(yc, yt, rtol=1e-12, atol=1e-12)
+    elif "alpha" not in name:  # the same kept values and scale, drawn by another generator
+        assert set(np.unique(yc / x)) <= {0.0, 2.0} and set(np.unique(yt / x)) <= {0.0, 2.0}
+    else:  # PyTorch's affine map: kept a * x + b, dropped a * (-SELU saturation) + b
+        sat = 1.0507009873554804934193349852946 * 1.6732632423543772848170429916717
+        a = 1 / np.sqrt((sat * sat * 0.5 + 1) * 0.5)
+        for y in (yc, yt):
+            kept = np.isclose(y, a * x + sat * a * 0.5)
+            assert np.allclose(y[~kept], -sat * a * 0.5)

@@ -85,7 +85,7 @@ def _where_positive(data, slopes):
 
 
 def _alpha_masked(op, x, p, training, mask_shape, rng, inplace=False):
-    _check(op, p, rng)
+    p = _check(op, p, rng)
     x = _float_input(op, x)
     if not training or p == 0:
         return x  # inplace too: PyTorch's returns its input unchanged

@@ -7,6 +7,7 @@ its gradient is the same mask, and it is differentiable again.
 
 from __future__ import annotations
 
+import numbers
 import warnings
 
 from .. import backend
@@ -19,8 +20,9 @@ from .elementwise import mul
 __all__ = ["dropout", "dropout1d", "dropout2d", "dropout3d"]
 
 
-def _check(op, p, rng):
-    if isinstance(p, bool) or not isinstance(p, (int, float)):
+def _check(op, p, rng) -> float:
+    """``p`` as a float in [0, 1] (a NumPy number too, as PyTorch takes), ``rng`` checked."""
+    if isinstance(p, bool) or not isinstance(p, numbers.Real):
         raise TypeError(f"{op}: p must be a number in [0, 1], got {p!r}")
     if not 0 <= p <= 1:
         raise ValueError(f"{op}: p must be in [0, 1] (the probability of dropping), got {p!r}")
@@ -29,6 +31,7 @@ def _check(op, p, rng):
             f"{op}: rng must be a numpy.random.Generator (e.g. numpy.random.default_rng(seed)), "
             f"got {type(rng).__name__}"
         )
+    return float(p)
 
 
 def _masked(x, p, mask_shape, rng):
@@ -69,7 +72,7 @@ def dropout(input, p=0.5, training=True, inplace=False, *, rng=None):  # noqa: A
     >>> sorted(set(y.tolist()))
     [0.0, 2.0]
     """
-    _check("dropout", p, rng)
+    p = _check("dropout", p, rng)
     if not training or p == 0:
         return input
     if inplace:
@@ -87,7 +90,7 @@ def _channel_dropout(op, nd, x, p, training, rng, inplace):
     another rank run as PyTorch's do, with its deprecation warning: dropout2d draws one value
     per entry of the first two dims (so per element of a 2-D (N, F) input), dropout3d takes
     the input as unbatched and draws one value per entry of the first dim."""
-    _check(op, p, rng)
+    p = _check(op, p, rng)
     if x.ndim not in (nd + 1, nd + 2):
         if nd == 1:
             raise ValueError(f"{op}: input must be 3-D {_LAYOUTS[1]} or 2-D (C, L), "
