@@ -147,14 +147,15 @@ def lstsq(input, b, rcond=None, *, driver=None):  # noqa: A002 - PyTorch's names
     Args:
         input: A (*, m, n); b: B (*, m, k), or (*, m) for one right-hand side each.
         rcond: singular values at or below rcond * the largest count as 0 (default eps *
-            max(m, n)).
+            max(m, n)); 'gels' ignores it, as PyTorch's.
         driver: which of PyTorch's CPU drivers' fields to fill (default 'gelsy'); all solve
             through the pseudoinverse, so the rank is read from the singular values.
 
     Returns:
         ``LstsqResult(solution, residuals, rank, singular_values)``, filled as PyTorch fills them:
         rank for all but 'gels', singular_values for 'gelsd'/'gelss', residuals
-        (||A X - B||^2 per column) for all but 'gelsy' when m > n and every matrix has full rank.
+        (||A X - B||^2 per column) when m > n for 'gels', and for 'gelsd'/'gelss' when every
+        matrix has full rank.
     """
     _matrices("lstsq", input, complex_ok=True)
     driver = "gelsy" if driver is None else driver
@@ -168,6 +169,8 @@ def lstsq(input, b, rcond=None, *, driver=None):  # noqa: A002 - PyTorch's names
         raise ValueError(f"lstsq: b of shape {b.shape} does not fit input of shape "
                          f"{input.shape} (b: (*, m, k) or (*, m) for input (*, m, n))")
     m, n = input.shape[-2:]
+    if driver == "gels":  # a QR that assumes full rank: it ignores rcond, as PyTorch's
+        rcond = None
     x = pinv(input, rtol=rcond)
     b = b.reshape(b.shape + (1,)) if vector else b
     solution = matmul(x, b)
@@ -175,7 +178,7 @@ def lstsq(input, b, rcond=None, *, driver=None):  # noqa: A002 - PyTorch's names
     empty = Tensor(xp.zeros((0,), dtype=real_dtype(input._data.dtype)))  # residuals, S: real
     rank = matrix_rank(input, rtol=rcond)
     residuals = empty
-    if driver != "gelsy" and m > n and bool((rank._data == n).all()):
+    if driver != "gelsy" and m > n and (driver == "gels" or bool((rank._data == n).all())):
         error = matmul(input, solution) - b
         if error._data.dtype.kind == "c":
             error = error.abs()
