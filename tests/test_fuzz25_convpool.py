@@ -100,3 +100,38 @@ def test_fuse_leaves_a_layer_with_its_own_conv_forward():
     model = cr.nn.fuse(cr.nn.Sequential(conv, cr.nn.ReLU()))
     y = model(cr.tensor([[[1.0, 2.0, 3.0, 4.0]]]))
     assert y.tolist() == [[[7.0, 6.0, 9.0, 8.0]]]  # the circular sums, as before fusing
+
+
+def test_pooling_conv_fold_and_pixelshuffle_paths_as_pytorchs():
+    # before: only nine pools and the plain convolutions were there, so
+    # ``from torch.nn.modules.pooling import _MaxPoolNd`` or ``...fold import Fold`` failed
+    from chainrule.nn.modules.conv import LazyConv2d, _ConvTransposeNd
+    from chainrule.nn.modules.fold import Unfold
+    from chainrule.nn.modules.pixelshuffle import PixelShuffle
+    from chainrule.nn.modules.pooling import (
+        LPPool2d,
+        _AdaptiveMaxPoolNd,
+        _AvgPoolNd,
+        _LPPoolNd,
+        _MaxPoolNd,
+        _MaxUnpoolNd,
+    )
+
+    assert (LazyConv2d, Unfold, PixelShuffle, LPPool2d) == (
+        cr.nn.LazyConv2d, cr.nn.Unfold, cr.nn.PixelShuffle, cr.nn.LPPool2d)
+    layers = [cr.nn.MaxPool1d(2), cr.nn.MaxPool3d(2), cr.nn.AvgPool2d(2), cr.nn.MinPool2d(2),
+              cr.nn.AdaptiveMaxPool2d(1), cr.nn.AdaptiveAvgPool2d(1), cr.nn.LPPool1d(2, 2),
+              cr.nn.MaxUnpool2d(2), cr.nn.ConvTranspose1d(1, 1, 1), cr.nn.Conv1d(1, 1, 1)]
+    bases = [_MaxPoolNd, _AvgPoolNd, _AdaptiveMaxPoolNd, _LPPoolNd, _MaxUnpoolNd,
+             _ConvTransposeNd]
+    ours = [[isinstance(m, b) for b in bases] for m in layers]
+    tm = torch.nn.modules
+    theirs = [[isinstance(m, b) for b in (
+        tm.pooling._MaxPoolNd, tm.pooling._AvgPoolNd, tm.pooling._AdaptiveMaxPoolNd,
+        tm.pooling._LPPoolNd, tm.pooling._MaxUnpoolNd, tm.conv._ConvTransposeNd)]
+        for m in (torch.nn.MaxPool1d(2), torch.nn.MaxPool3d(2), torch.nn.AvgPool2d(2),
+                  torch.nn.Identity(), torch.nn.AdaptiveMaxPool2d(1),
+                  torch.nn.AdaptiveAvgPool2d(1), torch.nn.LPPool1d(2, 2),
+                  torch.nn.MaxUnpool2d(2), torch.nn.ConvTranspose1d(1, 1, 1),
+                  torch.nn.Conv1d(1, 1, 1))]
+    assert ours == theirs

@@ -1,7 +1,8 @@
 """PyTorch's per-kind submodules of ``torch.nn.modules`` under the same names, for the programs
 that import a base class or a layer by its file: ``from torch.nn.modules.batchnorm import
 _BatchNorm`` (SAM's BatchNorm momentum switch), ``torch.nn.modules.conv._ConvNd``,
-``nn.modules.loss._Loss``. chainrule's layers live in other files, so each name is a module
+``nn.modules.loss._Loss``, ``nn.modules.pooling._MaxPoolNd``. chainrule's layers live in other
+files, so each name is a module
 object holding the classes PyTorch's file holds (those chainrule has), registered in
 ``sys.modules`` so that both attribute access and ``from ... import`` find it."""
 
@@ -19,8 +20,9 @@ PATHS = {
                      "LazyInstanceNorm3d"),
     "normalization": ("LayerNorm", "GroupNorm", "LocalResponseNorm", "CrossMapLRN2d",
                       "RMSNorm"),
-    "conv": ("_ConvNd", "Conv1d", "Conv2d", "Conv3d", "ConvTranspose1d", "ConvTranspose2d",
-             "ConvTranspose3d"),
+    "conv": ("_ConvNd", "Conv1d", "Conv2d", "Conv3d", "_ConvTransposeNd", "ConvTranspose1d",
+             "ConvTranspose2d", "ConvTranspose3d", "LazyConv1d", "LazyConv2d", "LazyConv3d",
+             "LazyConvTranspose1d", "LazyConvTranspose2d", "LazyConvTranspose3d"),
     "linear": ("Identity", "Linear", "Bilinear", "LazyLinear"),
     "loss": ("_Loss", "_WeightedLoss", "L1Loss", "MSELoss", "NLLLoss", "CrossEntropyLoss",
              "BCELoss", "BCEWithLogitsLoss", "KLDivLoss", "SmoothL1Loss", "HuberLoss"),
@@ -30,8 +32,14 @@ PATHS = {
     "container": ("Sequential", "ModuleList", "ModuleDict", "ParameterList", "ParameterDict"),
     "rnn": ("RNNBase", "RNNCellBase", "RNN", "LSTM", "GRU", "RNNCell", "LSTMCell", "GRUCell"),
     "sparse": ("Embedding", "EmbeddingBag"),
-    "pooling": ("MaxPool1d", "MaxPool2d", "MaxPool3d", "AvgPool1d", "AvgPool2d", "AvgPool3d",
-                "AdaptiveAvgPool1d", "AdaptiveAvgPool2d", "AdaptiveMaxPool2d"),
+    "pooling": ("_MaxPoolNd", "MaxPool1d", "MaxPool2d", "MaxPool3d", "_MaxUnpoolNd",
+                "MaxUnpool1d", "MaxUnpool2d", "MaxUnpool3d", "_AvgPoolNd", "AvgPool1d",
+                "AvgPool2d", "AvgPool3d", "FractionalMaxPool2d", "FractionalMaxPool3d",
+                "_LPPoolNd", "LPPool1d", "LPPool2d", "LPPool3d", "_AdaptiveMaxPoolNd",
+                "AdaptiveMaxPool1d", "AdaptiveMaxPool2d", "AdaptiveMaxPool3d",
+                "AdaptiveAvgPool1d", "AdaptiveAvgPool2d", "AdaptiveAvgPool3d"),
+    "pixelshuffle": ("PixelShuffle", "PixelUnshuffle"),
+    "fold": ("Fold", "Unfold"),
     "transformer": ("Transformer", "TransformerEncoder", "TransformerDecoder",
                     "TransformerEncoderLayer", "TransformerDecoderLayer"),
 }
@@ -68,13 +76,18 @@ def _other_names(kind: str, nn_namespace: dict) -> dict:
 def install(package: str, nn_namespace: dict, namespace: dict) -> list[str]:
     """Make each submodule in ``namespace`` (the ``nn.modules`` package's globals) from the
     classes in ``nn_namespace`` (``nn``'s) and the private bases; return the names made."""
-    from ..conv import _ConvNd
+    from ..conv import _ConvNd, _ConvTranspose
     from ..group_norm import _InstanceNorm
     from ..loss import _Loss, _WeightedLoss
     from ..normalization import _BatchNorm, _NormBase
+    from ..pool import _AdaptiveMaxPool, _AvgPool, _MaxPool
+    from ..pool_extra import _LPPool, _MaxUnpool
 
     private = {"_NormBase": _NormBase, "_BatchNorm": _BatchNorm, "_InstanceNorm": _InstanceNorm,
-               "_ConvNd": _ConvNd, "_Loss": _Loss, "_WeightedLoss": _WeightedLoss}
+               "_ConvNd": _ConvNd, "_ConvTransposeNd": _ConvTranspose, "_Loss": _Loss,
+               "_WeightedLoss": _WeightedLoss, "_MaxPoolNd": _MaxPool, "_AvgPoolNd": _AvgPool,
+               "_AdaptiveMaxPoolNd": _AdaptiveMaxPool, "_LPPoolNd": _LPPool,
+               "_MaxUnpoolNd": _MaxUnpool}
     made = []
     for name, classes in PATHS.items():
         if isinstance(namespace.get(name), types.ModuleType):
