@@ -67,3 +67,32 @@ def test_cosine_embedding_loss_promotes_inputs_of_two_float_dtypes():
     for g, h in zip(got[0][2], got[1][2]):
         assert g.dtype == h.dtype
         np.testing.assert_allclose(g, h, rtol=1e-5)
+
+
+@pytest.mark.parametrize("shapes", [((3, 4), (3, 1), (3, 4)), ((2, 3, 2), (2, 1, 2), (2, 3)),
+                                    ((3, 4), (4,), (3, 1))])
+def test_gaussian_nll_loss_broadcasts_its_target_as_pytorch(shapes):
+    # PyTorch documents a target of the input's shape with one axis of size 1; it was refused
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(3)
+    arrays = [rng.standard_normal(shapes[0]), rng.standard_normal(shapes[1]),
+              rng.random(shapes[2]) + 0.1]
+    got = []
+    for lib in (cr, torch):
+        xs = _pair(lib, arrays, (True, True, True))
+        out = lib.nn.functional.gaussian_nll_loss(*xs, full=True, reduction="none")
+        (out * lib.tensor(np.cos(np.arange(out.numel())).reshape(tuple(out.shape)))).sum() \
+            .backward()
+        got.append((tuple(out.shape), out.detach().numpy(), [x.grad.numpy() for x in xs]))
+    assert got[0][0] == got[1][0] == shapes[0]
+    np.testing.assert_allclose(got[0][1], got[1][1], rtol=1e-12)
+    for g, h in zip(got[0][2], got[1][2]):
+        np.testing.assert_allclose(g, h, rtol=1e-10, atol=1e-12)
+    xs = _pair(cr, arrays, (True, True, True))
+    assert gradcheck(lambda x, t, v: F.gaussian_nll_loss(x, t, v), xs)
+
+
+def test_gaussian_nll_loss_still_refuses_a_target_that_grows_the_loss():
+    x, t = cr.tensor(np.zeros((3, 1))), cr.tensor(np.zeros((3, 4)))
+    with pytest.raises(ValueError, match=r"input shape \(3, 1\) and target shape \(3, 4\)"):
+        F.gaussian_nll_loss(x, t, cr.tensor(np.ones((3, 1))))

@@ -23,7 +23,7 @@ from .elementwise import clip, exp, log, minimum, sqrt, where
 from .indexing import gather
 from .reduce import mean as _mean
 from .reduce import sum as _sum
-from .shape import reshape, unsqueeze
+from .shape import broadcast_to, reshape, unsqueeze
 
 __all__ = [
     "cosine_embedding_loss", "gaussian_nll_loss", "hinge_embedding_loss", "kl_div",
@@ -113,20 +113,23 @@ def gaussian_nll_loss(input, target, var, full: bool = False, eps: float = 1e-6,
     ``var`` is the input's shape, or lacks its last axis (one variance per sample), or has size 1
     in one axis (shared along it, as PyTorch: (N, 1, H, W) for input (N, C, H, W)); a number is
     one variance for all. It is clamped to at least ``eps`` without the clamp being
-    differentiated (as PyTorch does); ``full`` adds ``0.5 * log(2 pi)``.
+    differentiated (as PyTorch does); ``full`` adds ``0.5 * log(2 pi)``. ``target`` is the
+    input's shape or broadcasts to it, as PyTorch's (documented: size 1 in one axis).
     """
     _check_reduction("gaussian_nll_loss", reduction)
     eps = _real("gaussian_nll_loss", "eps", eps)
     x = _float_tensor("gaussian_nll_loss", "input", input)
+    if isinstance(target, Tensor) and target.shape != x.shape and _broadcasts_to(
+            target.shape, x.shape):  # PyTorch broadcasts it ((N, 1) for (N, D) is documented)
+        target = broadcast_to(target, x.shape)
     x, t = float_pair("gaussian_nll_loss", x, target)
     if isinstance(var, numbers.Real) and not isinstance(var, bool):
         var = Tensor(get_array_module(x._data).full(x.shape, float(var), dtype=x.dtype))
     v = _float_tensor("gaussian_nll_loss", "var", var)
     if tuple(v.shape) != tuple(x.shape):
-        differ = [(a, b) for a, b in zip(x.shape, v.shape) if a != b]
         if tuple(x.shape[:-1]) == tuple(v.shape):
             v = unsqueeze(v, -1)
-        elif not (v.ndim == x.ndim and len(differ) == 1 and differ[0][1] == 1):
+        elif not _one_axis_of_1(x.shape, v.shape):
             raise ValueError(f"gaussian_nll_loss: var must have the input's shape "
                              f"{tuple(x.shape)}, that shape without its last axis, or size 1 "
                              f"in one of its axes (shared along it: (N, 1, H, W) for input "
@@ -139,6 +142,19 @@ def gaussian_nll_loss(input, target, var, full: bool = False, eps: float = 1e-6,
     if full:
         loss = loss + 0.5 * math.log(2 * math.pi)
     return _reduce(loss, reduction)
+
+
+def _one_axis_of_1(shape, other) -> bool:
+    """Whether ``other`` is ``shape`` with one axis of size 1 in place of another size."""
+    differ = [b for a, b in zip(shape, other) if a != b]
+    return len(other) == len(shape) and len(differ) == 1 and differ[0] == 1
+
+
+def _broadcasts_to(shape, to) -> bool:
+    try:
+        return tuple(get_array_module().broadcast_shapes(tuple(shape), tuple(to))) == tuple(to)
+    except ValueError:
+        return False
 
 
 def poisson_nll_loss(input, target, log_input: bool = True, full: bool = False,  # noqa: A002
