@@ -84,3 +84,24 @@ def test_dropout_numpy_probability(name, p):
         for y in (yc, yt):
             kept = np.isclose(y, a * x + sat * a * 0.5)
             assert np.allclose(y[~kept], -sat * a * 0.5)
+
+
+@pytest.mark.parametrize("beta,threshold", [(-1, 20), (-2.5, 3.0), (-0.5, -1.0)])
+def test_softplus_negative_beta(beta, threshold):
+    # PyTorch takes a negative beta (softplus(x, -1) = -softplus(-x)); chainrule refused it
+    x = np.array([-30.0, -5.0, -1e-3, 0.0, 0.7, 2.0, 25.0, 40.0])
+    t, c = _pair(x)
+    yt = torch.nn.Softplus(beta, threshold)(t)
+    yc = cr.nn.Softplus(beta, threshold)(c)
+    np.testing.assert_allclose(yc.detach().numpy(), yt.detach().numpy(), rtol=1e-14, atol=1e-15)
+    w = np.linspace(-1.0, 2.0, x.size)
+    yt.backward(torch.tensor(w))
+    yc.backward(cr.tensor(w))
+    np.testing.assert_allclose(c.grad.numpy(), t.grad.numpy(), rtol=1e-14, atol=1e-15)
+    np.testing.assert_allclose(F.softplus(cr.tensor(x), beta, threshold).numpy(),
+                               yt.detach().numpy(), rtol=1e-14, atol=1e-15)
+    # away from the switch to the linear branch (beta * x == threshold)
+    inner = cr.tensor(np.array([-0.8, 0.3, 1.1]) * np.sign(-beta), requires_grad=True)
+    assert cr.gradcheck(lambda a: F.softplus(a, beta, 50.0).sum(), inner)
+    with pytest.raises(ValueError, match="beta must not be 0"):
+        F.softplus(cr.tensor(x), 0)

@@ -143,7 +143,9 @@ class Softplus(Module):
 
     def __init__(self, beta: float = 1.0, threshold: float = 20.0):
         super().__init__()
-        self.beta = _real("Softplus", "beta", beta, positive=True)
+        self.beta = _real("Softplus", "beta", beta)  # negative too, as PyTorch's
+        if self.beta == 0:
+            raise ValueError("Softplus: beta must not be 0 (the result is log(2) / beta), got 0")
         self.threshold = _real("Softplus", "threshold", threshold)
 
     def forward(self, x):

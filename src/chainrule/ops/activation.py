@@ -333,13 +333,16 @@ def softplus(input, beta: float = 1.0, threshold: float = 20.0) -> Tensor:  # no
 
     Args:
         input: input Tensor.
-        beta: sharpness (> 0); large beta approaches ReLU.
+        beta: sharpness; large beta approaches ReLU. A negative beta is PyTorch's too:
+            ``softplus(x, -1)`` is ``-softplus(-x)``, below ``min(x, 0)``.
         threshold: above this value of ``beta * x`` the function is linear.
 
     Shape:
         any -> same
     """
-    _check_number("softplus", "beta", beta, positive=True)
+    _check_number("softplus", "beta", beta)
+    if beta == 0:  # PyTorch's divides by it: inf everywhere
+        raise ValueError("softplus: beta must not be 0 (the result is log(2) / beta), got 0")
     _check_number("softplus", "threshold", threshold)
     return Softplus.apply(_float_input("softplus", input), beta=float(beta),
                           threshold=float(threshold))
