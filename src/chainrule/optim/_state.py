@@ -151,10 +151,11 @@ def split_names(opt: str, params: list, where: str) -> tuple[list, list | None]:
     return [p[1] for p in params], [p[0] for p in params]
 
 
-def tensor_lr(opt: str, lr: Tensor, where: str = "") -> float:
-    """The value of an lr given as a Tensor (PyTorch's optimizers take a one-element float one,
-    as ``torch.compile`` recipes pass it); the group keeps the Tensor, the steps read its value."""
+def tensor_lr(opt: str, lr: Tensor, where: str = "", name: str = "lr") -> float:
+    """The value of an lr (or a weight_decay) given as a Tensor (PyTorch's optimizers take a
+    one-element float one, as ``torch.compile`` recipes pass it); the group keeps the Tensor, the
+    steps read its value."""
     if lr.numel() != 1 or lr._data.dtype.kind != "f":
-        raise ValueError(f"{opt}: lr as a Tensor must have one float element, got shape "
+        raise ValueError(f"{opt}: {name} as a Tensor must have one float element, got shape "
                          f"{tuple(lr.shape)} and dtype {lr._data.dtype}{where}")
     return float(lr)

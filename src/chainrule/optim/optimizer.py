@@ -386,8 +386,8 @@ def check_number(opt: str, name: str, value, where: str = "", *, low: float = 0.
                  high: float = math.inf, high_open: bool = False) -> None:
     """Raise unless ``value`` is a finite real number in ``[low, high]`` (or ``[low, high)``)."""
     want = f">= {low:g}" if high == math.inf else f"in [{low:g}, {high:g}{'])'[high_open]}"
-    if name == "lr" and isinstance(value, Tensor):  # PyTorch takes a one-element float Tensor
-        value = _state.tensor_lr(opt, value, where)
+    if name in ("lr", "weight_decay") and isinstance(value, Tensor):  # as PyTorch: a 0-d float
+        value = _state.tensor_lr(opt, value, where, name)
     if not isinstance(value, numbers.Real) or isinstance(value, bool):
         raise TypeError(f"{opt}: {name} must be a number {want}, got {value!r}{where}")
     ok = math.isfinite(value) and low <= value and (value < high if high_open else value <= high)
