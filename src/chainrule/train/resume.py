@@ -16,8 +16,8 @@ from ..data import ArrayDataset
 from ._checks import batch_count
 
 __all__ = ["LazySignature", "check_epoch_closed", "check_epochs", "check_same_run",
-           "data_signature", "layer_generators", "own_data_stream", "sampler_generators",
-           "signature"]
+           "data_signature", "layer_generators", "loader_generators", "own_data_stream",
+           "sampler_generators", "set_sampler_epoch", "signature"]
 
 _WHAT = {"samples": "training samples", "batch_size": "batch size", "steps": "steps per epoch",
          "shuffle": "shuffle", "drop_last": "drop_last", "data": "training data (digest)",
@@ -167,6 +167,29 @@ def sampler_generators(loader) -> list:
             found.append((name, generator))
         todo.append((f"{name}.sampler", getattr(sampler, "sampler", None)))
     return found
+
+
+def loader_generators(name: str, loader) -> list:
+    """(name, Generator) of what orders and draws a loader's passes: its ``rng`` and its
+    samplers' own Generators (``sampler_generators``, named under ``name``)."""
+    if loader is None:
+        return []
+    found = [(f"{name}.{key[5:]}", g) for key, g in sampler_generators(loader)]
+    return [(name, getattr(loader, "rng", None)), *found]
+
+
+def set_sampler_epoch(loader, epoch: int) -> None:
+    """``set_epoch(epoch)`` on the samplers of ``loader`` that have one (``DistributedSampler``),
+    before each epoch, as Lightning's Trainer does: without it a shuffling sampler gives every
+    epoch the same order, and a resumed run needs the epoch to draw the saved run's order."""
+    samplers = {}
+    for sampler in (getattr(loader, "_sampler", None),
+                    getattr(getattr(loader, "_batch_sampler", None), "sampler", None)):
+        if sampler is not None:
+            samplers[id(sampler)] = sampler
+    for sampler in samplers.values():
+        if callable(getattr(sampler, "set_epoch", None)):
+            sampler.set_epoch(epoch)
 
 
 def own_data_stream(loader, model) -> None:

@@ -48,8 +48,9 @@ from .resume import (
     check_epochs,
     check_same_run,
     layer_generators,
+    loader_generators,
     own_data_stream,
-    sampler_generators,
+    set_sampler_epoch,
     signature,
 )
 
@@ -204,7 +205,7 @@ class Trainer:
         own_data_stream(loader, self.model)
         # saved, checked on resume
         self._data_signature = LazySignature(loader, self.model, self.grad_options.signature())
-        val_loader = None if validation_data is None else self._loader(
+        val_loader = self._val_loader = None if validation_data is None else self._loader(
             "fit", validation_data, batch_size, False, None)
         if val_loader is not None and batch_count(val_loader) == 0:
             raise ValueError(NO_BATCHES.replace("train_data", "validation_data"))
@@ -228,6 +229,7 @@ class Trainer:
                 if self.stop_training:  # a resumed run that EarlyStopping had ended
                     break
                 self._open_epoch = epoch  # until recorded: no checkpoint of a half epoch
+                set_sampler_epoch(loader, epoch)
                 callbacks.on_epoch_begin(epoch)
                 if not self.model.training:  # a submodule kept in eval stays so (Lightning 2.2)
                     self.model.train()
@@ -378,12 +380,13 @@ class Trainer:
 
     def _generators(self) -> dict:
         """Every random Generator the run draws from: the shuffling one, the samplers', those of
-        the layers, and the default one (``F.dropout`` without ``rng``, ``cr.randn``...)."""
+        the layers, the default one (``F.dropout`` without ``rng``, ``cr.randn``...) and those
+        of the validation loader."""
         found, seen = {}, set()
-        candidates = [("data", getattr(self._train_loader, "rng", None)),
-                      *sampler_generators(self._train_loader),
+        candidates = [*loader_generators("data", self._train_loader),
                       ("perturb", getattr(self.perturb, "rng", None))]
-        candidates += [*layer_generators(self.model), ("default", default_generator())]
+        candidates += [*layer_generators(self.model), ("default", default_generator()),
+                       *loader_generators("validation", getattr(self, "_val_loader", None))]
         for name, value in candidates:
             if isinstance(value, numpy.random.Generator) and id(value) not in seen:
                 seen.add(id(value))
