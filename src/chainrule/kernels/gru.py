@@ -140,8 +140,8 @@ def gru_forward(x, h0, w_ih, w_hh, b_ih=None, b_hh=None, *, reverse=False, mask=
     out = hs[:hidden, 1:].transpose(1, 2, 0)
     if reverse:
         out = out[::-1]
-    if mask is not None:
-        out = out * mask[:, :, None]
+    # a new array, never a view of hs, which backward reads (see kernels.lstm's forward)
+    out = out * mask[:, :, None] if mask is not None else out.copy()
     saved = ("fast", xs, hs, gates, gh, w_ih, w_hh, reverse, mask) if save else None
     return out, hs[:hidden, steps].T.copy(), saved
 

@@ -219,8 +219,9 @@ def lstm_forward(x, h0, c0, w_ih, w_hh, b=None, *, reverse=False, mask=None, sav
     out = xh[e:e + hidden, 1:].transpose(1, 2, 0)  # (T, B, H) in the order of the steps run
     if reverse:
         out = out[::-1]
-    if mask is not None:
-        out = out * mask[:, :, None]
+    # A new array, never a view of xh: backward reads xh, and a caller may write into the
+    # output in place (out.mul_(2), out[0] = 0), which must not change what backward reads.
+    out = out * mask[:, :, None] if mask is not None else out.copy()
     saved = None
     if save:
         saved = ("fast", xh, w_ih, w_hh, gates, cs, tcs, reverse, mask)

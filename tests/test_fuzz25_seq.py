@@ -1,0 +1,60 @@
+"""Twenty-fifth fuzz wave: recurrent layers and attention against PyTorch 2.13.
+
+Writes into a recurrent layer's output: the one-node LSTM and GRU sequence kernels returned
+their output as a view of the state they keep for backward, so ``out.mul_(2)`` or ``out[0] = 0``
+before ``backward()`` changed what backward read and gave wrong gradients, silently.
+"""
+
+import contextlib
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+
+
+def _write(o, how):
+    if how == "mul_":
+        o.mul_(2.0)
+    else:
+        o[0] = 0.0
+    return o
+
+
+@pytest.mark.parametrize("kind", ["LSTM", "GRU"])
+@pytest.mark.parametrize("how", ["mul_", "setitem"])
+@pytest.mark.parametrize("batch_first", [False, True])
+def test_write_into_recurrent_output_keeps_gradients(kind, how, batch_first):
+    """The gradients after a write into the output equal those of the same values computed
+    out of place (and the reference kernels')."""
+    rng = np.random.default_rng(0)
+    layer = getattr(cr.nn, kind)(3, 4, batch_first=batch_first, rng=rng, dtype="float64")
+    x = cr.tensor(rng.standard_normal((2, 5, 3)), requires_grad=True)
+    inputs = [x] + list(layer.parameters())
+
+    def grads(write, reference=False):
+        with cr.reference_mode() if reference else contextlib.nullcontext():
+            out, _ = layer(x)
+            out = _write(out, how) if write else (out * 2.0 if how == "mul_" else
+                                                  cr.cat([out[:1] * 0.0, out[1:]]))
+            return cr.grad((out * out).sum(), inputs)
+
+    expected = grads(False)
+    for got in (grads(True), grads(True, reference=True)):
+        for a, b in zip(got, expected, strict=True):
+            np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-10, atol=1e-12)
+
+
+def test_write_into_lstm_output_matches_torch():
+    torch = pytest.importorskip("torch")
+    t = torch.nn.LSTM(3, 4, dtype=torch.float64)
+    c = cr.nn.LSTM(3, 4, dtype="float64")
+    c.load_state_dict({k: cr.tensor(v.numpy()) for k, v in t.state_dict().items()})
+    xt = torch.randn(5, 2, 3, dtype=torch.float64, requires_grad=True)
+    xc = cr.tensor(xt.detach().numpy(), requires_grad=True)
+    ot = t(xt)[0].mul_(3.0)
+    oc = c(xc)[0].mul_(3.0)
+    gt = torch.autograd.grad((ot * ot).sum(), [xt, t.weight_hh_l0])
+    gc = cr.grad((oc * oc).sum(), [xc, c.weight_hh_l0])
+    for a, b in zip(gt, gc, strict=True):
+        np.testing.assert_allclose(b.numpy(), a.numpy(), rtol=1e-9, atol=1e-12)
