@@ -96,3 +96,25 @@ def test_gaussian_nll_loss_still_refuses_a_target_that_grows_the_loss():
     x, t = cr.tensor(np.zeros((3, 1))), cr.tensor(np.zeros((3, 4)))
     with pytest.raises(ValueError, match=r"input shape \(3, 1\) and target shape \(3, 4\)"):
         F.gaussian_nll_loss(x, t, cr.tensor(np.ones((3, 1))))
+
+
+@pytest.mark.parametrize("dtypes", [("float32", "float64"), ("float64", "float32")])
+def test_cross_entropy_promotes_class_probabilities_of_another_dtype(dtypes):
+    # PyTorch computes in the promoted dtype; they were refused with a TypeError
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(4)
+    arrays = [rng.standard_normal((3, 4)).astype(dtypes[0]), rng.random((3, 4)).astype(dtypes[1])]
+    got = []
+    for lib in (cr, torch):
+        xs = _pair(lib, arrays, (True, True))
+        out = lib.nn.functional.cross_entropy(*xs, lib.tensor(np.array([0.5, 1.0, 2.0, 1.5],
+                                                                        dtype=dtypes[0])),
+                                              label_smoothing=0.1)
+        out.backward()
+        got.append((str(out.dtype).replace("torch.", ""), out.item(),
+                    [x.grad.numpy() for x in xs]))
+    assert got[0][0] == got[1][0] == "float64"
+    np.testing.assert_allclose(got[0][1], got[1][1], rtol=1e-6)
+    for g, h in zip(got[0][2], got[1][2]):
+        assert g.dtype == h.dtype
+        np.testing.assert_allclose(g, h, rtol=1e-5, atol=1e-7)

@@ -5,8 +5,7 @@ written with chainrule ops (the softmax of the saved logits is recomputed by the
 the backward pass is recorded), so that they can be differentiated twice. ``chainrule.ops.loss``
 re-exports them. Cross entropy's usual case (2-D logits, labels, no class weights or smoothing)
 is the kernel ``K.softmax_cross_entropy`` (``kernels/cross_entropy.py``: the loss and, when
-training, ``softmax - one_hot`` for backward to scale; with numba, one compiled sweep).
-"""
+training, ``softmax - one_hot`` for backward to scale; with numba, one compiled sweep)."""
 
 from __future__ import annotations
 
@@ -19,6 +18,7 @@ from ..backend import MetaArray, get_array_module
 from ..kernels import K
 from ._class_weight import class_weight
 from ._loss_args import _torch_loss_args, legacy_reduction  # noqa: F401 - imported from here
+from ._promotion import promoted
 from .reduce import sum as _sum
 from .shape import unsqueeze
 from .softmax import log_softmax, softmax
@@ -314,6 +314,8 @@ def _class_args(op, x, target, weight, ignore_index, axis, allow_probs):
         if isinstance(ignore_index, numbers.Real) and ignore_index >= 0:  # refused, as PyTorch
             raise ValueError(f"{op}: ignore_index={ignore_index!r} does not apply to class "
                              "probabilities (a float target); zero those samples' rows instead")
+        if isinstance(target, Tensor) and target.dtype != x.dtype:  # promoted, as PyTorch's
+            x, target = promoted(x, target)
         target, labels = _float_target(op, x, target), False
     else:
         if data.shape != label_shape:
