@@ -17,8 +17,8 @@ from ..ops import cross_entropy
 from .streams import ExampleStreams
 
 __all__ = ["AttackResult", "cast_to_model", "check_bounds", "check_classes", "check_eps",
-           "check_int", "check_outputs", "in_eval_mode", "input_gradient", "loss_and_logits",
-           "predict_labels", "prepare", "resolve_rng"]
+           "check_int", "check_logits", "check_outputs", "in_eval_mode", "input_gradient",
+           "loss_and_logits", "predict_labels", "prepare", "resolve_rng"]
 
 
 @dataclass
@@ -148,6 +148,21 @@ def check_outputs(who: str, n_classes: int) -> None:
                          "attack a model that gives the two logits (0, z)")
 
 
+def check_logits(who: str, logits, n: int) -> int:
+    """The number of classes C of a model's ``logits`` for a batch of ``n`` inputs, checked to be
+    (n, C) with C >= 2 (``check_outputs``). A model giving one score per input, (N,) (a binary
+    classifier's ``.reshape(-1)``), or (N, C, L), was taken for something else: a crash inside
+    cross-entropy blaming the labels, or an IndexError."""
+    shape = tuple(getattr(logits, "shape", ()))
+    if len(shape) != 2 or shape[0] != n:
+        one = " (for a binary classifier of one logit z, give the two logits (0, z))" \
+            if len(shape) == 1 else ""
+        raise ValueError(f"{who}: model must give logits (N, C) for a batch of N = {n} inputs, "
+                         f"got shape {shape}{one}")
+    check_outputs(who, shape[1])
+    return shape[1]
+
+
 def check_classes(who: str, labels, n_classes: int, targeted: bool) -> None:
     """Refuse labels past the model's ``n_classes`` outputs (they would count as fooled), and a
     model of fewer than two outputs (``check_outputs``)."""
@@ -175,7 +190,7 @@ def input_gradient(model, x, labels, *, targeted: bool):
     """
     xt = Tensor(x, requires_grad=True)
     logits = model(xt)
-    check_outputs("attack", logits.shape[-1])
+    check_logits("attack", logits, x.shape[0])
     losses = cross_entropy(logits, Tensor(labels), reduction="none")
     if targeted:
         losses = -losses

@@ -17,6 +17,7 @@ from ._core import (
     check_classes,
     check_eps,
     check_int,
+    check_logits,
     in_eval_mode,
     prepare,
     resolve_rng,
@@ -88,7 +89,7 @@ def apgd_targeted(
     xp = get_array_module(x)
     with no_grad():
         logits = model(Tensor(x))._data
-    classes = logits.shape[1]
+    classes = check_logits(who, logits, x.shape[0])
     if classes < 4:
         raise ValueError(
             f"{who}: the targeted DLR loss needs at least 4 classes, the model has {classes}"

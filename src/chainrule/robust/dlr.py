@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from ..autograd import Tensor, grad
 from ..backend import get_array_module
-from ._core import check_classes
+from ._core import check_classes, check_logits
 
 __all__ = ["dlr_gradient", "dlr_targeted_gradient"]
 
@@ -32,6 +32,7 @@ def _ranked_logits(model, x, least: int, refusal: str):
     order of logit; ValueError ``refusal`` (and the count) with fewer than ``least`` classes."""
     xt = Tensor(x, requires_grad=True)
     z = model(xt)
+    check_logits(refusal.split(":")[0], z, x.shape[0])
     order = get_array_module(x).argsort(z._data, axis=1)
     if order.shape[1] < least:
         raise ValueError(f"{refusal}, the model has {order.shape[1]}")

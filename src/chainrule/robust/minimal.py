@@ -14,6 +14,7 @@ from ._core import (
     check_classes,
     check_eps,
     check_int,
+    check_logits,
     in_eval_mode,
     per_example_norm,
     prepare,
@@ -60,6 +61,7 @@ def deepfool(model, x, y=None, *, steps: int = 50, overshoot: float = 0.02, cand
     n, expand = x.shape[0], (-1,) + (1,) * (x.ndim - 1)
     xt = Tensor(x, requires_grad=True)
     logits0 = model(xt)._data
+    check_logits(who, logits0, n)
     check_classes(who, labels, logits0.shape[1], targeted)
     k0 = logits0.argmax(axis=1)
     order = xp.argsort(-logits0, axis=1)[:, :min(candidates, logits0.shape[1])]
@@ -156,7 +158,7 @@ def cw_l2(model, x, y=None, *, c: float = 1.0, kappa: float = 0.0, steps: int = 
     c_now = xp.full(n, c, dtype=x.dtype)
     c_low, c_high = xp.zeros(n, dtype=x.dtype), xp.full(n, xp.inf, dtype=x.dtype)
     best, best_norm = x.copy(), xp.full(n, xp.inf, dtype="float64")
-    onehot = xp.zeros((n, _num_classes(model, x)), dtype=x.dtype)
+    onehot = xp.zeros((n, _num_classes(who, model, x)), dtype=x.dtype)
     check_classes(who, labels, onehot.shape[1], targeted)
     onehot[xp.arange(n), labels] = 1
     for _ in range(binary_steps):
@@ -190,6 +192,6 @@ def cw_l2(model, x, y=None, *, c: float = 1.0, kappa: float = 0.0, steps: int = 
     return result(model, x, best, labels, targeted=targeted, norm="l2")
 
 
-def _num_classes(model, x) -> int:
+def _num_classes(who, model, x) -> int:
     with no_grad():
-        return int(model(Tensor(x[:1])).shape[1])
+        return check_logits(who, model(Tensor(x[:1])), 1)

@@ -21,7 +21,7 @@ from ..backend import get_array_module
 from ..data.arguments import check_number
 from ..nn import Module
 from ..ops import cross_entropy
-from ._core import cast_to_model, check_eps, check_int, in_eval_mode, resolve_rng
+from ._core import cast_to_model, check_eps, check_int, check_logits, in_eval_mode, resolve_rng
 
 __all__ = ["apply_patch", "paste_matrices", "patch_side", "patch_success", "random_placements",
            "train_patch"]
@@ -126,7 +126,7 @@ def _check_images(who: str, model, x, target):
                          f"values from {float(x.min()):g} to {float(x.max()):g}")
     x = cast_to_model(model, x)  # float64 images for a float32 model, as the attacks take them
     with no_grad():
-        classes = int(model(Tensor(x[:1]))._data.shape[1])
+        classes = check_logits(who, model(Tensor(x[:1]))._data, 1)
     if isinstance(target, bool) or not isinstance(target, numbers.Integral) \
             or not 0 <= target < classes:
         raise ValueError(f"{who}: target must be one of the model's classes, an int in [0, "

@@ -10,7 +10,7 @@ from ..autograd import Tensor, no_grad
 from ..backend import get_array_module
 from ..data.transforms import elastic_distortion
 from ..ops import softmax
-from ._core import cast_to_model, check_int, in_eval_mode, resolve_rng
+from ._core import cast_to_model, check_int, check_logits, in_eval_mode, resolve_rng
 
 __all__ = ["POSES", "confident_mistakes", "pose_curves", "transform_images", "warp"]
 
@@ -117,7 +117,7 @@ def _images_and_labels(who: str, model, x, y):
         raise ValueError(f"{who}: y must be {x.shape[0]} integer class labels (one per image), "
                          f"got shape {y.shape} of {y.dtype}")
     with no_grad():
-        classes = int(model(Tensor(x[:1]))._data.shape[1])
+        classes = check_logits(who, model(Tensor(x[:1]))._data, 1)
     if bool((y < 0).any()) or bool((y >= classes).any()):
         raise ValueError(f"{who}: y must hold class labels in [0, {classes}) (the model's "
                          f"outputs), got labels from {int(y.min())} to {int(y.max())}")
