@@ -26,3 +26,18 @@ def test_lstsq_gels_ignores_rcond_and_gives_residuals():
     assert tuple(c.residuals.shape) == tuple(t.residuals.shape) == (2,)
     error = a @ c.solution.numpy() - b  # PyTorch's solution there is LAPACK's garbage
     np.testing.assert_allclose(c.residuals.numpy(), (error ** 2).sum(0), rtol=1e-10)
+
+
+def test_matrix_exp_float16_is_computed_in_float32():
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal((2, 3, 3)).astype(np.float16)
+    w = rng.standard_normal((2, 3, 3))
+    ta = torch.tensor(a, dtype=torch.float64, requires_grad=True)
+    expected = torch.linalg.matrix_exp(ta)  # PyTorch's own float16 one overflows to inf/NaN
+    (g64,) = torch.autograd.grad((expected * torch.tensor(w)).sum(), ta)
+    ca = cr.tensor(a, requires_grad=True)
+    got = cr.linalg.matrix_exp(ca)
+    (g16,) = cr.grad((got * cr.tensor(w.astype(np.float16))).sum(), ca)
+    assert got.dtype == g16.dtype == np.float16
+    np.testing.assert_allclose(got.numpy(), expected.detach().numpy(), rtol=2e-3, atol=2e-3)
+    np.testing.assert_allclose(g16.numpy(), g64.numpy(), rtol=1e-2, atol=1e-2)

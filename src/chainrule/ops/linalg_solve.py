@@ -227,6 +227,8 @@ _THETA13 = 5.371920351148152  # the largest 1-norm the [13/13] approximant serve
 def _expm(a):
     """exp of each matrix of the array ``a`` by scaling and squaring."""
     xp = get_array_module(a)
+    if a.dtype == xp.float16:  # LAPACK has no half precision: float32, rounded back
+        return _expm(a.astype(xp.float32)).astype(xp.float16)
     n = a.shape[-1]
     norm1 = xp.abs(a).sum(-2).max(-1) if n else xp.zeros(a.shape[:-2])
     # In float64: a float32 norm of 0 would stay 0 under the 1e-300 floor (log2(0) warns).
