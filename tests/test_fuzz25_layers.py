@@ -105,3 +105,24 @@ def test_softplus_negative_beta(beta, threshold):
     assert cr.gradcheck(lambda a: F.softplus(a, beta, 50.0).sum(), inner)
     with pytest.raises(ValueError, match="beta must not be 0"):
         F.softplus(cr.tensor(x), 0)
+
+
+@pytest.mark.parametrize("norm_type,fill,max_norm", [(2.0, 20.0, 300.0), (3.0, 20.0, 5000.0)])
+def test_embedding_max_norm_float16_large_rows(norm_type, fill, max_norm):
+    # the float16 sum of powers overflowed (a sum over 65504): the row was scaled to zeros
+    w = np.full((3, 400), fill, dtype=np.float16)
+    w[1] = 0.5
+    wt, wc = torch.tensor(w), cr.tensor(w.copy())
+    yt = torch.nn.functional.embedding(torch.tensor([0, 1]), wt, max_norm=max_norm,
+                                       norm_type=norm_type)
+    yc = F.embedding(cr.tensor([0, 1]), wc, max_norm=max_norm, norm_type=norm_type)
+    assert yc.dtype == cr.float16
+    np.testing.assert_allclose(yc.numpy().astype(np.float32), yt.numpy().astype(np.float32),
+                               rtol=1e-3)
+    np.testing.assert_allclose(wc.numpy().astype(np.float32), wt.numpy().astype(np.float32),
+                               rtol=1e-3)
+    assert wc.numpy()[0, 0] > 0
+    m = cr.nn.Embedding(3, 400, max_norm=max_norm, norm_type=norm_type,
+                        _weight=cr.tensor(w.copy()))
+    np.testing.assert_allclose(m(cr.tensor([[0]])).numpy()[0, 0].astype(np.float32),
+                               yt.numpy()[0].astype(np.float32), rtol=1e-3)

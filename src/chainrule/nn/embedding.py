@@ -56,16 +56,19 @@ def embedding_renorm_(input, indices, max_norm, norm_type) -> Tensor:  # noqa: A
 
     def plain(arr):
         w = arr[rows]
-        mags = xp.abs(w)
+        # float16 rows in float32, as PyTorch's norm accumulates them: a float16 sum of powers
+        # overflows to inf from a norm of 256 on, and the row was scaled to zeros
+        acc = w.astype(xp.float32) if w.dtype == xp.float16 else w
+        mags = xp.abs(acc)
         if p in (float("inf"), float("-inf"), 0.0):  # PyTorch's norms of these orders: the
             # largest or smallest magnitude, the count of nonzeros
             norms = mags.max(axis=1) if p > 0 else mags.min(axis=1) if p < 0 else (
-                mags != 0).sum(axis=1).astype(arr.dtype)
+                mags != 0).sum(axis=1).astype(mags.dtype)
         else:
             with _errstate(xp):  # a negative order of a zero entry: an infinite power, norm 0
                 norms = (mags ** p).sum(axis=1) ** (1 / p)
-        scale = xp.where(norms > max_norm, max_norm / (norms + 1e-7), 1.0).astype(arr.dtype)
-        arr[rows] = w * scale[:, None]
+        scale = xp.where(norms > max_norm, max_norm / (norms + 1e-7), 1.0).astype(acc.dtype)
+        arr[rows] = (acc * scale[:, None]).astype(arr.dtype, copy=False)
 
     def recorded(x):
         raise RuntimeError("embedding_renorm_ has no gradient: call it under no_grad() (as "
