@@ -58,3 +58,38 @@ def test_write_into_lstm_output_matches_torch():
     gc = cr.grad((oc * oc).sum(), [xc, c.weight_hh_l0])
     for a, b in zip(gt, gc, strict=True):
         np.testing.assert_allclose(b.numpy(), a.numpy(), rtol=1e-9, atol=1e-12)
+
+
+def _port(lib, cls_name):
+    """A subclass of ``lib.nn.<cls_name>`` as programs write them: the feed-forward block
+    overridden with PyTorch's one-argument signature, and a forward that calls the attention
+    blocks by PyTorch's keyword names."""
+    base = getattr(lib.nn, cls_name)
+
+    class Custom(base):
+        def _ff_block(self, x):
+            return super()._ff_block(x) * 0.5
+
+        def forward(self, x, *rest):
+            *memory, mask = rest
+            y = x + self._sa_block(x, attn_mask=mask, key_padding_mask=None)
+            if memory:
+                y = y + self._mha_block(y, memory[0], attn_mask=None, key_padding_mask=None)
+            return y + self._ff_block(y) + super().forward(x, *rest)
+
+    return Custom
+
+
+@pytest.mark.parametrize("cls_name", ["TransformerEncoderLayer", "TransformerDecoderLayer"])
+def test_transformer_layer_blocks_have_torchs_signatures(cls_name):
+    torch = pytest.importorskip("torch")
+    t = _port(torch, cls_name)(4, 2, 6, dropout=0.0, dtype=torch.float64).eval()
+    c = _port(cr, cls_name)(4, 2, 6, dropout=0.0, dtype="float64").eval()
+    c.load_state_dict({k: cr.tensor(v.numpy()) for k, v in t.state_dict().items()})
+    rng = np.random.default_rng(1)
+    x, mem = rng.standard_normal((3, 2, 4)), rng.standard_normal((5, 2, 4))
+    mask = np.triu(np.full((3, 3), -np.inf), 1)
+    args = (x, mem, mask) if cls_name == "TransformerDecoderLayer" else (x, mask)
+    expected = t(*map(torch.tensor, args)).detach().numpy()
+    got = c(*map(cr.tensor, args)).numpy()
+    np.testing.assert_allclose(got, expected, rtol=1e-10, atol=1e-12)

@@ -63,12 +63,14 @@ class _Layer(Module):
             self.activation_relu_or_gelu = (1 if act is A.relu or isinstance(act, ReLU) else
                                             2 if act is A.gelu or isinstance(act, GELU) else 0)
 
-    def _sa_block(self, x, mask, padding, is_causal):
-        x = self.self_attn(x, x, x, attn_mask=mask, key_padding_mask=padding,
+    # The blocks have PyTorch's signatures: subclasses call and override them by these names.
+    def _sa_block(self, x, attn_mask, key_padding_mask, is_causal=False):
+        x = self.self_attn(x, x, x, attn_mask=attn_mask, key_padding_mask=key_padding_mask,
                            need_weights=False, is_causal=is_causal)[0]
         return self.dropout1(x)
 
-    def _ff_block(self, x, drop):
+    def _ff_block(self, x):
+        drop = getattr(self, self._FF_DROPOUT)  # the encoder's dropout2, the decoder's dropout3
         return drop(self.linear2(self.dropout(self.activation(self.linear1(x)))))
 
 
@@ -88,6 +90,8 @@ class TransformerEncoderLayer(_Layer):
         rng: numpy Generator for initialization and dropout (None: the default generator).
     """
 
+    _FF_DROPOUT = "dropout2"
+
     def __init__(self, d_model: int, nhead: int, dim_feedforward: int = 2048,
                  dropout: float = 0.1, activation="relu", layer_norm_eps: float = 1e-5,
                  batch_first: bool = False, norm_first: bool = False, bias: bool = True, *,
@@ -99,10 +103,12 @@ class TransformerEncoderLayer(_Layer):
     def forward(self, src, src_mask=None, src_key_padding_mask=None, is_causal: bool = False):
         x = src
         if self.norm_first:
-            x = x + self._sa_block(self.norm1(x), src_mask, src_key_padding_mask, is_causal)
-            return x + self._ff_block(self.norm2(x), self.dropout2)
-        x = self.norm1(x + self._sa_block(x, src_mask, src_key_padding_mask, is_causal))
-        return self.norm2(x + self._ff_block(x, self.dropout2))
+            x = x + self._sa_block(self.norm1(x), src_mask, src_key_padding_mask,
+                                   is_causal=is_causal)
+            return x + self._ff_block(self.norm2(x))
+        x = self.norm1(x + self._sa_block(x, src_mask, src_key_padding_mask,
+                                          is_causal=is_causal))
+        return self.norm2(x + self._ff_block(x))
 
 
 class TransformerDecoderLayer(_Layer):
@@ -110,6 +116,8 @@ class TransformerDecoderLayer(_Layer):
 
     Arguments as ``TransformerEncoderLayer``; the cross-attention is ``multihead_attn``.
     """
+
+    _FF_DROPOUT = "dropout3"
 
     def __init__(self, d_model: int, nhead: int, dim_feedforward: int = 2048,
                  dropout: float = 0.1, activation="relu", layer_norm_eps: float = 1e-5,
@@ -119,9 +127,10 @@ class TransformerDecoderLayer(_Layer):
         self._common("TransformerDecoderLayer", d_model, nhead, dim_feedforward, dropout,
                      activation, layer_norm_eps, batch_first, norm_first, bias, rng, dtype, 3)
 
-    def _mha_block(self, x, memory, mask, padding, is_causal):
-        x = self.multihead_attn(x, memory, memory, attn_mask=mask, key_padding_mask=padding,
-                                need_weights=False, is_causal=is_causal)[0]
+    def _mha_block(self, x, mem, attn_mask, key_padding_mask, is_causal=False):
+        x = self.multihead_attn(x, mem, mem, attn_mask=attn_mask,
+                                key_padding_mask=key_padding_mask, need_weights=False,
+                                is_causal=is_causal)[0]
         return self.dropout2(x)
 
     def forward(self, tgt, memory, tgt_mask=None, memory_mask=None, tgt_key_padding_mask=None,
@@ -129,14 +138,16 @@ class TransformerDecoderLayer(_Layer):
                 memory_is_causal: bool = False):
         x = tgt
         if self.norm_first:
-            x = x + self._sa_block(self.norm1(x), tgt_mask, tgt_key_padding_mask, tgt_is_causal)
+            x = x + self._sa_block(self.norm1(x), tgt_mask, tgt_key_padding_mask,
+                                   is_causal=tgt_is_causal)
             x = x + self._mha_block(self.norm2(x), memory, memory_mask, memory_key_padding_mask,
-                                    memory_is_causal)
-            return x + self._ff_block(self.norm3(x), self.dropout3)
-        x = self.norm1(x + self._sa_block(x, tgt_mask, tgt_key_padding_mask, tgt_is_causal))
+                                    is_causal=memory_is_causal)
+            return x + self._ff_block(self.norm3(x))
+        x = self.norm1(x + self._sa_block(x, tgt_mask, tgt_key_padding_mask,
+                                          is_causal=tgt_is_causal))
         x = self.norm2(x + self._mha_block(x, memory, memory_mask, memory_key_padding_mask,
-                                           memory_is_causal))
-        return self.norm3(x + self._ff_block(x, self.dropout3))
+                                           is_causal=memory_is_causal))
+        return self.norm3(x + self._ff_block(x))
 
 
 def _get_activation_fn(activation):
