@@ -118,3 +118,41 @@ def test_cross_entropy_promotes_class_probabilities_of_another_dtype(dtypes):
     for g, h in zip(got[0][2], got[1][2]):
         assert g.dtype == h.dtype
         np.testing.assert_allclose(g, h, rtol=1e-5, atol=1e-7)
+
+
+@pytest.mark.parametrize("name, kw, target_shape, target_grad", [
+    ("kl_div", {"reduction": "batchmean"}, (4,), True),
+    ("kl_div", {"reduction": "none", "log_target": True}, (3, 1), True),
+    ("poisson_nll_loss", {"full": True}, (3, 1), True),
+    ("soft_margin_loss", {"reduction": "sum"}, (4,), False),
+    ("multilabel_soft_margin_loss", {"reduction": "none"}, (1, 4), True),
+])
+def test_losses_broadcast_a_target_to_the_input_as_pytorch(name, kw, target_shape, target_grad):
+    # a target that broadcasts to the input's shape (a prior (C,) for (N, C) log-probabilities)
+    # was refused; PyTorch's compositions broadcast it
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(5)
+    target = rng.random(target_shape) * 2
+    if name == "soft_margin_loss":
+        target = np.sign(target - 1)
+    elif name == "multilabel_soft_margin_loss":
+        target = (target > 1) * 1.0
+    arrays = [rng.standard_normal((3, 4)), target]
+    got = []
+    for lib in (cr, torch):
+        xs = _pair(lib, arrays, (True, target_grad))
+        out = getattr(lib.nn.functional, name)(*xs, **kw)
+        (out * lib.tensor(np.cos(np.arange(out.numel())).reshape(tuple(out.shape)))).sum() \
+            .backward()
+        got.append((tuple(out.shape), out.detach().numpy(),
+                    [x.grad.numpy() for x in xs if x.requires_grad]))
+    assert got[0][0] == got[1][0]
+    np.testing.assert_allclose(got[0][1], got[1][1], rtol=1e-12)
+    for g, h in zip(got[0][2], got[1][2]):
+        assert g.shape == h.shape
+        np.testing.assert_allclose(g, h, rtol=1e-10, atol=1e-12)
+
+
+def test_kl_div_still_refuses_a_target_that_grows_the_loss():
+    with pytest.raises(ValueError, match=r"input shape \(3, 1\) and target shape \(3, 4\)"):
+        F.kl_div(cr.tensor(np.zeros((3, 1))), cr.tensor(np.ones((3, 4))), reduction="sum")

@@ -96,7 +96,8 @@ def kl_div(input, target, size_average=None, reduce=None, reduction: str = "mean
                       "support size.'batchmean' divides only by the batch size, and aligns with "
                       "the KL div math definition.'mean' will be changed to behave the same as "
                       "'batchmean' in the next major release.", UserWarning, stacklevel=2)
-    x, t = float_pair("kl_div", _float_tensor("kl_div", "input", input), target)
+    x = _float_tensor("kl_div", "input", input)
+    x, t = float_pair("kl_div", x, _target_to(x, target))
     loss = exp(t) * (t - x) if log_target else _xlogx(t) - t * x
     if reduction == "batchmean":
         total = _sum(loss)
@@ -119,10 +120,7 @@ def gaussian_nll_loss(input, target, var, full: bool = False, eps: float = 1e-6,
     _check_reduction("gaussian_nll_loss", reduction)
     eps = _real("gaussian_nll_loss", "eps", eps)
     x = _float_tensor("gaussian_nll_loss", "input", input)
-    if isinstance(target, Tensor) and target.shape != x.shape and _broadcasts_to(
-            target.shape, x.shape):  # PyTorch broadcasts it ((N, 1) for (N, D) is documented)
-        target = broadcast_to(target, x.shape)
-    x, t = float_pair("gaussian_nll_loss", x, target)
+    x, t = float_pair("gaussian_nll_loss", x, _target_to(x, target))  # (N, 1): documented
     if isinstance(var, numbers.Real) and not isinstance(var, bool):
         var = Tensor(get_array_module(x._data).full(x.shape, float(var), dtype=x.dtype))
     v = _float_tensor("gaussian_nll_loss", "var", var)
@@ -150,11 +148,17 @@ def _one_axis_of_1(shape, other) -> bool:
     return len(other) == len(shape) and len(differ) == 1 and differ[0] == 1
 
 
-def _broadcasts_to(shape, to) -> bool:
+def _target_to(x, target):
+    """A target Tensor broadcast to the input's shape where it broadcasts to it, as PyTorch's
+    compositions broadcast it ((C,) against (N, C)); one that would grow the loss beyond the
+    input's shape is left for ``float_pair`` to refuse."""
+    if not isinstance(target, Tensor) or tuple(target.shape) == tuple(x.shape):
+        return target
     try:
-        return tuple(get_array_module().broadcast_shapes(tuple(shape), tuple(to))) == tuple(to)
+        to = tuple(get_array_module().broadcast_shapes(tuple(target.shape), tuple(x.shape)))
     except ValueError:
-        return False
+        return target
+    return broadcast_to(target, x.shape) if to == tuple(x.shape) else target
 
 
 def poisson_nll_loss(input, target, log_input: bool = True, full: bool = False,  # noqa: A002
@@ -168,7 +172,8 @@ def poisson_nll_loss(input, target, log_input: bool = True, full: bool = False, 
     reduction = _start("poisson_nll_loss", size_average, reduce, reduction)
     eps = _real("poisson_nll_loss", "eps", eps)
     x = _float_tensor("poisson_nll_loss", "input", input)
-    x, t = float_pair("poisson_nll_loss", x, target, cast_input=False, integers="biu")
+    x, t = float_pair("poisson_nll_loss", x, _target_to(x, target), cast_input=False,
+                      integers="biu")
     loss = exp(x) - t * x if log_input else x - t * log(x + eps)
     if full:
         big = t._data > 1
@@ -230,7 +235,7 @@ def soft_margin_loss(input, target, size_average=None, reduce=None,  # noqa: A00
     x = _float_tensor("soft_margin_loss", "input", input)
     if isinstance(target, Tensor) and target.dtype.kind == "f" and target.dtype != x.dtype:
         target = target.to(x.dtype)  # PyTorch's result has the input's dtype, not the promoted one
-    x, t = float_pair("soft_margin_loss", x, target, integers="iu")
+    x, t = float_pair("soft_margin_loss", x, _target_to(x, target), integers="iu")
     return _reduce(softplus(-x * t, 1.0, math.inf), reduction)
 
 
@@ -247,7 +252,8 @@ def multilabel_soft_margin_loss(input, target, weight=None, size_average=None,  
                                  reduction)
     _check_reduction("multilabel_soft_margin_loss", reduction)
     x = _float_tensor("multilabel_soft_margin_loss", "input", input)
-    x, t = float_pair("multilabel_soft_margin_loss", x, target, integers="iu")  # 0/1 labels
+    x, t = float_pair("multilabel_soft_margin_loss", x, _target_to(x, target),
+                      integers="iu")  # 0/1 labels
     if x.ndim == 0:
         raise ValueError("multilabel_soft_margin_loss: input must have a class axis, got 0-d")
     loss = -(t * logsigmoid(x) + (1.0 - t) * logsigmoid(-x))
