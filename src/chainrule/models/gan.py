@@ -292,7 +292,10 @@ class GAN(nn.Module):
         """
         if z is None and rng is None:
             raise ValueError("GAN.sample: pass rng (a numpy Generator) or the noise z")
-        z = self.sample_latent(n, rng=rng) if z is None else z
+        if z is None:
+            z = self.sample_latent(n, rng=rng)
+        elif not isinstance(z, Tensor):  # an array: a conditional GAN failed on z._data
+            z = Tensor(get_array_module(z).asarray(z))
         if len(z) != n:  # it returned len(z) images, not the n asked for
             raise ValueError(f"GAN.sample: z must hold n={n} noise vectors, got shape "
                              f"{tuple(z.shape)}")
