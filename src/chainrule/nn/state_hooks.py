@@ -280,14 +280,18 @@ def load_state(module, state_dict, strict: bool, assign: bool = False) -> Incomp
 
 def _assign(module, key, target, given) -> None:
     """``load_state_dict(assign=True)``: the state's values (their dtype and device, their memory)
-    take ``target``'s place, as a Parameter keeping its ``requires_grad`` or a Buffer keeping its
-    persistence, as PyTorch's (a model built on the meta device, then given the checkpoint)."""
+    take ``target``'s place, as a Parameter keeping its ``requires_grad`` (a given Parameter
+    itself) or a Buffer keeping its persistence, as PyTorch's (a model built on the meta device,
+    then given the checkpoint)."""
     path, _, name = key.rpartition(".")
     owner = module.get_submodule(path) if path else module
     data = given._data if isinstance(given, Tensor) else numpy.asarray(given)
     if target.shape == () and data.shape == (1,):  # as check_state (nn/state.py)
         data = data.reshape(())
-    if isinstance(target, Parameter):
+    if isinstance(target, Parameter) and isinstance(given, Parameter) and given._data is data:
+        given.requires_grad_(target.requires_grad)  # PyTorch's: the state's Parameter itself
+        owner._parameters[name] = given  # (keep_vars=True's: the two models share it)
+    elif isinstance(target, Parameter):
         owner._parameters[name] = Parameter(data, requires_grad=target.requires_grad)
     else:
         owner._buffers[name] = Buffer(data, persistent=getattr(target, "persistent", True))

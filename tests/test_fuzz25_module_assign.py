@@ -1,0 +1,37 @@
+"""``load_state_dict(sd, assign=True)`` of a state dict holding Parameters (``state_dict(
+keep_vars=True)``) takes those Parameters themselves, as PyTorch's (wave 25, modoptim).
+
+Before, each was wrapped in a new Parameter sharing its memory, so the two models' gradients
+went to different objects: an optimizer over the first model's parameters saw no gradient from
+the second's backward.
+"""
+
+import pytest
+
+import chainrule as cr
+
+
+def _tie(lib):
+    a, b = lib.nn.Linear(2, 2), lib.nn.Linear(2, 2)
+    b.bias.requires_grad_(False)
+    b.load_state_dict(a.state_dict(keep_vars=True), assign=True)
+    b(lib.ones(1, 2)).sum().backward()
+    return (b.weight is a.weight, b.bias is a.bias, a.bias.requires_grad,
+            None if a.weight.grad is None else a.weight.grad.tolist())
+
+
+def test_assign_takes_the_state_dicts_parameters():
+    torch = pytest.importorskip("torch")
+    assert _tie(cr) == _tie(torch) == (True, True, False, [[1.0, 1.0], [1.0, 1.0]])
+
+
+def test_assign_of_a_one_element_parameter_into_a_0d_one_makes_a_new_one():
+    class M(cr.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.w = cr.nn.Parameter(cr.tensor(1.0))
+
+    given = cr.nn.Parameter(cr.tensor([3.0]))
+    m = M()
+    m.load_state_dict({"w": given}, assign=True)
+    assert m.w is not given and m.w.shape == () and m.w.item() == 3.0
