@@ -93,3 +93,19 @@ def test_transformer_layer_blocks_have_torchs_signatures(cls_name):
     expected = t(*map(torch.tensor, args)).detach().numpy()
     got = c(*map(cr.tensor, args)).numpy()
     np.testing.assert_allclose(got, expected, rtol=1e-10, atol=1e-12)
+
+
+def test_sdpa_scale_as_zero_d_tensor():
+    """PyTorch reads a 0-d tensor ``scale`` (a buffer ``d ** -0.5``) as its number; chainrule
+    refused it. One that requires grad, or of more dimensions, is refused as PyTorch refuses it."""
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(2)
+    q, k, v = (rng.standard_normal((2, 3, 4)) for _ in range(3))
+    expected = torch.nn.functional.scaled_dot_product_attention(
+        *map(torch.tensor, (q, k, v)), scale=torch.tensor(0.7, dtype=torch.float64)).numpy()
+    got = cr.nn.functional.scaled_dot_product_attention(
+        *map(cr.tensor, (q, k, v)), scale=cr.tensor(0.7, dtype="float64"))
+    np.testing.assert_allclose(got.numpy(), expected, rtol=1e-12)
+    for bad in (cr.tensor([0.7]), cr.tensor(0.7, requires_grad=True)):
+        with pytest.raises(TypeError, match="scale must be a number or a 0-d Tensor"):
+            cr.nn.functional.scaled_dot_product_attention(*map(cr.tensor, (q, k, v)), scale=bad)

@@ -120,8 +120,11 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p: f
                         f"have the query's dtype {query.dtype}, got {mask_dtype}")
     if scale is None:
         scale = 1.0 / math.sqrt(query.shape[-1])
+    elif isinstance(scale, Tensor) and scale.ndim == 0 and not scale.requires_grad:
+        scale = scale.item()  # PyTorch reads a 0-d tensor (a buffer d ** -0.5) as its number
     elif not isinstance(scale, numbers.Real):
-        raise TypeError(f"scaled_dot_product_attention: scale must be a number, got {scale!r}")
+        raise TypeError(f"scaled_dot_product_attention: scale must be a number or a 0-d Tensor "
+                        f"that does not require grad, got {scale!r}")
     if enable_gqa:
         key, value = _repeat_heads(query, key), _repeat_heads(query, value)
     scores = matmul(query, transpose(key, -2, -1)) * float(scale)
