@@ -32,7 +32,7 @@ def warp(images, *, angle: float = 0.0, scale: float = 1.0, shift=(0.0, 0.0)):
         images: (N, C, H, W) array.
 
     Returns:
-        An array of the same shape and dtype.
+        An array of the same shape and dtype (integer images rounded to the nearest value).
     """
     _check_pose(angle, scale, shift)
     xp = get_array_module(images)
@@ -55,6 +55,9 @@ def warp(images, *, angle: float = 0.0, scale: float = 1.0, shift=(0.0, 0.0)):
             inside = (r >= 0) & (r < h) & (col >= 0) & (col < w)
             taken = images[:, :, xp.clip(r, 0, h - 1), xp.clip(col, 0, w - 1)]
             out += taken * xp.where(inside, weight, 0.0)
+    if images.dtype.kind in "iu":  # rounded as torchvision's rotate; astype truncated 127.5
+        info = xp.iinfo(images.dtype)
+        out = xp.clip(xp.rint(out), info.min, info.max)
     return out.astype(images.dtype)
 
 
