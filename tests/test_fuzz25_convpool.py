@@ -135,3 +135,29 @@ def test_pooling_conv_fold_and_pixelshuffle_paths_as_pytorchs():
                   torch.nn.MaxUnpool2d(2), torch.nn.ConvTranspose1d(1, 1, 1),
                   torch.nn.Conv1d(1, 1, 1))]
     assert ours == theirs
+
+
+def _integer_arguments(lib):
+    F, x = lib.nn.functional, lib.tensor(np.arange(100.0).reshape(1, 4, 5, 5))
+    w2 = lib.tensor(np.linspace(-1, 1, 36).reshape(4, 1, 3, 3))
+    w3 = lib.ones(4, 2, 2, 2, 2, dtype=lib.float64)
+    v = lib.tensor(np.arange(108.0).reshape(1, 4, 3, 3, 3))
+    return [F.conv2d(x, w2, groups=np.int64(4)),
+            F.conv1d(x[:, :, 0], w2[:, :, 0], groups=np.int32(4)),
+            F.conv_transpose2d(x, w2, groups=lib.tensor(4)),
+            F.conv_transpose3d(v, w3, groups=lib.tensor(2)), F.conv3d(v, w3, groups=np.int64(2)),
+            F.avg_pool2d(x, 2, divisor_override=np.int64(3)),
+            F.avg_pool3d(v, 2, divisor_override=lib.tensor(3)),
+            lib.nn.AvgPool2d(3, 1, 1, divisor_override=np.int32(5))(x)]
+
+
+def test_groups_and_divisor_override_take_numpy_and_tensor_ints_as_pytorch():
+    # before: "groups must be a positive int, got np.int64(4)" (and for divisor_override)
+    for ours, theirs in zip(_integer_arguments(cr), _integer_arguments(torch), strict=True):
+        assert ours.shape == tuple(theirs.shape)
+        np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-12)
+    with pytest.raises(ValueError, match="groups must be a positive int, got True"):
+        cr.nn.functional.conv2d(cr.ones(1, 1, 3, 3), cr.ones(1, 1, 1, 1), groups=True)
+    with pytest.raises(ValueError, match="divisor_override must be a positive int or None, got "
+                                         "2.0"):
+        cr.nn.functional.avg_pool2d(cr.ones(1, 1, 3, 3), 2, divisor_override=2.0)

@@ -12,6 +12,7 @@ from ..autograd.tensor import Tensor
 from ..ops import pool as P  # noqa: N812 - short alias for the op family
 from ..ops import volume_pool as V  # noqa: N812 - the 3-D family
 from ..ops._unbatched import either_layout
+from ..ops._windows import positive_int
 from ..ops.pool import torch_defaults
 from ._checks import check_input, int_tuple
 from .module import Module
@@ -98,8 +99,7 @@ class _AvgPool(_Pool):
                 f"{type(self).__name__}: count_include_pad must be a bool, "
                 f"got {count_include_pad!r}"
             )
-        if divisor_override is not None and (isinstance(divisor_override, bool) or not isinstance(
-                divisor_override, int) or divisor_override <= 0):
+        if divisor_override is not None and positive_int(divisor_override) is None:
             raise ValueError(f"{type(self).__name__}: divisor_override must be a positive int or "
                              f"None, got {divisor_override!r}")
         self.count_include_pad = count_include_pad

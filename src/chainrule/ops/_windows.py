@@ -16,7 +16,7 @@ from ..kernels.layout import window
 
 __all__ = [
     "Geom", "PoolGeom", "check_rank", "conv_setup", "conv_transpose_setup", "ints", "memoized",
-    "pool_setup", "window",
+    "pool_setup", "positive_int", "window",
 ]
 
 LAYOUT = {1: "(N, C, L)", 2: "(N, C, H, W)", 3: "(N, C, D, H, W)"}
@@ -130,10 +130,24 @@ def _check_input(op, shape, dtype, nd):
         raise ValueError(f"{op}: input must have a non-empty spatial size, got shape {shape}")
 
 
+def positive_int(value):
+    """``value`` as an int if it is a positive integer (a NumPy integer or a 0-d integer tensor
+    too, as PyTorch takes them; not a bool), else None."""
+    if isinstance(value, bool) or not hasattr(value, "__index__"):
+        return None
+    try:
+        value = operator.index(value)
+    except TypeError:  # a float tensor
+        return None
+    return value if value >= 1 else None
+
+
 def _check_weight(op, x_shape, x_dtype, w_shape, w_dtype, bias, nd, groups, transposed):
-    """Validate weight and bias (given as (shape, dtype) or None) against the input."""
-    if groups is True or groups is False or not isinstance(groups, int) or groups < 1:
+    """Validate weight and bias (given as (shape, dtype) or None) against the input; returns
+    ``groups`` as an int."""
+    if positive_int(groups) is None:
         raise ValueError(f"{op}: groups must be a positive int, got {groups!r}")
+    groups = operator.index(groups)
     io = "in_channels, out_channels/groups" if transposed else "out_channels, in_channels/groups"
     if len(w_shape) != nd + 2:
         raise ValueError(
@@ -170,6 +184,7 @@ def _check_weight(op, x_shape, x_dtype, w_shape, w_dtype, bias, nd, groups, tran
             raise ValueError(f"{op}: bias must have shape ({out},), got {b_shape}")
         if b_dtype != x_dtype:
             raise TypeError(f"{op}: input dtype {x_dtype} and bias dtype {b_dtype} differ")
+    return groups
 
 
 def _conv_padding(op, padding, ksize, stride, dilation, nd):
@@ -193,7 +208,8 @@ def conv_setup(op, nd, x_shape, x_dtype, w_shape, w_dtype, bias, stride, padding
                groups):
     """Check a convolution's arguments; returns its ``Geom`` and output size."""
     _check_input(op, x_shape, x_dtype, nd)
-    _check_weight(op, x_shape, x_dtype, w_shape, w_dtype, bias, nd, groups, transposed=False)
+    groups = _check_weight(op, x_shape, x_dtype, w_shape, w_dtype, bias, nd, groups,
+                           transposed=False)
     stride = ints(op, "stride", stride, nd, 1)
     dilation = ints(op, "dilation", dilation, nd, 1)
     ksize = w_shape[2:]
@@ -219,7 +235,8 @@ def conv_transpose_setup(op, nd, x_shape, x_dtype, w_shape, w_dtype, bias, strid
                          output_padding, groups, dilation):
     """Check a transposed convolution's arguments; returns its ``Geom`` and output size."""
     _check_input(op, x_shape, x_dtype, nd)
-    _check_weight(op, x_shape, x_dtype, w_shape, w_dtype, bias, nd, groups, transposed=True)
+    groups = _check_weight(op, x_shape, x_dtype, w_shape, w_dtype, bias, nd, groups,
+                           transposed=True)
     stride = ints(op, "stride", stride, nd, 1)
     dilation = ints(op, "dilation", dilation, nd, 1)
     pad = ints(op, "padding", padding, nd, 0)

@@ -24,7 +24,7 @@ from ..kernels import K
 from ..kernels.pooling import fill_value
 from ._pool_index import max_pool_indices
 from ._unbatched import add_batch, drop_batch
-from ._windows import ints, pool_setup
+from ._windows import ints, pool_setup, positive_int
 from .activation import ReLUMask, _kept
 from .elementwise import mul
 from .join import pad
@@ -188,11 +188,10 @@ def _average(op, nd, x, kernel_size, stride, padding, ceil_mode, count_include_p
                   ceil_mode=ceil_mode, count_include_pad=True)
     window = geom.kernel[0] * geom.kernel[1]
     if divisor_override is not None:
-        if isinstance(divisor_override, bool) or not isinstance(divisor_override, int) or (
-                divisor_override <= 0):
+        if positive_int(divisor_override) is None:
             raise ValueError(f"{op}: divisor_override must be a positive int or None, got "
                              f"{divisor_override!r}")
-        return mul(means, window / divisor_override)
+        return mul(means, window / positive_int(divisor_override))
     xp = get_array_module(a)
     rows, cols = (xp.asarray(v, dtype=a.dtype) for v in _window_sizes(geom, count_include_pad))
     scale = window / (rows[:, None] * cols[None, :])

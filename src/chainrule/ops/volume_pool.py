@@ -14,7 +14,7 @@ from __future__ import annotations
 from ..autograd.tensor import Tensor
 from ._pool_index import max_pool_indices
 from ._unbatched import batch_optional
-from ._windows import check_rank, pool_setup
+from ._windows import check_rank, pool_setup, positive_int
 from ._windows import ints as _ints
 from .adaptive_pool import adaptive_avg_pool2d, adaptive_max_pool2d
 from .pool import avg_pool2d, max_pool2d, torch_defaults
@@ -100,10 +100,10 @@ def avg_pool3d(input, kernel_size, stride=None, padding=0, ceil_mode=False,  # n
     options = {"ceil_mode": ceil_mode, "count_include_pad": bool(count_include_pad)}
     if divisor_override is None:
         return _separable(avg_pool2d, x, kernel, stride, padding, **options)
-    if isinstance(divisor_override, bool) or not isinstance(divisor_override, int) or (
-            divisor_override <= 0):
+    if positive_int(divisor_override) is None:
         raise ValueError(f"{op}: divisor_override must be a positive int or None, got "
                          f"{divisor_override!r}")
+    divisor_override = positive_int(divisor_override)
     n, c, d, h, w = x.shape  # window sums over the planes, then over depth divided as told
     planes = avg_pool2d(reshape(x, (n, c * d, h, w)), kernel[1:], stride[1:], padding[1:],
                         divisor_override=1, **options)

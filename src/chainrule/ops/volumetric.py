@@ -106,7 +106,7 @@ def conv_transpose3d(input, weight, bias=None, stride=1, padding=0,  # noqa: A00
     (sd, sh, sw), (dd, dh, dw) = geom.stride, geom.dilation
     n, c_in, d_in, h, w = x.shape
     _, c_group, kd, kh, kw = weight.shape
-    out_c = c_group * groups
+    out_c = c_group * geom.groups
     extra = tuple(int(e) for e in output_padding) if isinstance(output_padding, (tuple, list)) \
         else (int(output_padding),) * 3
     images = reshape(permute(x, (0, 2, 1, 3, 4)), (n * d_in, c_in, h, w))
