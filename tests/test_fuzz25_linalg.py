@@ -41,3 +41,22 @@ def test_matrix_exp_float16_is_computed_in_float32():
     assert got.dtype == g16.dtype == np.float16
     np.testing.assert_allclose(got.numpy(), expected.detach().numpy(), rtol=2e-3, atol=2e-3)
     np.testing.assert_allclose(g16.numpy(), g64.numpy(), rtol=1e-2, atol=1e-2)
+
+
+@pytest.mark.parametrize("dt", ["float64", "complex128", "float32"])
+def test_nan_matrices_give_nan_in_det_slogdet_inv_solve(dt):
+    # NumPy called the first singular (det 0, inv raised) and warned at the second; PyTorch: NaN
+    first = np.array([[np.nan, 2.0], [2.0, 4.0]])
+    second = np.eye(2) * 2 + 0.1
+    second[1, 0] = np.nan
+    a = np.stack([first, second, np.diag([2.0, 4.0])]).astype(dt)
+    ta, ca = torch.tensor(a), cr.tensor(a)
+    b = np.ones((3, 2, 1), dt)
+    pairs = [(torch.linalg.det(ta), cr.linalg.det(ca)),
+             (torch.linalg.inv(ta), cr.linalg.inv(ca)),
+             (torch.linalg.solve(ta, torch.tensor(b)), cr.linalg.solve(ca, cr.tensor(b)))]
+    pairs += list(zip(torch.linalg.slogdet(ta), cr.linalg.slogdet(ca)))
+    for t, c in pairs:
+        assert str(c.dtype) == str(t.dtype).split(".")[-1]
+        np.testing.assert_allclose(c.numpy(), t.numpy(), rtol=1e-6, equal_nan=True)
+    assert np.isnan(cr.linalg.det(ca).numpy()[:2]).all()

@@ -39,6 +39,22 @@ def _h(x):
     return cj(transpose(x, -1, -2))
 
 
+def nan_through(fn, a, *rest, sign=False):
+    """``fn(a, *rest)`` with NaN results for the matrices of ``a`` that hold a NaN, as LAPACK's
+    LU gives them in PyTorch (NumPy's may call such a matrix singular, or warn); ``sign``: the
+    first of ``fn``'s two results is a sign, 0 there for a real ``a``, as PyTorch's."""
+    xp = get_array_module(a)
+    bad = xp.isnan(a).any(axis=(-2, -1))
+    if not bad.any():
+        return fn(a, *rest)
+    out = fn(xp.where(bad[..., None, None], xp.eye(a.shape[-1], dtype=a.dtype), a), *rest)
+    outs = out if isinstance(out, tuple) else (out,)
+    filled = [xp.where(bad.reshape(bad.shape + (1,) * (o.ndim - bad.ndim)),
+                       0 if sign and k == 0 and o.dtype.kind != "c" else xp.nan, o)
+              for k, o in enumerate(outs)]
+    return tuple(filled) if isinstance(out, tuple) else filled[0]
+
+
 def _square(op, a, complex_ok=False):
     if not isinstance(a, Tensor):
         raise TypeError(f"{op}: expected a Tensor, got {type(a).__name__}")
@@ -53,7 +69,7 @@ class Inv(Function):
     complex_grad = True
 
     def forward(self, a):
-        return lapack("inv", get_array_module(a).linalg.inv, a)
+        return nan_through(lambda m: lapack("inv", get_array_module(m).linalg.inv, m), a)
 
     def backward(self, g):
         y = _h(self.output)
@@ -72,8 +88,8 @@ class SLogDet(Function):
 
     def forward(self, a):
         xp = get_array_module(a)
-        sign, logabs = xp.linalg.slogdet(a)
-        self.singular = xp.asarray(sign == 0)
+        sign, logabs = nan_through(xp.linalg.slogdet, a, sign=True)
+        self.singular = xp.asarray((sign == 0) & ~xp.isnan(logabs))  # NaN: not singular
         self.sign = sign.astype(a.dtype)
         return self.sign, logabs.astype(real_dtype(a.dtype))
 
@@ -102,7 +118,8 @@ class Solve(Function):
     complex_grad = True
 
     def forward(self, a, b):
-        return lapack("solve", get_array_module(a, b).linalg.solve, a, b)
+        return nan_through(lambda m, r: lapack("solve", get_array_module(m).linalg.solve, m, r),
+                           a, b)
 
     def backward(self, g):
         a = self.inputs[0]

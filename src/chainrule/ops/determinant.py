@@ -21,7 +21,7 @@ from ..autograd.function import Function
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ._conj import cj
-from .decomp import _square, inv
+from .decomp import _square, inv, nan_through
 from .elementwise import fill_where
 from .linalg import matmul
 from .shape import broadcast_to, transpose
@@ -96,7 +96,7 @@ class Det(Function):
     complex_grad = True
 
     def forward(self, a):
-        return get_array_module(a).linalg.det(a).astype(a.dtype)
+        return nan_through(get_array_module(a).linalg.det, a).astype(a.dtype)
 
     def backward(self, g):
         return g.reshape(g.shape + (1, 1)) * cj(cofactor(self.inputs[0], self.output))
