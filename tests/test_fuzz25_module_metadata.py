@@ -75,3 +75,17 @@ def test_hooks_get_local_metadata():
         lambda mod, sd, prefix, meta, *rest: seen.append(("l", prefix, meta)))
     m.load_state_dict(m.state_dict())
     assert seen == [("s", {"version": 1}), ("l", "1.0.", {"version": 2})]
+
+
+def test_metadata_survives_chainrules_file_format():
+    import io
+
+    m = _versioned(cr)
+    buffer = io.BytesIO()
+    cr.save({"model": m.state_dict()}, buffer)
+    buffer.seek(0)
+    saved = cr.load(buffer)["model"]
+    assert {k: dict(v) for k, v in saved._metadata.items()} == \
+        {"": {"version": 1}, "0": {"version": 1}, "1": {"version": 2}}
+    m.load_state_dict(saved)  # a current checkpoint: not converted
+    assert m[1].seen == 2

@@ -78,7 +78,11 @@ def _encode(value, where: str, arrays: dict):
         items = [[_encode(k, f"{where} key", arrays) if type(k) is not str else k,
                   _encode(v, f"{where}[{k!r}]", arrays)] for k, v in value.items()]
         if isinstance(value, collections.OrderedDict):  # a state dict: torch.load keeps it one
-            return {"__dict__": items, "ordered": True}
+            metadata = getattr(value, "_metadata", None)  # and its modules' versions, as pickle
+            if metadata is None:
+                return {"__dict__": items, "ordered": True}
+            return {"__dict__": items, "ordered": True,
+                    "metadata": _encode(metadata, f"{where}._metadata", arrays)}
         if isinstance(value, collections.Counter):
             return {"__dict__": items, "counter": True}
         return {"__dict__": items}

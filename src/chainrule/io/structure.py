@@ -149,6 +149,8 @@ def _decode(value, arrays: dict, device):
     out = (collections.OrderedDict if value.get("ordered") is True else dict)(
         (_hashable(_decode(k, arrays, device), value), _decode(v, arrays, device)) for k, v in pairs
     )
+    if value.get("ordered") is True and "metadata" in value:  # a state dict's module versions
+        out._metadata = _decode(value["metadata"], arrays, device)
     return collections.Counter(out) if value.get("counter") is True else out
 
 
