@@ -12,7 +12,7 @@ from ..autograd import Tensor
 from ..backend import asnumpy, get_array_module, numpy
 from ..data import DataLoader, Dataset, IterableDataset
 from ..data.arguments import check_number
-from ..nn import BCELoss, BCEWithLogitsLoss
+from ..nn import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, NLLLoss
 
 __all__ = ["NO_BATCHES", "batch_count", "batch_fields", "check_batch", "check_callbacks",
            "check_coverage", "check_flags", "check_path", "check_weights", "eval_mode",
@@ -157,13 +157,18 @@ def score_options(loss) -> dict:
     for a BCE loss (with logits or not), whose targets are 0/1 per entry: a batch whose rows
     each held one 1 was read as one-hot classes, so the value depended on the batching.
     torchmetrics applies a sigmoid to scores outside [0, 1]; Keras' "accuracy" cuts logits at
-    0.5 (a silent miss)."""
+    0.5 (a silent miss). ``class_axis`` 1 for cross_entropy and nll_loss, whose scores (N, C,
+    d1, ...) have their classes on axis 1, as torchmetrics reads them (the metrics took the last
+    axis: an error, or with C == d1 a silently wrong value)."""
     fn = getattr(loss, "func", loss)
     name = getattr(fn, "__name__", None) if str(getattr(fn, "__module__", "")).startswith(
         "chainrule.") else None  # F's, or the torch-style top-level one
     logits = isinstance(fn, BCEWithLogitsLoss) or name == "binary_cross_entropy_with_logits"
     bce = logits or isinstance(fn, BCELoss) or name == "binary_cross_entropy"
-    return {"threshold": 0.0 if logits else 0.5, "multilabel": bce}
+    classes_first = isinstance(fn, (CrossEntropyLoss, NLLLoss)) or name in (
+        "cross_entropy", "nll_loss")  # PyTorch's (N, C, d1, ...): the classes on axis 1
+    return {"threshold": 0.0 if logits else 0.5, "multilabel": bce,
+            "class_axis": 1 if classes_first else -1}
 
 
 def split_validation(who: str, data, validation_data, split):

@@ -308,10 +308,12 @@ def get_metric(spec, threshold: float = 0.5, multilabel: bool = False):
     raise TypeError(f"get_metric: expected a metric name or function, got {type(spec).__name__}")
 
 
-def metric_list(metrics, threshold: float = 0.5, multilabel: bool = False) -> list:
+def metric_list(metrics, threshold: float = 0.5, multilabel: bool = False,
+                class_axis: int = -1) -> list:
     """The Trainer's ``metrics`` as ``(name, fn)`` pairs: None (Keras' default) or an empty
     list is none, a name or function is one, a list lists them (a dict is a TypeError);
-    ``threshold``, ``multilabel``: as ``get_metric``'s."""
+    ``threshold``, ``multilabel``: as ``get_metric``'s; ``class_axis`` 1: named class metrics
+    read scores (N, C, d1, ...) as PyTorch's cross_entropy does, the classes on axis 1."""
     if metrics is None:
         return []
     if isinstance(metrics, str) or (callable(metrics) and not isinstance(metrics, type)):
@@ -319,7 +321,19 @@ def metric_list(metrics, threshold: float = 0.5, multilabel: bool = False) -> li
     if isinstance(metrics, dict) or not hasattr(metrics, "__iter__"):  # Keras' per-output dict
         raise TypeError(f"Trainer: metrics must be None, a metric (a name or a function) or a "
                         f"list of them, got {type(metrics).__name__} {metrics!r}")
-    return [get_metric(m, threshold, multilabel) for m in metrics]
+    found = [(m, get_metric(m, threshold, multilabel)) for m in metrics]
+    return [(name, _classes_first(fn)) if class_axis == 1 and isinstance(m, str)
+            and fn not in (mse, mae) else (name, fn) for m, (name, fn) in found]
+
+
+def _classes_first(fn):
+    def read(y_true, y_pred):  # fn reads the classes on the last axis
+        t, p = _raw(y_true), _raw(y_pred)
+        if p.ndim >= 3 and p.ndim in (t.ndim, t.ndim + 1):  # labels, or probabilities
+            xp = get_array_module(p)
+            t, p = (xp.moveaxis(t, 1, -1) if t.ndim == p.ndim else t), xp.moveaxis(p, 1, -1)
+        return fn(t, p)
+    return read
 
 
 class Counted(float):
