@@ -126,3 +126,16 @@ def test_embedding_max_norm_float16_large_rows(norm_type, fill, max_norm):
                         _weight=cr.tensor(w.copy()))
     np.testing.assert_allclose(m(cr.tensor([[0]])).numpy()[0, 0].astype(np.float32),
                                yt.numpy()[0].astype(np.float32), rtol=1e-3)
+
+
+def test_hardtanh_deprecated_value_keywords():
+    # PyTorch's Hardtanh(min_value=, max_value=) (old code's spelling) was a TypeError
+    x = np.array([-3.0, -0.2, 0.4, 2.0])
+    with pytest.warns(FutureWarning) as tw:
+        tm = torch.nn.Hardtanh(min_value=-0.5, max_value=1.5)
+    with pytest.warns(FutureWarning) as cw:
+        cm = cr.nn.Hardtanh(min_value=-0.5, max_value=1.5)
+    assert [str(w.message) for w in cw] == [str(w.message) for w in tw]
+    assert "`max_value` is deprecated and renamed to `max_val`" in str(cw[1].message)
+    assert repr(cm) == repr(tm) == "Hardtanh(min_val=-0.5, max_val=1.5)"
+    np.testing.assert_array_equal(cm(cr.tensor(x)).numpy(), tm(torch.tensor(x)).numpy())

@@ -7,6 +7,7 @@ than on the first batch. Names and defaults follow PyTorch (``Softmax`` takes ``
 from __future__ import annotations
 
 import numbers
+import warnings
 
 from ..ops import activation as A  # noqa: N812 - short alias for the op family
 from ..ops.softmax import implicit_softmax_dim, log_softmax, softmax
@@ -189,8 +190,16 @@ class GELU(Module):
 class Hardtanh(Module):
     """Clamp to [min_val, max_val]."""
 
-    def __init__(self, min_val: float = -1.0, max_val: float = 1.0, inplace: bool = False):
+    def __init__(self, min_val: float = -1.0, max_val: float = 1.0, inplace: bool = False,
+                 min_value: float | None = None, max_value: float | None = None):
         super().__init__()
+        # PyTorch's deprecated spellings, with its FutureWarning
+        for old, new in (("min_value", min_value), ("max_value", max_value)):
+            if new is not None:
+                warnings.warn(f"keyword argument `{old}` is deprecated and renamed to "
+                              f"`{old[:3]}_val`", FutureWarning, stacklevel=2)
+        min_val = min_val if min_value is None else min_value
+        max_val = max_val if max_value is None else max_value
         self.min_val = _real("Hardtanh", "min_val", min_val)
         self.max_val = _real("Hardtanh", "max_val", max_val)
         self.inplace = inplace
