@@ -156,3 +156,18 @@ def test_losses_broadcast_a_target_to_the_input_as_pytorch(name, kw, target_shap
 def test_kl_div_still_refuses_a_target_that_grows_the_loss():
     with pytest.raises(ValueError, match=r"input shape \(3, 1\) and target shape \(3, 4\)"):
         F.kl_div(cr.tensor(np.zeros((3, 1))), cr.tensor(np.ones((3, 4))), reduction="sum")
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_binary_cross_entropy_of_a_small_probability_is_exact_as_pytorch(dtype):
+    # log(1 - p) lost a small p (float32: 1 - 1e-8 == 1, a loss of 0; 1e-6 was 5% off);
+    # PyTorch takes log1p(-p)
+    torch = pytest.importorskip("torch")
+    p = np.array([1e-8, 1e-6, 3e-5, 0.25, 1.0], dtype=dtype)
+    t = np.array([0.0, 0.0, 0.1, 0.0, 0.5], dtype=dtype)
+    got = F.binary_cross_entropy(cr.tensor(p), cr.tensor(t), reduction="none").numpy()
+    want = torch.nn.functional.binary_cross_entropy(torch.tensor(p), torch.tensor(t),
+                                                    reduction="none").numpy()
+    assert got.dtype == want.dtype
+    np.testing.assert_allclose(got, want, rtol=2e-7 if dtype == "float32" else 1e-15)
+    np.testing.assert_allclose(got[:2], p[:2].astype(np.float64), rtol=1e-6)

@@ -174,6 +174,14 @@ def _clamped_log_array(x):
     return xp.maximum(xp.log(xp.maximum(x, xp.finfo(x.dtype).smallest_subnormal)), -100)
 
 
+def _clamped_log1m_array(p):
+    """log(1 - p) clamped to >= -100, from ``log1p(-p)`` as PyTorch's: exact for a small p, where
+    ``log(1 - p)`` loses it (float32 rounds 1 - 1e-8 to 1: a loss of 0 for 1e-8)."""
+    xp = get_array_module(p)
+    with quiet(xp):  # no warning at p = 1 (log1p(-1) is -inf, clamped)
+        return xp.maximum(xp.log1p(-p), -100)
+
+
 def _clamped_log(x):
     """The same with recorded ops (the clamps are constant where they bind)."""
     tiny = float(get_array_module(x._data).finfo(x.dtype).smallest_subnormal)
@@ -217,7 +225,7 @@ class BinaryCrossEntropy(_BinaryLoss):
     """-(t log p + (1 - t) log(1 - p)) for probabilities p, with the logs clamped to >= -100."""
 
     def forward(self, p, t):
-        logp, log1mp = _clamped_log_array(p), _clamped_log_array(1 - p)
+        logp, log1mp = _clamped_log_array(p), _clamped_log1m_array(p)
         return self._finish((t - 1) * log1mp - t * logp)
 
     def backward(self, g):
