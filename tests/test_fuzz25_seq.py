@@ -109,3 +109,22 @@ def test_sdpa_scale_as_zero_d_tensor():
     for bad in (cr.tensor([0.7]), cr.tensor(0.7, requires_grad=True)):
         with pytest.raises(TypeError, match="scale must be a number or a 0-d Tensor"):
             cr.nn.functional.scaled_dot_product_attention(*map(cr.tensor, (q, k, v)), scale=bad)
+
+
+def test_rnn_init_flat_weights_after_replacing_a_weight():
+    """Pruning and weight-drop code replaces a weight and calls PyTorch's
+    ``_init_flat_weights()`` (or ``_update_flat_weights()``); chainrule had neither."""
+    torch = pytest.importorskip("torch")
+    t = torch.nn.GRU(3, 4, dtype=torch.float64)
+    c = cr.nn.GRU(3, 4, dtype="float64")
+    c.load_state_dict({k: cr.tensor(v.numpy()) for k, v in t.state_dict().items()})
+    keep = np.arange(48).reshape(12, 4) % 3 != 0
+    for lib, m in ((torch, t), (cr, c)):
+        pruned = m.weight_hh_l0.detach().numpy() * keep
+        m.weight_hh_l0 = lib.nn.Parameter(lib.tensor(pruned))
+        m._init_flat_weights()
+        m._update_flat_weights()
+        assert m._weights_have_changed() is False
+    x = np.random.default_rng(3).standard_normal((5, 2, 3))
+    expected = t(torch.tensor(x))[0].detach().numpy()
+    np.testing.assert_allclose(c(cr.tensor(x))[0].numpy(), expected, rtol=1e-10, atol=1e-12)

@@ -196,6 +196,20 @@ class _WeightLists:
     def _flat_weights(self) -> list:
         return [getattr(self, name) for name in self._flat_weights_names]
 
+    def _init_flat_weights(self) -> None:
+        """PyTorch's refresh of its cached weight list after weights were replaced (pruning,
+        weight drop, quantization call it). chainrule keeps no such list: each forward pass
+        and ``_flat_weights`` read the module's current attributes, so there is nothing to do
+        but PyTorch's last step, ``flatten_parameters()``."""
+        self.flatten_parameters()
+
+    def _update_flat_weights(self) -> None:
+        """PyTorch's ``_init_flat_weights`` when a weight was replaced; nothing to refresh."""
+
+    def _weights_have_changed(self) -> bool:
+        """PyTorch's check for a stale cached weight list: False, chainrule keeps none."""
+        return False
+
 
 def _elman_cell_mode(cell) -> str:
     """An Elman cell's step from its ``nonlinearity`` as it is now: PyTorch's ``RNNCell`` reads
