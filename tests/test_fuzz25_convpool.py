@@ -161,3 +161,41 @@ def test_groups_and_divisor_override_take_numpy_and_tensor_ints_as_pytorch():
     with pytest.raises(ValueError, match="divisor_override must be a positive int or None, got "
                                          "2.0"):
         cr.nn.functional.avg_pool2d(cr.ones(1, 1, 3, 3), 2, divisor_override=2.0)
+
+
+def _custom_inits(lib):
+    class Halves(lib.nn.Conv2d):  # PyTorch's signature: the constructor calls it
+        def reset_parameters(self):
+            lib.nn.init.constant_(self.weight, 0.5)
+            lib.nn.init.zeros_(self.bias)
+
+    class Silent(lib.nn.ConvTranspose1d):  # the default init, then scaled
+        def reset_parameters(self):
+            super().reset_parameters()
+            with lib.no_grad():
+                self.weight.mul_(0)
+
+    class Quarters(lib.nn.LazyConv2d):
+        def reset_parameters(self):
+            if not self.has_uninitialized_params():
+                lib.nn.init.constant_(self.weight, 0.25)
+
+    lazy = Quarters(2, 3, bias=False)
+    lazy(lib.ones(1, 4, 5, 5))
+    return [m.weight.sum().item() for m in (Halves(1, 2, 3), Silent(2, 3, 2), lazy)]
+
+
+def test_reset_parameters_without_rng_and_overridden_as_in_pytorch():
+    # before: a subclass's reset_parameters(self) made the constructor raise "got an unexpected
+    # keyword argument 'rng'", and conv.reset_parameters() raised "missing 1 required
+    # keyword-only argument: 'rng'"
+    assert _custom_inits(cr) == _custom_inits(torch) == [9.0, 0.0, 18.0]
+    conv = cr.nn.Conv2d(2, 3, 3)
+    cr.manual_seed(7)
+    conv.reset_parameters()  # the default generator, as cr.manual_seed seeds it
+    first = conv.weight.detach().numpy().copy()
+    cr.manual_seed(7)
+    conv.reset_parameters()
+    np.testing.assert_array_equal(conv.weight.detach().numpy(), first)
+    bound = 1 / np.sqrt(2 * 3 * 3)  # kaiming_uniform_(a=sqrt(5)): U(-1/sqrt(fan_in), ...)
+    assert 0 < np.abs(first).max() <= bound and np.abs(conv.bias.detach().numpy()).max() <= bound

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import functools
+import inspect
 import numbers
 
 from ..backend import config, get_array_module
 from ..backend import random as _random
 
 __all__ = [
-    "check_input", "float_dtype", "int_tuple", "positive_int", "probability", "resolve_rng",
+    "check_input", "float_dtype", "int_tuple", "positive_int", "probability", "reset_with",
+    "resolve_rng",
 ]
 
 
@@ -20,6 +23,22 @@ def _host():
 def resolve_rng(rng, who: str):
     """``rng`` itself, or the default generator (``chainrule.manual_seed``) when it is None."""
     return _random.resolve_rng(rng, who)
+
+
+def reset_with(module, rng) -> None:
+    """``module.reset_parameters(rng=rng)``, as a constructor calls it; where a subclass overrides
+    it with PyTorch's signature ``reset_parameters(self)``, that override, without ``rng`` (its
+    own initialization runs, as PyTorch's constructors call it)."""
+    if _takes_rng(type(module).reset_parameters):
+        module.reset_parameters(rng=rng)
+    else:
+        module.reset_parameters()
+
+
+@functools.lru_cache(maxsize=256)
+def _takes_rng(fn) -> bool:
+    params = inspect.signature(fn).parameters.values()
+    return any(p.name == "rng" or p.kind is p.VAR_KEYWORD for p in params)
 
 
 def float_dtype(dtype, who: str, *, complex_ok: bool = False):

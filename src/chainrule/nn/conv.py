@@ -28,7 +28,14 @@ from ..ops.conv import (
 from ..ops.join import pad
 from ..ops.volumetric import conv3d, conv_transpose3d
 from . import init
-from ._checks import check_input, float_dtype, int_tuple, positive_int, resolve_rng
+from ._checks import (
+    check_input,
+    float_dtype,
+    int_tuple,
+    positive_int,
+    reset_with,
+    resolve_rng,
+)
 from .module import Module, Parameter
 
 __all__ = ["Conv1d", "Conv2d", "Conv3d", "ConvTranspose1d", "ConvTranspose2d", "ConvTranspose3d"]
@@ -73,7 +80,7 @@ class _ConvNd(Module):
             self.bias = Parameter(xp.empty((out_channels,), dtype=dt))
         else:
             self.register_parameter("bias", None)
-        self.reset_parameters(rng=resolve_rng(rng, who))
+        reset_with(self, resolve_rng(rng, who))
 
     def _check_padding(self, padding):
         who = type(self).__name__
@@ -86,8 +93,10 @@ class _ConvNd(Module):
             return padding
         return int_tuple(who, "padding", padding, self._nd, 0)
 
-    def reset_parameters(self, *, rng) -> None:
-        """Draw fresh weights with PyTorch's default initialization."""
+    def reset_parameters(self, *, rng=None) -> None:
+        """Draw fresh weights with PyTorch's default initialization (``rng`` None: the default
+        generator, as ``chainrule.manual_seed`` seeds it)."""
+        rng = resolve_rng(rng, type(self).__name__)
         init.kaiming_uniform_(self.weight, a=math.sqrt(5), rng=rng)
         if self.bias is not None:
             fan_in, _ = init._calculate_fan_in_and_fan_out(self.weight)

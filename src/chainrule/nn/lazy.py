@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from ..backend import get_array_module
 from ..ops._unbatched import either_layout
-from ._checks import float_dtype, positive_int, resolve_rng
+from ._checks import float_dtype, positive_int, reset_with, resolve_rng
 from .conv import Conv1d, Conv2d, Conv3d
 from .linear import Linear
 from .module import Module
@@ -142,7 +142,7 @@ class _LazyConv(LazyModuleMixin):
             self.bias = UninitializedParameter(dtype=dt)
         self._lazy_rng = resolve_rng(rng, type(self).__name__)
 
-    def reset_parameters(self, *, rng) -> None:
+    def reset_parameters(self, *, rng=None) -> None:
         """PyTorch's initialization, once the first call has given the weights their shapes."""
         if "_lazy_rng" in self.__dict__ and not _uninitialized(self.weight):
             super().reset_parameters(rng=rng)
@@ -170,7 +170,7 @@ class _LazyConv(LazyModuleMixin):
             self.weight.materialize(self._weight_shape(channels))
             if self.bias is not None:
                 self.bias.materialize((self.out_channels,))
-            self.reset_parameters(rng=self._lazy_rng)
+            reset_with(self, self._lazy_rng)
         else:  # loaded from a state dict before the first call
             self.in_channels = self._loaded_channels()
         _become(self)
