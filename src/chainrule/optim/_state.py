@@ -17,8 +17,8 @@ from ..autograd import Tensor
 from ..backend import get_array_module, numpy
 from ..backend.defaults import get_default_dtype
 
-__all__ = ["adam_state", "advance", "as_array", "as_complex", "as_real", "rmsprop_state",
-           "scalar", "update_in_float32", "zeros"]
+__all__ = ["adam_state", "advance", "as_array", "as_complex", "as_real", "lerp",
+           "rmsprop_state", "scalar", "update_in_float32", "zeros"]
 
 
 def update_in_float32(update, param, grad, group: dict, state: dict,
@@ -49,6 +49,14 @@ def update_in_float32(update, param, grad, group: dict, state: dict,
             state[key] = Tensor(value._data.astype(numpy.float16))
         else:
             state[key] = value
+
+
+def lerp(a, b, w: float):
+    """``a + w (b - a)``, a moment's update ``(1 - w) a + w b``, as PyTorch's ``lerp`` computes it
+    (its rules' ``exp_avg.lerp_(grad, 1 - beta1)``): from ``b`` where w >= 0.5. An inf gradient
+    then gives a nan moment (inf - inf) where PyTorch's has one, not an inf (PyTorch's RAdam steps
+    its parameter to nan with it, in the steps that do not divide by the second moment)."""
+    return a + w * (b - a) if w < 0.5 else b - (b - a) * (1 - w)
 
 
 def scalar(value) -> Tensor:

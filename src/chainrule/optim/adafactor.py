@@ -6,7 +6,7 @@ import math
 
 from ..autograd import Tensor
 from ..backend import device_of, get_array_module, to_device
-from ._state import advance, as_array, scalar, zeros
+from ._state import advance, as_array, lerp, scalar, zeros
 from .optimizer import Optimizer, check_bool, check_number
 
 __all__ = ["Adafactor"]
@@ -113,13 +113,14 @@ class Adafactor(Optimizer):
         if weight_decay != 0:
             param *= 1 - lr * weight_decay
         if factored:
+            # lerp: PyTorch's (an inf g*g gives a nan variance, whose step skips the rms clip)
             r, c = state["row_var"]._data, state["col_var"]._data  # written in place
-            r[...] = _lerp(r, xp.mean(g * g, axis=-1, keepdims=True), one_minus_beta2)
-            c[...] = _lerp(c, xp.mean(g * g, axis=-2, keepdims=True), one_minus_beta2)
+            r[...] = lerp(r, xp.mean(g * g, axis=-1, keepdims=True), one_minus_beta2)
+            c[...] = lerp(c, xp.mean(g * g, axis=-2, keepdims=True), one_minus_beta2)
             v = r @ c / xp.maximum(xp.mean(r, axis=-2, keepdims=True), eps1)
         else:
             v = state["variance"]._data
-            v[...] = _lerp(v, g * g, one_minus_beta2)
+            v[...] = lerp(v, g * g, one_minus_beta2)
         u = g / xp.sqrt(xp.maximum(v, eps1 * eps1))
         u = u / max(1.0, _rms(xp, u) / d)
         param -= alpha * u
@@ -146,14 +147,6 @@ class Adafactor(Optimizer):
             )
         return Tensor(to_device(as_array(value), device_of(p._data)).astype(p._data.dtype,
                                                                            copy=True))
-
-
-def _lerp(a, b, w: float):
-    """``beta2_t a + (1 - beta2_t) b`` with ``w = 1 - beta2_t``, as PyTorch's lerp computes it:
-    from ``b`` where w >= 0.5 (every first step). An inf ``b`` then gives nan, as in PyTorch, whose
-    step of a parameter with a nan variance skips the update's rms clipping (an inf variance kept
-    it, and the other weights' steps differed)."""
-    return a + w * (b - a) if w < 0.5 else b - (b - a) * (1 - w)
 
 
 def _rms(xp, a) -> float:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ..backend import get_array_module
 from ._betas import check_betas_or_tensors
-from ._state import advance, scalar, zeros
+from ._state import advance, lerp, scalar, zeros
 from .optimizer import Optimizer, check_bool, check_implementation_flags, check_number
 
 __all__ = ["Adamax"]
@@ -64,6 +64,6 @@ class Adamax(Optimizer):
         g = -grad if group["maximize"] else grad
         if weight_decay != 0:
             g = g + weight_decay * param
-        m[...] = beta1 * m + (1 - beta1) * g
+        m[...] = lerp(m, g, 1 - beta1)  # PyTorch's lerp_ (an inf g: nan, as there)
         u[...] = xp.maximum(beta2 * u, xp.abs(g) + eps)
         param -= lr / (1 - beta1**t) * (m / u)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ..backend import get_array_module
 from ._betas import check_betas_or_tensors
-from ._state import advance, scalar, zeros
+from ._state import advance, lerp, scalar, zeros
 from .optimizer import Optimizer, check_bool, check_implementation_flags, check_number
 
 __all__ = ["NAdam"]
@@ -88,7 +88,7 @@ class NAdam(Optimizer):
         product = state["mu_product"]._data
         product *= mu  # in place, in its dtype (NumPy rounds mu to it first, as PyTorch)
         mu_product = product.item()
-        m[...] = beta1 * m + (1 - beta1) * g
+        m[...] = lerp(m, g, 1 - beta1)  # PyTorch's lerp_ (an inf g: nan, as there)
         v[...] = beta2 * v + (1 - beta2) * g**2
         denom = xp.sqrt(v / (1 - beta2**t)) + eps
         param -= lr * (1 - mu) / (1 - mu_product) * (g / denom)

@@ -7,7 +7,7 @@ import math
 
 from ..backend import get_array_module
 from ._betas import check_betas_or_tensors
-from ._state import advance, scalar, zeros
+from ._state import advance, lerp, scalar, zeros
 from .optimizer import Optimizer, check_bool, check_implementation_flags, check_number
 
 __all__ = ["RAdam"]
@@ -80,7 +80,7 @@ class RAdam(Optimizer):
                 param *= 1 - lr * weight_decay
             else:
                 g = g + weight_decay * param
-        m[...] = beta1 * m + (1 - beta1) * g
+        m[...] = lerp(m, g, 1 - beta1)  # PyTorch's lerp_ (an inf g: nan, as there)
         v[...] = beta2 * v + (1 - beta2) * g**2
         m_hat = m / (1 - beta1**t)
         rho_inf = 2 / (1 - beta2) - 1
