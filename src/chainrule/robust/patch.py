@@ -170,7 +170,10 @@ def train_patch(model, x, target: int, *, area: float = 0.09, epochs: int = 1,
     n, c, h, w = x.shape
     side = patch_side(area, min(h, w))
     patch = xp.full((c, side, side), 0.5, dtype=x.dtype)
-    m, v, step = xp.zeros_like(patch), xp.zeros_like(patch), 0
+    # Adam's moments in float32 at least: in float16 the squared gradients underflowed to 0, and
+    # with the 1e-8 (0 in float16) a pixel's step was m / 0, inf: it jumped to 0 or 1
+    moments = xp.result_type(x.dtype, "float32")
+    m, v, step = xp.zeros(patch.shape, moments), xp.zeros(patch.shape, moments), 0
     for _ in range(epochs):
         order = rng.permutation(n)
         for start in range(0, n, batch_size):
@@ -183,8 +186,9 @@ def train_patch(model, x, target: int, *, area: float = 0.09, epochs: int = 1,
             loss = cross_entropy(model(apply_patch(batch, p, mats)), labels)
             (g,) = grad(loss, p)
             step += 1
-            m = 0.9 * m + 0.1 * g._data
-            v = 0.999 * v + 0.001 * g._data ** 2
+            g = g._data.astype(moments, copy=False)
+            m = 0.9 * m + 0.1 * g
+            v = 0.999 * v + 0.001 * g ** 2
             update = (m / (1 - 0.9 ** step)) / (xp.sqrt(v / (1 - 0.999 ** step)) + 1e-8)
             patch = xp.clip(patch - lr * update, 0, 1).astype(x.dtype)
             if callback is not None:
