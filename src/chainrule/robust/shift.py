@@ -92,7 +92,9 @@ def transform_images(images, kind: str, value: float, *, rng=None):
     if kind == "elastic":
         if value == 0:
             return images
-        return elastic_distortion(images, rng=resolve_rng(rng), alpha=value, sigma=4.0)
+        # in the images' dtype: elastic_distortion gives float32, which a float64 model refused
+        return elastic_distortion(images, rng=resolve_rng(rng), alpha=value,
+                                  sigma=4.0).astype(images.dtype, copy=False)
     raise ValueError(f"pose: kind must be one of {', '.join(POSES)}, got {kind!r}")
 
 
