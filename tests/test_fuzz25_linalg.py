@@ -60,3 +60,13 @@ def test_nan_matrices_give_nan_in_det_slogdet_inv_solve(dt):
         assert str(c.dtype) == str(t.dtype).split(".")[-1]
         np.testing.assert_allclose(c.numpy(), t.numpy(), rtol=1e-6, equal_nan=True)
     assert np.isnan(cr.linalg.det(ca).numpy()[:2]).all()
+
+
+def test_cross_refuses_bool_with_a_clear_error():
+    a = cr.tensor(np.array([[True, False, True]]))
+    with pytest.raises(TypeError, match="cross: bool"):
+        cr.linalg.cross(a, a)
+    with pytest.raises(TypeError, match="cross: bool"):
+        cr.cross(a, a, dim=1)
+    ints = cr.linalg.cross(cr.tensor(np.array([[1, 0, 0]])), cr.tensor(np.array([[0, 1, 0]])))
+    assert ints.tolist() == [[0, 0, 1]]

@@ -137,6 +137,9 @@ def cross(input, other, *, dim: int = -1):  # noqa: A002 - PyTorch's name
         if not isinstance(v, Tensor):
             raise TypeError(f"cross: {name} must be a Tensor, got {type(v).__name__}")
     same_dtype("cross", input, other)
+    if input._data.dtype.kind == "b":  # (NumPy would fail on the subtraction of bools)
+        raise TypeError("cross: bool tensors are not supported (as in PyTorch); convert them to "
+                        "an integer or floating-point dtype first")
     if input.ndim != other.ndim:
         raise ValueError(f"cross: input and other must have the same number of dimensions, got "
                          f"shapes {input.shape} and {other.shape}")
