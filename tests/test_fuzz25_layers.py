@@ -139,3 +139,41 @@ def test_hardtanh_deprecated_value_keywords():
     assert "`max_value` is deprecated and renamed to `max_val`" in str(cw[1].message)
     assert repr(cm) == repr(tm) == "Hardtanh(min_val=-0.5, max_val=1.5)"
     np.testing.assert_array_equal(cm(cr.tensor(x)).numpy(), tm(torch.tensor(x)).numpy())
+
+
+@pytest.mark.parametrize("name,kw", [("elu", {}), ("selu", {}), ("elu", {"alpha": 2.0})])
+def test_elu_gradient_from_input_float16_float32(name, kw):
+    # the gradient for x <= 0 was y + scale * alpha, which cancels: in float16 45% off at
+    # x = -8 and 0 from x = -10; PyTorch's is scale * alpha * exp(x)
+    x = np.array([-12.0, -10.0, -8.0, -6.0, -5.0, -3.0, -1.0, -0.25, 0.5, 4.0])
+    for dtype, rtol in (("float16", 2e-3), ("float32", 1e-6)):
+        t = torch.tensor(x.astype(dtype), requires_grad=True)
+        c = cr.tensor(x.astype(dtype), requires_grad=True)
+        getattr(torch.nn.functional, name)(t, **kw).sum().backward()
+        getattr(F, name)(c, **kw).sum().backward()
+        assert c.grad.dtype == dtype
+        np.testing.assert_allclose(c.grad.numpy().astype(np.float64),
+                                   t.grad.numpy().astype(np.float64), rtol=rtol, atol=0)
+    c = cr.tensor(np.array([-3.0, -0.7, 0.4, 2.0]), requires_grad=True)
+    assert cr.gradcheck(lambda a: getattr(F, name)(a, **kw).sum(), c)
+    assert cr.gradgradcheck(lambda a: getattr(F, name)(a, **kw) * a, c)
+
+
+@pytest.mark.parametrize("name,kw", [("gelu", {"approximate": "tanh"}), ("gelu", {}),
+                                     ("hardswish", {})])
+def test_float16_large_inputs_gelu_hardswish(name, kw):
+    # float16 as PyTorch's (in float32, rounded once): gelu's tanh form had NaN gradients from
+    # |x| = 256 (x * x overflowed) and hardswish gave inf from |x| = 10923
+    x = np.array([-6e4, -1000.0, -300.0, -20.0, -2.5, 0.5, 2.5, 20.0, 300.0, 1000.0, 6e4],
+                 dtype=np.float16)
+    t, c = torch.tensor(x, requires_grad=True), cr.tensor(x, requires_grad=True)
+    yt = getattr(torch.nn.functional, name)(t, **kw)
+    yc = getattr(F, name)(c, **kw)
+    w = np.linspace(-1.0, 1.0, x.size).astype(np.float16)
+    yt.backward(torch.tensor(w))
+    yc.backward(cr.tensor(w))
+    assert yc.dtype == cr.float16 and c.grad.dtype == cr.float16
+    np.testing.assert_allclose(yc.detach().numpy().astype(np.float32),
+                               yt.detach().numpy().astype(np.float32), rtol=1e-3, atol=1e-6)
+    np.testing.assert_allclose(c.grad.numpy().astype(np.float32),
+                               t.grad.numpy().astype(np.float32), rtol=1e-3, atol=1e-6)

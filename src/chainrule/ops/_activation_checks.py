@@ -20,13 +20,15 @@ def _float_input(op, x, complex_ok=False):
     return x
 
 
-def _check_number(op, name, value, positive=False):
+def _check_number(op, name, value, positive=False, nonzero=False):
     if not isinstance(value, numbers.Real) or isinstance(value, bool):
         raise TypeError(f"{op}: {name} must be a real number, got {value!r}")
     if math.isnan(value):
         raise ValueError(f"{op}: {name} must not be NaN")
     if positive and value <= 0:
         raise ValueError(f"{op}: {name} must be positive, got {value!r}")
+    if nonzero and value == 0:
+        raise ValueError(f"{op}: {name} must not be 0, got {value!r}")
 
 
 def in_place(name, x, compute):

@@ -17,6 +17,7 @@ from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ._activation_checks import in_place
 from ._promotion import promoted
+from ._wide import in_float32
 from .activation import _float_input, _kept, relu6, sigmoid, softplus, tanh
 from .elementwise import exp, where
 from .shape import _one_axis, getitem, reshape, sum_to
@@ -95,7 +96,11 @@ def hardswish(input, inplace: bool = False) -> Tensor:  # noqa: A002
     """x * relu6(x + 3) / 6: 0 below -3, x above 3, a parabola between."""
     if inplace:
         return in_place("hardswish", input, hardswish)
-    x = _float_input("hardswish", input)
+    return _hardswish(_float_input("hardswish", input))
+
+
+@in_float32()  # float16 as PyTorch's: x * relu6(x + 3) overflowed it to inf from |x| = 10923
+def _hardswish(x):
     return x * relu6(x + 3.0) / 6.0
 
 
