@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from ..autograd import Tensor
-from ..backend import asnumpy
+from ..backend import asnumpy, to_device
 from ..data import ArrayDataset, DataLoader, Dataset, IterableDataset, as_generator
 
-__all__ = ["make_loader"]
+__all__ = ["batch_tensors", "make_loader"]
 
 
 def make_loader(who: str, data, batch_size, shuffle: bool, rng) -> DataLoader:
@@ -39,3 +39,27 @@ def make_loader(who: str, data, batch_size, shuffle: bool, rng) -> DataLoader:
     if batch_size is None:
         batch_size = max(len(data), 1)
     return DataLoader(data, batch_size, shuffle, rng=as_generator(rng) if shuffle else None)
+
+
+def batch_tensors(batch, dtype, device) -> tuple:
+    """A batch ``(*inputs, target)`` of arrays or Tensors as Tensors on ``device``, float fields
+    in ``dtype`` (the model's; None: as they are); a batch that is one array is one field.
+    A field that is not an array (a dict sample's batch, a list of file names) is a TypeError
+    naming it: the model and the loss take arrays (it failed with "no attribute 'dtype'")."""
+    if not isinstance(batch, (tuple, list)):  # samples that are single arrays: one field
+        batch = (batch,)
+    out = []
+    for i, a in enumerate(batch):
+        a = a._data if isinstance(a, Tensor) else a
+        if not (hasattr(a, "dtype") and hasattr(a, "astype")):
+            what = f" with keys {sorted(map(str, a))}" if isinstance(a, dict) else (
+                f" of {type(a[0]).__name__}" if isinstance(a, (tuple, list)) and a else "")
+            raise TypeError(
+                f"Trainer: a batch must be a tuple (*inputs, target) of arrays or Tensors, but "
+                f"its field {i} is a {type(a).__name__}{what}; make the dataset's samples (or a "
+                "collate_fn's batches) tuples of arrays, e.g. (x, y) instead of a dict, and "
+                "leave out the fields that are not numbers (names, paths)")
+        if dtype is not None and a.dtype.kind == "f" and a.dtype != dtype:
+            a = a.astype(dtype)
+        out.append(Tensor(to_device(a, device)))
+    return tuple(out)

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..autograd import Tensor, no_grad
-from ..backend import numpy, to_device, validate_device
+from ..autograd import no_grad
+from ..backend import numpy, validate_device
 from ..backend.random import default_generator
 from ..data import DataLoader, Dataset
 from ..data.arguments import check_int
@@ -36,7 +36,7 @@ from ._checks import (
     training_mode,
 )
 from ._grad_options import GradOptions
-from ._loading import make_loader
+from ._loading import batch_tensors, make_loader
 from ._predict import empty_output, host_output, join_outputs
 from .callbacks import LAST_STATE, Callback, CallbackList, LearningRateScheduler, TerminateOnNaN
 from .history import History
@@ -413,13 +413,5 @@ class Trainer:
     def _to_tensors(self, batch) -> tuple:
         """A batch of arrays as Tensors on the trainer's device, floats in the model's dtype."""
         dtype = next((p.dtype for p in self.model.parameters()), None)
-        if not isinstance(batch, (tuple, list)):  # samples that are single arrays: one field
-            batch = (batch,)
-        out = []
-        for a in batch:
-            a = a._data if isinstance(a, Tensor) else a
-            if dtype is not None and a.dtype.kind == "f" and a.dtype != dtype:
-                a = a.astype(dtype)
-            out.append(Tensor(to_device(a, self.device)))
-        return tuple(out)
+        return batch_tensors(batch, dtype, self.device)
 
