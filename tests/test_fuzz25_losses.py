@@ -171,3 +171,29 @@ def test_binary_cross_entropy_of_a_small_probability_is_exact_as_pytorch(dtype):
     assert got.dtype == want.dtype
     np.testing.assert_allclose(got, want, rtol=2e-7 if dtype == "float32" else 1e-15)
     np.testing.assert_allclose(got[:2], p[:2].astype(np.float64), rtol=1e-6)
+
+
+ZERO_D_OPTIONS = [
+    ("huber_loss", "xy", {"delta": 0.5}), ("smooth_l1_loss", "xy", {"beta": 0.5}),
+    ("cross_entropy", "xl", {"label_smoothing": 0.1, "ignore_index": 2}),
+    ("nll_loss", "xl", {"ignore_index": 2}), ("multi_margin_loss", "xl", {"p": 2, "margin": 0.5}),
+    ("triplet_margin_loss", "xyz", {"margin": 0.5, "p": 3.0, "eps": 1e-3}),
+    ("margin_ranking_loss", "xys", {"margin": 0.2}), ("gaussian_nll_loss", "xyv", {"eps": 0.2}),
+    ("pairwise_distance", "xy", {"p": 1.5}), ("poisson_nll_loss", "xv", {"eps": 1e-3}),
+]
+
+
+@pytest.mark.parametrize("name, args, options", ZERO_D_OPTIONS)
+def test_loss_options_take_a_0d_tensor_as_pytorch(name, args, options):
+    # PyTorch's argument parser takes a 0-d tensor (not requiring grad) for a float or int
+    # option (margin=torch.tensor(0.2)); they were refused with "must be a real number"
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(6)
+    arrays = {"x": rng.standard_normal((3, 4)), "y": rng.standard_normal((3, 4)),
+              "z": rng.standard_normal((3, 4)), "v": rng.random((3, 4)) + 0.1,
+              "l": np.array([0, 2, 3]), "s": np.sign(rng.standard_normal((3, 4)))}
+    want = getattr(torch.nn.functional, name)(*[torch.tensor(arrays[k]) for k in args],
+                                              **{k: torch.tensor(v) for k, v in options.items()})
+    got = getattr(F, name)(*[cr.tensor(arrays[k]) for k in args],
+                           **{k: cr.tensor(v) for k, v in options.items()})
+    np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-12)

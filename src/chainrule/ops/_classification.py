@@ -17,7 +17,7 @@ from ..autograd.tensor import Tensor, tensor
 from ..backend import MetaArray, get_array_module
 from ..kernels import K
 from ._class_weight import class_weight
-from ._loss_args import _torch_loss_args, legacy_reduction  # noqa: F401 - imported from here
+from ._loss_args import _torch_loss_args, legacy_reduction, plain_number  # noqa: F401 - re-export
 from ._promotion import promoted
 from .reduce import sum as _sum
 from .shape import unsqueeze
@@ -60,15 +60,11 @@ def _float_target(op, x, target):
     elif target.dtype.kind != "f":
         raise TypeError(f"{op}: target must have a floating-point dtype, got {target.dtype}")
     elif target.dtype != x.dtype:
-        raise TypeError(
-            f"{op}: target has dtype {target.dtype} but input has dtype {x.dtype}; "
-            f"convert one of them, e.g. target.astype('{x.dtype}')"
-        )
+        raise TypeError(f"{op}: target has dtype {target.dtype} but input has dtype {x.dtype}; "
+                        f"convert one of them, e.g. target.astype('{x.dtype}')")
     if target.shape != x.shape:
-        raise ValueError(
-            f"{op}: input shape {x.shape} and target shape {target.shape} differ "
-            "(they are not broadcast: that would silently change the loss)"
-        )
+        raise ValueError(f"{op}: input shape {x.shape} and target shape {target.shape} differ "
+                         "(they are not broadcast: that would silently change the loss)")
     return target
 
 
@@ -384,6 +380,7 @@ def cross_entropy(input, target, weight=None, size_average=None,  # noqa: A002 -
         reduction = _torch_loss_args(op, weight, size_average, reduce, reduction)
     if reduction not in _REDUCTIONS:
         raise ValueError(f"{op}: reduction must be one of {_REDUCTIONS}, got {reduction!r}")
+    label_smoothing, ignore_index = plain_number(label_smoothing), plain_number(ignore_index)
     if (type(label_smoothing) is not float and (not isinstance(label_smoothing, numbers.Real)
                                                 or isinstance(label_smoothing, bool))
             or not 0.0 <= label_smoothing <= 1.0):
@@ -415,6 +412,7 @@ def nll_loss(input, target, weight=None, size_average=None,  # noqa: A002 - torc
         axis: the class axis of ``input``.
     """
     op = "nll_loss"
+    ignore_index = plain_number(ignore_index)  # a 0-d tensor too, as PyTorch's
     reduction = _torch_loss_args(op, weight, size_average, reduce, reduction)
     _check_reduction(op, reduction)
     log_probs, target, a, _, weight = _class_args(op, input, target, weight, ignore_index, axis,

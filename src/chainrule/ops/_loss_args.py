@@ -6,7 +6,17 @@ from __future__ import annotations
 import numbers
 import warnings
 
-__all__ = ["_torch_loss_args", "legacy_reduction"]
+from ..autograd.tensor import Tensor
+
+__all__ = ["_torch_loss_args", "legacy_reduction", "plain_number"]
+
+
+def plain_number(value):
+    """A 0-d Tensor that does not require grad as its Python number, as PyTorch's argument parser
+    takes one for a float or int option (``margin=torch.tensor(0.2)``); anything else as given."""
+    if isinstance(value, Tensor) and value.ndim == 0 and not value.requires_grad:
+        return value.item()
+    return value
 
 
 def _torch_loss_args(op, weight, size_average, reduce, reduction="mean"):

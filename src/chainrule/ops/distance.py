@@ -15,6 +15,7 @@ import numbers
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
+from ._loss_args import plain_number
 from ._wide import in_float32
 from ._zero_d import on_one_axis, scalar_dim
 from .activation import _float_input
@@ -32,6 +33,7 @@ __all__ = ["cosine_similarity", "normalize", "pairwise_distance"]
 
 
 def _p(op, p) -> float:
+    p = plain_number(p)  # a 0-d tensor too, as PyTorch's
     if isinstance(p, bool) or not isinstance(p, numbers.Real) or math.isnan(p):
         raise ValueError(f"{op}: p must be a real number (or +-inf), got {p!r}")
     return float(p)
@@ -46,6 +48,7 @@ def _any_norm(x, p: float, dim, keepdims: bool) -> Tensor:
 
 
 def _eps(op, eps) -> float:
+    eps = plain_number(eps)
     if isinstance(eps, bool) or not isinstance(eps, numbers.Real) or math.isnan(eps):
         raise TypeError(f"{op}: eps must be a real number, got {eps!r}")
     return float(eps)

@@ -26,6 +26,7 @@ from ._classification import (
     cross_entropy,
     nll_loss,
 )
+from ._loss_args import plain_number
 from ._loss_dtypes import float_pair
 from ._wide import in_float32
 from .activation import logsigmoid, sigmoid
@@ -132,6 +133,7 @@ def huber_loss(input, target, reduction: str = "mean",  # noqa: A002 - torch's n
     _no_weight("huber_loss", weight)
     reduction = _torch_loss_args("huber_loss", None, None, None, reduction)
     _check_reduction("huber_loss", reduction)
+    delta = plain_number(delta)  # a 0-d tensor too, as PyTorch's
     if not isinstance(delta, numbers.Real) or isinstance(delta, bool) or not delta > 0:
         raise ValueError(f"huber_loss: delta must be a positive number, got {delta!r}")
     x, target = float_pair("huber_loss", _float_tensor("huber_loss", "input", input), target)
@@ -154,6 +156,7 @@ def smooth_l1_loss(input, target, size_average=None, reduce=None,  # noqa: A002 
     ``beta`` >= 0.
     """
     reduction = _torch_loss_args("smooth_l1_loss", None, size_average, reduce, reduction)
+    beta = plain_number(beta)
     if not isinstance(beta, numbers.Real) or isinstance(beta, bool) or not beta >= 0:
         raise ValueError(f"smooth_l1_loss: beta must be a non-negative number, got {beta!r}")
     x, target = float_pair("smooth_l1_loss", _float_tensor("smooth_l1_loss", "input", input),

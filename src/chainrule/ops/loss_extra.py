@@ -16,6 +16,7 @@ from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ._class_weight import class_weight
 from ._classification import _check_reduction, _float_tensor, _torch_loss_args
+from ._loss_args import plain_number
 from ._loss_dtypes import float_pair
 from .activation import logsigmoid, relu, softplus
 from .distance import _ClampMinStraight, pairwise_distance
@@ -48,6 +49,7 @@ def _start(op, size_average, reduce, reduction):
 
 
 def _real(op, name, value) -> float:
+    value = plain_number(value)  # a 0-d tensor too, as PyTorch's
     if isinstance(value, bool) or not isinstance(value, numbers.Real) or math.isnan(value):
         raise TypeError(f"{op}: {name} must be a real number, got {value!r}")
     return float(value)
@@ -330,6 +332,7 @@ def multi_margin_loss(input, target, p: int = 1, margin: float = 1.0, weight=Non
     reduction = _torch_loss_args("multi_margin_loss", weight, size_average, reduce,
                                  reduction)
     _check_reduction("multi_margin_loss", reduction)
+    p = plain_number(p)
     if p not in (1, 2) or isinstance(p, bool):
         raise ValueError(f"multi_margin_loss: p must be 1 or 2, got {p!r}")
     margin = _real("multi_margin_loss", "margin", margin)
