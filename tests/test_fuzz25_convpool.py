@@ -199,3 +199,47 @@ def test_reset_parameters_without_rng_and_overridden_as_in_pytorch():
     np.testing.assert_array_equal(conv.weight.detach().numpy(), first)
     bound = 1 / np.sqrt(2 * 3 * 3)  # kaiming_uniform_(a=sqrt(5)): U(-1/sqrt(fan_in), ...)
     assert 0 < np.abs(first).max() <= bound and np.abs(conv.bias.detach().numpy()).max() <= bound
+
+
+def _direct_subclasses(lib):
+    from importlib import import_module
+
+    _ConvNd = import_module(f"{lib.__name__}.nn.modules.conv")._ConvNd  # noqa: N806
+    F = lib.nn.functional
+
+    class BinaryConv2d(_ConvNd):  # PyTorch's positional arguments, device and dtype too
+        def __init__(self, cin, cout, device=None, dtype=None):
+            super().__init__(cin, cout, (3, 3), (1, 1), (1, 1), (1, 1), False, (0, 0), 1, True,
+                             "circular", device, dtype)
+
+        def forward(self, x):
+            x = F.pad(x, self._reversed_padding_repeated_twice, mode=self.padding_mode)
+            return F.conv2d(x, self.weight.sign(), self.bias, self.stride, 0)
+
+    class Up(_ConvNd):
+        def __init__(self):
+            super().__init__(2, 4, (3,), (2,), (1,), (1,), True, (1,), 2, False, "zeros",
+                             dtype=lib.float64)
+
+        def forward(self, x):
+            return F.conv_transpose1d(x, self.weight, None, self.stride, self.padding,
+                                      self.output_padding, self.groups)
+
+    return _loaded(lib, BinaryConv2d(2, 3, None, lib.float64)), _loaded(lib, Up())
+
+
+def test_subclasses_of_convnd_itself_build_as_in_pytorch():
+    # before: _ConvNd took (in, out, kernel_size, stride, padding, dilation, groups, bias,
+    # output_padding, rng, dtype), so PyTorch's (..., dilation, transposed, output_padding,
+    # groups, bias, padding_mode) failed ("groups must be positive, got False")
+    outs = {}
+    for lib in (cr, torch):
+        conv, up = _direct_subclasses(lib)
+        x = lib.tensor(np.random.default_rng(1).standard_normal((2, 2, 4, 5)), requires_grad=True)
+        ys = [conv(x), up(x[:, :, 0])]
+        sum((y * y).sum() for y in ys).backward()
+        outs[lib] = [tuple(conv.weight.shape), tuple(up.weight.shape), up.transposed,
+                     repr(conv)] + [y.detach().numpy() for y in ys] + [x.grad.numpy()]
+    assert outs[cr][:4] == outs[torch][:4]
+    for ours, theirs in zip(outs[cr][4:], outs[torch][4:], strict=True):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-12, atol=1e-12)

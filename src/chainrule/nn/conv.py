@@ -41,17 +41,29 @@ from .module import Module, Parameter
 __all__ = ["Conv1d", "Conv2d", "Conv3d", "ConvTranspose1d", "ConvTranspose2d", "ConvTranspose3d"]
 
 class _ConvNd(Module):
-    """What convolutions and transposed convolutions share: checks, parameters, init and repr."""
+    """What convolutions and transposed convolutions share: checks, parameters, init and repr.
+    PyTorch's constructor arguments and order, for layers subclassing it directly (a Gabor
+    convolution): their settings are then tuples (``_pair``'s), whose length gives nd."""
 
     _nd = 0
     _transposed = False
     transposed = False  # PyTorch's attribute
+    padding_mode = "zeros"
     _complex = False  # whether a complex dtype is allowed (its op computes complex values)
 
-    def __init__(self, in_channels, out_channels, kernel_size, stride, padding, dilation, groups,
-                 bias, output_padding, rng, dtype):
+    def __init__(self, in_channels, out_channels, kernel_size, stride, padding, dilation,
+                 transposed, output_padding, groups, bias, padding_mode="zeros", *, rng=None,
+                 dtype=None):
         super().__init__()
-        who, nd = type(self).__name__, self._nd
+        who = type(self).__name__
+        if not self._nd:  # a subclass of _ConvNd itself, as in PyTorch: tuples of nd entries
+            if not isinstance(kernel_size, (tuple, list)) or not kernel_size:
+                raise TypeError(f"{who}: kernel_size must be a tuple of ints (one per spatial "
+                                f"axis, as PyTorch's _ConvNd takes it), got {kernel_size!r}")
+            self._nd = len(kernel_size)
+        nd = self._nd
+        if transposed is not self.transposed:
+            self.transposed = bool(transposed)
         self.in_channels = positive_int(who, "in_channels", in_channels)
         self.out_channels = positive_int(who, "out_channels", out_channels)
         self.groups = positive_int(who, "groups", groups)
@@ -71,9 +83,14 @@ class _ConvNd(Module):
                     f"{who}: output_padding {self.output_padding} must be smaller than stride "
                     f"{self.stride} or dilation {self.dilation} on every axis"
                 )
+        if padding_mode not in _PAD_MODES:
+            raise ValueError(f"{who}: padding_mode must be 'zeros', 'reflect', 'replicate' or "
+                             f"'circular', got {padding_mode!r}")
+        if padding_mode != "zeros":
+            self.padding_mode = padding_mode
         dt = float_dtype(dtype, who, complex_ok=self._complex)
         xp = get_array_module()
-        pair = (in_channels, out_channels // groups) if self._transposed else (
+        pair = (in_channels, out_channels // groups) if self.transposed else (
             out_channels, in_channels // groups)
         self.weight = Parameter(xp.empty(pair + self.kernel_size, dtype=dt))
         if bias:
@@ -84,7 +101,7 @@ class _ConvNd(Module):
 
     def _check_padding(self, padding):
         who = type(self).__name__
-        if isinstance(padding, str) and not self._transposed:
+        if isinstance(padding, str) and not self.transposed:
             if padding not in ("same", "valid"):
                 raise ValueError(f"{who}: padding must be an int, a tuple, 'same' or 'valid', "
                                  f"got {padding!r}")
@@ -131,15 +148,14 @@ class _ConvNd(Module):
             s += f", groups={self.groups}"
         if self.bias is None:
             s += ", bias=False"
-        if getattr(self, "padding_mode", "zeros") != "zeros":
+        if self.padding_mode != "zeros":
             s += f", padding_mode={self.padding_mode}"  # PyTorch's, unquoted
         return s
 
 
 def _reversed_padding(padding, kernel_size, dilation):
-    """PyTorch's ``_reversed_padding_repeated_twice``: F.pad's form of the padding (last axis
-    first, (before, after) each), which subclasses read to pad by hand; "same" puts the odd one
-    of d (k - 1) after."""
+    """PyTorch's ``_reversed_padding_repeated_twice``, F.pad's form of the padding that subclasses
+    read: last axis first, (before, after) each; "same" puts the odd one of d (k - 1) after."""
     if not isinstance(padding, str):
         return tuple(p for p in reversed(padding) for _ in range(2))
     pads = [0, 0] * len(kernel_size)
@@ -158,19 +174,12 @@ class _Conv(_ConvNd):
     the input with ``F.pad`` first and convolve without padding, as PyTorch does."""
 
     _op = _op_relu = None
-    padding_mode = "zeros"
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0,
                  dilation=1, groups: int = 1, bias: bool = True, padding_mode: str = "zeros", *,
                  rng=None, dtype=None):
-        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation, groups,
-                         bias, 0, rng, dtype)
-        who = type(self).__name__
-        if padding_mode not in _PAD_MODES:
-            raise ValueError(f"{who}: padding_mode must be 'zeros', 'reflect', 'replicate' or "
-                             f"'circular', got {padding_mode!r}")
-        if padding_mode != "zeros":
-            self.padding_mode = padding_mode
+        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation, False,
+                         0, groups, bias, padding_mode, rng=rng, dtype=dtype)
 
     def _padded(self, x):
         """``x`` and the padding left for the op: "reflect" / "replicate" / "circular" pad here,
@@ -229,7 +238,6 @@ class _Conv(_ConvNd):
 class _ConvTranspose(_ConvNd):
     _op = _op_relu = None
     _transposed = transposed = True
-    padding_mode = "zeros"  # PyTorch's attribute; the only mode a transposed one takes
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0,
                  output_padding=0, groups: int = 1, bias: bool = True, dilation=1,
@@ -237,8 +245,8 @@ class _ConvTranspose(_ConvNd):
         if padding_mode != "zeros":  # as PyTorch's transposed convolutions
             raise ValueError(f"{type(self).__name__}: padding_mode must be 'zeros', got "
                              f"{padding_mode!r}")
-        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation, groups,
-                         bias, output_padding, rng, dtype)
+        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation, True,
+                         output_padding, groups, bias, padding_mode, rng=rng, dtype=dtype)
 
     def forward(self, x, output_size=None):
         """``output_size`` (PyTorch's): the spatial size wanted (its last ``nd`` entries), one
