@@ -41,13 +41,24 @@ class Perceptron(Module):
     def fit(self, x, t, *, epochs: int = 100, lr: float = 1.0) -> list[int]:
         """Apply the perceptron rule one example at a time; return the number of mistakes per epoch.
 
-        Stops early after the first epoch without mistakes.
+        ``t`` holds 0/1 targets, the step units' outputs (-1/+1 labels are refused: none of the
+        -1 would ever match, so every one counted as a mistake). Stops early after the first
+        epoch without mistakes.
         """
         x = x._data if isinstance(x, Tensor) else x
         t = t._data if isinstance(t, Tensor) else t
         xp = get_array_module(self.linear.weight._data)
         x = xp.asarray(x, dtype=self.linear.weight.dtype)
-        t = xp.asarray(t, dtype=self.linear.weight.dtype).reshape(len(x), self.out_features)
+        t = xp.asarray(t)
+        if t.size != len(x) * self.out_features:
+            raise ValueError(f"Perceptron.fit: t must hold {self.out_features} target(s) for each "
+                             f"of the {len(x)} examples, got shape {tuple(t.shape)}")
+        values = xp.unique(t)
+        if not bool(((values == 0) | (values == 1)).all()):  # -1/+1 labels never matched the
+            raise ValueError(                                 # 0/1 step: every one a mistake
+                f"Perceptron.fit: t must hold 0/1 targets (the step units' outputs), got values "
+                f"{values[:5].tolist()}; for -1/+1 labels pass (t + 1) / 2")
+        t = t.astype(self.linear.weight.dtype).reshape(len(x), self.out_features)
         w, b = self.linear.weight._data, self.linear.bias._data
         mistakes = []
         with no_grad():
