@@ -61,9 +61,7 @@ def download(url: str, path: str, sha256=None, *, timeout: float = 30.0) -> str:
 
     ``sha256`` is a hex digest or a tuple of accepted digests.
     """
-    accepted = (sha256,) if isinstance(sha256, str) else sha256
-    if accepted is not None:  # hex digests are compared lower-case: "AB12..." is "ab12..."
-        accepted = tuple(d.lower() for d in accepted)
+    accepted = _digests(sha256)
     h = hashlib.sha256()
     with atomic_file(path, make_folder=True) as out, \
             urllib.request.urlopen(url, timeout=timeout) as resp:
@@ -76,6 +74,21 @@ def download(url: str, path: str, sha256=None, *, timeout: float = 30.0) -> str:
                 f"expected {' or '.join(accepted)}"
             )
     return path
+
+
+def _digests(sha256) -> tuple[str, ...] | None:
+    """``sha256`` (None, a hex digest, or several) as lower-case digests ("AB12..." is
+    "ab12..."); anything else is refused before a byte is downloaded (an int failed inside, a
+    mistyped digest after the whole download)."""
+    if sha256 is None:
+        return None
+    digests = (sha256,) if isinstance(sha256, str) else tuple(sha256) if isinstance(
+        sha256, (tuple, list)) else None
+    if not digests or not all(isinstance(d, str) and len(d) == 64 and all(
+            c in "0123456789abcdef" for c in d.lower()) for d in digests):
+        raise ValueError(f"download: sha256 must be None, a SHA-256 hex digest (64 hex digits) "
+                         f"or a tuple of them, got {sha256!r}")
+    return tuple(d.lower() for d in digests)
 
 
 def fetch(dataset: str, files: Sequence[RemoteFile], data_dir=None, *,

@@ -90,6 +90,9 @@ class RandomSampler(Sampler):
         # Drawn as they are taken, as PyTorch's (32 at a time with replacement, a permutation a
         # round without): minGPT's trainer asks for num_samples=int(1e10) and takes a few.
         g, n = resolve_rng(self.generator, "RandomSampler"), len(self.data_source)
+        if not n:  # num_samples given: with replacement NumPy's "high <= 0" failed inside
+            raise ValueError(f"RandomSampler: cannot draw num_samples={self.num_samples} "
+                             "indices from an empty data source")
         if self.replacement:
             return _draws(g, n, self.num_samples)
         return _permutations(g, n, self.num_samples)
