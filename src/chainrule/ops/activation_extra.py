@@ -18,8 +18,8 @@ from ..backend import get_array_module
 from ._activation_checks import in_place
 from ._promotion import promoted
 from ._wide import in_float32
-from .activation import _float_input, _kept, relu6, sigmoid, softplus, tanh
-from .elementwise import exp, where
+from .activation import _float_input, _kept, elu, relu6, sigmoid, softplus, tanh
+from .elementwise import where
 from .shape import _one_axis, getitem, reshape, sum_to
 
 __all__ = ["celu", "glu", "hardshrink", "hardsigmoid", "hardswish", "mish", "prelu", "softshrink",
@@ -88,7 +88,11 @@ def mish(input, inplace: bool = False) -> Tensor:  # noqa: A002
     """x * tanh(softplus(x)), elementwise."""
     if inplace:
         return in_place("mish", input, mish)
-    x = _float_input("mish", input)
+    return _mish(_float_input("mish", input))
+
+
+@in_float32()  # float16 as PyTorch's: in float16 the gradient near its minimum was 17% off
+def _mish(x):
     return x * tanh(softplus(x))
 
 
@@ -133,11 +137,16 @@ def celu(input, alpha: float = 1.0, inplace: bool = False) -> Tensor:  # noqa: A
     alpha = _number("celu", "alpha", alpha, nonzero=True)
     if inplace:
         return in_place("celu", input, lambda x: celu(x, alpha))
-    x = _float_input("celu", input)
+    return _celu(_float_input("celu", input), alpha)
+
+
+@in_float32()  # float16 as PyTorch's, in float32
+def _celu(x, alpha):
     positive = x > 0  # a recorded comparison, so that chainrule.onnx.export can write it
-    # exp reads only the negative side: exp of a large x would overflow (inf * 0 = NaN gradient).
+    # alpha * elu(x / alpha) on the negative side: expm1 forward (exp - 1 cancels near 0: 5% off
+    # at x = -1e-6 in float32) and exp(x / alpha) from x backward, as PyTorch's
     negative = where(positive, 0.0, x)
-    return where(positive, x, alpha * (exp(negative / alpha) - 1.0))
+    return where(positive, x, alpha * elu(negative / alpha))
 
 
 def softshrink(input, lambd: float = 0.5) -> Tensor:  # noqa: A002
