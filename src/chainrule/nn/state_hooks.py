@@ -2,8 +2,9 @@
 
 ``state_dict()`` walks the module tree as PyTorch's does: for each module (parents first) its
 state-dict pre-hooks run, its parameters and persistent buffers are added, then its
-``_extra_state`` (when its class defines ``get_extra_state``), then its children's entries, and
-last its post-hooks, which may edit the dictionary in place.
+``_extra_state`` (when its class defines ``get_extra_state``), then its children's entries (by
+their ``state_dict``, which a class may override), and last its post-hooks, which may edit the
+dictionary in place.
 
 ``load_state_dict()`` copies the given mapping (so that hooks may rename keys without touching
 the caller's), runs every module's load pre-hooks (parents first: the place to rename the keys
@@ -219,8 +220,8 @@ def _collect(module, out, prefix, keep_vars):
         out._metadata[prefix[:-1]] = local_metadata
     module._save_to_state_dict(out, prefix, keep_vars)
     for name, child in module._modules.items():
-        if child is not None:
-            _collect(child, out, f"{prefix}{name}.", keep_vars)
+        if child is not None:  # as PyTorch's: through its state_dict, which a class may override
+            child.state_dict(destination=out, prefix=f"{prefix}{name}.", keep_vars=keep_vars)
     for hook in _hooks(module, "_state_dict_hooks"):
         result = hook(module, out, prefix, local_metadata)
         if result is not None and isinstance(hook, _MayReplace):
