@@ -197,3 +197,17 @@ def test_loss_options_take_a_0d_tensor_as_pytorch(name, args, options):
     got = getattr(F, name)(*[cr.tensor(arrays[k]) for k in args],
                            **{k: cr.tensor(v) for k, v in options.items()})
     np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-12)
+
+
+@pytest.mark.parametrize("name", ["binary_cross_entropy", "binary_cross_entropy_with_logits"])
+def test_float16_binary_cross_entropy_means_more_than_65504_losses(name):
+    # the mean divided a float16 sum by the count in float16: past 65504 elements that count is
+    # inf (a loss of 0 or NaN); PyTorch accumulates in float32
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(7)
+    x = (rng.random((280, 250)) * 0.01).astype(np.float16)
+    t = np.zeros((280, 250), dtype=np.float16)
+    got = getattr(F, name)(cr.tensor(x), cr.tensor(t))
+    want = getattr(torch.nn.functional, name)(torch.tensor(x), torch.tensor(t))
+    assert got.dtype == np.float16 and np.isfinite(got.item()) and got.item() > 0
+    np.testing.assert_allclose(got.item(), want.item(), rtol=1e-3)

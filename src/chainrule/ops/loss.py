@@ -197,6 +197,11 @@ class _BinaryLoss(Function):
     def _finish(self, loss):
         if self.weight is not None:
             loss = loss * self.weight
+        if loss.dtype.itemsize == 2 and self.reduction != "none":
+            # float16 summed in float32, as PyTorch's: a float16 sum passes 65504, and a count
+            # past it was inf (the mean of 70000 losses: 0 or NaN)
+            wide = _reduce_array(loss.astype("float32"), self.reduction, loss.size)
+            return wide.astype(loss.dtype)
         return _reduce_array(loss, self.reduction, loss.size)
 
     def _scaled(self, g):
