@@ -70,3 +70,14 @@ def test_cross_refuses_bool_with_a_clear_error():
         cr.cross(a, a, dim=1)
     ints = cr.linalg.cross(cr.tensor(np.array([[1, 0, 0]])), cr.tensor(np.array([[0, 1, 0]])))
     assert ints.tolist() == [[0, 0, 1]]
+
+
+def test_matrix_power_takes_numpy_and_0d_tensor_exponents():
+    a = np.array([[1.0, 2.0], [3.0, 4.0]])
+    expected = torch.linalg.matrix_power(torch.tensor(a), torch.tensor(-2)).numpy()
+    for n in (np.int64(-2), np.int32(-2), cr.tensor(-2)):
+        np.testing.assert_allclose(cr.linalg.matrix_power(cr.tensor(a), n).numpy(), expected)
+    for bad in (True, 2.0, cr.tensor(2.0), cr.tensor([2])):
+        with pytest.raises(TypeError, match="n must be an int"):
+            cr.linalg.matrix_power(cr.tensor(a), bad)
+

@@ -6,6 +6,7 @@ geqrf/orgqr/ormqr (QR as Householder reflections), lu_unpack, diagflat and dist.
 from __future__ import annotations
 
 import math
+import numbers
 from typing import NamedTuple
 
 from ..autograd.function import Function
@@ -138,8 +139,11 @@ def matrix_power(input, n: int):  # noqa: A002
     """A^n by repeated squaring; a negative n inverts first; n = 0 gives the identity (also
     where A holds NaN or inf, as PyTorch's; its gradient 0). Integer matrices (n >= 0) stay
     integers, as PyTorch's; the result never aliases A."""
-    if isinstance(n, bool) or not isinstance(n, int):
+    if isinstance(n, Tensor) and n.ndim == 0 and n._data.dtype.kind in "iu":
+        n = int(n.item())  # PyTorch takes what converts to an index: a 0-d integer Tensor
+    if isinstance(n, bool) or not isinstance(n, numbers.Integral):
         raise TypeError(f"matrix_power: n must be an int, got {n!r}")
+    n = int(n)  # a NumPy integer too
     integer = isinstance(input, Tensor) and input._data.dtype.kind in "iu" and n >= 0
     if not integer:
         _square("matrix_power", input, complex_ok=True)
