@@ -81,3 +81,14 @@ def test_matrix_power_takes_numpy_and_0d_tensor_exponents():
         with pytest.raises(TypeError, match="n must be an int"):
             cr.linalg.matrix_power(cr.tensor(a), bad)
 
+
+def test_solve_left_false_refuses_a_batch_of_vectors():
+    a = np.eye(3) * 2 + np.ones((2, 3, 3)) * 0.1
+    with pytest.raises(RuntimeError):  # PyTorch: "Incompatible shapes ... XA = B"
+        torch.linalg.solve(torch.tensor(a), torch.ones(2, 3, dtype=torch.float64), left=False)
+    with pytest.raises(ValueError, match="left=False"):  # it gave X of shape (2, 2, 3)
+        cr.linalg.solve(cr.tensor(a), cr.ones(2, 3, dtype=np.float64), left=False)
+    b = np.arange(6.0).reshape(1, 2, 3)  # (*, k, n) matrices still broadcast
+    t = torch.linalg.solve(torch.tensor(a), torch.tensor(b), left=False)
+    np.testing.assert_allclose(cr.linalg.solve(cr.tensor(a), cr.tensor(b), left=False).numpy(),
+                               t.numpy(), rtol=1e-12)

@@ -216,10 +216,12 @@ def solve(A, B, *, left: bool = True):  # noqa: N803 - PyTorch's argument names
     _square("solve", A, complex_ok=True)
     if not isinstance(B, Tensor):
         raise TypeError(f"solve: B must be a Tensor, got {type(B).__name__}")
-    if not left:
-        if B.ndim < 2 or B.shape[-1] != A.shape[-1]:
+    if not left:  # a B shaped A.shape[:-1] is a batch of vectors, refused here, as PyTorch
+        if B.ndim < 2 or B.shape[-1] != A.shape[-1] or (B.ndim == A.ndim - 1
+                                                         and B.shape == A.shape[:-1]):
             raise ValueError(f"solve: B of shape {B.shape} does not fit A of shape {A.shape} "
-                             "for X A = B (left=False)")
+                             "for X A = B (left=False); B must be (*, k, n), a vector B (1-D or "
+                             "shaped A.shape[:-1]) is refused, as in PyTorch")
         return _t(solve(_t(A), _t(B)))
     vector = B.ndim == 1 or (B.ndim == A.ndim - 1 and B.shape == A.shape[:-1])
     rhs = B.reshape(B.shape + (1,)) if vector else B
