@@ -243,3 +243,31 @@ def test_subclasses_of_convnd_itself_build_as_in_pytorch():
     assert outs[cr][:4] == outs[torch][:4]
     for ours, theirs in zip(outs[cr][4:], outs[torch][4:], strict=True):
         np.testing.assert_allclose(ours, theirs, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("name", ["conv1d", "conv2d", "conv3d", "conv_transpose1d",
+                                  "conv_transpose2d", "conv_transpose3d"])
+def test_a_bias_weight_or_input_that_is_no_tensor_is_named(name):
+    # before: AttributeError: 'bool' object has no attribute 'shape' (F.conv2d(x, w, False))
+    nd = int(name[-2])
+    x, w = cr.ones((1, 2) + (3,) * nd), cr.ones((2, 2) + (2,) * nd)
+    f = getattr(cr.nn.functional, name)
+    for bad in (False, 0.5, [1.0, 2.0]):
+        with pytest.raises(TypeError, match=f"{name}: bias must be a Tensor or None, got "
+                                            f"{type(bad).__name__}"):
+            f(x, w, bad)
+    with pytest.raises(TypeError, match=f"{name}: weight must be a Tensor, got list"):
+        f(x, [[1.0]])
+    with pytest.raises(TypeError, match=f"{name}: input must be a Tensor, got float"):
+        f(1.0, w)
+    np.testing.assert_array_equal(f(x, w, np.ones(2, np.float32)).numpy(), f(x, w, cr.ones(
+        2)).numpy())  # a NumPy array still serves as a Tensor would
+
+
+def test_adaptive_pool_output_size_of_the_wrong_length_is_named():
+    # before: IndexError: tuple index out of range for adaptive_avg_pool1d(x, (2, None))
+    with pytest.raises(TypeError, match=r"adaptive_avg_pool1d: output_size must be an int or a "
+                                        r"tuple of 1 ints, got \(2, None\)"):
+        cr.nn.functional.adaptive_avg_pool1d(cr.ones(1, 2, 5), (2, None))
+    with pytest.raises(TypeError, match=r"adaptive_max_pool3d: output_size .* got \(None, 2\)"):
+        cr.nn.functional.adaptive_max_pool3d(cr.ones(1, 2, 3, 3, 3), (None, 2))

@@ -164,29 +164,39 @@ def _bias_grad(fn, g):
     return (_ChannelSum.apply(g) if fn.needs_input_grad[2] else None,)
 
 
-def _shape_and_dtype(t):
+def _shape_and_dtype(t, op="conv", name="input"):
     """(shape, dtype) of a Tensor or array (None for None): what the geometry checks read."""
     if t is None:
         return None
-    a = t._data if isinstance(t, Tensor) else t
+    a = _array(op, name, t)
     return tuple(a.shape), a.dtype
+
+
+def _array(op, name, t):
+    """The array of a Tensor (or an array itself); anything else is refused, naming it."""
+    if isinstance(t, Tensor):
+        return t._data
+    if not (hasattr(t, "shape") and hasattr(t, "dtype")):
+        what = "a Tensor or None" if name == "bias" else "a Tensor"
+        raise TypeError(f"{op}: {name} must be {what}, got {type(t).__name__}")
+    return t
 
 
 def _convolve(op, nd, x, weight, bias, stride, padding, dilation, groups, fn=ConvNd):
     """Check the arguments of ``op`` and apply ``fn``, a 1-D convolution as a 2-D one: its
     sequences (N, C, L) and filters seen as images one row high, (N, C, 1, L). An unbatched
     input (C, *spatial), as PyTorch takes, runs as a batch of one."""
-    xa = x._data if isinstance(x, Tensor) else x
+    xa = _array(op, "input", x)
     if len(xa.shape) == nd + 1:
         return drop_batch(_convolve(op, nd, add_batch(x), weight, bias, stride, padding,
                                     dilation, groups, fn))
-    wa = weight._data if isinstance(weight, Tensor) else weight
+    wa = _array(op, "weight", weight)
     # a complex input or weight Tensor: four real convolutions (the arrays tested first)
     if fn is ConvNd and "c" in (xa.dtype.kind, wa.dtype.kind) and "c" in (
             _kind(x), _kind(weight)):
         return _complex_convolve(op, nd, x, weight, bias, lambda a, w: _convolve(
             op, nd, a, w, None, stride, padding, dilation, groups))
-    ba = bias._data if isinstance(bias, Tensor) else bias
+    ba = None if bias is None else _array(op, "bias", bias)
     geom, out_size = conv_setup(  # the geometry in 2-D form
         op, nd, tuple(xa.shape), xa.dtype, tuple(wa.shape), wa.dtype,
         None if ba is None else (tuple(ba.shape), ba.dtype), stride, padding, dilation, groups)
@@ -223,17 +233,17 @@ def _complex_convolve(op, nd, x, weight, bias, conv):
 def _transpose_convolve(op, nd, x, weight, bias, stride, padding, output_padding, groups, dilation,
                         fn=ConvTransposeNd):
     """Check the arguments of ``op`` and apply ``fn``, 1-D and unbatched as in ``_convolve``."""
-    xa = x._data if isinstance(x, Tensor) else x
+    xa = _array(op, "input", x)
     if len(xa.shape) == nd + 1:
         return drop_batch(_transpose_convolve(op, nd, add_batch(x), weight, bias, stride,
                                               padding, output_padding, groups, dilation, fn))
-    wa = weight._data if isinstance(weight, Tensor) else weight
+    wa = _array(op, "weight", weight)
     # a complex input or weight Tensor: four real convolutions (the arrays tested first)
     if fn is ConvTransposeNd and "c" in (xa.dtype.kind, wa.dtype.kind) and "c" in (
             _kind(x), _kind(weight)):
         return _complex_convolve(op, nd, x, weight, bias, lambda a, w: _transpose_convolve(
             op, nd, a, w, None, stride, padding, output_padding, groups, dilation))
-    ba = bias._data if isinstance(bias, Tensor) else bias
+    ba = None if bias is None else _array(op, "bias", bias)
     geom, size = conv_transpose_setup(
         op, nd, tuple(xa.shape), xa.dtype, tuple(wa.shape), wa.dtype,
         None if ba is None else (tuple(ba.shape), ba.dtype), stride, padding, output_padding,

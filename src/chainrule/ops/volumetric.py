@@ -52,8 +52,8 @@ def conv3d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     """
     op, x = "conv3d", input
     geom, (d_out, h_out, w_out) = conv_setup(
-        op, 3, *_shape_and_dtype(x), *_shape_and_dtype(weight), _shape_and_dtype(bias), stride,
-        padding, dilation, groups)
+        op, 3, *_shape_and_dtype(x, op), *_shape_and_dtype(weight, op, "weight"),
+        _shape_and_dtype(bias, op, "bias"), stride, padding, dilation, groups)
     (front, back), pad_h, pad_w = geom.padding
     (sd, sh, sw), (dd, dh, dw) = geom.stride, geom.dilation
     if front or back:
@@ -100,8 +100,8 @@ def conv_transpose3d(input, weight, bias=None, stride=1, padding=0,  # noqa: A00
     """
     op, x = "conv_transpose3d", input
     geom, (d_out, h_out, w_out) = conv_transpose_setup(
-        op, 3, *_shape_and_dtype(x), *_shape_and_dtype(weight), _shape_and_dtype(bias), stride,
-        padding, output_padding, groups, dilation)
+        op, 3, *_shape_and_dtype(x, op), *_shape_and_dtype(weight, op, "weight"),
+        _shape_and_dtype(bias, op, "bias"), stride, padding, output_padding, groups, dilation)
     (front, _), (pad_h, _), (pad_w, _) = geom.padding
     (sd, sh, sw), (dd, dh, dw) = geom.stride, geom.dilation
     n, c_in, d_in, h, w = x.shape
