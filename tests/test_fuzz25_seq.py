@@ -128,3 +128,22 @@ def test_rnn_init_flat_weights_after_replacing_a_weight():
     x = np.random.default_rng(3).standard_normal((5, 2, 3))
     expected = t(torch.tensor(x))[0].detach().numpy()
     np.testing.assert_allclose(c(cr.tensor(x))[0].numpy(), expected, rtol=1e-10, atol=1e-12)
+
+
+def test_deepcopied_layers_share_the_default_generator():
+    """Copies made by ``copy.deepcopy`` (the Annotated Transformer's ``clones``) drew the same
+    dropout masks from frozen copies of the default generator, which ``manual_seed`` no longer
+    reached; as in PyTorch they draw from the one global generator."""
+    import copy
+
+    cr.manual_seed(0)
+    layer = cr.nn.MultiheadAttention(4, 1, dropout=0.5)
+    lstm = cr.nn.LSTM(4, 4, num_layers=2, dropout=0.5)
+    x = cr.tensor(np.random.default_rng(4).standard_normal((3, 2, 4)).astype("float32"))
+    for module, run in ((layer, lambda m: m(x, x, x)[1]), (lstm, lambda m: m(x)[0])):
+        a, b = copy.deepcopy(module), copy.deepcopy(module)
+        assert not np.array_equal(run(a).numpy(), run(b).numpy())
+        cr.manual_seed(1)
+        first = run(a).numpy()
+        cr.manual_seed(1)
+        np.testing.assert_array_equal(run(a).numpy(), first)

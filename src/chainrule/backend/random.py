@@ -140,6 +140,12 @@ class _DefaultGenerator(Generator):
 
     _who = ""
 
+    def __deepcopy__(self, memo) -> _DefaultGenerator:
+        # Never copied, as PyTorch's global generator is no part of a module: the copies of a
+        # model made by copy.deepcopy (the Annotated Transformer's clones(layer, N)) keep
+        # drawing from this one, so their dropout masks differ and manual_seed governs them.
+        return self
+
     def __call__(self) -> numpy.random.Generator:
         scoped = _scoped.get()
         gen = self if scoped is None else scoped.get()
