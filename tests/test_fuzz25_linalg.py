@@ -92,3 +92,19 @@ def test_solve_left_false_refuses_a_batch_of_vectors():
     t = torch.linalg.solve(torch.tensor(a), torch.tensor(b), left=False)
     np.testing.assert_allclose(cr.linalg.solve(cr.tensor(a), cr.tensor(b), left=False).numpy(),
                                t.numpy(), rtol=1e-12)
+
+
+def test_lu_solve_and_lu_unpack_check_the_pivots():
+    a = cr.tensor(np.array([[0.0, 2.0, 1.0], [3.0, 1.0, 0.0], [1.0, 1.0, 4.0]]))
+    lu, pivots = cr.linalg.lu_factor(a)
+    x = cr.linalg.lu_solve(lu, pivots, a)  # the pivots lu_factor gives still serve
+    np.testing.assert_allclose(x.numpy(), np.eye(3), atol=1e-12)
+    # a 0 pivot indexed the last row (a silently wrong solution); 7 fell outside the rows
+    for bad in (np.array([0, 2, 3]), np.array([1, 2, 7])):
+        bad = cr.tensor(bad.astype(np.int32))
+        with pytest.raises(ValueError, match="pivots must be between 1 and 3"):
+            cr.linalg.lu_solve(lu, bad, a)
+        with pytest.raises(ValueError, match="pivots must be between 1 and 3"):
+            cr.lu_unpack(lu, bad)
+    with pytest.raises(TypeError, match="pivots must be an integer Tensor"):
+        cr.linalg.lu_solve(lu, pivots.to(np.float32), a)

@@ -20,7 +20,7 @@ from .diagonal import diag_embed
 from .elementwise import fill_where, log, where
 from .linalg import matmul
 from .linalg_extra import householder_product
-from .lu import LUResult, _permutation
+from .lu import LUResult, _permutation, check_pivots
 from .methods import clone
 from .shape import transpose
 from .stats import norm as _norm
@@ -115,6 +115,8 @@ def lu_unpack(LU_data, LU_pivots, unpack_data: bool = True,  # noqa: N803 - PyTo
     m, n = LU_data.shape[-2:]
     k = min(m, n)
     empty = Tensor(xp.zeros((0,), dtype=dtype))
+    if unpack_pivots:
+        check_pivots("lu_unpack", LU_pivots, LU_data)
     p = Tensor(_permutation(LU_pivots._data, m, dtype)) if unpack_pivots else empty
     if not unpack_data:
         return LUResult(p, empty, empty)

@@ -87,6 +87,22 @@ def _getrf(a):
     return lu.reshape(a.shape), pivots.reshape(batch + (k,)), info.reshape(batch)
 
 
+def check_pivots(op, pivots, lu) -> None:
+    """getrf's pivots for the packed ``lu`` (*, m, n): integers (*, min(m, n)) from 1 to m; a
+    0 or a negative one would index from the end, silently permuting the wrong rows."""
+    m, n = lu.shape[-2:]
+    if not isinstance(pivots, Tensor) or pivots._data.dtype.kind not in "iu":
+        raise TypeError(f"{op}: pivots must be an integer Tensor (lu_factor's), got "
+                        f"{getattr(pivots, 'dtype', type(pivots).__name__)}")
+    if pivots.shape != lu.shape[:-2] + (min(m, n),):
+        raise ValueError(f"{op}: expected pivots of shape {lu.shape[:-2] + (min(m, n),)} for LU "
+                         f"of shape {lu.shape}, got {pivots.shape}")
+    data = pivots._data
+    if data.size and bool(((data < 1) | (data > m)).any()):
+        raise ValueError(f"{op}: pivots must be between 1 and {m} (LU.shape[-2]), got values "
+                         f"from {int(data.min())} to {int(data.max())}; pass lu_factor's pivots")
+
+
 def _permutation(pivots, m, dtype):
     """P (*, m, m) with A = P L U from getrf's pivots (row j was swapped with row pivots[j])."""
     xp = get_array_module(pivots)
@@ -202,6 +218,7 @@ def lu_solve(LU, pivots, B, *, left: bool = True, adjoint: bool = False):  # noq
     if LU.shape[-2] != n or not isinstance(pivots, Tensor) or pivots.shape != LU.shape[:-1]:
         raise ValueError(f"lu_solve: expected LU (*, n, n) and pivots (*, n), got shapes "
                          f"{LU.shape} and {getattr(pivots, 'shape', pivots)}")
+    check_pivots("lu_solve", pivots, LU)
     if not left:  # X A = B: A^H X^H = B^H
         return _h(lu_solve(LU, pivots, _h(B), adjoint=not adjoint))
     p = Tensor(_permutation(pivots._data, n, LU._data.dtype))
