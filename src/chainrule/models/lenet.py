@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from .. import nn
+from .madry import quarter_side
 from .registry import register
 
 __all__ = ["LeNet5", "SmallCNN"]
@@ -73,11 +74,7 @@ class SmallCNN(nn.Module):
     def __init__(self, in_channels: int = 1, num_classes: int = 10, input_size: int = 8, *,
                  rng=None):
         super().__init__()
-        if input_size % 4 or input_size < 4:
-            raise ValueError(
-                f"SmallCNN: input_size must be a positive multiple of 4, got {input_size}"
-            )
-        side = input_size // 4
+        side = quarter_side("SmallCNN", input_size)
         self.net = nn.Sequential(
             nn.Conv2d(in_channels, 16, 3, padding=1, rng=rng), nn.ReLU(), nn.MaxPool2d(2),
             nn.Conv2d(16, 32, 3, padding=1, rng=rng), nn.ReLU(), nn.MaxPool2d(2),

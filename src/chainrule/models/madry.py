@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from .. import nn
+from ..nn._checks import _is_int
 from .registry import register
 
 __all__ = ["MadryCNN", "quarter_side"]
@@ -10,9 +11,11 @@ __all__ = ["MadryCNN", "quarter_side"]
 
 def quarter_side(who: str, input_size) -> int:
     """The side of the features after two halvings of an ``input_size`` image (a multiple of 4)."""
-    if input_size % 4 or input_size < 4:
-        raise ValueError(f"{who}: input_size must be a positive multiple of 4, got {input_size}")
-    return input_size // 4
+    # 28.0 passed here and failed in Linear ("in_features must be an int, got 3136.0")
+    if not _is_int(input_size) or input_size % 4 or input_size < 4:
+        raise ValueError(f"{who}: input_size must be a positive multiple of 4, got "
+                         f"{input_size!r}")
+    return int(input_size) // 4
 
 
 @register("madry_cnn", summary="Madry et al.'s MNIST CNN: conv 32@5x5, pool, conv 64@5x5, pool, "
