@@ -24,7 +24,9 @@ PRIORS = ("normal", "uniform")
 
 
 def _ints(who: str, name: str, values, *, allow_empty=False) -> tuple[int, ...]:
-    values = tuple(values) if isinstance(values, (tuple, list)) else (values,)
+    # a NumPy array of widths (a config's) too, as MLP takes: it was one value, an array, refused
+    many = isinstance(values, (tuple, list)) or getattr(values, "ndim", 0) == 1
+    values = tuple(values) if many else (values,)
     if (not values and not allow_empty) or not all(
             is_int(v) and v >= 1 for v in values):
         raise ValueError(f"{who}: {name} must be positive ints, got {values}")
