@@ -352,10 +352,10 @@ def test_lazy_norm_without_state_runs_on_any_channel_count(name):
     for shape in shapes:
         x = rng.standard_normal(shape)
         t, c = torch.tensor(x, requires_grad=True), cr.tensor(x, requires_grad=True)
-        with warnings.catch_warnings():  # PyTorch's instance norm warns of the count
+        with warnings.catch_warnings():  # the instance norms warn of the count (PyTorch's)
             warnings.simplefilter("ignore")
             want = ms[0](t)
-        got = ms[1](c)
+            got = ms[1](c)
         np.testing.assert_allclose(got.detach().numpy(), want.detach().numpy(), rtol=1e-12,
                                    atol=1e-12)
         w = rng.standard_normal(shape)

@@ -199,3 +199,16 @@ def test_celu_near_zero_and_mish_float16():
     assert c.grad.dtype == cr.float16
     np.testing.assert_allclose(c.grad.numpy().astype(np.float32),
                                t.grad.numpy().astype(np.float32), rtol=2e-3, atol=0)
+
+
+@pytest.mark.parametrize("shape", [(2, 3, 4), (3, 4)])
+def test_instance_norm_unused_num_features_warns(shape):
+    # PyTorch warns when the channels differ from num_features it does not use (affine=False);
+    # chainrule normalized silently
+    x = np.arange(float(np.prod(shape))).reshape(shape) % 5
+    with pytest.warns(UserWarning) as tw:
+        yt = torch.nn.InstanceNorm1d(5)(torch.tensor(x))
+    with pytest.warns(UserWarning) as cw:
+        yc = cr.nn.InstanceNorm1d(5)(cr.tensor(x))
+    assert [str(w.message) for w in cw] == [str(w.message) for w in tw]
+    np.testing.assert_allclose(yc.numpy(), yt.numpy(), rtol=1e-12, atol=1e-12)

@@ -8,6 +8,8 @@ defaults for instance normalization: no affine parameters and no running statist
 
 from __future__ import annotations
 
+import warnings
+
 from ..backend import get_array_module
 from ..ops.group_norm import group_norm, instance_norm, rms_norm
 from ..ops.normalization import _normalized_shape
@@ -79,6 +81,10 @@ class _InstanceNorm(_NormBase):
         if (self.affine or self.track_running_stats) and x.shape[1] != self.num_features:
             raise ValueError(f"{who}: expected {self.num_features} channels, got input of "
                              f"shape {x.shape}")
+        if x.shape[1] != self.num_features:  # PyTorch's warning: num_features is not used
+            warnings.warn(f"input's size at dim={int(batched)} does not match num_features. You "
+                          "can silence this warning by not passing in num_features, which is "
+                          "not used because affine=False", UserWarning, stacklevel=2)
         # PyTorch's instance norm keeps num_batches_tracked at 0, and momentum=None leaves the
         # running statistics as they are (a momentum of 0).
         factor = 0.0 if self.momentum is None else self.momentum
