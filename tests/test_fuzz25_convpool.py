@@ -271,3 +271,45 @@ def test_adaptive_pool_output_size_of_the_wrong_length_is_named():
         cr.nn.functional.adaptive_avg_pool1d(cr.ones(1, 2, 5), (2, None))
     with pytest.raises(TypeError, match=r"adaptive_max_pool3d: output_size .* got \(None, 2\)"):
         cr.nn.functional.adaptive_max_pool3d(cr.ones(1, 2, 3, 3, 3), (None, 2))
+
+
+_POOLS = {
+    "max_pool1d": lambda F, x: F.max_pool1d(x, 2), "max_pool2d": lambda F, x: F.max_pool2d(x, 2),
+    "max_pool3d": lambda F, x: F.max_pool3d(x, 2), "avg_pool1d": lambda F, x: F.avg_pool1d(x, 2),
+    "avg_pool2d": lambda F, x: F.avg_pool2d(x, 2, ceil_mode=True),
+    "avg_pool3d": lambda F, x: F.avg_pool3d(x, 2), "lp_pool2d": lambda F, x: F.lp_pool2d(x, 2, 2),
+    "adaptive_avg_pool2d": lambda F, x: F.adaptive_avg_pool2d(x, 2),
+    "adaptive_max_pool3d": lambda F, x: F.adaptive_max_pool3d(x, 2),
+    "max_unpool2d": lambda F, x: F.max_unpool2d(x, cr.zeros(1, 1, 1, 1, dtype=cr.int64), 2),
+    "pixel_shuffle": lambda F, x: F.pixel_shuffle(x, 2),
+    "pixel_unshuffle": lambda F, x: F.pixel_unshuffle(x, 2),
+    "channel_shuffle": lambda F, x: F.channel_shuffle(x, 2),
+}
+
+
+@pytest.mark.parametrize("name", sorted(_POOLS))
+def test_pools_and_shuffles_of_no_tensor_name_it(name):
+    # before: AttributeError: 'NoneType' object has no attribute 'ndim' (or 'shape')
+    for bad in (None, 1.5, [[[1.0, 2.0]]]):
+        with pytest.raises(TypeError, match=f"{name}: input must be a Tensor, got "
+                                            f"{type(bad).__name__}"):
+            _POOLS[name](cr.nn.functional, bad)
+
+
+def test_adaptive_pools_of_an_empty_image_and_fractional_pools_of_an_empty_batch():
+    # before: ZeroDivisionError (adaptive max) or "cannot reshape array of size 0" (adaptive
+    # average, fractional max pool of an empty batch, which PyTorch returns empty)
+    F = cr.nn.functional
+    for f in (F.adaptive_avg_pool2d, F.adaptive_max_pool2d):
+        with pytest.raises(ValueError, match=r"non-empty spatial size, got shape \(1, 1, 0, 4\)"):
+            f(cr.ones(1, 1, 0, 4), 2)
+    with pytest.raises(ValueError, match=r"adaptive_max_pool3d: input must have a non-empty"):
+        F.adaptive_max_pool3d(cr.ones(1, 1, 3, 0, 4), 2)
+    for lib in (cr, torch):
+        x = lib.ones(0, 2, 5, 5, requires_grad=True)
+        y, idx = lib.nn.functional.fractional_max_pool2d(x, 2, output_size=3, return_indices=True)
+        y.sum().backward()
+        assert (tuple(y.shape), tuple(idx.shape), tuple(x.grad.shape)) == (
+            (0, 2, 3, 3), (0, 2, 3, 3), (0, 2, 5, 5))
+    assert F.fractional_max_pool3d(cr.ones(0, 1, 4, 4, 4), 2, output_size=2).shape == (
+        0, 1, 2, 2, 2)

@@ -70,7 +70,7 @@ def _winners(x, kernel, out, samples):
     xp = get_array_module(x)
     nd, planes = len(kernel), x.shape[0] * x.shape[1]
     sizes = x.shape[2:]
-    flat = x.reshape(planes, -1)
+    flat = x.reshape(planes, math.prod(sizes))  # no -1: an empty batch has no planes
     u = samples.reshape(planes, nd)
     order = (1, 0) if nd == 2 else (0, 1, 2)  # which sample belongs to which axis
     taps = xp.indices(kernel).reshape(nd, -1)  # window offsets, row-major
@@ -80,7 +80,8 @@ def _winners(x, kernel, out, samples):
         shape = (planes,) + (1,) * a + (out[a],) + (1,) * (nd - 1 - a) + (1,)
         stride = math.prod(sizes[a + 1:])
         idx = idx + (start.reshape(shape) + taps[a]) * stride
-    vals = xp.take_along_axis(flat, idx.reshape(planes, -1), axis=1).reshape(idx.shape)
+    vals = xp.take_along_axis(flat, idx.reshape(planes, math.prod(idx.shape[1:])),
+                              axis=1).reshape(idx.shape)
     nan = xp.isnan(vals)
     last_nan = nan.shape[-1] - 1 - xp.argmax(nan[..., ::-1], axis=-1)
     choice = xp.where(nan.any(axis=-1), last_nan, xp.argmax(vals, axis=-1))
@@ -131,7 +132,8 @@ def _fractional(nd, input, kernel_size, output_size, output_ratio, _random_sampl
             raise ValueError(f"{op}: _random_samples must lie in [0, 1)")
     winners = _winners(x._data, kernel, out, samples)
     n, c = x.shape[:2]
-    y = gather(reshape(x, (n, c, -1)), 2, Tensor(winners.reshape(n, c, -1)))
+    y = gather(reshape(x, (n, c, math.prod(sizes))), 2,
+               Tensor(winners.reshape(n, c, math.prod(out))))
     y, winners = reshape(y, (n, c) + out), winners.reshape((n, c) + out)
     if not batched:
         y, winners = reshape(y, (c,) + out), winners.reshape((c,) + out)

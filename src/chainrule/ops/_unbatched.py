@@ -16,7 +16,7 @@ import inspect
 from ..autograd.tensor import Tensor
 from .shape import squeeze, unsqueeze
 
-__all__ = ["add_batch", "batch_optional", "drop_batch", "either_layout"]
+__all__ = ["add_batch", "batch_optional", "drop_batch", "either_layout", "input_shape"]
 
 _UNBATCHED = {1: "(C, L)", 2: "(C, H, W)", 3: "(C, D, H, W)"}
 _BATCHED = {1: "(N, C, L)", 2: "(N, C, H, W)", 3: "(N, C, D, H, W)"}
@@ -29,6 +29,17 @@ def either_layout(nd: int) -> str:
 
 def _shape(x):
     return x._data.shape if isinstance(x, Tensor) else getattr(x, "shape", None)
+
+
+def input_shape(op: str, x):
+    """The shape of ``x``, a Tensor (or an array); anything else is PyTorch's TypeError, naming
+    the op and what it got (not an AttributeError from inside)."""
+    if isinstance(x, Tensor):
+        return x._data.shape
+    shape = getattr(x, "shape", None)
+    if shape is None:
+        raise TypeError(f"{op}: input must be a Tensor, got {type(x).__name__}")
+    return shape
 
 
 def drop_batch(out):
@@ -53,8 +64,8 @@ def batch_optional(nd: int, *, paired: str | None = None):
         @functools.wraps(op)
         def run(*args, **kwargs):
             x = args[0] if args else kwargs.get(first)
-            shape = x._data.shape if isinstance(x, Tensor) else getattr(x, "shape", None)
-            if shape is None or len(shape) == nd + 2:  # batched, or not a tensor: the op decides
+            shape = input_shape(op.__name__, x)
+            if len(shape) == nd + 2:  # batched: the op decides
                 return op(*args, **kwargs)
             if len(shape) != nd + 1:
                 raise ValueError(f"{op.__name__}: input must be {either_layout(nd)}, got shape "

@@ -262,12 +262,14 @@ def conv_transpose_setup(op, nd, x_shape, x_dtype, w_shape, w_dtype, bias, strid
     return geom, tuple(size)
 
 
-def check_rank(op, shape, dtype, nd, floating=False):
+def check_rank(op, shape, dtype, nd, floating=False, nonempty=False):
     if len(shape) != nd + 2:  # (C, *spatial) never gets here: the ops add its batch axis
         raise ValueError(f"{op}: input must be {nd + 1}-D {_UNBATCHED[nd]} or {nd + 2}-D "
                          f"{LAYOUT[nd]}, got shape {shape}")
     if floating and dtype.kind != "f":
         raise TypeError(f"{op}: input must be floating point, got dtype {dtype}")
+    if nonempty and 0 in shape[2:]:  # PyTorch allows an empty batch, not an empty image
+        raise ValueError(f"{op}: input must have a non-empty spatial size, got shape {shape}")
 
 
 @memoized(3)

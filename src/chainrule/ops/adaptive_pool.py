@@ -123,7 +123,7 @@ class _IndexGather(Function):
 
 
 def _adaptive_size(op, x, nd, output_size, floating=False):
-    check_rank(op, tuple(x.shape), x.dtype, nd, floating)
+    check_rank(op, tuple(x.shape), x.dtype, nd, floating, nonempty=True)
     if isinstance(output_size, (tuple, list)) and len(output_size) == nd:
         given = tuple(x.shape[2 + a] if v is None else v for a, v in enumerate(output_size))
     else:

@@ -23,7 +23,7 @@ from ..backend import get_array_module
 from ..kernels import K
 from ..kernels.pooling import fill_value
 from ._pool_index import max_pool_indices
-from ._unbatched import add_batch, drop_batch
+from ._unbatched import add_batch, drop_batch, input_shape
 from ._windows import ints, pool_setup, positive_int
 from .activation import ReLUMask, _kept
 from .elementwise import mul
@@ -120,7 +120,7 @@ def _pool(fn, op, nd, x, kernel_size, stride, padding, *, floating=False, ceil_m
     zeros (average pools, whose divisors ``_average`` sets).
     """
     a = x._data if isinstance(x, Tensor) else x
-    if a.ndim == nd + 1:  # unbatched (C, *spatial), as PyTorch takes: a batch of one
+    if len(input_shape(op, a)) == nd + 1:  # unbatched (C, *spatial), as PyTorch takes
         return drop_batch(_pool(fn, op, nd, add_batch(x), kernel_size, stride, padding,
                                 floating=floating, ceil_mode=ceil_mode, **options))
     geom = pool_setup(op, nd, floating, a.shape, a.dtype, ceil_mode, kernel_size, stride,
@@ -139,8 +139,8 @@ def _pool(fn, op, nd, x, kernel_size, stride, padding, *, floating=False, ceil_m
     return squeeze(fn.apply(unsqueeze(x, 2), geom=geom, **options), 2)
 
 
-def _ndim(x):
-    return (x._data if isinstance(x, Tensor) else x).ndim
+def _ndim(x, op):
+    return len(input_shape(op, x))
 
 
 def ceil_extra(geom):
@@ -180,7 +180,7 @@ def _average(op, nd, x, kernel_size, stride, padding, ceil_mode, count_include_p
         return _pool(_AvgPool, op, nd, x, kernel_size, stride, padding, floating=True,
                      count_include_pad=count_include_pad)
     a = x._data if isinstance(x, Tensor) else x
-    if a.ndim == nd + 1:  # unbatched, as in _pool
+    if len(input_shape(op, a)) == nd + 1:  # unbatched, as in _pool
         return drop_batch(_average(op, nd, add_batch(x), kernel_size, stride, padding, ceil_mode,
                                    count_include_pad, divisor_override))
     geom = pool_setup(op, nd, True, a.shape, a.dtype, ceil_mode, kernel_size, stride, padding)
@@ -229,7 +229,7 @@ def max_pool1d(input, kernel_size, stride=None, padding=0, dilation=1,  # noqa: 
     x = input  # taken by PyTorch's name, input=
     if dilation != 1 or ceil_mode is not False or return_indices:  # beyond the defaults
         torch_defaults("max_pool1d", ceil_mode=ceil_mode, return_indices=return_indices)
-        if _ndim(x) == 2:  # unbatched, a batch of one (the indices too), as in _pool
+        if _ndim(x, "max_pool1d") == 2:  # unbatched, a batch of one (the indices too), as in _pool
             return drop_batch(max_pool1d(add_batch(x), kernel_size, stride, padding, dilation,
                                          ceil_mode, return_indices))
         if dilation != 1 and dilation != (1,):  # windows with gaps
@@ -266,7 +266,7 @@ def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1,  # noqa: 
     x = input  # taken by PyTorch's name, input=
     if dilation != 1 or ceil_mode is not False or return_indices:  # beyond the defaults
         torch_defaults("max_pool2d", ceil_mode=ceil_mode, return_indices=return_indices)
-        if _ndim(x) == 3:  # unbatched, a batch of one (the indices too), as in _pool
+        if _ndim(x, "max_pool2d") == 3:  # unbatched, a batch of one (the indices too), as in _pool
             return drop_batch(max_pool2d(add_batch(x), kernel_size, stride, padding, dilation,
                                          ceil_mode, return_indices))
         if dilation != 1 and dilation != (1, 1):  # windows with gaps

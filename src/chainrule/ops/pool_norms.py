@@ -16,7 +16,7 @@ import numbers
 
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
-from ._unbatched import batch_optional
+from ._unbatched import batch_optional, input_shape
 from ._windows import ints
 from .activation import relu
 from .elementwise import abs as _abs
@@ -36,7 +36,7 @@ def _lp_pool(op, nd, x, norm_type, kernel_size, stride, ceil_mode):
     if isinstance(norm_type, bool) or not isinstance(norm_type, numbers.Real) or norm_type == 0:
         raise ValueError(f"{op}: norm_type must be a nonzero number, got {norm_type!r}")
     kernel = ints(op, "kernel_size", kernel_size, nd, 1)
-    if len(x.shape) != nd + 2:  # before x ** p, so that the message names this op
+    if len(input_shape(op, x)) != nd + 2:  # before x ** p, so that the message names this op
         raise ValueError(f"{op}: input must be {nd + 2}-D, (N, C, *{nd} spatial), got shape "
                          f"{tuple(x.shape)}")
     if math.isinf(norm_type):  # PyTorch's limits: the largest |x| of each window (the smallest

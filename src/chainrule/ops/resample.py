@@ -15,6 +15,7 @@ import operator
 
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module, numpy
+from ._unbatched import input_shape
 from .adaptive_pool import adaptive_avg_pool1d, adaptive_avg_pool2d
 from .cast import cast
 from .methods import clone
@@ -258,7 +259,7 @@ def pixel_shuffle(input, upscale_factor: int) -> Tensor:  # noqa: A002 - torch's
     """(*, C * r * r, H, W) -> (*, C, H * r, W * r): each group of r * r channels becomes an r x r
     block of pixels, as PyTorch's ``F.pixel_shuffle``."""
     r = _factor("pixel_shuffle", "upscale_factor", upscale_factor)
-    if input.ndim < 3 or input.shape[-3] % (r * r):
+    if len(input_shape("pixel_shuffle", input)) < 3 or input.shape[-3] % (r * r):
         raise ValueError(f"pixel_shuffle: input must be (*, C * {r * r}, H, W) for "
                          f"upscale_factor={r}, got shape {tuple(input.shape)}")
     *lead, c, h, w = input.shape
@@ -271,7 +272,7 @@ def pixel_shuffle(input, upscale_factor: int) -> Tensor:  # noqa: A002 - torch's
 def pixel_unshuffle(input, downscale_factor: int) -> Tensor:  # noqa: A002 - torch's name
     """(*, C, H * r, W * r) -> (*, C * r * r, H, W): the inverse of ``pixel_shuffle``."""
     r = _factor("pixel_unshuffle", "downscale_factor", downscale_factor)
-    if input.ndim < 3 or input.shape[-2] % r or input.shape[-1] % r:
+    if len(input_shape("pixel_unshuffle", input)) < 3 or input.shape[-2] % r or input.shape[-1] % r:
         raise ValueError(f"pixel_unshuffle: input must be (*, C, H * {r}, W * {r}) for "
                          f"downscale_factor={r}, got shape {tuple(input.shape)}")
     *lead, c, h, w = input.shape
@@ -285,7 +286,7 @@ def channel_shuffle(input, groups: int) -> Tensor:  # noqa: A002 - torch's name
     """(N, C, *) with the channels regrouped: C = g * k is read as (g, k) and laid out as (k, g),
     as PyTorch's ``F.channel_shuffle`` (ShuffleNet)."""
     g = _factor("channel_shuffle", "groups", groups)
-    if input.ndim < 3 or input.shape[1] % g:
+    if len(input_shape("channel_shuffle", input)) < 3 or input.shape[1] % g:
         raise ValueError(f"channel_shuffle: input must be (N, C, *) with at least 3 axes and C "
                          f"divisible by groups={g}, got shape {tuple(input.shape)}")
     n, c, *rest = input.shape

@@ -115,7 +115,7 @@ def avg_pool3d(input, kernel_size, stride=None, padding=0, ceil_mode=False,  # n
 
 def _output_size(op, x, output_size, floating):
     shape = tuple(x.shape)
-    check_rank(op, shape, x.dtype, 3, floating)
+    check_rank(op, shape, x.dtype, 3, floating, nonempty=True)
     if isinstance(output_size, (tuple, list)) and len(output_size) == 3:
         output_size = tuple(shape[2 + a] if v is None else v for a, v in enumerate(output_size))
     return _ints(op, "output_size", output_size, 3, 1)
