@@ -211,3 +211,34 @@ def test_float16_binary_cross_entropy_means_more_than_65504_losses(name):
     want = getattr(torch.nn.functional, name)(torch.tensor(x), torch.tensor(t))
     assert got.dtype == np.float16 and np.isfinite(got.item()) and got.item() > 0
     np.testing.assert_allclose(got.item(), want.item(), rtol=1e-3)
+
+
+@pytest.mark.parametrize("pos_weight", [None, 2.0])
+def test_binary_cross_entropy_with_logits_keeps_small_losses_in_float32(pos_weight):
+    # z - z t lost a small 1 - t (a target of 0.999 at z = 10: 1e-4 off), and with pos_weight
+    # (1 - t) z - z lost a small t (z = -40, t = 1e-8: a loss and a gradient of 0); the loss is
+    # now (1 - t) softplus(z) + pos_weight t softplus(-z), two terms that do not cancel
+    z = np.array([10.0, 20.0, -40.0, -25.0, 0.5])
+    t = np.array([0.999, 0.9999, 1e-8, 1e-6, 0.3])
+    pw = 1.0 if pos_weight is None else pos_weight
+    sp = np.logaddexp(0, z)  # softplus(z), float64
+    x = cr.tensor(z.astype(np.float32), requires_grad=True)
+    pwt = None if pos_weight is None else cr.tensor(np.float32(pos_weight))
+    loss = F.binary_cross_entropy_with_logits(x, cr.tensor(t.astype(np.float32)),
+                                              pos_weight=pwt, reduction="none")
+    loss.sum().backward()
+    t32 = t.astype(np.float32).astype(np.float64)  # the targets as float32 holds them
+    want = (1 - t32) * sp + pw * t32 * (sp - z)
+    want_grad = (1 - t32) / (1 + np.exp(-z)) - pw * t32 / (1 + np.exp(z))
+    np.testing.assert_allclose(loss.numpy(), want, rtol=2e-6)
+    if pos_weight is not None:  # without it the gradient is PyTorch's sigmoid(z) - t
+        np.testing.assert_allclose(x.grad.numpy(), want_grad, rtol=2e-6, atol=1e-30)
+
+
+def test_binary_cross_entropy_with_logits_pos_weight_gradcheck():
+    rng = np.random.default_rng(8)
+    z = cr.tensor(rng.standard_normal((2, 3)) * 3, requires_grad=True)
+    t = cr.tensor(rng.random((2, 3)), requires_grad=True)
+    pw, w = cr.tensor(np.array([0.5, 2.0, 3.0])), cr.tensor(np.array([1.0, 0.2, 2.0]))
+    assert gradcheck(lambda z, t: F.binary_cross_entropy_with_logits(z, t, w, pos_weight=pw),
+                     (z, t))

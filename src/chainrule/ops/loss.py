@@ -251,11 +251,11 @@ class BinaryCrossEntropy(_BinaryLoss):
 class BinaryCrossEntropyWithLogits(_BinaryLoss):
     """Binary cross entropy of sigmoid(z), computed from the logits without forming sigmoid(z).
 
-    The loss is ``(1 - t) z + l softplus(-z)`` with ``l = 1 + (pos_weight - 1) t``; without
-    pos_weight that is ``max(z, 0) - z t + log(1 + exp(-|z|))``, which never overflows. At an
-    infinite logit it is its limit, ``(1 - t) softplus(z) + pos_weight t softplus(-z)`` with the
-    term of a zero coefficient 0: a logit of -inf (masked) with target 0 costs 0, where the
-    formula's ``inf - inf`` is NaN (docs/pytorch.md, "What differs on purpose").
+    The loss is ``(1 - t) softplus(z) + pos_weight t softplus(-z)`` (pos_weight 1 without it),
+    with ``softplus(z) = max(z, 0) + log(1 + exp(-|z|))``, which never overflows. At an
+    infinite logit it is its limit, the term of a zero coefficient 0: a logit of -inf (masked)
+    with target 0 costs 0, where PyTorch's ``inf - inf`` is NaN (docs/pytorch.md, "What differs
+    on purpose").
     """
 
     def forward(self, z, t):
@@ -263,10 +263,10 @@ class BinaryCrossEntropyWithLogits(_BinaryLoss):
         with quiet(xp):  # no warning for an infinite logit's inf - inf (its limit replaces it)
             log_term = xp.log1p(xp.exp(-xp.abs(z)))
             pw = self.pos_weight
-            if pw is None:
-                loss = xp.maximum(z, 0) - z * t + log_term
-            else:
-                loss = (1 - t) * z + (1 + (pw - 1) * t) * (xp.maximum(-z, 0) + log_term)
+            # (1 - t) softplus(z) + pw t softplus(-z): two non-negative terms, so nothing cancels
+            # (z - z t lost a small 1 - t, (1 - t) z - z a small t, in float32)
+            loss = (1 - t) * (xp.maximum(z, 0) + log_term) + (
+                t if pw is None else pw * t) * (xp.maximum(-z, 0) + log_term)
             infinite = xp.isinf(z)
             if infinite.any():
                 c = xp.where(z > 0, 1 - t, t if pw is None else pw * t)  # of the infinite term
@@ -281,8 +281,8 @@ class BinaryCrossEntropyWithLogits(_BinaryLoss):
         if self.needs_input_grad[0]:
             if pw is None:
                 gz = g * (sigmoid(z) - t)
-            else:
-                gz = g * ((1 - t) - (1 + t * (pw - 1)) * sigmoid(-z))
+            else:  # the same two terms' slopes: nothing cancels
+                gz = g * ((1 - t) * sigmoid(z) - pw * t * sigmoid(-z))
         if self.needs_input_grad[1]:
             gt = -(g * z) if pw is None else g * (logsigmoid(z) * (1 - pw) - z)
         return gz, gt
