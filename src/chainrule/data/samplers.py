@@ -116,14 +116,22 @@ def _permutations(g, n, total):
 
 
 class SubsetRandomSampler(Sampler):
-    """The given ``indices`` in a random order (e.g. a validation part of a dataset)."""
+    """The given ``indices`` in a random order (e.g. a validation part of a dataset).
+
+    ``indices`` is kept as given, as PyTorch's: each pass reads it as it is then, so indices
+    appended to the list later (active learning's labelled pool) are sampled too.
+    """
 
     def __init__(self, indices, generator=None):
-        self.indices, self.generator = _indices("SubsetRandomSampler", indices), generator
+        if not (hasattr(indices, "__len__") and hasattr(indices, "__getitem__")):
+            indices = list(indices)  # a one-pass iterable
+        _indices("SubsetRandomSampler", indices)  # a float is refused now
+        self.indices, self.generator = indices, generator
 
     def __iter__(self):
         g = resolve_rng(self.generator, "SubsetRandomSampler")
-        return iter([self.indices[i] for i in g.permutation(len(self.indices)).tolist()])
+        picks = [self.indices[i] for i in g.permutation(len(self.indices)).tolist()]
+        return iter(_indices("SubsetRandomSampler", picks))
 
     def __len__(self) -> int:
         return len(self.indices)

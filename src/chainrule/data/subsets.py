@@ -21,8 +21,10 @@ class Subset(Dataset):
     """The samples of ``dataset`` at ``indices``, in that order (no copy).
 
     Attributes:
-        dataset, indices: as given (``indices`` as a list: integers as ints, other keys of a
-            dict-like dataset as they are).
+        dataset, indices: as given, as PyTorch's (read when a sample is: indices appended to
+            the list later are part of the subset; a one-pass iterable is kept as a list).
+            An index is passed on as an int (a NumPy integer, a 0-d Tensor), a key of a
+            dict-like dataset as it is.
     """
 
     def __init__(self, dataset, indices):
@@ -30,20 +32,21 @@ class Subset(Dataset):
             raise TypeError(f"Subset: dataset must define __getitem__, got "
                             f"{type(dataset).__name__}")
         self.dataset = dataset
-        self.indices = [_key(i) for i in indices]
+        has = hasattr(indices, "__len__") and hasattr(indices, "__getitem__")
+        self.indices = indices if has else list(indices)
 
     def __len__(self) -> int:
         return len(self.indices)
 
     def __getitem__(self, i):
         if isinstance(i, list):  # PyTorch's: the dataset read at those positions at once
-            return self.dataset[[self.indices[j] for j in i]]
-        return self.dataset[self.indices[i]]
+            return self.dataset[[_key(self.indices[j]) for j in i]]
+        return self.dataset[_key(self.indices[i])]
 
     def __getitems__(self, indices) -> list:
         """The samples at ``indices`` as a list (PyTorch's batched read): in one call of the
         dataset's own ``__getitems__`` when it has one."""
-        chosen = [self.indices[j] for j in indices]
+        chosen = [_key(self.indices[j]) for j in indices]
         if callable(getattr(self.dataset, "__getitems__", None)):
             return self.dataset.__getitems__(chosen)
         return [self.dataset[i] for i in chosen]
