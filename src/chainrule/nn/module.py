@@ -21,7 +21,7 @@ from .factory import add_factory_kwargs
 from .hooks import ANY_GLOBAL, Hooks, RemovableHandle
 from .module_access import Access
 from .parameter import Buffer, Parameter
-from .state import ArgumentKindError, IncompatibleKeys, buffer_of, check_name, convert, is_saved
+from .state import ArgumentKindError, IncompatibleKeys, buffer_of, check_name, is_saved
 from .state_hooks import StateHooks, collect_state, load_state
 from .summary import summarize
 
@@ -366,18 +366,6 @@ class Module(Hooks, StateHooks, Access):
             if dtype.kind not in "fc":
                 raise TypeError(f"Module.to: dtype must be floating-point or complex, got {dtype}")
         return self._cast(None if device is None else validate_device(device), dtype, "fc")
-
-    def _cast(self, name, dtype, kinds: str) -> Module:
-        memo = set()
-        for m in self.modules():
-            for t in itertools.chain(m._parameters.values(), m._buffers.values()):
-                if t is None or id(t) in memo:
-                    continue
-                memo.add(id(t))
-                t.data = convert(t._data, name, dtype, kinds)
-                if t.grad is not None:
-                    t.grad = Tensor(convert(t.grad._data, name, dtype, kinds))
-        return self
 
     def cpu(self) -> Module:
         return self.to("cpu")

@@ -12,7 +12,7 @@ from ..autograd.tensor import Tensor
 from ..backend import get_array_module, validate_device
 from ..backend.dtypes import bfloat16
 from ..ops.methods import legacy_dtype
-from .state import ArgumentKindError
+from .state import ArgumentKindError, convert
 
 __all__ = ["Access"]
 
@@ -87,6 +87,29 @@ class Access:
             if isinstance(t.grad, Tensor):  # a dense gradient (not a sparse one)
                 t.grad.share_memory_()
         return self
+
+    def _apply(self, fn, recurse: bool = True):
+        """PyTorch's: ``fn(tensor) -> tensor`` on the children first (through their own
+        ``_apply``, which a class may override to convert tensors it keeps elsewhere, e.g. a
+        cache), then on this module's parameters, buffers and gradients. Parameters and buffers
+        keep their identity (their values are replaced). ``to``, ``half``... go through it.
+        Returns self."""
+        if recurse:
+            for child in self.children():
+                child._apply(fn)
+        for store in (self._parameters, self._buffers):
+            for t in store.values():
+                if t is None:
+                    continue
+                new = fn(t)
+                t.data = new._data if isinstance(new, Tensor) else new
+                if isinstance(t.grad, Tensor):
+                    t.grad = fn(t.grad)
+        return self
+
+    def _cast(self, device, dtype, kinds: str):
+        """``to(device, dtype)`` of the entries whose dtype kind is in ``kinds``, by ``_apply``."""
+        return self._apply(lambda t: Tensor(convert(t._data, device, dtype, kinds)))
 
     # As PyTorch's, these cast the floating-point entries only: complex ones keep their dtype.
     def half(self):
