@@ -26,15 +26,12 @@ __all__ = ["classify", "evaluate_samples", "lenet_frechet_distance", "penultimat
            "reconstruct", "reconstruction_report"]
 
 
-def _last_linear(who: str, classifier):
-    last = None
-    for m in classifier.modules():
-        if isinstance(m, nn.Linear):
-            last = m
-    if last is None:
+def _linears(who: str, classifier) -> list:
+    found = [m for m in classifier.modules() if isinstance(m, nn.Linear)]
+    if not found:
         raise ValueError(f"{who}: the classifier has no nn.Linear output layer whose input could "
                          "serve as features")
-    return last
+    return found
 
 
 def _device(model) -> str:
@@ -71,7 +68,9 @@ def _run(model, fn):
 
 
 def penultimate_features(classifier, images, *, batch_size: int = 500):
-    """The inputs of the classifier's last ``nn.Linear`` layer for ``images``, as a host array.
+    """The inputs of the ``nn.Linear`` layer the classifier runs last for ``images``, as a host
+    array: the layer last called in the forward pass, not the last registered (a head defined in
+    ``__init__`` before the body gave the body's first layer's inputs, silently).
 
     Args:
         classifier: a Module ending in an ``nn.Linear`` (LeNet5, MLP, SmallCNN...).
@@ -82,18 +81,22 @@ def penultimate_features(classifier, images, *, batch_size: int = 500):
     Returns:
         A NumPy array (N, D): for LeNet-5, the 84 activations of F6.
     """
-    captured = []
-    handle = _last_linear("penultimate_features", classifier).register_forward_pre_hook(
-        lambda module, args: captured.append(asnumpy(args[0]._data)))
+    captured, calls = [], []
+    handles = [m.register_forward_pre_hook(lambda module, args: calls.append(args[0]))
+               for m in _linears("penultimate_features", classifier)]
 
     def go():
         for x in _batches("penultimate_features", classifier, images, batch_size):
+            calls.clear()
             classifier(x)
+            captured.append(asnumpy(calls[-1]._data))
 
     try:
         _run(classifier, go)
     finally:
-        handle.remove()
+        for handle in handles:
+            handle.remove()
+        calls.clear()
     xp = get_array_module(captured[0])
     return xp.concatenate([c.reshape(len(c), -1) for c in captured])
 
