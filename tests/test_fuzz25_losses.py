@@ -242,3 +242,20 @@ def test_binary_cross_entropy_with_logits_pos_weight_gradcheck():
     pw, w = cr.tensor(np.array([0.5, 2.0, 3.0])), cr.tensor(np.array([1.0, 0.2, 2.0]))
     assert gradcheck(lambda z, t: F.binary_cross_entropy_with_logits(z, t, w, pos_weight=pw),
                      (z, t))
+
+
+@pytest.mark.parametrize("call, match", [
+    (lambda: F.cross_entropy(cr.tensor(np.zeros((3, 0))), cr.tensor(np.zeros((3, 0)))),
+     r"cross_entropy: input of shape \(3, 0\) has no classes"),
+    (lambda: F.multilabel_margin_loss(cr.tensor(np.zeros((2, 0))),
+                                      cr.tensor(np.zeros((2, 0), dtype=np.int64))),
+     r"multilabel_margin_loss: input of shape \(2, 0\) has no classes"),
+    (lambda: F.cosine_embedding_loss(cr.tensor(np.ones((1, 4))), cr.tensor(np.ones((3, 4))),
+                                     cr.tensor(np.zeros(0, dtype=np.int64))),
+     r"cosine_embedding_loss: target shape \(0,\), input shape \(3,\) do not broadcast"),
+])
+def test_degenerate_shapes_are_clear_errors(call, match):
+    # NumPy's "zero-size array to reduction operation maximum", reshape's "cannot reshape" and
+    # elementwise's "operands could not be broadcast" came from deep inside before
+    with pytest.raises(ValueError, match=match):
+        call()

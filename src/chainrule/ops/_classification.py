@@ -285,6 +285,8 @@ def _class_args(op, x, target, weight, ignore_index, axis, allow_probs):
     else:
         a = 0 if nd == 1 and axis == 1 else _class_axis(op, axis, nd, shape)
     n = shape[a]
+    if n == 0:  # NumPy's "zero-size array to reduction operation maximum" otherwise
+        raise ValueError(f"{op}: input of shape {shape} has no classes (its axis {a} is 0)")
     label_shape = shape[:a] + shape[a + 1:]
     xp = get_array_module(x._data)
     data = target._data if isinstance(target, Tensor) else xp.asarray(target)

@@ -287,8 +287,8 @@ def cosine_embedding_loss(input1, input2, target, margin: float = 0, size_averag
     if a.ndim not in (1, 2) or b.ndim != a.ndim:
         raise ValueError(f"cosine_embedding_loss: inputs must be 1-D (D) or 2-D (N, D), got shapes "
                          f"{tuple(a.shape)} and {tuple(b.shape)}")
-    _broadcast("cosine_embedding_loss", ("input1", a.shape), ("input2", b.shape))
-    y = _labels("cosine_embedding_loss", a, target, a.shape[:-1])
+    shape = _broadcast("cosine_embedding_loss", ("input1", a.shape), ("input2", b.shape))
+    y = _labels("cosine_embedding_loss", a, target, shape[:-1])  # of the inputs' broadcast
     if y.ndim != a.ndim - 1:  # PyTorch's: a 0-D target for 1-D inputs, a 1-D one for 2-D inputs
         raise ValueError(f"cosine_embedding_loss: a {y.ndim}-D target needs {y.ndim + 1}-D "
                          f"inputs, got shape {tuple(a.shape)}")

@@ -70,6 +70,8 @@ def multilabel_margin_loss(input, target, size_average=None, reduce=None,  # noq
         raise ValueError(f"{op}: target must be integer class lists of the input's shape "
                          f"{tuple(x.shape)}, got dtype {y.dtype} shape {tuple(y.shape)}")
     c = x.shape[-1]
+    if c == 0:
+        raise ValueError(f"{op}: input of shape {tuple(x.shape)} has no classes")
     rows = reshape(x, (-1, c))
     y = y.reshape(-1, c).astype(xp.int64)
     if y.size and (int(y.min()) < -1 or int(y.max()) >= c):
