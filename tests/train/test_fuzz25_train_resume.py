@@ -6,7 +6,14 @@ import numpy as np
 
 import chainrule as cr
 from chainrule import optim
-from chainrule.data import DataLoader, Dataset, DistributedSampler, TensorDataset
+from chainrule.data import (
+    BatchSampler,
+    DataLoader,
+    Dataset,
+    DistributedSampler,
+    SequentialSampler,
+    TensorDataset,
+)
 from chainrule.train import ModelCheckpoint, Trainer
 
 from .conftest import make_blobs, make_mlp
@@ -68,3 +75,24 @@ def test_a_distributed_sampler_is_given_each_epoch(tmp_path):
     _, _, resumed = _sampler_run(tmp_path / "b", 3, [], resume=True)
     for k, v in whole.model.state_dict().items():
         np.testing.assert_array_equal(v.numpy(), resumed.model.state_dict()[k].numpy())
+
+
+class _Buckets(BatchSampler):
+    """A batch sampler with a ``set_epoch`` of its own (a bucketing one), recording the calls."""
+
+    def __init__(self, data):
+        super().__init__(SequentialSampler(data), 4, False)
+        self.epochs = []
+
+    def set_epoch(self, epoch):
+        self.epochs.append(epoch)
+
+
+def test_a_batch_samplers_own_set_epoch_is_called(tmp_path):
+    x, y = make_blobs(8, seed=3)
+    data = TensorDataset(cr.tensor(x), cr.tensor(y))
+    buckets = _Buckets(data)
+    model = make_mlp(seed=2, hidden=4)
+    Trainer(model, "cross_entropy", optim.SGD(model.parameters(), lr=0.3)).fit(
+        DataLoader(data, batch_sampler=buckets), epochs=3, verbose=0)
+    assert buckets.epochs == [0, 1, 2]

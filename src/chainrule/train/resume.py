@@ -179,12 +179,12 @@ def loader_generators(name: str, loader) -> list:
 
 
 def set_sampler_epoch(loader, epoch: int) -> None:
-    """``set_epoch(epoch)`` on the samplers of ``loader`` that have one (``DistributedSampler``),
-    before each epoch, as Lightning's Trainer does: without it a shuffling sampler gives every
-    epoch the same order, and a resumed run needs the epoch to draw the saved run's order."""
-    samplers = {}
-    for sampler in (getattr(loader, "_sampler", None),
-                    getattr(getattr(loader, "_batch_sampler", None), "sampler", None)):
+    """``set_epoch(epoch)`` on the samplers of ``loader`` that have one (``DistributedSampler``;
+    a batch sampler's own, as a bucketing one's, too), before each epoch, as Lightning's Trainer
+    does: without it a shuffling sampler gives every epoch the same order, and a resumed run
+    needs the epoch to draw the saved run's order."""
+    samplers, batches = {}, getattr(loader, "_batch_sampler", None)
+    for sampler in (getattr(loader, "_sampler", None), batches, getattr(batches, "sampler", None)):
         if sampler is not None:
             samplers[id(sampler)] = sampler
     for sampler in samplers.values():
