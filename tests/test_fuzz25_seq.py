@@ -147,3 +147,47 @@ def test_deepcopied_layers_share_the_default_generator():
         first = run(a).numpy()
         cr.manual_seed(1)
         np.testing.assert_array_equal(run(a).numpy(), first)
+
+
+def _recurrent_dropout(lib, base, keep):
+    """A program's recurrent dropout: for one call, ``_flat_weights`` holds masked copies of the
+    hidden-to-hidden weights (a fixed mask here, for a comparison), then the saved list."""
+
+    class Dropped(base):
+        def forward(self, input, hx=None):  # noqa: A002 - PyTorch's name
+            saved = self._flat_weights
+            self._flat_weights = [w * lib.tensor(keep[: w.shape[0], : w.shape[1]])
+                                  if name.startswith("weight_hh_") else w
+                                  for w, name in zip(saved, self._flat_weights_names)]
+            out = super().forward(input, hx)
+            self._flat_weights = saved
+            return out
+
+    return Dropped
+
+
+@pytest.mark.parametrize("kind", ["LSTM", "GRU", "RNN"])
+def test_assigned_flat_weights_are_what_forward_runs(kind):
+    """PyTorch's forward runs ``_flat_weights``; chainrule's read the attributes and refused an
+    assignment (``property '_flat_weights' ... has no setter``)."""
+    torch = pytest.importorskip("torch")
+    keep = (np.arange(64).reshape(16, 4) % 3 != 0).astype("float64")
+    t = _recurrent_dropout(torch, getattr(torch.nn, kind), keep)(3, 4, 2, dtype=torch.float64)
+    c = _recurrent_dropout(cr, getattr(cr.nn, kind), keep)(3, 4, 2, dtype="float64")
+    c.load_state_dict({k: cr.tensor(v.numpy()) for k, v in t.state_dict().items()})
+    x = np.random.default_rng(5).standard_normal((5, 2, 3))
+    ot, oc = t(torch.tensor(x))[0], c(cr.tensor(x))[0]
+    np.testing.assert_allclose(oc.numpy(), ot.detach().numpy(), rtol=1e-10, atol=1e-12)
+    gt = torch.autograd.grad(ot.square().sum(), t.weight_hh_l1)[0]
+    gc = cr.grad((oc * oc).sum(), c.weight_hh_l1)[0]
+    np.testing.assert_allclose(gc.numpy(), gt.numpy(), rtol=1e-9, atol=1e-12)
+    # an edit in place of the list counts too, until a weight is replaced
+    c._flat_weights[1] = c.weight_hh_l0 * 0.0
+    edited = cr.nn.RNNBase.forward(c, cr.tensor(x))[0].numpy()
+    with cr.no_grad():
+        c.weight_hh_l0.zero_()
+    c._init_flat_weights()
+    assert c._flat_weights[1] is c.weight_hh_l0
+    np.testing.assert_allclose(edited, cr.nn.RNNBase.forward(c, cr.tensor(x))[0].numpy())
+    c.weight_hh_l0 = cr.nn.Parameter(c.weight_hh_l0.detach() + 1.0)
+    assert c._flat_weights[1] is c.weight_hh_l0

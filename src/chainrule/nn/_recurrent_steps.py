@@ -194,20 +194,50 @@ class _WeightLists:
 
     @property
     def _flat_weights(self) -> list:
-        return [getattr(self, name) for name in self._flat_weights_names]
+        """The weights ``forward`` runs with, in ``_flat_weights_names``' order: PyTorch's list,
+        which a program may assign or edit in place (recurrent dropout swaps in dropped copies
+        of the hidden weights for one call). It holds the module's weights again once one of
+        them is replaced (``self.weight_hh_l0 = ...``, a parametrization, ``functional_call``),
+        as PyTorch's forward refreshes its list then."""
+        d = self.__dict__
+        now = [getattr(self, name, None) for name in self._flat_weights_names]
+        basis = d.get("_flat_basis")
+        if basis is None or len(basis) != len(now) or any(a is not b for a, b in
+                                                          zip(basis, now, strict=True)):
+            d["_flat_list"], d["_flat_basis"] = list(now), now
+        return d["_flat_list"]
+
+    @_flat_weights.setter
+    def _flat_weights(self, weights) -> None:
+        weights, names = list(weights), self._flat_weights_names
+        if len(weights) != len(names):
+            raise ValueError(f"{type(self).__name__}: _flat_weights must hold one weight per name "
+                             f"of _flat_weights_names ({len(names)}), got {len(weights)}")
+        self.__dict__["_flat_list"] = weights
+        self.__dict__["_flat_basis"] = [getattr(self, name, None) for name in names]
+
+    def _weights(self, suffix: str) -> list:
+        """W_ih, W_hh, b_ih, b_hh (None without biases) and, with projections, W_hr of one layer
+        and direction (``suffix`` "_l0", "_l1_reverse"...), as ``_flat_weights`` holds them."""
+        flat = dict(zip(self._flat_weights_names, self._flat_weights, strict=True))
+        names = ("weight_ih", "weight_hh", "bias_ih", "bias_hh") + (
+            ("weight_hr",) if self.proj_size else ())
+        # a weight deleted and not set again: getattr raises PyTorch's AttributeError
+        return [getattr(self, name + suffix) if flat.get(name + suffix) is None and
+                name.startswith("weight") else flat.get(name + suffix) for name in names]
 
     def _init_flat_weights(self) -> None:
-        """PyTorch's refresh of its cached weight list after weights were replaced (pruning,
-        weight drop, quantization call it). chainrule keeps no such list: each forward pass
-        and ``_flat_weights`` read the module's current attributes, so there is nothing to do
-        but PyTorch's last step, ``flatten_parameters()``."""
+        """PyTorch's refresh of ``_flat_weights`` from the module's weights (pruning, weight
+        drop and quantization code call it after replacing one), then ``flatten_parameters()``."""
+        self.__dict__.pop("_flat_basis", None)
         self.flatten_parameters()
 
     def _update_flat_weights(self) -> None:
-        """PyTorch's ``_init_flat_weights`` when a weight was replaced; nothing to refresh."""
+        """PyTorch's ``_init_flat_weights`` when a weight was replaced since (``_flat_weights``
+        refreshes itself then, so nothing is left to do)."""
 
     def _weights_have_changed(self) -> bool:
-        """PyTorch's check for a stale cached weight list: False, chainrule keeps none."""
+        """PyTorch's check for a replaced weight: False, ``_flat_weights`` follows them itself."""
         return False
 
 

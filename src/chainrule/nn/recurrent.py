@@ -334,11 +334,9 @@ class RNNBase(RNNHelpers, _WeightLists, _Recurrent):
         sequence has ended (or, read backward, not yet begun) its state passes through unchanged
         and its output is zero, so the padding has no effect on anything.
         """
-        weights = [getattr(self, name + suffix)
-                   for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")]
-        if self.proj_size:  # the one-node kernel has no projection: the recorded steps
-            return self._run_steps(x, state, weights + [getattr(self, "weight_hr" + suffix)],
-                                   reverse, active)
+        weights = self._weights(suffix)  # from _flat_weights, as PyTorch's forward reads them
+        if self.proj_size:  # no projection in the one-node kernel: the recorded steps, W_hr 5th
+            return self._run_steps(x, state, weights, reverse, active)
         if self._mode == "LSTM":  # the whole sequence as one node (ops.lstm_sequence)
             out, h, c = lstm_sequence(x, *state, *weights, reverse=bool(reverse),
                                       mask=None if active is None else active[:, :, 0])
