@@ -16,6 +16,8 @@ class _Scores(nn.Module):
 
     def forward(self, x):
         z = self.linear(x.reshape(x.shape[0], -1))
+        if self.shape == "pair":
+            return z[:, :4], z
         return z[:, 0] if self.shape is None else z.reshape((x.shape[0],) + self.shape)
 
 
@@ -42,3 +44,10 @@ def test_logits_of_another_shape_refused(name, shape):
     with pytest.raises(ValueError, match=r"must give logits \(N, C\) .* got shape "
                        + got.replace("(", r"\(").replace(")", r"\)")):
         ATTACKS[name](_Scores(shape), x, np.array([0, 1, 1]))
+
+
+@pytest.mark.parametrize("name", sorted(ATTACKS))
+def test_a_pair_of_outputs_refused(name):
+    x = np.random.default_rng(1).uniform(0, 1, (3, 6)).astype("float32")
+    with pytest.raises(ValueError, match=r"must give logits \(N, C\) .* got a tuple"):
+        ATTACKS[name](_Scores("pair"), x, np.array([0, 1, 1]))

@@ -153,7 +153,10 @@ def check_logits(who: str, logits, n: int) -> int:
     (n, C) with C >= 2 (``check_outputs``). A model giving one score per input, (N,) (a binary
     classifier's ``.reshape(-1)``), or (N, C, L), was taken for something else: a crash inside
     cross-entropy blaming the labels, or an IndexError."""
-    shape = tuple(getattr(logits, "shape", ()))
+    if not hasattr(logits, "shape"):  # (logits, features) of a model returning two things
+        raise ValueError(f"{who}: model must give logits (N, C) for a batch of N = {n} inputs, "
+                         f"got a {type(logits).__name__}; attack a model that returns the logits")
+    shape = tuple(logits.shape)
     if len(shape) != 2 or shape[0] != n:
         one = " (for a binary classifier of one logit z, give the two logits (0, z))" \
             if len(shape) == 1 else ""

@@ -88,8 +88,9 @@ def apgd_targeted(
     x, labels, _, bounds = prepare(who, model, x, y, None, bounds)
     xp = get_array_module(x)
     with no_grad():
-        logits = model(Tensor(x))._data
+        logits = model(Tensor(x))
     classes = check_logits(who, logits, x.shape[0])
+    logits = logits._data
     if classes < 4:
         raise ValueError(
             f"{who}: the targeted DLR loss needs at least 4 classes, the model has {classes}"

@@ -60,8 +60,9 @@ def deepfool(model, x, y=None, *, steps: int = 50, overshoot: float = 0.02, cand
     xp = get_array_module(x)
     n, expand = x.shape[0], (-1,) + (1,) * (x.ndim - 1)
     xt = Tensor(x, requires_grad=True)
-    logits0 = model(xt)._data
+    logits0 = model(xt)
     check_logits(who, logits0, n)
+    logits0 = logits0._data
     check_classes(who, labels, logits0.shape[1], targeted)
     k0 = logits0.argmax(axis=1)
     order = xp.argsort(-logits0, axis=1)[:, :min(candidates, logits0.shape[1])]

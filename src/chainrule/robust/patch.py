@@ -126,7 +126,7 @@ def _check_images(who: str, model, x, target):
                          f"values from {float(x.min()):g} to {float(x.max()):g}")
     x = cast_to_model(model, x)  # float64 images for a float32 model, as the attacks take them
     with no_grad():
-        classes = check_logits(who, model(Tensor(x[:1]))._data, 1)
+        classes = check_logits(who, model(Tensor(x[:1])), 1)
     if isinstance(target, bool) or not isinstance(target, numbers.Integral) \
             or not 0 <= target < classes:
         raise ValueError(f"{who}: target must be one of the model's classes, an int in [0, "

@@ -122,7 +122,7 @@ def _images_and_labels(who: str, model, x, y):
         raise ValueError(f"{who}: y must be {x.shape[0]} integer class labels (one per image), "
                          f"got shape {y.shape} of {y.dtype}")
     with no_grad():
-        classes = check_logits(who, model(Tensor(x[:1]))._data, 1)
+        classes = check_logits(who, model(Tensor(x[:1])), 1)
     if bool((y < 0).any()) or bool((y >= classes).any()):
         raise ValueError(f"{who}: y must hold class labels in [0, {classes}) (the model's "
                          f"outputs), got labels from {int(y.min())} to {int(y.max())}")
