@@ -6,6 +6,7 @@ went to different objects: an optimizer over the first model's parameters saw no
 the second's backward.
 """
 
+import numpy as np
 import pytest
 
 import chainrule as cr
@@ -35,3 +36,16 @@ def test_assign_of_a_one_element_parameter_into_a_0d_one_makes_a_new_one():
     m = M()
     m.load_state_dict({"w": given}, assign=True)
     assert m.w is not given and m.w.shape == () and m.w.item() == 3.0
+
+
+def test_assign_into_a_lazy_module_before_its_first_call():
+    torch = pytest.importorskip("torch")
+    out = []
+    for lib in (torch, cr):
+        source = lib.nn.Linear(3, 2)
+        lazy = lib.nn.LazyLinear(2)
+        lazy.load_state_dict(source.state_dict(), assign=True)  # was a RuntimeError (no shape)
+        y = lazy(lib.ones(1, 3))
+        out.append((tuple(lazy.weight.shape), lazy.weight.requires_grad, type(lazy).__name__,
+                    np.allclose(y.detach().numpy(), source(lib.ones(1, 3)).detach().numpy())))
+    assert out[1] == out[0] == ((2, 3), True, "Linear", True)

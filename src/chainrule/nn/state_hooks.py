@@ -287,7 +287,8 @@ def _assign(module, key, target, given) -> None:
     path, _, name = key.rpartition(".")
     owner = module.get_submodule(path) if path else module
     data = given._data if isinstance(given, Tensor) else numpy.asarray(given)
-    if target.shape == () and data.shape == (1,):  # as check_state (nn/state.py)
+    lazy = hasattr(target, "materialize")  # a lazy module's: it has no shape yet
+    if not lazy and target.shape == () and data.shape == (1,):  # as check_state (nn/state.py)
         data = data.reshape(())
     if isinstance(target, Parameter) and isinstance(given, Parameter) and given._data is data:
         given.requires_grad_(target.requires_grad)  # PyTorch's: the state's Parameter itself
