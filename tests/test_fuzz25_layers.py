@@ -212,3 +212,32 @@ def test_instance_norm_unused_num_features_warns(shape):
         yc = cr.nn.InstanceNorm1d(5)(cr.tensor(x))
     assert [str(w.message) for w in cw] == [str(w.message) for w in tw]
     np.testing.assert_allclose(yc.numpy(), yt.numpy(), rtol=1e-12, atol=1e-12)
+
+
+def test_reset_parameters_idiom():
+    # `for m in model.modules(): if hasattr(m, "reset_parameters"): m.reset_parameters()`:
+    # GroupNorm and RMSNorm had none (their weights silently kept), Embedding and EmbeddingBag
+    # wanted rng= (TypeError)
+    def build(lib):
+        return lib.nn.Sequential(lib.nn.GroupNorm(2, 4), lib.nn.RMSNorm(4),
+                                 lib.nn.LayerNorm(4), lib.nn.BatchNorm1d(4))
+    for lib in (torch, cr):
+        model = build(lib)
+        with lib.no_grad():
+            for p in model.parameters():
+                p.fill_(7.0)
+        for m in model.modules():
+            if hasattr(m, "reset_parameters"):
+                m.reset_parameters()
+        state = {k: v.numpy().tolist() for k, v in model.state_dict().items()}
+        if lib is torch:
+            want = state
+    assert state == want and state["0.weight"] == [1.0] * 4 and state["0.bias"] == [0.0] * 4
+    cr.manual_seed(3)
+    for m in (cr.nn.Embedding(200, 8, padding_idx=-1), cr.nn.EmbeddingBag(200, 8, padding_idx=0)):
+        with cr.no_grad():
+            m.weight.fill_(7.0)
+        m.reset_parameters()
+        w = m.weight.numpy()
+        assert not w[m.padding_idx].any() and abs(w.std() - 1.0) < 0.1
+        assert (w != 7.0).all()

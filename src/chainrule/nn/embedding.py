@@ -184,9 +184,10 @@ class Embedding(Module):
         module.weight.requires_grad = not freeze
         return module
 
-    def reset_parameters(self, *, rng) -> None:
-        """Draw the weight from N(0, 1) and zero the padding row."""
-        init.normal_(self.weight, rng=rng)
+    def reset_parameters(self, *, rng=None) -> None:
+        """Draw the weight from N(0, 1) and zero the padding row (``rng`` None: the default
+        generator, as PyTorch's ``reset_parameters()``)."""
+        init.normal_(self.weight, rng=resolve_rng(rng, "Embedding"))
         if self.padding_idx is not None:
             with no_grad():
                 self.weight[self.padding_idx] = 0

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import warnings
 
+from ..autograd.mode import no_grad
 from ..backend import get_array_module
 from ..ops.group_norm import group_norm, instance_norm, rms_norm
 from ..ops.normalization import _normalized_shape
@@ -50,6 +51,10 @@ class GroupNorm(Module):
             self.bias = Parameter(xp.zeros(self.num_channels, dtype=dtype))
         else:
             self.register_parameter("bias", None)
+
+    def reset_parameters(self) -> None:
+        """Weight 1 and bias 0 (in place), as PyTorch's."""
+        _fill_affine(self)
 
     def forward(self, x):
         if x.ndim < 2 or x.shape[1] != self.num_channels:
@@ -134,9 +139,21 @@ class RMSNorm(Module):
         else:
             self.register_parameter("weight", None)
 
+    def reset_parameters(self) -> None:
+        """Weight 1 (in place), as PyTorch's."""
+        _fill_affine(self)
+
     def forward(self, x):
         return rms_norm(x, self.normalized_shape, self.weight, self.eps)
 
     def extra_repr(self) -> str:
         return (f"{self.normalized_shape}, eps={self.eps}, "
                 f"elementwise_affine={self.elementwise_affine}")
+
+
+def _fill_affine(module) -> None:
+    with no_grad():
+        if module.weight is not None:
+            module.weight.fill_(1)
+        if getattr(module, "bias", None) is not None:
+            module.bias.fill_(0)
