@@ -1,5 +1,6 @@
 """Fuzz wave 25: chainrule.func against torch.func (PyTorch 2.13): containers of the pytrees."""
 
+import warnings
 from collections import OrderedDict, defaultdict
 
 import numpy as np
@@ -32,3 +33,24 @@ def test_vmap_returns_a_shape_with_out_dims_none():
     c = cr.func.vmap(lambda r: (r * 2, r.shape), out_dims=(0, None))(cr.tensor(x))  # TypeError
     assert tuple(c[1]) == tuple(t[1]) == (3,)
     np.testing.assert_allclose(c[0].numpy(), t[0].numpy())
+
+
+def test_jvp_tangents_of_the_other_complexity():
+    x = np.array([1.0, 2.0])
+
+    def f(a):
+        return a * a, a.sum() * 2
+
+    # both raised "grad of dtype ... for an output of dtype ..." inside the engine
+    for p, t in ((x + 1j, x), (x, x + 1j)):
+        with warnings.catch_warnings():  # PyTorch's forward mode warns about torch.jit.script
+            warnings.simplefilter("ignore", DeprecationWarning)
+            tt = torch.func.jvp(f, (torch.tensor(p),), (torch.tensor(t),))
+        ct = cr.func.jvp(f, (cr.tensor(p),), (cr.tensor(t),))
+        for a, b in zip(tt[1] + tt[0], ct[1] + ct[0]):
+            assert str(b.dtype) == str(a.dtype).split(".")[-1]
+            np.testing.assert_allclose(b.numpy(), a.numpy(), rtol=1e-12)
+    out, jv, aux = cr.func.jvp(lambda a: (a.sin(), {"k": a}), (cr.tensor(x),),
+                               (cr.tensor(x + 1j),), has_aux=True)
+    np.testing.assert_allclose(jv.numpy(), np.cos(x) * (x + 1j), rtol=1e-12)
+    assert aux["k"].tolist() == x.tolist() and out.dtype == np.float64

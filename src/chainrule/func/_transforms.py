@@ -276,20 +276,34 @@ def jvp(func, primals, tangents, *, strict: bool = False, has_aux: bool = False)
     return _jvp(func, primals, tangents, strict, has_aux)
 
 
+def _kinds(t, x) -> str:
+    return "".join(v._data.dtype.kind if isinstance(v, Tensor) else "?" for v in (t, x))
+
+
 def _jvp(func, primals, tangents, strict=False, has_aux=False):
     """``jvp`` without the checks of its arguments (``linearize`` takes no primals too)."""
     who = "jvp"
+    tans, tan_spec = flatten(tuple(tangents))
+    kinds = [_kinds(t, x) for t, x in zip(tans, flatten(tuple(primals))[0])]
+    if "cf" in kinds:  # a complex tangent of a real primal: J (a + ib) = J a + i J b, PyTorch's
+        parts = [unflatten([(t.real if k == "cf" else t) if imag is False else (
+            t.imag if k == "cf" else t * 0) for t, k in zip(tans, kinds)], tan_spec)
+            for imag in (False, True)]
+        (out, *extra), second = (_jvp(func, primals, p, strict, has_aux) for p in parts)
+        jv, spec = flatten(extra[0])
+        jv = unflatten([a + 1j * b for a, b in zip(jv, flatten(second[1])[0])], spec)
+        return (out, jv, *extra[1:])
     create, outer = _wants_graph(primals, tangents), is_grad_enabled()
     with _level():
         new_args, leaves, specs = _prepare(who, tuple(primals), range(len(primals)), create)
         flat = [x for group in leaves for x in group]
-        tans, tan_spec = flatten(tuple(tangents))
         if tan_spec != flatten(tuple(primals))[1] or any(
                 not isinstance(t, Tensor) or tuple(t.shape) != tuple(x.shape)
                 for t, x in zip(tans, flat)):
             raise ValueError(f"jvp: tangents must have the structure and shapes of primals "
                              f"{[tuple(x.shape) for x in flat]}, got "
                              f"{[tuple(getattr(t, 'shape', ())) for t in tans]}")
+        tans = [t.to(x.dtype) if _kinds(t, x) == "fc" else t for t, x in zip(tans, flat)]
         out, aux = split_aux(who, func(*new_args), has_aux)
         _write_primals(tuple(primals), new_args, range(len(primals)))
         create = create or _captured(outer, (out, aux), leaves)
