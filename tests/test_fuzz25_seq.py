@@ -191,3 +191,35 @@ def test_assigned_flat_weights_are_what_forward_runs(kind):
     np.testing.assert_allclose(edited, cr.nn.RNNBase.forward(c, cr.tensor(x))[0].numpy())
     c.weight_hh_l0 = cr.nn.Parameter(c.weight_hh_l0.detach() + 1.0)
     assert c._flat_weights[1] is c.weight_hh_l0
+
+
+def _checkpoint_names(lib):
+    """A program's LSTM whose parameters take an LSTMCell checkpoint's names: registered anew
+    under them, then ``_flat_weights_names`` set and ``_init_flat_weights()`` called."""
+
+    class CheckpointCompatibleLSTM(lib.nn.LSTM):
+        def __init__(self, input_size, hidden_size):
+            super().__init__(input_size, hidden_size, dtype=lib.float64)
+            names = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
+            for current, checkpoint in zip(tuple(self._flat_weights_names), names):
+                self.register_parameter(checkpoint, self._parameters.pop(current))
+            self._flat_weights_names = list(names)
+            self._init_flat_weights()
+
+    return CheckpointCompatibleLSTM(3, 4)
+
+
+def test_renamed_flat_weights_names():
+    """Setting ``_flat_weights_names`` (refused before: a property without a setter) renames
+    the weights forward runs, by position, as PyTorch's."""
+    torch = pytest.importorskip("torch")
+    t, c = _checkpoint_names(torch), _checkpoint_names(cr)
+    assert list(c.state_dict()) == list(t.state_dict()) == ["weight_ih", "weight_hh", "bias_ih",
+                                                            "bias_hh"]
+    c.load_state_dict({k: cr.tensor(v.numpy()) for k, v in t.state_dict().items()})
+    x = np.random.default_rng(6).standard_normal((5, 2, 3))
+    ot, oc = t(torch.tensor(x))[0], c(cr.tensor(x))[0]
+    np.testing.assert_allclose(oc.numpy(), ot.detach().numpy(), rtol=1e-10, atol=1e-12)
+    gt = torch.autograd.grad(ot.square().sum(), t.weight_hh)[0]
+    np.testing.assert_allclose(cr.grad((oc * oc).sum(), c.weight_hh)[0].numpy(), gt.numpy(),
+                               rtol=1e-9, atol=1e-12)

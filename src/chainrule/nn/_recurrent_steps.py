@@ -168,7 +168,7 @@ class _WeightLists:
     """PyTorch's ``RNNBase`` bookkeeping over the parameters, read by programs that walk them
     (DeepAR's forget-gate bias init iterates ``self.lstm._all_weights``): ``_all_weights`` the
     names per layer and direction, ``all_weights`` their Parameters, ``_flat_weights_names`` and
-    ``_flat_weights`` the same flattened. Read-only views of the module's current parameters."""
+    ``_flat_weights`` the same flattened; the last two, as PyTorch's lists, may be set."""
 
     @property
     def mode(self) -> str:
@@ -190,7 +190,15 @@ class _WeightLists:
 
     @property
     def _flat_weights_names(self) -> list[str]:
-        return [name for names in self._all_weights for name in names]
+        """``_all_weights`` flattened, or the list a program set (a checkpoint's names given to
+        the parameters: forward then finds each weight by its position)."""
+        named = self.__dict__.get("_flat_names")
+        return named if named is not None else [n for names in self._all_weights for n in names]
+
+    @_flat_weights_names.setter
+    def _flat_weights_names(self, names) -> None:
+        self.__dict__["_flat_names"] = list(names)
+        self.__dict__.pop("_flat_basis", None)
 
     @property
     def _flat_weights(self) -> list:
@@ -219,12 +227,26 @@ class _WeightLists:
     def _weights(self, suffix: str) -> list:
         """W_ih, W_hh, b_ih, b_hh (None without biases) and, with projections, W_hr of one layer
         and direction (``suffix`` "_l0", "_l1_reverse"...), as ``_flat_weights`` holds them."""
-        flat = dict(zip(self._flat_weights_names, self._flat_weights, strict=True))
-        names = ("weight_ih", "weight_hh", "bias_ih", "bias_hh") + (
-            ("weight_hr",) if self.proj_size else ())
-        # a weight deleted and not set again: getattr raises PyTorch's AttributeError
-        return [getattr(self, name + suffix) if flat.get(name + suffix) is None and
-                name.startswith("weight") else flat.get(name + suffix) for name in names]
+        names, flat = self._flat_weights_names, self._flat_weights
+        canonical = [n for ns in self._all_weights for n in ns]
+        out = []
+        for kind in ("weight_ih", "weight_hh", "bias_ih", "bias_hh") + (
+                ("weight_hr",) if self.proj_size else ()):
+            name = kind + suffix
+            if kind.startswith("bias") and not self.bias:
+                out.append(None)
+                continue
+            if name in names:
+                where = names.index(name)
+            elif name in canonical and len(names) == len(canonical):  # renamed: by position
+                where = canonical.index(name)
+            else:
+                raise AttributeError(f"{type(self).__name__}: no weight {name!r} in "
+                                     f"_flat_weights_names {names}")
+            w = flat[where]
+            # a weight deleted and not set again: getattr raises PyTorch's AttributeError
+            out.append(getattr(self, names[where]) if w is None and kind[0] == "w" else w)
+        return out
 
     def _init_flat_weights(self) -> None:
         """PyTorch's refresh of ``_flat_weights`` from the module's weights (pruning, weight
