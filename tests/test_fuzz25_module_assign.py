@@ -49,3 +49,18 @@ def test_assign_into_a_lazy_module_before_its_first_call():
         out.append((tuple(lazy.weight.shape), lazy.weight.requires_grad, type(lazy).__name__,
                     np.allclose(y.detach().numpy(), source(lib.ones(1, 3)).detach().numpy())))
     assert out[1] == out[0] == ((2, 3), True, "Linear", True)
+
+
+def test_a_lazy_modules_state_before_its_first_call_loads_as_uninitialized():
+    torch = pytest.importorskip("torch")
+    out = []
+    for lib, source in ((torch, torch.nn.LazyLinear(2)), (cr, cr.nn.LazyLinear(2)),
+                        (cr, torch.nn.LazyLinear(2))):
+        lazy = lib.nn.LazyLinear(2)
+        result = lazy.load_state_dict(source.state_dict())  # was materialized with shape (0,)
+        uninitialized = lazy.has_uninitialized_params()
+        lazy(lib.ones(1, 3))  # then an IndexError here
+        out.append((str(result), uninitialized, tuple(lazy.weight.shape)))
+    assert out[0] == out[1] == out[2] == ("<All keys matched successfully>", True, (2, 3))
+    with pytest.raises(ValueError, match=r"weight: the state's value is uninitialized"):
+        cr.nn.Linear(3, 2).load_state_dict(cr.nn.LazyLinear(2).state_dict())

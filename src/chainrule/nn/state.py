@@ -84,6 +84,11 @@ def check_state(own, state, strict: bool, owner: str):
     for key, target in own.items():
         if key not in state:
             continue
+        if hasattr(state[key], "materialize"):  # saved before its lazy module's first call
+            if not hasattr(target, "materialize"):  # (a lazy target stays so, as PyTorch's)
+                bad.append(f"{key}: the state's value is uninitialized (a lazy module's, saved "
+                           f"before its first call), the model's has shape {target.shape}")
+            continue
         value = _load_value(state[key], target)
         if isinstance(value, str):
             bad.append(f"{key}: {value}")

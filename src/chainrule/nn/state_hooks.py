@@ -85,8 +85,8 @@ class StateHooks:
         own = [(prefix + n, p) for n, p in self._parameters.items() if p is not None]
         own += [(prefix + n, b) for n, b in self._buffers.items()
                 if b is not None and is_saved(self, n, b)]
-        for key, t in own:
-            destination[key] = t if keep_vars else t.detach()
+        for key, t in own:  # a lazy module's uninitialized one as it is, as PyTorch's
+            destination[key] = t if keep_vars or hasattr(t, "materialize") else t.detach()
         if _has_extra(self):
             destination[prefix + EXTRA] = self.get_extra_state()
 
