@@ -10,6 +10,7 @@ they are those of ``num_workers=0``: every sample draws from its own stream
 
 from __future__ import annotations
 
+import builtins
 import collections
 import dataclasses
 import json
@@ -123,7 +124,8 @@ def _serve(conn, build, base, info: WorkerInfo, init) -> None:
             conn.send_bytes(b'{"stop": true}')
             continue
         except Exception as e:  # noqa: BLE001 - sent to the loader, which raises it
-            conn.send_bytes(json.dumps({"error": f"{type(e).__name__}: {e}",
+            kind = type(e).__name__ if type(e).__module__ == "builtins" else None
+            conn.send_bytes(json.dumps({"error": f"{type(e).__name__}: {e}", "type": kind,
                                         "traceback": traceback.format_exc()}).encode())
             continue
         conn.send_bytes(json.dumps(header).encode())
@@ -137,6 +139,28 @@ def timed_out(timeout: float) -> RuntimeError:
     return RuntimeError(f"DataLoader timed out after {timeout} seconds")
 
 
+class _Message(str):
+    """A message whose repr is itself: a KeyError shows its traceback's lines (PyTorch's)."""
+
+    __repr__ = str.__str__
+
+
+def worker_error(header: dict, worker: int) -> Exception:
+    """The error a worker process sent, raised in the loader with its type when that is one of
+    Python's own (``KeyError``, ``ValueError``...), as PyTorch re-raises a worker's error, so
+    that ``except KeyError`` still catches it; another type (nothing is unpickled) is a
+    RuntimeError. Either names the worker and holds its traceback."""
+    message = _Message(f"DataLoader worker process {worker} failed on a batch: "
+                       f"{header['error']}\n{header['traceback']}")
+    kind = getattr(builtins, header.get("type") or "", None)
+    if isinstance(kind, type) and issubclass(kind, Exception):
+        try:
+            return kind(message)
+        except Exception:  # noqa: BLE001 - a type that takes other arguments
+            pass
+    return RuntimeError(message)
+
+
 def receive(conn, worker: int, timeout: float = 0) -> tuple | None:
     """The batch a worker process sent (a tuple of arrays, or one array for single-array
     samples); None when it says it is done. Waits at most ``timeout`` seconds (0: no limit)."""
@@ -146,8 +170,7 @@ def receive(conn, worker: int, timeout: float = 0) -> tuple | None:
     if header.get("stop"):
         return None
     if "error" in header:
-        raise RuntimeError(f"DataLoader worker process {worker} failed on a batch: "
-                           f"{header['error']}\n{header['traceback']}")
+        raise worker_error(header, worker)
     arrays = tuple(np.frombuffer(bytearray(conn.recv_bytes()), np.dtype(dtype)).reshape(shape)
                    for dtype, shape in header["arrays"])
     return arrays[0] if header.get("plain") else arrays
