@@ -259,3 +259,29 @@ def test_degenerate_shapes_are_clear_errors(call, match):
     # elementwise's "operands could not be broadcast" came from deep inside before
     with pytest.raises(ValueError, match=match):
         call()
+
+
+def test_loss_base_class_keeps_a_subclass_reduction_as_pytorch():
+    # _Loss refused any reduction but "mean", "sum" and "none" when made, so a custom loss naming
+    # its own (a KL loss's "batchmean") could not be built; PyTorch's stores it as given, and its
+    # KLDivLoss is a _Loss
+    torch = pytest.importorskip("torch")
+    from chainrule.nn.modules.loss import _Loss
+
+    kinds = []
+    for lib, base in ((torch, torch.nn.modules.loss._Loss), (cr, _Loss)):
+        class BatchKL(base):
+            def __init__(self):
+                super().__init__(reduction="batchmean")
+
+            def forward(self, log_p, q):
+                return lib.nn.functional.kl_div(log_p, q, reduction=self.reduction)
+
+        x = np.log(np.array([[0.2, 0.8], [0.5, 0.5]]))
+        q = np.array([[0.4, 0.6], [0.9, 0.1]])
+        kinds.append((BatchKL()(lib.tensor(x), lib.tensor(q)).item(),
+                       isinstance(lib.nn.KLDivLoss(), base)))
+    assert kinds[0][1] and kinds[1][1]
+    np.testing.assert_allclose(kinds[1][0], kinds[0][0], rtol=1e-12)
+    with pytest.raises(ValueError, match="mse_loss: reduction must be one of"):
+        cr.nn.MSELoss(reduction="avg")(cr.tensor([1.0]), cr.tensor([2.0]))

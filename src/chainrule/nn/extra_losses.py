@@ -4,27 +4,23 @@ losses): each holds its options and calls its function of ``chainrule.ops.loss_e
 from __future__ import annotations
 
 from ..ops import loss_extra as L  # noqa: N812 - short alias for the op family
-from ..ops._loss_args import legacy_reduction
 from .loss import _Loss
-from .module import Module
 
 __all__ = ["CosineEmbeddingLoss", "GaussianNLLLoss", "HingeEmbeddingLoss", "KLDivLoss",
            "MarginRankingLoss", "MultiLabelSoftMarginLoss", "MultiMarginLoss", "PoissonNLLLoss",
            "SoftMarginLoss", "TripletMarginLoss"]
 
 
-class KLDivLoss(Module):
+class KLDivLoss(_Loss):
     """KL divergence with ``input`` as log-probabilities (``F.kl_div``); reductions "mean",
     "batchmean", "sum", "none"."""
 
     def __init__(self, size_average=None, reduce=None, reduction: str = "mean",
                  log_target: bool = False):
-        super().__init__()
-        reduction = legacy_reduction(size_average, reduce, reduction)  # PyTorch's deprecated
-        if reduction not in ("mean", "batchmean", "sum", "none"):
+        super().__init__(size_average, reduce, reduction)  # PyTorch's deprecated options too
+        if self.reduction not in ("mean", "batchmean", "sum", "none"):
             raise ValueError(f"KLDivLoss: reduction must be one of ('mean', 'batchmean', 'sum', "
-                             f"'none'), got {reduction!r}")
-        self.reduction = reduction
+                             f"'none'), got {self.reduction!r}")
         self.log_target = log_target
 
     def forward(self, input, target):  # noqa: A002 - PyTorch's name

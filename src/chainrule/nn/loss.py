@@ -13,17 +13,14 @@ from .module import Module
 __all__ = ["BCELoss", "BCEWithLogitsLoss", "CrossEntropyLoss", "HuberLoss", "L1Loss", "MSELoss",
            "NLLLoss", "SmoothL1Loss"]
 
-_REDUCTIONS = ("mean", "sum", "none")
-
-
 class _Loss(Module):
+    """PyTorch's base of the loss modules: ``reduction`` stored as given, as PyTorch's, so that a
+    subclass may name its own (``super().__init__(reduction="batchmean")``); the built-in losses'
+    functions check theirs when called."""
+
     def __init__(self, size_average=None, reduce=None, reduction: str = "mean"):  # PyTorch's order
         super().__init__()
-        reduction = legacy_reduction(size_average, reduce, reduction)  # PyTorch's deprecated
-        if reduction not in _REDUCTIONS:
-            raise ValueError(f"{type(self).__name__}: reduction must be one of {_REDUCTIONS}, "
-                             f"got {reduction!r}")
-        self.reduction = reduction
+        self.reduction = legacy_reduction(size_average, reduce, reduction)  # PyTorch's deprecated
 
 
 class _WeightedLoss(_Loss):
