@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from ..backend.settings import config
 from . import bayes, convolution, cross_entropy, gemm, gru, lstm, pooling, relu, scatter
+from .half import sums_in_float32
 
 __all__ = ["K", "PAIRS", "fast"]
 
@@ -37,18 +38,21 @@ PAIRS = {
     "relu": (relu.relu, relu.relu_reference),
     "affine_relu": (relu.affine_relu, relu.affine_relu_reference),
     "relu_grad": (relu.relu_grad, relu.relu_grad_reference),
-    "convolve": (convolution.convolve, convolution.convolve_reference),
-    "convolve_transpose": (convolution.convolve_transpose,
-                           convolution.convolve_transpose_reference),
-    "filter_gradient": (convolution.filter_gradient, convolution.filter_gradient_reference),
+    # float16 sums in float32 (``half``); the fast forward's GEMM is that accurate already
+    "convolve": (convolution.convolve, sums_in_float32(convolution.convolve_reference)),
+    "convolve_transpose": (sums_in_float32(convolution.convolve_transpose),
+                           sums_in_float32(convolution.convolve_transpose_reference)),
+    "filter_gradient": (sums_in_float32(convolution.filter_gradient),
+                        sums_in_float32(convolution.filter_gradient_reference)),
     "channel_sums": (convolution.channel_sums, convolution.channel_sums_reference),
     "columns_of": (convolution.columns_of, convolution.columns_of_reference),
     "extremum_pool": (pooling.extremum_pool, pooling.extremum_pool_reference),
     "route_to_winners": (pooling.route_to_winners, pooling.route_to_winners_reference),
     "gather_at_winners": (pooling.gather_at_winners, pooling.gather_at_winners),
-    "average_pool": (pooling.average_pool, pooling.average_pool_reference),
-    "spread_over_windows": (pooling.spread_over_windows,
-                            pooling.spread_over_windows_reference),
+    "average_pool": (sums_in_float32(pooling.average_pool),
+                     sums_in_float32(pooling.average_pool_reference)),
+    "spread_over_windows": (sums_in_float32(pooling.spread_over_windows),
+                            sums_in_float32(pooling.spread_over_windows_reference)),
     "scatter_add": (scatter.scatter_add, scatter.scatter_add_reference),
     "softmax_cross_entropy": (cross_entropy.softmax_cross_entropy,
                               cross_entropy.softmax_cross_entropy_reference),

@@ -238,7 +238,7 @@ def _adaptive_avg(g, s):
             for a, b in zip(mats, s.alt["mats"])):
         raise s.refuse("adaptive average pooling to a size other than 1 averages windows that "
                        "change with the dynamic spatial axes")
-    a_h, a_w = mats
+    a_h, a_w = (None if a is None else a.astype(s.dtype) for a in mats)  # float16's: float32
     y = g.op("MatMul", [s.inputs[0], g.const(np.ascontiguousarray(a_w.T), "adaptive_w")])
     if a_h is None:
         return [y]

@@ -45,11 +45,11 @@ class _Separable(Function):
 
     def forward(self, x):
         a_h, a_w = self.mats
-        y = _apply_last(x, a_w)
-        if a_h is None:
-            return y
-        y = _apply_last(y.swapaxes(-1, -2), a_h)
-        return get_array_module(y).ascontiguousarray(y.swapaxes(-1, -2))
+        dtype = x.dtype  # float16 is summed in float32 (mats too), as PyTorch's kernel does
+        y = _apply_last(x.astype(a_w.dtype) if dtype != a_w.dtype else x, a_w)
+        if a_h is not None:
+            y = _apply_last(y.swapaxes(-1, -2), a_h).swapaxes(-1, -2)
+        return get_array_module(y).ascontiguousarray(y, dtype=dtype)
 
     def backward(self, g):  # recorded, x keeps a zero gradient through it, as PyTorch's
         return _kept(_Separable.apply(g, mats=tuple(None if a is None else a.T
@@ -134,7 +134,8 @@ def _adaptive_size(op, x, nd, output_size, floating=False):
 def _adaptive_avg(op, nd, x, output_size):
     out = _adaptive_size(op, x, nd, output_size, floating=True)
     xp = get_array_module(x._data if isinstance(x, Tensor) else x)
-    mats = [_averaging_matrix(xp, n, m, x.dtype) for n, m in zip(x.shape[2:], out)]
+    dtype = "float32" if x.dtype == "float16" else x.dtype
+    mats = [_averaging_matrix(xp, n, m, dtype) for n, m in zip(x.shape[2:], out)]
     return _Separable.apply(x, mats=(None, mats[0]) if nd == 1 else tuple(mats))
 
 
