@@ -64,3 +64,15 @@ def test_a_lazy_modules_state_before_its_first_call_loads_as_uninitialized():
     assert out[0] == out[1] == out[2] == ("<All keys matched successfully>", True, (2, 3))
     with pytest.raises(ValueError, match=r"weight: the state's value is uninitialized"):
         cr.nn.Linear(3, 2).load_state_dict(cr.nn.LazyLinear(2).state_dict())
+
+
+def test_a_lazy_modules_state_keeps_uninitialized_through_save_and_load():
+    import io
+
+    buffer = io.BytesIO()
+    cr.save(cr.nn.Sequential(cr.nn.LazyLinear(2), cr.nn.LazyBatchNorm1d()).state_dict(), buffer)
+    buffer.seek(0)
+    model = cr.nn.Sequential(cr.nn.LazyLinear(2), cr.nn.LazyBatchNorm1d())
+    model.load_state_dict(cr.load(buffer))  # was (0,)-shaped Parameters: materialized so
+    assert model[0].has_uninitialized_params() and model[1].has_uninitialized_params()
+    assert model(cr.ones(3, 4)).shape == (3, 2)

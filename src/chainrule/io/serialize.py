@@ -53,9 +53,12 @@ def _encode(value, where: str, arrays: dict):
         arrays[key] = _host(value, f"save: {where}")
         if not isinstance(value, Tensor):
             return {"__array__": key, "kind": "ndarray"}
-        # as torch.save: a Parameter stays one, and requires_grad is kept
-        return {"__array__": key, "kind": "parameter" if isinstance(value, Parameter)
-                else "tensor", "requires_grad": bool(value.requires_grad)}
+        # as torch.save: a Parameter stays one, and requires_grad is kept; a lazy module's
+        # uninitialized parameter or buffer stays one (its empty array keeps the dtype)
+        kind = "parameter" if isinstance(value, Parameter) else "tensor"
+        if hasattr(value, "materialize"):
+            kind = "uninitialized " + ("parameter" if kind == "parameter" else "buffer")
+        return {"__array__": key, "kind": kind, "requires_grad": bool(value.requires_grad)}
     if isinstance(value, _device):  # a str subclass: kept a device, as torch.load keeps one
         return {"__device__": str(value)}
     if value is None or isinstance(value, (bool, str)):

@@ -18,6 +18,8 @@ import collections
 from ..autograd.tensor import Size
 from ..backend import dtypes, numpy
 from ..backend.device import device as _device
+from ..nn.lazy import UninitializedParameter
+from ..nn.lazy_more import UninitializedBuffer
 from ..nn.parameter import Parameter
 from .sparse_entries import decode_sparse
 from .torch_file import _DTYPES as TORCH_DTYPES
@@ -39,7 +41,7 @@ _MARKERS = (
     "__dict__",
     "__sparse__",
 )
-_KINDS = ("tensor", "parameter", "ndarray")
+_KINDS = ("tensor", "parameter", "ndarray", "uninitialized parameter", "uninitialized buffer")
 DTYPE_NAMES = (*TORCH_DTYPES, "bfloat16")  # the dtypes a torch file names, which save keeps
 
 
@@ -88,6 +90,11 @@ def _array(value, arrays: dict, device):
     array = arrays[name]
     if kind == "ndarray":
         return array
+    if kind.startswith("uninitialized"):  # a lazy module's, saved before its first call
+        _check(array.dtype.kind == "f", value, f"an uninitialized tensor (dtype {array.dtype})")
+        if kind.endswith("parameter"):
+            return UninitializedParameter(requires_grad=grad, dtype=array.dtype)
+        return UninitializedBuffer(dtype=array.dtype)
     if kind == "parameter":
         _check(array.dtype.kind in "fc", value, f"a Parameter (its dtype is {array.dtype})")
         return Parameter(place(array, False, "cpu", device, "load"), requires_grad=grad)
