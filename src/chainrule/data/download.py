@@ -10,6 +10,7 @@ leaves a half file under the final name. ``file://`` URLs work too (the tests us
 from __future__ import annotations
 
 import hashlib
+import http.client
 import os
 import urllib.error
 import urllib.request
@@ -121,7 +122,9 @@ def fetch(dataset: str, files: Sequence[RemoteFile], data_dir=None, *,
                 try:
                     paths[f.name] = download(base + f.name, path, f.digests)
                     break
-                except (urllib.error.URLError, OSError, ValueError) as e:
+                # a truncated response (IncompleteRead) is an HTTPException, not an OSError
+                except (urllib.error.URLError, OSError, ValueError, http.client.HTTPException) \
+                        as e:
                     errors.append(f"{base + f.name}: {e}")
         if f.name not in paths:
             missing = [g.name for g in files if g.name not in paths]
