@@ -223,3 +223,18 @@ def test_renamed_flat_weights_names():
     gt = torch.autograd.grad(ot.square().sum(), t.weight_hh)[0]
     np.testing.assert_allclose(cr.grad((oc * oc).sum(), c.weight_hh)[0].numpy(), gt.numpy(),
                                rtol=1e-9, atol=1e-12)
+
+
+def test_parametrized_recurrent_weight_computed_once_per_forward():
+    calls = []
+
+    class Double(cr.nn.Module):
+        def forward(self, w):
+            calls.append(1)
+            return w * 2.0
+
+    m = cr.nn.LSTM(3, 4, num_layers=2, bidirectional=True)
+    cr.nn.utils.parametrize.register_parametrization(m, "weight_hh_l1_reverse", Double())
+    calls.clear()
+    m(cr.zeros(2, 1, 3))
+    assert len(calls) == 1

@@ -164,6 +164,9 @@ SEQUENCE_ARGS = """
 """
 
 
+_UNSET = object()  # an entry of _flat_weights not yet taken from the module
+
+
 class _WeightLists:
     """PyTorch's ``RNNBase`` bookkeeping over the parameters, read by programs that walk them
     (DeepAR's forget-gate bias init iterates ``self.lstm._all_weights``): ``_all_weights`` the
@@ -204,16 +207,23 @@ class _WeightLists:
     def _flat_weights(self) -> list:
         """The weights ``forward`` runs with, in ``_flat_weights_names``' order: PyTorch's list,
         which a program may assign or edit in place (recurrent dropout swaps in dropped copies
-        of the hidden weights for one call). It holds the module's weights again once one of
-        them is replaced (``self.weight_hh_l0 = ...``, a parametrization, ``functional_call``),
-        as PyTorch's forward refreshes its list then."""
-        d = self.__dict__
-        now = [getattr(self, name, None) for name in self._flat_weights_names]
-        basis = d.get("_flat_basis")
-        if basis is None or len(basis) != len(now) or any(a is not b for a, b in
-                                                          zip(basis, now, strict=True)):
-            d["_flat_list"], d["_flat_basis"] = list(now), now
-        return d["_flat_list"]
+        of the hidden weights for one call). An entry holds the module's weight again once that
+        weight is replaced (``self.weight_hh_l0 = ...``, a parametrization, ``functional_call``),
+        as PyTorch's list follows such a change."""
+        for i, name in enumerate(self._flat_weights_names):
+            self._flat_entry(i, name)
+        return self.__dict__["_flat_list"]
+
+    def _flat_entry(self, i: int, name: str):
+        """Entry ``i`` of ``_flat_weights``, the weight named ``name``: the list's, unless the
+        module's weight of that name was replaced since the list was set (or last read)."""
+        d, now, size = self.__dict__, getattr(self, name, None), len(self._flat_weights_names)
+        if len(d.get("_flat_basis", ())) != size or "_flat_list" not in d:  # a fresh list
+            d["_flat_list"], d["_flat_basis"] = [None] * size, [_UNSET] * size
+        flat, basis = d["_flat_list"], d["_flat_basis"]
+        if basis[i] is not now:
+            flat[i] = basis[i] = now
+        return flat[i]
 
     @_flat_weights.setter
     def _flat_weights(self, weights) -> None:
@@ -227,7 +237,7 @@ class _WeightLists:
     def _weights(self, suffix: str) -> list:
         """W_ih, W_hh, b_ih, b_hh (None without biases) and, with projections, W_hr of one layer
         and direction (``suffix`` "_l0", "_l1_reverse"...), as ``_flat_weights`` holds them."""
-        names, flat = self._flat_weights_names, self._flat_weights
+        names = self._flat_weights_names
         canonical = [n for ns in self._all_weights for n in ns]
         out = []
         for kind in ("weight_ih", "weight_hh", "bias_ih", "bias_hh") + (
@@ -243,7 +253,7 @@ class _WeightLists:
             else:
                 raise AttributeError(f"{type(self).__name__}: no weight {name!r} in "
                                      f"_flat_weights_names {names}")
-            w = flat[where]
+            w = self._flat_entry(where, names[where])  # each weight read once per forward
             # a weight deleted and not set again: getattr raises PyTorch's AttributeError
             out.append(getattr(self, names[where]) if w is None and kind[0] == "w" else w)
         return out
