@@ -108,3 +108,23 @@ def test_lu_solve_and_lu_unpack_check_the_pivots():
             cr.lu_unpack(lu, bad)
     with pytest.raises(TypeError, match="pivots must be an integer Tensor"):
         cr.linalg.lu_solve(lu, pivots.to(np.float32), a)
+
+
+def test_cond_nuc_comes_from_the_singular_values():
+    # [[1, 2], [2, 4]] is singular to rounding: its LU fails, so the inverse route gave inf;
+    # PyTorch's nuclear condition number is sum(s) sum(1 / s) of the SVD, large and finite
+    a = np.stack([np.array([[1.0, 2.0], [2.0, 4.0]]), np.array([[1.0, 2.0], [3.0, 4.0]]),
+                  np.array([[1.0, 0.0], [0.0, 0.0]])])
+    ta = torch.tensor(a[1:2], requires_grad=True)
+    t = torch.linalg.cond(torch.tensor(a), "nuc")
+    c = cr.linalg.cond(cr.tensor(a), "nuc")
+    np.testing.assert_allclose(c.numpy(), t.numpy(), rtol=1e-6)
+    assert np.isfinite(c.numpy()[0]) and np.isinf(c.numpy()[2])
+    (gt,) = torch.autograd.grad(torch.linalg.cond(ta, "nuc").sum(), ta)
+    ca = cr.tensor(a[1:2], requires_grad=True)
+    (gc,) = cr.grad(cr.linalg.cond(ca, "nuc").sum(), ca)
+    np.testing.assert_allclose(gc.numpy(), gt.numpy(), rtol=1e-10)
+    m = cr.tensor(np.array([[1.0, 2.0], [3.0, 4.5]]), requires_grad=True)
+    assert cr.gradcheck(lambda x: cr.linalg.cond(x, "nuc"), m)
+    assert cr.gradgradcheck(lambda x: cr.linalg.cond(x, "nuc"), m)
+    assert np.isnan(cr.linalg.cond(cr.zeros(2, 2, dtype=np.float64), "nuc").item())

@@ -111,6 +111,13 @@ def cond(input, p=None):  # noqa: A002 - PyTorch's name
     if not square:
         raise ValueError(f"cond: p={p!r} needs square matrices (*, n, n), got shape "
                          f"{input.shape}")
+    if p == "nuc":  # PyTorch's: sum(s) sum(1 / s), from the singular values, not an inverse
+        s = svdvals(input)
+        zero = s._data == 0  # (1 / 0 is inf, and 0 inf NaN for a zero matrix, warned of none)
+        recip = _sum(fill_where(zero, _INF, 1 / fill_where(zero, 1, s)), axis=-1)
+        total = _sum(s, axis=-1)
+        empty = total._data == 0
+        return fill_where(empty, float("nan"), total * fill_where(empty, 1, recip))
     inverse, info = inv_ex(input)  # PyTorch's: a singular matrix's condition number is inf
     failed = info._data != 0
     if failed.any():  # (the NaN inverses zeroed first: an SVD of NaN would not converge)
