@@ -13,6 +13,7 @@ from ..autograd.function import OutputOnly
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module, quiet
 from ._args import dim_or_axis
+from ._wide import in_float32
 from ._zero_d import on_one_axis, scalar_dim
 from .activation import _float_input
 from .elementwise import cast, exp
@@ -71,6 +72,7 @@ class LogSoftmax(OutputOnly):
         return g - exp(self.output) * _sum(g, axis=self.axis, keepdims=True)
 
 
+@in_float32()  # float16 as PyTorch's: in float32, rounded once (its gradient was units off)
 def softmax(input, axis: int = None, dtype=None, *, dim=None) -> Tensor:  # noqa: A002
     """Softmax exp(x) / sum(exp(x)) along ``axis``, stable (the maximum is subtracted first).
 
@@ -101,6 +103,7 @@ def softmax(input, axis: int = None, dtype=None, *, dim=None) -> Tensor:  # noqa
     return Softmax.apply(input, axis=normalize_axis("softmax", axis, input.ndim, input.shape))
 
 
+@in_float32()
 def log_softmax(x, axis: int = None, dtype=None, *, dim=None) -> Tensor:
     """log(softmax(x)) along ``axis``, computed stably as ``x - max - log(sum(exp(x - max)))``.
 
