@@ -18,6 +18,7 @@ import warnings
 
 from ..autograd import Tensor, no_grad
 from ..models import available, build
+from ..nn.modes import eval_mode
 from ..train import TrainingDivergedError
 
 __all__ = ["TrainingDivergedError", "accepted_arguments", "build_model", "check_model_kwargs",
@@ -106,17 +107,13 @@ def check_outputs(net, inputs, expected: tuple | None, name: str, what: str,
         name, what, why: the model's name, the inputs ("digits images") and, optionally, why the
             expected shape (" (one logit per class)"), for the message.
     """
-    was_training = net.training
-    net.eval()
     given = tuple(inputs.shape[1:])
     try:
-        with no_grad():
+        with eval_mode(net), no_grad():  # each module's own mode back after
             shape = tuple(net(Tensor(inputs)).shape[1:])
     except (ValueError, TypeError, IndexError) as err:
         raise ValueError(f"model {name!r} cannot take {what} of shape {given}: "
                          f"{_first_line(err)}{why}") from None
-    finally:
-        net.train(was_training)
     if expected is not None and shape != tuple(expected):
         raise ValueError(f"model {name!r} gives outputs of shape {shape} for {what} of shape "
                          f"{given}; expected {tuple(expected)}{why}")

@@ -8,13 +8,13 @@ independent in eval mode, so the gradient of the summed scores holds each sample
 
 from __future__ import annotations
 
-import contextlib
 import sys
 import time
 
 from ..autograd import Tensor, grad, no_grad
 from ..backend import asnumpy, numpy
 from ..data.arguments import check_int as check_positive_int  # an int >= low (1 by default)
+from ..nn.modes import eval_mode  # each module's own mode back after (a frozen BatchNorm)
 from ..ops import softmax
 from ..train.progress import bar_line
 
@@ -79,17 +79,6 @@ def copied(value):
     if isinstance(value, tuple) and value and all(isinstance(v, Tensor) for v in value):
         return tuple(v.clone() for v in value)
     return None
-
-
-@contextlib.contextmanager
-def eval_mode(model):
-    """Run ``model`` in eval mode (dropout off, batch-norm statistics fixed), then restore it."""
-    was = model.training
-    model.eval()
-    try:
-        yield model
-    finally:
-        model.train(was)
 
 
 def _scores(who: str, model, xb, output: str):

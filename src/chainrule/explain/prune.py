@@ -22,6 +22,7 @@ from ..backend import asnumpy, numpy
 from ..data.arguments import check_number
 from ..io import read_shapes
 from ..nn import Conv1d, Conv2d, Linear
+from ..nn.modes import eval_mode
 from ..nn.utils.prune import lowest_indices
 from ..train import Callback
 from ._common import batches, check_positive_int
@@ -296,9 +297,7 @@ def obd_saliency(model, loss_fn, x, y, *, method: str = "exact", n_samples: int 
     vectors = range(total) if method == "exact" else range(n_samples)
     diag = numpy.zeros(total)
     first = numpy.zeros(total)
-    was = model.training
-    model.eval()
-    try:
+    with eval_mode(model):
         for sl in batches(len(x), batch_size):
             share = (sl.stop - sl.start) / len(x)
             loss = loss_fn(model(Tensor(x[sl])), Tensor(y[sl]) if hasattr(y, "shape") else y)
@@ -312,8 +311,6 @@ def obd_saliency(model, loss_fn, x, y, *, method: str = "exact", n_samples: int 
                 hv = grad(dot, params, retain_graph=True)
                 hv = numpy.concatenate([asnumpy(h._data).ravel() for h in hv])
                 diag += share * v * hv  # e_i * Hv = h_ii exactly; E[v * Hv] = diag(H)
-    finally:
-        model.train(was)
     if signs is not None:
         diag /= n_samples
     return _split(mods, sizes, diag, first, include_gradient)
@@ -323,17 +320,13 @@ def _fisher(model, loss_fn, x, y, params):
     """The empirical Fisher diagonal, mean of squared per-sample gradients, and the gradient."""
     diag = numpy.zeros(sum(p.numel() for p in params))
     first = numpy.zeros_like(diag)
-    was = model.training
-    model.eval()
-    try:
+    with eval_mode(model):
         for i in range(len(x)):
             target = Tensor(y[i:i + 1]) if hasattr(y, "shape") else y
             gs = grad(loss_fn(model(Tensor(x[i:i + 1])), target), params)
             g = numpy.concatenate([asnumpy(t._data).ravel() for t in gs]).astype(numpy.float64)
             diag += g * g / len(x)
             first += g / len(x)
-    finally:
-        model.train(was)
     return diag, first
 
 

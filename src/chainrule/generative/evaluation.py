@@ -19,7 +19,7 @@ from ..backend import asnumpy, get_array_module, to_device
 from ..data import as_generator
 from ..data.arguments import check_int
 from ..data.corruptions import NOISE_LEVELS, corrupt
-from ..train._checks import eval_mode
+from ..nn.modes import eval_mode
 from .metrics import feature_moments, frechet_distance_from_moments, mse_per_image, psnr
 
 __all__ = ["classify", "evaluate_samples", "lenet_frechet_distance", "penultimate_features",

@@ -14,6 +14,7 @@ from .. import nn
 from ..autograd import Tensor, no_grad
 from ..backend import device_of, get_array_module, to_device
 from ..nn._checks import _is_int as is_int
+from ..nn.modes import eval_mode
 from ..ops.join import concat
 from .registry import register
 
@@ -313,14 +314,8 @@ class GAN(nn.Module):
                 raise ValueError(f"GAN.sample: labels must be one int or {len(z)} ints, got "
                                  f"shape {tuple(given.shape)} dtype {given.dtype}")
             labels = xp.broadcast_to(given.astype("int64").reshape(-1), (len(z),))
-        modes = [(m, m.training) for m in self.modules()]  # each its own: a frozen BatchNorm
-        self.eval()
-        try:
-            with no_grad():
-                images = self.generator(z, labels)
-        finally:
-            for m, mode in modes:
-                m.training = mode
+        with eval_mode(self), no_grad():  # each module's own mode back after (a frozen BatchNorm)
+            images = self.generator(z, labels)
         return (images + 1) * 0.5
 
     def forward(self, z, labels=None):

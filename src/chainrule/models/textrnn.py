@@ -10,6 +10,7 @@ from ..autograd.mode import no_grad
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ..nn._checks import resolve_rng
+from ..nn.modes import eval_mode
 from ..ops.join import concat
 from ..ops.softmax import softmax
 from .registry import register
@@ -193,9 +194,7 @@ def sample_characters(model, who, step, length, prime, temperature, rng, top_k=N
     index = {c: i for i, c in enumerate(vocabulary)}
     ids = [index[c] for c in prime] or [int(rng.integers(len(vocabulary)))]
     out, state, new = [], None, len(ids)
-    modes = [(m, m.training) for m in model.modules()]  # each its own: model.train(was) put
-    model.eval()                                         # a dropout the user froze back on
-    try:
+    with eval_mode(model):  # each module's own mode back after (a dropout switched off stays so)
         with no_grad():
             for _ in range(length):
                 logits, state = step(ids, new, state)
@@ -214,7 +213,4 @@ def sample_characters(model, who, step, length, prime, temperature, rng, top_k=N
                 out.append(vocabulary[nxt])
                 ids.append(nxt)
                 new = 1
-    finally:
-        for m, mode in modes:
-            m.training = mode
     return "".join(out)

@@ -13,6 +13,7 @@ from ..data import as_generator
 from ..data.arguments import check_bounds as check_pair
 from ..data.arguments import check_int, check_number
 from ..nn import Module
+from ..nn.modes import eval_mode
 from ..ops import cross_entropy
 from .streams import ExampleStreams
 
@@ -63,13 +64,8 @@ def in_eval_mode(fn):
         with enable_grad():
             if not isinstance(model, Module) or not any(m.training for m in model.modules()):
                 return fn(model, *args, **kwargs)
-            modes = [(m, m.training) for m in model.modules()]  # each its own: a frozen batch
-            model.eval()                                         # norm stays frozen
-            try:
+            with eval_mode(model):  # each module's own mode back after: a frozen BatchNorm stays
                 return fn(model, *args, **kwargs)
-            finally:
-                for m, training in modes:
-                    m.training = training
     return run
 
 

@@ -13,9 +13,10 @@ from ..backend import asnumpy, get_array_module, numpy
 from ..data import DataLoader, Dataset, IterableDataset
 from ..data.arguments import check_number
 from ..nn import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, NLLLoss
+from ..nn.modes import modes_kept
 
 __all__ = ["NO_BATCHES", "batch_count", "batch_fields", "check_batch", "check_callbacks",
-           "check_coverage", "check_flags", "check_path", "check_weights", "eval_mode",
+           "check_coverage", "check_flags", "check_path", "check_weights",
            "keras_arguments", "non_finite_weights", "resolve_loss", "split_validation",
            "score_options", "training_mode"]
 
@@ -212,16 +213,6 @@ def batch_fields(who: str, batch):
 
 
 @contextlib.contextmanager
-def eval_mode(model):
-    """The model in eval mode inside the block; after it, every module in its own mode again
-    (``model.train(was)`` would also switch a BatchNorm the user froze in eval back to training,
-    as Lightning before 2.2 did after each validation)."""
-    with _modes_kept(model):
-        model.eval()
-        yield
-
-
-@contextlib.contextmanager
 def training_mode(model):
     """A ``train_step`` trains in training mode, as Keras' (``training=True``): a model left in
     eval mode (a direct call after ``predict`` or sampling) is put in training mode for the step
@@ -230,19 +221,9 @@ def training_mode(model):
     if model.training:
         yield
         return
-    with _modes_kept(model):
+    with modes_kept(model):
         model.train()
         yield
-
-
-@contextlib.contextmanager
-def _modes_kept(model):
-    modes = [(m, m.training) for m in model.modules()]
-    try:
-        yield
-    finally:
-        for m, mode in modes:
-            m.training = mode
 
 
 def check_callbacks(callbacks) -> list:

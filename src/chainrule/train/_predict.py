@@ -6,7 +6,7 @@ from __future__ import annotations
 from ..autograd import Tensor, no_grad
 from ..backend import asnumpy, numpy
 from ..data import ArrayDataset, DataLoader
-from ._checks import eval_mode
+from ..nn.modes import eval_mode
 
 __all__ = ["empty_output", "host_output", "join_outputs"]
 

@@ -16,6 +16,7 @@ from ..data.arguments import check_int
 from ..io import load_training_state, save_training_state
 from ..nn import Module
 from ..nn import fuse as nn_fuse
+from ..nn.modes import eval_mode
 from ._callback_state import callback_keys, callback_states, restore_callbacks
 from ._checks import (
     NO_BATCHES,
@@ -27,7 +28,6 @@ from ._checks import (
     check_flags,
     check_path,
     check_weights,
-    eval_mode,
     keras_arguments,
     non_finite_weights,
     resolve_loss,
