@@ -128,3 +128,13 @@ def test_cond_nuc_comes_from_the_singular_values():
     assert cr.gradcheck(lambda x: cr.linalg.cond(x, "nuc"), m)
     assert cr.gradgradcheck(lambda x: cr.linalg.cond(x, "nuc"), m)
     assert np.isnan(cr.linalg.cond(cr.zeros(2, 2, dtype=np.float64), "nuc").item())
+
+
+def test_pinv_and_matrix_rank_name_a_tolerance_that_does_not_broadcast():
+    a = cr.tensor(np.eye(3) * np.array([[[1.0]], [[2.0]]]))  # batch (2,)
+    for fn in (cr.linalg.pinv, cr.linalg.matrix_rank):  # NumPy's broadcast error before
+        with pytest.raises(ValueError, match=r"atol of shape \(3,\) does not broadcast with the "
+                                             r"input's batch shape \(2,\)"):
+            fn(a, atol=cr.tensor([0.1, 0.2, 0.3]))
+    ranks = cr.linalg.matrix_rank(a, atol=cr.tensor([[0.5], [1.5], [2.5]]))  # (3, 1) with (2,)
+    assert ranks.tolist() == [[3, 3], [0, 3], [0, 0]]

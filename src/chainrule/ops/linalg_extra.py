@@ -16,7 +16,7 @@ from typing import NamedTuple
 
 from ..autograd.function import Function, nondiff
 from ..autograd.tensor import Tensor
-from ..backend import get_array_module, lapack
+from ..backend import get_array_module, lapack, numpy
 from ._conj import cj, real_dtype
 from .creation import tril
 from .elementwise import where
@@ -52,6 +52,11 @@ def _tolerance(op, xp, s_max, atol, rtol, m, n, dtype):
         if v is None:
             return None
         if isinstance(v, Tensor):
+            try:  # shapes only: NumPy's broadcasting rule serves every device
+                numpy.broadcast_shapes(tuple(v.shape), tuple(s_max.shape[:-1]))
+            except ValueError:
+                raise ValueError(f"{op}: {name} of shape {tuple(v.shape)} does not broadcast with "
+                                 f"the input's batch shape {tuple(s_max.shape[:-1])}") from None
             return v._data.astype(dtype)[..., None]
         if isinstance(v, bool) or not isinstance(v, (int, float)):
             raise TypeError(f"{op}: {name} must be a float or a Tensor, got {v!r}")
