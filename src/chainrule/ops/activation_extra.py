@@ -112,7 +112,11 @@ def hardsigmoid(input, inplace: bool = False) -> Tensor:  # noqa: A002
     """relu6(x + 3) / 6: 0 below -3, 1 above 3, linear between."""
     if inplace:
         return in_place("hardsigmoid", input, hardsigmoid)
-    x = _float_input("hardsigmoid", input)
+    return _hardsigmoid(_float_input("hardsigmoid", input))
+
+
+@in_float32()  # float16 as PyTorch's: x + 3 rounded to 6 below x = 3, and the gradient to 0
+def _hardsigmoid(x):
     return relu6(x + 3.0) / 6.0
 
 
