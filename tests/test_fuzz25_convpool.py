@@ -347,3 +347,27 @@ def test_float16_sums_are_as_accurate_as_pytorchs(reference):
             want = want.detach().numpy()
             err = np.abs(ours.numpy().astype(np.float64) - want).max() / np.abs(want).max()
             assert err < 5e-4, (name, err)  # PyTorch's float16: 3e-4 to 4e-4 here
+
+
+@pytest.mark.parametrize("dtype", ["int8", "uint8", "int32", "int64"])
+def test_integer_convolutions_as_pytorchs(dtype):
+    # before: "conv2d: input must be floating point, got dtype int64"; PyTorch's CPU
+    # convolutions take integers (int8 wrapping around as PyTorch's does)
+    rng = np.random.default_rng(8)
+    lo, hi = (0, 90) if dtype == "uint8" else (-60, 60)
+    x, w, b = (rng.integers(lo, hi, s).astype(dtype) for s in ((2, 4, 6, 5), (4, 2, 3, 3), (4,)))
+    cases = [lambda F, x, w, b: F.conv2d(x, w, b, 2, 1, 1, 2),
+             lambda F, x, w, b: F.conv1d(x[:, :, 0], w[..., 0], None, 1, 2, 1, 2),
+             lambda F, x, w, b: F.conv3d(x[:, :, None], w[:, :, None], b, 1, (0, 1, 1), 1, 2),
+             lambda F, x, w, b: F.conv2d(x[0], w, b, 1, 0, 1, 2)]
+    if dtype == "int64":  # PyTorch's transposed convolutions take int64 only
+        cases.append(lambda F, x, w, b: F.conv_transpose2d(x, w, None, 2, 1, 1, 2))
+    for f in cases:
+        ours = f(cr.nn.functional, *map(cr.tensor, (x, w, b)))
+        theirs = f(torch.nn.functional, *map(torch.tensor, (x, w, b)))
+        assert str(ours.dtype) == dtype
+        np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
+    with pytest.raises(TypeError, match="conv2d: input must be floating point or integer, got "
+                                        "dtype bool"):
+        cr.nn.functional.conv2d(cr.ones(1, 1, 3, 3, dtype=cr.bool), cr.ones(1, 1, 2, 2,
+                                                                          dtype=cr.bool))
