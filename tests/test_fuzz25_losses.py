@@ -285,3 +285,27 @@ def test_loss_base_class_keeps_a_subclass_reduction_as_pytorch():
     np.testing.assert_allclose(kinds[1][0], kinds[0][0], rtol=1e-12)
     with pytest.raises(ValueError, match="mse_loss: reduction must be one of"):
         cr.nn.MSELoss(reduction="avg")(cr.tensor([1.0]), cr.tensor([2.0]))
+
+
+@pytest.mark.parametrize("reduction", ["mean", "none"])
+def test_cross_entropy_differentiates_a_class_weight_with_probabilities(reduction):
+    # a weight that requires grad was refused ("not differentiable with respect to weight");
+    # with class probabilities PyTorch's composition differentiates it (labels: refused in both)
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(9)
+    arrays = [rng.standard_normal((2, 4, 3)), rng.random((2, 4, 3)), rng.random(4) + 0.1]
+    got = []
+    for lib in (cr, torch):
+        xs = _pair(lib, arrays, (True, True, True))
+        out = lib.nn.functional.cross_entropy(xs[0], xs[1], xs[2], label_smoothing=0.2,
+                                              reduction=reduction)
+        (out * lib.tensor(np.cos(np.arange(out.numel())).reshape(tuple(out.shape)))).sum() \
+            .backward()
+        got.append((out.detach().numpy(), [x.grad.numpy() for x in xs]))
+    np.testing.assert_allclose(got[0][0], got[1][0], rtol=1e-12)
+    for g, h in zip(got[0][1], got[1][1]):
+        np.testing.assert_allclose(g, h, rtol=1e-10, atol=1e-14)
+    xs = _pair(cr, arrays, (True, True, True))
+    assert gradcheck(lambda z, q, w: F.cross_entropy(z, q, w, label_smoothing=0.2), xs)
+    with pytest.raises(RuntimeError, match="not differentiable with respect to weight"):
+        F.cross_entropy(xs[0], cr.tensor(np.zeros((2, 3), dtype=np.int64)), xs[2])

@@ -11,6 +11,7 @@ from __future__ import annotations
 from ..autograd.mode import is_grad_enabled
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
+from .cast import cast
 
 
 def class_weight(op, weight, x, n, strict=True):
@@ -21,7 +22,8 @@ def class_weight(op, weight, x, n, strict=True):
     """
     if weight is None:
         return None
-    if isinstance(weight, Tensor) and weight.requires_grad and is_grad_enabled():
+    grad = isinstance(weight, Tensor) and weight.requires_grad and is_grad_enabled()
+    if grad and strict:
         raise RuntimeError(
             f"{op}: not differentiable with respect to weight, which requires "
             "grad (as PyTorch's, for class labels); pass weight.detach()"
@@ -42,4 +44,6 @@ def class_weight(op, weight, x, n, strict=True):
             f"{x._data.dtype} (PyTorch refuses a class weight of another dtype); "
             f"convert it, e.g. weight.astype('{x._data.dtype}')"
         )
+    if grad:  # class probabilities: the Tensor itself, for the loss composed of ops to take
+        return weight if data.dtype == x._data.dtype else cast(weight, x._data.dtype)
     return xp.asarray(data, dtype=x._data.dtype)

@@ -2,10 +2,9 @@
 
 Both are fused Functions: one numerically stable pass over raw arrays forward, and a backward
 written with chainrule ops (the softmax of the saved logits is recomputed by the softmax op when
-the backward pass is recorded), so that they can be differentiated twice. ``chainrule.ops.loss``
-re-exports them. Cross entropy's usual case (2-D logits, labels, no class weights or smoothing)
-is the kernel ``K.softmax_cross_entropy`` (``kernels/cross_entropy.py``: the loss and, when
-training, ``softmax - one_hot`` for backward to scale; with numba, one compiled sweep)."""
+the backward pass is recorded), so that they can be differentiated twice. Cross entropy's usual
+case (2-D logits, labels, no class weights or smoothing) is the kernel ``K.softmax_cross_entropy``
+(``kernels/cross_entropy.py``: the loss and, for backward, ``softmax - one_hot``)."""
 
 from __future__ import annotations
 
@@ -19,6 +18,7 @@ from ..kernels import K
 from ._class_weight import class_weight
 from ._loss_args import _torch_loss_args, legacy_reduction, plain_number  # noqa: F401 - re-export
 from ._promotion import promoted
+from ._weighted_soft_ce import weighted_soft_cross_entropy
 from .reduce import sum as _sum
 from .shape import unsqueeze
 from .softmax import log_softmax, softmax
@@ -100,8 +100,7 @@ def _labels_picked(xp, labels, axis, ignore_index, weight, dtype):
 
 
 def _one_hot(xp, idx, n_classes, axis, dtype):
-    shape = [1] * idx.ndim
-    shape[axis] = n_classes
+    shape = [n_classes if i == axis else 1 for i in range(idx.ndim)]
     return (xp.arange(n_classes).reshape(shape) == idx).astype(dtype)
 
 
@@ -386,11 +385,12 @@ def cross_entropy(input, target, weight=None, size_average=None,  # noqa: A002 -
     if (type(label_smoothing) is not float and (not isinstance(label_smoothing, numbers.Real)
                                                 or isinstance(label_smoothing, bool))
             or not 0.0 <= label_smoothing <= 1.0):
-        raise ValueError(
-            f"{op}: label_smoothing must be a number in [0, 1], got {label_smoothing!r}"
-        )
+        raise ValueError(f"{op}: label_smoothing must be a number in [0, 1], got "
+                         f"{label_smoothing!r}")
     z, target, a, labels, weight = _class_args(op, input, target, weight, ignore_index, axis,
                                                allow_probs=True)
+    if isinstance(weight, Tensor):  # it requires grad (probabilities): PyTorch differentiates it
+        return weighted_soft_cross_entropy(z, target, weight, a, reduction, float(label_smoothing))
     return CrossEntropy.apply(z, target, axis=a, labels=labels, weight=weight,
                               ignore_index=int(ignore_index), reduction=reduction,
                               smoothing=float(label_smoothing))
