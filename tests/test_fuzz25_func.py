@@ -47,3 +47,12 @@ def test_jvp_tangents_of_the_other_complexity():
                                (cr.tensor(x + 1j),), has_aux=True)
     np.testing.assert_allclose(jv.numpy(), np.cos(x) * (x + 1j), rtol=1e-12)
     assert aux["k"].tolist() == x.tolist() and out.dtype == np.float64
+
+
+def test_stack_module_state_names_the_tensor_whose_shapes_differ():
+    models = [cr.nn.Linear(2, 2), cr.nn.Linear(3, 2)]  # was "stack: shapes must match"
+    with pytest.raises(ValueError, match=r"'weight' has shape \(2, 3\) in models\[1\] and "
+                                         r"\(2, 2\) in models\[0\]"):
+        cr.func.stack_module_state(models)
+    params, _ = cr.func.stack_module_state([cr.nn.Linear(3, 2), cr.nn.Linear(3, 2)])
+    assert tuple(params["weight"].shape) == (2, 2, 3)

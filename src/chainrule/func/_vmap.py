@@ -328,6 +328,11 @@ def stack_module_state(models):
                                  f"{list(d)}, models[0] has {list(named[0])}")
         for key in named[0]:
             ts = [d[key] for d in named]
+            for i, t in enumerate(ts[1:], 1):
+                if t.shape != ts[0].shape:
+                    raise ValueError(f"stack_module_state: {key!r} has shape {tuple(t.shape)} in "
+                                     f"models[{i}] and {tuple(ts[0].shape)} in models[0]; the "
+                                     "models must have one architecture")
             flags = {t.requires_grad for t in ts}
             if len(flags) > 1:
                 raise ValueError(f"stack_module_state: {key!r} requires grad in some models "
