@@ -39,8 +39,8 @@ class Adagrad(Optimizer):
 
     _sparse_update = adagrad_sparse  # a sparse gradient (sparse_steps.py)
 
-    def __init__(self, params, lr: float = 1e-2, lr_decay: float = 0.0, weight_decay: float = 0.0,
-                 initial_accumulator_value: float = 0.0, eps: float = 1e-10,
+    def __init__(self, params, lr: float = 1e-2, lr_decay: float = 0, weight_decay: float = 0,
+                 initial_accumulator_value: float = 0, eps: float = 1e-10,
                  foreach: bool | None = None, *, maximize: bool = False,
                  differentiable: bool = False, fused: bool | None = None):
         check_implementation_flags("Adagrad", foreach, False, differentiable, fused)

@@ -46,7 +46,7 @@ class Adam(Optimizer):
     _sparse_update = refuse_sparse_adam  # a sparse gradient (sparse_steps.py)
 
     def __init__(self, params, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
-                 eps: float = 1e-8, weight_decay: float = 0.0, amsgrad: bool = False, *,
+                 eps: float = 1e-8, weight_decay: float = 0, amsgrad: bool = False, *,
                  foreach=None, maximize: bool = False, capturable: bool = False,
                  differentiable: bool = False, fused=None, decoupled_weight_decay: bool = False):
         check_implementation_flags(type(self).__name__, foreach, capturable, differentiable,

@@ -45,8 +45,8 @@ class SGD(Optimizer):
 
     _sparse_update = sgd_sparse  # a sparse gradient (sparse_steps.py)
 
-    def __init__(self, params, lr: float = 1e-3, momentum: float = 0.0, dampening: float = 0.0,
-                 weight_decay: float = 0.0, nesterov: bool = False, *, maximize: bool = False,
+    def __init__(self, params, lr: float = 1e-3, momentum: float = 0, dampening: float = 0,
+                 weight_decay: float = 0, nesterov: bool = False, *, maximize: bool = False,
                  foreach=None, differentiable: bool = False, fused=None):
         check_implementation_flags("SGD", foreach, False, differentiable, fused)
         defaults = {"lr": lr, "momentum": momentum, "dampening": dampening,
