@@ -1,6 +1,9 @@
 """Fuzz wave 25: an error in a forked worker process reaches the loop with its own type when it
 is one of Python's (``KeyError``, ``IndexError``, ``ValueError``...), as PyTorch re-raises a
-worker's error; every one was a RuntimeError, which ``except KeyError`` did not catch."""
+worker's error; every one was a RuntimeError, which ``except KeyError`` did not catch. And
+persistent worker processes that have already ended are stopped quietly: at interpreter exit
+(multiprocessing ends its children first when any ``weakref.finalize``, a
+``TemporaryDirectory``, was made before the loader's) a BrokenPipeError traceback was printed."""
 
 import os
 
@@ -8,6 +11,7 @@ import numpy as np
 import pytest
 
 import chainrule as cr
+from chainrule.data.workers import start_processes, stop_processes
 
 if not hasattr(os, "fork"):
     pytest.skip("worker processes need fork", allow_module_level=True)
@@ -50,3 +54,12 @@ def test_pytorch_raises_the_same_types():
                                              multiprocessing_context="fork")
         with pytest.raises(type(error)):
             list(loader)
+
+
+def test_stopping_workers_that_have_ended_is_quiet():
+    pipes, processes = start_processes(lambda plan, base: None, [0, 0, 0, 0], 2, _Failing(None))
+    for process in processes:  # what multiprocessing's exit handler does to daemonic children
+        process.terminate()
+        process.join()
+    stop_processes(pipes, processes, False)  # before: BrokenPipeError
+    assert all(conn.closed for conn in pipes) and not any(p.is_alive() for p in processes)

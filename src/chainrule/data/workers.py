@@ -198,7 +198,10 @@ def stop_processes(pipes, processes, early: bool) -> None:
         if early:
             process.terminate()
         else:
-            conn.send_bytes(b"null")
+            try:
+                conn.send_bytes(b"null")
+            except OSError:  # it has ended: at exit, multiprocessing may end it first
+                pass
     for conn, process in zip(pipes, processes, strict=True):
         process.join(timeout=10)
         if process.is_alive():
