@@ -279,3 +279,18 @@ def test_silu_hardsigmoid_float16_in_float32(name):
     assert c.grad.dtype == cr.float16
     np.testing.assert_allclose(c.grad.numpy().astype(np.float32),
                                t.grad.numpy().astype(np.float32), rtol=1e-3, atol=0)
+
+
+def test_modules_paths_dropout_base_and_activations():
+    # `isinstance(m, nn.modules.dropout._DropoutNd)` (MC dropout switches every dropout layer
+    # back to training) and `from torch.nn.modules.activation import Mish` were AttributeErrors
+    import torch.nn.modules.activation as tact
+    import torch.nn.modules.dropout as tdrop
+    from chainrule.nn.modules.activation import Hardswish, Mish, Softmax2d  # noqa: F401
+    from chainrule.nn.modules.dropout import _DropoutNd
+    for mod, ours in ((tact, cr.nn.modules.activation), (tdrop, cr.nn.modules.dropout)):
+        assert all(hasattr(ours, name) for name in mod.__all__)
+    layers = ("Dropout", "Dropout1d", "Dropout3d", "AlphaDropout", "FeatureAlphaDropout", "ReLU",
+              "Softmax2d")
+    assert [isinstance(getattr(cr.nn, n)(), _DropoutNd) for n in layers] == [
+        isinstance(getattr(torch.nn, n)(), tdrop._DropoutNd) for n in layers]

@@ -26,9 +26,13 @@ PATHS = {
     "linear": ("Identity", "Linear", "Bilinear", "LazyLinear"),
     "loss": ("_Loss", "_WeightedLoss", "L1Loss", "MSELoss", "NLLLoss", "CrossEntropyLoss",
              "BCELoss", "BCEWithLogitsLoss", "KLDivLoss", "SmoothL1Loss", "HuberLoss"),
-    "dropout": ("Dropout", "Dropout1d", "Dropout2d", "Dropout3d", "AlphaDropout"),
-    "activation": ("ReLU", "LeakyReLU", "PReLU", "ELU", "GELU", "SiLU", "Sigmoid", "Tanh",
-                   "Softmax", "LogSoftmax", "MultiheadAttention"),
+    "dropout": ("_DropoutNd", "Dropout", "Dropout1d", "Dropout2d", "Dropout3d", "AlphaDropout",
+                "FeatureAlphaDropout"),
+    "activation": ("Threshold", "ReLU", "RReLU", "Hardtanh", "ReLU6", "Sigmoid", "Hardsigmoid",
+                   "Tanh", "SiLU", "Mish", "Hardswish", "ELU", "CELU", "SELU", "GLU", "GELU",
+                   "Hardshrink", "LeakyReLU", "LogSigmoid", "Softplus", "Softshrink",
+                   "MultiheadAttention", "PReLU", "Softsign", "Tanhshrink", "Softmin", "Softmax",
+                   "Softmax2d", "LogSoftmax"),
     "container": ("Sequential", "ModuleList", "ModuleDict", "ParameterList", "ParameterDict"),
     "rnn": ("RNNBase", "RNNCellBase", "RNN", "LSTM", "GRU", "RNNCell", "LSTMCell", "GRUCell"),
     "sparse": ("Embedding", "EmbeddingBag"),
@@ -77,6 +81,7 @@ def install(package: str, nn_namespace: dict, namespace: dict) -> list[str]:
     """Make each submodule in ``namespace`` (the ``nn.modules`` package's globals) from the
     classes in ``nn_namespace`` (``nn``'s) and the private bases; return the names made."""
     from ..conv import _ConvNd, _ConvTranspose
+    from ..dropout import _Dropout
     from ..group_norm import _InstanceNorm
     from ..loss import _Loss, _WeightedLoss
     from ..normalization import _BatchNorm, _NormBase
@@ -87,7 +92,7 @@ def install(package: str, nn_namespace: dict, namespace: dict) -> list[str]:
                "_ConvNd": _ConvNd, "_ConvTransposeNd": _ConvTranspose, "_Loss": _Loss,
                "_WeightedLoss": _WeightedLoss, "_MaxPoolNd": _MaxPool, "_AvgPoolNd": _AvgPool,
                "_AdaptiveMaxPoolNd": _AdaptiveMaxPool, "_LPPoolNd": _LPPool,
-               "_MaxUnpoolNd": _MaxUnpool}
+               "_MaxUnpoolNd": _MaxUnpool, "_DropoutNd": _Dropout}
     made = []
     for name, classes in PATHS.items():
         if isinstance(namespace.get(name), types.ModuleType):
