@@ -371,3 +371,12 @@ def test_integer_convolutions_as_pytorchs(dtype):
                                         "dtype bool"):
         cr.nn.functional.conv2d(cr.ones(1, 1, 3, 3, dtype=cr.bool), cr.ones(1, 1, 2, 2,
                                                                           dtype=cr.bool))
+
+
+def test_lp_pool_of_integers_names_itself_and_the_dtype():
+    # before: "avg_pool2d: input must be floating point, got dtype int64" for a bool input
+    for name, shape in (("lp_pool1d", (1, 2, 4)), ("lp_pool2d", (1, 2, 4, 4))):
+        for dtype in (cr.bool, cr.int32):
+            with pytest.raises(TypeError, match=f"{name}: input must be floating point, got "
+                                                f"dtype {dtype}"):
+                getattr(cr.nn.functional, name)(cr.ones(*shape, dtype=dtype), 2, 2)

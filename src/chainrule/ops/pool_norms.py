@@ -39,6 +39,8 @@ def _lp_pool(op, nd, x, norm_type, kernel_size, stride, ceil_mode):
     if len(input_shape(op, x)) != nd + 2:  # before x ** p, so that the message names this op
         raise ValueError(f"{op}: input must be {nd + 2}-D, (N, C, *{nd} spatial), got shape "
                          f"{tuple(x.shape)}")
+    if x.dtype.kind != "f":  # x ** p of an integer or bool input would be int64: name this op
+        raise TypeError(f"{op}: input must be floating point, got dtype {x.dtype}")
     if math.isinf(norm_type):  # PyTorch's limits: the largest |x| of each window (the smallest
         # for -inf), a max pool's value and gradient
         if norm_type > 0:
