@@ -238,3 +238,22 @@ def test_parametrized_recurrent_weight_computed_once_per_forward():
     calls.clear()
     m(cr.zeros(2, 1, 3))
     assert len(calls) == 1
+
+
+def test_mha_out_proj_hooks_are_not_called_as_in_torch():
+    """PyTorch's attention uses ``out_proj.weight`` and ``.bias``, never calling the module, so a
+    hook on it (every Linear's, for activations or calibration) never runs; chainrule called it,
+    and a hook that returns a new output changed the attention's."""
+    torch = pytest.importorskip("torch")
+    t = torch.nn.TransformerEncoderLayer(4, 2, 6, dropout=0.0, dtype=torch.float64)
+    c = cr.nn.TransformerEncoderLayer(4, 2, 6, dropout=0.0, dtype="float64")
+    c.load_state_dict({k: cr.tensor(v.numpy()) for k, v in t.state_dict().items()})
+    seen = {"torch": [], "cr": []}
+    for lib, model, key in ((torch, t, "torch"), (cr, c, "cr")):
+        for name, m in model.named_modules():
+            if isinstance(m, lib.nn.Linear):
+                m.register_forward_hook(lambda m, i, o, n=name, k=key: seen[k].append(n) or o * 2)
+    x = np.random.default_rng(7).standard_normal((3, 2, 4))
+    expected = t(torch.tensor(x)).detach().numpy()
+    np.testing.assert_allclose(c(cr.tensor(x)).numpy(), expected, rtol=1e-10, atol=1e-12)
+    assert seen["cr"] == seen["torch"] == ["linear1", "linear2"]

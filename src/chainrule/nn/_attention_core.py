@@ -25,9 +25,9 @@ def attend(who, query, key, value, num_heads, projections, out_proj, *, bias_k=N
     """Multi-head attention of ``query`` to ``key``/``value``: ``(output, weights or None)``.
 
     ``projections`` holds the (weight, bias) pairs of the query, key and value projections;
-    ``out_proj`` is the output projection's (weight, bias), or a module applied to the merged
-    heads. ``who`` names the caller in error messages. ``static_k``/``static_v`` (N*H, S, D)
-    replace the projected keys/values. Shapes and masks as ``nn.MultiheadAttention.forward``.
+    ``out_proj`` is the output projection's (weight, bias). ``who`` names the caller in error
+    messages. ``static_k``/``static_v`` (N*H, S, D) replace the projected keys/values. Shapes and
+    masks as ``nn.MultiheadAttention.forward``.
     """
     (wq, bq), (wk, bk), (wv, bv) = projections
     if is_causal and attn_mask is None:
@@ -89,7 +89,7 @@ def attend(who, query, key, value, num_heads, projections, out_proj, *, bias_k=N
     if training and dropout_p > 0:
         weights = dropout(weights, dropout_p, True, rng=rng)
     out = reshape(permute(matmul(weights, v), 0, 2, 1, 3), n, L, E)
-    out = out_proj(out) if callable(out_proj) else linear(out, *out_proj)
+    out = linear(out, *out_proj)
     if not batched:
         out = squeeze(out, 0)
     elif not batch_first:

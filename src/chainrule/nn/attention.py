@@ -140,8 +140,11 @@ class MultiheadAttention(Module):
         float mask added to the scores). ``is_causal``: a hint that ``attn_mask`` is the causal
         mask (which it needs, as PyTorch does); the mask given is applied.
         """
+        # out_proj's weight and bias, not the module: as PyTorch's, its forward (and any hook
+        # on it) is never called
+        out_proj = (self.out_proj.weight, self.out_proj.bias)
         return attend("MultiheadAttention", query, key, value, self.num_heads,
-                      self._projections(), self.out_proj, bias_k=self.bias_k,
+                      self._projections(), out_proj, bias_k=self.bias_k,
                       bias_v=self.bias_v, add_zero_attn=self.add_zero_attn,
                       dropout_p=self.dropout, training=self.training, rng=self._rng,
                       key_padding_mask=key_padding_mask, need_weights=need_weights,
