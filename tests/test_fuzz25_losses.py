@@ -309,3 +309,13 @@ def test_cross_entropy_differentiates_a_class_weight_with_probabilities(reductio
     assert gradcheck(lambda z, q, w: F.cross_entropy(z, q, w, label_smoothing=0.2), xs)
     with pytest.raises(RuntimeError, match="not differentiable with respect to weight"):
         F.cross_entropy(xs[0], cr.tensor(np.zeros((2, 3), dtype=np.int64)), xs[2])
+
+
+def test_ranking_losses_refuse_a_complex_operand():
+    # the promotion of 294810db read a complex input2 or target through asarray(dtype=float),
+    # dropping its imaginary part with NumPy's ComplexWarning
+    a, b = cr.tensor([[1.0, 2.0]]), cr.tensor([[0.5, 1.0]])
+    with pytest.raises(TypeError, match="margin_ranking_loss: target must be a real Tensor"):
+        F.margin_ranking_loss(a, b, cr.tensor([[1 + 1j, 2j]]))
+    with pytest.raises(TypeError, match="cosine_embedding_loss: input2 must be a real Tensor"):
+        F.cosine_embedding_loss(a, cr.tensor([[1 + 1j, 2j]]), cr.tensor([1]))

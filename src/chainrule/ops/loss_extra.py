@@ -211,12 +211,15 @@ def _operand(op, name, x, value):
     ``x``'s dtype (PyTorch negates a uint8 target modulo 256)."""
     if isinstance(value, Tensor) and value.dtype.kind in "if":
         return value
-    data = value._data if isinstance(value, Tensor) else value
+    xp = get_array_module(x._data)
     try:
-        return Tensor(get_array_module(x._data).asarray(data, dtype=x.dtype))
+        data = xp.asarray(value._data if isinstance(value, Tensor) else value)
     except (TypeError, ValueError):
-        raise TypeError(f"{op}: {name} must be a real Tensor or numbers, got "
-                        f"{type(value).__name__}") from None
+        data = None
+    if data is None or data.dtype.kind not in "biuf":  # complex too: no silent real part
+        got = data.dtype if data is not None else type(value).__name__
+        raise TypeError(f"{op}: {name} must be a real Tensor or numbers, got {got}")
+    return Tensor(data.astype(x.dtype))
 
 
 def hinge_embedding_loss(input, target, margin: float = 1.0, size_average=None,  # noqa: A002
