@@ -138,3 +138,21 @@ def test_pinv_and_matrix_rank_name_a_tolerance_that_does_not_broadcast():
             fn(a, atol=cr.tensor([0.1, 0.2, 0.3]))
     ranks = cr.linalg.matrix_rank(a, atol=cr.tensor([[0.5], [1.5], [2.5]]))  # (3, 1) with (2,)
     assert ranks.tolist() == [[3, 3], [0, 3], [0, 0]]
+
+
+def test_numpy_scalars_as_linalg_arguments():
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal((2, 3, 3))
+    ta, ca = torch.tensor(a), cr.tensor(a)
+    pairs = [  # each raised (norm's dim: "object of type 'numpy.int64' has no len()")
+        (torch.linalg.norm(ta, dim=1), cr.linalg.norm(ca, dim=np.int64(1))),
+        (torch.linalg.diagonal(ta, offset=1), cr.linalg.diagonal(ca, offset=np.int64(1))),
+        (torch.linalg.vander(ta[0, 0], N=4), cr.linalg.vander(ca[0, 0], N=np.int64(4))),
+        (torch.linalg.matrix_rank(ta, atol=0.5), cr.linalg.matrix_rank(ca, atol=np.float32(0.5))),
+        (torch.linalg.tensorinv(ta[0], ind=1), cr.linalg.tensorinv(ca[0], ind=np.int64(1))),
+    ]
+    for t, c in pairs:
+        assert tuple(c.shape) == tuple(t.shape)
+        np.testing.assert_allclose(c.numpy(), t.numpy(), rtol=1e-10)
+    with pytest.raises(TypeError, match="offset must be an int"):
+        cr.linalg.diagonal(ca, offset=np.float64(1.0))

@@ -3,6 +3,8 @@ and ``diag_embed``: two ops, each the other's gradient, so both differentiate to
 
 from __future__ import annotations
 
+import numbers
+
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
@@ -51,9 +53,9 @@ class _Embed(Function):
 
 
 def _offset(op, offset):
-    if isinstance(offset, bool) or not isinstance(offset, int):
+    if isinstance(offset, bool) or not isinstance(offset, numbers.Integral):
         raise TypeError(f"{op}: offset must be an int, got {offset!r}")
-    return offset
+    return int(offset)  # a NumPy integer too, as PyTorch takes it
 
 
 def _two_dims(op, dim1, dim2, ndim):

@@ -12,6 +12,7 @@ with conjugate transposes for a complex A (PyTorch's conjugate gradient).
 
 from __future__ import annotations
 
+import numbers
 from typing import NamedTuple
 
 from ..autograd.function import Function, nondiff
@@ -58,7 +59,7 @@ def _tolerance(op, xp, s_max, atol, rtol, m, n, dtype):
                 raise ValueError(f"{op}: {name} of shape {tuple(v.shape)} does not broadcast with "
                                  f"the input's batch shape {tuple(s_max.shape[:-1])}") from None
             return v._data.astype(dtype)[..., None]
-        if isinstance(v, bool) or not isinstance(v, (int, float)):
+        if isinstance(v, bool) or not isinstance(v, numbers.Real):  # NumPy scalars too
             raise TypeError(f"{op}: {name} must be a float or a Tensor, got {v!r}")
         return xp.asarray(v, dtype=dtype)
     atol, rtol = as_array("atol", atol), as_array("rtol", rtol)
@@ -231,8 +232,9 @@ def vander(x, *, N=None):  # noqa: N803 - PyTorch's name
         raise TypeError(f"vander: x must be a floating point (not float16), complex or integer "
                         f"tensor, got {x.dtype}")
     count = x.shape[-1] if N is None else N
-    if isinstance(count, bool) or not isinstance(count, int) or count < 2:
+    if isinstance(count, bool) or not isinstance(count, numbers.Integral) or count < 2:
         raise ValueError(f"vander: N must be an int greater than 1 (PyTorch's), got {count!r}")
+    count = int(count)
     if x.dtype.kind in "iu":  # PyTorch's powers of integers are int64
         x = x.astype("int64")
     powers = [Tensor(get_array_module(x._data).ones(x.shape, dtype=x._data.dtype))]

@@ -9,6 +9,8 @@ same over rows.
 
 from __future__ import annotations
 
+import numbers
+
 from ..autograd.tensor import Tensor
 from ._conj import cj
 from ._same_dtype import same_dtype
@@ -90,6 +92,8 @@ def norm(input, ord=None, dim=None, keepdim: bool = False, *, dtype=None):  # no
             raise ValueError(f"norm: with ord={ord!r} and no dim, x must be 1-D or 2-D, got "
                              f"shape {input.shape}")
         dim = (-2, -1) if input.ndim == 2 else -1
+    if isinstance(dim, numbers.Integral):  # a NumPy integer too, as PyTorch takes it
+        dim = int(dim)
     if isinstance(dim, int) or len(dim) == 1:
         if isinstance(ord, str):
             raise ValueError(f"norm: ord={ord!r} is a matrix norm; dim={dim!r} names one axis")
@@ -230,8 +234,9 @@ def tensorinv(input, ind: int = 2):  # noqa: A002 - PyTorch's name
     which must be square."""
     if not isinstance(input, Tensor):
         raise TypeError(f"tensorinv: expected a Tensor, got {type(input).__name__}")
-    if isinstance(ind, bool) or not isinstance(ind, int) or not 0 < ind < input.ndim:
+    if isinstance(ind, bool) or not isinstance(ind, numbers.Integral) or not 0 < ind < input.ndim:
         raise ValueError(f"tensorinv: ind must be an int from 1 to {input.ndim - 1}, got {ind!r}")
+    ind = int(ind)
     rows, cols = _size(input.shape[:ind]), _size(input.shape[ind:])
     if rows != cols:
         raise ValueError(f"tensorinv: the first {ind} dimensions of shape {input.shape} hold "
