@@ -294,3 +294,19 @@ def test_modules_paths_dropout_base_and_activations():
               "Softmax2d")
     assert [isinstance(getattr(cr.nn, n)(), _DropoutNd) for n in layers] == [
         isinstance(getattr(torch.nn, n)(), tdrop._DropoutNd) for n in layers]
+
+
+@pytest.mark.parametrize("sparse", [False, True])
+def test_embedding_negative_padding_idx_set_on_the_layer(sparse):
+    # emb.padding_idx = -1 after construction: PyTorch's forward counts it from the end; the
+    # padding row silently got its gradient
+    w = np.random.default_rng(0).standard_normal((6, 3))
+    grads = []
+    for lib in (torch, cr):
+        m = lib.nn.Embedding(6, 3, sparse=sparse, _weight=lib.tensor(w.copy()))
+        m.padding_idx = -1
+        m(lib.tensor([[5, 1, 5]])).sum().backward()
+        g = m.weight.grad
+        grads.append(np.asarray((g.to_dense() if hasattr(g, "to_dense") else g).numpy()))
+    np.testing.assert_array_equal(grads[1], grads[0])
+    assert not grads[1][5].any() and grads[1][1].tolist() == [1.0] * 3

@@ -204,15 +204,17 @@ class Embedding(Module):
         # The ids as a Tensor: an input of the lookup, which checks their range itself, so that a
         # trace (cr.trace) reads and checks them at every call.
         ids = ids if isinstance(ids, Tensor) and ids._data is index else Tensor(index)
+        pad = self.padding_idx  # one set on the layer later may count from the end, as PyTorch's
+        pad = pad + weight._data.shape[0] if pad is not None and pad < 0 else pad
         if self.sparse and weight.requires_grad:  # weight.grad: a SparseTensor
-            out = sparse_lookup(weight, index, who="Embedding", padding_idx=self.padding_idx,
+            out = sparse_lookup(weight, index, who="Embedding", padding_idx=pad,
                                 scale_grad_by_freq=self.scale_grad_by_freq)
         else:
             out = getitem(weight, ids, rows=("Embedding", weight._data.shape[0]))
         if self.scale_grad_by_freq and out.requires_grad:
             out = scaled_by_frequency(out, index, weight._data.shape[0])
-        if self.padding_idx is not None and out.requires_grad:
-            keep = (index != self.padding_idx)[..., None]
+        if pad is not None and out.requires_grad:
+            keep = (index != pad)[..., None]
             if not bool(keep.all()):
                 # Same values, but the padding positions read a detached copy: no gradient reaches
                 # the padding row.
