@@ -156,3 +156,10 @@ def test_numpy_scalars_as_linalg_arguments():
         np.testing.assert_allclose(c.numpy(), t.numpy(), rtol=1e-10)
     with pytest.raises(TypeError, match="offset must be an int"):
         cr.linalg.diagonal(ca, offset=np.float64(1.0))
+
+
+def test_vector_norm_of_a_list_is_a_clear_error():
+    for bad in ([3.0, 4.0], 3.0):  # AttributeError: 'list' object has no attribute 'ndim'
+        with pytest.raises(TypeError, match="vector_norm: x must be a Tensor, got"):
+            cr.linalg.vector_norm(bad)
+    assert cr.linalg.vector_norm(cr.tensor([3.0, 4.0])).item() == 5.0

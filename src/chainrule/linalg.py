@@ -61,4 +61,6 @@ def matmul(input, other, *, out=None):  # noqa: A002 - PyTorch's argument name
 
 def vector_norm(x, ord=2, dim=None, keepdim: bool = False, *, dtype=None):  # noqa: A002
     """The vector ``ord``-norm over ``dim`` (all entries, flattened, for None)."""
+    if not hasattr(x, "ndim"):  # a list or a number failed inside (no .ndim)
+        raise TypeError(f"linalg.vector_norm: x must be a Tensor, got {type(x).__name__}")
     return _norm(x, ord, dim, keepdim, dtype=dtype)  # (by name: float16 then honours it)
