@@ -395,20 +395,20 @@ class DataLoader:
     def _batch_of(self, samples: list):
         """The batch of ``samples`` (with ``batch_size=None``: the one sample, converted)."""
         if self.unbatched:  # no automatic batching: the one sample, converted
-            convert = self._collate_fn or (default_convert if self.tensors else _as_is)
+            convert = self._collate_fn or (default_convert if self.tensors else _AS_IS)
             return convert(samples[0])
         return collate(samples) if self._collate_fn is None else self._collate_fn(samples)
 
 
 def _plain_arrays(dataset) -> bool:
-    """An ``ArrayDataset`` whose samples are its arrays' rows, so that a batch is one gather; a
-    subclass with its own ``__getitem__`` (a transform of each sample) is read sample by sample."""
+    """An ``ArrayDataset`` of numbers whose samples are its arrays' rows: a batch is one gather
+    (a subclass's own ``__getitem__``, strings, dates, records: read sample by sample, collated)."""
     return (isinstance(dataset, ArrayDataset) and type(dataset).__getitem__ in _GATHERED
-            and batch_reader(dataset) is None)
+            and batch_reader(dataset) is None
+            and all(a.dtype.kind not in "SUMmV" for a in dataset.arrays))
 
 
-def _as_is(sample):
-    return sample
+_AS_IS = lambda sample: sample  # noqa: E731 - tensors=False leaves a sample as it is
 
 
 def _handed_out(batch):
