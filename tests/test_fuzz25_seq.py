@@ -257,3 +257,14 @@ def test_mha_out_proj_hooks_are_not_called_as_in_torch():
     expected = t(torch.tensor(x)).detach().numpy()
     np.testing.assert_allclose(c(cr.tensor(x)).numpy(), expected, rtol=1e-10, atol=1e-12)
     assert seen["cr"] == seen["torch"] == ["linear1", "linear2"]
+
+
+def test_assigned_flat_weights_reset_by_module_apply():
+    """As PyTorch's ``_apply``: after ``double()`` forward runs the converted weights, not a list
+    assigned before (whose float32 entries then met float64 inputs)."""
+    m = cr.nn.GRU(3, 4)
+    m._flat_weights = [w * 1.0 for w in m._flat_weights]
+    m.double()
+    assert all(a is b for a, b in zip(m._flat_weights, m.parameters()))
+    out, h = m(cr.zeros(2, 1, 3, dtype="float64"))
+    assert out.dtype == h.dtype == np.float64

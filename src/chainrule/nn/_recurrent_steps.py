@@ -258,6 +258,13 @@ class _WeightLists:
             out.append(getattr(self, names[where]) if w is None and kind[0] == "w" else w)
         return out
 
+    def _apply(self, fn, recurse: bool = True):
+        """``Module._apply`` (``to``, ``double``...), after which ``_flat_weights`` holds the
+        module's weights again, as PyTorch's."""
+        out = super()._apply(fn, recurse)
+        self._init_flat_weights()
+        return out
+
     def _init_flat_weights(self) -> None:
         """PyTorch's refresh of ``_flat_weights`` from the module's weights (pruning, weight
         drop and quantization code call it after replacing one), then ``flatten_parameters()``."""
