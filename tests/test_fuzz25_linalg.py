@@ -163,3 +163,33 @@ def test_vector_norm_of_a_list_is_a_clear_error():
         with pytest.raises(TypeError, match="vector_norm: x must be a Tensor, got"):
             cr.linalg.vector_norm(bad)
     assert cr.linalg.vector_norm(cr.tensor([3.0, 4.0])).item() == 5.0
+
+
+@pytest.mark.parametrize("case", ["zero pivot", "nan", "inf"])
+def test_solve_triangular_substitutes_where_lu_fails_or_spreads_nan(case):
+    # before: a zero pivot raised LinAlgError ('linalg.solve: ... singular'); a NaN made the
+    # whole solution NaN; PyTorch's trsm gives inf/NaN only in the rows that read them
+    rng = np.random.default_rng(3)
+    a = rng.standard_normal((2, 4, 4)) + 3 * np.eye(4)
+    a[0, 1, 1] = 0.0 if case == "zero pivot" else np.nan if case == "nan" else np.inf
+    b = rng.standard_normal((2, 4, 3))
+    for upper, left in ((True, True), (False, True), (True, False)):
+        bb = b if left else np.swapaxes(b, -1, -2).copy()
+        with np.errstate(all="ignore"):
+            t = torch.linalg.solve_triangular(torch.tensor(a), torch.tensor(bb), upper=upper,
+                                              left=left)
+        c = cr.linalg.solve_triangular(cr.tensor(a), cr.tensor(bb), upper=upper, left=left)
+        np.testing.assert_allclose(c.numpy(), t.numpy(), rtol=1e-10, equal_nan=True)
+        assert np.isfinite(c.numpy()[1]).all()
+
+
+def test_lu_solve_of_a_singular_factorization_gives_pytorchs_inf_and_nan():
+    a = np.array([[1.0, 2.0, 3.0], [2.0, 4.0, 6.0], [1.0, 0.0, 1.0]])
+    lu, piv, _ = torch.linalg.lu_factor_ex(torch.tensor(a))
+    t = torch.linalg.lu_solve(lu, piv, torch.eye(3, dtype=torch.float64))
+    clu, cpiv, _ = cr.linalg.lu_factor_ex(cr.tensor(a))
+    c = cr.linalg.lu_solve(clu, cpiv, cr.eye(3, dtype=np.float64))  # raised LinAlgError
+    np.testing.assert_allclose(c.numpy(), t.numpy(), equal_nan=True)
+    x = cr.tensor(np.triu(a) + 3 * np.eye(3), requires_grad=True)
+    y = cr.tensor(np.ones((3, 2)), requires_grad=True)
+    assert cr.gradcheck(lambda p, q: cr.linalg.solve_triangular(p, q, upper=True), (x, y))

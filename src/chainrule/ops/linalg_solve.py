@@ -1,8 +1,9 @@
 """Triangular and Cholesky solves, the ``_ex`` variants that report failures in an ``info``
 Tensor, and the matrix exponential (``torch.linalg`` and PyTorch's older top-level names).
 
-The solves are compositions of recorded ops (a triangle mask, then ``solve``): only the triangle
-they read gets a gradient. The matrix exponential is one op, computed by scaling and squaring
+The solves are compositions of recorded ops (a triangle mask, then ``solve``'s op, by substitution
+where a pivot is 0 or an entry not finite, as LAPACK's trsm): only the triangle they read gets a
+gradient. The matrix exponential is one op, computed by scaling and squaring
 with the [13/13] Pade approximant (Higham 2005); its gradient is the Frechet derivative at A^T
 in the direction G, the upper-right block of exp([[A^T, G], [0, A^T]]) (Najfeld and Havel 1995),
 written with ``matrix_exp`` itself so that it differentiates again.
@@ -17,7 +18,7 @@ from ..autograd.function import Function
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module, numpy
 from .creation import tril, triu
-from .decomp import _h, _square, cholesky, inv, solve
+from .decomp import Solve, _h, _square, cholesky, inv, solve
 from .elementwise import fill_where
 from .join import concat
 from .methods import clone
@@ -73,6 +74,31 @@ def _common_batch(op, a, b, b_name):
     return broadcast_to(a, batch + a.shape[-2:]), broadcast_to(b, batch + b.shape[-2:])
 
 
+def _substitute(a, b, upper):
+    """X with A X = B for triangular matrices A, row by row as LAPACK's trsm: a zero pivot gives
+    inf or NaN (no error), a NaN or inf reaches only the rows that read it."""
+    xp = get_array_module(a, b)
+    n = a.shape[-1]
+    x = xp.zeros(b.shape, dtype=xp.result_type(a, b))
+    with xp.errstate(all="ignore"):
+        for i in range(n - 1, -1, -1) if upper else range(n):
+            done = slice(i + 1, n) if upper else slice(0, i)
+            x[..., i, :] = (b[..., i, :] - (a[..., i:i + 1, done] @ x[..., done, :])[..., 0, :]) \
+                / a[..., i, i:i + 1]
+    return x
+
+
+class _TriangularSolve(Solve):
+    """``Solve`` of a triangular A (its gradient is Solve's): LU, or, where a pivot is 0 or an
+    entry not finite, where LU would fail or spread the NaN further, substitution (PyTorch's)."""
+
+    def forward(self, a, b):
+        xp = get_array_module(a, b)
+        if (xp.diagonal(a, 0, -2, -1) == 0).any() or not xp.isfinite(a).all():
+            return _substitute(a, b, self.upper)
+        return super().forward(a, b)
+
+
 def solve_triangular(input, B, *, upper: bool, left: bool = True,  # noqa: A002,N803 - PyTorch's
                      unitriangular: bool = False):
     """X with A X = B (``left``) or X A = B, reading only the upper or lower triangle of A
@@ -91,8 +117,8 @@ def solve_triangular(input, B, *, upper: bool, left: bool = True,  # noqa: A002,
         xp = get_array_module(a._data)
         tri = fill_where(xp.broadcast_to(xp.eye(n, dtype=bool), tri.shape), 1, tri)
     if left:
-        return solve(tri, b)
-    return _t(solve(_t(tri), _t(b)))
+        return _TriangularSolve.apply(tri, b, upper=upper)
+    return _t(_TriangularSolve.apply(_t(tri), _t(b), upper=not upper))
 
 
 def triangular_solve(input, A, upper: bool = True, transpose: bool = False,  # noqa: A002,N803
