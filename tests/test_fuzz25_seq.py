@@ -268,3 +268,35 @@ def test_assigned_flat_weights_reset_by_module_apply():
     assert all(a is b for a, b in zip(m._flat_weights, m.parameters()))
     out, h = m(cr.zeros(2, 1, 3, dtype="float64"))
     assert out.dtype == h.dtype == np.float64
+
+
+@pytest.mark.parametrize("kind", ["LSTM", "GRUCell"])
+def test_recurrent_reset_parameters_as_pytorchs(kind):
+    """``reset_parameters()`` without arguments (the reset-every-layer idiom) raised "missing
+    ... 'rng'", and a subclass's ``reset_parameters(self)`` (a custom initialization) made the
+    constructor fail with "unexpected keyword argument 'rng'"; PyTorch's constructor runs it."""
+    torch = pytest.importorskip("torch")
+
+    def custom(lib):
+        class Custom(getattr(lib.nn, kind)):
+            def reset_parameters(self):
+                for i, (name, p) in enumerate(self.named_parameters()):
+                    lib.nn.init.constant_(p, 0.1 * i if "bias" in name else -0.05 * i)
+
+        return Custom(3, 4)
+
+    expected = {k: v.numpy() for k, v in custom(torch).state_dict().items()}
+    got = {k: v.numpy() for k, v in custom(cr).state_dict().items()}
+    assert list(got) == list(expected)
+    for k in expected:
+        np.testing.assert_allclose(got[k], expected[k], rtol=1e-6)
+    plain = getattr(cr.nn, kind)(3, 4)
+    draws = []
+    for _ in range(2):
+        cr.manual_seed(3)
+        plain.reset_parameters()
+        draws.append([p.numpy().copy() for p in plain.parameters()])
+    bound = 1 / np.sqrt(4)
+    for a, b in zip(*draws, strict=True):
+        np.testing.assert_array_equal(a, b)
+        assert np.abs(a).max() <= bound and np.abs(a).std() > 0

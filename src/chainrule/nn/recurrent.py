@@ -23,7 +23,7 @@ from ..ops.join import concat, stack
 from ..ops.lstm_sequence import lstm_sequence
 from ..ops.shape import getitem, transpose, unsqueeze
 from . import init
-from ._checks import float_dtype, positive_int, resolve_rng
+from ._checks import float_dtype, positive_int, reset_with, resolve_rng
 from ._recurrent_steps import (
     _GATES,
     _STEPS,
@@ -86,9 +86,10 @@ class _Recurrent(Module):
             else:
                 self.register_parameter(name + suffix, None)
 
-    def reset_parameters(self, *, rng) -> None:
-        """Draw every weight and bias from U(-1/sqrt(hidden_size), 1/sqrt(hidden_size))."""
-        bound = 1.0 / math.sqrt(self.hidden_size)
+    def reset_parameters(self, *, rng=None) -> None:
+        """Draw every weight and bias from U(-1/sqrt(hidden_size), 1/sqrt(hidden_size)) (rng
+        None: the default generator, which ``chainrule.manual_seed`` seeds)."""
+        bound, rng = 1.0 / math.sqrt(self.hidden_size), resolve_rng(rng, type(self).__name__)
         for p in self.parameters():
             init.uniform_(p, -bound, bound, rng=rng)
 
@@ -109,7 +110,7 @@ class RNNCellBase(_Recurrent):
                              f"(GRU), got {num_chunks!r}")
         super().__init__(input_size, hidden_size, bias, nonlinearity, dtype, kinds[num_chunks])
         self._add_weights("", self.input_size)
-        self.reset_parameters(rng=resolve_rng(rng, type(self).__name__))
+        reset_with(self, resolve_rng(rng, type(self).__name__))  # a subclass's own, if any
 
     def forward(self, input, hx=None):  # noqa: A002 - PyTorch's name: cell(input=x, hx=h) runs
         """One time step: the new hidden state (for LSTMCell the pair (h', c')).
@@ -240,7 +241,7 @@ class RNNBase(RNNHelpers, _WeightLists, _Recurrent):
                         else (self.proj_size or self.hidden_size) * directions)
                 self._add_weights(f"_l{layer}" + ("_reverse" if d else ""), size, self.proj_size)
         self._rng = resolve_rng(rng, who)  # also draws the dropout masks during training
-        self.reset_parameters(rng=self._rng)
+        reset_with(self, self._rng)  # a subclass's reset_parameters(self) too, as PyTorch's
 
     def forward(self, input, hx=None):  # noqa: A002 - PyTorch's name: rnn(input=x, hx=h) runs
         """Run the whole sequence.
