@@ -380,3 +380,22 @@ def test_lp_pool_of_integers_names_itself_and_the_dtype():
             with pytest.raises(TypeError, match=f"{name}: input must be floating point, got "
                                                 f"dtype {dtype}"):
                 getattr(cr.nn.functional, name)(cr.ones(*shape, dtype=dtype), 2, 2)
+
+
+def test_int64_average_pools_truncate_as_pytorchs():
+    # before: "avg_pool2d: input must be floating point, got dtype int64"; PyTorch's CPU
+    # average pools take int64, each window's sum divided with the quotient truncated to zero
+    x = np.random.default_rng(64).integers(-50, 50, (2, 2, 5, 6, 4))
+    cases = [("avg_pool1d", x[:, :, 0, :, 0], (3, 2, 1, True, False)),
+             ("avg_pool1d", x[0, :, 0, :, 0], (2,)),
+             ("avg_pool2d", x[..., 0], (3, 2, 1, True, True)),
+             ("avg_pool2d", x[..., 0], ((2, 3), (1, 2), (1, 0), False, False, None)),
+             ("avg_pool2d", x[0, ..., 0], (3, 1, 1, True, True, 4)),
+             ("avg_pool3d", x, (2, (1, 2, 2), 1, True, False, 3))]
+    for name, a, args in cases:
+        ours = getattr(cr.nn.functional, name)(cr.tensor(a), *args)
+        theirs = getattr(torch.nn.functional, name)(torch.tensor(a), *args)
+        assert ours.dtype == cr.int64, name
+        np.testing.assert_array_equal(ours.numpy(), theirs.numpy(), err_msg=f"{name}{args}")
+    with pytest.raises(ValueError, match="divisor_override must be a positive int"):
+        cr.nn.functional.avg_pool2d(cr.tensor(x[..., 0]), 2, divisor_override=0)

@@ -28,6 +28,7 @@ from ._windows import ints, pool_setup, positive_int
 from .activation import ReLUMask, _kept
 from .elementwise import mul
 from .join import pad
+from .pool_integer import integer_average
 from .shape import squeeze, unsqueeze
 
 __all__ = [
@@ -35,6 +36,8 @@ __all__ = [
     "avg_pool1d", "avg_pool2d", "max_pool1d", "max_pool1d_relu", "max_pool2d", "max_pool2d_relu",
     "min_pool1d", "min_pool2d",
 ]
+
+_INT64 = get_array_module().dtype("int64")  # PyTorch averages it (pool_integer)
 
 
 class _ExtremumPool(Function):
@@ -176,6 +179,9 @@ def _average(op, nd, x, kernel_size, stride, padding, ceil_mode, count_include_p
              divisor_override):
     """Average pooling; with ``ceil_mode`` or ``divisor_override``, a window's sum (the mean that
     counts zero padding, times kh * kw) over PyTorch's divisor for it."""
+    if getattr(x._data if isinstance(x, Tensor) else x, "dtype", None) is _INT64:
+        return integer_average(op, nd, x, kernel_size, stride, padding, ceil_mode,
+                               count_include_pad, divisor_override)  # PyTorch's, no gradient
     if not ceil_mode and divisor_override is None:
         return _pool(_AvgPool, op, nd, x, kernel_size, stride, padding, floating=True,
                      count_include_pad=count_include_pad)

@@ -18,6 +18,7 @@ from ._windows import check_rank, pool_setup, positive_int
 from ._windows import ints as _ints
 from .adaptive_pool import adaptive_avg_pool2d, adaptive_max_pool2d
 from .pool import avg_pool2d, max_pool2d, torch_defaults
+from .pool_integer import integer_average
 from .shape import reshape
 from .unpool import dilated_max_pool
 
@@ -94,6 +95,9 @@ def avg_pool3d(input, kernel_size, stride=None, padding=0, ceil_mode=False,  # n
     """
     x = input  # taken by PyTorch's name, input=
     op = "avg_pool3d"
+    if getattr(x._data if isinstance(x, Tensor) else x, "dtype", None) == "int64":
+        return integer_average(op, 3, x, kernel_size, stride, padding, ceil_mode,
+                               count_include_pad, divisor_override)  # PyTorch's, no gradient
     if ceil_mode is not False:
         torch_defaults(op, ceil_mode=ceil_mode)
     kernel, stride, padding = _setup(op, x, kernel_size, stride, padding, True, ceil_mode)
