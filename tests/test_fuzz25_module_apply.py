@@ -45,3 +45,15 @@ def test_apply_called_directly_keeps_the_parameters():
     assert m.weight is weight and m.weight.tolist() == [[2 * v for v in before[0]]]
     assert m.weight.grad.tolist() == [[2.0, 2.0]]
     m.weight.sum().backward()  # still a trainable leaf
+
+
+def test_a_sparse_gradient_is_cast_with_its_parameter():
+    torch = pytest.importorskip("torch")
+    out = []
+    for lib in (torch, cr):
+        emb = lib.nn.Embedding(4, 2, sparse=True)
+        emb(lib.tensor([1])).sum().backward()
+        emb.double()  # was an AttributeError ('SparseTensor' has no '_data')
+        grad = emb.weight.grad
+        out.append((str(grad.dtype).split(".")[-1], grad.to_dense().tolist()))
+    assert out[0] == out[1] == ("float64", [[0.0, 0.0], [1.0, 1.0], [0.0, 0.0], [0.0, 0.0]])

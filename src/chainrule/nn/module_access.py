@@ -103,13 +103,21 @@ class Access:
                     continue
                 new = fn(t)
                 t.data = new._data if isinstance(new, Tensor) else new
-                if isinstance(t.grad, Tensor):
+                if t.grad is not None:  # a sparse one (Embedding(sparse=True)'s) too
                     t.grad = fn(t.grad)
         return self
 
     def _cast(self, device, dtype, kinds: str):
         """``to(device, dtype)`` of the entries whose dtype kind is in ``kinds``, by ``_apply``."""
-        return self._apply(lambda t: Tensor(convert(t._data, device, dtype, kinds)))
+        def cast(t):
+            if isinstance(t, Tensor):
+                return Tensor(convert(t._data, device, dtype, kinds))
+            if device is not None and str(t.device) != str(device):  # a sparse gradient
+                raise NotImplementedError(f"Module.to: a sparse gradient is not moved to {device}; "
+                                          "call zero_grad() first")
+            return t if dtype is None or t.dtype.kind not in kinds else t.to(dtype)
+
+        return self._apply(cast)
 
     # As PyTorch's, these cast the floating-point entries only: complex ones keep their dtype.
     def half(self):
