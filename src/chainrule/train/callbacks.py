@@ -163,6 +163,7 @@ class LearningRateScheduler(Callback):
             _check_plateau_mode(scheduler, monitor, self._monitor.mode)
 
     def on_train_begin(self, logs=None):
+        _check_optimizer(self.scheduler, getattr(self.trainer, "optimizer", None))
         _check_cycle_interval(self.scheduler, self.interval, self.trainer)
 
     def on_epoch_begin(self, epoch, logs=None):
@@ -199,6 +200,23 @@ def _check_plateau_mode(scheduler, monitor: str, direction) -> None:
             f"LearningRateScheduler(scheduler, monitor=...) in callbacks (Trainer(scheduler=...) "
             f"watches 'val_loss'), or build it with mode={direction!r}"
         )
+
+
+def _check_optimizer(scheduler, optimizer) -> None:
+    """A scheduler must set the lr of the groups the Trainer's optimizer steps: one built on
+    another optimizer (made again after the scheduler) would change lrs nobody reads, and the
+    run would train at its first lr throughout (Lightning refuses it too). A composite
+    optimizer without ``param_groups`` (a GAN's pair) is not checked."""
+    own = getattr(getattr(scheduler, "optimizer", None), "param_groups", None)
+    groups = getattr(optimizer, "param_groups", None)
+    if not isinstance(own, list) or not isinstance(groups, list):
+        return
+    if not any(g is h for g in own for h in groups):
+        raise ValueError(
+            f"LearningRateScheduler: the {type(scheduler).__name__} was built on another "
+            f"optimizer ({type(scheduler.optimizer).__name__} at {id(scheduler.optimizer):#x}) "
+            f"than the Trainer's ({type(optimizer).__name__} at {id(optimizer):#x}), so it "
+            "would never change the lr the training uses; build it on the Trainer's optimizer")
 
 
 def _check_cycle_interval(scheduler, interval: str, trainer) -> None:
