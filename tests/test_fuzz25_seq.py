@@ -300,3 +300,32 @@ def test_recurrent_reset_parameters_as_pytorchs(kind):
     for a, b in zip(*draws, strict=True):
         np.testing.assert_array_equal(a, b)
         assert np.abs(a).max() <= bound and np.abs(a).std() > 0
+
+
+@pytest.mark.parametrize("kind", ["Linear", "Bilinear"])
+def test_linear_reset_parameters_as_pytorchs(kind):
+    """``reset_parameters()`` of a Linear (every Transformer and attention layer holds some; the
+    ``model.apply`` re-initialization idiom) raised "missing ... 'rng'", and a subclass's
+    ``reset_parameters(self)`` made the constructor fail; PyTorch's constructor runs it."""
+    torch = pytest.importorskip("torch")
+    args = (3, 4) if kind == "Linear" else (2, 3, 4)
+
+    def custom(lib):
+        class Custom(getattr(lib.nn, kind)):
+            def reset_parameters(self):
+                lib.nn.init.constant_(self.weight, 0.25)
+                lib.nn.init.constant_(self.bias, -0.5)
+
+        return Custom(*args)
+
+    got, expected = custom(cr).state_dict(), custom(torch).state_dict()
+    for k in expected:
+        np.testing.assert_array_equal(got[k].numpy(), expected[k].numpy())
+    layer = cr.nn.TransformerEncoderLayer(4, 2, 6)
+    draws = []
+    for _ in range(2):
+        cr.manual_seed(8)
+        layer.apply(lambda m: m.reset_parameters() if hasattr(m, "reset_parameters") else None)
+        draws.append(layer.linear1.weight.numpy().copy())
+    np.testing.assert_array_equal(*draws)
+    assert 0 < np.abs(draws[0]).max() <= 1 / np.sqrt(4)

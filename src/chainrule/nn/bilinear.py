@@ -8,7 +8,7 @@ import math
 from ..backend import get_array_module
 from ..ops.bilinear import bilinear
 from . import init
-from ._checks import float_dtype, positive_int, resolve_rng
+from ._checks import float_dtype, positive_int, reset_with, resolve_rng
 from .module import Module, Parameter
 
 __all__ = ["Bilinear"]
@@ -36,11 +36,12 @@ class Bilinear(Module):
             self.bias = Parameter(xp.empty((out_features,), dtype=dt))
         else:
             self.register_parameter("bias", None)
-        self.reset_parameters(rng=resolve_rng(rng, "Bilinear"))
+        reset_with(self, resolve_rng(rng, "Bilinear"))  # a subclass's reset_parameters(self) too
 
-    def reset_parameters(self, *, rng) -> None:
-        """Draw fresh weights with PyTorch's default initialization."""
-        bound = 1 / math.sqrt(self.in1_features)
+    def reset_parameters(self, *, rng=None) -> None:
+        """Draw fresh weights with PyTorch's default initialization (``rng`` None: the default
+        generator, which ``chainrule.manual_seed`` seeds)."""
+        bound, rng = 1 / math.sqrt(self.in1_features), resolve_rng(rng, "Bilinear")
         init.uniform_(self.weight, -bound, bound, rng=rng)
         if self.bias is not None:
             init.uniform_(self.bias, -bound, bound, rng=rng)

@@ -100,7 +100,7 @@ class LazyLinear(LazyModuleMixin, Linear):
             self.register_parameter("bias", None)
         self._lazy_rng = resolve_rng(rng, "LazyLinear")
 
-    def reset_parameters(self, *, rng) -> None:
+    def reset_parameters(self, *, rng=None) -> None:
         """PyTorch's initialization, once the first call has given the weights their shapes."""
         if not _uninitialized(self.weight):
             super().reset_parameters(rng=rng)
@@ -115,7 +115,7 @@ class LazyLinear(LazyModuleMixin, Linear):
             self.weight.materialize((self.out_features, self.in_features))
             if self.bias is not None:
                 self.bias.materialize((self.out_features,))
-            self.reset_parameters(rng=self._lazy_rng)
+            reset_with(self, self._lazy_rng)
         else:  # loaded from a state dict before the first call
             self.in_features = self.weight.shape[1]
         _become(self)

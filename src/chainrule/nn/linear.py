@@ -8,7 +8,7 @@ from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ..ops.linalg import linear, linear_relu
 from . import init
-from ._checks import float_dtype, positive_int, resolve_rng
+from ._checks import float_dtype, positive_int, reset_with, resolve_rng
 from .module import Module, Parameter
 
 __all__ = ["Identity", "Linear"]
@@ -63,10 +63,12 @@ class Linear(Module):
             self.bias = Parameter(xp.empty((out_features,), dtype=dt))
         else:
             self.register_parameter("bias", None)
-        self.reset_parameters(rng=resolve_rng(rng, "Linear"))
+        reset_with(self, resolve_rng(rng, "Linear"))  # a subclass's reset_parameters(self) too
 
-    def reset_parameters(self, *, rng) -> None:
-        """Draw fresh weights with PyTorch's default initialization."""
+    def reset_parameters(self, *, rng=None) -> None:
+        """Draw fresh weights with PyTorch's default initialization (``rng`` None: the default
+        generator, which ``chainrule.manual_seed`` seeds)."""
+        rng = resolve_rng(rng, type(self).__name__)
         init.kaiming_uniform_(self.weight, a=math.sqrt(5), rng=rng)
         if self.bias is not None:
             # a zero-size layer (allowed, as in PyTorch) gets a zero bias: no fan_in to scale by
