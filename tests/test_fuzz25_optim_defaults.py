@@ -1,6 +1,7 @@
 """The optimizers' defaults that PyTorch writes as the int 0 (momentum, dampening,
 weight_decay, lr_decay, initial_accumulator_value; ReduceLROnPlateau's min_lr) are ints here too,
-so reprs and state dicts read as PyTorch's ("weight_decay: 0", not "0.0"; wave 25, modoptim)."""
+so reprs and state dicts read as PyTorch's ("weight_decay: 0", not "0.0"), and a param group
+lists its hyperparameters in PyTorch's order (wave 25, modoptim)."""
 
 import pytest
 
@@ -13,7 +14,7 @@ NAMES = ["SGD", "Adam", "AdamW", "Adamax", "NAdam", "RAdam", "RMSprop", "Adagrad
 def _described(lib, name):
     opt = getattr(lib.optim, name)([lib.nn.Parameter(lib.ones(2, 2))])
     group = opt.state_dict()["param_groups"][0]
-    return repr(opt), {k: (type(v).__name__, v) for k, v in group.items()}
+    return repr(opt), [(k, type(v).__name__, v) for k, v in group.items()]  # in order too
 
 
 @pytest.mark.parametrize("name", NAMES)

@@ -37,8 +37,8 @@ class Adadelta(Optimizer):
                  capturable: bool = False, maximize: bool = False, differentiable: bool = False):
         check_implementation_flags("Adadelta", foreach, capturable, differentiable)
         defaults = {"lr": lr, "rho": rho, "eps": eps, "weight_decay": weight_decay,
-                    "maximize": maximize,
-                    "foreach": foreach, "capturable": capturable, "differentiable": differentiable}
+                    "maximize": maximize, "capturable": capturable, "foreach": foreach,
+                    "differentiable": differentiable}
         super().__init__(params, defaults)
 
     def _check_hyperparameters(self, h: dict, where: str) -> None:

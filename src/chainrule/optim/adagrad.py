@@ -44,10 +44,9 @@ class Adagrad(Optimizer):
                  foreach: bool | None = None, *, maximize: bool = False,
                  differentiable: bool = False, fused: bool | None = None):
         check_implementation_flags("Adagrad", foreach, False, differentiable, fused)
-        defaults = {"lr": lr, "lr_decay": lr_decay, "weight_decay": weight_decay,
-                    "initial_accumulator_value": initial_accumulator_value, "eps": eps,
-                    "maximize": maximize,
-                    "foreach": foreach, "differentiable": differentiable, "fused": fused}
+        defaults = {"lr": lr, "lr_decay": lr_decay, "eps": eps, "weight_decay": weight_decay,
+                    "initial_accumulator_value": initial_accumulator_value, "foreach": foreach,
+                    "maximize": maximize, "differentiable": differentiable, "fused": fused}
         super().__init__(params, defaults)
         # As PyTorch's: every parameter given here has its state (step 0, the starting sum) from
         # the start, so state_dict() lists it before its first gradient; a group added later

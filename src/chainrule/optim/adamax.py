@@ -38,8 +38,8 @@ class Adamax(Optimizer):
                  maximize: bool = False, differentiable: bool = False, capturable: bool = False):
         check_implementation_flags("Adamax", foreach, capturable, differentiable)
         defaults = {"lr": lr, "betas": betas, "eps": eps, "weight_decay": weight_decay,
-                    "maximize": maximize,
-                    "foreach": foreach, "capturable": capturable, "differentiable": differentiable}
+                    "foreach": foreach, "maximize": maximize, "differentiable": differentiable,
+                    "capturable": capturable}
         super().__init__(params, defaults)
 
     def _check_hyperparameters(self, h: dict, where: str) -> None:

@@ -44,8 +44,8 @@ class ASGD(Optimizer):
                  maximize: bool = False, differentiable: bool = False, capturable: bool = False):
         check_implementation_flags("ASGD", foreach, capturable, differentiable)
         defaults = {"lr": lr, "lambd": lambd, "alpha": alpha, "t0": t0,
-                    "weight_decay": weight_decay, "maximize": maximize,
-                    "foreach": foreach, "capturable": capturable, "differentiable": differentiable}
+                    "weight_decay": weight_decay, "foreach": foreach, "maximize": maximize,
+                    "differentiable": differentiable, "capturable": capturable}
         super().__init__(params, defaults)
 
     _scalar_state = frozenset({"step", "eta", "mu"})

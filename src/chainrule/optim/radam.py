@@ -50,8 +50,9 @@ class RAdam(Optimizer):
                  maximize: bool = False, capturable: bool = False, differentiable: bool = False):
         check_implementation_flags("RAdam", foreach, capturable, differentiable)
         defaults = {"lr": lr, "betas": betas, "eps": eps, "weight_decay": weight_decay,
-                    "decoupled_weight_decay": decoupled_weight_decay, "maximize": maximize,
-                    "foreach": foreach, "capturable": capturable, "differentiable": differentiable}
+                    "maximize": maximize, "foreach": foreach, "capturable": capturable,
+                    "decoupled_weight_decay": decoupled_weight_decay,
+                    "differentiable": differentiable}
         super().__init__(params, defaults)
 
     def _check_hyperparameters(self, h: dict, where: str) -> None:

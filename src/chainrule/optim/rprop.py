@@ -44,8 +44,9 @@ class Rprop(Optimizer):
                  foreach: bool | None = None, maximize: bool = False,
                  differentiable: bool = False):
         check_implementation_flags("Rprop", foreach, capturable, differentiable)
-        defaults = {"lr": lr, "etas": etas, "step_sizes": step_sizes, "maximize": maximize,
-                    "foreach": foreach, "capturable": capturable, "differentiable": differentiable}
+        defaults = {"lr": lr, "etas": etas, "step_sizes": step_sizes, "foreach": foreach,
+                    "maximize": maximize, "differentiable": differentiable,
+                    "capturable": capturable}
         super().__init__(params, defaults)
 
     def _check_hyperparameters(self, h: dict, where: str) -> None:
