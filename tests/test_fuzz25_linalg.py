@@ -183,6 +183,14 @@ def test_solve_triangular_substitutes_where_lu_fails_or_spreads_nan(case):
         assert np.isfinite(c.numpy()[1]).all()
 
 
+def test_solve_triangular_complex_zero_pivot_gives_nan():
+    a = np.array([[1.0 + 1j, 2.0], [0.0, 0.0]])  # PyTorch (complex128): NaN, not inf
+    b = np.array([[1.0 + 1j], [2.0 + 1j]])  # (2 + 1j) / 0 is inf + inf j in NumPy
+    t = torch.linalg.solve_triangular(torch.tensor(a), torch.tensor(b), upper=True)
+    c = cr.linalg.solve_triangular(cr.tensor(a), cr.tensor(b), upper=True)
+    assert np.isnan(t.numpy()).all() and np.isnan(c.numpy()).all()
+
+
 def test_lu_solve_of_a_singular_factorization_gives_pytorchs_inf_and_nan():
     a = np.array([[1.0, 2.0, 3.0], [2.0, 4.0, 6.0], [1.0, 0.0, 1.0]])
     lu, piv, _ = torch.linalg.lu_factor_ex(torch.tensor(a))

@@ -76,15 +76,17 @@ def _common_batch(op, a, b, b_name):
 
 def _substitute(a, b, upper):
     """X with A X = B for triangular matrices A, row by row as LAPACK's trsm: a zero pivot gives
-    inf or NaN (no error), a NaN or inf reaches only the rows that read it."""
+    inf or NaN (no error; NaN for a complex one, C++'s complex division, as PyTorch's), a NaN or
+    inf reaches only the rows that read it."""
     xp = get_array_module(a, b)
     n = a.shape[-1]
     x = xp.zeros(b.shape, dtype=xp.result_type(a, b))
     with xp.errstate(all="ignore"):
         for i in range(n - 1, -1, -1) if upper else range(n):
             done = slice(i + 1, n) if upper else slice(0, i)
-            x[..., i, :] = (b[..., i, :] - (a[..., i:i + 1, done] @ x[..., done, :])[..., 0, :]) \
-                / a[..., i, i:i + 1]
+            pivot = a[..., i, i:i + 1]
+            row = (b[..., i, :] - (a[..., i:i + 1, done] @ x[..., done, :])[..., 0, :]) / pivot
+            x[..., i, :] = xp.where(pivot == 0, xp.nan, row) if x.dtype.kind == "c" else row
     return x
 
 
