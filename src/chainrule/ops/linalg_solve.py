@@ -16,7 +16,7 @@ from typing import NamedTuple
 
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor
-from ..backend import get_array_module, numpy
+from ..backend import get_array_module, numpy, quiet
 from .creation import tril, triu
 from .decomp import Solve, _h, _square, cholesky, inv, solve
 from .elementwise import fill_where
@@ -81,7 +81,7 @@ def _substitute(a, b, upper):
     xp = get_array_module(a, b)
     n = a.shape[-1]
     x = xp.zeros(b.shape, dtype=xp.result_type(a, b))
-    with xp.errstate(all="ignore"):
+    with quiet(xp):
         for i in range(n - 1, -1, -1) if upper else range(n):
             done = slice(i + 1, n) if upper else slice(0, i)
             pivot = a[..., i, i:i + 1]
