@@ -399,3 +399,26 @@ def test_int64_average_pools_truncate_as_pytorchs():
         np.testing.assert_array_equal(ours.numpy(), theirs.numpy(), err_msg=f"{name}{args}")
     with pytest.raises(ValueError, match="divisor_override must be a positive int"):
         cr.nn.functional.avg_pool2d(cr.tensor(x[..., 0]), 2, divisor_override=0)
+
+
+def test_one_entry_settings_and_an_empty_stride_as_pytorchs():
+    # before: "max_pool2d: kernel_size must have 2 entries, got (2,)" (also stride, padding,
+    # dilation, output_padding of the convolutions, and MaxPool2d((2,))); a pool's stride=[]
+    # (PyTorch's default) was refused too
+    rng = np.random.default_rng(1)
+    x, w = rng.standard_normal((2, 3, 7, 6)), rng.standard_normal((3, 3, 2, 2))
+    cases = [lambda lib, F, x, w: F.max_pool2d(x, (3,), (2,), (1,), (2,), True, True),
+             lambda lib, F, x, w: F.avg_pool2d(x, 3, [], 1, True, False),
+             lambda lib, F, x, w: F.max_pool1d(x[:, :, 0], 3, [], 1, 1, True),
+             lambda lib, F, x, w: F.avg_pool3d(x[None], (2,), (1,), (1,)),
+             lambda lib, F, x, w: F.conv2d(x, w, None, (2,), (1,), (2,)),
+             lambda lib, F, x, w: F.conv_transpose2d(x, w, None, (2,), (1,), (1,), 1, (2,)),
+             lambda lib, F, x, w: lib.nn.MaxPool2d((3,), (2,), (1,), (2,), True)(x),
+             lambda lib, F, x, w: lib.nn.AvgPool2d(2, [])(x)]
+    for f in cases:
+        ours, theirs = (f(lib, lib.nn.functional, lib.tensor(x), lib.tensor(w)) for lib in (cr,
+                                                                                          torch))
+        for o, t in zip(*(v if isinstance(v, tuple) else (v,) for v in (ours, theirs))):
+            np.testing.assert_allclose(o.numpy(), t.numpy(), rtol=1e-12, atol=1e-12)
+    with pytest.raises(ValueError, match=r"adaptive_avg_pool2d: output_size must have 2 entries"):
+        cr.nn.functional.adaptive_avg_pool2d(cr.tensor(x), (3,))  # refused, as PyTorch's

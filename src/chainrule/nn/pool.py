@@ -12,7 +12,7 @@ from ..autograd.tensor import Tensor
 from ..ops import pool as P  # noqa: N812 - short alias for the op family
 from ..ops import volume_pool as V  # noqa: N812 - the 3-D family
 from ..ops._unbatched import either_layout
-from ..ops._windows import positive_int
+from ..ops._windows import no_stride, positive_int
 from ..ops.pool import torch_defaults
 from ._checks import check_input, int_tuple
 from .module import Module
@@ -26,6 +26,14 @@ __all__ = [
 _RANKS = {nd: (nd + 1, nd + 2) for nd in (1, 2, 3)}  # (C, *spatial) or (N, C, *spatial)
 
 
+def _window(who, name, value, nd, minimum):
+    """``int_tuple`` of a sliding window's setting; one int in a tuple or list serves every
+    axis, as PyTorch's pools take it (``MaxPool2d((2,))``)."""
+    if isinstance(value, (tuple, list)) and len(value) == 1:
+        value = tuple(value) * nd
+    return int_tuple(who, name, value, nd, minimum)
+
+
 class _Pool(Module):
     """Sliding-window pooling: validates the window once and calls the class's op."""
 
@@ -36,10 +44,10 @@ class _Pool(Module):
         super().__init__()
         who, nd = type(self).__name__, self._nd
         torch_defaults(who, ceil_mode=ceil_mode)
-        kernel = int_tuple(who, "kernel_size", kernel_size, nd, 1)
-        if stride is not None:
-            int_tuple(who, "stride", stride, nd, 1)
-        pad = int_tuple(who, "padding", padding, nd, 0)
+        kernel = _window(who, "kernel_size", kernel_size, nd, 1)
+        if not no_stride(stride):  # PyTorch's empty list is its default, as None
+            _window(who, "stride", stride, nd, 1)
+        pad = _window(who, "padding", padding, nd, 0)
         if any(2 * p > k for p, k in zip(pad, kernel, strict=True)):
             raise ValueError(
                 f"{who}: padding {padding!r} must be at most half the kernel size {kernel_size!r}"
@@ -73,7 +81,7 @@ class _MaxPool(_Pool):
                  ceil_mode=False):
         torch_defaults(type(self).__name__, return_indices=return_indices)
         super().__init__(kernel_size, stride, padding, ceil_mode)
-        int_tuple(type(self).__name__, "dilation", dilation, self._nd, 1)
+        _window(type(self).__name__, "dilation", dilation, self._nd, 1)
         self.dilation = dilation
         self.return_indices = return_indices
 

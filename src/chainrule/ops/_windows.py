@@ -16,7 +16,7 @@ from ..kernels.layout import window
 
 __all__ = [
     "Geom", "PoolGeom", "check_rank", "conv_setup", "conv_transpose_setup", "ints", "memoized",
-    "pool_setup", "positive_int", "window",
+    "no_stride", "pool_setup", "positive_int", "window",
 ]
 
 LAYOUT = {1: "(N, C, L)", 2: "(N, C, H, W)", 3: "(N, C, D, H, W)"}
@@ -101,9 +101,13 @@ def memoized(n_user):
     return decorate
 
 
-def ints(op, name, value, nd, minimum):
-    """``value`` (an int or ``nd`` ints, each >= ``minimum``) as a tuple of ``nd`` ints."""
+def ints(op, name, value, nd, minimum, spread=True):
+    """``value`` (an int or ``nd`` ints, each >= ``minimum``) as a tuple of ``nd`` ints; with
+    ``spread``, one int in a tuple or list serves every axis, as PyTorch's convolutions and
+    sliding-window pools take it (not an adaptive pool's output size)."""
     items = value if isinstance(value, (tuple, list)) else (value,) * nd
+    if spread and len(items) == 1:
+        items = tuple(items) * nd
     try:
         if isinstance(value, bool) or any(isinstance(v, bool) for v in items):
             raise TypeError
@@ -118,6 +122,11 @@ def ints(op, name, value, nd, minimum):
         what = "positive" if minimum == 1 else "non-negative"
         raise ValueError(f"{op}: {name} must be {what}, got {value!r}")
     return out
+
+
+def no_stride(stride) -> bool:
+    """Whether a pool's ``stride`` is left out: None, or PyTorch's empty list (its default)."""
+    return stride is None or (isinstance(stride, (tuple, list)) and not stride)
 
 
 def _check_input(op, shape, dtype, nd):
@@ -279,7 +288,7 @@ def pool_setup(op, nd, floating, x_shape, x_dtype, ceil_mode, kernel_size, strid
     (running past it) still fits: ``ceil((n + 2p - k) / s) + 1 >= 1``."""
     check_rank(op, x_shape, x_dtype, nd, floating)
     kernel = ints(op, "kernel_size", kernel_size, nd, 1)
-    stride = kernel if stride is None else ints(op, "stride", stride, nd, 1)
+    stride = kernel if no_stride(stride) else ints(op, "stride", stride, nd, 1)
     padding = ints(op, "padding", padding, nd, 0)
     for a in range(nd):
         if 2 * padding[a] > kernel[a]:

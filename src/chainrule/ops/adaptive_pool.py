@@ -128,7 +128,7 @@ def _adaptive_size(op, x, nd, output_size, floating=False):
         given = tuple(x.shape[2 + a] if v is None else v for a, v in enumerate(output_size))
     else:
         given = output_size
-    return _ints(op, "output_size", given, nd, 1)
+    return _ints(op, "output_size", given, nd, 1, spread=False)
 
 
 def _adaptive_avg(op, nd, x, output_size):

@@ -24,7 +24,7 @@ from ..kernels import K
 from ..kernels.pooling import fill_value
 from ._pool_index import max_pool_indices
 from ._unbatched import add_batch, drop_batch, input_shape
-from ._windows import ints, pool_setup, positive_int
+from ._windows import ints, no_stride, pool_setup, positive_int
 from .activation import ReLUMask, _kept
 from .elementwise import mul
 from .join import pad
@@ -288,7 +288,7 @@ def _indices(y, x, kernel_size, stride, padding):
     """The winners of the (checked) max pool of ``x`` to ``y``, PyTorch's ``return_indices``."""
     nd = y.ndim - 2
     kernel = ints("max_pool", "kernel_size", kernel_size, nd, 1)
-    stride = kernel if stride is None else ints("max_pool", "stride", stride, nd, 1)
+    stride = kernel if no_stride(stride) else ints("max_pool", "stride", stride, nd, 1)
     return max_pool_indices(x, kernel, stride, ints("max_pool", "padding", padding, nd, 0),
                             y.shape[2:])
 

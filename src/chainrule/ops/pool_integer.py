@@ -12,7 +12,7 @@ import itertools
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ._unbatched import add_batch, drop_batch
-from ._windows import ints, pool_setup, positive_int
+from ._windows import ints, no_stride, pool_setup, positive_int
 
 __all__ = ["integer_average"]
 
@@ -30,7 +30,7 @@ def integer_average(op, nd, x, kernel_size, stride, padding, ceil_mode, count_in
                          f"{divisor_override!r}")
     pool_setup(op, nd, False, tuple(a.shape), a.dtype, ceil_mode, kernel_size, stride, padding)
     k = ints(op, "kernel_size", kernel_size, nd, 1)
-    s = k if stride is None else ints(op, "stride", stride, nd, 1)
+    s = k if no_stride(stride) else ints(op, "stride", stride, nd, 1)
     p = ints(op, "padding", padding, nd, 0)
     sizes, outs = a.shape[2:], []
     for n, kk, ss, pp in zip(sizes, k, s, p):

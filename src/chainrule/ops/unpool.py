@@ -19,7 +19,7 @@ from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ._pool_index import max_pool_indices
 from ._unbatched import batch_optional
-from ._windows import LAYOUT, check_rank, ints
+from ._windows import LAYOUT, check_rank, ints, no_stride
 from .adaptive_pool import _IndexGather
 from .elementwise import where
 
@@ -36,7 +36,7 @@ def dilated_max_pool(op, nd, x, kernel_size, stride, padding, dilation, ceil_mod
     """
     check_rank(op, tuple(x.shape), x.dtype, nd)
     kernel = ints(op, "kernel_size", kernel_size, nd, 1)
-    stride = kernel if stride is None else ints(op, "stride", stride, nd, 1)
+    stride = kernel if no_stride(stride) else ints(op, "stride", stride, nd, 1)
     padding = ints(op, "padding", padding, nd, 0)
     dilation = ints(op, "dilation", dilation, nd, 1)
     if any(2 * p > k for p, k in zip(padding, kernel)):

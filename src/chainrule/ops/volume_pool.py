@@ -122,7 +122,7 @@ def _output_size(op, x, output_size, floating):
     check_rank(op, shape, x.dtype, 3, floating, nonempty=True)
     if isinstance(output_size, (tuple, list)) and len(output_size) == 3:
         output_size = tuple(shape[2 + a] if v is None else v for a, v in enumerate(output_size))
-    return _ints(op, "output_size", output_size, 3, 1)
+    return _ints(op, "output_size", output_size, 3, 1, spread=False)
 
 
 @batch_optional(3)
