@@ -347,8 +347,12 @@ class TerminateOnNaN(Callback):
         epoch = getattr(self, "_epoch", 0)
         where = "after its last batch" if batch is None else f"batch {batch + 1}"
         message = f"training diverged: {what} at epoch {epoch + 1}, {where}"
-        warnings.warn(f"TerminateOnNaN: {message}; training stopped, and the diverged epoch is "
-                      "not recorded or checkpointed", RuntimeWarning, stacklevel=2)
+        said = (f"TerminateOnNaN: {message}; training stopped, and the diverged epoch is not "
+                "recorded or checkpointed")
+        # in the progress output too: a program that silences warnings (many notebooks do)
+        # would otherwise show a run that just ended early, as if it had finished
+        self.report(said)
+        warnings.warn(said, RuntimeWarning, stacklevel=2)
         self.trainer.stop_training = self.trainer.diverged = True
         self.trainer.stop_reason = message
 
