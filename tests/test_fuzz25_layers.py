@@ -310,3 +310,13 @@ def test_embedding_negative_padding_idx_set_on_the_layer(sparse):
         grads.append(np.asarray((g.to_dense() if hasattr(g, "to_dense") else g).numpy()))
     np.testing.assert_array_equal(grads[1], grads[0])
     assert not grads[1][5].any() and grads[1][1].tolist() == [1.0] * 3
+
+
+@pytest.mark.parametrize("name", ["dropout", "dropout1d", "dropout2d", "dropout3d",
+                                  "alpha_dropout", "feature_alpha_dropout"])
+def test_dropout_of_a_list_is_a_type_error(name):
+    # a list raised AttributeError ('list' object has no attribute 'shape') from inside
+    with pytest.raises(TypeError, match=f"{name}: input must be a Tensor, got list"):
+        getattr(F, name)([[1.0, 2.0], [3.0, 4.0]], 0.5, True)
+    x = np.ones({"dropout1d": (2, 3, 4), "dropout3d": (2, 3, 2, 2, 2)}.get(name, (2, 3, 4, 4)))
+    assert getattr(F, name)(x, 0.0, True).shape == x.shape  # an array still works

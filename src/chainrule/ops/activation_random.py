@@ -21,7 +21,7 @@ from ._zero_d import on_one_axis, scalar_dim
 from .activation import _float_input, elu, hardtanh, leaky_relu, selu
 from .activation_extra import celu
 from .activation_extra import threshold as _threshold
-from .dropout import _check
+from .dropout import _check, _shaped
 from .elementwise import log, mul
 from .reduce import argmax
 from .softmax import softmax
@@ -110,14 +110,15 @@ def alpha_dropout(input, p: float = 0.5, training: bool = False,  # noqa: A002 -
     zero-mean unit-variance input are kept. The identity when not ``training`` (PyTorch's
     functional default) or for ``p = 0``; zeros for ``p = 1``. ``inplace=True`` writes the
     result into ``input`` and returns it."""
-    return _alpha_masked("alpha_dropout", input, p, training, tuple(input.shape), rng, inplace)
+    shape = tuple(_shaped("alpha_dropout", input).shape)
+    return _alpha_masked("alpha_dropout", input, p, training, shape, rng, inplace)
 
 
 def feature_alpha_dropout(input, p: float = 0.5, training: bool = False,  # noqa: A002
                           inplace: bool = False, *, rng=None) -> Tensor:
     """Alpha dropout of whole channels: one draw per (sample, channel) of (N, C, *) input,
     shared over the other axes; otherwise as ``alpha_dropout``."""
-    if len(input.shape) < 2:
+    if len(_shaped("feature_alpha_dropout", input).shape) < 2:
         raise ValueError(f"feature_alpha_dropout: input must have a batch and a channel axis "
                          f"(N, C, *), got shape {tuple(input.shape)}")
     shape = tuple(input.shape[:2]) + (1,) * (len(input.shape) - 2)
