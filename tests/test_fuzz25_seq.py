@@ -329,3 +329,38 @@ def test_linear_reset_parameters_as_pytorchs(kind):
         draws.append(layer.linear1.weight.numpy().copy())
     np.testing.assert_array_equal(*draws)
     assert 0 < np.abs(draws[0]).max() <= 1 / np.sqrt(4)
+
+
+def _pann(lib):
+    """A probabilistic-automaton cell (a program's): ``RNNCellBase`` with ``input_size`` 0 and one
+    chunk per alphabet symbol, its transition matrices a view of ``weight_hh``."""
+
+    class PANNCell(lib.nn.RNNCellBase):
+        def __init__(self, alphabet_size, num_states):
+            super().__init__(0, num_states, False, alphabet_size)
+            self.weight = self.weight_hh.view(alphabet_size, num_states, num_states)
+
+        def forward(self, x, h):
+            return (self.weight[x] @ h.unsqueeze(-1)).squeeze(-1)
+
+    return PANNCell(5, 3)
+
+
+def test_rnn_cell_base_takes_any_num_chunks():
+    """PyTorch's ``RNNCellBase`` takes any ``num_chunks`` and ``input_size`` 0; chainrule refused
+    both ("num_chunks must be 1 (RNN), 4 (LSTM) or 3 (GRU)")."""
+    torch = pytest.importorskip("torch")
+    t, c = _pann(torch), _pann(cr)
+    assert [(n, tuple(p.shape)) for n, p in c.named_parameters()] == \
+        [(n, tuple(p.shape)) for n, p in t.named_parameters()] == [("weight_ih", (15, 0)),
+                                                                   ("weight_hh", (15, 3))]
+    with torch.no_grad():
+        t.weight_hh.copy_(torch.tensor(c.weight_hh.numpy()))
+    x, h = np.array([0, 4, 2]), np.full((3, 3), 1 / 3, dtype="float32")
+    ot, oc = t(torch.tensor(x), torch.tensor(h)), c(cr.tensor(x), cr.tensor(h))
+    np.testing.assert_allclose(oc.numpy(), ot.detach().numpy(), rtol=1e-6, atol=1e-7)
+    gt = torch.autograd.grad(ot.square().sum(), t.weight_hh)[0]
+    gc = cr.grad((oc * oc).sum(), c.weight_hh)[0]
+    np.testing.assert_allclose(gc.numpy(), gt.numpy(), rtol=1e-6, atol=1e-7)
+    with pytest.raises(NotImplementedError, match="missing the required \"forward\""):
+        cr.nn.RNNCellBase(2, 3, True, 5)(cr.zeros(1, 2))

@@ -97,6 +97,16 @@ def _check_input(who, x, size, dtype, ranks, layout):
                         f"cast one of them (e.g. .astype('{dtype}'))")
 
 
+def _cell_kind(who, num_chunks):
+    """A cell's step from its ``num_chunks`` gates: "RNN" (1), "GRU" (3), "LSTM" (4), or "CELL"
+    for another count, which PyTorch's ``RNNCellBase`` takes too (a subclass's own cell, its
+    weights ``num_chunks * hidden_size`` rows, defines its forward)."""
+    if isinstance(num_chunks, bool) or not isinstance(num_chunks, int) or num_chunks < 1:
+        raise ValueError(f"{who}: num_chunks must be a positive int (1: RNN, 3: GRU, 4: LSTM), "
+                         f"got {num_chunks!r}")
+    return {1: "RNN", 3: "GRU", 4: "LSTM"}.get(num_chunks, "CELL")
+
+
 def _check_proj_size(who, mode, proj_size, hidden_size):
     """``proj_size`` as PyTorch checks it: an int, 0 or in [1, hidden_size), for the LSTM only."""
     if isinstance(proj_size, bool) or not isinstance(proj_size, int) or proj_size < 0:

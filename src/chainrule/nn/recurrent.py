@@ -29,6 +29,7 @@ from ._recurrent_steps import (
     _STEPS,
     ELMAN_CELL_MODE,
     SEQUENCE_ARGS,
+    _cell_kind,
     _check_input,
     _check_proj_size,
     _initial_state,
@@ -53,7 +54,7 @@ class _Recurrent(Module):
         super().__init__()
         who = type(self).__name__
         self._kind = kind
-        self.input_size = positive_int(who, "input_size", input_size)
+        self.input_size = positive_int(who, "input_size", input_size, int(kind != "CELL" and 1))
         self.hidden_size = positive_int(who, "hidden_size", hidden_size)
         self.bias = bool(bias)
         if self._kind == "RNN" and nonlinearity not in ("tanh", "relu"):
@@ -71,7 +72,7 @@ class _Recurrent(Module):
 
     def _add_weights(self, suffix, input_size, proj_size=0):
         xp = get_array_module()
-        rows = _GATES[self._mode] * self.hidden_size
+        rows = _GATES.get(self._mode, getattr(self, "_chunks", 0)) * self.hidden_size
         shapes = {"weight_ih": (rows, input_size),
                   "weight_hh": (rows, proj_size or self.hidden_size)}
         if self.bias:
@@ -104,11 +105,9 @@ class RNNCellBase(_Recurrent):
 
     def __init__(self, input_size: int, hidden_size: int, bias: bool, num_chunks: int, *,
                  rng=None, dtype=None, nonlinearity: str = "tanh"):
-        kinds = {1: "RNN", 4: "LSTM", 3: "GRU"}
-        if num_chunks not in kinds or isinstance(num_chunks, bool):
-            raise ValueError(f"{type(self).__name__}: num_chunks must be 1 (RNN), 4 (LSTM) or 3 "
-                             f"(GRU), got {num_chunks!r}")
-        super().__init__(input_size, hidden_size, bias, nonlinearity, dtype, kinds[num_chunks])
+        self._chunks = num_chunks  # before the weights are made: _add_weights reads it
+        super().__init__(input_size, hidden_size, bias, nonlinearity, dtype,
+                         _cell_kind(type(self).__name__, num_chunks))
         self._add_weights("", self.input_size)
         reset_with(self, resolve_rng(rng, type(self).__name__))  # a subclass's own, if any
 
@@ -121,6 +120,8 @@ class RNNCellBase(_Recurrent):
                 (h, c). None means zeros.
         """
         who, x = type(self).__name__, input
+        if self._mode not in _STEPS:  # a subclass's cell of its own gates, without its forward
+            raise NotImplementedError(f'Module [{who}] is missing the required "forward" function')
         _check_input(who, x, self.input_size, self._dtype, (1, 2), "(N, H_in) or (H_in,)")
         batched = x.ndim == 2
         shapes = _state_shapes(self._mode, x.shape[:-1], self.hidden_size)
