@@ -422,3 +422,25 @@ def test_one_entry_settings_and_an_empty_stride_as_pytorchs():
             np.testing.assert_allclose(o.numpy(), t.numpy(), rtol=1e-12, atol=1e-12)
     with pytest.raises(ValueError, match=r"adaptive_avg_pool2d: output_size must have 2 entries"):
         cr.nn.functional.adaptive_avg_pool2d(cr.tensor(x), (3,))  # refused, as PyTorch's
+
+
+def test_lp_pool_takes_a_tensor_norm_type_and_differentiates_it_as_pytorch():
+    # before: "lp_pool2d: norm_type must be a nonzero number, got tensor(3.)"; PyTorch's
+    # composition x.pow(p) ... .pow(1 / p) takes a 0-d Tensor p (a learned GeM exponent)
+    x = np.random.default_rng(3).random((2, 3, 6, 6)) + 0.1
+    grads = {}
+    for lib in (cr, torch):
+        p, xt = lib.tensor(3.0, dtype=lib.float64, requires_grad=True), lib.tensor(x,
+                                                                                  requires_grad=True)
+        F = lib.nn.functional
+        ys = [F.lp_pool2d(xt, p, 2), F.lp_pool1d(xt.flatten(2), p, 3, 2, True),
+              F.lp_pool3d(xt[None], p, 2)]
+        sum((y * y).sum() for y in ys).backward()
+        grads[lib] = [y.detach().numpy() for y in ys] + [p.grad.numpy(), xt.grad.numpy()]
+        assert F.lp_pool2d(lib.tensor(x.astype(np.float32)), lib.tensor(2), 2).dtype == \
+            lib.float32
+    for ours, theirs in zip(grads[cr], grads[torch], strict=True):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-12, atol=1e-12)
+    p = cr.tensor(2.5, dtype=cr.float64, requires_grad=True)
+    xs = cr.tensor(x[:1, :1, :4, :4], requires_grad=True)
+    assert cr.gradcheck(lambda a, q: cr.nn.functional.lp_pool2d(a, q, 2, 1), (xs, p))

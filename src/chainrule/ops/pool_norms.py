@@ -33,26 +33,32 @@ _MAX = {1: max_pool1d, 2: max_pool2d, 3: max_pool3d}
 
 
 def _lp_pool(op, nd, x, norm_type, kernel_size, stride, ceil_mode):
+    # a 0-d float Tensor p (a learned GeM exponent) takes part in the powers below, so that its
+    # gradient flows, as in PyTorch's composition; the checks read its value
+    p = norm_type
+    if isinstance(p, Tensor) and p.ndim == 0 and p.dtype.kind in "fiu":
+        norm_type = float(p.detach().item())
     if isinstance(norm_type, bool) or not isinstance(norm_type, numbers.Real) or norm_type == 0:
-        raise ValueError(f"{op}: norm_type must be a nonzero number, got {norm_type!r}")
+        raise ValueError(f"{op}: norm_type must be a nonzero number, got {p!r}")
     kernel = ints(op, "kernel_size", kernel_size, nd, 1)
     if len(input_shape(op, x)) != nd + 2:  # before x ** p, so that the message names this op
         raise ValueError(f"{op}: input must be {nd + 2}-D, (N, C, *{nd} spatial), got shape "
                          f"{tuple(x.shape)}")
     if x.dtype.kind != "f":  # x ** p of an integer or bool input would be int64: name this op
         raise TypeError(f"{op}: input must be floating point, got dtype {x.dtype}")
-    if math.isinf(norm_type):  # PyTorch's limits: the largest |x| of each window (the smallest
+    if math.isinf(norm_type) and p is norm_type:  # PyTorch's limits for a number (a Tensor
+        # goes through the powers, as PyTorch's): the largest |x| of each window (the smallest
         # for -inf), a max pool's value and gradient
         if norm_type > 0:
             return _MAX[nd](_abs(x), kernel_size, stride, 0, 1, ceil_mode)
         return -_MAX[nd](-_abs(x), kernel_size, stride, 0, 1, ceil_mode)
-    total = _window_sums(nd, x ** norm_type, kernel, stride, ceil_mode)
+    total = _window_sums(nd, x ** p, kernel, stride, ceil_mode)
     total = sign(total) * relu(_abs(total))
     # A window summing to 0 (all zeros, say after a ReLU) has PyTorch's 0 gradient: 0 ** (1 / p)
     # would send back inf, and inf times the ReLU's 0 mask is NaN.
     zero = total == 0  # a comparison: no gradient, and recorded (trace, ONNX export)
     at_zero = 0.0 if norm_type > 0 else math.inf
-    return where(zero, at_zero, where(zero, 1.0, total) ** (1.0 / norm_type))
+    return where(zero, at_zero, where(zero, 1.0, total) ** (1.0 / p))
 
 
 def _window_sums(nd, v, kernel, stride, ceil_mode):
