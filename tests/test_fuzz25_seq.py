@@ -364,3 +364,12 @@ def test_rnn_cell_base_takes_any_num_chunks():
     np.testing.assert_allclose(gc.numpy(), gt.numpy(), rtol=1e-6, atol=1e-7)
     with pytest.raises(NotImplementedError, match="missing the required \"forward\""):
         cr.nn.RNNCellBase(2, 3, True, 5)(cr.zeros(1, 2))
+
+
+def test_mha_float_mask_dtype_message_names_each_dtype_once():
+    mha = cr.nn.MultiheadAttention(4, 2)
+    x = cr.zeros(3, 2, 4)
+    with pytest.raises(TypeError) as err:
+        mha(x, x, x, key_padding_mask=cr.zeros(2, 3, dtype="float64"), need_weights=False)
+    assert "query's dtype float32 (need_weights=False), got key_padding_mask float64" in \
+        str(err.value)

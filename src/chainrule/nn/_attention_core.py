@@ -158,9 +158,9 @@ def _check_mask_dtypes(who, dtype, attn_mask, key_padding_mask, need_weights):
     allowed = [dtype] if need_weights else [dtype, xp.dtype("float32")]
     if merged not in allowed:
         got = ", ".join(f"{name} {d}" for name, d in masks.items())
-        raise TypeError(f"{who}: float masks must have the query's dtype {dtype}"
-                        f"{'' if need_weights else ' or float32'} (need_weights={need_weights}),"
-                        f" got {got}")
+        also = "" if len(set(allowed)) == 1 else " or float32"  # not "float32 or float32"
+        raise TypeError(f"{who}: float masks must have the query's dtype {dtype}{also} "
+                        f"(need_weights={need_weights}), got {got}")
 
 
 def _masked(scores, attn_mask, key_padding_mask, n, L, S, num_heads):
