@@ -320,3 +320,18 @@ def test_dropout_of_a_list_is_a_type_error(name):
         getattr(F, name)([[1.0, 2.0], [3.0, 4.0]], 0.5, True)
     x = np.ones({"dropout1d": (2, 3, 4), "dropout3d": (2, 3, 2, 2, 2)}.get(name, (2, 3, 4, 4)))
     assert getattr(F, name)(x, 0.0, True).shape == x.shape  # an array still works
+
+
+@pytest.mark.parametrize("call", [
+    lambda lib, x: lib.softmax(x, 1, lib.float32),
+    lambda lib, x: x.log_softmax(1, lib.float32),
+    lambda lib, x: lib.special.softmax(x, 1, lib.float32),
+    lambda lib, x: lib.softmax(x.float(), 1, lib.float16),
+])
+def test_float16_softmax_with_positional_dtype(call):
+    # dtype given third to a float16 softmax: the float16 rounding of 40b5151b turned the asked
+    # float32 result back into float16
+    x = np.array([[0.5, -1.0, 2.0], [3.0, 0.25, -0.5]], dtype=np.float16)
+    yt, yc = call(torch, torch.tensor(x)), call(cr, cr.tensor(x))
+    assert str(yc.dtype) == str(yt.dtype).replace("torch.", "")
+    np.testing.assert_allclose(yc.numpy(), yt.numpy(), rtol=1e-6, atol=0)
