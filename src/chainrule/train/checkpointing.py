@@ -70,8 +70,13 @@ class ModelCheckpoint(Callback):
 
     def on_train_begin(self, logs=None):
         self.directory.mkdir(parents=True, exist_ok=True)
-        # A resumed run starts from the best value of the epochs before it.
+        # A resumed run starts from the best value of the epochs before it; another fit with
+        # this callback from the best an earlier one saved, as Keras' (a first epoch worse than
+        # it replaced the best file).
         best = self._monitor.best_of(self.trainer.history.history.get(self.monitor, []))
+        prior = getattr(self, "best", None)
+        if prior is not None and (best is None or self._monitor.better(prior, best)):
+            best = prior
         if self.threshold is not None and (best is None or self._monitor.better(self.threshold,
                                                                                  best)):
             best = self.threshold
