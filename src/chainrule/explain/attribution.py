@@ -32,6 +32,7 @@ from ._common import (
     check_positive_int,
     chosen_scores,
     eval_mode,
+    generator,
     resolve_targets,
     score_gradients,
 )
@@ -135,7 +136,7 @@ def smoothgrad(model, x, target=None, *, n_samples: int = 25, noise: float = 0.1
         check_number(who, name, v, low=0)
     if nt_type not in NT_TYPES:
         raise ValueError(f"{who}: nt_type must be one of {NT_TYPES}, got {nt_type!r}")
-    rng = numpy.random.default_rng(rng)
+    rng = generator(rng)
     t = resolve_targets(who, model, x, target, output=output, batch_size=batch_size)
     flat = x.reshape(len(x), -1)
     spread = flat.max(axis=1) - flat.min(axis=1)
@@ -323,7 +324,7 @@ def gradient_shap(model, x, target=None, *, baselines=0.0, n_samples: int = 5,
                          f"(B, ...) samples, got shape {pool.shape}")
     pool = numpy.broadcast_to(pool, x.shape[1:])[None] if pool.ndim < x.ndim else pool
     pool = pool.astype(x.dtype)
-    rng = numpy.random.default_rng(rng)
+    rng = generator(rng)
     t = resolve_targets(who, model, x, target, output=output, batch_size=batch_size)
     picks = rng.integers(0, len(pool), size=(n_samples, len(x)))
     alphas = rng.uniform(0.0, 1.0, size=(n_samples, len(x)))

@@ -16,7 +16,7 @@ from __future__ import annotations
 from ..autograd import Tensor, grad, no_grad
 from ..backend import asnumpy, numpy
 from ..nn import AvgPool2d, Conv2d, MaxPool2d
-from ._common import as_batch, batches, check_positive_int, copied, eval_mode
+from ._common import as_batch, batches, check_positive_int, copied, eval_mode, generator
 from .guided import RULES, relu_rule
 
 __all__ = ["activation_maximization", "first_layer_filters", "layer_activations",
@@ -226,7 +226,7 @@ def activation_maximization(model, layer: str, channel: int, shape, *, steps: in
     jitter = check_positive_int(who, "jitter", jitter, low=0)
     blur_every = check_positive_int(who, "blur_every", blur_every, low=0)
     module = _layer(who, model, layer)
-    rng = numpy.random.default_rng(rng)
+    rng = generator(rng)
     low, high = value_range
     dtype = next((p.dtype for p in model.parameters()), numpy.float32)
     img = (low + (high - low) * (0.5 + 0.01 * rng.standard_normal((1, *shape)))).astype(dtype)

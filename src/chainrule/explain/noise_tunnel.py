@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from ..backend import numpy
 from ..data.arguments import check_number
-from ._common import as_batch, check_positive_int, resolve_targets
+from ._common import as_batch, check_positive_int, generator, resolve_targets
 from .attribution import NT_TYPES
 
 __all__ = ["noise_tunnel"]
@@ -53,7 +53,7 @@ def noise_tunnel(attribution, model, x, /, target=None, *, nt_type: str = "smoot
         raise ValueError(f"{who}: nt_type must be one of {NT_TYPES}, got {nt_type!r}")
     check_number(who, "stdev", stdev, low=0)
     t = resolve_targets(who, model, x, target)
-    noise = float(stdev) * numpy.random.default_rng(rng).standard_normal((n_samples, *x.shape))
+    noise = float(stdev) * generator(rng).standard_normal((n_samples, *x.shape))
     rows = (x[None] + noise).astype(x.dtype).reshape(-1, *x.shape[1:])
     for name in _LIKE_X:
         value = kwargs.get(name)

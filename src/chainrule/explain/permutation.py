@@ -19,6 +19,7 @@ from ._common import (
     check_positive_int,
     chosen_scores,
     eval_mode,
+    generator,
     resolve_targets,
 )
 from .ablation import feature_groups
@@ -28,7 +29,7 @@ __all__ = ["feature_permutation"]
 
 def _shuffles(who, n, n_groups, permutations, rng):
     if permutations is None:
-        gen = numpy.random.default_rng(rng)
+        gen = generator(rng)
         out = []
         for _ in range(n_groups):
             perm = gen.permutation(n)

@@ -25,7 +25,7 @@ from ..nn import Conv1d, Conv2d, Linear
 from ..nn.modes import eval_mode
 from ..nn.utils.prune import lowest_indices
 from ..train import Callback
-from ._common import batches, check_positive_int
+from ._common import batches, check_positive_int, generator
 
 __all__ = ["KeepPruned", "apply_mask", "masks", "obd_saliency", "prunable", "prune_by_saliency",
            "prune_magnitude", "prune_units", "reapply_masks", "remove_masks", "restore_masks",
@@ -285,7 +285,7 @@ def obd_saliency(model, loss_fn, x, y, *, method: str = "exact", n_samples: int 
     n_samples = check_positive_int("obd_saliency", "n_samples", n_samples)
     mods = prunable(model, layers)
     params = [m.weight for m in mods.values()]
-    rng = numpy.random.default_rng(rng)
+    rng = generator(rng)
     sizes = [p.numel() for p in params]
     total = sum(sizes)
     if method == "exact" and total > 5000:

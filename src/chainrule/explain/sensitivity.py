@@ -20,6 +20,7 @@ from ._common import (
     batches,
     check_positive_int,
     eval_mode,
+    generator,
     predict_scores,
     score_gradients,
 )
@@ -95,7 +96,7 @@ def permutation_importance(model, x, y, *, metric=None, n_repeats: int = 5,
                          f"{y.shape}")
     n_repeats = check_positive_int(who, "n_repeats", n_repeats)
     metric = _accuracy if metric is None else metric
-    rng = numpy.random.default_rng(rng)
+    rng = generator(rng)
     base = metric(y, predict_scores(model, x, batch_size=batch_size))
     drops = numpy.zeros((x.shape[1], n_repeats))
     bar = Progress(who, x.shape[1] * n_repeats, enabled=progress)

@@ -22,6 +22,7 @@ from ._common import (
     check_positive_int,
     chosen_scores,
     eval_mode,
+    generator,
     resolve_targets,
 )
 from .ablation import _like_x, feature_groups
@@ -122,7 +123,7 @@ def shapley_value_sampling(model, x, target=None, *, feature_mask=None, baseline
     x = as_batch(who, model, x)
     if permutations is None:
         n_samples = check_positive_int(who, "n_samples", n_samples)
-        gen = numpy.random.default_rng(rng)
+        gen = generator(rng)
 
         def orderings(n_groups):
             return [gen.permutation(n_groups).tolist() for _ in range(n_samples)]
