@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from importlib import import_module
 
+from ..autograd.inplace import _overlaps as overlaps
 from ..autograd.tensor import Tensor, tensor
 from ..backend import config, device_of, ensure_array, to_device
 
@@ -78,6 +79,12 @@ class Parameter(Tensor):
                          == (array.shape, array.dtype, array.strides))
             if full_view:
                 array, flags = base, base.flags
+            elif hasattr(base, "flags") and base.flags.writeable and overlaps(array):
+                # an expand() of writable memory: several elements are one memory location, so
+                # it stays read-only and an in-place change (an optimizer's step) is refused,
+                # as PyTorch's refuses it, instead of one element's update overwriting another's
+                self._wdata = self._data = array
+                return
             elif hasattr(base, "flags") and base.flags.writeable:
                 # part of another Parameter's memory (``nn.Parameter(w[:k])``, nanoGPT's
                 # crop_block_size, ``nn.Parameter(w.t())``): share it, as PyTorch's does

@@ -30,6 +30,7 @@ from ..autograd.mode import _grad_enabled
 from ..autograd.zero_grad import zero_grad_in_place
 from ..backend import asnumpy, device_of, numpy, to_device
 from . import _state
+from ._param_checks import check_param
 from ._required import fill_defaults, required  # noqa: F401 - torch.optim.optimizer.required
 from ._saved_groups import fill_later, saved_hyperparameters
 from ._state import as_array, as_complex, as_real, copy_entry, scalar, split_names
@@ -163,7 +164,7 @@ class Optimizer(OptimizerHooks):
         seen = {id(p) for group in self.param_groups for p in group["params"]}
         mine: set[int] = set()
         for i, p in enumerate(params):
-            _check_param(name, p, f"params[{i}]{where}", self._complex_ok)
+            check_param(name, p, f"params[{i}]{where}", self._complex_ok)
             if id(p) in mine:
                 raise ValueError(f"{name}: params[{i}]{where} appears twice in the same group")
             if id(p) in seen:
@@ -333,23 +334,6 @@ class Optimizer(OptimizerHooks):
                 lines.append(f"    {key}: {group[key]}")
         lines.append(")")
         return "\n".join(lines)
-
-
-def _check_param(name: str, p, where: str, complex_ok: bool = True) -> None:
-    if not isinstance(p, Tensor):
-        raise TypeError(f"{name}: {where} must be a Tensor, got {type(p).__name__}")
-    if not p.is_leaf:
-        raise ValueError(
-            f"{name}: {where} is not a leaf tensor (it was computed by "
-            f"{type(p.grad_fn).__name__}); optimize the leaf tensors it was computed from"
-        )
-    if p._data.dtype.kind == "c" and not complex_ok:
-        raise TypeError(f"{name}: {where} is complex ({p._data.dtype}), and {name} does not "
-                        "support complex parameters (as PyTorch's); use another optimizer (e.g. "
-                        "Adam) for it or train its real view (view_as_real)")
-    if p._data.dtype.kind not in "fc":
-        raise TypeError(f"{name}: {where} must have a floating-point or complex dtype, got "
-                        f"{p._data.dtype}")
 
 
 def _restore_scalar(name: str, key: str, value) -> Tensor:
