@@ -116,10 +116,20 @@ def _div(ctx, attrs, a, b):
     return nondiff(lambda x, y: _int_div(x, y).astype(x.dtype), a, b)
 
 
+def _int_pow(a, b):
+    xp = get_array_module(a, b)
+    if b.dtype.kind in "iub" and not (b < 0).any():
+        return a ** b.astype(a.dtype)  # exact, wrapping as the dtype does
+    # ONNX (onnxruntime and the reference) raises in floating point and truncates the result
+    # toward zero: 4 ** 0.5 == 2, 2 ** -1 == 0 (the exponent was cast to the integer type)
+    with xp.errstate(invalid="ignore", over="ignore", divide="ignore"):
+        return xp.trunc(xp.power(a.astype("float64"), b.astype("float64"))).astype(a.dtype)
+
+
 @op("Pow")
 def _pow(ctx, attrs, x, y):
     if not is_float(x):
-        return nondiff(lambda a, b: a ** b.astype(a.dtype), x, y)
+        return nondiff(_int_pow, x, y)
     if y._data.size == 1 and not y.requires_grad:  # a constant exponent (x ** 2, x ** 0.5)
         value = scalar(y)
         return x ** (float(value) if isinstance(value, float) else int(value))

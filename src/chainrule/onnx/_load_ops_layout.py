@@ -91,13 +91,15 @@ def _non_zero(ctx, attrs, x):
 
 @op("LpNormalization")
 def _lp_normalization(ctx, attrs, x):
-    """x divided by its L1 or L2 norm along ``axis`` (no epsilon, as ONNX's)."""
+    """x divided by its L1 or L2 norm along ``axis`` (no epsilon, as ONNX's); a slice whose
+    norm is 0 gives zeros, as onnxruntime and ONNX's reference do (not 0 / 0)."""
     p, axis = attrs.get("p", 2), attrs.get("axis", -1)
     if p not in (1, 2):
         raise ValueError(f"LpNormalization: p must be 1 or 2, got {p}")
-    norm = ops.sum(ops.abs(x), axis=axis, keepdims=True) if p == 1 else ops.sqrt(
-        ops.sum(x * x, axis=axis, keepdims=True))
-    return x / norm
+    total = ops.sum(ops.abs(x) if p == 1 else x * x, axis=axis, keepdims=True)
+    # dividing such a slice by 1 keeps its gradient finite too (sqrt's is infinite at 0)
+    total = ops.where(nondiff(lambda t: t == 0, total), ops.ones_like(total), total)
+    return x / (total if p == 1 else ops.sqrt(total))
 
 
 @op("Col2Im", const=(1, 2))
