@@ -72,21 +72,28 @@ def layer_activations(model, layer: str, x, *, batch_size: int = 256):
     return numpy.concatenate(parts)
 
 
-def receptive_field(model, layer: str) -> tuple[int, int, int]:
+def receptive_field(model, layer: str, *, axis: int = 0) -> tuple[int, int, int]:
     """``(size, jump, start)``: output position ``i`` of ``layer`` sees input rows
     ``start + i * jump`` to ``start + i * jump + size - 1`` (which may fall in the padding).
 
-    The convolutions and poolings up to and including ``layer`` are taken in registration
-    order, which is their order in the forward pass for Sequential models such as LeNet-5.
+    ``axis``: 0 for the rows, 1 for the columns (they differ where a kernel, stride, padding or
+    dilation is not square). The convolutions and poolings up to and including ``layer`` are
+    taken in registration order, which is their order in the forward pass for Sequential models
+    such as LeNet-5.
     """
     _layer("receptive_field", model, layer)
+    if axis not in (0, 1) or isinstance(axis, bool):
+        raise ValueError(f"receptive_field: axis must be 0 (rows) or 1 (columns), got {axis!r}")
     size, jump, start = 1, 1, 0
     for name, m in model.named_modules():
         if isinstance(m, (Conv2d, MaxPool2d, AvgPool2d)):
-            k = _pair(m.kernel_size)
-            s = _pair(m.stride if m.stride is not None else m.kernel_size)
-            p = _pair(getattr(m, "padding", 0))
-            d = _pair(getattr(m, "dilation", 1))
+            k = _at(m.kernel_size, axis)
+            s = _at(m.stride if m.stride not in (None, (), []) else m.kernel_size, axis)
+            if isinstance(m, Conv2d):  # F.pad's order: last axis first, (before, after) each
+                p = int(m._reversed_padding_repeated_twice[2 * (1 - axis)])
+            else:
+                p = _at(m.padding, axis)
+            d = _at(getattr(m, "dilation", 1), axis)
             size += ((k - 1) * d) * jump
             start -= p * jump
             jump *= s
@@ -95,8 +102,8 @@ def receptive_field(model, layer: str) -> tuple[int, int, int]:
     return size, jump, start
 
 
-def _pair(v) -> int:
-    return int(v[0] if isinstance(v, (tuple, list)) else v)
+def _at(v, axis: int) -> int:
+    return int(v[axis] if isinstance(v, (tuple, list)) else v)
 
 
 def top_activating_patches(model, layer: str, x, channel: int, *, k: int = 9,
@@ -107,8 +114,9 @@ def top_activating_patches(model, layer: str, x, channel: int, *, k: int = 9,
     ``k`` different images. For a layer without spatial axes the patch is the whole input.
 
     Returns:
-        {"patches": (k, C, size, size) array (zero outside the image), "values": (k,) the
-        activations, "samples": (k,) indices into ``x``, "positions": (k, 2) (row, col)}.
+        {"patches": (k, C, rows, cols) array (the receptive field; zero outside the image),
+        "values": (k,) the activations, "samples": (k,) indices into ``x``,
+        "positions": (k, 2) (row, col)}.
     """
     who = "top_activating_patches"
     k = check_positive_int(who, "k", k)
@@ -125,16 +133,16 @@ def top_activating_patches(model, layer: str, x, channel: int, *, k: int = 9,
     flat = a.reshape(len(a), -1)
     best = flat.argmax(axis=1)
     order = numpy.argsort(-flat[numpy.arange(len(a)), best], kind="stable")[:k]
-    size, jump, start = receptive_field(model, layer)
+    (sh, jh, st), (sw, jw, sl) = (receptive_field(model, layer, axis=i) for i in (0, 1))
     h, w = x.shape[-2:]
-    patches = numpy.zeros((len(order), x.shape[1], size, size), dtype=x.dtype)
+    patches = numpy.zeros((len(order), x.shape[1], sh, sw), dtype=x.dtype)
     positions = []
     for j, n in enumerate(order):
         r, c = divmod(int(best[n]), a.shape[-1])
         positions.append((r, c))
-        top, left = start + r * jump, start + c * jump
+        top, left = st + r * jh, sl + c * jw
         t0, l0 = max(top, 0), max(left, 0)
-        t1, l1 = min(top + size, h), min(left + size, w)
+        t1, l1 = min(top + sh, h), min(left + sw, w)
         patches[j, :, t0 - top:t1 - top, l0 - left:l1 - left] = x[n, :, t0:t1, l0:l1]
     return {"patches": patches, "values": flat[order, best[order]], "samples": order,
             "positions": numpy.array(positions, dtype=numpy.int64)}

@@ -1,0 +1,34 @@
+"""top_activating_patches and receptive_field for kernels, strides and paddings that are not
+square: the field was taken from the first entry of each setting, so a (1, 3) kernel gave 1x1
+patches (the wrong pixels, without a word), and padding="same" raised from inside int()."""
+
+import numpy as np
+import pytest
+
+from chainrule import explain, nn
+
+X = np.random.default_rng(0).standard_normal((4, 1, 5, 6)).astype("float32")
+
+
+def test_a_wide_kernel_gives_wide_patches_of_the_right_pixels():
+    net = nn.Sequential(nn.Conv2d(1, 2, (1, 3), padding=(0, 1), rng=np.random.default_rng(1)),
+                        nn.ReLU(), nn.MaxPool2d((1, 2)))
+    assert explain.receptive_field(net, "0") == (1, 1, 0)
+    assert explain.receptive_field(net, "0", axis=1) == (3, 1, -1)
+    assert explain.receptive_field(net, "2", axis=1) == (4, 2, -1)
+    r = explain.top_activating_patches(net, "0", X, 0, k=3)
+    assert r["patches"].shape == (3, 1, 1, 3)
+    padded = np.pad(X, ((0, 0), (0, 0), (0, 0), (1, 1)))
+    w, b = net[0].weight.numpy()[0], net[0].bias.numpy()[0]
+    for patch, v, n, (row, col) in zip(r["patches"], r["values"], r["samples"], r["positions"]):
+        np.testing.assert_array_equal(patch, padded[n, :, row:row + 1, col:col + 3])
+        # the patch is what the unit sees: its activation is the kernel applied to it
+        np.testing.assert_allclose((w * patch).sum() + b, v, rtol=1e-5, atol=1e-6)
+
+
+def test_padding_same_is_its_padding():
+    same = nn.Sequential(nn.Conv2d(1, 1, (3, 5), padding="same"))
+    assert explain.receptive_field(same, "0") == (3, 1, -1)
+    assert explain.receptive_field(same, "0", axis=1) == (5, 1, -2)
+    with pytest.raises(ValueError, match="axis must be 0"):
+        explain.receptive_field(same, "0", axis=2)
