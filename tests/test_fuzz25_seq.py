@@ -373,3 +373,52 @@ def test_mha_float_mask_dtype_message_names_each_dtype_once():
         mha(x, x, x, key_padding_mask=cr.zeros(2, 3, dtype="float64"), need_weights=False)
     assert "query's dtype float32 (need_weights=False), got key_padding_mask float64" in \
         str(err.value)
+
+
+def _copied_attention(lib, q, k, v, w, b, kpm, mask, heads):
+    """Attention as copies of PyTorch's MultiheadAttention write it, with its private helpers."""
+    F = lib.nn.functional  # noqa: N806 - PyTorch's alias
+    batched = F._mha_shape_check(q, k, v, kpm, mask, heads)
+    kpm = F._canonical_mask(mask=kpm, mask_name="key_padding_mask",
+                            other_type=F._none_or_dtype(mask), other_name="attn_mask",
+                            target_type=q.dtype)
+    mask = F._canonical_mask(mask=mask, mask_name="attn_mask", other_type=None, other_name="",
+                             target_type=q.dtype, check_other=False)
+    qp, kp, vp = F._in_projection_packed(q, k, v, w, b)
+    e = q.shape[-1]
+    q2, k2, v2 = F._in_projection(q, k, v, w[:e], w[e:2 * e], w[2 * e:], b[:e], b[e:2 * e],
+                                  b[2 * e:])
+    n, length = q.shape[1], q.shape[0]
+    split = [t.reshape(t.shape[0], n * heads, e // heads).transpose(0, 1) for t in (qp, kp, vp)]
+    scores = split[0] @ split[1].transpose(1, 2) / (e // heads) ** 0.5 + mask
+    scores = scores.reshape(n, heads, length, -1) + kpm.reshape(n, 1, 1, -1)
+    out = F.softmax(scores, dim=-1).reshape(n * heads, length, -1) @ split[2]
+    return batched, out, q2 - qp, k2 - kp, v2 - vp
+
+
+def test_attention_private_helpers_as_pytorchs():
+    """Copies of PyTorch's attention and Transformer layers call ``F._canonical_mask``,
+    ``F._none_or_dtype``, ``F._in_projection_packed``, ``F._in_projection`` and
+    ``F._mha_shape_check``, which chainrule did not have (AttributeError)."""
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(9)
+    q, k, v = (rng.standard_normal((length, 2, 4)) for length in (3, 5, 5))
+    w, b = rng.standard_normal((12, 4)), rng.standard_normal(12)
+    kpm = np.zeros((2, 5), dtype=bool)
+    kpm[1, -2:] = True
+    mask = rng.standard_normal((3, 5))
+    tt = [torch.tensor(a, requires_grad=a.dtype != bool) for a in (q, k, v, w, b, kpm, mask)]
+    ct = [cr.tensor(a, requires_grad=a.dtype != bool) for a in (q, k, v, w, b, kpm, mask)]
+    with pytest.warns(UserWarning, match="mismatched key_padding_mask and attn_mask"):
+        got = _copied_attention(cr, *ct, 2)
+    with pytest.warns(UserWarning, match="mismatched key_padding_mask and attn_mask"):
+        expected = _copied_attention(torch, *tt, 2)
+    assert got[0] is expected[0] is True
+    for a, e in zip(got[1:], expected[1:], strict=True):
+        np.testing.assert_allclose(a.numpy(), e.detach().numpy(), rtol=1e-10, atol=1e-12)
+    gt = torch.autograd.grad(expected[1].square().sum(), tt[:5])
+    gc = cr.grad((got[1] * got[1]).sum(), ct[:5])
+    for a, e in zip(gc, gt, strict=True):
+        np.testing.assert_allclose(a.numpy(), e.numpy(), rtol=1e-9, atol=1e-12)
+    with pytest.raises(ValueError, match="expected `key_padding_mask` to be `None` or 2-D"):
+        cr.nn.functional._mha_shape_check(ct[0], ct[1], ct[2], ct[5][0], None, 2)

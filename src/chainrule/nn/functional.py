@@ -28,6 +28,13 @@ from ..ops.resample import _is_index
 from ..ops.softmax import implicit_softmax_dim
 from ..ops.softmax import log_softmax as _log_softmax
 from . import grad  # noqa: F401 - PyTorch's F.grad.conv2d_input...
+from ._attention_helpers import (  # noqa: F401 - PyTorch's private names, which copies of
+    _canonical_mask,  # its attention and Transformer layers call
+    _in_projection,
+    _in_projection_packed,
+    _mha_shape_check,
+    _none_or_dtype,
+)
 from ._functional_extra import (  # noqa: F401 - PyTorch's F names
     conv_tbc,
     embedding,
