@@ -18,6 +18,7 @@ from ._common import (
     Progress,
     as_batch,
     batches,
+    check_output,
     check_positive_int,
     eval_mode,
     generator,
@@ -45,6 +46,7 @@ def mean_abs_gradient(model, x, *, classes=None, output: str = "probability",
     """
     who = "mean_abs_gradient"
     x = as_batch(who, model, x)
+    check_output(who, output)  # a misspelt "probability" explained the logits without a word
     batch_size = check_positive_int(who, "batch_size", batch_size)
     n_out = predict_scores(model, x[:1], output="logit").shape[1]
     if classes is None:
@@ -182,6 +184,9 @@ def sensitivity_rules(model, x, *, feature_names=None, class_names=None, delta=N
         x, p0 = x[keep], p0[keep]
     class_names = ([f"class{c}" for c in range(p0.shape[1])] if class_names is None
                    else list(class_names))
+    if len(class_names) != p0.shape[1]:
+        raise ValueError(f"{who}: class_names has {len(class_names)} names for a model with "
+                         f"{p0.shape[1]} classes")
     rules = []
     if not numpy.isfinite(steps).all():
         raise ValueError(f"{who}: delta must be finite, got {delta!r}")
