@@ -376,16 +376,22 @@ def heaviside(input, values):  # noqa: A002
 
 
 def float_power(input, exponent):  # noqa: A002
-    """``input ** exponent`` computed in float64, as PyTorch's."""
+    """``input ** exponent`` computed in float64, or complex128 when either is complex, as
+    PyTorch's (a complex operand was cast to float64, its imaginary part silently dropped)."""
     if not isinstance(input, Tensor) and not isinstance(exponent, Tensor):
         raise TypeError(f"float_power: expected a Tensor, got {type(input).__name__} and "
                         f"{type(exponent).__name__}")
-    base = as_dtype(input, numpy.dtype("float64"), exponent)
-    if isinstance(exponent, Tensor):
-        exponent = exponent.astype("float64")
-    elif not isinstance(exponent, (int, float)) or isinstance(exponent, bool):
+    if not isinstance(exponent, (Tensor, numbers.Number)) or isinstance(exponent, bool):
         raise TypeError(f"float_power: exponent must be a Tensor or a number, got {exponent!r}")
-    return _pow(base.astype("float64"), exponent)
+    complex_ = any(v.dtype.kind == "c" if isinstance(v, Tensor) else numpy.iscomplexobj(v)
+                   for v in (input, exponent))
+    wide = numpy.dtype("complex128" if complex_ else "float64")
+    base = as_dtype(input, wide, exponent)
+    if isinstance(exponent, Tensor):
+        exponent = exponent.astype(wide)
+    elif complex_:
+        exponent = complex(exponent)
+    return _pow(base.astype(wide), exponent)
 
 
 def true_divide(dividend, divisor):

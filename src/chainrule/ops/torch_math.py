@@ -97,15 +97,23 @@ def addcdiv(input, tensor1, tensor2, *, value=1, out=None) -> Tensor:  # noqa: A
 
 
 def ldexp(input, other, *, out=None) -> Tensor:  # noqa: A002
-    """``input * 2 ** other``, floating point (an integer ``input`` gives the default dtype);
-    differentiable in both (``other`` when it is floating point)."""
+    """``input * 2 ** other`` in PyTorch's dtype: ``input``'s beside an integer ``other`` (the
+    default dtype for an integer ``input``), else the two promoted, so an integer ``input`` with
+    a float16 or float64 0-d ``other`` is float16 or float64 and a complex ``input`` stays
+    complex (was: the default dtype, the imaginary part dropped). Differentiable in both
+    (``other`` when it is floating point)."""
     no_out("ldexp", out)
-    x = _float_of(tensor_input("ldexp", input))
+    x = tensor_input("ldexp", input)
     if not isinstance(other, Tensor):
         other = Tensor(get_array_module(x._data).asarray(other))
     if other.dtype.kind in "biu":
+        dtype = x.dtype if x.dtype.kind in "fc" else config.default_dtype
+    else:
+        dtype = result_type(x, other)
+    x = x if x.dtype == dtype else cast(x, dtype)
+    if other.dtype.kind in "biu" and dtype.kind == "f":
         return _Ldexp.apply(x, other)
-    return x * exp2(other)
+    return x * exp2(other if other.dtype.kind in "fc" else cast(other, config.default_dtype))
 
 
 class _Ldexp(Function):
