@@ -422,3 +422,23 @@ def test_attention_private_helpers_as_pytorchs():
         np.testing.assert_allclose(a.numpy(), e.numpy(), rtol=1e-9, atol=1e-12)
     with pytest.raises(ValueError, match="expected `key_padding_mask` to be `None` or 2-D"):
         cr.nn.functional._mha_shape_check(ct[0], ct[1], ct[2], ct[5][0], None, 2)
+
+
+def test_rnn_module_file_names():
+    """What copies of PyTorch's recurrent forward import from ``torch.nn.modules.rnn``:
+    ``_apply_permutation`` (``apply_permutation`` with PyTorch's FutureWarning),
+    ``PackedSequence``; they were missing (ImportError)."""
+    torch = pytest.importorskip("torch")
+    from torch.nn.modules import rnn as theirs
+
+    from chainrule.nn.modules import rnn as ours
+
+    assert ours.PackedSequence is cr.nn.utils.rnn.PackedSequence
+    h = np.arange(24.0).reshape(2, 3, 4)
+    order = np.array([2, 0, 1])
+    expected = theirs._apply_permutation(torch.tensor(h), torch.tensor(order)).numpy()
+    np.testing.assert_array_equal(
+        ours._apply_permutation(cr.tensor(h), cr.tensor(order)).numpy(), expected)
+    with pytest.warns(FutureWarning, match="apply_permutation` is deprecated"):
+        got = ours.apply_permutation(cr.tensor(h), cr.tensor(order), 2)
+    np.testing.assert_array_equal(got.numpy(), h[:, :, order])

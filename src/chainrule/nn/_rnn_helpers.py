@@ -6,9 +6,25 @@ its checks itself (autocast is never on in chainrule, so a dtype mismatch is alw
 
 from __future__ import annotations
 
+import warnings
+
 from ..ops.repeat import index_select
 
-__all__ = ["LSTMHelpers", "RNNHelpers"]
+__all__ = ["LSTMHelpers", "RNNHelpers", "_apply_permutation", "apply_permutation"]
+
+
+def _apply_permutation(tensor, permutation, dim: int = 1):
+    """PyTorch's ``nn.modules.rnn._apply_permutation``: ``tensor``'s ``dim`` reordered by
+    ``permutation`` (copies of PyTorch's recurrent forward sort a state by a PackedSequence's
+    ``sorted_indices`` with it)."""
+    return index_select(tensor, dim, permutation)
+
+
+def apply_permutation(tensor, permutation, dim: int = 1):
+    """``_apply_permutation`` under its deprecated public name, with PyTorch's FutureWarning."""
+    warnings.warn("`apply_permutation` is deprecated, please use `tensor.index_select(dim, "
+                  "permutation)` instead", FutureWarning, stacklevel=2)
+    return _apply_permutation(tensor, permutation, dim)
 
 
 def _mini_batch(module, input, batch_sizes) -> int:  # noqa: A002 - PyTorch's name
@@ -57,7 +73,7 @@ class RNNHelpers:
         """``hx`` with its batch axis (1) reordered by ``permutation`` (None: ``hx`` itself)."""
         if permutation is None:
             return hx
-        return index_select(hx, 1, permutation)
+        return _apply_permutation(hx, permutation)
 
 
 class LSTMHelpers(RNNHelpers):
@@ -78,4 +94,4 @@ class LSTMHelpers(RNNHelpers):
     def permute_hidden(self, hx, permutation):
         if permutation is None:
             return hx
-        return index_select(hx[0], 1, permutation), index_select(hx[1], 1, permutation)
+        return _apply_permutation(hx[0], permutation), _apply_permutation(hx[1], permutation)

@@ -58,6 +58,14 @@ def _other_names(kind: str, nn_namespace: dict) -> dict:
         from ..attention import NonDynamicallyQuantizableLinear
 
         return {"NonDynamicallyQuantizableLinear": NonDynamicallyQuantizableLinear}
+    if kind == "rnn":  # what copies of PyTorch's recurrent forward import from its file
+        from .. import init
+        from .._rnn_helpers import _apply_permutation, apply_permutation
+        from ..packing import PackedSequence
+
+        return {"PackedSequence": PackedSequence, "Parameter": nn_namespace["Parameter"],
+                "init": init, "_apply_permutation": _apply_permutation,
+                "apply_permutation": apply_permutation}
     if kind != "transformer":
         return {}
     from collections.abc import Callable
