@@ -292,9 +292,9 @@ def from_numpy(array) -> Tensor:
 
 def numeric(op, array):
     """``array`` as a plain ndarray of numbers: a subclass (``np.matrix``, which keeps two axes
-    under indexing and reduction) as a view of its data; a record or object array refused,
-    as PyTorch refuses it (no op computes on one)."""
-    if array.dtype.kind in "OV":
+    under indexing and reduction) as a view of its data; an array of objects, records, strings,
+    bytes, dates or durations refused, as PyTorch refuses it (no op computes on one)."""
+    if array.dtype.kind in "OVUSMm":
         raise TypeError(f"{op}: cannot make a numeric tensor from an array of dtype {array.dtype}; "
                         "expected booleans, integers, floats or complex numbers")
     return array if type(array) is numpy.ndarray else array.view(numpy.ndarray)

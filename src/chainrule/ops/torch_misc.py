@@ -59,6 +59,7 @@ def asarray(obj, *, dtype=None, device=None, copy=None, requires_grad: bool = Fa
         if same and not copy:
             if isinstance(obj, Tensor) and not requires_grad:
                 return obj
+            arr = numeric("asarray", arr) if isinstance(arr, numpy.ndarray) else arr
             return _leaf("asarray", arr, device, requires_grad)
         return tensor(arr, dtype=dtype, device=device, requires_grad=requires_grad)
     if copy is False:
