@@ -32,3 +32,21 @@ def test_padding_same_is_its_padding():
     assert explain.receptive_field(same, "0", axis=1) == (5, 1, -2)
     with pytest.raises(ValueError, match="axis must be 0"):
         explain.receptive_field(same, "0", axis=2)
+
+
+def test_a_channel_out_of_range_is_named():
+    net = nn.Sequential(nn.Conv2d(1, 2, 3, padding=1, rng=np.random.default_rng(1)), nn.ReLU())
+    for call in (lambda c: explain.activation_maximization(net, "0", c, (1, 5, 6), steps=1),
+                 lambda c: explain.project_activation(net, "0", X, c),
+                 lambda c: explain.top_activating_patches(net, "0", X, c)):
+        for bad in (2, -1):  # IndexError from inside; -1 the last channel without a word
+            with pytest.raises(ValueError, match=rf"channel must be an int in \[0, 2\).*got {bad}"):
+                call(bad)
+    # channel 1 is the second channel: the projection of its strongest unit is its kernel there
+    g = explain.project_activation(net, "0", X[:1], 1, rule="gradient")
+    w = net[0].weight.numpy()[1, 0]
+    act = net(X[:1]).numpy()[0, 1]
+    r, c = np.unravel_index(act.argmax(), act.shape)
+    want = np.pad(np.zeros((5, 6), dtype="float32"), 1)
+    want[r:r + 3, c:c + 3] = w
+    np.testing.assert_allclose(g[0, 0], want[1:-1, 1:-1], rtol=1e-6)

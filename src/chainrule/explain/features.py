@@ -121,9 +121,7 @@ def top_activating_patches(model, layer: str, x, channel: int, *, k: int = 9,
     who = "top_activating_patches"
     k = check_positive_int(who, "k", k)
     acts = layer_activations(model, layer, x, batch_size=batch_size)
-    if not 0 <= channel < acts.shape[1]:
-        raise ValueError(f"{who}: channel must be in [0, {acts.shape[1]}) for layer {layer!r}, "
-                         f"got {channel!r}")
+    _check_channel(who, layer, channel, acts.shape)
     a = acts[:, channel]
     x = as_batch(who, model, x)
     if a.ndim == 1:
@@ -146,6 +144,14 @@ def top_activating_patches(model, layer: str, x, channel: int, *, k: int = 9,
         patches[j, :, t0 - top:t1 - top, l0 - left:l1 - left] = x[n, :, t0:t1, l0:l1]
     return {"patches": patches, "values": flat[order, best[order]], "samples": order,
             "positions": numpy.array(positions, dtype=numpy.int64)}
+
+
+def _check_channel(who, layer, channel, shape) -> None:
+    """``channel`` must index axis 1 of the layer's output (its channels or units)."""
+    if isinstance(channel, bool) or not isinstance(channel, (int, numpy.integer)) or not (
+            0 <= channel < shape[1]):
+        raise ValueError(f"{who}: channel must be an int in [0, {shape[1]}) for layer {layer!r} "
+                         f"(output shape {tuple(shape)}), got {channel!r}")
 
 
 def _channel_score(out, channel, position=None):
@@ -185,6 +191,7 @@ def project_activation(model, layer: str, x, channel: int, *, position=None,
             else:
                 with relu_rule(model, rule):
                     act = _run_to(model, module, xt)
+            _check_channel(who, layer, channel, act.shape)
             pos = position
             if pos is None and act.ndim == 4:
                 flat = asnumpy(act._data[0, channel]).argmax()
@@ -243,6 +250,7 @@ def activation_maximization(model, layer: str, channel: int, shape, *, steps: in
     def value(image):
         with no_grad():
             out = _run_to(model, module, Tensor(image))
+        _check_channel(who, layer, channel, out.shape)
         a = asnumpy(out._data)[0, channel]
         return float(a.mean())
 
