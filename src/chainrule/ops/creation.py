@@ -17,6 +17,7 @@ from ..autograd.tensor import Tensor
 from ..backend import MetaArray, config, get_array_module, numpy, to_device, validate_device
 from ..backend.dtypes import check_fill
 from ..backend.random import resolve_rng
+from ._fill import fill_number as _fill_number
 from ._layout import check_factory_options
 from ._linspace import torch_linspace
 from .memory_format import check_format
@@ -134,8 +135,7 @@ def full(size, fill_value, *, dtype=None, layout=None, device=None, pin_memory: 
     int64 for an int, bool for a bool (as in PyTorch).
     """
     check_factory_options("full", layout, pin_memory)
-    if not isinstance(fill_value, (numbers.Number, numpy.generic)):
-        raise TypeError(f"full: fill_value must be a number, got {type(fill_value).__name__}")
+    fill_value = _fill_number(fill_value)
     default = FLOAT if isinstance(fill_value, float) else numpy.asarray(fill_value).dtype
     if type(fill_value) is complex:  # complex64 beside float32, as PyTorch
         default = numpy.result_type(config.default_dtype, numpy.complex64)
