@@ -17,8 +17,10 @@ __all__ = ["eval_mode", "modes_kept"]
 @contextlib.contextmanager
 def modes_kept(model):
     """Inside the block the caller may change any module's mode; after it (also after an error)
-    every module of ``model`` is back in the mode it had before."""
-    modes = [(m, m.training) for m in model.modules()]
+    every module of ``model`` is back in the mode it had before. An object with ``training``,
+    ``train`` and ``eval`` but no ``modules()`` (a model of one's own) is kept as one module."""
+    parts = model.modules() if callable(getattr(model, "modules", None)) else (model,)
+    modes = [(m, m.training) for m in parts]
     try:
         yield model
     finally:

@@ -21,7 +21,7 @@ from typing import NamedTuple
 
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor
-from ..backend import LinAlgError, get_array_module, lapack, numpy
+from ..backend import LinAlgError, device_of, get_array_module, lapack, numpy
 from ._conj import Imag, MakeComplex, cj, real_dtype
 from .elementwise import fill_where
 from .linalg import matmul
@@ -43,6 +43,8 @@ def nan_through(fn, a, *rest, sign=False):
     """``fn(a, *rest)`` with NaN results for the matrices of ``a`` that hold a NaN, as LAPACK's
     LU gives them in PyTorch (NumPy's may call such a matrix singular, or warn); ``sign``: the
     first of ``fn``'s two results is a sign, 0 there for a real ``a``, as PyTorch's."""
+    if device_of(a) == "meta":  # no values, no NaN: the meta module gives the shapes
+        return fn(a, *rest)
     xp = get_array_module(a)
     bad = xp.isnan(a).any(axis=(-2, -1))
     if not bad.any():
