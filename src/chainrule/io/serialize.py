@@ -47,10 +47,23 @@ _STRUCTURE = "chainrule.object"
 _FORMAT = "chainrule.save"
 
 
-def _encode(value, where: str, arrays: dict):
+class _Arrays(dict):
+    """The arrays to write by name, and the name each saved object got (``seen``, by id, with
+    the object): one saved twice is written once, and ``load`` gives one object back, as
+    torch.load does."""
+
+    def __init__(self):
+        super().__init__()
+        self.seen: dict = {}
+
+
+def _encode(value, where: str, arrays: _Arrays):
     if isinstance(value, (Tensor, numpy.ndarray)):
-        key = f"t{len(arrays)}"
-        arrays[key] = _host(value, f"save: {where}")
+        key, _ = arrays.seen.get(id(value), (None, None))
+        if key is None:  # the object is kept with its name: a temporary's id is not reused
+            key = f"t{len(arrays)}"
+            arrays.seen[id(value)] = key, value
+            arrays[key] = _host(value, f"save: {where}")
         if not isinstance(value, Tensor):
             return {"__array__": key, "kind": "ndarray"}
         # as torch.save: a Parameter stays one, and requires_grad is kept; a lazy module's
@@ -137,7 +150,7 @@ def save(obj, f, *, format: str = "chainrule") -> None:  # noqa: A002 - the opti
     if format == "torch":
         _save_torch(obj, f, writable)
         return
-    arrays: dict = {}
+    arrays = _Arrays()
     structure = json.dumps(_encode(obj, "obj", arrays), allow_nan=True)
     if writable:  # io.BytesIO or an open file: the same bytes, written where it stands
         arrays, metadata = pack_complex(arrays, {_STRUCTURE: structure, "format": _FORMAT})

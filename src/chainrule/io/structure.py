@@ -49,6 +49,14 @@ class _DamagedError(ValueError):
     pass
 
 
+class _Built(dict):
+    """The file's arrays by name, and the objects built from them (``built``)."""
+
+    def __init__(self, arrays: dict):
+        super().__init__(arrays)
+        self.built: dict = {}
+
+
 def _check(ok: bool, value, expected: str) -> None:
     if not ok:
         raise _DamagedError(f"the entry {short(value)} is not {expected}")
@@ -87,6 +95,13 @@ def _array(value, arrays: dict, device):
         value,
         "a tensor of the file (a name it holds, a kind in " + ", ".join(_KINDS) + ")",
     )
+    built = arrays.built  # an object saved twice (save writes it once) is one object again
+    if (name, kind, grad) not in built:
+        built[name, kind, grad] = _build(name, kind, grad, value, arrays, device)
+    return built[name, kind, grad]
+
+
+def _build(name: str, kind: str, grad: bool, value, arrays: dict, device):
     array = arrays[name]
     if kind == "ndarray":
         return array
@@ -165,7 +180,7 @@ def decode(value, arrays: dict, device, shown: str):
     """The object ``value`` (parsed JSON) describes, its tensors taken from ``arrays`` and put on
     ``device`` (``load``'s map_location); ``shown`` names the file in an error."""
     try:
-        return _decode(value, arrays, device)
+        return _decode(value, _Built(arrays), device)
     except _DamagedError as err:
         raise ValueError(
             f"load: {shown} holds a structure chainrule.save does not write: "
