@@ -11,7 +11,8 @@ input, DeepLIFT, guided backpropagation... ``noise_tunnel`` runs ``attribution``
 
 from __future__ import annotations
 
-from ..backend import numpy
+from ..autograd import Tensor
+from ..backend import asnumpy, numpy
 from ..data.arguments import check_number
 from ._common import as_batch, check_positive_int, generator, resolve_targets
 from .attribution import NT_TYPES
@@ -37,11 +38,14 @@ def noise_tunnel(attribution, model, x, /, target=None, *, nt_type: str = "smoot
         rng: numpy Generator or seed; the noise is ``stdev * rng.standard_normal((n_samples,
             *x.shape))``, copy ``k`` of input ``i`` getting row ``[k, i]``.
         **kwargs: passed to ``attribution`` (``method=`` too: integrated gradients' own); a
-            ``baseline``/``baselines``/``fill`` array shaped like ``x`` goes with its input to
-            each of its copies.
+            ``baseline``/``baselines``/``fill`` shaped like ``x`` (an array, Tensor or list)
+            goes with its input to each of its copies. With ``return_convergence_delta=True``
+            (a method that has it) the deltas of every copy come back too.
 
     Returns:
-        An array shaped like ``x`` (or like the method's output for each input).
+        An array shaped like ``x`` (or like the method's output for each input), or, with
+        ``return_convergence_delta``, ``(that, delta)``: delta (N * n_samples,) ordered as
+        Captum's, the copies of input 0 first.
     """
     who = "noise_tunnel"
     if not callable(attribution):
@@ -57,13 +61,24 @@ def noise_tunnel(attribution, model, x, /, target=None, *, nt_type: str = "smoot
     rows = (x[None] + noise).astype(x.dtype).reshape(-1, *x.shape[1:])
     for name in _LIKE_X:
         value = kwargs.get(name)
-        if isinstance(value, numpy.ndarray) and value.shape == x.shape:
+        if value is None or isinstance(value, (str, int, float)):
+            continue
+        value = numpy.asarray(asnumpy(value._data) if isinstance(value, Tensor) else value)
+        if value.shape == x.shape:  # a Tensor or list too: Captum's per-sample baselines
             kwargs[name] = numpy.tile(value, (n_samples,) + (1,) * (x.ndim - 1))
     out = attribution(model, rows, numpy.tile(t, n_samples), **kwargs)
+    delta = None
+    if kwargs.get("return_convergence_delta") and isinstance(out, tuple) and len(out) == 2:
+        out, delta = out
+        # rows are copy-major (k, i); Captum's deltas are sample-major (i, k), as its copies
+        delta = numpy.asarray(delta).reshape(n_samples, len(x), -1).swapaxes(0, 1).reshape(-1)
     out = numpy.asarray(getattr(out, "attributions", out), dtype=numpy.float64)
     out = out.reshape(n_samples, len(x), *out.shape[1:])
     mean = out.mean(axis=0)
     if nt_type == "smoothgrad":
-        return mean.astype(x.dtype)
-    square = (out * out).mean(axis=0)
-    return (square if nt_type == "smoothgrad_sq" else square - mean * mean).astype(x.dtype)
+        result = mean
+    else:
+        square = (out * out).mean(axis=0)
+        result = square if nt_type == "smoothgrad_sq" else square - mean * mean
+    result = result.astype(x.dtype)
+    return result if delta is None else (result, delta)

@@ -1,0 +1,56 @@
+"""noise_tunnel with Captum's per-sample baselines given as a Tensor or list (only an array was
+taken: the others were refused with a message about a batch n_samples times larger), and with
+return_convergence_delta=True (an error from inside NumPy before): the deltas of every noisy
+copy, ordered as Captum's NoiseTunnel orders them (the copies of input 0 first)."""
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+from chainrule import explain, nn
+
+X = np.random.default_rng(0).standard_normal((3, 4))
+B = X * 0.5
+
+
+def _model():
+    return nn.Sequential(nn.Linear(4, 5, rng=np.random.default_rng(1)), nn.Tanh(),
+                         nn.Linear(5, 3, rng=np.random.default_rng(2))).double()
+
+
+def test_baselines_as_a_tensor_or_a_list_follow_their_inputs():
+    m = _model()
+    want = explain.noise_tunnel(explain.integrated_gradients, m, X, [0, 1, 2], n_samples=2,
+                                stdev=0.1, rng=0, baseline=B, steps=3)
+    for b in (cr.tensor(B), B.tolist()):
+        got = explain.noise_tunnel(explain.integrated_gradients, m, X, [0, 1, 2], n_samples=2,
+                                   stdev=0.1, rng=0, baseline=b, steps=3)
+        np.testing.assert_array_equal(got, want)
+
+
+def test_convergence_deltas_of_every_copy_in_captums_order():
+    m = _model()
+    attr, delta = explain.noise_tunnel(explain.integrated_gradients, m, X, 1, n_samples=2,
+                                       stdev=0.1, rng=3, baseline=B, steps=3,
+                                       return_convergence_delta=True)
+    noisy = X[None] + 0.1 * np.random.default_rng(3).standard_normal((2, *X.shape))
+    each = [explain.integrated_gradients(m, noisy[k], 1, baseline=B, steps=3) for k in range(2)]
+    np.testing.assert_allclose(attr, (each[0].attributions + each[1].attributions) / 2)
+    np.testing.assert_allclose(delta, np.stack([e.delta for e in each], axis=1).ravel())
+
+
+def test_convergence_delta_against_captum_without_noise():
+    torch = pytest.importorskip("torch")
+    ca = pytest.importorskip("captum.attr")
+    m = _model()
+    tm = torch.nn.Sequential(torch.nn.Linear(4, 5), torch.nn.Tanh(), torch.nn.Linear(5, 3))
+    tm = tm.double()
+    tm.load_state_dict({k: torch.tensor(v.numpy()) for k, v in m.state_dict().items()})
+    attr, delta = explain.noise_tunnel(explain.integrated_gradients, m, X, 2, n_samples=2,
+                                       stdev=0.0, baseline=B, steps=4, method="riemann_right",
+                                       return_convergence_delta=True)
+    ta, td = ca.NoiseTunnel(ca.IntegratedGradients(tm)).attribute(
+        torch.tensor(X), nt_samples=2, stdevs=0.0, target=2, baselines=torch.tensor(B),
+        n_steps=4, method="riemann_right", return_convergence_delta=True)
+    np.testing.assert_allclose(attr, ta.detach().numpy(), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(delta, td.detach().numpy(), rtol=1e-8, atol=1e-12)
