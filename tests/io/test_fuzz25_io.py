@@ -62,3 +62,17 @@ def test_sparse_tensors_keep_their_own_values():
     loaded, _ = _round_trip([s1, s2, s1])
     assert [x.to_dense().numpy().tolist() for x in loaded] == [
         [1.0, 2.0, 0.0], [5.0, 0.0, 6.0], [1.0, 2.0, 0.0]]
+
+
+def test_a_warning_about_a_file_object_names_it_not_a_temporary_copy():
+    # a save file without checksums (hand-made, or damaged where their key was) warns; read from
+    # a buffer it named the temporary copy load made, a path that no longer exists
+    safetensors = pytest.importorskip("safetensors.numpy")
+    structure = '{"__array__": "t0", "kind": "tensor", "requires_grad": false}'
+    data = safetensors.save({"t0": np.array([1.5, 2.5], np.float32)},
+                            metadata={"chainrule.object": structure, "format": "chainrule.save"})
+    with pytest.warns(UserWarning, match="checksums") as caught:
+        loaded = cr.load(io.BytesIO(data))
+    np.testing.assert_array_equal(loaded.numpy(), [1.5, 2.5])
+    (message,) = [str(w.message) for w in caught]
+    assert message.startswith("load: the BytesIO has no SHA-256 checksums"), message

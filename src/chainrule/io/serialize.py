@@ -17,6 +17,7 @@ import json
 import numbers
 import os
 import tempfile
+import warnings
 from pathlib import Path
 
 from ..autograd.tensor import Size, Tensor
@@ -219,12 +220,18 @@ def load(f, map_location=None, *, weights_only=True, mmap=None, upcast_bfloat16=
         with tempfile.TemporaryDirectory() as folder:  # the file reader checks a file on disk
             copy = Path(folder) / "load.safetensors"
             copy.write_bytes(data[:span(data) or len(data)])  # not what was saved after it
-            try:
-                return load(copy, map_location, weights_only=weights_only, mmap=mmap)
-            except ValueError as err:  # name the caller's file, not the temporary copy
-                name = getattr(f, "name", None)
-                shown = f"'{name}'" if isinstance(name, str) else f"the {type(f).__name__}"
+            name = getattr(f, "name", None)
+            shown = f"'{name}'" if isinstance(name, str) else f"the {type(f).__name__}"
+            try:  # errors and warnings name the caller's file, not the temporary copy
+                with warnings.catch_warnings(record=True) as caught:
+                    warnings.simplefilter("always")
+                    out = load(copy, map_location, weights_only=weights_only, mmap=mmap)
+            except ValueError as err:
                 raise ValueError(str(err).replace(f"'{copy}'", shown)) from None
+            for w in caught:
+                warnings.warn(str(w.message).replace(f"'{copy}'", shown), w.category,
+                              stacklevel=2)
+            return out
     if not isinstance(f, (str, os.PathLike)):
         raise TypeError(f"load: f must be a file path (str or PathLike) or a binary file object "
                         f"with read(), got {type(f).__name__}")
