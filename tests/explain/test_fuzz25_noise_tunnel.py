@@ -54,3 +54,46 @@ def test_convergence_delta_against_captum_without_noise():
         n_steps=4, method="riemann_right", return_convergence_delta=True)
     np.testing.assert_allclose(attr, ta.detach().numpy(), rtol=1e-10, atol=1e-12)
     np.testing.assert_allclose(delta, td.detach().numpy(), rtol=1e-8, atol=1e-12)
+
+
+class _Scaled(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.lin = nn.Linear(4, 3, rng=np.random.default_rng(1))
+
+    def forward(self, x, scale):
+        return self.lin(x * scale).tanh()
+
+
+def test_additional_forward_args_go_with_each_copy():
+    """They were passed as given, so the model got N rows of them for N * n_samples inputs
+    ('mul: shapes (6, 4) and (3, 1) cannot be broadcast together')."""
+    torch = pytest.importorskip("torch")
+    ca = pytest.importorskip("captum.attr")
+    m = _Scaled().double()
+    scale = np.array([[1.0], [2.0], [-1.0]])
+
+    class T(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.lin = torch.nn.Linear(4, 3).double()
+
+        def forward(self, x, s):
+            return torch.tanh(self.lin(x * s))
+
+    tm = T()
+    tm.load_state_dict({k: torch.tensor(v.numpy()) for k, v in m.state_dict().items()})
+    for s in (scale, cr.tensor(scale)):  # 4 steps: Captum's float32 step sizes are exact
+        got = explain.noise_tunnel(explain.integrated_gradients, m, X, [0, 2, 1], n_samples=2,
+                                   stdev=0.0, steps=4, method="riemann_left",
+                                   additional_forward_args=(s,))
+        want = ca.NoiseTunnel(ca.IntegratedGradients(tm)).attribute(
+            torch.tensor(X), nt_samples=2, stdevs=0.0, target=[0, 2, 1], n_steps=4,
+            method="riemann_left", additional_forward_args=(torch.tensor(scale),))
+        np.testing.assert_allclose(got, want.detach().numpy(), rtol=1e-10, atol=1e-12)
+    # with noise: each copy with its own sample's scale
+    got = explain.noise_tunnel(explain.saliency, m, X, 1, n_samples=2, stdev=0.3, rng=4,
+                               additional_forward_args=scale)
+    noisy = X[None] + 0.3 * np.random.default_rng(4).standard_normal((2, *X.shape))
+    each = [explain.saliency(m, noisy[k], 1, additional_forward_args=scale) for k in range(2)]
+    np.testing.assert_allclose(got, (each[0] + each[1]) / 2, rtol=1e-12)

@@ -12,7 +12,7 @@ input, DeepLIFT, guided backpropagation... ``noise_tunnel`` runs ``attribution``
 from __future__ import annotations
 
 from ..autograd import Tensor
-from ..backend import asnumpy, numpy
+from ..backend import asnumpy, get_array_module, numpy
 from ..data.arguments import check_number
 from ._common import as_batch, check_positive_int, generator, resolve_targets
 from .attribution import NT_TYPES
@@ -40,7 +40,9 @@ def noise_tunnel(attribution, model, x, /, target=None, *, nt_type: str = "smoot
         **kwargs: passed to ``attribution`` (``method=`` too: integrated gradients' own); a
             ``baseline``/``baselines``/``fill`` shaped like ``x`` (an array, Tensor or list)
             goes with its input to each of its copies. With ``return_convergence_delta=True``
-            (a method that has it) the deltas of every copy come back too.
+            (a method that has it) the deltas of every copy come back too. An
+            ``additional_forward_args`` Tensor or array with one row per input goes with it
+            to each of its copies.
 
     Returns:
         An array shaped like ``x`` (or like the method's output for each input), or, with
@@ -66,6 +68,11 @@ def noise_tunnel(attribution, model, x, /, target=None, *, nt_type: str = "smoot
         value = numpy.asarray(asnumpy(value._data) if isinstance(value, Tensor) else value)
         if value.shape == x.shape:  # a Tensor or list too: Captum's per-sample baselines
             kwargs[name] = numpy.tile(value, (n_samples,) + (1,) * (x.ndim - 1))
+    extra = kwargs.get("additional_forward_args")
+    if extra is not None:  # a per-sample extra argument goes with each copy, as Captum's
+        each = tuple(_copies(a, len(x), n_samples) for a in
+                     (extra if isinstance(extra, tuple) else (extra,)))
+        kwargs["additional_forward_args"] = each if isinstance(extra, tuple) else each[0]
     out = attribution(model, rows, numpy.tile(t, n_samples), **kwargs)
     delta = None
     if kwargs.get("return_convergence_delta") and isinstance(out, tuple) and len(out) == 2:
@@ -82,3 +89,13 @@ def noise_tunnel(attribution, model, x, /, target=None, *, nt_type: str = "smoot
         result = square if nt_type == "smoothgrad_sq" else square - mean * mean
     result = result.astype(x.dtype)
     return result if delta is None else (result, delta)
+
+
+def _copies(arg, n, n_samples):
+    """A Tensor or array with one row per sample (n), repeated as the noisy copies are (copy
+    major); anything else unchanged."""
+    if isinstance(arg, Tensor) and arg.ndim and arg.shape[0] == n:
+        return Tensor(get_array_module(arg._data).concatenate([arg._data] * n_samples))
+    if isinstance(arg, numpy.ndarray) and arg.ndim and arg.shape[0] == n:
+        return numpy.concatenate([arg] * n_samples)
+    return arg
