@@ -442,3 +442,23 @@ def test_rnn_module_file_names():
     with pytest.warns(FutureWarning, match="apply_permutation` is deprecated"):
         got = ours.apply_permutation(cr.tensor(h), cr.tensor(order), 2)
     np.testing.assert_array_equal(got.numpy(), h[:, :, order])
+
+
+def test_cudnn_flags_around_a_double_backward_through_an_lstm():
+    """``with torch.backends.cudnn.flags(enabled=False):`` (a gradient penalty through an RNN)
+    raised AttributeError; the switches hold the block's values inside it, their own after."""
+    torch = pytest.importorskip("torch")
+    t = torch.nn.LSTM(2, 3, dtype=torch.float64)
+    c = cr.nn.LSTM(2, 3, dtype="float64")
+    c.load_state_dict({k: cr.tensor(v.numpy()) for k, v in t.state_dict().items()})
+    x = np.random.default_rng(10).standard_normal((4, 1, 2))
+    xt, xc = torch.tensor(x, requires_grad=True), cr.tensor(x, requires_grad=True)
+    with torch.backends.cudnn.flags(enabled=False):
+        g = torch.autograd.grad(t(xt)[0].sum(), xt, create_graph=True)[0]
+        expected = torch.autograd.grad(g.square().sum(), t.weight_hh_l0)[0].numpy()
+    with cr.backends.cudnn.flags(enabled=False, deterministic=True):
+        assert cr.backends.cudnn.enabled is False and cr.backends.cudnn.deterministic is True
+        gc = cr.grad(c(xc)[0].sum(), xc, create_graph=True)[0]
+        got = cr.grad((gc * gc).sum(), c.weight_hh_l0)[0].numpy()
+    assert cr.backends.cudnn.enabled is True and cr.backends.cudnn.deterministic is False
+    np.testing.assert_allclose(got, expected, rtol=1e-9, atol=1e-12)

@@ -7,7 +7,10 @@ chainrule does not call cuDNN (its convolutions are matrix products on NumPy or 
 
 from __future__ import annotations
 
-__all__ = ["allow_tf32", "benchmark", "deterministic", "enabled", "is_available", "version"]
+from contextlib import contextmanager
+
+__all__ = ["allow_tf32", "benchmark", "deterministic", "enabled", "flags", "is_available",
+           "version"]
 
 deterministic = False
 benchmark = False
@@ -23,3 +26,18 @@ def is_available() -> bool:
 def version() -> None:
     """None, as PyTorch's without cuDNN."""
     return None
+
+
+@contextmanager
+def flags(enabled=False, benchmark=False, benchmark_limit=10, deterministic=False,
+          allow_tf32=True, fp32_precision="none", depthwise_kernel="auto"):
+    """PyTorch's ``with torch.backends.cudnn.flags(enabled=False):`` (around a double backward
+    through a recurrent layer, which cuDNN cannot do): inside the block the switches hold the
+    values given, after it their old ones; as the switches, they change no result."""
+    names = ("enabled", "benchmark", "deterministic", "allow_tf32")
+    old = {name: globals()[name] for name in names}
+    globals().update(zip(names, (enabled, benchmark, deterministic, allow_tf32), strict=True))
+    try:
+        yield
+    finally:
+        globals().update(old)
