@@ -11,6 +11,7 @@ truncates each value (NumPy's ``linspace(2.7, 9.3, 5).astype(int)`` differed by 
 
 from __future__ import annotations
 
+import math
 import numbers
 
 from ..backend import numpy
@@ -78,3 +79,45 @@ def torch_linspace(start, end, steps: int, dtype):
     values = equal_width_edges(lo, hi, steps - 1, numpy.float64)
     with numpy.errstate(invalid="ignore"):  # 2 ** 63 wraps, as PyTorch's cast
         return values.astype(numpy.int64).astype(dt)
+
+
+def torch_logspace(start, end, steps: int, base: float, dtype):
+    """PyTorch's ``logspace``: ``base ** e`` for its exponents ``e`` as ``torch_linspace`` makes
+    them, by the C library's ``pow`` (float64; for an integer dtype ``start`` and ``end``
+    truncated first, as PyTorch's, and the powers truncated); in float32 NumPy's float64 values
+    rounded once. None for another dtype."""
+    dt = numpy.dtype(dtype)
+    if steps < 2 or dt.kind not in "fiu" or dt == numpy.float16:
+        return None
+    with numpy.errstate(all="ignore"):  # overflow is inf (a float) or wraps (an int), as torch
+        if dt == numpy.float32:  # float64 powers rounded once: PyTorch's to the last bit
+            return numpy.power(float(base), numpy.linspace(start, end, steps)).astype(dt)
+        if dt.kind == "f":
+            return _pow(float(base), _unfused_edges(float(start), float(end), steps))
+        lo, hi = _integer_end(start, dt), _integer_end(end, dt)
+        powers = _pow(float(base), _unfused_edges(lo, hi, steps))
+        return powers.astype(dt if dt.itemsize >= 4 else numpy.int32).astype(dt)  # as x86 casts
+
+
+def _unfused_edges(start: float, end: float, steps: int):
+    """``torch_linspace``'s values in float64 with the multiply and add rounded apart, as
+    PyTorch's ``logspace`` kernel computes its exponents."""
+    step = (end - start) / (steps - 1)
+    i = numpy.arange(steps, dtype=numpy.float64)
+    lower = i < steps // 2
+    return numpy.where(lower, start + step * i, end - step * (steps - 1 - i))
+
+
+def _pow(base: float, exps):
+    """``base ** e`` for each ``e``, by the C library's ``pow`` as PyTorch's kernel (NumPy's
+    array ``power`` may take a faster, not correctly rounded path: an ulp off)."""
+    return numpy.array([_c_pow(base, float(e)) for e in exps.tolist()], dtype=numpy.float64)
+
+
+def _c_pow(base: float, e: float) -> float:
+    try:
+        return math.pow(base, e)
+    except OverflowError:
+        return math.inf if base > 0 or e % 2 == 0 else -math.inf
+    except ValueError:  # 0 to a negative power (C's inf), a negative one to a fraction (NaN)
+        return math.inf if base == 0 else math.nan

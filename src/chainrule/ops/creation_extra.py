@@ -21,6 +21,7 @@ from ..backend import get_array_module, numpy
 from ..backend.random import resolve_rng
 from ._histogram import check_dtype, check_edges, count, outer_edges, width_edges
 from ._layout import check_factory_options
+from ._linspace import torch_logspace
 from .creation import _dtype, _leaf, _pick, _range_dtype, _size, randint
 from .memory_format import check_format
 
@@ -35,7 +36,10 @@ def logspace(start, end, steps, base=10.0, *, dtype=None, layout=None, device=No
     if isinstance(steps, bool) or not isinstance(steps, numbers.Integral) or steps < 0:
         raise ValueError(f"logspace: steps must be a non-negative int, got {steps!r}")
     dtype = _range_dtype("logspace", start, end, dtype)
-    arr = numpy.power(float(base), numpy.linspace(start, end, int(steps)))
+    ends = [v.item() if isinstance(v, Tensor) else v for v in (start, end)]
+    arr = torch_logspace(*ends, int(steps), base, dtype)  # PyTorch's values, to the last bit
+    if arr is None:  # one step or none, float16 or complex: NumPy's, rounded once
+        arr = numpy.power(float(base), numpy.linspace(start, end, int(steps)))
     return _leaf("logspace", arr.astype(dtype), device, requires_grad)
 
 
