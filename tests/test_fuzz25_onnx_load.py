@@ -45,3 +45,30 @@ def test_pow_of_an_integer_base(base, exponent):
     got = load(m)(a, b).numpy()
     assert got.dtype == want.dtype == base
     np.testing.assert_array_equal(got, want)
+
+
+@pytest.mark.parametrize("attrs", [
+    {"kernel_shape": [3], "dilations": [2], "pads": [2, 2]},
+    {"kernel_shape": [3, 2], "dilations": [2, 3], "pads": [2, 1, 2, 1], "strides": [1, 2]},
+])
+def test_dilated_max_pool_padded_by_more_than_half_its_kernel(attrs):
+    """A pad above half of kernel_shape (within half the dilated window, which ONNX allows)
+    was handed to PyTorch's pooling, which refuses it: 'max_pool1d: padding (2,) must be at
+    most half the kernel size (3,)' for a valid model. It is padded with -inf first now."""
+    x = np.random.default_rng(0).standard_normal((1, 2, 9, 7)[:2 + len(attrs["kernel_shape"])])
+    check("MaxPool", {"x": x.astype(np.float32)}, attrs=attrs)
+
+
+def test_dilated_max_pool_same_upper_follows_the_onnx_reference():
+    # onnxruntime 1.32 pads a dilated SAME pool as if undilated (4 outputs where ONNX's rule,
+    # ceil(9 / 2), gives 5); the ONNX reference implementation follows the rule, as chainrule
+    from onnx.reference import ReferenceEvaluator
+
+    x = np.arange(9, dtype=np.float32).reshape(1, 1, 9)
+    m = graph([helper.make_node("MaxPool", ["x"], ["y"], kernel_shape=[3], strides=[2],
+                                dilations=[2], auto_pad="SAME_UPPER")], {"x": x})
+    (want,) = ReferenceEvaluator(m).run(None, {"x": x})
+    m.graph.output[0].type.tensor_type.shape.SetInParent()
+    got = load(m)(x).numpy()
+    np.testing.assert_array_equal(got, want)
+    np.testing.assert_array_equal(got.ravel(), [2.0, 4.0, 6.0, 8.0, 8.0])

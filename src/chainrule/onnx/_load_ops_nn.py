@@ -158,10 +158,10 @@ def _empty(x, outs):
     return Tensor(xp.zeros((*x.shape[:2], *outs), dtype=x._data.dtype))
 
 
-def _native(kernel, pairs, dilations):
-    """Whether PyTorch's pooling (symmetric padding at most half the window) computes it."""
-    return all(pb == pe and 2 * pb <= (k - 1) * d + 1
-               for (pb, pe), k, d in zip(pairs, kernel, dilations, strict=True))
+def _native(kernel, pairs):
+    """Whether PyTorch's pooling computes it: symmetric padding at most half the kernel size
+    (``kernel_shape``, not the dilated window: PyTorch's rule)."""
+    return all(pb == pe and 2 * pb <= k for (pb, pe), k in zip(pairs, kernel, strict=True))
 
 
 def _grown(x, kernel, strides, dilations, pairs, outs):
@@ -188,7 +188,7 @@ def _max_pool(ctx, attrs, x):
     if (empty := _empty(x, outs)) is not None:
         return empty
     pool = _MAX[len(kernel)]
-    if _native(kernel, pairs, dilations):
+    if _native(kernel, pairs):
         y = pool(x, kernel, strides, tuple(p for p, _ in pairs), dilations, ceil)
         if list(y.shape[2:]) == outs:
             return y
@@ -209,7 +209,7 @@ def _avg_pool(ctx, attrs, x):
         return empty
     include = bool(attrs.get("count_include_pad", 0))
     pool = _AVG[len(kernel)]
-    if _native(kernel, pairs, dilations):
+    if _native(kernel, pairs):
         y = pool(x, kernel, strides, tuple(p for p, _ in pairs), ceil, include)
         if list(y.shape[2:]) == outs:
             return y
