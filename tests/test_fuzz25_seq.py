@@ -462,3 +462,23 @@ def test_cudnn_flags_around_a_double_backward_through_an_lstm():
         got = cr.grad((gc * gc).sum(), c.weight_hh_l0)[0].numpy()
     assert cr.backends.cudnn.enabled is True and cr.backends.cudnn.deterministic is False
     np.testing.assert_allclose(got, expected, rtol=1e-9, atol=1e-12)
+
+
+def test_overrides_names_for_copied_pytorch_functions():
+    """Code copied from PyTorch's functions (a modified ``F.multi_head_attention_forward``)
+    imports ``torch.overrides``, which chainrule lacked (ImportError); with no
+    ``__torch_function__`` protocol its checks are False and the copy runs its own body."""
+    from chainrule.overrides import (
+        handle_torch_function,
+        has_torch_function,
+        has_torch_function_unary,
+        has_torch_function_variadic,
+        is_tensor_like,
+    )
+
+    x = cr.ones(2)
+    assert has_torch_function((x, x)) is has_torch_function_unary(x) is False
+    assert has_torch_function_variadic(x, None) is False
+    assert is_tensor_like(x) and not is_tensor_like(np.ones(2))
+    with pytest.raises(RuntimeError, match="no __torch_function__ protocol"):
+        handle_torch_function(cr.add, (x,), x, x)

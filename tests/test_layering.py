@@ -35,6 +35,7 @@ import is a violation. Imports inside functions count too.
     backends       nothing of ours   (PyTorch's switches: determinism, cudnn, matmul precision)
     compiler       nothing of ours   (chainrule.compile: torch.compile's signature, runs eagerly)
     jit            nothing of ours   (torch.jit's names: script, trace, is_scripting; run eagerly)
+    overrides      autograd   (torch.overrides' names; no __torch_function__ protocol)
     library        autograd   (torch.library: custom_op, register_autograd, opcheck)
     multiprocessing nothing of ours  (torch.multiprocessing: Python's multiprocessing)
     signal         ops   (torch.signal.windows: SciPy-style window functions)
@@ -93,6 +94,7 @@ ALLOWED: dict[str, set[str]] = {
     "backends": set(),  # PyTorch's torch.backends switches (recorded; no effect on the CPU)
     "compiler": set(),  # torch.compile's signature; runs eagerly
     "jit": set(),  # torch.jit's names (script, trace, is_scripting...); runs eagerly
+    "overrides": {"autograd"},  # torch.overrides' names; no __torch_function__ protocol
     "library": {"autograd"},  # torch.library's Python custom operators
     "multiprocessing": set(),  # torch.multiprocessing: Python's multiprocessing
     "amp": {"autograd", "backend"},  # torch.amp: GradScaler, autocast

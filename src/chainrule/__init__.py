@@ -31,6 +31,7 @@ from . import (
     onnx,
     ops,
     optim,
+    overrides,
     profiler,
     random,
     signal,
@@ -364,7 +365,7 @@ autograd.profiler = profiler.legacy  # PyTorch's older path, torch.autograd.prof
 _sys.modules[__name__ + ".autograd.profiler"] = profiler.legacy
 
 __all__ += ["amp", "autocast", "are_deterministic_algorithms_enabled", "backends", "compile",
-            "compiler", "distributed", "jit", "library", "multiprocessing",
+            "compiler", "distributed", "jit", "library", "multiprocessing", "overrides",
             "get_float32_matmul_precision", "is_deterministic_algorithms_warn_only_enabled",
             "set_float32_matmul_precision", "use_deterministic_algorithms"]
 __all__ += _scan_names + _special_fn_names + _product_names + _order_names
