@@ -50,3 +50,22 @@ def test_a_channel_out_of_range_is_named():
     want = np.pad(np.zeros((5, 6), dtype="float32"), 1)
     want[r:r + 3, c:c + 3] = w
     np.testing.assert_allclose(g[0, 0], want[1:-1, 1:-1], rtol=1e-6)
+
+
+def test_layers_given_as_modules():
+    """The feature-visualization functions took only a layer's dotted name (a module was 'no
+    layer Conv2d(...)'), where grad_cam and Captum's layer methods take the module."""
+    net = nn.Sequential(nn.Conv2d(1, 2, 3, padding=1, rng=np.random.default_rng(1)), nn.ReLU(),
+                        nn.MaxPool2d(2))
+    conv, pool = net[0], net[2]
+    np.testing.assert_array_equal(explain.layer_activations(net, conv, X),
+                                  explain.layer_activations(net, "0", X))
+    assert explain.receptive_field(net, pool) == explain.receptive_field(net, "2") == (4, 2, -1)
+    by_module = explain.top_activating_patches(net, pool, X, 1, k=2)
+    by_name = explain.top_activating_patches(net, "2", X, 1, k=2)
+    for key in by_name:
+        np.testing.assert_array_equal(by_module[key], by_name[key])
+    np.testing.assert_array_equal(explain.project_activation(net, conv, X[:1], 0),
+                                  explain.project_activation(net, "0", X[:1], 0))
+    with pytest.raises(ValueError, match="layer Conv2d is not a module of Sequential"):
+        explain.layer_activations(net, nn.Conv2d(1, 2, 3), X)

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from ..autograd import Tensor, grad
 from ..backend import asnumpy, numpy
-from ..nn import Module
 from ..ops.resample import interpolate
 from ._common import (
     as_batch,
@@ -43,12 +42,7 @@ def upsample_nearest(maps, size):
 
 
 def _layer_module(who, model, layer):
-    if isinstance(layer, Module):
-        if not any(m is layer for m in model.modules()):
-            raise ValueError(f"{who}: layer {type(layer).__name__} is not a module of "
-                             f"{type(model).__name__}")
-        return layer
-    return _layer(who, model, layer)
+    return _layer(who, model, layer)  # a dotted name or the module itself
 
 
 def grad_cam(model, layer, x, target=None, *, relu: bool = True, resize: bool = False,

@@ -8,14 +8,15 @@
 * ``activation_maximization``: an input made by gradient ascent to excite a channel, with random
   jitter and periodic blurring as regularizers (Olah, Mordvintsev & Schubert 2017).
 
-Layers are named by their dotted path in ``model.named_modules()`` ("features.3").
+Layers are named by their dotted path in ``model.named_modules()`` ("features.3"), or given as
+the module itself (``model.features[3]``, as Captum's layer methods take them).
 """
 
 from __future__ import annotations
 
 from ..autograd import Tensor, grad, no_grad
 from ..backend import asnumpy, numpy
-from ..nn import AvgPool2d, Conv2d, MaxPool2d
+from ..nn import AvgPool2d, Conv2d, MaxPool2d, Module
 from ._common import as_batch, batches, check_positive_int, copied, eval_mode, generator
 from .guided import RULES, relu_rule
 
@@ -23,7 +24,14 @@ __all__ = ["activation_maximization", "first_layer_filters", "layer_activations"
            "project_activation", "receptive_field", "top_activating_patches"]
 
 
-def _layer(who: str, model, layer: str):
+def _layer(who: str, model, layer):
+    """The layer named ``layer`` (a dotted name), or ``layer`` itself when it is one of the
+    model's modules (as Captum's layer methods take it)."""
+    if isinstance(layer, Module):
+        if not any(m is layer for m in model.modules()):
+            raise ValueError(f"{who}: layer {type(layer).__name__} is not a module of "
+                             f"{type(model).__name__}")
+        return layer
     modules = dict(model.named_modules())
     if layer not in modules or layer == "":
         names = [n for n in modules if n]
@@ -81,11 +89,11 @@ def receptive_field(model, layer: str, *, axis: int = 0) -> tuple[int, int, int]
     taken in registration order, which is their order in the forward pass for Sequential models
     such as LeNet-5.
     """
-    _layer("receptive_field", model, layer)
+    module = _layer("receptive_field", model, layer)
     if axis not in (0, 1) or isinstance(axis, bool):
         raise ValueError(f"receptive_field: axis must be 0 (rows) or 1 (columns), got {axis!r}")
     size, jump, start = 1, 1, 0
-    for name, m in model.named_modules():
+    for m in model.modules():
         if isinstance(m, (Conv2d, MaxPool2d, AvgPool2d)):
             k = _at(m.kernel_size, axis)
             s = _at(m.stride if m.stride not in (None, (), []) else m.kernel_size, axis)
@@ -97,7 +105,7 @@ def receptive_field(model, layer: str, *, axis: int = 0) -> tuple[int, int, int]
             size += ((k - 1) * d) * jump
             start -= p * jump
             jump *= s
-        if name == layer:
+        if m is module:
             break
     return size, jump, start
 
