@@ -33,7 +33,12 @@ def _along(x, axis, idx):
 def index_select(input, dim, index):  # noqa: A002
     """The entries of ``input`` at ``index`` (a 1-D int tensor) along ``dim``:
     ``input[:, index]`` for ``dim=1``. Unlike NumPy indexing, a negative index is refused, as in
-    PyTorch."""
+    PyTorch. A sparse COO ``input`` gives its own ``index_select`` (sparse), as PyTorch's."""
+    if not isinstance(input, Tensor):  # was: AttributeError '_data' from a sparse tensor
+        if getattr(input, "is_sparse", False):
+            return input.index_select(dim, index)
+        raise TypeError(f"index_select: input must be a Tensor or a sparse COO tensor, got "
+                        f"{type(input).__name__}")
     xp = get_array_module(input._data)
     if scalar_dim(input, dim):  # a 0-D input as one axis of size 1 (PyTorch's): one index
         idx = _int_array("index_select", "index", index, xp)
