@@ -76,3 +76,20 @@ def test_a_warning_about_a_file_object_names_it_not_a_temporary_copy():
     np.testing.assert_array_equal(loaded.numpy(), [1.5, 2.5])
     (message,) = [str(w.message) for w in caught]
     assert message.startswith("load: the BytesIO has no SHA-256 checksums"), message
+
+
+@pytest.mark.parametrize("torch_file", [False, True])
+def test_a_map_location_function_that_returns_none(torch_file):
+    # PyTorch: "If this callable returns None, the storage is loaded to the default location";
+    # chainrule refused it ('map_location returned NoneType ... expected a Tensor')
+    buffer = io.BytesIO()
+    if torch_file:
+        torch = pytest.importorskip("torch")
+        torch.save({"a": torch.tensor([1.0, 2.0]), "n": 3}, buffer)
+    else:
+        cr.save({"a": cr.tensor([1.0, 2.0]), "n": 3}, buffer)
+    seen = []
+    buffer.seek(0)
+    loaded = cr.load(buffer, map_location=lambda storage, loc: seen.append(loc))
+    assert seen == ["cpu"] and loaded["n"] == 3 and loaded["a"].device.type == "cpu"
+    np.testing.assert_array_equal(loaded["a"].numpy(), [1.0, 2.0])

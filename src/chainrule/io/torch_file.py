@@ -263,10 +263,14 @@ def place(array, requires_grad: bool, location: str, map_location, who: str) -> 
 
     ``map_location`` is PyTorch's: None (the host), a device, a dict from saved locations
     (``"cuda:0"``) to devices (a location it does not name goes to the host), or a function
-    called with the Tensor and its saved location, whose returned Tensor is used.
+    called with the Tensor and its saved location, whose returned Tensor is used (None, as in
+    PyTorch, leaves it where no map_location would put it).
     """
     if callable(map_location) and not isinstance(map_location, str):
-        out = map_location(Tensor(array, requires_grad=requires_grad), location)
+        given = Tensor(array, requires_grad=requires_grad)
+        out = map_location(given, location)
+        if out is None:
+            return given
         if not isinstance(out, Tensor):
             raise TypeError(f"{who}: map_location returned {type(out).__name__} for a tensor "
                             f"saved on '{location}'; expected a Tensor (chainrule calls it with "
