@@ -402,9 +402,7 @@ def tensor(data, *, requires_grad: bool = False, dtype=None, device: str | None 
             arr = arr.astype(typed if typed is not None else config.default_dtype
                              if arr.dtype.kind == "f"
                              else numpy.result_type(config.default_dtype, "F"))
-    # objects, records, strings, bytes, dates and durations: no op computes on them (a tensor of
-    # strings printed and indexed as one, and failed only later, inside an op)
-    if arr.dtype.kind in "OVUSMm":
+    if arr.dtype.kind in "OVUSMm":  # objects, records, strings, dates: no op computes on them
         raise TypeError(f"tensor(): cannot make a numeric tensor from {type(data).__name__} data"
                         + (f" of dtype {arr.dtype}" if hasattr(data, "dtype") else ""))
     if device is None and config.default_device != "cpu":
