@@ -160,7 +160,8 @@ def _window_masks(who, x, window, stride):
 
 
 def feature_ablation(model, x, target=None, *, feature_mask=None, baseline=0.0,
-                     output: str = "logit", batch_size: int = 256, progress: bool = False):
+                     output: str = "logit", batch_size: int = 256, progress: bool = False,
+                     additional_forward_args=None):
     """Feature ablation: the fall of the score when a group of inputs is set to ``baseline``.
 
     Args:
@@ -168,6 +169,10 @@ def feature_ablation(model, x, target=None, *, feature_mask=None, baseline=0.0,
             own grouping): inputs with the same number are replaced together, and each is
             credited with the whole fall of its group. None: every input is its own group.
         baseline: the replacement, a number or an array shaped like one sample or like ``x``.
+        additional_forward_args: as ``saliency``'s; ``x`` may be a tuple of inputs, giving a
+            tuple (Captum's): ``baseline`` and ``feature_mask`` then may be tuples with one
+            entry per input, and a group number used in several inputs' masks is one group
+            across them, as in Captum (without masks, every input of every tensor is its own).
         (the other Args as ``saliency``)
 
     Returns:
@@ -175,11 +180,44 @@ def feature_ablation(model, x, target=None, *, feature_mask=None, baseline=0.0,
         For a linear model without a mask it is ``(x - baseline) * W[target]``.
     """
     who = "feature_ablation"
+    packed = pack(who, model, x, additional_forward_args)
+    if packed is not None:
+        groups, index = _packed_groups(who, packed, feature_mask)
+        masks = [groups == g for g in numpy.unique(groups) if g != index]
+        flat = _ablate(who, packed.model, packed.x, target, masks,
+                       packed.like_x("baseline", baseline), output, batch_size, progress,
+                       mean=False)
+        return packed.unpack(flat)
     x = as_batch(who, model, x)
     base = _like_x(who, "baseline", baseline, x)
     groups, ids = feature_groups(who, x, feature_mask)
     masks = [groups == g for g in ids]
     return _ablate(who, model, x, target, masks, base, output, batch_size, progress, mean=False)
+
+
+def _packed_groups(who, packed, feature_mask):
+    """The group of every column of a packed batch (``multi_input``) from each input's mask (an
+    input without one: one group per input of it, numbered past the masks' numbers), and the
+    index column's number (below every group). Shaped (D + 1,), or (N, D + 1) when a mask is
+    given per sample."""
+    masks = (list(feature_mask) if packed.multi and isinstance(feature_mask, (tuple, list))
+             else [feature_mask] * len(packed.xs))
+    if len(masks) != len(packed.xs):
+        raise ValueError(f"{who}: feature_mask must have one mask per input ({len(packed.xs)}), "
+                         f"got {len(masks)}")
+    cols = [None if m is None else feature_groups(who, xi, m)[0]
+            for xi, m in zip(packed.xs, masks)]
+    start = max((int(g.max()) + 1 for g in cols if g is not None and g.size), default=0)
+    for k, xi in enumerate(packed.xs):
+        if cols[k] is None:
+            cols[k] = feature_groups(who, xi, None)[0] + start
+            start += cols[k].size
+    per_sample = any(g.shape == xi.shape for g, xi in zip(cols, packed.xs))
+    lead = (packed.n,) if per_sample else ()
+    cols = [numpy.broadcast_to(g, lead + xi.shape[1:]).reshape(*lead, -1)
+            for g, xi in zip(cols, packed.xs)]
+    index = min(int(g.min()) for g in cols if g.size) - 1 if any(g.size for g in cols) else -1
+    return numpy.concatenate(cols + [numpy.full(lead + (1,), index)], axis=-1), index
 
 
 def _ablate(who, model, x, target, masks, fill, output, batch_size, progress, *, mean):

@@ -1,0 +1,78 @@
+"""feature_ablation with Captum's tuple of inputs, per-input baselines and feature masks (a group
+number used in two inputs' masks is one group across them), and additional_forward_args; it
+refused all of them (TypeError), as if it took one batch only."""
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+from chainrule import explain, nn
+
+torch = pytest.importorskip("torch")
+ca = pytest.importorskip("captum.attr")
+
+R = np.random.default_rng(0)
+X1, X2 = R.standard_normal((3, 3)), R.standard_normal((3, 2, 2))
+SCALE = np.array([[1.0], [2.0], [-1.0]])
+
+
+class Two(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.a = nn.Linear(3, 4, rng=np.random.default_rng(1))
+        self.b = nn.Linear(4, 4, rng=np.random.default_rng(2))
+        self.h = nn.Linear(4, 2, rng=np.random.default_rng(3))
+
+    def forward(self, x1, x2, scale=1.0):
+        return self.h((self.a(x1) + self.b(x2.reshape(x2.shape[0], -1))).tanh() * scale)
+
+
+class TorchTwo(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.a, self.b, self.h = (torch.nn.Linear(3, 4), torch.nn.Linear(4, 4),
+                                  torch.nn.Linear(4, 2))
+
+    def forward(self, x1, x2, scale=1.0):
+        return self.h(torch.tanh(self.a(x1) + self.b(x2.reshape(x2.shape[0], -1))) * scale)
+
+
+def _models():
+    m, tm = Two().double(), TorchTwo().double()
+    tm.load_state_dict({k: torch.tensor(v.numpy()) for k, v in m.state_dict().items()})
+    return m, tm
+
+
+def _same(ours, theirs):
+    assert isinstance(ours, tuple) and len(ours) == len(theirs)
+    for a, b in zip(ours, theirs):
+        np.testing.assert_allclose(a, b.detach().numpy(), rtol=1e-10, atol=1e-12)
+
+
+def test_a_tuple_of_inputs_against_captum():
+    m, tm = _models()
+    t1, t2 = torch.tensor(X1), torch.tensor(X2)
+    fa = ca.FeatureAblation(tm)
+    _same(explain.feature_ablation(m, (X1, X2), [0, 1, 1]),
+          fa.attribute((t1, t2), target=[0, 1, 1]))
+    m1, m2 = np.array([0, 1, 1]), np.array([[1, 2], [2, 3]])  # group 1 spans both inputs
+    _same(explain.feature_ablation(m, (X1, X2), 1, feature_mask=(m1, m2),
+                                   baseline=(0.5, cr.tensor(X2[0]))),
+          fa.attribute((t1, t2), target=1, baselines=(0.5, t2[:1]),
+                       feature_mask=(torch.tensor(m1)[None], torch.tensor(m2)[None])))
+    per_sample = np.stack([m1, m1[::-1], m1])
+    _same(explain.feature_ablation(m, (X1, X2), 0, feature_mask=(per_sample, m2),
+                                   additional_forward_args=(SCALE,)),
+          fa.attribute((t1, t2), target=0, additional_forward_args=(torch.tensor(SCALE),),
+                       feature_mask=(torch.tensor(per_sample),
+                                     torch.tensor(m2)[None].expand(3, 2, 2))))
+
+
+def test_one_input_with_additional_forward_args_against_captum():
+    m, tm = _models()
+    got = explain.feature_ablation(m, X1, 0, additional_forward_args=(X2, SCALE))
+    want = ca.FeatureAblation(tm).attribute(torch.tensor(X1), target=0, additional_forward_args=(
+        torch.tensor(X2), torch.tensor(SCALE)))
+    np.testing.assert_allclose(got, want.detach().numpy(), rtol=1e-10, atol=1e-12)
+    with pytest.raises(ValueError, match=r"one mask per input \(2\), got 3"):
+        explain.feature_ablation(m, (X1, X2), 0, feature_mask=(None, None, None))
