@@ -17,6 +17,7 @@ from ..autograd.tensor import Tensor
 from ..backend import MetaArray, config, get_array_module, numpy, to_device, validate_device
 from ..backend.dtypes import check_fill
 from ..backend.random import resolve_rng
+from ._arange import integer_arange as _integer_arange
 from ._fill import fill_number as _fill_number
 from ._layout import check_factory_options
 from ._linspace import torch_linspace
@@ -223,8 +224,12 @@ def arange(start=None, end=None, step=1, *, out=None, dtype=None, layout=None, d
     default = numpy.dtype("int64") if ints else FLOAT
     if out is not None:
         dtype = _out_dtype("arange", out, dtype)
-    arr = numpy.arange(start, end, step, dtype="int64" if ints else "float64")
-    result = _leaf("arange", arr.astype(_dtype("arange", dtype, default)), device, requires_grad)
+    dtype = _dtype("arange", dtype, default)
+    if not ints and dtype.kind in "iu":
+        arr = _integer_arange(start, end, step, dtype)
+    else:
+        arr = numpy.arange(start, end, step, dtype="int64" if ints else "float64")
+    result = _leaf("arange", arr.astype(dtype), device, requires_grad)
     if out is None:
         return result
     write_into("arange", out, result, keep_count=True, stacklevel=3)  # out's rules (out_arg.py)
