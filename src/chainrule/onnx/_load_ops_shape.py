@@ -243,17 +243,39 @@ def _float_prod(x, axes, keep):
     return x
 
 
+def _in_float(fn):
+    """An integer reduction computed in float64 and truncated toward zero, as onnxruntime's
+    (ReduceMean of [1, -2, 4] is 1, ReduceL2 of [1, 2, 4] is 4)."""
+    def reduce(a, axis, keepdims):
+        xp = get_array_module(a)
+        with xp.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            return xp.trunc(fn(xp, a.astype("float64"), axis, keepdims))
+    return reduce
+
+
+def _int_log_sum_exp(xp, a, axis, keepdims):
+    top = a.max(axis=axis, keepdims=True)
+    out = top + xp.log(xp.exp(a - top).sum(axis=axis, keepdims=True))
+    return out if keepdims else xp.squeeze(out, axis)
+
+
 _REDUCTIONS = {
     "ReduceSum": (13, lambda x, a, k: ops.sum(x, axis=a, keepdims=k), numpy.sum),
-    "ReduceMean": (18, lambda x, a, k: ops.mean(x, axis=a, keepdims=k), None),
+    "ReduceMean": (18, lambda x, a, k: ops.mean(x, axis=a, keepdims=k),
+                   _in_float(lambda xp, a, ax, k: a.mean(axis=ax, keepdims=k))),
     "ReduceMax": (18, lambda x, a, k: ops.amax(x, a, k), numpy.max),
     "ReduceMin": (18, lambda x, a, k: ops.amin(x, a, k), numpy.min),
     "ReduceProd": (18, _float_prod, numpy.prod),
-    "ReduceSumSquare": (18, _sum_square, None),
-    "ReduceL1": (18, lambda x, a, k: ops.sum(ops.abs(x), axis=a, keepdims=k), None),
-    "ReduceL2": (18, lambda x, a, k: ops.sqrt(_sum_square(x, a, k)), None),
-    "ReduceLogSumExp": (18, lambda x, a, k: ops.logsumexp(x, axis=a, keepdims=k), None),
-    "ReduceLogSum": (18, lambda x, a, k: ops.log(ops.sum(x, axis=a, keepdims=k)), None),
+    "ReduceSumSquare": (18, _sum_square, lambda a, axis, keepdims: (a * a).sum(axis, None,
+                                                                               None, keepdims)),
+    "ReduceL1": (18, lambda x, a, k: ops.sum(ops.abs(x), axis=a, keepdims=k),
+                 lambda a, axis, keepdims: abs(a).sum(axis, None, None, keepdims)),
+    "ReduceL2": (18, lambda x, a, k: ops.sqrt(_sum_square(x, a, k)),
+                 _in_float(lambda xp, a, ax, k: xp.sqrt((a * a).sum(axis=ax, keepdims=k)))),
+    "ReduceLogSumExp": (18, lambda x, a, k: ops.logsumexp(x, axis=a, keepdims=k),
+                        _in_float(_int_log_sum_exp)),
+    "ReduceLogSum": (18, lambda x, a, k: ops.log(ops.sum(x, axis=a, keepdims=k)),
+                     _in_float(lambda xp, a, ax, k: xp.log(a.sum(axis=ax, keepdims=k)))),
 }
 
 
