@@ -43,8 +43,9 @@ def one_batch(who: str, x) -> None:
     """Refuse a tuple ``x`` (Captum's several inputs), which NumPy would stack as one batch."""
     if isinstance(x, tuple):
         raise TypeError(f"{who}: x is a tuple of {len(x)} inputs, and {who} takes one batch "
-                        "(N, ...); saliency, integrated_gradients, deeplift, occlusion and "
-                        "feature_ablation take tuples of inputs")
+                        "(N, ...); saliency, integrated_gradients, deeplift, occlusion, "
+                        "feature_ablation, shapley_values and shapley_value_sampling take "
+                        "tuples of inputs")
 
 
 def as_batch(who: str, model, x, *, min_ndim: int = 2):

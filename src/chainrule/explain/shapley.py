@@ -25,7 +25,8 @@ from ._common import (
     generator,
     resolve_targets,
 )
-from .ablation import _like_x, feature_groups
+from .ablation import _like_x, _packed_groups, feature_groups
+from .multi_input import pack
 
 __all__ = ["shapley_value_sampling", "shapley_values"]
 
@@ -45,11 +46,26 @@ def _orderings(who, n_groups, permutations):
 
 
 def _shapley(who, model, x, target, feature_mask, baseline, orderings, output, batch_size,
-             progress):
+             progress, additional_forward_args):
+    packed = pack(who, model, x, additional_forward_args)
+    if packed is not None:  # Captum's tuple of inputs: one packed batch (multi_input)
+        groups, index = _packed_groups(who, packed, feature_mask)
+        return packed.unpack(_shapley_of(
+            who, packed.model, packed.x, target, groups,
+            numpy.array([g for g in numpy.unique(groups) if g != index]),
+            packed.like_x("baseline", baseline), orderings, output, batch_size, progress))
+    x = as_batch(who, model, x)
+    base = _like_x(who, "baseline", baseline, x)
+    groups, ids = feature_groups(who, x, feature_mask)
+    return _shapley_of(who, model, x, target, groups, ids, base, orderings, output, batch_size,
+                       progress)
+
+
+def _shapley_of(who, model, x, target, groups, ids, base, orderings, output, batch_size,
+                progress):
     check_output(who, output)
     batch_size = check_positive_int(who, "batch_size", batch_size)
-    base = numpy.ascontiguousarray(_like_x(who, "baseline", baseline, x).astype(x.dtype))
-    groups, ids = feature_groups(who, x, feature_mask)
+    base = numpy.ascontiguousarray(base.astype(x.dtype))
     orderings = orderings(len(ids))
     t = resolve_targets(who, model, x, target, output=output, batch_size=batch_size)
     cover = [numpy.broadcast_to(groups == g, x.shape) for g in ids]
@@ -74,7 +90,8 @@ def _shapley(who, model, x, target, feature_mask, baseline, orderings, output, b
 
 
 def shapley_values(model, x, target=None, *, feature_mask=None, baseline=0.0,
-                   output: str = "logit", batch_size: int = 256, progress: bool = False):
+                   output: str = "logit", batch_size: int = 256, progress: bool = False,
+                   additional_forward_args=None):
     """Exact Shapley values of the input groups: every ordering of them (Captum's
     ``ShapleyValues``).
 
@@ -84,13 +101,14 @@ def shapley_values(model, x, target=None, *, feature_mask=None, baseline=0.0,
             most ``MAX_EXACT_GROUPS`` groups (``G!`` orderings are evaluated).
         baseline: the value of an input whose group is "absent": a number or an array shaped
             like one sample or like ``x``.
+        additional_forward_args: as ``feature_ablation``'s: with a tuple of inputs,
+            ``baseline`` and ``feature_mask`` may be tuples, and a tuple comes back (Captum's).
         (the other Args as ``saliency``)
 
     Returns:
         An array shaped like ``x``: each input holds its group's Shapley value.
     """
     who = "shapley_values"
-    x = as_batch(who, model, x)
 
     def every(n_groups):
         if n_groups > MAX_EXACT_GROUPS:
@@ -100,13 +118,13 @@ def shapley_values(model, x, target=None, *, feature_mask=None, baseline=0.0,
         return list(itertools.permutations(range(n_groups)))
 
     return _shapley(who, model, x, target, feature_mask, baseline, every, output, batch_size,
-                    progress)
+                    progress, additional_forward_args)
 
 
 def shapley_value_sampling(model, x, target=None, *, feature_mask=None, baseline=0.0,
                            n_samples: int = 25, permutations=None, rng=None,
                            output: str = "logit", batch_size: int = 256,
-                           progress: bool = False):
+                           progress: bool = False, additional_forward_args=None):
     """Shapley values estimated over ``n_samples`` random orderings of the input groups
     (Captum's ``ShapleyValueSampling``).
 
@@ -114,13 +132,13 @@ def shapley_value_sampling(model, x, target=None, *, feature_mask=None, baseline
         n_samples: random orderings, drawn from ``rng`` (numpy Generator or seed).
         permutations: the orderings themselves instead (a list of permutations of
             ``0..G-1``, positions among the mask's sorted group ids), e.g. to repeat a run.
-        (feature_mask, baseline and the other Args as ``shapley_values``)
+        (feature_mask, baseline, additional_forward_args (tuples of inputs) and the other Args
+        as ``shapley_values``)
 
     Returns:
         An array shaped like ``x``: each input holds its group's estimate.
     """
     who = "shapley_value_sampling"
-    x = as_batch(who, model, x)
     if permutations is None:
         n_samples = check_positive_int(who, "n_samples", n_samples)
         gen = generator(rng)
@@ -132,4 +150,4 @@ def shapley_value_sampling(model, x, target=None, *, feature_mask=None, baseline
             return _orderings(who, n_groups, permutations)
 
     return _shapley(who, model, x, target, feature_mask, baseline, orderings, output, batch_size,
-                    progress)
+                    progress, additional_forward_args)
