@@ -39,6 +39,15 @@ def _h(x):
     return cj(transpose(x, -1, -2))
 
 
+def kept_outputs(fn) -> tuple:
+    """The outputs a decomposition's backward reads (``fn.kept``, held by ``svd``, ``qr``,
+    ``eigh`` and ``eig`` so that a second derivative goes through them). Where the user changed
+    one in place after (``q.mul_(2)``), the engine made a stand-in holding the values the node
+    computed (autograd/inplace_record.py) and the node's output is that stand-in now: backward
+    reads it, not the changed tensor (which gave a silently wrong gradient)."""
+    return tuple(t if now is None else now for t, now in zip(fn.kept, fn.outputs()))
+
+
 def nan_through(fn, a, *rest, sign=False):
     """``fn(a, *rest)`` with NaN results for the matrices of ``a`` that hold a NaN, as LAPACK's
     LU gives them in PyTorch (NumPy's may call such a matrix singular, or warn); ``sign``: the
@@ -169,7 +178,7 @@ class Eigh(Function):
         return lapack("eigh", get_array_module(a).linalg.eigh, a, UPLO=self.uplo)
 
     def backward(self, g_w, g_v):
-        w, v = self.kept  # set by eigh() whenever the node is recorded
+        w, v = kept_outputs(self)  # kept by eigh() whenever the node is recorded
         n = w.shape[-1]
         xp = get_array_module(w._data)
         diag = xp.broadcast_to(xp.eye(n, dtype=bool), w.shape[:-1] + (n, n))

@@ -26,7 +26,7 @@ from ..autograd.mode import is_grad_enabled
 from ..autograd.tensor import Tensor
 from ..backend import asnumpy, get_array_module, lapack, numpy
 from ._conj import Real, cj, complex_dtype
-from .decomp import Solve
+from .decomp import Solve, kept_outputs
 from .linalg import matmul
 from .shape import transpose
 
@@ -53,7 +53,7 @@ class Eig(Function):
 
     def backward(self, g_l, g_v):
         a = self.inputs[0]
-        values, vectors = self.kept  # set by eig() whenever the node is recorded
+        values, vectors = kept_outputs(self)  # kept by eig() whenever the node is recorded
         n = values.shape[-1]
         xp = get_array_module(values._data)
         eye = xp.eye(n, dtype=bool)

@@ -30,7 +30,7 @@ from ..autograd.tensor import Tensor
 from ..backend import get_array_module, lapack
 from ._conj import cj
 from .creation import tril, triu
-from .decomp import solve
+from .decomp import kept_outputs, solve
 from .diagonal import diag_embed, diagonal
 from .elementwise import cast, fill_where
 from .join import concat
@@ -91,7 +91,7 @@ class SVD(Function):
         return lapack("svd", get_array_module(a).linalg.svd, a, full_matrices=self.full)
 
     def backward(self, g_u, g_s, g_vh):
-        u, s, vh = self.kept  # set by svd() whenever the node is recorded
+        u, s, vh = kept_outputs(self)  # kept by svd() whenever the node is recorded
         k = s.shape[-1]
         if self.full:
             if g_u._data[..., k:].any() or g_vh._data[..., k:, :].any():
@@ -230,7 +230,7 @@ class QR(Function):
             raise ValueError(f"qr: mode='complete' of a tall matrix ({m} > {n} rows) has no "
                              "gradient (its last columns of Q are not unique); use "
                              "mode='reduced'")
-        q, r = self.kept  # set by qr() whenever the node is recorded
+        q, r = kept_outputs(self)  # kept by qr() whenever the node is recorded
         g_r = triu(g_r)  # R's lower triangle is 0 whatever A is
         if m >= n:
             return _qr_tall_backward(q, r, g_q, g_r)
