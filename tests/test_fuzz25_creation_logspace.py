@@ -42,3 +42,13 @@ def test_logspace_edges():
     assert cr.logspace(*ends, 3, dtype=cr.int64).tolist() == [1, 10, 100]
     assert cr.logspace(0, 2, 3).dtype == cr.float32
     assert cr.logspace(0, 2, 3).tolist() == [1.0, 10.0, 100.0]
+
+
+def test_steps_as_a_0d_tensor():
+    # was: ValueError "steps must be a non-negative int, got tensor(3)"; PyTorch takes it
+    np.testing.assert_array_equal(cr.linspace(0, 1, cr.tensor(3)).numpy(),
+                                  torch.linspace(0, 1, torch.tensor(3)).numpy())
+    np.testing.assert_array_equal(cr.logspace(0, 2, cr.tensor(3)).numpy(),
+                                  torch.logspace(0, 2, torch.tensor(3)).numpy())
+    with pytest.raises(ValueError, match="steps must be a non-negative int"):
+        cr.linspace(0, 1, cr.tensor(3.0))

@@ -246,11 +246,10 @@ def _out_dtype(op, out, dtype):
     return out._data.dtype  # a recorded argument: write_into's RuntimeError
 
 
-
-
 def linspace(start, end, steps: int, *, dtype=None, layout=None, device=None,
              pin_memory: bool = False, requires_grad: bool = False) -> Tensor:
     """``steps`` evenly spaced values from ``start`` to ``end`` (both included), default dtype."""
+    steps = _int_scalar(steps)  # a one-entry integer Tensor, as PyTorch's (was refused)
     if isinstance(steps, bool) or not isinstance(steps, numbers.Integral) or steps < 0:
         raise ValueError(f"linspace: steps must be a non-negative int, got {steps!r}")
     check_factory_options("linspace", layout, pin_memory)

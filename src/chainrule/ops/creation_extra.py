@@ -22,7 +22,7 @@ from ..backend.random import resolve_rng
 from ._histogram import check_dtype, check_edges, count, outer_edges, width_edges
 from ._layout import check_factory_options
 from ._linspace import torch_logspace
-from .creation import _dtype, _leaf, _pick, _range_dtype, _size, randint
+from .creation import _dtype, _int_scalar, _leaf, _pick, _range_dtype, _size, randint
 from .memory_format import check_format
 
 __all__ = ["can_cast", "histc", "histogram", "is_complex", "is_floating_point", "logspace",
@@ -33,6 +33,7 @@ def logspace(start, end, steps, base=10.0, *, dtype=None, layout=None, device=No
              pin_memory: bool = False, requires_grad=False):
     """``steps`` values from ``base ** start`` to ``base ** end``, evenly spaced in the exponent."""
     check_factory_options("logspace", layout, pin_memory)
+    steps = _int_scalar(steps)  # a one-entry integer Tensor, as PyTorch's (was refused)
     if isinstance(steps, bool) or not isinstance(steps, numbers.Integral) or steps < 0:
         raise ValueError(f"logspace: steps must be a non-negative int, got {steps!r}")
     dtype = _range_dtype("logspace", start, end, dtype)
