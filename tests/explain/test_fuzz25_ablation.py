@@ -95,3 +95,23 @@ def test_shapley_values_of_a_tuple_of_inputs_against_captum():
                                          permutations=orders),
           ca.ShapleyValues(tm).attribute((t1, t2), target=0, feature_mask=(
               torch.tensor(m1)[None], torch.tensor(m2)[None])), rtol=1e-6)
+
+
+def test_feature_permutation_of_a_tuple_of_inputs_against_captum():
+    """feature_permutation refused the tuple too. Captum shuffles with the perm_func given."""
+    m, tm = _models()
+    p = np.array([2, 0, 1])
+
+    def perm_func(x, mask):  # the same shuffle for every group, as permutations= below
+        return torch.where(mask, x[torch.tensor(p)], x)
+
+    m1, m2 = np.array([0, 1, 1]), np.array([[1, 2], [2, 0]])
+    got = explain.feature_permutation(m, (X1, X2), [1, 0, 1], feature_mask=(m1, m2),
+                                      permutations=[p] * 3, additional_forward_args=(SCALE,))
+    want = ca.FeaturePermutation(tm, perm_func=perm_func).attribute(
+        (torch.tensor(X1), torch.tensor(X2)), target=[1, 0, 1],
+        feature_mask=(torch.tensor(m1)[None], torch.tensor(m2)[None]),
+        additional_forward_args=(torch.tensor(SCALE),))
+    _same(got, want, rtol=1e-6)  # Captum's float32
+    with pytest.raises(ValueError, match="one grouping for the whole batch"):
+        explain.feature_permutation(m, (X1, X2), 0, feature_mask=(np.stack([m1] * 3), m2))

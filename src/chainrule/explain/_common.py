@@ -44,8 +44,8 @@ def one_batch(who: str, x) -> None:
     if isinstance(x, tuple):
         raise TypeError(f"{who}: x is a tuple of {len(x)} inputs, and {who} takes one batch "
                         "(N, ...); saliency, integrated_gradients, deeplift, occlusion, "
-                        "feature_ablation, shapley_values and shapley_value_sampling take "
-                        "tuples of inputs")
+                        "feature_ablation, feature_permutation, shapley_values and "
+                        "shapley_value_sampling take tuples of inputs")
 
 
 def as_batch(who: str, model, x, *, min_ndim: int = 2):

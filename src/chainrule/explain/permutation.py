@@ -22,7 +22,8 @@ from ._common import (
     generator,
     resolve_targets,
 )
-from .ablation import feature_groups
+from .ablation import _packed_groups, feature_groups
+from .multi_input import pack
 
 __all__ = ["feature_permutation"]
 
@@ -48,7 +49,7 @@ def _shuffles(who, n, n_groups, permutations, rng):
 
 def feature_permutation(model, x, target=None, *, feature_mask=None, rng=None,
                         permutations=None, output: str = "logit", batch_size: int = 256,
-                        progress: bool = False):
+                        progress: bool = False, additional_forward_args=None):
     """Per-sample permutation importance of the input groups.
 
     Args:
@@ -59,19 +60,38 @@ def feature_permutation(model, x, target=None, *, feature_mask=None, rng=None,
         rng: numpy Generator or seed for the shuffles (one per group, in the order of the mask's
             sorted ids; a shuffle that moves no sample is drawn again).
         permutations: the shuffles themselves instead: one permutation of ``0..N-1`` per group.
+        additional_forward_args: as ``feature_ablation``'s: with a tuple of inputs,
+            ``feature_mask`` may be a tuple (a group number used in several inputs' masks is
+            shuffled across them), and a tuple comes back (Captum's); the extra arguments stay
+            with their own samples.
         (the other Args as ``saliency``)
 
     Returns:
         An array shaped like ``x``: ``f(x) - f(x with the group of each input shuffled)``.
     """
     who = "feature_permutation"
+    packed = pack(who, model, x, additional_forward_args)
+    if packed is not None:  # Captum's tuple of inputs: one packed batch (multi_input)
+        groups, index = _packed_groups(who, packed, feature_mask)
+        if groups.ndim == 2:
+            raise ValueError(f"{who}: each feature_mask must be shaped like one sample of its "
+                             "input (one grouping for the whole batch)")
+        ids = numpy.array([g for g in numpy.unique(groups) if g != index])
+        return packed.unpack(_permuted(who, packed.model, packed.x, target, groups, ids, rng,
+                                       permutations, output, batch_size, progress))
     x = as_batch(who, model, x)
+    groups, ids = feature_groups(who, x, feature_mask)
+    return _permuted(who, model, x, target, groups, ids, rng, permutations, output, batch_size,
+                     progress)
+
+
+def _permuted(who, model, x, target, groups, ids, rng, permutations, output, batch_size,
+              progress):
     check_output(who, output)
     batch_size = check_positive_int(who, "batch_size", batch_size)
     if len(x) < 2:
         raise ValueError(f"{who}: x must hold at least 2 samples to shuffle among, got "
                          f"{len(x)}")
-    groups, ids = feature_groups(who, x, feature_mask)
     if groups.shape == x.shape and len(x) > 1:
         raise ValueError(f"{who}: feature_mask must be shaped like one sample {x.shape[1:]} "
                          f"(one grouping for the whole batch), got shape {groups.shape}")
