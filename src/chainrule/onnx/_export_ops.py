@@ -86,6 +86,8 @@ class GraphBuilder:
         self.initializers: list = []
         self.used: set = set()
         self._consts: dict = {}
+        # value name -> its shapes in both recordings, for the values recorded ops read
+        self.shapes: dict = {}
 
     def fresh(self, hint: str) -> str:
         """A value name not used yet, starting with ``hint``."""

@@ -245,11 +245,16 @@ def _adaptive_avg(g, s):
     return [g.op("MatMul", [g.const(a_h, "adaptive_h"), y])]
 
 
-@converts(LayerNorm)
+@converts(LayerNorm, dynamic=("normalized_shape",))
 def _layer_norm(g, s):
     k = len(s["normalized_shape"])
     x = s.inputs[0]
-    if g.opset < 17:  # before ONNX's LayerNormalization: its formula, as PyTorch writes it
+    alt = s["normalized_shape"] if s.alt is None else s.alt["normalized_shape"]
+    changes = tuple(alt) != tuple(s["normalized_shape"])
+    if changes and (len(alt) != k or s["has_weight"] or s["has_bias"]):
+        raise s.refuse(f"its normalized_shape {tuple(s['normalized_shape'])} changes to "
+                       f"{tuple(alt)} with the dynamic axes, with a weight or bias of that shape")
+    if g.opset < 17 or changes:  # ONNX's LayerNormalization needs a scale of that fixed shape
         return [_layer_norm_formula(g, s, x, list(range(-k, 0)))]
     weight = s.inputs[1] if s["has_weight"] else g.const(
         np.ones(s["normalized_shape"], dtype=s.dtype), "layer_norm_ones")

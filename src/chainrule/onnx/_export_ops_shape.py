@@ -49,9 +49,23 @@ def _dynamic_target(s, target, alt_target):
     return out, True
 
 
+def _shaped_like(g, target, alt_target):
+    """A value of the graph shaped as the target in both recordings, where more than one of
+    its sizes changes (group_norm's way back to its input's shape): its Shape is the target."""
+    if alt_target is None or len(target) != len(alt_target):
+        return None
+    shapes = tuple(int(n) for n in target), tuple(int(n) for n in alt_target)
+    if sum(a != b for a, b in zip(*shapes)) < 2:
+        return None
+    return next((name for name, seen in g.shapes.items() if seen == shapes), None)
+
+
 @converts(Reshape, dynamic=("shape",))
 def _reshape(g, s):
     alt = None if s.alt is None else s.alt["shape"]
+    like = _shaped_like(g, tuple(s["shape"]), alt)
+    if like is not None:
+        return [g.op("Reshape", [s.inputs[0], g.op("Shape", [like])])]
     target, dynamic = _dynamic_target(s, tuple(s["shape"]), alt)
     # A literal 0 is an empty axis, not "copy": allowzero says so (never mixed with a copy).
     zero = 1 if not dynamic and 0 in target and g.opset >= 14 else None

@@ -196,6 +196,9 @@ def build_graph(main: Recording, alt: Recording, *, opset, names, input_names, e
             k += 1
             continue
         entry = _converter(cls)
+        for n, name in zip(sources, inputs):  # a Reshape may take its target from one
+            if name:
+                g.shapes.setdefault(name, (rec.seen[n]._data.shape, alt.rec.seen[n]._data.shape))
         alt_params = alt_steps[k][2]
         _check_settings(cls, params, alt_params, entry[1])
         s = OpStep(cls, params, alt_params, inputs,
