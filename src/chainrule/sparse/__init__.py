@@ -41,6 +41,7 @@ SparseTensor.transpose = _elementwise.transpose
 SparseTensor.index_select = _indexing.index_select
 SparseTensor.narrow_copy = _indexing.narrow_copy
 SparseTensor.select = _indexing.select
+Tensor.sparse_mask = _indexing.sparse_mask  # dense.sparse_mask(s), as PyTorch's
 SparseTensor.unsqueeze, SparseTensor.permute = _axes.unsqueeze, _axes.permute
 SparseTensor.bmm = SparseCompressedTensor.bmm = _bmm  # torch.bmm of a sparse batch (batched.py)
 _conversions.attach(SparseTensor)  # to(...), cpu(), half(), abs(s), add/sub alpha=

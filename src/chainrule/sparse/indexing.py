@@ -13,7 +13,7 @@ from ..ops.repeat import index_select as _dense_index_select
 from ..ops.shape import _one_axis, getitem
 from .tensor import SparseTensor, _describe
 
-__all__ = ["index_select", "narrow_copy", "select"]
+__all__ = ["index_select", "narrow_copy", "select", "sparse_mask"]
 
 
 def _picked(s, keep, idx):
@@ -112,3 +112,17 @@ def select(self, dim, index):
         return SparseTensor(idx * 0, vals, (1,) + shape).to_dense()[0]
     idx = xp.delete(idx, d, axis=0)
     return SparseTensor(idx, vals, shape, coalesced=idx.shape[1] <= 1)
+
+
+def sparse_mask(self, mask) -> SparseTensor:
+    """PyTorch's ``Tensor.sparse_mask(mask)``: the dense tensor's entries at ``mask``'s positions
+    (its values ignored), a sparse COO tensor of ``mask``'s indices; gradients reach ``self``.
+    An uncoalesced ``mask`` keeps its repeats, each holding the entry, as PyTorch's."""
+    who = "Tensor.sparse_mask"
+    if not isinstance(mask, SparseTensor):
+        raise TypeError(f"{who}: mask must be a sparse COO tensor, got {_describe(mask)}")
+    if not isinstance(self, Tensor) or tuple(self.shape) != mask.shape:
+        raise ValueError(f"{who}: the tensor ({_describe(self)}) and mask (shape {mask.shape}) "
+                         "must have the same shape")
+    vals = getitem(self, tuple(Tensor(row) for row in mask._idx))
+    return SparseTensor(mask._idx, vals, mask.shape, coalesced=mask._coalesced)
