@@ -115,3 +115,21 @@ def test_feature_permutation_of_a_tuple_of_inputs_against_captum():
     _same(got, want, rtol=1e-6)  # Captum's float32
     with pytest.raises(ValueError, match="one grouping for the whole batch"):
         explain.feature_permutation(m, (X1, X2), 0, feature_mask=(np.stack([m1] * 3), m2))
+
+
+@pytest.mark.filterwarnings("ignore:Setting forward, backward hooks:UserWarning")
+def test_deeplift_shap_of_a_tuple_of_inputs_against_captum():
+    """deeplift_shap refused the tuple and additional_forward_args (DeepLiftShap takes them)."""
+    m, tm = _models()
+    b1, b2 = R.standard_normal((2, 3)), R.standard_normal((2, 2, 2))
+    got, delta = explain.deeplift_shap(m, (X1, X2), [1, 0, 1], baselines=(b1, cr.tensor(b2)),
+                                       additional_forward_args=(SCALE,),
+                                       return_convergence_delta=True)
+    want, want_delta = ca.DeepLiftShap(tm).attribute(
+        (torch.tensor(X1), torch.tensor(X2)), target=[1, 0, 1],
+        baselines=(torch.tensor(b1), torch.tensor(b2)),
+        additional_forward_args=(torch.tensor(SCALE),), return_convergence_delta=True)
+    _same(got, want)
+    np.testing.assert_allclose(delta, want_delta.detach().numpy(), atol=1e-12)
+    with pytest.raises(ValueError, match=r"same number of samples, got \[2, 1\]"):
+        explain.deeplift_shap(m, (X1, X2), 0, baselines=(b1, b2[:1]))

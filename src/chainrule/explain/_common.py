@@ -43,8 +43,8 @@ def one_batch(who: str, x) -> None:
     """Refuse a tuple ``x`` (Captum's several inputs), which NumPy would stack as one batch."""
     if isinstance(x, tuple):
         raise TypeError(f"{who}: x is a tuple of {len(x)} inputs, and {who} takes one batch "
-                        "(N, ...); saliency, integrated_gradients, deeplift, occlusion, "
-                        "feature_ablation, feature_permutation, shapley_values and "
+                        "(N, ...); saliency, integrated_gradients, deeplift, deeplift_shap, "
+                        "occlusion, feature_ablation, feature_permutation, shapley_values and "
                         "shapley_value_sampling take tuples of inputs")
 
 
