@@ -133,3 +133,40 @@ def test_deeplift_shap_of_a_tuple_of_inputs_against_captum():
     np.testing.assert_allclose(delta, want_delta.detach().numpy(), atol=1e-12)
     with pytest.raises(ValueError, match=r"same number of samples, got \[2, 1\]"):
         explain.deeplift_shap(m, (X1, X2), 0, baselines=(b1, b2[:1]))
+
+
+class Linear2(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.a = nn.Linear(3, 2, rng=np.random.default_rng(4))
+        self.b = nn.Linear(4, 2, rng=np.random.default_rng(5))
+
+    def forward(self, x1, x2, scale):
+        return (self.a(x1) + self.b(x2.reshape(x2.shape[0], -1))) * scale
+
+
+def test_gradient_shap_of_a_tuple_of_inputs_against_captum():
+    """gradient_shap refused the tuple and additional_forward_args (GradientShap takes them).
+    On a model linear in its inputs, with one baseline and no noise, the draws cannot matter."""
+    m = Linear2().double()
+
+    class T(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.a, self.b = torch.nn.Linear(3, 2), torch.nn.Linear(4, 2)
+
+        def forward(self, x1, x2, scale):
+            return (self.a(x1) + self.b(x2.reshape(x2.shape[0], -1))) * scale
+
+    tm = T().double()
+    tm.load_state_dict({k: torch.tensor(v.numpy()) for k, v in m.state_dict().items()})
+    b1, b2 = R.standard_normal((1, 3)), R.standard_normal((1, 2, 2))
+    got = explain.gradient_shap(m, (X1, X2), [1, 0, 1], baselines=(b1, b2), n_samples=3,
+                                rng=0, additional_forward_args=(SCALE,))
+    want = ca.GradientShap(tm).attribute(
+        (torch.tensor(X1), torch.tensor(X2)), target=[1, 0, 1], n_samples=3,
+        baselines=(torch.tensor(b1), torch.tensor(b2)),
+        additional_forward_args=(torch.tensor(SCALE),))
+    _same(got, want)
+    w1 = m.a.weight.numpy()[[1, 0, 1]] * SCALE  # by hand: (x - b) * df/dx
+    np.testing.assert_allclose(got[0], (X1 - b1) * w1, rtol=1e-12)

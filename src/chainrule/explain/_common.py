@@ -43,9 +43,10 @@ def one_batch(who: str, x) -> None:
     """Refuse a tuple ``x`` (Captum's several inputs), which NumPy would stack as one batch."""
     if isinstance(x, tuple):
         raise TypeError(f"{who}: x is a tuple of {len(x)} inputs, and {who} takes one batch "
-                        "(N, ...); saliency, integrated_gradients, deeplift, deeplift_shap, "
-                        "occlusion, feature_ablation, feature_permutation, shapley_values and "
-                        "shapley_value_sampling take tuples of inputs")
+                        "(N, ...); the attribution methods of multi_input take tuples of "
+                        "inputs (saliency, integrated_gradients, gradient_shap, deeplift, "
+                        "deeplift_shap, occlusion, feature_ablation, feature_permutation, "
+                        "shapley_values, shapley_value_sampling)")
 
 
 def as_batch(who: str, model, x, *, min_ndim: int = 2):

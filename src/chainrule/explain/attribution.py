@@ -21,7 +21,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..backend import numpy
+from ..autograd import Tensor
+from ..backend import asnumpy, numpy
 from ..data.arguments import check_number
 from ._common import (
     Progress,
@@ -292,7 +293,8 @@ def integrated_gradients(model, x, target=None, *, baseline=0.0, steps: int = 50
 
 
 def gradient_shap(model, x, target=None, *, baselines=0.0, n_samples: int = 5,
-                  stdev: float = 0.0, output: str = "logit", batch_size: int = 256, rng=None):
+                  stdev: float = 0.0, output: str = "logit", batch_size: int = 256, rng=None,
+                  additional_forward_args=None):
     """GradientSHAP (Lundberg & Lee 2017; Captum's ``GradientShap``): expected gradients.
 
     For each input, ``n_samples`` times: a baseline ``b`` drawn from ``baselines``, a point
@@ -306,30 +308,60 @@ def gradient_shap(model, x, target=None, *, baselines=0.0, n_samples: int = 5,
         n_samples: draws per input; stdev: the noise on ``x`` (in the input's units).
         rng: numpy Generator or seed. Draws, in this order: the baseline indices
             (n_samples, N), the points (n_samples, N), then the noise (n_samples, N, ...).
+        additional_forward_args: as ``saliency``'s; with a tuple of inputs ``baselines`` is a
+            tuple (one entry per input, the same B for each), and a tuple comes back (Captum's;
+            the noise is then drawn for the packed batch of ``multi_input``).
         (the other Args as ``saliency``)
 
     Returns:
         An array shaped like ``x``.
     """
     who = "gradient_shap"
+    packed = pack(who, model, x, additional_forward_args)
+    if packed is not None:  # Captum's tuple of inputs: one packed batch (multi_input)
+        pools = [_background(who, xi, b) for xi, b in zip(packed.xs,
+                                                          packed.each("baselines", baselines))]
+        size = max(len(p) for p in pools)
+        if any(len(p) not in (1, size) for p in pools):
+            raise ValueError(f"{who}: the inputs' baselines must have the same number of "
+                             f"samples, got {[len(p) for p in pools]}")
+        pool = numpy.concatenate([numpy.broadcast_to(p, (size, *p.shape[1:])).reshape(size, -1)
+                                  for p in pools] + [numpy.zeros((size, 1))], axis=1)
+        return packed.unpack(_gradient_shap(who, packed.model, packed.x, target,
+                                            pool.astype(packed.x.dtype), n_samples, stdev,
+                                            output, batch_size, rng, indexed=True))
     x = as_batch(who, model, x)
-    check_output(who, output)
-    n_samples = check_positive_int(who, "n_samples", n_samples)
-    batch_size = check_positive_int(who, "batch_size", batch_size)
-    check_number(who, "stdev", stdev, low=0)
-    pool = numpy.asarray(baselines)
+    return _gradient_shap(who, model, x, target, _background(who, x, baselines), n_samples,
+                          stdev, output, batch_size, rng, indexed=False)
+
+
+def _background(who, x, baselines):
+    """``baselines`` (a number, one sample or (B, ...) samples) as (B, ...) in x's dtype."""
+    pool = numpy.asarray(asnumpy(baselines._data) if isinstance(baselines, Tensor)
+                         else baselines)
     if pool.dtype.kind not in "fiub" or (pool.shape != () and pool.shape[-(x.ndim - 1):] !=
                                          x.shape[1:]) or pool.ndim not in (0, x.ndim - 1, x.ndim):
         raise ValueError(f"{who}: baselines must be a number, one sample {x.shape[1:]} or "
                          f"(B, ...) samples, got shape {pool.shape}")
     pool = numpy.broadcast_to(pool, x.shape[1:])[None] if pool.ndim < x.ndim else pool
-    pool = pool.astype(x.dtype)
+    return pool.astype(x.dtype)
+
+
+def _gradient_shap(who, model, x, target, pool, n_samples, stdev, output, batch_size, rng, *,
+                   indexed):
+    check_output(who, output)
+    n_samples = check_positive_int(who, "n_samples", n_samples)
+    batch_size = check_positive_int(who, "batch_size", batch_size)
+    check_number(who, "stdev", stdev, low=0)
     rng = generator(rng)
     t = resolve_targets(who, model, x, target, output=output, batch_size=batch_size)
     picks = rng.integers(0, len(pool), size=(n_samples, len(x)))
     alphas = rng.uniform(0.0, 1.0, size=(n_samples, len(x)))
     noisy = x[None] + stdev * rng.standard_normal((n_samples, *x.shape))
     b = pool[picks]
+    if indexed:  # a packed batch: every row keeps its input's index column, noise-free
+        noisy[..., -1] = x[:, -1]
+        b[..., -1] = x[:, -1]
     diff = (noisy - b).astype(x.dtype)
     shape = (-1,) + (1,) * (x.ndim - 1)
     rows = (b + alphas.reshape(n_samples, *shape) * diff).astype(x.dtype).reshape(-1,
