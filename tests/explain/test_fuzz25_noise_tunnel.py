@@ -97,3 +97,26 @@ def test_additional_forward_args_go_with_each_copy():
     noisy = X[None] + 0.3 * np.random.default_rng(4).standard_normal((2, *X.shape))
     each = [explain.saliency(m, noisy[k], 1, additional_forward_args=scale) for k in range(2)]
     np.testing.assert_allclose(got, (each[0] + each[1]) / 2, rtol=1e-12)
+
+
+def test_float16_extra_arguments_past_2048_samples_are_refused():
+    """multi_input numbers the samples in the batch's dtype to pick their extra arguments; past
+    2048 float16 rounds those numbers, so sample 2049 got sample 2048's arguments without a word
+    (or an IndexError came from inside)."""
+
+    class M(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.lin = nn.Linear(2, 2, rng=np.random.default_rng(0))
+
+        def forward(self, x, scale):
+            return self.lin(x) * scale
+
+    m = M().half()
+    x = np.ones((2051, 2), dtype="float16")
+    scale = (np.arange(2051) % 7).astype("float16")[:, None]
+    with pytest.raises(ValueError, match=r"2051 samples with additional_forward_args.*at most "
+                                         r"2049"):
+        explain.saliency(m, x, 0, additional_forward_args=(scale,))
+    got = explain.saliency(m, x[:2049], 0, additional_forward_args=(scale[:2049],))
+    np.testing.assert_array_equal(got, m.lin.weight.numpy()[0] * scale[:2049])

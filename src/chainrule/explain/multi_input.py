@@ -74,6 +74,11 @@ class Packed:
         self.index = numpy.arange(n, dtype=dtype)[:, None]
         self.x = numpy.concatenate([xi.reshape(n, -1) for xi in xs] + [self.index], axis=1)
         extra = () if extra is None else extra if isinstance(extra, tuple) else (extra,)
+        exact = 2 ** (numpy.finfo(dtype).nmant + 1)  # the index column picks extra arguments
+        if extra and n - 1 > exact:
+            raise ValueError(f"{who}: {n} samples with additional_forward_args are more than "
+                             f"{dtype} numbers exactly (0 to {exact}); explain them in batches "
+                             f"of at most {exact + 1}, or with the model in float32")
         self.model = _Unpacking(model, self.shapes, extra, n)
 
     def each(self, name, value):
