@@ -1,7 +1,8 @@
 """Wave 25, chainrule.onnx.export: GroupNorm and InstanceNorm (which chainrule computes as a
 layer norm over each group's positions, between two reshapes) along dynamic spatial axes were
 refused ("LayerNorm's setting normalized_shape=(18,) changes to (98,)"), as was a functional
-layer norm without weights over a dynamic axis; PyTorch exports both. The layer norm is now
+layer norm without weights over a dynamic axis; PyTorch exports both. So were std and var
+over dynamic axes. The layer norm is now
 written as its formula over the trailing axes, and a Reshape back to a value's own shape as
 Reshape(Shape(value))."""
 
@@ -31,7 +32,7 @@ def _check(model, shape, dynamic, sizes, opset):
         with cr.no_grad():
             want = model(cr.tensor(x)).numpy()
         (got,) = session.run(None, {"x": x})
-        assert got.shape == want.shape == (size[0], *want.shape[1:])
+        assert got.shape == want.shape
         np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5)
 
 
@@ -59,3 +60,17 @@ def test_layer_norm_whose_weights_would_change_shape_is_refused():
     with pytest.raises(UnsupportedOperatorError, match="changes"):
         export(fn, (cr.tensor(np.ones((2, 3), np.float32)),), None,
                dynamic_axes={"x": {1: "t"}}, input_names=["x"])
+
+
+@pytest.mark.parametrize("opset", [13, 18])
+def test_std_and_var_over_dynamic_axes(opset):
+    """Were refused ('it divides by the count of values on axes [2, 3], which changes with the
+    dynamic axes'): the count is now the product of those sizes, read from the input's Shape.
+    An AdaIN-style normalization over a dynamic image size, and a variance over the batch."""
+    def adain(x):
+        centred = x - x.mean((2, 3), keepdim=True)
+        return centred / (x.std((2, 3), keepdim=True) + 1e-5)
+
+    _check(adain, (2, 3, 5, 6), {0: "n", 2: "h", 3: "w"}, [(1, 3, 9, 4), (3, 3, 4, 7)], opset)
+    _check(lambda x: cr.var(x, (0, 2), correction=2), (3, 4, 5), {0: "n", 2: "t"},
+           [(5, 4, 2), (2, 4, 7)], opset)

@@ -11,6 +11,7 @@ both recordings and must give exactly the recorded results, or the export refuse
 from __future__ import annotations
 
 import inspect
+import math
 
 from ..autograd.function import NonDifferentiable
 from ..backend import asnumpy
@@ -264,16 +265,17 @@ def _spread(g, s, op_type):
     """Var or Std over ``axes``: the mean of squared deviations divided by (count - ddof)."""
     ndim = len(s.in_shapes[0])
     axes = list(range(ndim)) if s["axes"] is None else [a % ndim for a in s["axes"]]
-    count = 1
-    for a in axes:
-        count *= s.in_shapes[0][a]
-        if s.alt_in_shapes[0][a] != s.in_shapes[0][a]:
-            raise s.refuse(f"it divides by the count of values on axes {axes}, which changes "
-                           "with the dynamic axes")
     x = s.inputs[0]
+    if all(s.in_shapes[0][a] == s.alt_in_shapes[0][a] for a in axes):
+        divisor = g.scalar(math.prod(s.in_shapes[0][a] for a in axes) - s["ddof"], s.dtype)
+    else:  # the count changes with the dynamic axes: the product of those sizes in the file
+        sizes = g.op("Cast", [g.op("Gather", [g.op("Shape", [x]), g.ints(axes)])],
+                     to=g.onnx.helper.np_dtype_to_tensor_dtype(s.dtype))
+        divisor = g.op("Sub", [g.reduce("ReduceProd", sizes, [0], False),
+                               g.scalar(s["ddof"], s.dtype)])
     centred = g.op("Sub", [x, g.reduce("ReduceMean", x, axes, True)])
     total = g.reduce("ReduceSum", g.op("Mul", [centred, centred]), axes, bool(s["keepdims"]))
-    var = g.op("Div", [total, g.scalar(count - s["ddof"], s.dtype)])
+    var = g.op("Div", [total, divisor])
     return [g.op("Sqrt", [var]) if op_type == "Std" else var]
 
 
