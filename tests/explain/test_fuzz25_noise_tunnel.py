@@ -120,3 +120,15 @@ def test_float16_extra_arguments_past_2048_samples_are_refused():
         explain.saliency(m, x, 0, additional_forward_args=(scale,))
     got = explain.saliency(m, x[:2049], 0, additional_forward_args=(scale[:2049],))
     np.testing.assert_array_equal(got, m.lin.weight.numpy()[0] * scale[:2049])
+
+
+def test_a_per_sample_feature_mask_goes_with_each_copy():
+    """A feature_mask shaped like x (one grouping per sample) was passed as given, so
+    feature_ablation saw a mask for N samples in a batch of N * n_samples and refused it."""
+    m = _model()
+    mask = np.array([[0, 0, 1, 1], [0, 1, 1, 1], [0, 1, 2, 3]])
+    got = explain.noise_tunnel(explain.feature_ablation, m, X, 1, n_samples=2, stdev=0.2, rng=5,
+                               feature_mask=mask)
+    noisy = X[None] + 0.2 * np.random.default_rng(5).standard_normal((2, *X.shape))
+    each = [explain.feature_ablation(m, noisy[k], 1, feature_mask=mask) for k in range(2)]
+    np.testing.assert_allclose(got, (each[0] + each[1]) / 2, rtol=1e-12)

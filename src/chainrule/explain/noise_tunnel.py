@@ -19,7 +19,7 @@ from .attribution import NT_TYPES
 
 __all__ = ["noise_tunnel"]
 
-_LIKE_X = ("baseline", "baselines", "fill")  # per-sample arguments that follow their sample
+_LIKE_X = ("baseline", "baselines", "fill", "feature_mask")  # per-sample: follow their sample
 
 
 def noise_tunnel(attribution, model, x, /, target=None, *, nt_type: str = "smoothgrad",
@@ -38,11 +38,11 @@ def noise_tunnel(attribution, model, x, /, target=None, *, nt_type: str = "smoot
         rng: numpy Generator or seed; the noise is ``stdev * rng.standard_normal((n_samples,
             *x.shape))``, copy ``k`` of input ``i`` getting row ``[k, i]``.
         **kwargs: passed to ``attribution`` (``method=`` too: integrated gradients' own); a
-            ``baseline``/``baselines``/``fill`` shaped like ``x`` (an array, Tensor or list)
-            goes with its input to each of its copies. With ``return_convergence_delta=True``
-            (a method that has it) the deltas of every copy come back too. An
-            ``additional_forward_args`` Tensor or array with one row per input goes with it
-            to each of its copies.
+            ``baseline``/``baselines``/``fill``/``feature_mask`` shaped like ``x`` (an array,
+            Tensor or list) goes with its input to each of its copies. With
+            ``return_convergence_delta=True`` (a method that has it) the deltas of every copy
+            come back too. An ``additional_forward_args`` Tensor or array with one row per
+            input goes with it to each of its copies.
 
     Returns:
         An array shaped like ``x`` (or like the method's output for each input), or, with
