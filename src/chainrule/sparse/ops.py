@@ -212,7 +212,10 @@ def add(a, b):
     vals = index_add(zeros, 0, slots, concatenate([a._vals, b._vals], 0))
     sparse_shape = a.shape[:a.sparse_dim()]
     idx = xp.stack(xp.unravel_index(xp.asarray(positions, dtype=xp.int64), sparse_shape))
-    return SparseTensor(idx.astype(xp.int64).reshape(len(sparse_shape), -1), vals, a.shape)
+    # two coalesced lists merge into one (sorted, unique): coalesced, as PyTorch flags it, so
+    # that .indices() and .values() of a sum work (were refused)
+    return SparseTensor(idx.astype(xp.int64).reshape(len(sparse_shape), -1), vals, a.shape,
+                        coalesced=a.is_coalesced() and b.is_coalesced())
 
 
 def _same_layout(a, b):
