@@ -90,3 +90,15 @@ def test_integer_reductions(name, dtype):
         got = load(m)(x).numpy()
         assert got.dtype == want.dtype == dtype
         np.testing.assert_array_equal(got, want)
+
+
+@pytest.mark.parametrize("name", ["ReduceLogSum", "ReduceL2", "ReduceSumSquare", "ReduceMean"])
+def test_integer_reduction_over_no_axes(name):
+    # noop_with_empty_axes: ReduceLogSum of int64 gave float32 log(x) (onnxruntime: int64)
+    x = np.array([[1, 2, 30], [4, 5, 7]], np.int64)
+    m = graph([helper.make_node(name, ["x", "a"], ["y"], noop_with_empty_axes=1)], {"x": x},
+              {"a": np.array([], np.int64)}, opset=18)
+    (want,) = run_ort(m, {"x": x})
+    got = load(m)(x).numpy()
+    assert got.dtype == want.dtype == np.int64
+    np.testing.assert_array_equal(got, want)

@@ -224,6 +224,8 @@ def _reduce(name, since, fn, int_fn):
         keep = bool(attrs.get("keepdims", 1))
         if not axes:
             if attrs.get("noop_with_empty_axes", 0):
+                if not is_float(x):  # a reduction over no axes: x's dtype, as onnxruntime's
+                    return nondiff(lambda a: int_fn(a, axis=(), keepdims=True), x)
                 return _NOOP.get(name, lambda t: t)(x)
             axes = tuple(range(x.ndim))
         axes = tuple(sorted({_axis(a, x.ndim, "Reduce") for a in axes}))
