@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from ..autograd import Tensor, grad, no_grad
 from ..backend import asnumpy, numpy
+from ..nn import Module
 from ._common import (
     as_batch,
     baseline_shapes,
@@ -29,6 +30,7 @@ from ._common import (
 )
 from .attribution import CAPTUM_METHODS, IG_METHODS, _quadrature
 from .cam import _layer_module
+from .multi_input import _rows
 
 __all__ = ["layer_integrated_gradients"]
 
@@ -53,10 +55,25 @@ class _Swap:
         return copied(output if self.value is None else self.value)
 
 
+class _Extra(Module):
+    """``model(x, *additional_forward_args)``, a per-sample argument cut to the samples of the
+    rows (``rows``; all N samples, in order, when None)."""
+
+    def __init__(self, model, extra, n):
+        super().__init__()
+        self.model, self._extra, self._n, self.rows = model, extra, n, None
+
+    def forward(self, x):
+        idx = numpy.arange(self._n) if self.rows is None else self.rows
+        return self.model(x, *(_rows(a, idx, self._n) for a in self._extra))
+
+
 def _layer_values(who, model, module, to_input, x, batch_size):
     parts = []
     with no_grad():
         for sl in batches(len(x), batch_size):
+            if isinstance(model, _Extra):
+                model.rows = numpy.arange(sl.start, sl.stop)
             swap = _Swap(module, to_input)
             try:
                 model(Tensor(x[sl]))
@@ -66,6 +83,8 @@ def _layer_values(who, model, module, to_input, x, batch_size):
                 raise ValueError(f"{who}: the layer's {'input' if to_input else 'output'} must "
                                  f"be one tensor, got {type(swap.seen).__name__}")
             parts.append(asnumpy(swap.seen._data))
+    if isinstance(model, _Extra):
+        model.rows = None
     return numpy.concatenate(parts)
 
 
@@ -73,7 +92,8 @@ def layer_integrated_gradients(model, layer, x, target=None, *, baseline=0.0, st
                                method: str = "gausslegendre", output: str = "logit",
                                batch_size: int = 256, multiply_by_inputs: bool = True,
                                attribute_to_layer_input: bool = False,
-                               return_convergence_delta: bool = False):
+                               return_convergence_delta: bool = False,
+                               additional_forward_args=None):
     """Integrated gradients at ``layer``, shaped like its output (or its input).
 
     Args:
@@ -88,6 +108,10 @@ def layer_integrated_gradients(model, layer, x, target=None, *, baseline=0.0, st
         attribute_to_layer_input: attribute the layer's (first) input instead of its output.
         return_convergence_delta: also return ``delta`` (N,): the attributions summed minus
             ``f(x) - f(baseline)``.
+        additional_forward_args: more arguments of the model after ``x``, not attributed (an
+            attention mask, lengths): a Tensor or array whose first axis has the N samples goes
+            with its sample through the path's points, anything else is passed unchanged
+            (Captum's).
         (target, output: as ``saliency``)
 
     Returns:
@@ -115,7 +139,12 @@ def layer_integrated_gradients(model, layer, x, target=None, *, baseline=0.0, st
         raise ValueError(f"{who}: x holds integers (indices), so baseline must too, got "
                          f"{baseline!r:.80}")
     base = numpy.ascontiguousarray(numpy.broadcast_to(base.astype(x.dtype), x.shape))
-    t = resolve_targets(who, model, x, target, output=output, batch_size=batch_size)
+    whole = batch_size  # the passes over the N samples (targets, the delta's scores)
+    if additional_forward_args is not None:
+        model = _Extra(model, additional_forward_args if isinstance(
+            additional_forward_args, tuple) else (additional_forward_args,), len(x))
+        whole = len(x)  # in one pass, so that row i is sample i
+    t = resolve_targets(who, model, x, target, output=output, batch_size=whole)
     alphas, weights = _quadrature(method, steps)
     with eval_mode(model):
         y = _layer_values(who, model, module, attribute_to_layer_input, x, batch_size)
@@ -128,16 +157,20 @@ def layer_integrated_gradients(model, layer, x, target=None, *, baseline=0.0, st
             point = y0[idx] + alphas[ks].astype(y.dtype).reshape(shape) * (y[idx] - y0[idx])
             value = Tensor(point, requires_grad=True)
             swap = _Swap(module, attribute_to_layer_input, value)
+            if isinstance(model, _Extra):
+                model.rows = idx
             try:
                 chosen = scores_of(who, model, Tensor(x[idx]), t[idx], output=output)
             finally:
                 swap.handle.remove()
+                if isinstance(model, _Extra):
+                    model.rows = None
             (g,) = grad(chosen.sum(), value, allow_unused=True)
             g = numpy.zeros_like(point) if g is None else asnumpy(g._data)
             numpy.add.at(total, idx, weights[ks].reshape(shape) * g)
     attributions = ((y - y0) * total if multiply_by_inputs else total).astype(y.dtype)
     if not return_convergence_delta:
         return attributions
-    gap = chosen_scores(model, x, t, output, batch_size) - chosen_scores(model, base, t, output,
-                                                                         batch_size)
+    gap = chosen_scores(model, x, t, output, whole) - chosen_scores(model, base, t, output,
+                                                                    whole)
     return attributions, attributions.reshape(len(x), -1).sum(axis=1, dtype=numpy.float64) - gap
