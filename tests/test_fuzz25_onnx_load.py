@@ -102,3 +102,19 @@ def test_integer_reduction_over_no_axes(name):
     got = load(m)(x).numpy()
     assert got.dtype == want.dtype == np.int64
     np.testing.assert_array_equal(got, want)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.int32, np.int64])
+@pytest.mark.parametrize("name", ["ReduceMax", "ReduceMin", "ReduceMean", "ReduceLogSumExp"])
+def test_reductions_over_no_values(name, dtype):
+    """ONNX's -inf / +inf (an integer type's extremes) for a max / min over an empty axis and
+    onnxruntime's 0 for a mean: they failed inside chainrule's ops ('max: cannot reduce over an
+    axis of size 0', NumPy's 'zero-size array to reduction operation maximum' for integers)."""
+    x = np.zeros((0, 3), dtype)
+    for axes, keep in [([0], 0), ([0, 1], 1)]:
+        m = graph([helper.make_node(name, ["x", "a"], ["y"], keepdims=keep)], {"x": x},
+                  {"a": np.array(axes, np.int64)}, opset=18)
+        (want,) = run_ort(m, {"x": x})
+        got = load(m)(x).numpy()
+        assert got.dtype == want.dtype == dtype and got.shape == want.shape
+        np.testing.assert_array_equal(got, want)

@@ -218,6 +218,20 @@ _NOOP = {"ReduceSumSquare": lambda x: x * x, "ReduceL1": ops.abs, "ReduceL2": op
          "ReduceLogSum": ops.log}
 
 
+_OF_NOTHING = ("ReduceMax", "ReduceMin", "ReduceMean")
+
+
+def _of_nothing(name, x, axes, keep):
+    """A max, min or mean over no values: ONNX's -inf and +inf (an integer type's extremes), and
+    onnxruntime's 0 for the mean, where chainrule's ops refuse an empty reduction."""
+    xp = get_array_module(x._data)
+    info = (xp.finfo if is_float(x) else xp.iinfo)(x._data.dtype)
+    value = {"ReduceMax": -xp.inf if is_float(x) else info.min,
+             "ReduceMin": xp.inf if is_float(x) else info.max, "ReduceMean": 0}[name]
+    shape = [1 if a in axes else n for a, n in enumerate(x.shape) if keep or a not in axes]
+    return Tensor(xp.full(shape, value, dtype=x._data.dtype))
+
+
 def _reduce(name, since, fn, int_fn):
     def evaluate(ctx, attrs, x, axes=None):
         axes = _axes(ctx, attrs, axes, since)
@@ -229,6 +243,8 @@ def _reduce(name, since, fn, int_fn):
                 return _NOOP.get(name, lambda t: t)(x)
             axes = tuple(range(x.ndim))
         axes = tuple(sorted({_axis(a, x.ndim, "Reduce") for a in axes}))
+        if name in _OF_NOTHING and any(x.shape[a] == 0 for a in axes):
+            return _of_nothing(name, x, axes, keep)
         if not is_float(x):
             return nondiff(lambda a: int_fn(a, axis=axes, keepdims=keep), x)
         return fn(x, axes, keep)
@@ -251,12 +267,12 @@ def _in_float(fn):
     def reduce(a, axis, keepdims):
         xp = get_array_module(a)
         with xp.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            return xp.trunc(fn(xp, a.astype("float64"), axis, keepdims))
+            return xp.trunc(fn(xp, a.astype("float64"), axis, keepdims)).astype(a.dtype)
     return reduce
 
 
 def _int_log_sum_exp(xp, a, axis, keepdims):
-    top = a.max(axis=axis, keepdims=True)
+    top = a.max(axis=axis, keepdims=True, initial=-xp.inf)  # -inf over no values
     out = top + xp.log(xp.exp(a - top).sum(axis=axis, keepdims=True))
     return out if keepdims else xp.squeeze(out, axis)
 
