@@ -54,3 +54,44 @@ def test_an_attention_mask_goes_with_its_sample_against_captum():
     lig = explain.layer_integrated_gradients
     np.testing.assert_allclose(lig(m, "emb", IDS, None, steps=3, additional_forward_args=MASK),
                                lig(m, "emb", IDS, pred, steps=3, additional_forward_args=MASK))
+
+
+def test_grad_cam_takes_additional_forward_args_against_captum():
+    m, tm = Masked().double(), TorchMasked().double()
+    tm.load_state_dict({k: torch.tensor(v.numpy()) for k, v in m.state_dict().items()})
+    got = explain.grad_cam(m, "emb", IDS, [1, 0, 1], relu=False, batch_size=2,
+                           additional_forward_args=(MASK,))
+    want = ca.LayerGradCam(tm, tm.emb).attribute(torch.tensor(IDS), target=[1, 0, 1],
+                                                 additional_forward_args=(torch.tensor(MASK),))
+    np.testing.assert_allclose(got, want.detach().numpy(), rtol=1e-10, atol=1e-12)
+
+
+class Scaled(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.a = nn.Linear(4, 5, rng=np.random.default_rng(2))
+        self.act = nn.Tanh()
+        self.b = nn.Linear(5, 2, rng=np.random.default_rng(3))
+
+    def forward(self, x, scale):
+        return self.b(self.act(self.a(x * scale)))
+
+
+def test_layer_conductance_takes_additional_forward_args_against_captum():
+    m = Scaled().double()
+    tm = torch.nn.Sequential()
+    tm.a, tm.act, tm.b = torch.nn.Linear(4, 5), torch.nn.Tanh(), torch.nn.Linear(5, 2)
+    tm = tm.double()
+    tm.load_state_dict({k: torch.tensor(v.numpy()) for k, v in m.state_dict().items()})
+
+    def forward(x, scale):
+        return tm.b(tm.act(tm.a(x * scale)))
+
+    x = np.random.default_rng(4).standard_normal((3, 4))
+    scale = np.array([[1.0], [2.0], [-0.5]])
+    got = explain.layer_conductance(m, m.act, x, [0, 1, 1], steps=4, batch_size=7,
+                                    additional_forward_args=(scale,))
+    want = ca.LayerConductance(forward, tm.act).attribute(
+        torch.tensor(x), target=[0, 1, 1], n_steps=4,
+        additional_forward_args=(torch.tensor(scale),))
+    np.testing.assert_allclose(got, want.detach().numpy(), rtol=1e-10, atol=1e-12)

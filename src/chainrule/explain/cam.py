@@ -20,11 +20,13 @@ from ._common import (
     check_output,
     check_positive_int,
     eval_mode,
+    one_batch,
     resolve_targets,
     scores_of,
 )
 from .features import _Capture, _layer
 from .guided import guided_backprop
+from .multi_input import Extra, with_extra
 
 __all__ = ["grad_cam", "guided_grad_cam", "upsample_nearest"]
 
@@ -46,18 +48,21 @@ def _layer_module(who, model, layer):
 
 
 def grad_cam(model, layer, x, target=None, *, relu: bool = True, resize: bool = False,
-             output: str = "logit", batch_size: int = 64):
+             output: str = "logit", batch_size: int = 64, additional_forward_args=None):
     """Grad-CAM of the target score at ``layer``.
 
     Args:
         model: a Module returning (N, classes) scores.
         layer: the layer, by its dotted name in ``model.named_modules()`` ("features.3") or as
             the module itself (as Captum's ``LayerGradCam(model, model.conv2)``).
-        x: inputs (N, ...); target: an int, one per sample, or None (the predicted class).
+        x: inputs (N, ...), or token indices (integers) for a model that starts with an
+            embedding; target: an int, one per sample, or None (the predicted class).
         relu: keep only the positive evidence (the paper's map; Captum's
             ``relu_attributions=True``).
         resize: bring the map to the input's spatial size by nearest neighbour.
         output: "logit" or "probability"; batch_size: samples per backward pass.
+        additional_forward_args: more arguments of the model after ``x``, not attributed; a
+            Tensor or array with one row per sample goes with its sample (Captum's).
 
     Returns:
         An array (N, 1, *layer_spatial), or (N, 1, *input_spatial) with ``resize``. For a layer
@@ -65,14 +70,22 @@ def grad_cam(model, layer, x, target=None, *, relu: bool = True, resize: bool = 
     """
     who = "grad_cam"
     module = _layer_module(who, model, layer)
-    x = as_batch(who, model, x)
+    one_batch(who, x)
+    raw = asnumpy(x._data) if isinstance(x, Tensor) else numpy.asarray(x)
+    # token indices (an embedding's input) stay integers, as layer_integrated_gradients'
+    x = raw if raw.dtype.kind in "iu" and raw.ndim >= 1 and len(raw) else as_batch(who, model, x)
     check_output(who, output)
     batch_size = check_positive_int(who, "batch_size", batch_size)
-    t = resolve_targets(who, model, x, target, output=output, batch_size=batch_size)
+    whole = batch_size
+    if additional_forward_args is not None:
+        model, whole = with_extra(model, additional_forward_args, len(x)), len(x)
+    t = resolve_targets(who, model, x, target, output=output, batch_size=whole)
     parts = []
     with eval_mode(model):
         for sl in batches(len(x), batch_size):
-            xt = Tensor(x[sl], requires_grad=True)
+            if isinstance(model, Extra):
+                model.rows = numpy.arange(sl.start, sl.stop)
+            xt = Tensor(x[sl], requires_grad=x.dtype.kind == "f")
             cap = _Capture(module)
             try:
                 chosen = scores_of(who, model, xt, t[sl], output=output)
@@ -87,7 +100,8 @@ def grad_cam(model, layer, x, target=None, *, relu: bool = True, resize: bool = 
             g = numpy.zeros_like(a) if g is None else asnumpy(g._data)
             weights = g.mean(axis=tuple(range(2, g.ndim)), keepdims=True)
             parts.append((weights * a).sum(axis=1, keepdims=True))
-    cam = numpy.concatenate(parts).astype(x.dtype)
+    cam = numpy.concatenate(parts)
+    cam = cam.astype(x.dtype if x.dtype.kind == "f" else cam.dtype)
     if relu:
         cam = numpy.maximum(cam, 0)
     if resize:

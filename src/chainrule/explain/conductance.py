@@ -25,13 +25,14 @@ from ._common import (
 from .attribution import CAPTUM_METHODS, IG_METHODS, _quadrature
 from .cam import _layer_module
 from .features import _Capture
+from .multi_input import Extra, with_extra
 
 __all__ = ["layer_conductance"]
 
 
 def layer_conductance(model, layer, x, target=None, *, baseline=0.0, steps: int = 50,
                       method: str = "gausslegendre", output: str = "logit",
-                      batch_size: int = 256):
+                      batch_size: int = 256, additional_forward_args=None):
     """The conductance of every unit of ``layer`` for the target score.
 
     Args:
@@ -41,6 +42,7 @@ def layer_conductance(model, layer, x, target=None, *, baseline=0.0, steps: int 
         method: where the points lie: "gausslegendre", "trapezoid" (0 to 1 evenly, so the
             conductances are complete), "left", "right", "midpoint" (or Captum's "riemann_*"
             names, "riemann_trapezoid" included: only the points matter here).
+        additional_forward_args: as ``grad_cam``'s.
         (the other Args as ``saliency``)
 
     Returns:
@@ -61,7 +63,10 @@ def layer_conductance(model, layer, x, target=None, *, baseline=0.0, steps: int 
                          f"{x.shape[1:]} (or (1, ...)) or like x {x.shape},"
                          f" got shape {base.shape}")
     base = numpy.broadcast_to(base.astype(x.dtype), x.shape)
-    t = resolve_targets(who, model, x, target, output=output, batch_size=batch_size)
+    whole = batch_size
+    if additional_forward_args is not None:
+        model, whole = with_extra(model, additional_forward_args, len(x)), len(x)
+    t = resolve_targets(who, model, x, target, output=output, batch_size=whole)
     alphas = _quadrature(method, steps + 1)[0].astype(x.dtype)
     per = max(batch_size // (steps + 1), 1)
     parts = []
@@ -70,6 +75,8 @@ def layer_conductance(model, layer, x, target=None, *, baseline=0.0, steps: int 
             xs, bs = x[sl], base[sl]
             rows = bs[None] + alphas.reshape((-1, 1) + (1,) * (x.ndim - 1)) * (xs - bs)[None]
             xt = Tensor(rows.reshape(-1, *x.shape[1:]), requires_grad=True)
+            if isinstance(model, Extra):  # row (point k, sample i) is sample sl.start + i
+                model.rows = numpy.tile(numpy.arange(sl.start, sl.stop), steps + 1)
             cap = _Capture(module)
             try:
                 chosen = scores_of(who, model, xt, numpy.tile(t[sl], steps + 1), output=output)

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 from ..autograd import Tensor, grad, no_grad
 from ..backend import asnumpy, numpy
-from ..nn import Module
 from ._common import (
     as_batch,
     baseline_shapes,
@@ -30,7 +29,7 @@ from ._common import (
 )
 from .attribution import CAPTUM_METHODS, IG_METHODS, _quadrature
 from .cam import _layer_module
-from .multi_input import _rows
+from .multi_input import Extra, with_extra
 
 __all__ = ["layer_integrated_gradients"]
 
@@ -55,24 +54,11 @@ class _Swap:
         return copied(output if self.value is None else self.value)
 
 
-class _Extra(Module):
-    """``model(x, *additional_forward_args)``, a per-sample argument cut to the samples of the
-    rows (``rows``; all N samples, in order, when None)."""
-
-    def __init__(self, model, extra, n):
-        super().__init__()
-        self.model, self._extra, self._n, self.rows = model, extra, n, None
-
-    def forward(self, x):
-        idx = numpy.arange(self._n) if self.rows is None else self.rows
-        return self.model(x, *(_rows(a, idx, self._n) for a in self._extra))
-
-
 def _layer_values(who, model, module, to_input, x, batch_size):
     parts = []
     with no_grad():
         for sl in batches(len(x), batch_size):
-            if isinstance(model, _Extra):
+            if isinstance(model, Extra):
                 model.rows = numpy.arange(sl.start, sl.stop)
             swap = _Swap(module, to_input)
             try:
@@ -83,7 +69,7 @@ def _layer_values(who, model, module, to_input, x, batch_size):
                 raise ValueError(f"{who}: the layer's {'input' if to_input else 'output'} must "
                                  f"be one tensor, got {type(swap.seen).__name__}")
             parts.append(asnumpy(swap.seen._data))
-    if isinstance(model, _Extra):
+    if isinstance(model, Extra):
         model.rows = None
     return numpy.concatenate(parts)
 
@@ -141,8 +127,7 @@ def layer_integrated_gradients(model, layer, x, target=None, *, baseline=0.0, st
     base = numpy.ascontiguousarray(numpy.broadcast_to(base.astype(x.dtype), x.shape))
     whole = batch_size  # the passes over the N samples (targets, the delta's scores)
     if additional_forward_args is not None:
-        model = _Extra(model, additional_forward_args if isinstance(
-            additional_forward_args, tuple) else (additional_forward_args,), len(x))
+        model = with_extra(model, additional_forward_args, len(x))
         whole = len(x)  # in one pass, so that row i is sample i
     t = resolve_targets(who, model, x, target, output=output, batch_size=whole)
     alphas, weights = _quadrature(method, steps)
@@ -157,13 +142,13 @@ def layer_integrated_gradients(model, layer, x, target=None, *, baseline=0.0, st
             point = y0[idx] + alphas[ks].astype(y.dtype).reshape(shape) * (y[idx] - y0[idx])
             value = Tensor(point, requires_grad=True)
             swap = _Swap(module, attribute_to_layer_input, value)
-            if isinstance(model, _Extra):
+            if isinstance(model, Extra):
                 model.rows = idx
             try:
                 chosen = scores_of(who, model, Tensor(x[idx]), t[idx], output=output)
             finally:
                 swap.handle.remove()
-                if isinstance(model, _Extra):
+                if isinstance(model, Extra):
                     model.rows = None
             (g,) = grad(chosen.sum(), value, allow_unused=True)
             g = numpy.zeros_like(point) if g is None else asnumpy(g._data)

@@ -26,7 +26,7 @@ from ..backend import asnumpy, numpy
 from ..nn import Module
 from ._common import as_batch
 
-__all__ = ["Packed", "pack"]
+__all__ = ["Extra", "Packed", "pack", "with_extra"]
 
 
 class _Unpacking(Module):
@@ -124,6 +124,26 @@ class Packed:
                 self.n, *shape))
             start += size
         return tuple(parts) if self.multi else parts[0]
+
+
+class Extra(Module):
+    """``model(x, *additional_forward_args)``, a per-sample argument cut to the samples of the
+    rows (``rows``; all N samples, in order, when None)."""
+
+    def __init__(self, model, extra, n):
+        super().__init__()
+        self.model, self._extra, self._n, self.rows = model, extra, n, None
+
+    def forward(self, x):
+        idx = numpy.arange(self._n) if self.rows is None else self.rows
+        return self.model(x, *(_rows(a, idx, self._n) for a in self._extra))
+
+
+def with_extra(model, additional_forward_args, n):
+    """``model`` called with ``additional_forward_args`` after its input (``Extra``)."""
+    extra = (additional_forward_args if isinstance(additional_forward_args, tuple)
+             else (additional_forward_args,))
+    return Extra(model, extra, n)
 
 
 def pack(who, model, x, additional_forward_args):
