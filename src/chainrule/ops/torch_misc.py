@@ -32,6 +32,8 @@ def as_tensor(data, *, dtype=None, device=None) -> Tensor:
     A sparse tensor stays itself (converted to ``dtype``), as PyTorch's."""
     if type(data) is not Tensor and hasattr(data, "_nnz"):  # was: wrapped as if an array
         return data if dtype is None else data.to(dtype)
+    if isinstance(data, numpy.generic):  # was: Tensor(np.int64(5)), zeros of size 5
+        data = numpy.asarray(data)
     if isinstance(data, Tensor):
         out = data if dtype is None or data.dtype == numpy.dtype(dtype) else cast(data, dtype)
         return out if device is None or out.device == device else out.to(device)
@@ -50,6 +52,8 @@ def asarray(obj, *, dtype=None, device=None, copy=None, requires_grad: bool = Fa
         out = obj if dtype is None else obj.to(dtype)
         out = out.clone() if copy and out is obj else out
         return out.requires_grad_() if requires_grad else out
+    if isinstance(obj, numpy.generic):  # a NumPy scalar: 0-d (was: zeros of its value's size)
+        obj = numpy.asarray(obj)
     if isinstance(obj, Tensor) or (hasattr(obj, "dtype") and hasattr(obj, "shape")):
         arr = obj._data if isinstance(obj, Tensor) else obj
         same = dtype is None or arr.dtype == numpy.dtype(dtype)
