@@ -1,11 +1,12 @@
 """Nineteenth fuzz wave, explain: a tuple of inputs given to a method that takes one batch.
 
 Captum passes several inputs as a tuple; saliency, integrated_gradients, deeplift and occlusion
-take one here too (feature_ablation and the Shapley values since test_fuzz25_ablation.py). The
-other methods turned the tuple into one array (NumPy stacks a tuple of equal arrays), so two
-(N, D) inputs became a batch of 2 samples of shape (N, D): a model that flattens gave
-attributions of that shape without a word, others failed deep inside with "the model must
-return (N, classes) scores". They now refuse the tuple, naming the methods that take one.
+take one here too (feature_ablation, the Shapley values, gradient_x_input... since
+test_fuzz25_ablation.py). The other methods turned the tuple into one array (NumPy stacks a
+tuple of equal arrays), so two (N, D) inputs became a batch of 2 samples of shape (N, D): a
+model that flattens gave attributions of that shape without a word, others failed deep inside
+with "the model must return (N, classes) scores". They now refuse the tuple, naming the
+methods that take one.
 """
 
 import numpy as np
@@ -13,7 +14,6 @@ import pytest
 
 from chainrule import nn
 from chainrule.explain import (
-    gradient_x_input,
     layer_integrated_gradients,
     lrp,
     saliency,
@@ -21,7 +21,6 @@ from chainrule.explain import (
 )
 
 METHODS = {
-    "gradient_x_input": lambda m, x: gradient_x_input(m, x, 0),
     "smoothgrad": lambda m, x: smoothgrad(m, x, 0, rng=0),
     "lrp": lambda m, x: lrp(m, x, 0),
     "layer_integrated_gradients": lambda m, x: layer_integrated_gradients(m, "1", x, 0),

@@ -170,3 +170,41 @@ def test_gradient_shap_of_a_tuple_of_inputs_against_captum():
     _same(got, want)
     w1 = m.a.weight.numpy()[[1, 0, 1]] * SCALE  # by hand: (x - b) * df/dx
     np.testing.assert_allclose(got[0], (X1 - b1) * w1, rtol=1e-12)
+
+
+class TwoRelu(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.a = nn.Linear(3, 4, rng=np.random.default_rng(6))
+        self.b = nn.Linear(4, 4, rng=np.random.default_rng(7))
+        self.relu = nn.ReLU()
+        self.h = nn.Linear(4, 2, rng=np.random.default_rng(8))
+
+    def forward(self, x1, x2, scale):
+        return self.h(self.relu(self.a(x1) + self.b(x2.reshape(x2.shape[0], -1))) * scale)
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")  # Captum's notes on hooks and grads
+def test_gradient_methods_of_a_tuple_of_inputs_against_captum():
+    """gradient_x_input, guided_backprop and deconvnet refused the tuple and
+    additional_forward_args (InputXGradient, GuidedBackprop, Deconvolution take them)."""
+    m = TwoRelu().double()
+
+    class T(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.a, self.b = torch.nn.Linear(3, 4), torch.nn.Linear(4, 4)
+            self.relu, self.h = torch.nn.ReLU(), torch.nn.Linear(4, 2)
+
+        def forward(self, x1, x2, scale):
+            return self.h(self.relu(self.a(x1) + self.b(x2.reshape(x2.shape[0], -1))) * scale)
+
+    tm = T().double()
+    tm.load_state_dict({k: torch.tensor(v.numpy()) for k, v in m.state_dict().items()})
+    inputs = (torch.tensor(X1), torch.tensor(X2))
+    extra = (torch.tensor(SCALE),)
+    for ours, theirs in ((explain.gradient_x_input, ca.InputXGradient),
+                         (explain.guided_backprop, ca.GuidedBackprop),
+                         (explain.deconvnet, ca.Deconvolution)):
+        _same(ours(m, (X1, X2), [1, 0, 1], additional_forward_args=(SCALE,)),
+              theirs(tm).attribute(inputs, target=[1, 0, 1], additional_forward_args=extra))

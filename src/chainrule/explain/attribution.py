@@ -92,12 +92,17 @@ def saliency(model, x, target=None, *, output: str = "logit", absolute: bool = F
 
 
 def gradient_x_input(model, x, target=None, *, output: str = "logit", batch_size: int = 64,
-                     progress: bool = False):
-    """``x * df/dx``: each input's first-order contribution to the score (same Args as saliency).
+                     progress: bool = False, additional_forward_args=None):
+    """``x * df/dx``: each input's first-order contribution to the score (same Args as saliency,
+    a tuple of inputs and ``additional_forward_args`` included).
 
     Returns:
         An array shaped like ``x``; for a linear model it sums to ``f(x) - b[target]``.
     """
+    packed = pack("gradient_x_input", model, x, additional_forward_args)
+    if packed is not None:  # the index column's gradient is 0 (multi_input)
+        return packed.unpack(gradient_x_input(packed.model, packed.x, target, output=output,
+                                              batch_size=batch_size, progress=progress))
     x, g = _gradients("gradient_x_input", model, x, target, output, batch_size, progress)
     return x * g
 

@@ -32,6 +32,7 @@ from ._common import (
     resolve_targets,
     score_gradients,
 )
+from .multi_input import pack
 
 __all__ = ["RULES", "GuidedReLU", "deconvnet", "guided_backprop", "relu_rule"]
 
@@ -102,8 +103,12 @@ def relu_rule(model, rule: str):
             fuse(model)
 
 
-def _projection(rule, model, x, target, output, batch_size):
+def _projection(rule, model, x, target, output, batch_size, additional_forward_args=None):
     who = "guided_backprop" if rule == "guided" else "deconvnet"
+    packed = pack(who, model, x, additional_forward_args)
+    if packed is not None:  # the index column's gradient is 0 (multi_input)
+        return packed.unpack(_projection(rule, packed.model, packed.x, target, output,
+                                         batch_size))
     x = as_batch(who, model, x)
     check_output(who, output)
     batch_size = check_positive_int(who, "batch_size", batch_size)
@@ -115,20 +120,25 @@ def _projection(rule, model, x, target, output, batch_size):
     return grads
 
 
-def guided_backprop(model, x, target=None, *, output: str = "logit", batch_size: int = 64):
+def guided_backprop(model, x, target=None, *, output: str = "logit", batch_size: int = 64,
+                    additional_forward_args=None):
     """Guided backpropagation of the target score to the input (Springenberg et al. 2015).
 
     Args:
         model: a Module whose nonlinearities are ``nn.ReLU`` layers (LeNet-5 "modern", SmallCNN).
         x: inputs (N, ...); target: an int, one per sample, or None (the predicted class).
         output: "logit" or "probability"; batch_size: samples per backward pass.
+        additional_forward_args: as ``saliency``'s (``x`` may be a tuple of inputs, giving a
+            tuple; Captum's).
 
     Returns:
         An array shaped like ``x``.
     """
-    return _projection("guided", model, x, target, output, batch_size)
+    return _projection("guided", model, x, target, output, batch_size, additional_forward_args)
 
 
-def deconvnet(model, x, target=None, *, output: str = "logit", batch_size: int = 64):
+def deconvnet(model, x, target=None, *, output: str = "logit", batch_size: int = 64,
+              additional_forward_args=None):
     """Zeiler & Fergus's deconvnet projection of the target score to the input (as above)."""
-    return _projection("deconvnet", model, x, target, output, batch_size)
+    return _projection("deconvnet", model, x, target, output, batch_size,
+                       additional_forward_args)

@@ -1,7 +1,8 @@
 """Captum's multi-input models and ``additional_forward_args`` for the attributions.
 
-``saliency``, ``integrated_gradients``, ``gradient_shap``, ``deeplift``, ``deeplift_shap``,
-``occlusion``, ``feature_ablation``, ``feature_permutation`` and the Shapley values take, as
+``saliency``, ``gradient_x_input``, ``guided_backprop``, ``deconvnet``,
+``integrated_gradients``, ``gradient_shap``, ``deeplift``, ``deeplift_shap``, ``occlusion``,
+``feature_ablation``, ``feature_permutation`` and the Shapley values take, as
 Captum's ``attribute``, a tuple (not a list) of input batches ``(x1, x2, ...)`` (each (N, ...))
 for a model called as ``model(x1, x2, ..., *additional_forward_args)``, and return one
 attribution per input in a tuple; a single batch with ``additional_forward_args`` gives one
