@@ -167,10 +167,12 @@ def nested_data_dtype(data):
     of those counts by its own dtype (``[np.float64(2.5)]`` is float64), a Python float as the
     default dtype, an int as int64, promoted together. None when the lists hold Python numbers
     only (the caller's rule, NumPy's inference, then applies)."""
-    typed, plain, stack = set(), set(), [data]
+    typed, plain, stack, big = set(), set(), [data], None
     while stack:
         seq = stack.pop()
         kinds = set(map(type, seq))
+        if int in kinds and big is None:
+            big = next((v for v in seq if type(v) is int and not -2**63 <= v < 2**63), None)
         for t in kinds - {list, tuple}:
             if issubclass(t, numpy.generic):
                 typed.add(numpy.dtype(t))
@@ -181,6 +183,10 @@ def nested_data_dtype(data):
                              hasattr(v, "dtype"))
         if list in kinds or tuple in kinds:
             stack.extend(v for v in seq if type(v) in (list, tuple))
+    if big is not None and all(d.kind in "biu" for d in typed | plain):  # an int tensor
+        raise ValueError(f"tensor(): the Python int {big} does not fit int64 (PyTorch's "
+                         "'Overflow when unpacking long long'; NumPy made it uint64 or float "
+                         "silently); pass dtype=, e.g. chainrule.float64, for a float tensor")
     if not typed:
         return None
     dtype = typed.pop()

@@ -395,10 +395,10 @@ def tensor(data, *, requires_grad: bool = False, dtype=None, device: str | None 
         arr = xp.array(data)
     else:
         arr = numpy.array(data)
-        if arr.dtype.kind in "fc":  # Python floats: the default dtype; complex: its partner
+        if arr.dtype.kind in "fc" or arr.dtype == numpy.uint64:  # floats: the default dtype
             from .promotion import nested_data_dtype  # it imports this module
 
-            typed = nested_data_dtype(data) if isinstance(data, (list, tuple)) else None
+            typed = nested_data_dtype(data if isinstance(data, (list, tuple)) else [data])
             arr = arr.astype(typed if typed is not None else config.default_dtype
                              if arr.dtype.kind == "f"
                              else numpy.result_type(config.default_dtype, "F"))
