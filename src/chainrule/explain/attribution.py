@@ -217,7 +217,8 @@ def _quadrature(method: str, steps: int):
 def integrated_gradients(model, x, target=None, *, baseline=0.0, steps: int = 50,
                          method: str = "gausslegendre", output: str = "logit",
                          batch_size: int = 256, progress: bool = False,
-                         additional_forward_args=None, return_convergence_delta: bool = False):
+                         additional_forward_args=None, return_convergence_delta: bool = False,
+                         multiply_by_inputs: bool = True):
     """Integrated gradients along the straight path from ``baseline`` to ``x``.
 
     Args:
@@ -233,6 +234,9 @@ def integrated_gradients(model, x, target=None, *, baseline=0.0, steps: int = 50
         additional_forward_args: as ``saliency``'s; with a tuple of inputs ``baseline`` may be
             a tuple, one per input, and ``attributions`` is a tuple.
         return_convergence_delta: return Captum's ``(attributions, delta)`` instead.
+        multiply_by_inputs: ``(x - x') * integral``; False: the integral of the gradients
+            alone (Captum's ``IntegratedGradients(model, multiply_by_inputs=False)``; ``delta``
+            is then computed from it all the same, as Captum's).
         (the other Args as ``saliency``)
 
     Returns:
@@ -245,7 +249,7 @@ def integrated_gradients(model, x, target=None, *, baseline=0.0, steps: int = 50
         r = integrated_gradients(packed.model, packed.x, target,
                                  baseline=packed.like_x("baseline", baseline), steps=steps,
                                  method=method, output=output, batch_size=batch_size,
-                                 progress=progress)
+                                 progress=progress, multiply_by_inputs=multiply_by_inputs)
         r.attributions = packed.unpack(r.attributions)
         return (r.attributions, r.delta) if return_convergence_delta else r
     x = as_batch(who, model, x)
@@ -287,7 +291,7 @@ def integrated_gradients(model, x, target=None, *, baseline=0.0, steps: int = 50
             total[idx[starts]] += numpy.add.reduceat(weighted, starts, axis=0)
             bar.update(len(idx))
     bar.close()
-    attributions = ((x - base) * total).astype(x.dtype)
+    attributions = ((x - base) * total if multiply_by_inputs else total).astype(x.dtype)
     scores = chosen_scores(model, x, t, output, batch_size)
     base_scores = chosen_scores(model, numpy.ascontiguousarray(base), t, output, batch_size)
     delta = attributions.reshape(len(x), -1).sum(axis=1, dtype=numpy.float64) - (
