@@ -15,14 +15,12 @@ import pytest
 from chainrule import nn
 from chainrule.explain import (
     layer_integrated_gradients,
-    lrp,
     saliency,
     smoothgrad,
 )
 
 METHODS = {
     "smoothgrad": lambda m, x: smoothgrad(m, x, 0, rng=0),
-    "lrp": lambda m, x: lrp(m, x, 0),
     "layer_integrated_gradients": lambda m, x: layer_integrated_gradients(m, "1", x, 0),
 }
 

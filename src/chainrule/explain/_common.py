@@ -44,7 +44,7 @@ def one_batch(who: str, x) -> None:
     if isinstance(x, tuple):
         raise TypeError(f"{who}: x is a tuple of {len(x)} inputs, and {who} takes one batch "
                         "(N, ...); the attribution methods of multi_input take tuples of "
-                        "inputs (saliency, gradient_x_input, guided_backprop, deconvnet, "
+                        "inputs (saliency, gradient_x_input, guided_backprop, deconvnet, lrp, "
                         "integrated_gradients, gradient_shap, deeplift, deeplift_shap, "
                         "occlusion, feature_ablation, feature_permutation, shapley_values, "
                         "shapley_value_sampling)")

@@ -18,6 +18,7 @@ sees the computed weight.
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Mapping
 
 from ..autograd import Tensor, grad
 from ..backend import asnumpy, numpy
@@ -35,6 +36,7 @@ from ._common import (
 )
 from .lrp_assign import assign, by_name, model_layers
 from .lrp_rules import PASSED, RESHAPING, RULED, EpsilonRule, _through
+from .multi_input import pack
 
 __all__ = ["lrp"]
 
@@ -86,6 +88,7 @@ def lrp(
     rules=None,
     batch_size: int = 64,
     return_convergence_delta: bool = False,
+    additional_forward_args=None,
 ):
     """Relevance of every input for the target score by the epsilon rule (Captum's ``LRP``)
     or the rules given per layer.
@@ -102,11 +105,22 @@ def lrp(
         batch_size: samples per backward pass.
         return_convergence_delta: also return Captum's ``delta`` (N,): the score minus the
             summed relevances.
+        additional_forward_args: as ``saliency``'s; ``x`` may be a tuple of inputs, giving a
+            tuple (Captum's; ``rules`` names the layers as in the model itself).
 
     Returns:
         An array shaped like ``x``, or ``(attributions, delta)``.
     """
     who = "lrp"
+    packed = pack(who, model, x, additional_forward_args)
+    if packed is not None:  # the index column's relevance is 0 (multi_input)
+        if isinstance(rules, Mapping):  # the wrapper holds the model as its child "model"
+            rules = {f"model.{k}" if isinstance(k, str) else k: v for k, v in rules.items()}
+        out = lrp(packed.model, packed.x, target, epsilon=epsilon, rules=rules,
+                  batch_size=batch_size, return_convergence_delta=return_convergence_delta)
+        if return_convergence_delta:
+            return packed.unpack(out[0]), out[1]
+        return packed.unpack(out)
     x = as_batch(who, model, x)
     if x.dtype == numpy.float16:  # 1e-9 is 0 there: a unit whose output is 0 gives 0/0
         raise ValueError(

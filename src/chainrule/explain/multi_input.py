@@ -1,6 +1,6 @@
 """Captum's multi-input models and ``additional_forward_args`` for the attributions.
 
-``saliency``, ``gradient_x_input``, ``guided_backprop``, ``deconvnet``,
+``saliency``, ``gradient_x_input``, ``guided_backprop``, ``deconvnet``, ``lrp``,
 ``integrated_gradients``, ``gradient_shap``, ``deeplift``, ``deeplift_shap``, ``occlusion``,
 ``feature_ablation``, ``feature_permutation`` and the Shapley values take, as
 Captum's ``attribute``, a tuple (not a list) of input batches ``(x1, x2, ...)`` (each (N, ...))
