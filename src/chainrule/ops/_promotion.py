@@ -18,8 +18,8 @@ from ..backend.defaults import get_default_dtype
 from ._real_only import refuse_complex  # noqa: F401 - clip's check (elementwise.py)
 from .cast import cast
 
-__all__ = ["InFloat32", "as_dtype", "binary", "comparison", "float_operand", "promoted",
-           "promoted_all", "result_type"]
+__all__ = ["InFloat32", "as_dtype", "binary", "comparison", "float_operand", "plain_numbers",
+           "promoted", "promoted_all", "result_type"]
 
 _HALF_MAX = 65504.0
 
@@ -59,6 +59,13 @@ def _needs_float32(a, b) -> bool:
         v = _scalar_value(b)
         return v is not None and not _exact_in_half(v)
     return False
+
+
+def plain_numbers(*values):
+    """``values`` with each NumPy scalar as the Python number it holds: PyTorch reads
+    ``clamp(x, np.float64(1.5))`` as ``clamp(x, 1.5)`` (float32 for a float32 ``x``), where
+    NumPy's typed scalar made the result float64 (a float16 ``x`` too)."""
+    return tuple(v.item() if isinstance(v, numpy.generic) else v for v in values)
 
 
 def as_dtype(x, dtype, like=None):

@@ -355,7 +355,7 @@ def clip(input, min=None, max=None, *, low=None, high=None):  # noqa: A002 - PyT
         min, max = low, high  # noqa: A001
     if min is None and max is None:
         raise ValueError("clip: give at least one of min and max")
-    _pr.refuse_complex("clip", input, min, max)
+    min, max = _pr.plain_numbers(*_pr.refuse_complex("clip", input, min, max)[1:])  # noqa: A001
     if isinstance(min, Tensor) or isinstance(max, Tensor):
         from ._clamp import clamp_bounds  # builds on this module: imported when first needed
 

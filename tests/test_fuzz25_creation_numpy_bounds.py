@@ -1,0 +1,34 @@
+"""Fuzz wave 25: ``clamp``/``clip``/``clamp_min``/``clamp_max`` with NumPy scalar bounds.
+
+Before this wave a NumPy scalar bound reached NumPy's ``clip`` as a typed scalar, so
+``clamp(float32 x, np.float64(1.5))`` was float64 and a float16 ``x`` float64 too (PyTorch reads
+the bound as the Python number, keeping ``x``'s dtype). A bound from ``np.percentile`` or
+``np.quantile`` is a NumPy float64, so the clamped activations silently doubled in size.
+"""
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+
+torch = pytest.importorskip("torch")
+
+
+@pytest.mark.parametrize("make", [
+    lambda t, x: t.clamp(x, np.float64(1.5)), lambda t, x: t.clamp(x, max=np.float64(1.5)),
+    lambda t, x: x.clamp_min(np.float64(1.5)), lambda t, x: t.clamp_max(x, np.float32(1.5)),
+    lambda t, x: t.clip(x, np.float64(0.5), np.float64(2.5)),
+    lambda t, x: x.clone().clamp_(np.int64(1), np.int64(2)),
+])
+@pytest.mark.parametrize("dtype", ["float32", "float16", "int64"])
+def test_numpy_scalar_bounds_keep_torch_dtype(make, dtype):
+    ours = make(cr, cr.arange(4).to(getattr(cr, dtype)))
+    theirs = make(torch, torch.arange(4).to(getattr(torch, dtype)))
+    assert str(ours.dtype) == str(theirs.dtype).removeprefix("torch.")
+    np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
+
+
+def test_gradient_through_numpy_bounds():
+    x = cr.tensor([0.5, 2.0, 3.0], dtype="float64", requires_grad=True)
+    (g,) = cr.grad(cr.clamp(x, np.float64(1.0), np.float64(2.5)).sum(), x)
+    assert g.tolist() == [0.0, 1.0, 0.0]
