@@ -32,3 +32,17 @@ def test_gradient_through_numpy_bounds():
     x = cr.tensor([0.5, 2.0, 3.0], dtype="float64", requires_grad=True)
     (g,) = cr.grad(cr.clamp(x, np.float64(1.0), np.float64(2.5)).sum(), x)
     assert g.tolist() == [0.0, 1.0, 0.0]
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float16"])
+def test_numpy_scalar_logit_eps_and_round_decimals(dtype):
+    # logit's eps goes through clamp (was float64); round's decimals=np.int64 made its scale
+    # a NumPy float64, so the result was float64 too
+    x = [0.25, 1e-9]
+    ours = cr.logit(cr.tensor(x, dtype=getattr(cr, dtype)), eps=np.float64(1e-3))
+    theirs = torch.logit(torch.tensor(x, dtype=getattr(torch, dtype)), eps=np.float64(1e-3))
+    assert str(ours.dtype) == dtype and np.allclose(ours.numpy(), theirs.numpy(), rtol=1e-3)
+    y = [1.2345, 123.45]
+    ours = cr.round(cr.tensor(y, dtype=getattr(cr, dtype)), decimals=np.int64(1))
+    theirs = torch.round(torch.tensor(y, dtype=getattr(torch, dtype)), decimals=np.int64(1))
+    assert str(ours.dtype) == dtype and ours.tolist() == theirs.tolist()

@@ -316,7 +316,7 @@ def round(input, *, decimals: int = 0):  # noqa: A001, A002 - PyTorch's name
         return _round_half_even(input)
     if isinstance(input, Tensor) and input._data.dtype.kind in "biu":
         raise NotImplementedError(f"round: decimals={decimals} of a {input.dtype} tensor")
-    s = 10.0 ** abs(decimals)  # PyTorch divides by 10 ** -decimals when negative
+    s = 10.0 ** abs(int(decimals))  # PyTorch divides by 10 ** -decimals when negative
     up, down = (lambda a: a * s, lambda a: a / s)[::1 if decimals > 0 else -1]  # float16 in float32
     return in_float32()(_flat("round", lambda xp, a: down(xp.round(up(a))), decimals))(input)
 
