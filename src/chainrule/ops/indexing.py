@@ -13,6 +13,7 @@ from ..autograd.tensor import Tensor
 from ..autograd.tracing import TraceError
 from ..backend import MetaArray, get_array_module
 from ._args import dim_or_axis
+from ._promotion import plain_numbers
 from ._real_only import refuse_bool, refuse_complex
 from ._zero_d import on_one_axis, scalar_dim
 from .shape import _one_axis, getitem, reshape
@@ -174,6 +175,7 @@ def topk(input, k: int, dim: int | None = None, largest: bool = True,  # noqa: A
     """The ``k`` largest (or smallest) values along ``dim`` and their indices, in order."""
     axis = dim_or_axis("topk", axis, dim, -1)
     refuse_bool("topk", refuse_complex("topk", input)[0], RuntimeError)
+    k = plain_numbers(k)[0]  # np.int64 k, as PyTorch takes it (was refused)
     if scalar_dim(input, axis):
         if k != 1:
             raise ValueError(f"topk: k must be 1 for a 0-D tensor (its one entry), got {k!r}")
@@ -215,6 +217,7 @@ def one_hot(tensor, num_classes: int = -1) -> Tensor:
             raise ValueError(f"one_hot: num_classes=-1 cannot be inferred from an empty tensor "
                              f"(shape {tuple(idx.shape)}); pass num_classes")
         num_classes = largest
+    num_classes = plain_numbers(num_classes)[0]  # np.int64, as PyTorch (was refused)
     if not isinstance(num_classes, int) or isinstance(num_classes, bool) or num_classes < largest:
         raise ValueError(f"one_hot: num_classes must be -1 or an int above every index "
                          f"(largest {largest - 1}), got {num_classes!r}")

@@ -15,6 +15,7 @@ from ..autograd.function import nondiff
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module, quiet
 from ._args import reduce_dim
+from ._promotion import plain_numbers
 from ._real_only import refuse_bool, refuse_complex
 from .indexing import gather, sort
 from .math import lerp
@@ -186,7 +187,7 @@ def kthvalue(input, k, dim=-1, keepdim=False):  # noqa: A002
     refuse_bool("kthvalue", refuse_complex("kthvalue", x)[0])
     axis = _one_axis("kthvalue", dim, max(x.ndim, 1))
     x1 = reshape(x, 1) if x.ndim == 0 else x
-    n = x1.shape[axis]
+    n, k = x1.shape[axis], plain_numbers(k)[0]  # np.int64 k, as PyTorch (was refused)
     if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= n:
         raise ValueError(f"kthvalue: k must be an int in [1, {n}] (the size of dim {axis}), "
                          f"got {k!r}")

@@ -18,7 +18,7 @@ from ..kernels import K
 from ._args import dim_or_axis, keep_flag, reduce_dim
 from ._conj import cj
 from ._logsumexp import shifted_logsumexp
-from ._promotion import float_operand
+from ._promotion import float_operand, plain_numbers
 from ._real_only import check_nonempty as _check_nonempty
 from ._wide import WIDE_TERMS, variance, wide_sum
 from ._zero_d import on_one_axis, scalar_dim
@@ -344,6 +344,7 @@ def _var_args(op, x, axis, keepdims, ddof, dim, keepdim, unbiased, correction):
         ddof = 1  # PyTorch's default, the unbiased estimate
     axes = normalize_axis(op, axis, x.ndim, scalar=True)
     n = _count(x.shape, axes)
+    ddof = plain_numbers(ddof)[0]  # np.int64(1), as PyTorch takes it (was refused)
     if isinstance(ddof, bool) or not isinstance(ddof, (int, float)) or ddof < 0:
         raise ValueError(f"{op}: ddof must be a non-negative number, got {ddof!r}")
     if n - ddof <= 0:  # inf or nan, with PyTorch's warning

@@ -25,7 +25,7 @@ from ..autograd.tensor import Tensor
 from ..backend import get_array_module, numpy
 from ..backend.defaults import get_default_dtype
 from . import _bessel, _gamma
-from ._promotion import as_dtype, binary
+from ._promotion import as_dtype, binary, plain_numbers
 from ._special import ndtr as _ndtr
 from ._tail_slopes import erfcx_slope, log_ndtr_slope
 from ._wide import in_float32
@@ -199,6 +199,7 @@ def polygamma(n, input):  # noqa: A002
     """The n-th derivative of digamma (n = 0: digamma itself); n >= 2 takes arguments >= -1e4."""
     if isinstance(n, Tensor) and n.ndim == 0 and n._data.dtype.kind in "iu":
         n = int(n.item())  # a 0-d integer tensor counts as its int, as in PyTorch
+    n = plain_numbers(n)[0]  # np.int64(1) too (was refused)
     if isinstance(n, bool) or not isinstance(n, int) or n < 0:
         raise ValueError(f"polygamma: n must be a non-negative int, got {n!r}")
     return Polygamma.apply(_floating("polygamma", input), n=n)
