@@ -1,4 +1,4 @@
-"""Fuzz wave 25: ``chainrule.index_select`` of a sparse COO tensor.
+"""Fuzz wave 25: ``chainrule.index_select`` of a sparse COO tensor, and a NumPy scalar times one.
 
 Before this wave ``cr.index_select(s, dim, index)`` (PyTorch's ``torch.index_select`` form of
 ``s.index_select``) failed with AttributeError: 'SparseTensor' object has no attribute
@@ -39,3 +39,13 @@ def test_index_select_function_gradient_reaches_the_values():
 def test_index_select_refuses_a_list():
     with pytest.raises(TypeError, match="index_select: input must be a Tensor.*list"):
         cr.index_select([[1.0]], 0, cr.tensor([0]))
+
+
+@pytest.mark.filterwarnings("ignore:Sparse invariant checks")
+@pytest.mark.parametrize("number", [np.float64(2.5), np.float32(2.0), np.int64(3)])
+def test_numpy_scalar_times_sparse(number):
+    # was: TypeError from NumPy trying to make the sparse tensor an array; now s * number
+    ours = number * cr.sparse_coo_tensor(IDX, VALS, (2, 3))
+    theirs = number * torch.sparse_coo_tensor(IDX, VALS, (2, 3))
+    assert ours.is_sparse and str(ours.dtype) == str(theirs.dtype).removeprefix("torch.")
+    np.testing.assert_array_equal(ours.to_dense().numpy(), theirs.to_dense().numpy())

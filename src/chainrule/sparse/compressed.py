@@ -158,6 +158,7 @@ class SparseCompressedTensor:
         return dense_mm(other, self, who=who)
 
     __array__ = refuse_array  # no implicit dense array (sparse/tensor.py)
+    __array_ufunc__ = None  # NumPy's scalars defer to the reflected operator (tensor.py)
 
     def __repr__(self) -> str:
         a, b = ("crow_indices", "col_indices") if self._csr else ("ccol_indices", "row_indices")

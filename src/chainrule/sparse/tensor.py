@@ -310,6 +310,9 @@ def refuse_array(self, dtype=None, copy=None):
 
 
 SparseTensor.__array__ = refuse_array
+# NumPy's scalars and arrays defer to the reflected operator (np.float64(2.5) * s is s * 2.5,
+# as PyTorch's; was the TypeError above, NumPy having tried to make s an array)
+SparseTensor.__array_ufunc__ = None
 
 
 def _describe(x) -> str:
