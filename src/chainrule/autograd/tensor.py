@@ -391,8 +391,8 @@ def tensor(data, *, requires_grad: bool = False, dtype=None, device: str | None 
     xp = get_array_module(data)
     if dtype is not None:
         arr = xp.array(data, dtype=dtype)
-    elif hasattr(data, "dtype"):
-        arr = xp.array(data)
+    elif hasattr(data, "dtype"):  # a big-endian array in the machine's order, as PyTorch needs
+        arr = xp.array(data, dtype=numpy.dtype(data.dtype).newbyteorder("="))
     else:
         arr = numpy.array(data)
         if arr.dtype.kind in "fc" or arr.dtype == numpy.uint64:  # floats: the default dtype

@@ -31,7 +31,6 @@ __all__ = [
 ]
 
 
-
 class _DefaultFloat:
     """Stands for ``config.default_dtype``, read when a tensor is made."""
 
@@ -295,12 +294,14 @@ def from_numpy(array) -> Tensor:
 
 
 def numeric(op, array):
-    """``array`` as a plain ndarray of numbers: a subclass (``np.matrix``, which keeps two axes
-    under indexing and reduction) as a view of its data; an array of objects, records, strings,
-    bytes, dates or durations refused, as PyTorch refuses it (no op computes on one)."""
+    """``array`` as a plain ndarray of numbers (a subclass such as ``np.matrix`` as a view); one
+    of objects, strings, dates..., or not in the machine's byte order, refused as PyTorch's."""
     if array.dtype.kind in "OVUSMm":
         raise TypeError(f"{op}: cannot make a numeric tensor from an array of dtype {array.dtype}; "
                         "expected booleans, integers, floats or complex numbers")
+    if not array.dtype.isnative:  # was: a tensor whose dtype equalled no chainrule dtype
+        raise ValueError(f"{op}: given numpy array has byte order different from the native "
+                         f"byte order ({array.dtype.str}); use .astype(dtype.newbyteorder('='))")
     return array if type(array) is numpy.ndarray else array.view(numpy.ndarray)
 
 
