@@ -46,3 +46,15 @@ def test_numpy_scalar_logit_eps_and_round_decimals(dtype):
     ours = cr.round(cr.tensor(y, dtype=getattr(cr, dtype)), decimals=np.int64(1))
     theirs = torch.round(torch.tensor(y, dtype=getattr(torch, dtype)), decimals=np.int64(1))
     assert str(ours.dtype) == dtype and ours.tolist() == theirs.tolist()
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float16"])
+def test_clip_grad_value_with_a_numpy_bound_keeps_the_gradient_dtype(dtype):
+    # was: the NumPy float64 bound reached NumPy's clip, so the gradients became float64
+    grads = []
+    for t in (cr, torch):
+        p = t.zeros(3, dtype=getattr(t, dtype), requires_grad=True)
+        p.grad = t.tensor([-3.0, 0.5, 2.0], dtype=getattr(t, dtype))
+        t.nn.utils.clip_grad_value_([p], np.float64(1.0))
+        grads.append((str(p.grad.dtype).removeprefix("torch."), p.grad.tolist()))
+    assert grads[0] == grads[1] == (dtype, [-1.0, 0.5, 1.0])

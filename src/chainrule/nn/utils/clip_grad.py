@@ -125,7 +125,7 @@ def _check_limit(who: str, name: str, value) -> float:
         raise TypeError(f"{who}: {name} must be a number >= 0, got {value!r}")
     if not value >= 0:
         raise ValueError(f"{who}: {name} must be a number >= 0, got {value!r}")
-    return value
+    return float(value)  # a NumPy float64 kept made clip_grad_value_'s gradients float64
 
 
 def _norm_order(who: str, norm_type) -> float:
