@@ -11,6 +11,8 @@ Before this wave:
   tensor)`` was float32 (PyTorch's float16) and ``ldexp(int, float64 0-d)`` float32 (float64).
 * ``logaddexp2`` of float16 tensors computed in float16 steps, up to 2 units off in one value
   in six; PyTorch computes in float32 and rounds once.
+* ``%``/``remainder`` of floats gave a zero result the divisor's sign (NumPy's rule: ``3 % -1``
+  was -0.0); PyTorch's zero has the dividend's sign.
 """
 
 import numpy as np
@@ -82,3 +84,16 @@ def test_logaddexp2_float16_rounds_once(other):
     theirs = torch.logaddexp2(torch.tensor(a), values(torch))
     assert ours.dtype == "float16"
     np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64", "float16"])
+@pytest.mark.parametrize("divisor", [1.0, -1.0, 2.0, -2.0, float("inf"), -float("inf")])
+def test_remainder_zero_takes_the_dividends_sign(dtype, divisor):
+    # was: NumPy's zero with the divisor's sign (3 % -1 was -0.0, PyTorch's 0.0)
+    a = [3.0, -3.0, 0.0, -0.0, 2.5, -2.5, 1e-30, -1e-30, 7.0]
+    ours = (cr.tensor(a, dtype=getattr(cr, dtype)) % divisor).numpy()
+    theirs = (torch.tensor(a, dtype=getattr(torch, dtype)) % divisor).numpy()
+    np.testing.assert_array_equal(ours, theirs)
+    np.testing.assert_array_equal(np.signbit(ours), np.signbit(theirs))
+    assert (-2 % cr.tensor([2.0], dtype=getattr(cr, dtype))).numpy()[0] == 0
+    assert np.signbit((-2 % cr.tensor([2.0], dtype=getattr(cr, dtype))).numpy()[0])

@@ -179,13 +179,13 @@ def _no_int_zero(op, a, b):
 
 
 class Remainder(Function):
-    """a mod b with the divisor's sign (``truncate=False``, Python's %) or the dividend's
-    (``truncate=True``, C's fmod)."""
+    """a mod b with b's sign (Python's %; a zero with a's, as PyTorch), or a's (truncate: fmod)."""
 
     def forward(self, a, b):
         xp = get_array_module(a, b)
         _no_int_zero("fmod" if self.truncate else "remainder", a, b)
-        return (xp.fmod if self.truncate else xp.remainder)(a, b)
+        r = (xp.fmod if self.truncate else xp.remainder)(a, b)  # 3 % -1 was -0.0, not 0.0
+        return r if self.truncate or r.dtype.kind != "f" else xp.where(r == 0, xp.copysign(r, a), r)
 
     def backward(self, g):
         a, b = self.inputs
