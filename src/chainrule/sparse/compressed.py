@@ -130,6 +130,23 @@ class SparseCompressedTensor:
     def detach(self):
         return self._with(self._vals.detach())
 
+    def sum(self, dim=None, keepdim=False, dtype=None):  # noqa: A003 - PyTorch's name
+        """The sum of every entry, a dense 0-d Tensor in the graph (was an AttributeError); over
+        some axes PyTorch's CSR sum needs keepdim=True and gives a compressed tensor."""
+        if dim is None:
+            return (self._vals if dtype is None else self._vals.to(dtype)).sum()
+        if not keepdim:
+            raise RuntimeError("reduction operations on CSR tensors with keepdim=False is "
+                               "unsupported (as PyTorch's): pass keepdim=True or dim=None")
+        return to_compressed(self.to_sparse().sum(dim, True, dtype), self.layout)
+
+    def t(self):
+        """The transpose: a CSR matrix's arrays read as a CSC one's, and the reverse, as
+        PyTorch's (was an AttributeError)."""
+        other = sparse_csc if self._csr else sparse_csr
+        return SparseCompressedTensor(self._compressed, self._plain, self._vals, self.shape[::-1],
+                                      other)
+
     def __mul__(self, other):
         if isinstance(other, bool) or not isinstance(other, numbers.Number):
             raise TypeError(f"{_name(self.layout)} tensor * other: other must be a number, got "
