@@ -1,5 +1,6 @@
 """Fuzz wave 25: ``sum()`` and ``t()`` of a CSR or CSC matrix, as PyTorch's (both were an
-AttributeError: 'SparseCompressedTensor' object has no attribute 'sum' / 't')."""
+AttributeError: 'SparseCompressedTensor' object has no attribute 'sum' / 't'), and
+``sparse.check_sparse_tensor_invariants`` (missing)."""
 
 import pytest
 
@@ -40,3 +41,25 @@ def test_transpose_swaps_the_layout(compressed):
         results.append((str(ct.layout).split(".")[-1], tuple(ct.shape), ct.to_dense().tolist(),
                         (ct @ t.ones(2)).tolist(), ct.t().to_dense().tolist()))
     assert results[0] == results[1]
+
+
+def test_check_sparse_tensor_invariants_switch_as_torch():
+    # was missing (AttributeError); PyTorch's own sparse warning tells programs to use it
+    def states(t):
+        c = t.sparse.check_sparse_tensor_invariants
+        out = [c.is_enabled()]
+        with c():
+            out.append(c.is_enabled())
+            with c(enable=False):
+                out.append(c.is_enabled())
+            out.append(c.is_enabled())
+        c.enable()
+        out.append(c.is_enabled())
+        c.disable()
+        out.append(c.is_enabled())
+        out.append(c()(lambda: c.is_enabled())())
+        return out + [c.is_enabled()]
+
+    assert states(cr) == states(torch) == [False, True, False, True, True, False, True, False]
+    with cr.sparse.check_sparse_tensor_invariants(), pytest.raises(ValueError, match="out of"):
+        cr.sparse_coo_tensor([[0, 5]], [1.0, 2.0], (3,))

@@ -21,6 +21,7 @@ from .compressed import (
     sparse_csr_tensor,
     to_compressed,
 )
+from .invariants import check_sparse_tensor_invariants
 from .ops import (
     add,
     addmm,
@@ -52,6 +53,7 @@ Tensor.to_sparse_csr = SparseTensor.to_sparse_csr = lambda self: to_compressed(s
 Tensor.to_sparse_csc = SparseTensor.to_sparse_csc = lambda self: to_compressed(self, sparse_csc)
 
 __all__ = ["DoubleTensor", "FloatTensor", "SparseCompressedTensor", "SparseTensor", "add", "addmm",
+           "check_sparse_tensor_invariants",
            "log_softmax", "mm", "softmax", "sparse_coo", "sparse_coo_tensor", "sparse_csc",
            "sparse_csc_tensor", "sparse_csr", "sparse_csr_tensor", "spmm", "sum", "to_sparse"]
 
