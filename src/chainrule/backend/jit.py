@@ -28,6 +28,7 @@ import importlib.util
 
 import numpy as np
 
+from .jit_cache import guard, heal
 from .settings import config
 
 __all__ = ["adagrad", "adam", "bias_relu", "col2im", "col2im_crop", "convolve_skinny",
@@ -53,14 +54,23 @@ def _lazy(name):
     def call(*args):
         if not _kernels:
             try:
-                _kernels.update(_build())
+                _kernels.update({k: guard(v) for k, v in _build().items()})
             except ImportError as e:
                 raise ImportError(
                     f"chainrule: numba is installed but does not import ({e}); set "
                     "chainrule.config.jit = False (or the environment variable CHAINRULE_JIT=0) "
                     "to use the NumPy kernels"
                 ) from e
-        return _kernels[name](*args)
+        kernel = _kernels[name]
+        try:
+            return kernel(*args)
+        except TypeError as e:
+            if "can't unbox" not in str(e):
+                raise
+            # a cache index damaged by processes that compiled at once without the lock
+            # (backend/jit_cache.py): empty that kernel's cache and compile afresh, once
+            heal(kernel)
+            return kernel(*args)
 
     call.__name__ = name
     return call
