@@ -190,9 +190,10 @@ def comparison(name):
             if other._data.dtype != self._data.dtype:
                 dtype = result_type(self, other)
             return nondiff(lambda a, b: getattr(_in(a, dtype), name)(_in(b, dtype)), self, other)
-        if not _operand(other) and not _own(other):  # None, a str, a dict: Python's answer,
-            if hasattr(other, "__array__"):  # as PyTorch's (t == None is False); another
-                # library's tensor: a TypeError (a sparse tensor's is its own, below)
+        if not _operand(other):  # None, a str, a dict: Python's answer, as PyTorch's (t == None
+            if _own(other):  # is False); a sparse tensor: its own TypeError (naming to_dense())
+                other.__array__()
+            elif hasattr(other, "__array__"):  # another library's tensor: a TypeError
                 _check_operand(name.strip("_"), other)
             return NotImplemented
         if self._data.dtype.kind in "biu":  # an integer tensor beside a float compares as floats
