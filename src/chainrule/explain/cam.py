@@ -43,10 +43,6 @@ def upsample_nearest(maps, size):
     return asnumpy(interpolate(Tensor(maps), size=size, mode="nearest")._data)
 
 
-def _layer_module(who, model, layer):
-    return _layer(who, model, layer)  # a dotted name or the module itself
-
-
 def grad_cam(model, layer, x, target=None, *, relu: bool = True, resize: bool = False,
              output: str = "logit", batch_size: int = 64, additional_forward_args=None):
     """Grad-CAM of the target score at ``layer``.
@@ -69,7 +65,7 @@ def grad_cam(model, layer, x, target=None, *, relu: bool = True, resize: bool = 
         without spatial axes (N, C), the map is (N, 1): ``sum_k df/dA_k A_k``.
     """
     who = "grad_cam"
-    module = _layer_module(who, model, layer)
+    module = _layer(who, model, layer)
     one_batch(who, x)
     raw = asnumpy(x._data) if isinstance(x, Tensor) else numpy.asarray(x)
     # token indices (an embedding's input) stay integers, as layer_integrated_gradients'

@@ -23,8 +23,7 @@ from ._common import (
     scores_of,
 )
 from .attribution import CAPTUM_METHODS, IG_METHODS, _quadrature
-from .cam import _layer_module
-from .features import _Capture
+from .features import _Capture, _layer
 from .multi_input import Extra, with_extra
 
 __all__ = ["layer_conductance"]
@@ -49,7 +48,7 @@ def layer_conductance(model, layer, x, target=None, *, baseline=0.0, steps: int 
         An array shaped like the layer's output (N, ...).
     """
     who = "layer_conductance"
-    module = _layer_module(who, model, layer)
+    module = _layer(who, model, layer)
     x = as_batch(who, model, x)
     check_output(who, output)
     steps = check_positive_int(who, "steps", steps)

@@ -28,7 +28,7 @@ from ._common import (
     scores_of,
 )
 from .attribution import CAPTUM_METHODS, IG_METHODS, _quadrature
-from .cam import _layer_module
+from .features import _layer
 from .multi_input import Extra, with_extra
 
 __all__ = ["layer_integrated_gradients"]
@@ -104,7 +104,7 @@ def layer_integrated_gradients(model, layer, x, target=None, *, baseline=0.0, st
         An array shaped like the layer's value (N, ...), or ``(attributions, delta)``.
     """
     who = "layer_integrated_gradients"
-    module = _layer_module(who, model, layer)
+    module = _layer(who, model, layer)
     one_batch(who, x)
     raw = asnumpy(x._data) if isinstance(x, Tensor) else numpy.asarray(x)
     # token indices (an embedding's input) stay integers; anything else as the other methods

@@ -12,10 +12,11 @@ input, DeepLIFT, guided backpropagation... ``noise_tunnel`` runs ``attribution``
 from __future__ import annotations
 
 from ..autograd import Tensor
-from ..backend import asnumpy, get_array_module, numpy
+from ..backend import asnumpy, numpy
 from ..data.arguments import check_number
 from ._common import as_batch, check_positive_int, generator, resolve_targets
 from .attribution import NT_TYPES
+from .multi_input import _rows
 
 __all__ = ["noise_tunnel"]
 
@@ -70,7 +71,8 @@ def noise_tunnel(attribution, model, x, /, target=None, *, nt_type: str = "smoot
             kwargs[name] = numpy.tile(value, (n_samples,) + (1,) * (x.ndim - 1))
     extra = kwargs.get("additional_forward_args")
     if extra is not None:  # a per-sample extra argument goes with each copy, as Captum's
-        each = tuple(_copies(a, len(x), n_samples) for a in
+        copies = numpy.tile(numpy.arange(len(x)), n_samples)  # copy major, as the noisy rows
+        each = tuple(_rows(a, copies, len(x)) for a in
                      (extra if isinstance(extra, tuple) else (extra,)))
         kwargs["additional_forward_args"] = each if isinstance(extra, tuple) else each[0]
     out = attribution(model, rows, numpy.tile(t, n_samples), **kwargs)
@@ -89,13 +91,3 @@ def noise_tunnel(attribution, model, x, /, target=None, *, nt_type: str = "smoot
         result = square if nt_type == "smoothgrad_sq" else square - mean * mean
     result = result.astype(x.dtype)
     return result if delta is None else (result, delta)
-
-
-def _copies(arg, n, n_samples):
-    """A Tensor or array with one row per sample (n), repeated as the noisy copies are (copy
-    major); anything else unchanged."""
-    if isinstance(arg, Tensor) and arg.ndim and arg.shape[0] == n:
-        return Tensor(get_array_module(arg._data).concatenate([arg._data] * n_samples))
-    if isinstance(arg, numpy.ndarray) and arg.ndim and arg.shape[0] == n:
-        return numpy.concatenate([arg] * n_samples)
-    return arg

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import inspect
 import numbers
 
@@ -35,7 +34,6 @@ def reset_with(module, rng) -> None:
         module.reset_parameters()
 
 
-@functools.lru_cache(maxsize=256)
 def _takes_rng(fn) -> bool:
     params = inspect.signature(fn).parameters.values()
     return any(p.name == "rng" or p.kind is p.VAR_KEYWORD for p in params)

@@ -130,13 +130,10 @@ def no_stride(stride) -> bool:
 
 
 def _check_input(op, shape, dtype, nd):
-    if len(shape) != nd + 2:  # (C, *spatial) never gets here: the ops add its batch axis
-        raise ValueError(f"{op}: input must be {nd + 1}-D {_UNBATCHED[nd]} or {nd + 2}-D "
-                         f"{LAYOUT[nd]}, got shape {shape}")
     if dtype.kind not in "fiu":  # integers as PyTorch's CPU convolutions (no gradient)
+        check_rank(op, shape, dtype, nd)  # a rank error first, as before
         raise TypeError(f"{op}: input must be floating point or integer, got dtype {dtype}")
-    if 0 in shape[2:]:  # PyTorch allows an empty batch, not an empty image
-        raise ValueError(f"{op}: input must have a non-empty spatial size, got shape {shape}")
+    check_rank(op, shape, dtype, nd, nonempty=True)
 
 
 def positive_int(value):

@@ -104,10 +104,10 @@ def avg_pool3d(input, kernel_size, stride=None, padding=0, ceil_mode=False,  # n
     options = {"ceil_mode": ceil_mode, "count_include_pad": bool(count_include_pad)}
     if divisor_override is None:
         return _separable(avg_pool2d, x, kernel, stride, padding, **options)
-    if positive_int(divisor_override) is None:
+    if (divisor := positive_int(divisor_override)) is None:
         raise ValueError(f"{op}: divisor_override must be a positive int or None, got "
                          f"{divisor_override!r}")
-    divisor_override = positive_int(divisor_override)
+    divisor_override = divisor
     n, c, d, h, w = x.shape  # window sums over the planes, then over depth divided as told
     planes = avg_pool2d(reshape(x, (n, c * d, h, w)), kernel[1:], stride[1:], padding[1:],
                         divisor_override=1, **options)

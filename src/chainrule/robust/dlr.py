@@ -27,15 +27,15 @@ def _pick(logits: Tensor, index, xp) -> Tensor:
     return (logits * Tensor(onehot)).sum(axis=1)
 
 
-def _ranked_logits(model, x, least: int, refusal: str):
+def _ranked_logits(model, x, least: int, who: str, loss: str):
     """The logits ``z`` of ``x`` (as ``xt``, requiring grad) and each row's classes in ascending
-    order of logit; ValueError ``refusal`` (and the count) with fewer than ``least`` classes."""
+    order of logit; a ValueError naming ``who`` and ``loss`` with fewer than ``least`` classes."""
     xt = Tensor(x, requires_grad=True)
     z = model(xt)
-    check_logits(refusal.split(":")[0], z, x.shape[0])
+    classes = check_logits(who, z, x.shape[0])
+    if classes < least:
+        raise ValueError(f"{who}: {loss} needs at least {least} classes, the model has {classes}")
     order = get_array_module(x).argsort(z._data, axis=1)
-    if order.shape[1] < least:
-        raise ValueError(f"{refusal}, the model has {order.shape[1]}")
     return xt, z, order
 
 
@@ -52,7 +52,7 @@ def dlr_gradient(model, x, labels, *, targeted: bool = False):
         raise ValueError("apgd: loss='dlr' is untargeted here (its targeted form needs the true "
                          "and the target class)")
     xp = get_array_module(x)
-    xt, z, order = _ranked_logits(model, x, 3, "apgd: loss='dlr' needs at least 3 classes")
+    xt, z, order = _ranked_logits(model, x, 3, "apgd", "loss='dlr'")
     check_classes("apgd", labels, order.shape[1], False)  # not an IndexError of _pick
     top_is_y = order[:, -1] == labels
     other = _pick(z, xp.where(top_is_y, order[:, -2], order[:, -1]), xp)
@@ -64,8 +64,7 @@ def dlr_targeted_gradient(model, x, labels, targets):
     """Per-example targeted DLR loss of APGD-T and its gradient with respect to ``x``, as
     ``dlr_gradient``: ``(loss (N,), gradient like x, logits (N, C))``; ``targets`` (N,)."""
     xp = get_array_module(x)
-    xt, z, order = _ranked_logits(
-        model, x, 4, "apgd_targeted: the targeted DLR loss needs at least 4 classes")
+    xt, z, order = _ranked_logits(model, x, 4, "apgd_targeted", "the targeted DLR loss")
     spread = _pick(z, order[:, -1], xp) - 0.5 * (_pick(z, order[:, -3], xp)
                                                  + _pick(z, order[:, -4], xp)) + 1e-12
     return _with_gradient(-(_pick(z, labels, xp) - _pick(z, targets, xp)) / spread, xt, z)

@@ -138,6 +138,7 @@ class Trainer:
         check_coverage(model, optimizer)
         self.history, self.epoch, self.stop_training, self.params = History(), -1, False, {}
         self.diverged, self.stop_reason, self._train_loader = False, None, None
+        self._val_loader = None
         self._data_signature = self._open_epoch = None
 
     @property
@@ -386,7 +387,7 @@ class Trainer:
         candidates = [*loader_generators("data", self._train_loader),
                       ("perturb", getattr(self.perturb, "rng", None))]
         candidates += [*layer_generators(self.model), ("default", default_generator()),
-                       *loader_generators("validation", getattr(self, "_val_loader", None))]
+                       *loader_generators("validation", self._val_loader)]
         for name, value in candidates:
             if isinstance(value, numpy.random.Generator) and id(value) not in seen:
                 seen.add(id(value))
