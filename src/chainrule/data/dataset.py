@@ -109,6 +109,7 @@ class TensorDataset(ArrayDataset):
         super().__init__(*tensors)
         self.tensors = tuple(t if isinstance(t, Tensor) else Tensor(a)
                              for t, a in zip(tensors, self._given, strict=True))
+        del self._given  # held only for the line above: not the old arrays after x.data = ...
 
     def __getitem__(self, index):  # a Tensor over the rows (indexing tracks only a gradient)
         return tuple(t[index] if t.requires_grad else _rows(t._data[index])

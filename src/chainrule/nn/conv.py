@@ -129,7 +129,7 @@ class _ConvNd(Module):
         # the weight's channels: a weight replaced by hand (an RGB stem summed into a grayscale
         # one) rules, as PyTorch's
         w = self.weight.shape
-        channels = w[0] if self._transposed else w[1] * self.groups
+        channels = w[0] if self.transposed else w[1] * self.groups
         if x.shape[-nd - 1] != channels:
             layout = either_layout(nd).replace("C", str(channels))
             raise ValueError(f"{who}: expected input with {channels} channels, shape "

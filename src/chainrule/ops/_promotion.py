@@ -191,8 +191,8 @@ def comparison(name):
                 dtype = result_type(self, other)
             return nondiff(lambda a, b: getattr(_in(a, dtype), name)(_in(b, dtype)), self, other)
         if not _operand(other):  # None, a str, a dict: Python's answer, as PyTorch's (t == None
-            if _own(other):  # is False); a sparse tensor: its own TypeError (naming to_dense())
-                other.__array__()
+            if _own(other) and hasattr(other, "__array__"):  # is False); a sparse tensor: its
+                other.__array__()  # own TypeError (naming to_dense())
             elif hasattr(other, "__array__"):  # another library's tensor: a TypeError
                 _check_operand(name.strip("_"), other)
             return NotImplemented
