@@ -15,8 +15,8 @@ __all__ = ["Dataset", "as_generator"]
 def as_generator(rng) -> np.random.Generator:
     """A ``numpy.random.Generator`` from a Generator (returned as is), an int seed, or None.
 
-    None draws a fresh seed from the operating system, so what it drives is not reproducible; pass a
-    seed or a Generator for a run that can be repeated.
+    None is the default generator, which ``chainrule.manual_seed`` seeds (as PyTorch's global
+    one); pass a seed or a Generator of its own for a stream independent of it.
     """
     if rng is None:
         return default_generator()

@@ -13,7 +13,7 @@ import time
 
 from ..autograd import Tensor, grad, no_grad
 from ..backend import asnumpy, numpy
-from ..backend.random import default_generator
+from ..data import as_generator as generator  # None: the default generator (manual_seed's)
 from ..data.arguments import check_int as check_positive_int  # an int >= low (1 by default)
 from ..nn.modes import eval_mode  # each module's own mode back after (a frozen BatchNorm)
 from ..ops import softmax
@@ -31,12 +31,6 @@ def model_dtype(model):
     for p in model.parameters():
         return p.dtype
     return None
-
-
-def generator(rng):
-    """``rng`` as a Generator: itself, a new one from a seed, or for None the default generator
-    (``chainrule.manual_seed``'s, as Captum's noise and shuffles draw from torch's)."""
-    return default_generator() if rng is None else numpy.random.default_rng(rng)
 
 
 def one_batch(who: str, x) -> None:

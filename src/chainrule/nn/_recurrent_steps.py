@@ -220,14 +220,16 @@ class _WeightLists:
         of the hidden weights for one call). An entry holds the module's weight again once that
         weight is replaced (``self.weight_hh_l0 = ...``, a parametrization, ``functional_call``),
         as PyTorch's list follows such a change."""
-        for i, name in enumerate(self._flat_weights_names):
-            self._flat_entry(i, name)
+        names = self._flat_weights_names
+        for i, name in enumerate(names):
+            self._flat_entry(i, name, len(names))
         return self.__dict__["_flat_list"]
 
-    def _flat_entry(self, i: int, name: str):
-        """Entry ``i`` of ``_flat_weights``, the weight named ``name``: the list's, unless the
-        module's weight of that name was replaced since the list was set (or last read)."""
-        d, now, size = self.__dict__, getattr(self, name, None), len(self._flat_weights_names)
+    def _flat_entry(self, i: int, name: str, size: int):
+        """Entry ``i`` of ``_flat_weights`` (``size`` entries), the weight named ``name``: the
+        list's, unless the module's weight of that name was replaced since the list was set (or
+        last read)."""
+        d, now = self.__dict__, getattr(self, name, None)
         if len(d.get("_flat_basis", ())) != size or "_flat_list" not in d:  # a fresh list
             d["_flat_list"], d["_flat_basis"] = [None] * size, [_UNSET] * size
         flat, basis = d["_flat_list"], d["_flat_basis"]
@@ -248,7 +250,6 @@ class _WeightLists:
         """W_ih, W_hh, b_ih, b_hh (None without biases) and, with projections, W_hr of one layer
         and direction (``suffix`` "_l0", "_l1_reverse"...), as ``_flat_weights`` holds them."""
         names = self._flat_weights_names
-        canonical = [n for ns in self._all_weights for n in ns]
         out = []
         for kind in ("weight_ih", "weight_hh", "bias_ih", "bias_hh") + (
                 ("weight_hr",) if self.proj_size else ()):
@@ -258,12 +259,13 @@ class _WeightLists:
                 continue
             if name in names:
                 where = names.index(name)
-            elif name in canonical and len(names) == len(canonical):  # renamed: by position
+            else:  # renamed by a program: by its position among the names as built
+                canonical = [n for ns in self._all_weights for n in ns]
+                if name not in canonical or len(names) != len(canonical):
+                    raise AttributeError(f"{type(self).__name__}: no weight {name!r} in "
+                                         f"_flat_weights_names {names}")
                 where = canonical.index(name)
-            else:
-                raise AttributeError(f"{type(self).__name__}: no weight {name!r} in "
-                                     f"_flat_weights_names {names}")
-            w = self._flat_entry(where, names[where])  # each weight read once per forward
+            w = self._flat_entry(where, names[where], len(names))  # each read once per forward
             # a weight deleted and not set again: getattr raises PyTorch's AttributeError
             out.append(getattr(self, names[where]) if w is None and kind[0] == "w" else w)
         return out

@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import warnings
 
-from ..autograd.mode import no_grad
 from ..backend import get_array_module
 from ..ops.group_norm import group_norm, instance_norm, rms_norm
 from ..ops.normalization import _normalized_shape
 from ..ops.shape import squeeze, unsqueeze
 from ._checks import float_dtype, positive_int
 from .module import Module
-from .normalization import _check_eps, _NormBase
+from .normalization import _check_eps, _fill_affine, _NormBase
 from .parameter import Parameter
 
 __all__ = ["GroupNorm", "InstanceNorm1d", "InstanceNorm2d", "InstanceNorm3d", "RMSNorm"]
@@ -149,11 +148,3 @@ class RMSNorm(Module):
     def extra_repr(self) -> str:
         return (f"{self.normalized_shape}, eps={self.eps}, "
                 f"elementwise_affine={self.elementwise_affine}")
-
-
-def _fill_affine(module) -> None:
-    with no_grad():
-        if module.weight is not None:
-            module.weight.fill_(1)
-        if getattr(module, "bias", None) is not None:
-            module.bias.fill_(0)

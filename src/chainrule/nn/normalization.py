@@ -240,11 +240,7 @@ class LayerNorm(Module):
 
     def reset_parameters(self) -> None:
         """Weight 1 and bias 0 (in place)."""
-        with no_grad():
-            if self.weight is not None:
-                self.weight.fill_(1)
-            if self.bias is not None:
-                self.bias.fill_(0)
+        _fill_affine(self)
 
     def forward(self, x):
         """Normalize ``x`` over its trailing ``normalized_shape`` axes."""
@@ -254,3 +250,12 @@ class LayerNorm(Module):
         affine = self.elementwise_affine
         return (f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={affine}, "
                 f"bias={self.bias is not None}")
+
+
+def _fill_affine(module) -> None:
+    """Weight 1 and bias 0, in place (LayerNorm, GroupNorm; RMSNorm has no bias)."""
+    with no_grad():
+        if module.weight is not None:
+            module.weight.fill_(1)
+        if getattr(module, "bias", None) is not None:
+            module.bias.fill_(0)

@@ -15,7 +15,8 @@ from .cast import cast
 
 
 def class_weight(op, weight, x, n, strict=True):
-    """``weight`` as a constant array of ``x``'s dtype and shape ``(n,)``, or None.
+    """``weight`` as an array of ``x``'s dtype and shape ``(n,)``, or None; without ``strict``
+    a weight that requires grad comes back as the Tensor (soft targets differentiate it).
 
     With ``strict`` a weight that carries a dtype (a Tensor or an array) must have the input's
     dtype, as PyTorch's; a Python list is converted to it.

@@ -17,11 +17,12 @@ from ..autograd.tensor import Tensor
 from ..backend import device_of, get_array_module, to_device
 from ..backend.random import default_generator
 from ._activation_checks import in_place as _in_place
+from ._unbatched import input_shape
 from ._zero_d import on_one_axis, scalar_dim
 from .activation import _float_input, elu, hardtanh, leaky_relu, selu
 from .activation_extra import celu
 from .activation_extra import threshold as _threshold
-from .dropout import _check, _shaped
+from .dropout import _check
 from .elementwise import log, mul
 from .reduce import argmax
 from .softmax import softmax
@@ -110,7 +111,7 @@ def alpha_dropout(input, p: float = 0.5, training: bool = False,  # noqa: A002 -
     zero-mean unit-variance input are kept. The identity when not ``training`` (PyTorch's
     functional default) or for ``p = 0``; zeros for ``p = 1``. ``inplace=True`` writes the
     result into ``input`` and returns it."""
-    shape = tuple(_shaped("alpha_dropout", input).shape)
+    shape = tuple(input_shape("alpha_dropout", input))
     return _alpha_masked("alpha_dropout", input, p, training, shape, rng, inplace)
 
 
@@ -118,7 +119,7 @@ def feature_alpha_dropout(input, p: float = 0.5, training: bool = False,  # noqa
                           inplace: bool = False, *, rng=None) -> Tensor:
     """Alpha dropout of whole channels: one draw per (sample, channel) of (N, C, *) input,
     shared over the other axes; otherwise as ``alpha_dropout``."""
-    if len(_shaped("feature_alpha_dropout", input).shape) < 2:
+    if len(input_shape("feature_alpha_dropout", input)) < 2:
         raise ValueError(f"feature_alpha_dropout: input must have a batch and a channel axis "
                          f"(N, C, *), got shape {tuple(input.shape)}")
     shape = tuple(input.shape[:2]) + (1,) * (len(input.shape) - 2)

@@ -13,6 +13,7 @@ from ..autograd.function import nondiff
 from ..autograd.mode import _trace_recorder
 from ..autograd.tensor import Tensor
 from ..backend import MetaArray, get_array_module
+from ._loss_args import plain_number
 from .attention_bias import CausalBias, CausalVariant
 from .cast import cast
 from .dropout import dropout
@@ -118,11 +119,9 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p: f
             query.dtype, get_array_module(query._data).dtype("float32")):
         raise TypeError(f"scaled_dot_product_attention: a float attn_mask must be float32 or "
                         f"have the query's dtype {query.dtype}, got {mask_dtype}")
-    if scale is None:
-        scale = 1.0 / math.sqrt(query.shape[-1])
-    elif isinstance(scale, Tensor) and scale.ndim == 0 and not scale.requires_grad:
-        scale = scale.item()  # PyTorch reads a 0-d tensor (a buffer d ** -0.5) as its number
-    elif not isinstance(scale, numbers.Real):
+    # PyTorch reads a 0-d tensor (a buffer d ** -0.5) that needs no gradient as its number
+    scale = 1.0 / math.sqrt(query.shape[-1]) if scale is None else plain_number(scale)
+    if not isinstance(scale, numbers.Real):
         raise TypeError(f"scaled_dot_product_attention: scale must be a number or a 0-d Tensor "
                         f"that does not require grad, got {scale!r}")
     if enable_gqa:

@@ -15,6 +15,7 @@ from ..autograd.tensor import Tensor
 from ..backend import device_of, to_device
 from ..backend.random import default_generator, note_draw
 from ._activation_checks import in_place
+from ._unbatched import input_shape
 from .elementwise import mul
 
 __all__ = ["dropout", "dropout1d", "dropout2d", "dropout3d"]
@@ -32,14 +33,6 @@ def _check(op, p, rng) -> float:
             f"got {type(rng).__name__}"
         )
     return float(p)
-
-
-def _shaped(op, x):
-    """``x`` when it has a shape (a Tensor or an array), else PyTorch's TypeError (a list's
-    was an AttributeError from inside)."""
-    if not hasattr(x, "shape"):
-        raise TypeError(f"{op}: input must be a Tensor, got {type(x).__name__}")
-    return x
 
 
 def _masked(x, p, mask_shape, rng):
@@ -81,7 +74,7 @@ def dropout(input, p=0.5, training=True, inplace=False, *, rng=None):  # noqa: A
     [0.0, 2.0]
     """
     p = _check("dropout", p, rng)
-    input = _shaped("dropout", input)  # noqa: A001
+    input_shape("dropout", input)  # a list: PyTorch's TypeError, not an AttributeError inside
     if not training or p == 0:
         return input
     if inplace:
@@ -100,7 +93,7 @@ def _channel_dropout(op, nd, x, p, training, rng, inplace):
     per entry of the first two dims (so per element of a 2-D (N, F) input), dropout3d takes
     the input as unbatched and draws one value per entry of the first dim."""
     p = _check(op, p, rng)
-    if len(_shaped(op, x).shape) not in (nd + 1, nd + 2):
+    if len(input_shape(op, x)) not in (nd + 1, nd + 2):
         if nd == 1:
             raise ValueError(f"{op}: input must be 3-D {_LAYOUTS[1]} or 2-D (C, L), "
                              f"got shape {tuple(x.shape)}")

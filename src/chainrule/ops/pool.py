@@ -179,7 +179,7 @@ def _average(op, nd, x, kernel_size, stride, padding, ceil_mode, count_include_p
              divisor_override):
     """Average pooling; with ``ceil_mode`` or ``divisor_override``, a window's sum (the mean that
     counts zero padding, times kh * kw) over PyTorch's divisor for it."""
-    if getattr(x._data if isinstance(x, Tensor) else x, "dtype", None) is _INT64:
+    if getattr(x._data if isinstance(x, Tensor) else x, "dtype", None) == _INT64:
         return integer_average(op, nd, x, kernel_size, stride, padding, ceil_mode,
                                count_include_pad, divisor_override)  # PyTorch's, no gradient
     if not ceil_mode and divisor_override is None:
@@ -194,10 +194,10 @@ def _average(op, nd, x, kernel_size, stride, padding, ceil_mode, count_include_p
                   ceil_mode=ceil_mode, count_include_pad=True)
     window = geom.kernel[0] * geom.kernel[1]
     if divisor_override is not None:
-        if positive_int(divisor_override) is None:
+        if (divisor := positive_int(divisor_override)) is None:
             raise ValueError(f"{op}: divisor_override must be a positive int or None, got "
                              f"{divisor_override!r}")
-        return mul(means, window / positive_int(divisor_override))
+        return mul(means, window / divisor)
     xp = get_array_module(a)
     rows, cols = (xp.asarray(v, dtype=a.dtype) for v in _window_sizes(geom, count_include_pad))
     scale = window / (rows[:, None] * cols[None, :])

@@ -25,6 +25,6 @@ def check_param(name: str, p, where: str, complex_ok: bool = True) -> None:
         raise TypeError(f"{name}: {where} must have a floating-point or complex dtype, got "
                         f"{p._data.dtype}")
     if p.requires_grad and not getattr(getattr(p._writable(), "flags", None), "writeable", True):
-        raise RuntimeError(f"{name}: {where} is read-only memory (an expand() whose elements are "
-                           "one memory location, which a step would write more than once, as "
-                           "PyTorch's step refuses); clone() it first")
+        raise RuntimeError(f"{name}: {where} is read-only memory (e.g. an expand(), whose elements "
+                           "share one memory location that a step would write more than once, "
+                           "as PyTorch's step refuses); clone() it first")
