@@ -100,16 +100,15 @@ class TensorDataset(ArrayDataset):
     (4, [(2,), ()], 2)
     """
 
-    # The arrays batches are gathered from: the Tensors' as they are now, as PyTorch reads its
-    # tensors (after ``x.data = ...`` the batches held the old values while ``ds[i]`` did not).
+    # batches read the Tensors' arrays as they are now, as PyTorch's (also after x.data = ...)
     arrays = property(lambda self: tuple(t._data for t in self.tensors),
                       lambda self, given: setattr(self, "_given", given))
 
     def __init__(self, *tensors):
         super().__init__(*tensors)
-        self.tensors = tuple(t if isinstance(t, Tensor) else Tensor(a)
-                             for t, a in zip(tensors, self._given, strict=True))
-        del self._given  # held only for the line above: not the old arrays after x.data = ...
+        given = self.__dict__.pop("_given")  # not kept: the old arrays after x.data = ...
+        self.tensors = tuple(t if isinstance(t, Tensor) else Tensor(a) for t, a in zip(
+            tensors, given, strict=True))
 
     def __getitem__(self, index):  # a Tensor over the rows (indexing tracks only a gradient)
         return tuple(t[index] if t.requires_grad else _rows(t._data[index])

@@ -351,9 +351,8 @@ def cross_entropy(input, target, weight=None, size_average=None,  # noqa: A002 -
             one unbatched sample.
         target: integer class labels of shape (N,) / (N, d1, ...), or class probabilities of the
             input's shape (these receive a gradient too).
-        weight: optional class weights of shape (C,), differentiated with class probabilities
-            as targets (with labels, one that requires grad is refused, as PyTorch's); the third
-            positional argument, as in PyTorch.
+        weight: optional class weights (C,), the third positional argument as in PyTorch;
+            differentiated with class probabilities (refused with labels, as PyTorch's).
         size_average, reduce: PyTorch's removed options; anything but None is a TypeError.
         ignore_index: samples whose label equals this contribute nothing (labels only).
         reduction: "mean" (over samples, weighted by the target's class weight as in PyTorch),
